@@ -1,0 +1,1 @@
+"""Python -> IR: the tracer, the script compiler and eager fallback."""

@@ -1,0 +1,93 @@
+"""graphtorch: PyTorch-style eager mode plus a TorchScript-like graph mode.
+
+>>> import graphtorch as torch
+>>> x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from graphtorch import dtypes as _dtypes
+from graphtorch.dtypes import (
+    bool_ as bool,  # noqa: A001 - PyTorch exposes graphtorch.bool
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from graphtorch.dtypes import float as float  # noqa: A001,PLC0414
+from graphtorch.dtypes import int as int  # noqa: A001,PLC0414
+from graphtorch.device import device
+from graphtorch import errors
+from graphtorch.tensor import Size, Tensor, from_numpy, is_tensor
+from graphtorch import ops as _ops
+from graphtorch import tensor_api as _tensor_api  # installs operators and methods on Tensor
+from graphtorch.ops.bindings import public_functions as _public_functions
+from graphtorch.ops.creation import as_tensor, tensor
+from graphtorch.ops.random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from graphtorch.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad
+from graphtorch.autograd import set_grad_enabled
+from graphtorch import autograd
+from graphtorch.tensor_repr import set_printoptions
+
+globals().update({k: v for k, v in _public_functions().items() if k not in globals()})
+
+from graphtorch.functions import *  # noqa: E402 - Python-level API built on the ops above
+
+
+def is_floating_point(t: Tensor) -> bool:
+    return t.dtype.is_floating_point
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
+    from graphtorch.device import cuda_is_available as _avail
+
+    is_available = staticmethod(_avail)
+
+    @staticmethod
+    def device_count() -> int:
+        from graphtorch.device import _cupy
+
+        cp = _cupy()
+        return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        manual_seed(seed)
+
+    manual_seed_all = manual_seed
+
+    @staticmethod
+    def synchronize() -> None:
+        from graphtorch.device import _cupy
+
+        cp = _cupy()
+        if cp is not None:
+            cp.cuda.runtime.deviceSynchronize()

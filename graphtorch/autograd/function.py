@@ -1,0 +1,102 @@
+"""Custom differentiable operations: ``graphtorch.autograd.Function``."""
+
+from __future__ import annotations
+
+from graphtorch.autograd import grad_mode
+from graphtorch.autograd.node import FunctionNode
+from graphtorch.errors import AutogradError
+
+
+class FunctionCtx:
+    """The ``ctx`` of a custom Function: save tensors and attributes for backward."""
+
+    def __init__(self):
+        self._saved = ()
+        self._saved_versions = ()
+        self.needs_input_grad: tuple = ()
+        self.saved_tensors_released = False
+        self._non_differentiable: set = set()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+        self._saved_versions = tuple(t._vc[0] if t is not None else None for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self.saved_tensors_released:
+            from graphtorch.autograd.node import _FREED_MSG
+
+            raise AutogradError(_FREED_MSG)
+        for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
+            if t is not None and t._vc[0] != v:
+                raise AutogradError(f"one of the variables needed for gradient computation has "
+                                    f"been modified by an inplace operation: saved tensor {i} is "
+                                    f"at version {t._vc[0]}; expected version {v} instead.")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for API compatibility; in-place outputs are rebased like any output."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+
+class Function:
+    """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``.
+
+    >>> class Square(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * g
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass must define backward(ctx, ...)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from graphtorch.tensor import Tensor
+
+        ctx = FunctionCtx()
+        tensor_args = [a for a in args if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with grad_mode.no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        needs = grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensor_args)
+        if not needs:
+            return out
+        outs = out if isinstance(out, tuple) else (out,)
+        edges = tuple(a._edge() if isinstance(a, Tensor) and a.requires_grad else None
+                      for a in args)
+        dev = tensor_args[0].device
+        node = FunctionNode(cls, ctx, edges, len(outs), dev)
+        node.out_metas = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None
+                               for o in outs)
+        wrapped = []
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor) and id(o) not in ctx._non_differentiable \
+                    and o.dtype.is_floating_point:
+                if o.grad_fn is not None or o in tensor_args:
+                    o = o.detach()
+                o._rg, o.grad_fn, o._output_nr = True, node, i
+            wrapped.append(o)
+        return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+
+
+def once_differentiable(fn):
+    """Accepted for API compatibility: graphtorch runs backward without recording by default."""
+    return fn

@@ -1,0 +1,216 @@
+"""Backward nodes of the eager tape.
+
+Each differentiable op call that needs a gradient creates one node; ``next_edges`` point at the
+nodes that produced its tensor inputs (``(node, output_nr)``, or ``None`` where no grad flows).
+Leaves that require grad are reached through their :class:`AccumulateGrad` node.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from graphtorch.errors import AutogradError
+
+_FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
+              "tensors after they have already been freed). Saved intermediate values of the graph "
+              "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True "
+              "if you need to backward through the graph a second time or if you need to access "
+              "saved tensors after calling backward.")
+
+
+class Node:
+    __slots__ = ("next_edges", "pre_hooks", "retain", "n_outputs", "__weakref__")
+
+    def __init__(self, next_edges: tuple, n_outputs: int = 1):
+        self.next_edges = next_edges
+        self.n_outputs = n_outputs
+        self.pre_hooks: dict[int, list] | None = None
+        self.retain: dict[int, weakref.ref] | None = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def apply(self, grads: list) -> list:
+        raise NotImplementedError  # every concrete node overrides apply
+
+    def release(self) -> None:
+        """Free saved values after a backward without retain_graph."""
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    # PyTorch's grad_fn API
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self.next_edges)
+
+
+class AccumulateGrad(Node):
+    """Sink for a leaf tensor: adds the incoming gradient into ``tensor.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__((), 1)
+        self.variable = variable
+
+    def apply(self, grads: list) -> list:
+        raise AssertionError("AccumulateGrad is applied by the engine, not called")
+
+
+class SavedTensor:
+    """A tensor saved for backward, with the version it had when saved."""
+
+    __slots__ = ("tensor", "version")
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.version = tensor._vc[0]
+
+    def check(self, node: Node, index: int) -> None:
+        t = self.tensor
+        if t._vc[0] != self.version:
+            raise AutogradError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)}], which is "
+                f"input {index} of {node.name()}, is at version {t._vc[0]}; expected version "
+                f"{self.version} instead. Hint: the operation that modified it came after "
+                "this one; use an out-of-place version (x = x + y instead of x += y) or .clone().")
+
+
+class BackwardCtx:
+    """What a vjp rule sees: the op's bound arguments, its outputs and attributes."""
+
+    __slots__ = ("args", "_outputs", "_node", "_create_graph")
+
+    def __init__(self, args: list, outputs, node, create_graph: bool):
+        self.args = args
+        self._outputs = outputs
+        self._node = node
+        self._create_graph = create_graph
+
+    @property
+    def out(self):
+        """The op's (first) output as a tensor; differentiable when create_graph is on."""
+        return self.output(0)
+
+    def output(self, i: int):
+        from graphtorch.tensor import Tensor
+
+        arr = self._outputs[i]
+        if self._create_graph:
+            return Tensor._wrap(arr, self._node.device, requires_grad=True, grad_fn=self._node,
+                                output_nr=i)
+        return Tensor._wrap(arr, self._node.device)
+
+
+class OpNode(Node):
+    """The backward node of one registry op call."""
+
+    __slots__ = ("op", "args", "saved", "outputs", "out_versions", "device", "freed",
+                 "out_metas")
+
+    def __init__(self, op, args: list, outputs: tuple, next_edges: tuple, device):
+        super().__init__(next_edges, len(outputs))
+        from graphtorch.ops.registry import Saves
+
+        self.op = op
+        self.device = device
+        self.freed = False
+        saves = op.saves
+        self.args = args
+        self.saved = None
+        if saves in (Saves.INPUTS, Saves.BOTH):
+            self.saved = [(i, SavedTensor(a)) for i in op.tensor_args
+                          if (a := args[i]) is not None and hasattr(a, "_vc")]
+        self.outputs = tuple(o._data for o in outputs)
+        self.out_metas = tuple((o.shape, o.dtype) for o in outputs)
+        self.out_versions = None
+        if saves in (Saves.OUTPUTS, Saves.BOTH):
+            self.out_versions = tuple((o._vc, o._vc[0]) for o in outputs)
+
+    def name(self) -> str:
+        return self.op.backward_name
+
+    def apply(self, grads: list, create_graph: bool = False) -> list:
+        from graphtorch.ops.registry import Saves
+
+        if self.freed and self.op.saves is not Saves.NOTHING:
+            raise AutogradError(_FREED_MSG)
+        if self.saved:
+            for i, st in self.saved:
+                st.check(self, i)
+        if self.out_versions:
+            for i, (vc, v) in enumerate(self.out_versions):
+                if vc[0] != v:
+                    raise AutogradError(
+                        "one of the variables needed for gradient computation has been modified "
+                        f"by an inplace operation: output {i} of {self.name()} is at version "
+                        f"{vc[0]}; expected version {v} instead. Hint: use an out-of-place "
+                        "operation or .clone() before modifying it.")
+        ctx = BackwardCtx(self.args, self.outputs, self, create_graph)
+        result = self.op.vjp(ctx, *grads)
+        if not isinstance(result, (tuple, list)):
+            result = (result,)
+        return _flatten_grads(self.op, self.args, result)
+
+    def release(self) -> None:
+        from graphtorch.ops.registry import Saves
+
+        if self.op.saves is not Saves.NOTHING:
+            self.freed = True
+            self.saved = None
+
+
+def _flatten_grads(op, args: list, result) -> list:
+    """Map a vjp's per-argument result onto the node's flat list of tensor edges."""
+    out = []
+    for i in op.edge_args:
+        g = result[i] if i < len(result) else None
+        if i in op.list_args:
+            n = len(args[i])
+            out.extend(g if g is not None else [None] * n)
+        else:
+            out.append(g)
+    return out
+
+
+class FunctionNode(Node):
+    """The backward node of a user ``autograd.Function``."""
+
+    __slots__ = ("cls", "ctx", "device", "out_metas", "freed")
+
+    def __init__(self, cls, ctx, next_edges: tuple, n_outputs: int, device):
+        super().__init__(next_edges, n_outputs)
+        self.cls, self.ctx, self.device, self.freed = cls, ctx, device, False
+
+    def name(self) -> str:
+        return f"{self.cls.__name__}Backward"
+
+    def apply(self, grads: list, create_graph: bool = False) -> list:
+        if self.freed:
+            raise AutogradError(_FREED_MSG)
+        result = self.cls.backward(self.ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        return list(result)
+
+    def release(self) -> None:
+        self.freed = True
+        self.ctx.saved_tensors_released = True
+
+
+class GraphNode(Node):
+    """A backward node with a plain Python function (used by compiled modules' backward)."""
+
+    __slots__ = ("fn", "label")
+
+    def __init__(self, fn, next_edges: tuple, n_outputs: int, label: str = "GraphBackward"):
+        super().__init__(next_edges, n_outputs)
+        self.fn, self.label = fn, label
+
+    def name(self) -> str:
+        return self.label
+
+    def apply(self, grads: list, create_graph: bool = False) -> list:
+        return list(self.fn(grads, create_graph))

@@ -1,0 +1,167 @@
+"""dtypes as objects (``graphtorch.float32`` ...) and PyTorch's type-promotion rules."""
+
+from __future__ import annotations
+
+import builtins as _builtins
+from enum import IntEnum
+
+import numpy as np
+
+from graphtorch.errors import DTypeError
+
+
+class Category(IntEnum):
+    BOOL = 0
+    INT = 1
+    FLOAT = 2
+
+
+class dtype:  # noqa: N801 - the PyTorch name
+    __slots__ = ("name", "np", "category", "itemsize", "is_signed")
+
+    def __init__(self, name: str, np_dtype: np.dtype, category: Category):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.category = category
+        self.itemsize = self.np.itemsize
+        self.is_signed = category == Category.FLOAT or self.np.kind == "i"
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.category == Category.FLOAT
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def to_real(self) -> dtype:
+        return self
+
+    def __repr__(self) -> str:
+        return f"graphtorch.{self.name}"
+
+    def __reduce__(self):
+        return (from_name, (self.name,))
+
+
+float16 = dtype("float16", np.float16, Category.FLOAT)
+float32 = dtype("float32", np.float32, Category.FLOAT)
+float64 = dtype("float64", np.float64, Category.FLOAT)
+int8 = dtype("int8", np.int8, Category.INT)
+int16 = dtype("int16", np.int16, Category.INT)
+int32 = dtype("int32", np.int32, Category.INT)
+int64 = dtype("int64", np.int64, Category.INT)
+uint8 = dtype("uint8", np.uint8, Category.INT)
+bool_ = dtype("bool", np.bool_, Category.BOOL)
+
+half, float, double = float16, float32, float64  # noqa: A001 - PyTorch aliases
+short, int, long = int16, int32, int64  # noqa: A001
+
+ALL: tuple[dtype, ...] = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+FLOATING: tuple[dtype, ...] = (float16, float32, float64)
+INTEGRAL: tuple[dtype, ...] = (uint8, int8, int16, int32, int64)
+
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NP = {d.np: d for d in ALL}
+_BY_NP_TYPE = {d.np.type: d for d in ALL}
+
+_default_float = float32
+
+
+def from_name(name: str) -> dtype:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise DTypeError(f"unknown dtype name {name!r}; expected one of {sorted(_BY_NAME)}") from None
+
+
+def from_numpy(np_dtype) -> dtype:
+    d = _BY_NP.get(np_dtype)
+    if d is None:
+        d = _BY_NP.get(np.dtype(np_dtype))
+    if d is None:
+        raise DTypeError(f"numpy dtype {np.dtype(np_dtype)} has no graphtorch equivalent; "
+                         f"supported: {', '.join(x.name for x in ALL)}")
+    return d
+
+
+def as_dtype(d) -> dtype:
+    """Accept a graphtorch dtype, a numpy dtype/type, a Python type or a name."""
+    if isinstance(d, dtype):
+        return d
+    if d is bool:
+        return bool_
+    if d is _builtins.int:
+        return int64
+    if d is _builtins.float:
+        return _default_float
+    if isinstance(d, str):
+        return from_name(d)
+    return from_numpy(d)
+
+
+def get_default_dtype() -> dtype:
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise DTypeError(f"set_default_dtype only supports floating point dtypes, got {d}")
+    _default_float = d
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's promoteTypes: the higher category wins; within one category, the wider type."""
+    if a is b:
+        return a
+    return _PROMOTE[(a, b)]
+
+
+def _build_promotion_table() -> dict:
+    table = {}
+    for a in ALL:
+        for b in ALL:
+            if a.category != b.category:
+                table[(a, b)] = a if a.category > b.category else b
+            else:
+                table[(a, b)] = from_numpy(np.promote_types(a.np, b.np))
+    return table
+
+
+_PROMOTE = _build_promotion_table()
+
+
+def scalar_dtype(value) -> dtype:
+    """The dtype a Python scalar takes as a tensor (``tensor(2.5)`` is float32 by default)."""
+    if isinstance(value, _builtins.bool):
+        return bool_
+    if isinstance(value, _builtins.int):
+        return int64
+    return _default_float
+
+
+def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
+    if higher is None:
+        return lower
+    if lower is None or higher.category == Category.FLOAT:
+        return higher
+    if higher is bool_ or lower.category == Category.FLOAT:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(dims: list, zero_dims: list, scalars: list) -> dtype:
+    """PyTorch's result_type over dimensioned tensors, 0-dim tensors and Python scalars."""
+    d = z = w = None
+    for x in dims:
+        d = x if d is None else promote_types(d, x)
+    for x in zero_dims:
+        z = x if z is None else promote_types(z, x)
+    for s in scalars:
+        x = scalar_dtype(s)
+        w = x if w is None else promote_types(w, x)
+    out = _combine(d, _combine(z, w))
+    assert out is not None, "result_type needs at least one operand"
+    return out

@@ -1,0 +1,1 @@
+"""The typed graph IR (Graph, Block, Node, Value, types, printer, parser, verifier)."""

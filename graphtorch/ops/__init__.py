@@ -1,0 +1,13 @@
+"""The operator registry and every op definition (importing this package registers them all)."""
+
+from graphtorch.ops import (  # noqa: F401 - imported for their registrations
+    creation,
+    elementwise,
+    linalg,
+    random,
+    reductions,
+    views,
+)
+from graphtorch.ops.registry import REGISTRY, OpDef, OpKind, Promotion, SampleInput, Saves, get
+
+__all__ = ["REGISTRY", "OpDef", "OpKind", "Promotion", "SampleInput", "Saves", "get"]

@@ -1,0 +1,351 @@
+"""Elementwise primitives: one block per op (schema, kernel, vjp, lowering, samples).
+
+Meta rules and kinds come from the family helpers ``unary``/``binary``: broadcast shapes and PyTorch
+type promotion. Lowerings are expression templates over argument positions (``{0}``, ``{1}``) in
+the neutral math notation the fused code generators translate (see ``ops/lowering.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphtorch import dtypes
+from graphtorch.ops.op_helpers import (
+    binary_samples,
+    elementwise_meta,
+    reduce_grad,
+    unary_samples,
+)
+from graphtorch.ops.registry import OpKind, Promotion, Saves, register
+
+
+def _quiet(fn):
+    def kernel(xp, *args):
+        with np.errstate(all="ignore"):
+            return fn(xp, *args)
+
+    return kernel
+
+
+def elementwise(schema: str, kernel, vjp=None, **parts):
+    """Register an elementwise op; its meta rule is broadcasting plus the op's promotion."""
+    op = register(schema, OpKind.ELEMENTWISE, kernel=kernel, vjp=vjp, **parts)
+    op.meta = elementwise_meta(op)
+    return op
+
+
+def unary(name: str, kernel, vjp=None, *, lower=None, float_only=False, saves=Saves.INPUTS,
+          samples=None, differentiable=True, promotion=None, torch_name=None, doc=""):
+    promo = promotion or (Promotion.INT_TO_FLOAT if float_only else Promotion.DEFAULT)
+    return elementwise(f"{name}(Tensor self) -> Tensor", kernel, vjp, lowering=lower,
+                       promotion=promo, samples=samples or unary_samples(), saves=saves,
+                       differentiable=differentiable, torch_name=torch_name, doc=doc)
+
+
+def binary(schema: str, kernel, vjp=None, *, lower=None, promotion=Promotion.DEFAULT,
+           saves=Saves.INPUTS, samples=None, differentiable=True, torch_name=None, doc=""):
+    return elementwise(schema, kernel, vjp, lowering=lower, promotion=promotion,
+                       samples=samples or binary_samples(), saves=saves,
+                       differentiable=differentiable, torch_name=torch_name, doc=doc)
+
+
+# --- unary: math ------------------------------------------------------------------------------
+unary("exp", lambda xp, x: xp.exp(x), lambda ctx, g: (g * ctx.out,),
+      lower="exp({0})", float_only=True, saves=Saves.OUTPUTS)
+unary("log", _quiet(lambda xp, x: xp.log(x)), lambda ctx, g: (g / ctx.args[0],),
+      lower="log({0})", float_only=True, samples=unary_samples(0.1, 4.0))
+unary("log2", _quiet(lambda xp, x: xp.log2(x)), lambda ctx, g: (g / (ctx.args[0] * np.log(2.0)),),
+      lower="log2({0})", float_only=True, samples=unary_samples(0.1, 4.0))
+unary("log10", _quiet(lambda xp, x: xp.log10(x)),
+      lambda ctx, g: (g / (ctx.args[0] * np.log(10.0)),),
+      lower="log10({0})", float_only=True, samples=unary_samples(0.1, 4.0))
+unary("log1p", _quiet(lambda xp, x: xp.log1p(x)), lambda ctx, g: (g / (ctx.args[0] + 1),),
+      lower="log1p({0})", float_only=True, samples=unary_samples(-0.5, 3.0))
+unary("expm1", lambda xp, x: xp.expm1(x), lambda ctx, g: (g * (ctx.out + 1),),
+      lower="expm1({0})", float_only=True, saves=Saves.OUTPUTS)
+unary("sqrt", _quiet(lambda xp, x: xp.sqrt(x)), lambda ctx, g: (g / (2 * ctx.out),),
+      lower="sqrt({0})", float_only=True, saves=Saves.OUTPUTS, samples=unary_samples(0.1, 4.0))
+unary("rsqrt", _quiet(lambda xp, x: 1 / xp.sqrt(x)),
+      lambda ctx, g: (-0.5 * g * ctx.out * ctx.out * ctx.out,),
+      lower="rsqrt({0})", float_only=True, saves=Saves.OUTPUTS, samples=unary_samples(0.1, 4.0))
+unary("sin", lambda xp, x: xp.sin(x), lambda ctx, g: (g * ctx.args[0].cos(),),
+      lower="sin({0})", float_only=True)
+unary("cos", lambda xp, x: xp.cos(x), lambda ctx, g: (-g * ctx.args[0].sin(),),
+      lower="cos({0})", float_only=True)
+unary("tan", lambda xp, x: xp.tan(x), lambda ctx, g: (g * (1 + ctx.out * ctx.out),),
+      lower="tan({0})", float_only=True, saves=Saves.OUTPUTS, samples=unary_samples(-1.2, 1.2))
+unary("asin", _quiet(lambda xp, x: xp.arcsin(x)),
+      lambda ctx, g: (g * (1 - ctx.args[0] * ctx.args[0]).rsqrt(),),
+      lower="asin({0})", float_only=True, samples=unary_samples(-0.9, 0.9))
+unary("acos", _quiet(lambda xp, x: xp.arccos(x)),
+      lambda ctx, g: (-g * (1 - ctx.args[0] * ctx.args[0]).rsqrt(),),
+      lower="acos({0})", float_only=True, samples=unary_samples(-0.9, 0.9))
+unary("atan", lambda xp, x: xp.arctan(x), lambda ctx, g: (g / (1 + ctx.args[0] * ctx.args[0]),),
+      lower="atan({0})", float_only=True)
+unary("sinh", lambda xp, x: xp.sinh(x), lambda ctx, g: (g * ctx.args[0].cosh(),),
+      lower="sinh({0})", float_only=True)
+unary("cosh", lambda xp, x: xp.cosh(x), lambda ctx, g: (g * ctx.args[0].sinh(),),
+      lower="cosh({0})", float_only=True)
+unary("tanh", lambda xp, x: xp.tanh(x), lambda ctx, g: (g * (1 - ctx.out * ctx.out),),
+      lower="tanh({0})", float_only=True, saves=Saves.OUTPUTS)
+
+
+def _sigmoid(xp, x):
+    # NOTE: split by sign so exp never overflows (no warnings, exact at the tails).
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+unary("sigmoid", _sigmoid, lambda ctx, g: (g * ctx.out * (1 - ctx.out),),
+      lower="sigmoid({0})", float_only=True, saves=Saves.OUTPUTS)
+unary("relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
+      lambda ctx, g: (g * (ctx.out > 0),), lower="relu({0})", saves=Saves.OUTPUTS)
+unary("neg", lambda xp, x: xp.negative(x), lambda ctx, g: (-g,), lower="(-{0})",
+      saves=Saves.NOTHING)
+unary("abs", lambda xp, x: xp.abs(x), lambda ctx, g: (g * ctx.args[0].sign(),), lower="abs({0})")
+unary("sign", lambda xp, x: xp.sign(x), lambda ctx, g: (g * 0,), lower="sign({0})",
+      saves=Saves.NOTHING)
+unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(),
+      lambda ctx, g: (g * 0,), lower="floor({0})", saves=Saves.NOTHING)
+unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(),
+      lambda ctx, g: (g * 0,), lower="ceil({0})", saves=Saves.NOTHING)
+unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(),
+      lambda ctx, g: (g * 0,), lower="trunc({0})", saves=Saves.NOTHING)
+unary("frac", lambda xp, x: x - xp.trunc(x), lambda ctx, g: (g,), lower="({0} - trunc({0}))",
+      saves=Saves.NOTHING, float_only=True)
+unary("reciprocal", _quiet(lambda xp, x: 1 / x), lambda ctx, g: (-g * ctx.out * ctx.out,),
+      lower="(1 / {0})", float_only=True, saves=Saves.OUTPUTS, samples=unary_samples(0.5, 3.0))
+unary("square", lambda xp, x: x * x, lambda ctx, g: (2 * g * ctx.args[0],), lower="({0} * {0})")
+unary("erf", lambda xp, x: _erf(xp, x),
+      lambda ctx, g: (g * (2 / np.sqrt(np.pi)) * (-(ctx.args[0] * ctx.args[0])).exp(),),
+      lower="erf({0})", float_only=True)
+unary("logical_not", lambda xp, x: xp.logical_not(x), lower="(!{0})",
+      promotion=Promotion.ALWAYS_BOOL, differentiable=False, saves=Saves.NOTHING)
+unary("bitwise_not", lambda xp, x: xp.invert(x), lower="(~{0})", differentiable=False,
+      saves=Saves.NOTHING, samples=unary_samples(-5, 5, float_ok=False))
+unary("isnan", lambda xp, x: xp.isnan(x), lower="isnan({0})", promotion=Promotion.ALWAYS_BOOL,
+      differentiable=False, saves=Saves.NOTHING)
+unary("isinf", lambda xp, x: xp.isinf(x), lower="isinf({0})", promotion=Promotion.ALWAYS_BOOL,
+      differentiable=False, saves=Saves.NOTHING)
+unary("isfinite", lambda xp, x: xp.isfinite(x), lower="isfinite({0})",
+      promotion=Promotion.ALWAYS_BOOL, differentiable=False, saves=Saves.NOTHING)
+
+
+def _erf(xp, x):
+    # NOTE: numpy has no erf; this is W. J. Cody's rational approximation split in three ranges,
+    # accurate to float64 rounding (checked against math.erf in tests/ops/test_special.py).
+    from graphtorch.ops.special import erf_array
+
+    return erf_array(xp, x)
+
+
+# --- unary with an extra argument -------------------------------------------------------------
+def _round(xp, x, decimals):
+    if x.dtype.kind != "f":
+        return x.copy()
+    return xp.round(x, decimals)
+
+
+elementwise("round(Tensor self, *, int decimals=0) -> Tensor", _round, lambda ctx, g: (g * 0,),
+            lowering="round({0})", promotion=Promotion.DEFAULT, samples=unary_samples(),
+            saves=Saves.NOTHING)
+
+
+# --- binary arithmetic --------------------------------------------------------------------------
+def _add_vjp(ctx, g):
+    a, b, alpha = ctx.args
+    return reduce_grad(g, a), reduce_grad(g if alpha == 1 else g * alpha, b)
+
+
+def _sub_vjp(ctx, g):
+    a, b, alpha = ctx.args
+    return reduce_grad(g, a), reduce_grad(-g if alpha == 1 else -g * alpha, b)
+
+
+def _add(xp, a, b, alpha):
+    return a + b if alpha == 1 else a + alpha * b
+
+
+def _sub(xp, a, b, alpha):
+    return a - b if alpha == 1 else a - alpha * b
+
+
+binary("add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", _add, _add_vjp,
+       lower="({0} + {2} * {1})", saves=Saves.NOTHING)
+binary("sub(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", _sub, _sub_vjp,
+       lower="({0} - {2} * {1})", saves=Saves.NOTHING)
+binary("mul(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: a * b,
+       lambda ctx, g: (reduce_grad(g * ctx.args[1], ctx.args[0]),
+                       reduce_grad(g * ctx.args[0], ctx.args[1])),
+       lower="({0} * {1})")
+
+
+def _div(xp, a, b, rounding_mode):
+    with np.errstate(all="ignore"):
+        if rounding_mode is None:
+            return xp.true_divide(a, b)
+        if rounding_mode == "floor":
+            return xp.floor_divide(a, b)
+        if rounding_mode == "trunc":
+            q = xp.true_divide(a, b)
+            return xp.trunc(q).astype(q.dtype if hasattr(a, "dtype") and a.dtype.kind == "f"
+                                      else np.result_type(a, b), copy=False)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found {rounding_mode!r}")
+
+
+def _div_vjp(ctx, g):
+    a, b, mode = ctx.args
+    if mode is not None:
+        return g * 0, None
+    return reduce_grad(g / b, a), reduce_grad(-g * a / (b * b), b)
+
+
+binary("div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", _div, _div_vjp,
+       lower="({0} / {1})", promotion=Promotion.INT_TO_FLOAT,
+       samples=binary_samples(rhs_low=0.5, rhs_high=3.0))
+binary("floor_divide(Tensor self, Tensor other) -> Tensor",
+       _quiet(lambda xp, a, b: xp.floor_divide(a, b)), lambda ctx, g: (g * 0, None),
+       lower="floordiv({0}, {1})", saves=Saves.NOTHING,
+       samples=binary_samples(rhs_low=1.0, rhs_high=4.0))
+binary("remainder(Tensor self, Tensor other) -> Tensor",
+       _quiet(lambda xp, a, b: xp.remainder(a, b)),
+       lambda ctx, g: (reduce_grad(g, ctx.args[0]),
+                       reduce_grad(-g * ctx.args[0].div(ctx.args[1], rounding_mode="floor"),
+                                   ctx.args[1])),
+       lower="mod({0}, {1})", samples=binary_samples(rhs_low=1.0, rhs_high=4.0))
+binary("fmod(Tensor self, Tensor other) -> Tensor", _quiet(lambda xp, a, b: xp.fmod(a, b)),
+       lambda ctx, g: (reduce_grad(g, ctx.args[0]),
+                       reduce_grad(-g * ctx.args[0].div(ctx.args[1], rounding_mode="trunc"),
+                                   ctx.args[1])),
+       lower="fmod({0}, {1})", samples=binary_samples(rhs_low=1.0, rhs_high=4.0))
+
+
+def _pow(xp, a, b):
+    with np.errstate(all="ignore"):
+        if (isinstance(b, int) and not isinstance(b, bool) and b < 0
+                and hasattr(a, "dtype") and a.dtype.kind in "iu"):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return xp.power(a, b)
+
+
+def _pow_vjp(ctx, g):
+    a, b = ctx.args
+    ga = reduce_grad(g * b * a ** (b - 1), a)
+    gb = None
+    if hasattr(b, "shape"):
+        out = ctx.out
+        gb = reduce_grad(g * out * a.where(a > 0, 1).log().where(a > 0, 0), b)
+    return ga, gb
+
+
+binary("pow(Tensor self, Tensor exponent) -> Tensor", _pow, _pow_vjp, lower="pow({0}, {1})",
+       samples=binary_samples(0.5, 3.0, rhs_low=-2.0, rhs_high=2.0))
+
+
+def _minmax_vjp(pick_left):
+    def vjp(ctx, g):
+        a, b = ctx.args
+        left = pick_left(a, b)
+        tie = (a == b)
+        ga = g * left.where(~tie, False) + g * 0.5 * tie
+        gb = g * (~left).where(~tie, False) + g * 0.5 * tie
+        return reduce_grad(ga, a), reduce_grad(gb, b)
+
+    return vjp
+
+
+binary("maximum(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: xp.maximum(a, b),
+       _minmax_vjp(lambda a, b: a > b), lower="max({0}, {1})")
+binary("minimum(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: xp.minimum(a, b),
+       _minmax_vjp(lambda a, b: a < b), lower="min({0}, {1})")
+binary("atan2(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: xp.arctan2(a, b),
+       lambda ctx, g: (reduce_grad(g * ctx.args[1] / (ctx.args[0] ** 2 + ctx.args[1] ** 2),
+                                   ctx.args[0]),
+                       reduce_grad(-g * ctx.args[0] / (ctx.args[0] ** 2 + ctx.args[1] ** 2),
+                                   ctx.args[1])),
+       lower="atan2({0}, {1})", promotion=Promotion.INT_TO_FLOAT)
+
+# --- comparisons and logic (not differentiable) -------------------------------------------------
+for _name, _fn, _sym in (("eq", np.equal, "=="), ("ne", np.not_equal, "!="), ("lt", np.less, "<"),
+                         ("le", np.less_equal, "<="), ("gt", np.greater, ">"),
+                         ("ge", np.greater_equal, ">=")):
+    binary(f"{_name}(Tensor self, Tensor other) -> Tensor",
+           (lambda f: lambda xp, a, b: getattr(xp, f.__name__)(a, b))(_fn),
+           lower=f"({{0}} {_sym} {{1}})", promotion=Promotion.ALWAYS_BOOL, saves=Saves.NOTHING,
+           differentiable=False)
+
+for _name, _sym in (("logical_and", "&&"), ("logical_or", "||"), ("logical_xor", "^^")):
+    binary(f"{_name}(Tensor self, Tensor other) -> Tensor",
+           (lambda n: lambda xp, a, b: getattr(xp, n)(a, b))(_name),
+           lower=f"({{0}} {_sym} {{1}})", promotion=Promotion.ALWAYS_BOOL, saves=Saves.NOTHING,
+           differentiable=False)
+
+for _name, _np, _sym in (("bitwise_and", "bitwise_and", "&"), ("bitwise_or", "bitwise_or", "|"),
+                         ("bitwise_xor", "bitwise_xor", "^")):
+    binary(f"{_name}(Tensor self, Tensor other) -> Tensor",
+           (lambda n: lambda xp, a, b: getattr(xp, n)(a, b))(_np),
+           lower=f"({{0}} {_sym} {{1}})", saves=Saves.NOTHING, differentiable=False,
+           samples=binary_samples(0, 8, scalar=3, float_ok=False))
+
+
+# --- ternary --------------------------------------------------------------------------------------
+def _where_samples(dtype=dtypes.float64):
+    from graphtorch.ops.op_helpers import SampleMaker
+    from graphtorch.ops.registry import SampleInput
+
+    m = SampleMaker(3)
+    return [SampleInput((m.tensor((3, 4), dtypes.bool_), m.tensor((3, 4), dtype),
+                         m.tensor((4,), dtype)), name="broadcast"),
+            SampleInput((m.tensor((5,), dtypes.bool_), m.tensor((5,), dtype), 0.0),
+                        name="scalar_other")]
+
+
+def _where_vjp(ctx, g):
+    cond, a, b = ctx.args
+    zero = g * 0
+    return None, reduce_grad(g.where(cond, zero), a), reduce_grad(zero.where(cond, g), b)
+
+
+elementwise("where(Tensor condition, Tensor self, Tensor other) -> Tensor",
+            lambda xp, c, a, b: xp.where(c, a, b), _where_vjp, lowering="where({0}, {1}, {2})",
+            promotion=Promotion.DEFAULT, promote_args=(1, 2), samples=_where_samples)
+
+
+def _clamp(xp, x, lo, hi):
+    if lo is not None and hi is not None:
+        return xp.minimum(xp.maximum(x, lo), hi)
+    if lo is not None:
+        return xp.maximum(x, lo)
+    if hi is not None:
+        return xp.minimum(x, hi)
+    raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+
+
+def _clamp_vjp(ctx, g):
+    x, lo, hi = ctx.args
+    keep = x == x
+    if lo is not None:
+        keep = keep & (x >= lo)
+    if hi is not None:
+        keep = keep & (x <= hi)
+    gx = g * keep
+    glo = reduce_grad(g * (x < lo), lo) if hasattr(lo, "shape") else None
+    ghi = reduce_grad(g * (x > hi), hi) if hasattr(hi, "shape") else None
+    return reduce_grad(gx, x), glo, ghi
+
+
+def _clamp_samples(dtype=dtypes.float64):
+    from graphtorch.ops.op_helpers import SampleMaker
+    from graphtorch.ops.registry import SampleInput
+
+    m = SampleMaker(4)
+    return [SampleInput((m.tensor((6,), dtype), -1.0, 1.0), name="both"),
+            SampleInput((m.tensor((2, 3), dtype), None, 0.5), name="max_only"),
+            SampleInput((m.tensor((2, 3), dtype), m.tensor((3,), dtype, -2, 0), None),
+                        name="tensor_min")]
+
+
+elementwise("clamp(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor", _clamp,
+            _clamp_vjp, lowering="clamp({0}, {1}, {2})", promotion=Promotion.DEFAULT,
+            promote_args=(0, 1, 2), samples=_clamp_samples)

@@ -1,0 +1,121 @@
+"""Matrix products: matmul (numpy semantics, batch broadcasting), mm, bmm, dot."""
+
+from __future__ import annotations
+
+from graphtorch import dtypes
+from graphtorch.errors import DTypeError, ShapeError
+from graphtorch.ops.meta import TensorMeta, broadcast_shapes
+from graphtorch.ops.op_helpers import SampleMaker, reduce_grad
+from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
+
+
+def _fmt(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _check_matmul(a_shape, b_shape, a_dtype, b_dtype, name="matmul"):
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        raise ShapeError(f"both arguments to {name} need to be at least 1D, but they are "
+                         f"{len(a_shape)}D and {len(b_shape)}D")
+    if a_dtype != b_dtype:
+        raise DTypeError(f"expected m1 and m2 to have the same dtype, but got: {a_dtype.name} "
+                         f"!= {b_dtype.name}")
+    k1 = a_shape[-1]
+    k2 = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+    if isinstance(k1, int) and isinstance(k2, int) and k1 != k2:
+        if len(a_shape) == 1 and len(b_shape) == 1:
+            raise ShapeError(f"inconsistent tensor size, expected tensor [{k1}] and src [{k2}] "
+                             "to have the same number of elements, but got "
+                             f"{k1} and {k2} elements respectively")
+        a2 = a_shape if len(a_shape) > 1 else (1,) + tuple(a_shape)
+        b2 = b_shape if len(b_shape) > 1 else tuple(b_shape) + (1,)
+        raise ShapeError(f"mat1 and mat2 shapes cannot be multiplied "
+                         f"({_fmt(a2[-2:])} and {_fmt(b2[-2:])})")
+
+
+def _matmul(xp, a, b):
+    _check_matmul(a.shape, b.shape, dtypes.from_numpy(a.dtype), dtypes.from_numpy(b.dtype))
+    return xp.matmul(a, b)
+
+
+def _matmul_meta(a, b):
+    _check_matmul(tuple(a.shape), tuple(b.shape), a.dtype, b.dtype)
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if len(sa) == 1 and len(sb) == 1:
+        return TensorMeta(a.dtype, (), a.device)
+    batch = broadcast_shapes(sa[:-2], sb[:-2])
+    rows = (sa[-2],) if len(sa) > 1 else ()
+    cols = (sb[-1],) if len(sb) > 1 else ()
+    return TensorMeta(a.dtype, batch + rows + cols, a.device)
+
+
+def _matmul_vjp(ctx, g):
+    a, b = ctx.args
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b, g * a
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    g2 = g
+    if a.ndim == 1:
+        g2 = g2.unsqueeze(-2)
+    if b.ndim == 1:
+        g2 = g2.unsqueeze(-1)
+    ga = reduce_grad(g2.matmul(b2.transpose(-1, -2)), a2).reshape(tuple(a.shape))
+    gb = reduce_grad(a2.transpose(-1, -2).matmul(g2), b2).reshape(tuple(b.shape))
+    return ga, gb
+
+
+def _matmul_samples(dtype=dtypes.float64):
+    m = SampleMaker(20)
+    t = m.tensor
+    return [SampleInput((t((3, 4), dtype), t((4, 5), dtype)), name="mm"),
+            SampleInput((t((2, 3, 4), dtype), t((4, 2), dtype)), name="batched_lhs"),
+            SampleInput((t((2, 1, 3, 4), dtype), t((5, 4, 2), dtype)), name="batch_broadcast"),
+            SampleInput((t((4,), dtype), t((4, 3), dtype)), name="vec_mat"),
+            SampleInput((t((3, 4), dtype), t((4,), dtype)), name="mat_vec"),
+            SampleInput((t((4,), dtype), t((4,), dtype)), name="dot")]
+
+
+register("matmul(Tensor self, Tensor other) -> Tensor", OpKind.OPAQUE, kernel=_matmul,
+         meta=_matmul_meta, vjp=_matmul_vjp, samples=_matmul_samples, saves=Saves.INPUTS,
+         promotion=Promotion.NONE, backward_name="MmBackward0")
+
+
+def _mm(xp, a, b):
+    if a.ndim != 2:
+        raise ShapeError(f"self must be a matrix, got a {a.ndim}-D tensor")
+    if b.ndim != 2:
+        raise ShapeError(f"mat2 must be a matrix, got a {b.ndim}-D tensor")
+    return _matmul(xp, a, b)
+
+
+register("mm(Tensor self, Tensor mat2) -> Tensor", OpKind.OPAQUE, kernel=_mm, meta=_matmul_meta,
+         vjp=_matmul_vjp, saves=Saves.INPUTS,
+         samples=lambda dtype=dtypes.float64: _matmul_samples(dtype)[:1])
+
+
+def _bmm(xp, a, b):
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"batch1 and batch2 must be 3D tensors, got {a.ndim}D and {b.ndim}D")
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"batch1 and batch2 must have same number of batches, got "
+                         f"{a.shape[0]} and {b.shape[0]}")
+    return _matmul(xp, a, b)
+
+
+register("bmm(Tensor self, Tensor mat2) -> Tensor", OpKind.OPAQUE, kernel=_bmm, meta=_matmul_meta,
+         vjp=_matmul_vjp, saves=Saves.INPUTS,
+         samples=lambda dtype=dtypes.float64: [SampleInput(
+             (SampleMaker(21).tensor((2, 3, 4), dtype), SampleMaker(22).tensor((2, 4, 5), dtype)),
+             name="bmm")])
+
+
+def _dot(xp, a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    return _matmul(xp, a, b)
+
+
+register("dot(Tensor self, Tensor tensor) -> Tensor", OpKind.OPAQUE, kernel=_dot,
+         meta=_matmul_meta, vjp=_matmul_vjp, saves=Saves.INPUTS,
+         samples=lambda dtype=dtypes.float64: _matmul_samples(dtype)[-1:])

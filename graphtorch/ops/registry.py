@@ -1,0 +1,128 @@
+"""THE operator registry: every tensor operation is one :class:`OpDef`, defined once.
+
+An entry declares, side by side: name and schema; an eager kernel written against an array module
+``xp`` (numpy or cupy); a meta rule (output dtype/shape/device from input metas, symbolic dims
+allowed); a vjp rule written with graphtorch ops (so it serves eager autograd, higher-order
+gradients and the graph autodiff pass alike); a kind with a lowering slot for fusion/codegen; and
+OpInfo-style sample inputs. Composites carry a decomposition written with graphtorch ops instead
+of (or besides) a kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from graphtorch.ops.schema import Binder, Schema, parse_schema
+
+
+class OpKind(Enum):
+    ELEMENTWISE = "elementwise"   # pointwise over broadcast inputs: fusable, lowering = expression
+    REDUCTION = "reduction"       # reduces dims: fusable as a reduction, lowering = combiner
+    VIEW = "view"                 # output aliases the input's memory (shares its version counter)
+    FACTORY = "factory"           # makes a tensor from sizes/values
+    RANDOM = "random"             # draws from a generator (never CSE'd or constant-folded)
+    OPAQUE = "opaque"             # anything else: matmul, conv, indexing, sort ...
+    COMPOSITE = "composite"       # decomposes into other registry ops
+
+
+class Promotion(Enum):
+    NONE = "none"                 # the kernel decides the dtype
+    DEFAULT = "default"           # PyTorch result_type over the promoted args
+    INT_TO_FLOAT = "int_to_float"  # like DEFAULT, but integral results become the default float
+    ALWAYS_BOOL = "always_bool"   # inputs promoted together, result is bool
+
+
+class Saves(Enum):
+    """What the vjp reads back; only those are version-checked and needed after backward."""
+
+    NOTHING = "nothing"
+    INPUTS = "inputs"
+    OUTPUTS = "outputs"
+    BOTH = "both"
+
+
+@dataclass
+class SampleInput:
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    name: str = ""
+
+    def __repr__(self) -> str:
+        return f"SampleInput({self.name or ''} {len(self.args)} args, kwargs={self.kwargs})"
+
+
+@dataclass(eq=False)
+class OpDef:
+    name: str
+    schema: Schema
+    kind: OpKind
+    kernel: Callable | None = None
+    meta: Callable | None = None
+    vjp: Callable | None = None
+    lowering: object | None = None
+    samples: Callable[..., Iterable[SampleInput]] | None = None
+    decomposition: Callable | None = None
+    promotion: Promotion = Promotion.NONE
+    promote_args: tuple[int, ...] | None = None
+    saves: Saves = Saves.BOTH
+    differentiable: bool = True
+    torch_name: str | None = None          # how to call PyTorch for the reference comparison
+    torch_ref: Callable | None = None      # or a function (torch, *args, **kwargs) -> result
+    backward_name: str | None = None       # PyTorch's grad_fn name, e.g. "MulBackward0"
+    doc: str = ""
+    binder: Binder = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.binder = Binder(self.schema)
+        if self.promote_args is None:
+            self.promote_args = tuple(i for i, a in enumerate(self.schema.args)
+                                      if a.type in ("Tensor", "Scalar"))
+        self.tensor_args = tuple(i for i, a in enumerate(self.schema.args) if a.is_tensor)
+        self.list_args = tuple(i for i, a in enumerate(self.schema.args) if a.is_tensor_list)
+        self.edge_args = tuple(sorted(self.tensor_args + self.list_args))
+        names = [a.name for a in self.schema.args]
+        self.device_arg = names.index("device") if "device" in names else None
+        self.rg_arg = names.index("requires_grad") if "requires_grad" in names else None
+        if self.backward_name is None:
+            base = "".join(p.capitalize() for p in self.name.split("_"))
+            self.backward_name = f"{base}Backward0"
+
+    @property
+    def is_composite(self) -> bool:
+        return self.decomposition is not None
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.schema.returns)
+
+    def __call__(self, *args, **kwargs):
+        from graphtorch.ops.dispatch import dispatch
+
+        return dispatch(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<op {self.schema}>"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def register(schema: str, kind: OpKind, **parts) -> OpDef:
+    """Add one op to the registry and return its :class:`OpDef`."""
+    s = parse_schema(schema)
+    if s.name in REGISTRY:
+        raise ValueError(f"op {s.name!r} is registered twice")
+    op = OpDef(name=s.name, schema=s, kind=kind, **parts)
+    REGISTRY[s.name] = op
+    return op
+
+
+def get(name: str) -> OpDef:
+    from graphtorch.errors import GraphError
+
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise GraphError(f"unknown op {name!r}: no registry entry has that name") from None

@@ -1,0 +1,398 @@
+"""``graphtorch.Tensor``: an array of its device's array module plus dtype, device and autograd."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from graphtorch import dtypes
+from graphtorch.autograd import grad_mode
+from graphtorch.device import CPU, array_module, as_device, device_of_array
+from graphtorch.errors import ArgumentError, AutogradError, DTypeError
+from graphtorch.ops import dispatch as _dispatch_mod
+
+_BY_NP = dtypes._BY_NP
+
+
+class Size(tuple):
+    """``tensor.shape``: a tuple of ints that prints like PyTorch's ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"graphtorch.Size([{', '.join(str(d) for d in self)}])"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class Tensor:
+    __slots__ = ("_data", "_device", "_rg", "grad", "grad_fn", "_output_nr", "_vc", "_base",
+                 "_accum", "_retains", "_name", "_leaf_hooks", "__weakref__")
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    # -- construction ------------------------------------------------------------------------
+    @staticmethod
+    def _wrap(arr, device=CPU, requires_grad: bool = False, grad_fn=None, output_nr: int = 0):
+        t = object.__new__(Tensor)
+        t._data = arr
+        t._device = device
+        t._rg = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = [0]
+        t._base = None
+        t._accum = None
+        t._retains = False
+        t._name = None
+        t._leaf_hooks = None
+        return t
+
+    def __init__(self, data=None, *, dtype=None, device=None, requires_grad: bool = False):
+        # NOTE: graphtorch.Tensor(...) mirrors torch.Tensor(...): float data by default.
+        from graphtorch.ops.creation import _to_array
+
+        arr = _to_array([] if data is None else data, dtype or dtypes.get_default_dtype(),
+                        as_device(device))
+        self._data = arr
+        self._device = as_device(device)
+        self._rg = bool(requires_grad)
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._base = None
+        self._accum = None
+        self._retains = False
+        self._name = None
+        self._leaf_hooks = None
+
+    # -- basic properties --------------------------------------------------------------------
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return _BY_NP[self._data.dtype]
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def _xp(self):
+        return np if self._device is CPU else array_module(self._device)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def data(self) -> Tensor:
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+        self._device = value._device
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    @property
+    def is_floating_point_(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return False
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        from graphtorch.ops.meta import normalize_dim
+
+        return self._data.shape[normalize_dim(dim, self._data.ndim, "size")]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def stride(self, dim: int | None = None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[dim]
+
+    def storage_offset(self) -> int:
+        return 0
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        if self._device is CPU:
+            return self._data.__array_interface__["data"][0]
+        return self._data.data.ptr
+
+    def get_device(self) -> int:
+        return -1 if self._device.type == "cpu" else (self._device.index or 0)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- leaving the graph -------------------------------------------------------------------
+    def _host(self) -> np.ndarray:
+        return self._data if self._device is CPU else self._data.get()
+
+    def item(self):
+        _warn_trace("item", "Converting a tensor to a Python number")
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._host().reshape(()).item()
+
+    def tolist(self):
+        _warn_trace("tolist", "Converting a tensor to a Python list")
+        return self._host().tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._rg and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        if self._device is not CPU and self._device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {self._device} device type tensor to numpy. "
+                                "Use Tensor.cpu() to copy the tensor to host memory first.")
+            return self._data.get()
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._host()
+        if dtype is not None:
+            arr = arr.astype(dtype)
+        return arr
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __bool__(self) -> bool:
+        _warn_trace("bool", "Converting a tensor to a Python boolean")
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._host().reshape(()).item())
+
+    def __int__(self) -> int:
+        _warn_trace("int", "Converting a tensor to a Python integer")
+        return int(self.item())
+
+    def __float__(self) -> float:
+        _warn_trace("float", "Converting a tensor to a Python float")
+        return float(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        _warn_trace("iter", "Iterating over a tensor")
+        return iter(self.unbind(0))
+
+    def __reduce__(self):
+        raise TypeError("graphtorch tensors are not picklable; use graphtorch.save (safetensors)")
+
+    # -- autograd ----------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise DTypeError("only Tensors of floating point dtype can require gradients, got "
+                             f"{self.dtype}")
+        self._rg = bool(requires_grad)
+        return self
+
+    def _edge(self):
+        if self.grad_fn is not None:
+            return (self.grad_fn, self._output_nr)
+        acc = self._accum() if self._accum is not None else None
+        if acc is None:
+            from graphtorch.autograd.node import AccumulateGrad
+
+            acc = AccumulateGrad(self)
+            self._accum = weakref.ref(acc)
+        return (acc, 0)
+
+    def detach(self) -> Tensor:
+        t = Tensor._wrap(self._data, self._device)
+        t._vc = self._vc
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    def retain_grad(self) -> None:
+        if self.grad_fn is None:
+            return
+        node = self.grad_fn
+        if node.retain is None:
+            node.retain = {}
+        node.retain[self._output_nr] = weakref.ref(self)
+        self._retains = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._leaf_hooks is None:
+                self._leaf_hooks = []
+            hooks = self._leaf_hooks
+        else:
+            node = self.grad_fn
+            if node.pre_hooks is None:
+                node.pre_hooks = {}
+            hooks = node.pre_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
+                 inputs=None) -> None:
+        from graphtorch.autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # -- printing ----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        from graphtorch.tensor_repr import tensor_repr
+
+        return tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    # -- in-place ----------------------------------------------------------------------------
+    def _inplace(self, op_name: str, *args, **kwargs) -> Tensor:
+        from graphtorch.ops.registry import REGISTRY
+
+        op = REGISTRY[op_name]
+        grad_on = grad_mode.STATE.enabled
+        if grad_on and self._rg and self.grad_fn is None:
+            raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
+                                "operation.")
+        result = op(self, *args, **kwargs)
+        self._assign_inplace(result, op_name)
+        return self
+
+    def _assign_inplace(self, result: Tensor, what: str) -> None:
+        if result.dtype is not self.dtype and not _can_cast(result.dtype, self.dtype):
+            raise DTypeError(f"result type {result.dtype.name} can't be cast to the desired output "
+                             f"type {self.dtype.name} (in-place {what})")
+        if result._rg and self._base is not None and grad_mode.STATE.enabled:
+            raise AutogradError(
+                f"in-place {what} on a view of another tensor while recording gradients is not "
+                "supported by graphtorch; assign through the base tensor (base[idx] = value) or "
+                "use out-of-place operations")
+        xp = self._xp
+        if result._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                               f"shape {list(result.shape)}")
+        xp.copyto(self._data, result._data, casting="unsafe")
+        self._vc[0] += 1
+        if result._rg:
+            self._rg = True
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+        tracer = _dispatch_mod.TRACE.tracer
+        if tracer is not None:
+            tracer.rebind(self, result)
+
+
+def _can_cast(src: dtypes.dtype, dst: dtypes.dtype) -> bool:
+    return src.category <= dst.category
+
+
+class _RemovableHandle:
+    def __init__(self, container: list, item):
+        self._container, self._item = container, item
+
+    def remove(self) -> None:
+        if self._item in self._container:
+            self._container.remove(self._item)
+
+
+def _warn_trace(kind: str, what: str) -> None:
+    tracer = _dispatch_mod.TRACE.tracer
+    if tracer is not None:
+        tracer.warn_python_value(kind, what)
+
+
+_dispatch_mod._Tensor = Tensor
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def _check_numpy_input(arr) -> None:
+    if not isinstance(arr, np.ndarray):
+        raise ArgumentError(f"expected a numpy.ndarray, got {type(arr).__name__}")
+    dtypes.from_numpy(arr.dtype)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``arr`` (like ``torch.from_numpy``)."""
+    _check_numpy_input(arr)
+    return Tensor._wrap(arr, device_of_array(arr))

@@ -1,0 +1,244 @@
+"""Tensor's Python surface beyond one-op-one-method: operators, ``to``, casts, overloads.
+
+Everything here forwards to registry ops through ``dispatch``.
+"""
+
+from __future__ import annotations
+
+from graphtorch import dtypes
+from graphtorch.device import as_device, device
+from graphtorch.ops.bindings import install_methods
+from graphtorch.ops.creation import tensor
+from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.tensor import Tensor
+
+R = REGISTRY
+
+
+def _binop(name: str):
+    op = R[name]
+
+    def fwd(self, other):
+        return dispatch(op, (self, other), None)
+
+    def rev(self, other):
+        return dispatch(op, (other, self), None)
+
+    def inplace(self, other):
+        return self._inplace(name, other)
+
+    return fwd, rev, inplace
+
+
+for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"),
+                       ("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "pow"),
+                       ("matmul", "matmul"), ("and", "bitwise_and"), ("or", "bitwise_or"),
+                       ("xor", "bitwise_xor")):
+    _f, _r, _i = _binop(_name)
+    setattr(Tensor, f"__{_dunder}__", _f)
+    setattr(Tensor, f"__r{_dunder}__", _r)
+    setattr(Tensor, f"__i{_dunder}__", _i)
+
+for _dunder, _name in (("eq", "eq"), ("ne", "ne"), ("lt", "lt"), ("le", "le"), ("gt", "gt"),
+                       ("ge", "ge")):
+    setattr(Tensor, f"__{_dunder}__", _binop(_name)[0])
+
+Tensor.__hash__ = lambda self: id(self)
+Tensor.__neg__ = lambda self: dispatch(R["neg"], (self,), None)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: dispatch(R["abs"], (self,), None)
+
+
+def _invert(self):
+    if self.dtype is dtypes.bool_:
+        return dispatch(R["logical_not"], (self,), None)
+    return dispatch(R["bitwise_not"], (self,), None)
+
+
+Tensor.__invert__ = _invert
+Tensor.divide = Tensor.true_divide = lambda self, other, **kw: dispatch(R["div"], (self, other), kw)
+Tensor.multiply = lambda self, other: dispatch(R["mul"], (self, other), None)
+Tensor.subtract = lambda self, other, **kw: dispatch(R["sub"], (self, other), kw)
+
+
+# --- casts and moves ------------------------------------------------------------------------------
+def _parse_to(args, kwargs):
+    dev = kwargs.pop("device", None)
+    dt = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dt = a.device, a.dtype
+        elif isinstance(a, dtypes.dtype):
+            dt = a
+        elif isinstance(a, (str, device, int)):
+            dev = as_device(a)
+        elif isinstance(a, bool):
+            copy = a
+        elif a is not None:
+            dt = dtypes.as_dtype(a)
+    return (as_device(dev) if dev is not None else None), dt, copy
+
+
+def _to(self, *args, **kwargs):
+    dev, dt, copy = _parse_to(args, dict(kwargs))
+    out = self
+    if dt is not None and dt is not self.dtype:
+        out = dispatch(R["to_dtype"], (out, dt), None)
+        copy = False
+    if dev is not None and dev != self.device:
+        out = dispatch(R["to_device"], (out, dev), None)
+        copy = False
+    if copy and out is self:
+        out = dispatch(R["clone"], (self,), None)
+    return out
+
+
+Tensor.to = _to
+Tensor.cpu = lambda self: self.to("cpu")
+Tensor.cuda = lambda self, device=None: self.to(as_device(
+    "cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"))
+Tensor.type_as = lambda self, other: self.to(other.dtype)
+
+for _meth, _dt in (("float", dtypes.float32), ("double", dtypes.float64),
+                   ("half", dtypes.float16), ("int", dtypes.int32), ("long", dtypes.int64),
+                   ("short", dtypes.int16), ("char", dtypes.int8), ("byte", dtypes.uint8),
+                   ("bool", dtypes.bool_)):
+    setattr(Tensor, _meth, (lambda d: lambda self: self.to(d))(_dt))
+
+
+def _type(self, dtype=None):
+    if dtype is None:
+        return f"graphtorch.{_TYPE_NAMES[self.dtype.name]}"
+    return self.to(dtypes.as_dtype(dtype))
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+Tensor.type = _type
+
+
+# --- shape sugar ----------------------------------------------------------------------------------
+Tensor.T = property(lambda self: self.permute(list(range(self.ndim))[::-1]))
+Tensor.mT = property(lambda self: self.transpose(-2, -1))
+Tensor.H = Tensor.T
+Tensor.mH = Tensor.mT
+Tensor.t = lambda self: self.transpose(0, 1) if self.ndim == 2 else self
+Tensor.swapaxes = Tensor.swapdims = lambda self, a, b: self.transpose(a, b)
+
+
+def _view(self, *shape):
+    if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
+        raise NotImplementedError("view(dtype) is not supported by graphtorch; use .to(dtype)")
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+        shape = tuple(shape[0])
+    return dispatch(R["view"], (self, list(shape)), None)
+
+
+Tensor.view = _view
+Tensor.view_as = lambda self, other: self.view(*other.shape)
+Tensor.reshape_as = lambda self, other: self.reshape(*other.shape)
+Tensor.expand_as = lambda self, other: self.expand(*other.shape)
+
+
+def _squeeze(self, dim=None):
+    return dispatch(R["squeeze"], (self, dim), None)
+
+
+Tensor.squeeze = _squeeze
+
+
+def _zero_(self):
+    self._xp.copyto(self._data, 0, casting="unsafe")
+    self._vc[0] += 1
+    return self
+
+
+def _fill_(self, value):
+    if self._rg and self.grad_fn is None and _grad_enabled():
+        from graphtorch.errors import AutogradError
+
+        raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
+                            "operation.")
+    v = value.item() if isinstance(value, Tensor) else value
+    self._xp.copyto(self._data, v, casting="unsafe")
+    self._vc[0] += 1
+    if self._rg and self.grad_fn is not None:
+        self._assign_inplace(self.detach() * 0 + v, "fill_")
+    return self
+
+
+def _grad_enabled() -> bool:
+    from graphtorch.autograd.grad_mode import STATE
+
+    return STATE.enabled
+
+
+def _copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        from graphtorch.ops.creation import tensor
+
+        src = tensor(src, dtype=self.dtype, device=self.device)
+    if self._rg and self.grad_fn is None and _grad_enabled():
+        from graphtorch.errors import AutogradError
+
+        raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
+                            "operation.")
+    value = src.to(self.device)
+    if value.shape != self.shape:
+        value = value.expand(*self.shape)
+    if value.dtype is not self.dtype:
+        value = value.to(self.dtype)
+    if value._rg and _grad_enabled():
+        self._assign_inplace(value + self.detach() * 0, "copy_")
+    else:
+        self._xp.copyto(self._data, value._data, casting="unsafe")
+        self._vc[0] += 1
+    return self
+
+
+Tensor.zero_ = _zero_
+Tensor.fill_ = _fill_
+Tensor.copy_ = _copy_
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+Tensor.new_tensor = _new_tensor
+
+
+def _new_factory(name):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if len(size) == 1 and isinstance(size[0], (list, tuple)):
+            size = tuple(size[0])
+        args = (list(size),) + tuple(kw.pop(k) for k in ("fill_value",) if k in kw)
+        return dispatch(R[name], args, {"dtype": dtype or self.dtype,
+                                        "device": device or self.device,
+                                        "requires_grad": requires_grad})
+
+    return method
+
+
+Tensor.new_zeros = _new_factory("zeros")
+Tensor.new_ones = _new_factory("ones")
+Tensor.new_empty = _new_factory("empty")
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return dispatch(R["full"], (list(size), fill_value),
+                    {"dtype": dtype or self.dtype, "device": device or self.device,
+                     "requires_grad": requires_grad})
+
+
+Tensor.new_full = _new_full
+
+install_methods(Tensor)

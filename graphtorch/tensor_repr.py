@@ -1,0 +1,131 @@
+"""PyTorch's tensor printing: ``tensor([1.5000, 2.0000], requires_grad=True)``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from graphtorch import dtypes
+
+
+class PrintOptions:
+    precision = 4
+    threshold = 1000
+    edgeitems = 3
+    linewidth = 80
+    sci_mode: bool | None = None
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None) -> None:
+    if profile == "default":
+        PrintOptions.precision, PrintOptions.threshold = 4, 1000
+        PrintOptions.edgeitems, PrintOptions.linewidth = 3, 80
+    elif profile == "short":
+        PrintOptions.precision, PrintOptions.threshold = 2, 1000
+        PrintOptions.edgeitems, PrintOptions.linewidth = 2, 80
+    elif profile == "full":
+        PrintOptions.precision, PrintOptions.threshold = 4, math.inf
+        PrintOptions.edgeitems, PrintOptions.linewidth = 3, 80
+    for name, v in (("precision", precision), ("threshold", threshold),
+                    ("edgeitems", edgeitems), ("linewidth", linewidth)):
+        if v is not None:
+            setattr(PrintOptions, name, v)
+    PrintOptions.sci_mode = sci_mode
+
+
+class _Formatter:
+    def __init__(self, values: np.ndarray, dtype: dtypes.dtype):
+        self.floating = dtype.is_floating_point
+        self.int_mode = True
+        self.sci_mode = False
+        self.max_width = 1
+        p = PrintOptions.precision
+        flat = values.reshape(-1)
+        if not self.floating:
+            for v in flat:
+                self.max_width = max(self.max_width, len(self._fmt_plain(v)))
+            return
+        finite = flat[np.isfinite(flat)].astype(np.float64)
+        nonzero = np.abs(finite[finite != 0])
+        if finite.size:
+            self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        if nonzero.size:
+            mx, mn = float(nonzero.max()), float(nonzero.min())
+            if self.int_mode:
+                self.sci_mode = mx > 1e8
+            else:
+                self.sci_mode = mx / mn > 1000.0 or mx > 1e8 or mn < 1e-4
+        if PrintOptions.sci_mode is not None:
+            self.sci_mode = PrintOptions.sci_mode
+        self.fmt = (f"{{:.{p}e}}" if self.sci_mode else "{:.0f}." if self.int_mode
+                    else f"{{:.{p}f}}")
+        for v in flat:
+            self.max_width = max(self.max_width, len(self._fmt_plain(v)))
+
+    def _fmt_plain(self, v) -> str:
+        if not self.floating:
+            return str(bool(v)) if isinstance(v, (bool, np.bool_)) else str(int(v))
+        v = float(v)
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return self.fmt.format(v)
+
+    def format(self, v) -> str:
+        return self._fmt_plain(v).rjust(self.max_width)
+
+
+def _summarized_values(arr: np.ndarray, summarize: bool) -> np.ndarray:
+    if not summarize or arr.ndim == 0:
+        return arr
+    e = PrintOptions.edgeitems
+    if arr.shape[0] > 2 * e:
+        arr = np.concatenate([arr[:e], arr[-e:]])
+    return np.stack([_summarized_values(a, summarize) for a in arr]) if arr.ndim > 1 else arr
+
+
+def _format_array(arr: np.ndarray, fmt: _Formatter, indent: int, summarize: bool) -> str:
+    if arr.ndim == 0:
+        return fmt.format(arr.item())
+    e = PrintOptions.edgeitems
+    if arr.ndim == 1:
+        items = [fmt.format(v) for v in arr]
+        if summarize and arr.shape[0] > 2 * e:
+            items = items[:e] + ["..."] + items[-e:]
+        per_line = max((PrintOptions.linewidth - indent) // (fmt.max_width + 2), 1)
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = list(range(arr.shape[0]))
+    if summarize and arr.shape[0] > 2 * e:
+        rows = rows[:e] + [None] + rows[-e:]
+    parts = [("..." if r is None else _format_array(arr[r], fmt, indent + 1, summarize))
+             for r in rows]
+    sep = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
+    return "[" + sep.join(parts) + "]"
+
+
+def tensor_repr(t) -> str:
+    arr = t._host()
+    dt = t.dtype
+    prefix = "tensor("
+    summarize = arr.size > PrintOptions.threshold
+    suffixes = []
+    if t.device.type != "cpu":
+        suffixes.append(f"device='{t.device}'")
+    if arr.size == 0:
+        body = "[]"
+        if arr.ndim != 1:
+            suffixes.append(f"size={tuple(arr.shape)}")
+    else:
+        fmt = _Formatter(_summarized_values(arr, summarize), dt)
+        body = _format_array(arr, fmt, len(prefix), summarize)
+    if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+        suffixes.append(f"dtype=graphtorch.{dt.name}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return prefix + ", ".join([body] + suffixes) + ")"

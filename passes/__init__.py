@@ -1,0 +1,1 @@
+"""IR -> IR: the pass manager and every pass."""

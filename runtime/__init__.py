@@ -1,0 +1,1 @@
+"""IR -> results: interpreter, executor, CPU codegen, Triton backend."""
