@@ -1,0 +1,1 @@
+"""The .gt archive: container, manifest, validation."""
