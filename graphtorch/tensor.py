@@ -217,7 +217,7 @@ class Tensor:
     def __bool__(self) -> bool:
         _warn_trace("bool", "Converting a tensor to a Python boolean")
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._host().reshape(()).item())
 
     def __int__(self) -> int:
@@ -311,6 +311,13 @@ class Tensor:
         from graphtorch.autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # -- methods whose registry op does not take ``self`` first ----------------------------------
+    def where(self, condition, other) -> Tensor:
+        """``x.where(cond, y)`` is ``graphtorch.where(cond, x, y)``."""
+        from graphtorch.ops.registry import REGISTRY
+
+        return _dispatch_mod.dispatch(REGISTRY["where"], (condition, self, other), None)
 
     # -- printing ----------------------------------------------------------------------------
     def __repr__(self) -> str:

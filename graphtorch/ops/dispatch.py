@@ -74,7 +74,9 @@ def compute_dtype(op: OpDef, vals: list) -> dtypes.dtype:
     T = _Tensor
     for i in op.promote_args:
         v = vals[i]
-        if isinstance(v, T) or hasattr(v, "shape"):
+        if isinstance(v, np.generic):
+            scalars.append(v.item())  # numpy scalars promote like Python numbers, as in PyTorch
+        elif isinstance(v, T) or hasattr(v, "shape"):
             (dims if len(v.shape) else zeros).append(v.dtype)
         elif v is not None:
             scalars.append(v)

@@ -7,16 +7,22 @@ the neutral math notation the fused code generators translate (see ``ops/lowerin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.ops.op_helpers import (
     binary_samples,
+    division_samples,
     elementwise_meta,
+    pow_samples,
     reduce_grad,
     unary_samples,
 )
 from graphtorch.ops.registry import OpKind, Promotion, Saves, register
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
 def _quiet(fn):
@@ -54,10 +60,10 @@ unary("exp", lambda xp, x: xp.exp(x), lambda ctx, g: (g * ctx.out,),
       lower="exp({0})", float_only=True, saves=Saves.OUTPUTS)
 unary("log", _quiet(lambda xp, x: xp.log(x)), lambda ctx, g: (g / ctx.args[0],),
       lower="log({0})", float_only=True, samples=unary_samples(0.1, 4.0))
-unary("log2", _quiet(lambda xp, x: xp.log2(x)), lambda ctx, g: (g / (ctx.args[0] * np.log(2.0)),),
+unary("log2", _quiet(lambda xp, x: xp.log2(x)), lambda ctx, g: (g / (ctx.args[0] * _LN2),),
       lower="log2({0})", float_only=True, samples=unary_samples(0.1, 4.0))
 unary("log10", _quiet(lambda xp, x: xp.log10(x)),
-      lambda ctx, g: (g / (ctx.args[0] * np.log(10.0)),),
+      lambda ctx, g: (g / (ctx.args[0] * _LN10),),
       lower="log10({0})", float_only=True, samples=unary_samples(0.1, 4.0))
 unary("log1p", _quiet(lambda xp, x: xp.log1p(x)), lambda ctx, g: (g / (ctx.args[0] + 1),),
       lower="log1p({0})", float_only=True, samples=unary_samples(-0.5, 3.0))
@@ -111,8 +117,19 @@ unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(),
       lambda ctx, g: (g * 0,), lower="ceil({0})", saves=Saves.NOTHING)
 unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(),
       lambda ctx, g: (g * 0,), lower="trunc({0})", saves=Saves.NOTHING)
-unary("frac", lambda xp, x: x - xp.trunc(x), lambda ctx, g: (g,), lower="({0} - trunc({0}))",
-      saves=Saves.NOTHING, float_only=True)
+def _frac(xp, x):
+    if x.dtype.kind != "f":
+        # NOTE: PyTorch has no integer frac kernel (it raises rather than returning zeros)
+        raise RuntimeError(f'"frac_cpu" not implemented for {_TORCH_TYPE_NAMES[x.dtype.name]!r}')
+    return x - xp.trunc(x)
+
+
+_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                     "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
+                     "float64": "Double"}
+
+unary("frac", _frac, lambda ctx, g: (g,), lower="({0} - trunc({0}))", saves=Saves.NOTHING,
+      samples=unary_samples(int_ok=False))
 unary("reciprocal", _quiet(lambda xp, x: 1 / x), lambda ctx, g: (-g * ctx.out * ctx.out,),
       lower="(1 / {0})", float_only=True, saves=Saves.OUTPUTS, samples=unary_samples(0.5, 3.0))
 unary("square", lambda xp, x: x * x, lambda ctx, g: (2 * g * ctx.args[0],), lower="({0} * {0})")
@@ -205,28 +222,44 @@ binary("div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", _
        lower="({0} / {1})", promotion=Promotion.INT_TO_FLOAT,
        samples=binary_samples(rhs_low=0.5, rhs_high=3.0))
 binary("floor_divide(Tensor self, Tensor other) -> Tensor",
-       _quiet(lambda xp, a, b: xp.floor_divide(a, b)), lambda ctx, g: (g * 0, None),
-       lower="floordiv({0}, {1})", saves=Saves.NOTHING,
-       samples=binary_samples(rhs_low=1.0, rhs_high=4.0))
+       _quiet(lambda xp, a, b: xp.floor_divide(a, b)),
+       lambda ctx, g: (reduce_grad(g * 0, ctx.args[0]), None),
+       lower="floordiv({0}, {1})", samples=division_samples())
 binary("remainder(Tensor self, Tensor other) -> Tensor",
        _quiet(lambda xp, a, b: xp.remainder(a, b)),
        lambda ctx, g: (reduce_grad(g, ctx.args[0]),
                        reduce_grad(-g * ctx.args[0].div(ctx.args[1], rounding_mode="floor"),
                                    ctx.args[1])),
-       lower="mod({0}, {1})", samples=binary_samples(rhs_low=1.0, rhs_high=4.0))
+       lower="mod({0}, {1})", samples=division_samples())
 binary("fmod(Tensor self, Tensor other) -> Tensor", _quiet(lambda xp, a, b: xp.fmod(a, b)),
        lambda ctx, g: (reduce_grad(g, ctx.args[0]),
                        reduce_grad(-g * ctx.args[0].div(ctx.args[1], rounding_mode="trunc"),
                                    ctx.args[1])),
-       lower="fmod({0}, {1})", samples=binary_samples(rhs_low=1.0, rhs_high=4.0))
+       lower="fmod({0}, {1})", samples=division_samples())
 
 
 def _pow(xp, a, b):
+    if hasattr(a, "dtype") and a.dtype.kind in "iu" and not isinstance(b, float):
+        if isinstance(b, int):
+            if b < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            return xp.power(a, b)
+        if b.dtype.kind in "iu":
+            return _int_pow(xp, a, b)
     with np.errstate(all="ignore"):
-        if (isinstance(b, int) and not isinstance(b, bool) and b < 0
-                and hasattr(a, "dtype") and a.dtype.kind in "iu"):
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return xp.power(a, b)
+
+
+def _int_pow(xp, a, b):
+    # NOTE: a tensor of negative integer exponents is allowed in PyTorch: 1 and -1 keep their
+    # magnitude, every other base truncates to 0 (numpy raises instead).
+    neg = b < 0
+    if not neg.any():
+        return xp.power(a, b)
+    out = xp.power(a, xp.where(neg, 0, b))
+    odd = (b % 2) != 0
+    unit = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return xp.where(neg, unit, out)
 
 
 def _pow_vjp(ctx, g):
@@ -240,7 +273,7 @@ def _pow_vjp(ctx, g):
 
 
 binary("pow(Tensor self, Tensor exponent) -> Tensor", _pow, _pow_vjp, lower="pow({0}, {1})",
-       samples=binary_samples(0.5, 3.0, rhs_low=-2.0, rhs_high=2.0))
+       samples=pow_samples)
 
 
 def _minmax_vjp(pick_left):
@@ -256,15 +289,18 @@ def _minmax_vjp(pick_left):
 
 
 binary("maximum(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: xp.maximum(a, b),
-       _minmax_vjp(lambda a, b: a > b), lower="max({0}, {1})")
+       _minmax_vjp(lambda a, b: a > b), lower="max({0}, {1})",
+       samples=binary_samples(tensor_other_only=True))
 binary("minimum(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: xp.minimum(a, b),
-       _minmax_vjp(lambda a, b: a < b), lower="min({0}, {1})")
+       _minmax_vjp(lambda a, b: a < b), lower="min({0}, {1})",
+       samples=binary_samples(tensor_other_only=True))
 binary("atan2(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: xp.arctan2(a, b),
        lambda ctx, g: (reduce_grad(g * ctx.args[1] / (ctx.args[0] ** 2 + ctx.args[1] ** 2),
                                    ctx.args[0]),
                        reduce_grad(-g * ctx.args[0] / (ctx.args[0] ** 2 + ctx.args[1] ** 2),
                                    ctx.args[1])),
-       lower="atan2({0}, {1})", promotion=Promotion.INT_TO_FLOAT)
+       lower="atan2({0}, {1})", promotion=Promotion.INT_TO_FLOAT,
+       samples=binary_samples(tensor_other_only=True))
 
 # --- comparisons and logic (not differentiable) -------------------------------------------------
 for _name, _fn, _sym in (("eq", np.equal, "=="), ("ne", np.not_equal, "!="), ("lt", np.less, "<"),
@@ -279,7 +315,7 @@ for _name, _sym in (("logical_and", "&&"), ("logical_or", "||"), ("logical_xor",
     binary(f"{_name}(Tensor self, Tensor other) -> Tensor",
            (lambda n: lambda xp, a, b: getattr(xp, n)(a, b))(_name),
            lower=f"({{0}} {_sym} {{1}})", promotion=Promotion.ALWAYS_BOOL, saves=Saves.NOTHING,
-           differentiable=False)
+           differentiable=False, samples=binary_samples(tensor_other_only=True))
 
 for _name, _np, _sym in (("bitwise_and", "bitwise_and", "&"), ("bitwise_or", "bitwise_or", "|"),
                          ("bitwise_xor", "bitwise_xor", "^")):

@@ -106,19 +106,39 @@ def _meta(size, *rest):
     return TensorMeta(_dt(dtype), _size(size), as_device(rest[-2] if len(rest) >= 2 else None))
 
 
+def _float_dt(dtype, kernel_name: str) -> dtypes.dtype:
+    dt = _dt(dtype)
+    if not dt.is_floating_point:
+        # NOTE: PyTorch's own wording, naming the kernel that lacks the dtype
+        raise NotImplementedError(f'"{kernel_name}" not implemented for '
+                                  f"'{_TORCH_TYPE_NAMES[dt.name]}'")
+    return dt
+
+
+_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                     "int32": "Int", "int64": "Long"}
+
+
+def _float_samples(dtype=dtypes.float32):
+    if not dtype.is_floating_point:
+        return []  # rand(dtype=int64) raises in PyTorch as here
+    return [SampleInput(([2, 3],), {"dtype": dtype})]
+
+
 def _random(schema: str, kernel, meta=_meta, samples=None):
     return register(schema, OpKind.RANDOM, kernel=kernel, meta=meta, differentiable=False,
                     saves=Saves.NOTHING, promotion=Promotion.NONE,
-                    samples=samples or (lambda dtype=dtypes.float32: [
-                        SampleInput(([2, 3],), {"dtype": dtype})]))
+                    samples=samples or _float_samples)
 
 
 _random(f"rand(int[] size, {_OPTS}) -> Tensor",
         lambda xp, size, gen, dtype, device, rg: _to_dev(
-            xp, _rng(gen).random(_size(size)).astype(_dt(dtype).np)))
+            xp, _rng(gen).random(_size(size)).astype(
+                _float_dt(dtype, "check_uniform_bounds").np)))
 _random(f"randn(int[] size, {_OPTS}) -> Tensor",
         lambda xp, size, gen, dtype, device, rg: _to_dev(
-            xp, _rng(gen).standard_normal(_size(size)).astype(_dt(dtype).np)))
+            xp, _rng(gen).standard_normal(_size(size)).astype(
+                _float_dt(dtype, "normal_kernel_cpu").np)))
 
 
 def _randint(xp, low, high, size, gen, dtype, device, rg):
@@ -161,6 +181,9 @@ _random(f"randperm(int n, {_OPTS}) -> Tensor", _randperm,
 
 
 def _bernoulli(xp, p, gen):
+    if p.dtype.kind != "f":
+        raise NotImplementedError('"bernoulli_tensor_cpu_p_" not implemented for '
+                                  f"'{_TORCH_TYPE_NAMES[dtypes.from_numpy(p.dtype).name]}'")
     draws = _rng(gen).random(tuple(p.shape))
     host = p if xp is np else p.get()
     return _to_dev(xp, (draws < host).astype(p.dtype))
@@ -170,10 +193,14 @@ register("bernoulli(Tensor self, *, Generator? generator=None) -> Tensor", OpKin
          kernel=_bernoulli, meta=lambda p, gen=None: TensorMeta(p.dtype, tuple(p.shape), p.device),
          differentiable=False, saves=Saves.NOTHING,
          samples=lambda dtype=dtypes.float32: [
-             SampleInput((SampleMaker(31).tensor((3, 3), dtype, 0, 1),))])
+             SampleInput((SampleMaker(31).tensor((3, 3), dtype, 0, 1),))]
+         if dtype.is_floating_point else [])
 
 
 def _multinomial(xp, probs, n, replacement, gen):
+    if probs.dtype.kind != "f":
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{_TORCH_TYPE_NAMES[dtypes.from_numpy(probs.dtype).name]}")
     host = probs if xp is np else probs.get()
     p = np.atleast_2d(host).astype(np.float64)
     rng = _rng(gen)
@@ -191,4 +218,5 @@ register("multinomial(Tensor self, int num_samples, bool replacement=False, *, "
                                                        p.device),
          differentiable=False, saves=Saves.NOTHING,
          samples=lambda dtype=dtypes.float32: [
-             SampleInput((SampleMaker(32).tensor((2, 4), dtype, 0.1, 1), 3))])
+             SampleInput((SampleMaker(32).tensor((2, 4), dtype, 0.1, 1), 3))]
+         if dtype.is_floating_point else [])

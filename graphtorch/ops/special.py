@@ -19,7 +19,7 @@ def erf_array(xp, x):
     and float16 results match PyTorch's to rounding; float64 goes through libm's erf.
     """
     if x.dtype == np.float64 and xp is np:
-        return _erf_exact(x).astype(np.float64)
+        return np.asarray(_erf_exact(x), dtype=np.float64)
     z = xp.abs(x).astype(np.float64)
     t = 1.0 / (1.0 + 0.5 * z)
     poly = xp.zeros_like(z) + _ERFC_COEFFS[-1]

@@ -232,6 +232,8 @@ register("to_dtype(Tensor self, ScalarType dtype, bool copy=False) -> Tensor", O
          kernel=_to_dtype, promotion=Promotion.NONE,
          meta=lambda x, dtype, copy=False: TensorMeta(dtype, tuple(x.shape), x.device),
          vjp=_to_dtype_vjp, saves=Saves.NOTHING, lowering="cast({0}, {1})",
+         torch_ref=lambda torch, x, dtype, copy=False: x.to(dtype, copy=copy),
+         backward_name="ToCopyBackward0",
          samples=lambda dtype=dtypes.float64: [
              SampleInput((SampleMaker(15).tensor((2, 3), dtype), dtypes.float32), name="f32"),
              SampleInput((SampleMaker(15).tensor((4,), dtype), dtypes.int32), name="i32")])
@@ -249,5 +251,6 @@ register("to_device(Tensor self, Device device) -> Tensor", OpKind.OPAQUE, kerne
          meta=lambda x, device: TensorMeta(x.dtype, tuple(x.shape), device),
          vjp=lambda ctx, g: (g.to(ctx.args[0].device),), saves=Saves.NOTHING,
          backward_name="ToCopyBackward0",
+         torch_ref=lambda torch, x, device: x.to(device),
          samples=lambda dtype=dtypes.float64: [
              SampleInput((SampleMaker(16).tensor((2, 3), dtype), "cpu"), name="cpu")])
