@@ -1,0 +1,73 @@
+"""The lark front: Python text -> lark parse tree, with lark failures turned into ScriptErrors.
+
+The parser is lark's bundled Python grammar (LALR with the Python indenter), built once per process
+(and cached on disk by lark between processes). Nothing lark raises leaves this module.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from graphtorch.frontend.script.source import Pos, SourceInfo
+from lark import Lark, Tree
+from lark.exceptions import LarkError, UnexpectedInput
+from lark.indenter import PythonIndenter
+
+from graphtorch.errors import ScriptError
+
+# NOTE: labelled broken programs; lark's match_examples finds the one failing the same way, which
+# names the mistake far better than "unexpected token".
+_EXAMPLES = {
+    "expected ':' at the end of this line": [
+        "def f(x)\n    return x\n", "if x\n    pass\n", "for i in x\n    pass\n",
+        "while x\n    pass\n", "def f(x):\n    if x\n        pass\n",
+    ],
+    "unbalanced brackets": ["f(x\n", "x = [1, 2\n", "x = (1, 2]]\n", "x = f(a))\n"],
+    "unexpected indentation": ["def f(x):\n    x = 1\n        y = 2\n"],
+    "a statement is missing its expression": ["x = \n", "return x +\n", "x = 1 +\n"],
+}
+
+
+@functools.cache
+def python_parser() -> Lark:
+    """The process-wide lark parser for Python (built on first use)."""
+    return Lark.open_from_package("lark", "python.lark", ["grammars"], parser="lalr",
+                                  postlex=PythonIndenter(), start=["file_input", "eval_input"],
+                                  propagate_positions=True, cache=True)
+
+
+def _parse(text: str, start: str) -> Tree:
+    return python_parser().parse(text, start=start)
+
+
+def parse_module(src: SourceInfo) -> Tree:
+    """Parse a whole source text (a function or class definition) into a lark tree."""
+    return _parse_or_raise(src, src.text, "file_input", Pos(1, 1))
+
+
+def parse_expression(src: SourceInfo, text: str, at: Pos) -> Tree:
+    """Parse one expression (e.g. a field of an f-string) that sits at ``at`` in ``src``."""
+    return _parse_or_raise(src, text.strip() + "\n", "eval_input", at)
+
+
+def _parse_or_raise(src: SourceInfo, text: str, start: str, at: Pos) -> Tree:
+    try:
+        return _parse(text, start)
+    except UnexpectedInput as e:
+        label = None
+        try:
+            label = e.match_examples(lambda t: _parse(t, "file_input"), _EXAMPLES,
+                                     use_accepts=True)
+        except LarkError:
+            label = None
+        line = (e.line if isinstance(e.line, int) and e.line > 0 else 1) + at.line - 1
+        column = e.column if isinstance(e.column, int) and e.column > 0 else 1
+        if line == at.line:
+            column += at.column - 1
+        message = f"invalid syntax: {label}" if label else "invalid syntax"
+        raise src.error(message, Pos(line, column),
+                        "graphtorch.jit.script parses the Python subset TorchScript accepts; "
+                        "check this line, or move the code into a @graphtorch.jit.ignore "
+                        "function") from None
+    except LarkError as e:
+        raise ScriptError(f"could not parse the source of {src.filename}: {e}") from None
