@@ -1,0 +1,154 @@
+"""Loading: validate everything in an archive, then build the ScriptModule tree.
+
+Nothing in the archive is executed: the manifest is data, graphs are parsed IR text, tensors are
+views of the mapped file. Every check happens before any object is built, so a bad archive
+leaves no half-registered functions behind; every failure is a FormatError naming the member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphtorch.archive import manifest as mf
+from graphtorch.archive import tensor_file
+from graphtorch.archive.graph_checks import GraphChecker
+from graphtorch.archive.values import decode_value
+from graphtorch.archive.zip_container import ZipArchive
+from graphtorch.device import as_device
+from graphtorch.errors import FormatError
+
+
+@dataclass
+class LoadedArchive:
+    """Everything read and validated from an archive, before any module is built."""
+
+    archive: ZipArchive
+    manifest: mf.Manifest
+    tensors: TensorStore
+    graphs: dict[str, object] = field(default_factory=dict)   # code member -> Graph
+    attributes: dict[tuple[str, str], object] = field(default_factory=dict)  # (path, name)
+
+
+class TensorStore:
+    """Tensors of the tensors member by key, made on first use as views of the archive."""
+
+    def __init__(self, archive: ZipArchive, device=None):
+        self.device = as_device(device) if device is not None else None
+        self.buffer = archive.read(mf.TENSORS)
+        self.entries, self.metadata, self.data_start = tensor_file.decode_header(
+            self.buffer, mf.TENSORS)
+        self._made: dict[str, object] = {}
+
+    def entry(self, key: str, where: str) -> tensor_file.TensorEntry:
+        try:
+            return self.entries[key]
+        except KeyError:
+            raise FormatError(f"tensor {key!r} (referenced by {where}) is missing",
+                              member=mf.TENSORS) from None
+
+    def array(self, key: str, where: str):
+        return tensor_file.array_view(self.buffer, self.data_start, self.entry(key, where),
+                                      mf.TENSORS)
+
+    def tensor(self, key: str, where: str):
+        """One Tensor per key: tied weights stay tied after loading."""
+        if key not in self._made:
+            from graphtorch.device import CPU, array_module
+            from graphtorch.tensor import Tensor
+
+            arr = self.array(key, where)
+            dev = self.device or CPU
+            if dev.type != "cpu":
+                arr = array_module(dev).asarray(arr)
+            self._made[key] = Tensor._wrap(arr, dev)
+        return self._made[key]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(e.end - e.begin for e in self.entries.values())
+
+
+def read_archive(path_or_file, map_location=None, check_graphs: bool = True) -> LoadedArchive:
+    """Open and validate an archive (manifest, tensors header, and every graph)."""
+    archive = ZipArchive.open(path_or_file)
+    manifest = mf.parse(archive.read(mf.MANIFEST, mf.MAX_MANIFEST_BYTES))
+    loaded = LoadedArchive(archive, manifest, TensorStore(archive, map_location))
+    _check_tensor_refs(loaded)
+    _decode_attributes(loaded)
+    if check_graphs:
+        checker = GraphChecker(loaded)
+        for member, graph in checker.check_all():
+            loaded.graphs[member] = graph
+    return loaded
+
+
+def _check_tensor_refs(loaded: LoadedArchive) -> None:
+    store, m = loaded.tensors, loaded.manifest
+    if m.root is None:
+        return
+    for path, entry in m.root.walk():
+        where = f"module {path or '<root>'}"
+        for p in entry.parameters + entry.buffers:
+            store.entry(p.key, f"{where}.{p.name}")
+            if p in entry.parameters and p.requires_grad and \
+                    not store.entries[p.key].numpy_dtype.kind == "f":
+                raise FormatError(f"{where}.{p.name}: only floating point parameters can "
+                                  f"require gradients, got {store.entries[p.key].dtype}",
+                                  member=mf.MANIFEST)
+
+
+def _decode_attributes(loaded: LoadedArchive) -> None:
+    if loaded.manifest.root is None:
+        return
+    store = loaded.tensors
+    for path, entry in loaded.manifest.root.walk():
+        where = f"module {path or '<root>'}"
+        for i, a in enumerate(entry.attributes):
+            loaded.attributes[path, a.name] = decode_value(
+                a.value, lambda k, w=f"{where}.{a.name}": store.tensor(k, w),
+                f"{where}.attributes[{i}] ({a.name})")
+
+
+def load(path_or_file, map_location=None):
+    """Load a .gt archive as a ScriptModule (or ScriptFunction) without executing anything."""
+    loaded = read_archive(path_or_file, map_location)
+    return build(loaded)
+
+
+def build(loaded: LoadedArchive):
+    from graphtorch.frontend.script_module import ScriptFunction
+
+    functions = {}
+    for f in loaded.manifest.functions:
+        graph = loaded.graphs[f.code]
+        functions[f.name] = ScriptFunction(f.name, graph)
+    if loaded.manifest.root is None:
+        return functions[loaded.manifest.entry_function]
+    return _build_module(loaded, loaded.manifest.root, "")
+
+
+def _build_module(loaded: LoadedArchive, entry: mf.ModuleEntry, path: str):
+    from graphtorch.frontend.script_module import RecursiveScriptModule, TracedModule
+    from graphtorch.nn.parameter import Parameter
+
+    cls = TracedModule if entry.kind == "trace" else RecursiveScriptModule
+    m = cls(entry.class_name, entry.original_name or None)
+    where = f"module {path or '<root>'}"
+    store = loaded.tensors
+    for p in entry.parameters:
+        t = store.tensor(p.key, f"{where}.{p.name}")
+        param = t if isinstance(t, Parameter) else Parameter(t, requires_grad=p.requires_grad)
+        store._made[p.key] = param      # a tied parameter is the same Parameter everywhere
+        m.register_parameter(p.name, param)
+    for b in entry.buffers:
+        m.register_buffer(b.name, store.tensor(b.key, f"{where}.{b.name}"),
+                          persistent=b.persistent)
+    for a in entry.attributes:
+        m._set_constant(a.name, loaded.attributes[path, a.name])
+    for s in entry.submodules:
+        m.add_module(s.name, _build_module(loaded, s, f"{path}.{s.name}" if path else s.name))
+    for meth in entry.methods:
+        graph = loaded.graphs[meth.code]
+        m._add_method(meth.name, graph, list(meth.arg_names))
+    object.__setattr__(m, "training", entry.training)
+    return m

@@ -1,0 +1,169 @@
+"""Saving: a ScriptModule (or ScriptFunction) tree -> archive members -> deterministic bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import graphtorch
+from graphtorch.archive import tensor_file
+from graphtorch.archive.manifest import (
+    MANIFEST,
+    TENSORS,
+    Attribute,
+    Manifest,
+    Method,
+    ModuleEntry,
+    TensorRef,
+)
+from graphtorch.archive.values import encode_value
+from graphtorch.archive.zip_container import write_archive
+from graphtorch.errors import UnsupportedError
+from graphtorch.ir.graph import TensorRef as ConstRef
+from graphtorch.ir.kinds import Prim
+
+
+def save(obj, path_or_file) -> None:
+    """Write ``obj`` (a ScriptModule or ScriptFunction) as a .gt archive."""
+    write_archive(archive_members(obj), path_or_file)
+
+
+def archive_members(obj) -> dict[str, bytes]:
+    return _Saver().run(obj)
+
+
+def code_member(module_path: str, method: str) -> str:
+    parts = module_path.split(".") if module_path else []
+    return "/".join(["code", *parts, f"{method}.gtir"])
+
+
+def function_member(qualified_name: str) -> str:
+    return f"functions/{qualified_name}.gtir"
+
+
+class _Saver:
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        self.key_of: dict[int, str] = {}
+        self.keep_alive: list = []       # ids stay unique only while the objects live
+        self.members: dict[str, bytes] = {}
+        self.functions: dict[str, Method] = {}
+        self.pending: list[str] = []
+
+    def run(self, obj) -> dict[str, bytes]:
+        from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
+
+        root, entry = None, None
+        if isinstance(obj, ScriptModule):
+            root = self.module(obj, "", "")
+        elif isinstance(obj, ScriptFunction):
+            entry = obj.qualified_name
+            self.pending.append(entry)
+        else:
+            raise UnsupportedError(f"graphtorch.jit.save expects a ScriptModule or ScriptFunction "
+                                   f"(from jit.script or jit.trace), got {type(obj).__name__}")
+        self.save_functions()
+        manifest = Manifest(producer_version=graphtorch.__version__, root=root,
+                            functions=[self.functions[k] for k in sorted(self.functions)],
+                            entry_function=entry)
+        self.members[MANIFEST] = manifest.dumps()
+        self.members[TENSORS] = tensor_file.encode(self.arrays)
+        return self.members
+
+    def tensor_key(self, t, key: str) -> str:
+        """Store ``t`` under ``key`` unless this very tensor is stored already (tied weights)."""
+        if id(t) in self.key_of:
+            return self.key_of[id(t)]
+        self.key_of[id(t)] = key
+        self.keep_alive.append(t)
+        self.arrays[key] = t.detach()._host()
+        return key
+
+    def module(self, m, name: str, path: str) -> ModuleEntry:
+        from graphtorch.frontend.script_module import ScriptModule, TracedModule
+
+        entry = ModuleEntry(name=name, class_name=m._gt_type, original_name=m.original_name,
+                            kind="trace" if isinstance(m, TracedModule) else "script",
+                            training=bool(m.training))
+        prefix = f"{path}." if path else ""
+        none_slots = []
+        for pname, p in m._parameters.items():
+            if p is None:
+                none_slots.append(pname)
+                continue
+            key = self.tensor_key(p, prefix + pname)
+            entry.parameters.append(TensorRef(pname, key, requires_grad=p.requires_grad))
+        non_persistent = getattr(m, "_non_persistent_buffers_set", set())
+        for bname, b in m._buffers.items():
+            if b is None:
+                none_slots.append(bname)
+                continue
+            key = self.tensor_key(b, prefix + bname)
+            entry.buffers.append(TensorRef(bname, key, persistent=bname not in non_persistent))
+        consts = list(m._gt_constants.items()) + [(n, None) for n in none_slots]
+        for aname, value in consts:
+            where = f"{m.original_name}.{aname}"
+            tagged = encode_value(value, lambda t, a=aname: self.tensor_key(t, prefix + a), where)
+            entry.attributes.append(Attribute(aname, _type_text(value), tagged))
+        for mname, method in m._gt_methods.items():
+            entry.methods.append(self.method(method.graph, mname, method.arg_names,
+                                             code_member(path, mname),
+                                             f"{m.original_name}.{mname}"))
+        for sname, sub in m._modules.items():
+            if sub is None:
+                continue
+            if not isinstance(sub, ScriptModule):
+                raise UnsupportedError(
+                    f"cannot save {m.original_name}: submodule {sname!r} "
+                    f"({type(sub).__name__}) runs eagerly (it was not compiled); only compiled "
+                    f"modules can be saved — script or trace it, or remove it")
+            entry.submodules.append(self.module(sub, sname, prefix + sname))
+        return entry
+
+    def method(self, graph, name: str, arg_names, member: str, what: str) -> Method:
+        _refuse_python_ops(graph, what)
+        constants = {}
+        for node in graph.walk():
+            if node.kind == Prim.CallFunction.value:
+                self.pending.append(node.attrs["name"])
+            value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
+            if isinstance(value, ConstRef) and value.name not in constants:
+                t = graph.tensor_constants[value.name]
+                constants[value.name] = self.tensor_key(t, f"{member}:{value.name}")
+        self.members[member] = str(graph).encode("utf-8")
+        arg_names = list(arg_names)
+        params = graph.inputs[len(graph.inputs) - len(arg_names):]
+        ins = ", ".join(f"{n} : {v.type}" for n, v in zip(arg_names, params))
+        outs = ", ".join(str(v.type) for v in graph.outputs)
+        return Method(name, member, arg_names, f"{name}({ins}) -> ({outs})",
+                      dict(sorted(constants.items())))
+
+    def save_functions(self) -> None:
+        from graphtorch.frontend.script_module import resolve_function
+
+        while self.pending:
+            qname = self.pending.pop()
+            if qname in self.functions:
+                continue
+            fn = resolve_function(qname)
+            arg_names = [v.name for v in fn.graph.inputs]
+            self.functions[qname] = self.method(fn.graph, qname, arg_names,
+                                                function_member(qname), qname)
+
+
+def _refuse_python_ops(graph, what: str) -> None:
+    for node in graph.walk():
+        if node.kind == Prim.PythonOp.value:
+            fn = node.attrs.get("fn")
+            fname = node.attrs.get("name") or (
+                f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}")
+            where = f" (at {node.source})" if node.source is not None else ""
+            raise UnsupportedError(
+                f"cannot save {what}: it calls the Python function {fname}{where} through an "
+                f"eager fallback (prim::PythonOp), and archives never hold Python code; make "
+                f"the function scriptable, or run the module without saving it")
+
+
+def _type_text(value) -> str:
+    from graphtorch.ir.types import type_of_value
+
+    return str(type_of_value(value))
