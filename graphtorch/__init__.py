@@ -11,9 +11,22 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from graphtorch import autograd, errors
 from graphtorch import dtypes as _dtypes
+from graphtorch import ops as _ops
+from graphtorch import tensor_api as _tensor_api  # installs operators and methods on Tensor
+from graphtorch.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from graphtorch.device import device
 from graphtorch.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch exposes graphtorch.bool
+)
+from graphtorch.dtypes import (
     double,
     dtype,
     float16,
@@ -32,11 +45,6 @@ from graphtorch.dtypes import (
 )
 from graphtorch.dtypes import float as float  # noqa: A001,PLC0414
 from graphtorch.dtypes import int as int  # noqa: A001,PLC0414
-from graphtorch.device import device
-from graphtorch import errors
-from graphtorch.tensor import Size, Tensor, from_numpy, is_tensor
-from graphtorch import ops as _ops
-from graphtorch import tensor_api as _tensor_api  # installs operators and methods on Tensor
 from graphtorch.ops.bindings import public_functions as _public_functions
 from graphtorch.ops.creation import as_tensor, tensor
 from graphtorch.ops.random import (
@@ -48,13 +56,12 @@ from graphtorch.ops.random import (
     seed,
     set_rng_state,
 )
-from graphtorch.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad
-from graphtorch.autograd import set_grad_enabled
-from graphtorch import autograd
+from graphtorch.tensor import Size, Tensor, from_numpy, is_tensor
 from graphtorch.tensor_repr import set_printoptions
 
 globals().update({k: v for k, v in _public_functions().items() if k not in globals()})
 
+from graphtorch import nn  # noqa: E402 - torch.nn is importable as graphtorch.nn
 from graphtorch.functions import *  # noqa: E402 - Python-level API built on the ops above
 
 
@@ -79,8 +86,8 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
         return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
 
     @staticmethod
-    def manual_seed(seed: int) -> None:
-        manual_seed(seed)
+    def manual_seed(value: int) -> None:
+        manual_seed(value)
 
     manual_seed_all = manual_seed
 
@@ -91,3 +98,7 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
         cp = _cupy()
         if cp is not None:
             cp.cuda.runtime.deviceSynchronize()
+
+
+from graphtorch import jit, optim, testing, utils  # noqa: E402 - they need the core above
+from graphtorch.checkpoint import load, save  # noqa: E402

@@ -1,0 +1,204 @@
+"""Compiled modules and functions: what ``jit.trace`` and ``jit.script`` return.
+
+A :class:`ScriptModule` mirrors TorchScript's RecursiveScriptModule: it is an ``nn.Module`` whose
+parameters and buffers ARE the original module's tensors, whose submodules are ScriptModules (or
+plain modules kept for eager fallback), and which holds one IR graph per compiled method, each
+taking ``self`` as its first input. Calling it runs the executor (runtime/executor.py).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from graphtorch.errors import GraphError
+from graphtorch.nn.module import Module
+
+
+class ScriptMethod:
+    """One compiled method: a graph whose first input is ``self``."""
+
+    def __init__(self, owner: ScriptModule, name: str, graph, arg_names: list[str] | None = None):
+        self.owner = owner
+        self.name = name
+        self.graph = graph
+        self.arg_names = arg_names or [v.name for v in graph.block.inputs[1:]]
+
+    def __call__(self, *args, **kwargs):
+        from graphtorch.runtime.executor import call_method
+
+        return call_method(self.owner, self.name, args, kwargs)
+
+    @property
+    def code(self) -> str:
+        from graphtorch.ir.codeprinter import python_code
+
+        return python_code(self.graph, self.name)
+
+    @property
+    def schema(self) -> str:
+        ins = ", ".join(f"{v.name} : {v.type}" for v in self.graph.block.inputs[1:])
+        outs = ", ".join(str(v.type) for v in self.graph.block.outputs)
+        return f"{self.name}({ins}) -> ({outs})"
+
+    def __repr__(self) -> str:
+        return f"<ScriptMethod {self.owner._gt_type}.{self.name}>"
+
+
+class ScriptFunction:
+    """A compiled free function (``@graphtorch.jit.script`` on a def, or a traced function)."""
+
+    def __init__(self, qualified_name: str, graph, fn=None):
+        self.qualified_name = qualified_name
+        self.name = qualified_name.rsplit(".", 1)[-1]
+        self.graph = graph
+        self._fn = fn
+        self.__name__ = self.name
+        self.__doc__ = getattr(fn, "__doc__", None)
+        FUNCTIONS[qualified_name] = self
+
+    def __call__(self, *args, **kwargs):
+        from graphtorch.runtime.executor import call_function
+
+        return call_function(self, args, kwargs)
+
+    @property
+    def code(self) -> str:
+        from graphtorch.ir.codeprinter import python_code
+
+        return python_code(self.graph, self.name)
+
+    @property
+    def inlined_graph(self):
+        from graphtorch.runtime.executor import prepared_function_graph
+
+        return prepared_function_graph(self)
+
+    def save(self, path) -> None:
+        from graphtorch.jit import save
+
+        save(self, path)
+
+    def __repr__(self) -> str:
+        return f"<graphtorch.jit.ScriptFunction {self.qualified_name}>"
+
+
+# Every ScriptFunction by qualified name: prim::CallFunction[name=...] resolves through it.
+FUNCTIONS: dict[str, ScriptFunction] = {}
+
+
+def resolve_function(name: str) -> ScriptFunction:
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        raise GraphError(f"prim::CallFunction: no compiled function named {name!r} is loaded") \
+            from None
+
+
+class ScriptModule(Module):
+    """A module compiled to graphs (traced or scripted); subclasses name the flavour."""
+
+    def __init__(self, type_name: str, original_name: str | None = None):
+        super().__init__()
+        object.__setattr__(self, "_gt_type", type_name)
+        object.__setattr__(self, "_gt_original_name",
+                           original_name or type_name.rsplit(".", 1)[-1])
+        object.__setattr__(self, "_gt_methods", OrderedDict())
+        object.__setattr__(self, "_gt_constants", OrderedDict())
+        object.__setattr__(self, "_gt_cache", {})
+
+    # -- building -------------------------------------------------------------------------
+    def _add_method(self, name: str, graph, arg_names=None) -> ScriptMethod:
+        m = ScriptMethod(self, name, graph, arg_names)
+        self._gt_methods[name] = m
+        self._gt_cache.clear()
+        return m
+
+    def _set_constant(self, name: str, value) -> None:
+        self._gt_constants[name] = value
+
+    def __getattr__(self, name: str):
+        methods = self.__dict__.get("_gt_methods")
+        if methods is not None and name in methods:
+            return methods[name]
+        consts = self.__dict__.get("_gt_constants")
+        if consts is not None and name in consts:
+            return consts[name]
+        return super().__getattr__(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        consts = self.__dict__.get("_gt_constants")
+        if consts is not None and name in consts:
+            consts[name] = value
+            self._gt_cache.clear()
+            return
+        super().__setattr__(name, value)
+
+    # -- TorchScript's inspection API -----------------------------------------------------------
+    @property
+    def original_name(self) -> str:
+        return self._gt_original_name
+
+    @property
+    def graph(self):
+        return self._method("forward").graph
+
+    @property
+    def code(self) -> str:
+        return self._method("forward").code
+
+    @property
+    def inlined_graph(self):
+        from graphtorch.runtime.executor import prepared_graph
+
+        return prepared_graph(self, "forward").graph
+
+    def _method(self, name: str) -> ScriptMethod:
+        try:
+            return self._gt_methods[name]
+        except KeyError:
+            raise GraphError(f"{self._gt_original_name} has no compiled method {name!r}; "
+                             f"compiled: {sorted(self._gt_methods)}") from None
+
+    def forward(self, *args, **kwargs):
+        from graphtorch.runtime.executor import call_method
+
+        return call_method(self, "forward", args, kwargs)
+
+    def save(self, path) -> None:
+        from graphtorch.jit import save
+
+        save(self, path)
+
+    def extra_repr(self) -> str:
+        return f"original_name={self._gt_original_name}"
+
+    def __repr__(self) -> str:
+        children = list(self._modules.items())
+        if not children:
+            return f"{self._gt_original_name}(original_name={self._gt_original_name})"
+        lines = [f"{self._gt_original_name}(", f"  original_name={self._gt_original_name}"]
+        for name, mod in children:
+            sub = repr(mod).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class TracedModule(ScriptModule):
+    """What ``graphtorch.jit.trace`` returns for a module."""
+
+
+class RecursiveScriptModule(ScriptModule):
+    """What ``graphtorch.jit.script`` returns for a module."""
+
+
+def share_state(dst: Module, src: Module) -> None:
+    """Make ``dst`` hold ``src``'s parameters and buffers (the very same tensors) and mode."""
+    for name, p in src._parameters.items():
+        dst._parameters[name] = p
+    for name, b in src._buffers.items():
+        dst._buffers[name] = b
+    non_persistent = getattr(src, "_non_persistent_buffers_set", None)
+    if non_persistent is not None and hasattr(dst, "_non_persistent_buffers_set"):
+        dst._non_persistent_buffers_set.update(non_persistent)
+    object.__setattr__(dst, "training", src.training)

@@ -1,0 +1,138 @@
+"""Graph mode: ``trace``, ``script``, ``compile``, ``save``, ``load`` and friends.
+
+>>> import graphtorch as torch
+>>> cell = torch.nn.Linear(4, 4)
+>>> traced = torch.jit.trace(cell, torch.rand(3, 4))
+>>> print(traced.code)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script_module import (
+    RecursiveScriptModule,
+    ScriptFunction,
+    ScriptModule,
+    TracedModule,
+)
+from graphtorch.frontend.tracer import TracerWarning
+
+__all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
+           "unused", "export", "is_scripting", "is_tracing", "freeze", "ScriptModule",
+           "ScriptFunction", "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final"]
+
+try:
+    from typing import Final
+except ImportError:  # pragma: no cover
+    Final = None
+
+
+def trace(func, example_inputs=None, check_trace: bool = True, check_inputs=None,
+          check_tolerance: float = 1e-5, strict: bool = True, example_kwarg_inputs=None):
+    """Run ``func`` (a module or function) on ``example_inputs`` and record its ops as a graph.
+
+    Tensor values that steer Python control flow are frozen into the trace (a TracerWarning
+    says so); use :func:`script` for data-dependent control flow.
+    """
+    from graphtorch.frontend.trace import trace_function, trace_module
+    from graphtorch.nn.module import Module
+
+    if example_inputs is None and example_kwarg_inputs is not None:
+        example_inputs = tuple(example_kwarg_inputs.values())
+    if isinstance(func, ScriptModule) or isinstance(func, ScriptFunction):
+        return func
+    if isinstance(func, Module):
+        return trace_module(func, example_inputs, check_inputs=check_inputs, strict=strict,
+                            check_tolerance=check_tolerance)
+    return trace_function(func, example_inputs, check_inputs=check_inputs, strict=strict,
+                          check_tolerance=check_tolerance)
+
+
+def trace_module(mod, inputs: dict, **kwargs):
+    """Trace ``mod``'s methods: ``inputs`` maps method name to example inputs (forward only)."""
+    if set(inputs) - {"forward"}:
+        from graphtorch.errors import UnsupportedError
+
+        raise UnsupportedError("trace_module traces forward only; script other methods")
+    return trace(mod, inputs["forward"], **kwargs)
+
+
+def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None):
+    """Compile a function or module from its Python source into a graph (control flow kept)."""
+    from graphtorch.frontend import script as _script
+
+    if isinstance(obj, (ScriptModule, ScriptFunction)):
+        return obj
+    return _script.script(obj)
+
+
+def compile(model, *example_inputs):  # noqa: A001 - the graphtorch.jit.compile entry point
+    """The forgiving entry point: script what it can, trace or run eagerly what it cannot."""
+    from graphtorch.frontend import script as _script
+
+    return _script.compile_forgiving(model, *example_inputs)
+
+
+def explain(model, *example_inputs) -> str:
+    """A report of what compiled, what fell back to tracing or eager, and why."""
+    from graphtorch.frontend import script as _script
+
+    return _script.explain(model, *example_inputs)
+
+
+def ignore(drop=False, **kwargs):
+    """Leave a function to Python: scripted callers call it eagerly (prim::PythonOp)."""
+    def mark(fn):
+        fn._gt_ignore = True
+        fn._gt_drop = bool(drop) if not callable(drop) else False
+        return fn
+
+    if callable(drop):
+        return mark(drop)
+    return mark
+
+
+def unused(fn):
+    """Compile a call to ``fn`` as an exception: the method is left out of the graph."""
+    fn._gt_unused = True
+    return fn
+
+
+def export(fn):
+    """Mark a method to be compiled even if forward does not call it."""
+    fn._gt_export = True
+    return fn
+
+
+def is_scripting() -> bool:
+    """False in Python; the script compiler replaces calls with the constant True."""
+    return False
+
+
+def is_tracing() -> bool:
+    from graphtorch.ops.dispatch import TRACE
+
+    return TRACE.tracer is not None
+
+
+def save(m, f, _extra_files=None) -> None:
+    """Save a compiled module (or function) to a ``.gt`` archive (no pickle)."""
+    from graphtorch.serialization import save as _save
+
+    _save(m, f)
+
+
+def load(f, map_location=None, _extra_files=None):
+    """Load a ``.gt`` archive; nothing in it is executed."""
+    from graphtorch.serialization import load as _load
+
+    return _load(f, map_location=map_location)
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
+    """Return ``mod`` with parameters as constants is not supported yet; returns it in eval mode."""
+    from graphtorch.errors import UnsupportedError
+
+    if mod.training:
+        raise UnsupportedError("Freezing is currently only implemented for modules in eval mode."
+                               " Please call .eval() on your module before freezing.")
+    return mod

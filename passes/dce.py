@@ -1,0 +1,40 @@
+"""Dead-code elimination, side-effect aware."""
+
+from __future__ import annotations
+
+from graphtorch.ops.registry import REGISTRY, OpKind
+from graphtorch.passes.manager import register_pass
+
+# kinds that do something besides producing their outputs
+SIDE_EFFECTS = frozenset({
+    "prim::PythonOp", "prim::RaiseException", "prim::Print", "prim::SetAttr",
+    "prim::CallMethod", "prim::CallFunction",
+})
+
+
+def has_side_effects(node) -> bool:
+    kind = node.kind
+    if kind in SIDE_EFFECTS:
+        return True
+    if kind.startswith("op::"):
+        op = REGISTRY.get(kind[4:])
+        return op is None or op.kind is OpKind.RANDOM
+    return any(has_side_effects(n) for b in node.blocks for n in b.nodes)
+
+
+def _sweep(block) -> bool:
+    changed = False
+    for node in reversed(block.nodes):
+        for b in node.blocks:
+            changed |= _sweep(b)
+        if any(o.uses for o in node.outputs) or has_side_effects(node):
+            continue
+        node.destroy()
+        changed = True
+    return changed
+
+
+@register_pass("dce")
+def eliminate_dead_code(graph, ctx=None) -> bool:
+    """Remove nodes whose results are unused and which have no side effects."""
+    return _sweep(graph.block)

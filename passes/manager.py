@@ -1,0 +1,79 @@
+"""The pass manager: passes registered by name, pipelines as plain lists of names.
+
+A pass is ``fn(graph, ctx) -> bool`` (changed or not), rewriting the graph in place. With
+``verify=True`` (tests turn it on) the verifier runs after every pass; ``GT_DEBUG=1`` prints the
+graph after each pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from graphtorch.errors import GraphError
+
+
+@dataclass
+class PassContext:
+    """What a pass may know beyond the graph: the module it belongs to, options."""
+
+    module: object = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PassInfo:
+    name: str
+    fn: Callable
+    doc: str
+
+
+PASSES: dict[str, PassInfo] = {}
+
+# The optimization levels, each one readable list (later levels extend earlier ones).
+PIPELINES: dict[str, list[str]] = {
+    "O0": [],
+    "O1": ["dce"],
+    "O2": ["dce"],
+}
+
+
+def register_pass(name: str):
+    def deco(fn):
+        if name in PASSES:
+            raise ValueError(f"pass {name!r} registered twice")
+        PASSES[name] = PassInfo(name, fn, (fn.__doc__ or "").strip().splitlines()[0]
+                                if fn.__doc__ else "")
+        return fn
+
+    return deco
+
+
+def get_pass(name: str) -> PassInfo:
+    try:
+        return PASSES[name]
+    except KeyError:
+        raise GraphError(f"unknown pass {name!r}; known passes: {sorted(PASSES)}") from None
+
+
+def run_passes(graph, names, ctx: PassContext | None = None, verify: bool = False) -> bool:
+    """Run the named passes (or a pipeline name like "O1") in order; True if any changed."""
+    if isinstance(names, str):
+        if names not in PIPELINES:
+            raise GraphError(f"unknown pipeline {names!r}; known: {sorted(PIPELINES)}")
+        names = PIPELINES[names]
+    ctx = ctx or PassContext()
+    debug = os.environ.get("GT_DEBUG") == "1"
+    changed_any = False
+    for name in names:
+        info = get_pass(name)
+        changed = bool(info.fn(graph, ctx))
+        changed_any |= changed
+        if verify:
+            from graphtorch.ir.verifier import verify as verify_graph
+
+            verify_graph(graph)
+        if debug:
+            print(f"--- after {name} ({'changed' if changed else 'unchanged'}) ---\n{graph}")
+    return changed_any

@@ -1,0 +1,151 @@
+"""The executor behind ``ScriptModule.__call__`` and ``ScriptFunction.__call__``.
+
+It checks the call's inputs against the graph's input types (naming the input, expected vs
+got), prepares the graph once — calls inlined, parameters lifted to graph inputs, dead code
+removed — caches it on the module, and runs it with the reference interpreter. Ops dispatch
+with eager autograd, so ``loss.backward()`` through a compiled module fills ``param.grad``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphtorch.errors import ArgumentError
+from graphtorch.ir import types as T
+from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.tensor import Tensor
+
+
+@dataclass
+class Prepared:
+    """A graph ready to run: inputs are self, the user's arguments, then lifted parameters."""
+
+    graph: object
+    param_paths: list  # attribute paths from the root module, one per lifted input
+
+
+def prepared_graph(module, name: str) -> Prepared:
+    cache = module._gt_cache
+    hit = cache.get(name)
+    if hit is None:
+        from graphtorch.passes.prepare import prepare_method
+
+        graph, paths = prepare_method(module, name)
+        hit = cache[name] = Prepared(graph, paths)
+    return hit
+
+
+def prepared_function_graph(fn):
+    from graphtorch.passes.prepare import prepare_function
+
+    cached = getattr(fn, "_gt_prepared", None)
+    if cached is None:
+        cached = prepare_function(fn)
+        fn._gt_prepared = cached
+    return cached
+
+
+def _resolve(module, path):
+    obj = module
+    for name in path:
+        obj = getattr(obj, name)
+    return obj
+
+
+def _bind(arg_names: list[str], args: tuple, kwargs: dict, what: str) -> list:
+    vals = list(args)
+    if len(vals) > len(arg_names):
+        raise ArgumentError(f"{what}() expected at most {len(arg_names)} argument(s) but "
+                            f"received {len(vals)}")
+    for k, v in (kwargs or {}).items():
+        if k not in arg_names:
+            raise ArgumentError(f"{what}() got an unexpected keyword argument {k!r}")
+        i = arg_names.index(k)
+        while len(vals) <= i:
+            vals.append(_MISSING)
+        if vals[i] is not _MISSING:
+            raise ArgumentError(f"{what}() got multiple values for argument {k!r}")
+        vals[i] = v
+    return vals
+
+
+_MISSING = object()
+
+
+def check_inputs(graph, values: list, names: list[str], what: str, first: int) -> list:
+    """Compare call arguments with the graph's input types; fill defaults where recorded."""
+    params = graph.block.inputs[first:]
+    defaults = getattr(graph, "defaults", None) or {}
+    out = list(values)
+    if len(out) < len(params):
+        out += [_MISSING] * (len(params) - len(out))
+    for i, (v, p) in enumerate(zip(out, params)):
+        pname = names[i] if i < len(names) else p.name
+        if v is _MISSING:
+            if pname in defaults:
+                out[i] = defaults[pname]
+                continue
+            raise ArgumentError(f"{what}() is missing value for argument '{pname}'. "
+                                f"Declaration: {what}({', '.join(names)})")
+        problem = type_mismatch(v, p.type)
+        if problem:
+            decl = ", ".join(f"{n} : {q.type}" for n, q in zip(names, params))
+            raise ArgumentError(f"{what}() expected a value of type '{p.type}' for argument "
+                                f"'{pname}' (input {i + 1}) but {problem}. Declaration: "
+                                f"{what}({decl})")
+    return out
+
+
+def type_mismatch(v, t) -> str | None:
+    """Why ``v`` does not fit IR type ``t`` (None when it fits)."""
+    if isinstance(t, T.TensorType):
+        if not isinstance(v, Tensor):
+            return f"instead found type '{type(v).__name__}'"
+        if t.dtype is not None and v.dtype is not t.dtype:
+            return f"got a tensor of dtype {v.dtype.name}"
+        if t.shape is not None and len(t.shape) != v.ndim:
+            return f"got a tensor with {v.ndim} dimension(s) {list(v.shape)}"
+        return None
+    if isinstance(t, T.OptionalType):
+        return None if v is None else type_mismatch(v, t.elem)
+    if isinstance(t, T.TupleType):
+        if not isinstance(v, tuple) or len(v) != len(t.elems):
+            return f"instead found type '{type(v).__name__}'"
+        for x, et in zip(v, t.elems):
+            p = type_mismatch(x, et)
+            if p:
+                return p
+        return None
+    if isinstance(t, T.ListType):
+        if not isinstance(v, list):
+            return f"instead found type '{type(v).__name__}'"
+        return None
+    if isinstance(t, T.IntType):
+        return None if isinstance(v, int) and not isinstance(v, bool) else \
+            f"instead found type '{type(v).__name__}'"
+    if isinstance(t, T.FloatType):
+        return None if isinstance(v, (int, float)) and not isinstance(v, bool) else \
+            f"instead found type '{type(v).__name__}'"
+    if isinstance(t, T.BoolType):
+        return None if isinstance(v, bool) else f"instead found type '{type(v).__name__}'"
+    return None
+
+
+def call_method(module, name: str, args: tuple, kwargs: dict):
+    method = module._method(name)
+    what = f"{module._gt_original_name}.{name}" if name != "forward" else "forward"
+    vals = _bind(method.arg_names, args, kwargs, what)
+    vals = check_inputs(method.graph, vals, method.arg_names, what, first=1)
+    prep = prepared_graph(module, name)
+    lifted = [_resolve(module, p) for p in prep.param_paths]
+    out = Interpreter().run(prep.graph, [module] + vals + lifted)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def call_function(fn, args: tuple, kwargs: dict):
+    names = [v.name for v in fn.graph.block.inputs]
+    vals = _bind(names, args, kwargs, fn.name)
+    vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
+    graph = prepared_function_graph(fn)
+    out = Interpreter().run(graph, vals)
+    return out[0] if len(out) == 1 else tuple(out)

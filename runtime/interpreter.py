@@ -1,0 +1,229 @@
+"""The reference interpreter: walks a graph's nodes and calls registry kernels.
+
+Registry ops go through ``dispatch`` (the same path as eager code), so eager autograd records
+through the interpreter: gradients of compiled modules equal eager ones by construction. This is
+the reference semantics every faster executor is tested against.
+"""
+
+from __future__ import annotations
+
+from graphtorch.errors import GraphError, GraphtorchError
+from graphtorch.ir.graph import TensorRef
+from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.ops.scalar_ops import SCALAR_OPS
+
+
+class ScriptRuntimeError(GraphtorchError, RuntimeError):
+    """An exception raised by a graph (``raise``/``assert`` in scripted code)."""
+
+
+class Interpreter:
+    """Runs graphs; ``hook(node, seconds)`` (if set) is called after every top-level node."""
+
+    def __init__(self, hook=None):
+        self.hook = hook
+
+    def run(self, graph, inputs: list):
+        block = graph.block
+        if len(inputs) != len(block.inputs):
+            raise GraphError(f"graph expects {len(block.inputs)} inputs, got {len(inputs)}")
+        env = {}
+        for v, x in zip(block.inputs, inputs):
+            env[v] = x
+        return self.run_block(block, env, top=True)
+
+    def run_block(self, block, env: dict, top: bool = False) -> list:
+        hook = self.hook if top else None
+        if hook is not None:
+            import time
+
+            for node in block.nodes:
+                t0 = time.perf_counter()
+                self.run_node(node, env)
+                hook(node, time.perf_counter() - t0)
+        else:
+            for node in block.nodes:
+                self.run_node(node, env)
+        return [env[v] for v in block.outputs]
+
+    def run_node(self, node, env: dict) -> None:
+        kind = node.kind
+        args = [env[v] for v in node.inputs]
+        try:
+            if kind.startswith("op::"):
+                op = REGISTRY.get(kind[4:])
+                if op is None:
+                    raise GraphError(f"unknown op {kind!r}")
+                results = dispatch(op, tuple(args), None)
+                if len(node.outputs) == 1:
+                    env[node.outputs[0]] = results
+                    return
+            else:
+                handler = PRIM_HANDLERS.get(kind)
+                if handler is not None:
+                    results = handler(self, node, args, env)
+                elif kind in SCALAR_OPS:
+                    results = SCALAR_OPS[kind](*args)
+                    env[node.outputs[0]] = results
+                    return
+                else:
+                    raise GraphError(f"the interpreter has no rule for node kind {kind!r}")
+        except ScriptRuntimeError:
+            raise
+        except GraphtorchError as e:
+            raise _located(e, node) from None
+        outs = node.outputs
+        if len(outs) == 1:
+            env[outs[0]] = results
+        elif outs:
+            for v, r in zip(outs, results):
+                env[v] = r
+
+
+def _located(e: Exception, node) -> Exception:
+    loc = getattr(node, "source", None)
+    if loc is None or getattr(e, "_gt_located", False):
+        return e
+    try:
+        new = type(e)(f"{e}\n  at {loc.file}:{loc.line} ({node.kind})")
+    except TypeError:
+        return e
+    new._gt_located = True
+    return new
+
+
+# --- prim handlers ----------------------------------------------------------------------------
+def _constant(interp, node, args, env):
+    v = node.attrs["value"]
+    if isinstance(v, TensorRef):
+        return node.graph.tensor_constants[v.name]
+    return v
+
+
+def _getattr(interp, node, args, env):
+    return getattr(args[0], node.attrs["name"])
+
+
+def _setattr(interp, node, args, env):
+    setattr(args[0], node.attrs["name"], args[1])
+    return None
+
+
+def _call_method(interp, node, args, env):
+    from graphtorch.frontend.script_module import ScriptModule
+
+    obj, rest = args[0], args[1:]
+    name = node.attrs["name"]
+    if isinstance(obj, ScriptModule) and name in obj._gt_methods:
+        method = obj._gt_methods[name]
+        out = interp.run(method.graph, [obj] + list(rest))
+        return out[0] if len(out) == 1 else tuple(out)
+    return getattr(obj, name)(*rest)
+
+
+def _call_function(interp, node, args, env):
+    from graphtorch.frontend.script_module import resolve_function
+
+    fn = resolve_function(node.attrs["name"])
+    out = interp.run(fn.graph, list(args))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _python_op(interp, node, args, env):
+    return node.attrs["fn"](*args)
+
+
+def _if(interp, node, args, env):
+    branch = node.blocks[0] if args[0] else node.blocks[1]
+    out = interp.run_block(branch, env)
+    return out[0] if len(node.outputs) == 1 else out
+
+
+def _loop(interp, node, args, env):
+    max_trip, cond, carried = args[0], args[1], list(args[2:])
+    body = node.blocks[0]
+    i = 0
+    while cond and (max_trip is None or i < max_trip):
+        env[body.inputs[0]] = i
+        for v, x in zip(body.inputs[1:], carried):
+            env[v] = x
+        out = interp.run_block(body, env)
+        cond, carried = out[0], out[1:]
+        i += 1
+    return carried[0] if len(node.outputs) == 1 else carried
+
+
+def _raise(interp, node, args, env):
+    msg = args[0] if args else "Exception"
+    loc = getattr(node, "source", None)
+    where = f"\n  at {loc.file}:{loc.line}" if loc is not None else ""
+    exc_name = node.attrs.get("exc", "Exception") if node.attrs else "Exception"
+    raise ScriptRuntimeError(f"{exc_name}: {msg}{where}")
+
+
+def _print(interp, node, args, env):
+    print(*args)
+    return None
+
+
+def _size(interp, node, args, env):
+    x = args[0]
+    if len(args) == 1:
+        return list(x.shape)
+    return x.size(args[1])
+
+
+def _num_to_tensor(interp, node, args, env):
+    from graphtorch.ops.creation import tensor
+
+    return tensor(args[0])
+
+
+def _isinstance(interp, node, args, env):
+    return node.attrs["value"] if "value" in node.attrs else True
+
+
+def _fusion_group(interp, node, args, env):
+    out = interp.run(node.attrs["subgraph"], list(args))
+    return out[0] if len(node.outputs) == 1 else out
+
+
+PRIM_HANDLERS = {
+    "prim::Constant": _constant,
+    "prim::GetAttr": _getattr,
+    "prim::SetAttr": _setattr,
+    "prim::CallMethod": _call_method,
+    "prim::CallFunction": _call_function,
+    "prim::PythonOp": _python_op,
+    "prim::If": _if,
+    "prim::Loop": _loop,
+    "prim::TupleConstruct": lambda i, n, a, e: tuple(a),
+    "prim::ListConstruct": lambda i, n, a, e: list(a),
+    "prim::TupleUnpack": lambda i, n, a, e: tuple(a[0]) if len(n.outputs) != 1 else a[0][0],
+    "prim::ListUnpack": lambda i, n, a, e: _unpack_list(n, a[0]),
+    "prim::TupleIndex": lambda i, n, a, e: a[0][a[1]],
+    "prim::ListIndex": lambda i, n, a, e: a[0][a[1]],
+    "prim::DictConstruct": lambda i, n, a, e: dict(zip(a[0::2], a[1::2])),
+    "prim::DictIndex": lambda i, n, a, e: a[0][a[1]],
+    "prim::RaiseException": _raise,
+    "prim::Print": _print,
+    "prim::size": _size,
+    "prim::NumToTensor": _num_to_tensor,
+    "prim::Uninitialized": lambda i, n, a, e: None,
+    "prim::unchecked_cast": lambda i, n, a, e: a[0],
+    "prim::isinstance": _isinstance,
+    "prim::FusionGroup": _fusion_group,
+}
+
+
+def _unpack_list(node, lst):
+    if len(lst) != len(node.outputs):
+        raise GraphError(f"prim::ListUnpack: expected a list of {len(node.outputs)} elements, "
+                         f"got {len(lst)}")
+    return lst[0] if len(node.outputs) == 1 else tuple(lst)
+
+
+def run_graph(graph, inputs: list, hook=None) -> list:
+    """Run ``graph`` on ``inputs`` with the reference interpreter; returns the output list."""
+    return Interpreter(hook).run(graph, list(inputs))
