@@ -1,9 +1,11 @@
 """The operator registry and every op definition (importing this package registers them all)."""
 
 from graphtorch.ops import (  # noqa: F401 - imported for their registrations
+    conv,
     creation,
     elementwise,
     linalg,
+    pooling,
     random,
     reductions,
     views,
