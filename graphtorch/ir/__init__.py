@@ -13,6 +13,7 @@ See docs/ir.md for the text format, the node kinds and the types.
 """
 
 from graphtorch.ir.clone import copy_graph, insert_graph
+from graphtorch.ir.equality import graphs_equal
 from graphtorch.ir.graph import Block, Graph, Node, TensorRef, Use, Value
 from graphtorch.ir.kinds import (
     SIDE_EFFECT_KINDS,
@@ -23,7 +24,8 @@ from graphtorch.ir.kinds import (
     register_prim_kind,
     split_kind,
 )
-from graphtorch.ir.printer import node_line, print_graph
+from graphtorch.ir.parser import parse_graph, parse_type
+from graphtorch.ir.printer import node_context, node_line, print_graph
 from graphtorch.ir.source import SourceLoc
 from graphtorch.ir.types import (
     ANY,
@@ -61,6 +63,7 @@ from graphtorch.ir.types import (
     type_of_value,
     unify,
 )
+from graphtorch.ir.verifier import verify
 
 __all__ = [
     "ANY", "BOOL", "DEVICE", "DTYPE", "FLOAT", "GENERATOR", "INT", "NONE", "NUMBER", "STR",
@@ -68,6 +71,7 @@ __all__ = [
     "DeviceType", "DictType", "FloatType", "FunctionType", "GeneratorType", "Graph", "IntType",
     "ListType", "Namespace", "Node", "NoneType", "NumberType", "OptionalType", "Prim",
     "SourceLoc", "StrType", "TensorRef", "TensorType", "TupleType", "Type", "Use", "Value",
-    "check_kind", "copy_graph", "insert_graph", "is_subtype", "node_line", "op_kind", "optional",
-    "print_graph", "register_prim_kind", "schema_type", "split_kind", "type_of_value", "unify",
+    "check_kind", "copy_graph", "graphs_equal", "insert_graph", "is_subtype", "node_context",
+    "node_line", "op_kind", "optional", "parse_graph", "parse_type", "print_graph",
+    "register_prim_kind", "schema_type", "split_kind", "type_of_value", "unify", "verify",
 ]

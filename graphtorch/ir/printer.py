@@ -94,6 +94,7 @@ class _Printer:
         self.graph = graph
         self.names = value_names(graph)
         self.lines: list[str] = []
+        self.line_of: dict[Node, int] = {}   # index in self.lines of each node's first line
 
     def ref(self, v: Value) -> str:
         return "%" + self.names.get(v, f"<undefined:{v.name}>")
@@ -114,12 +115,14 @@ class _Printer:
         return text
 
     def node(self, n: Node, indent: int) -> None:
+        self.line_of[n] = len(self.lines)
         self.lines.append(" " * indent + self.node_head(n, indent))
         for i, b in enumerate(n.blocks):
             params = ", ".join(self.decl(p) for p in b.inputs)
             self.lines.append(" " * (indent + 2) + f"block{i}({params}):")
             self.block_body(b, indent + 4)
             outs = ", ".join(self.ref(v) for v in b.outputs)
+            self.line_of[b.return_node] = len(self.lines)
             self.lines.append(" " * (indent + 4) + f"-> ({outs})")
 
     def block_body(self, b: Block, indent: int) -> None:
@@ -131,6 +134,7 @@ class _Printer:
         self.lines.append(f"graph({params}):")
         self.block_body(self.graph.block, indent)
         outs = ", ".join(self.ref(v) for v in self.graph.outputs)
+        self.line_of[self.graph.block.return_node] = len(self.lines)
         self.lines.append(" " * indent + f"return ({outs})")
         return "\n".join(self.lines) + "\n"
 
@@ -138,6 +142,17 @@ class _Printer:
 def print_graph(graph: Graph) -> str:
     """The IR text of ``graph`` (ends with a newline)."""
     return _Printer(graph).graph_text()
+
+
+def node_context(node: Node, radius: int = 2) -> str:
+    """The lines of ``str(node.graph)`` around ``node``, the node's line marked with ``>``."""
+    p = _Printer(node.graph)
+    p.graph_text()
+    at = p.line_of.get(node)
+    if at is None:
+        return "  > " + node_line(node) + "    (not inserted in the graph)"
+    lo, hi = max(at - radius, 0), min(at + radius + 1, len(p.lines))
+    return "\n".join(("  > " if i == at else "    ") + p.lines[i] for i in range(lo, hi))
 
 
 def node_line(node: Node) -> str:
