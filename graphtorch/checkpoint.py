@@ -1,0 +1,246 @@
+"""``graphtorch.save`` / ``graphtorch.load``: tensors and containers of them, without pickle.
+
+File format: one safetensors file. Every tensor in ``obj`` is a safetensors entry named by a
+number (``"0"``, ``"1"`` ...); the object's shape — dicts, lists, tuples, numbers, strings,
+``None`` and where each tensor goes — is JSON stored in the safetensors metadata under
+``graphtorch.structure``, next to ``graphtorch.format_version``. Loading parses that JSON and
+copies bytes into arrays: nothing is imported or executed, so ``weights_only`` is always true.
+Other safetensors readers see the tensors; a plain safetensors file (no structure) loads as a
+dict of tensors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import IO, Any
+
+import numpy as np
+
+from graphtorch import dtypes
+from graphtorch.device import CPU, as_device, device
+from graphtorch.errors import ArgumentError, FormatError
+from graphtorch.tensor import Tensor
+
+FORMAT_VERSION = 1
+_STRUCTURE_KEY = "graphtorch.structure"
+_VERSION_KEY = "graphtorch.format_version"
+_MAX_HEADER = 100 * 1024 * 1024
+
+# safetensors dtype codes <-> graphtorch dtypes
+_CODES = {"F16": dtypes.float16, "F32": dtypes.float32, "F64": dtypes.float64,
+          "I8": dtypes.int8, "I16": dtypes.int16, "I32": dtypes.int32, "I64": dtypes.int64,
+          "U8": dtypes.uint8, "BOOL": dtypes.bool_}
+_CODE_OF = {d.name: code for code, d in _CODES.items()}
+
+PathOrFile = str | os.PathLike | IO[bytes]
+MapLocation = str | device | dict | Callable | None
+
+
+# --- save --------------------------------------------------------------------------------------
+def save(obj: Any, f: PathOrFile) -> None:
+    """Save tensors, numbers, strings, ``None`` and dicts / lists / tuples of them to ``f``.
+
+    >>> import graphtorch, io
+    >>> buf = io.BytesIO()
+    >>> graphtorch.save({"w": graphtorch.ones(2), "step": 3}, buf)
+    >>> _ = buf.seek(0)
+    >>> graphtorch.load(buf)["step"]
+    3
+    """
+    arrays: dict[str, np.ndarray] = {}
+    names: dict[int, str] = {}
+    structure = _encode(obj, arrays, names, "obj")
+    metadata = {_VERSION_KEY: str(FORMAT_VERSION),
+                _STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"))}
+    from safetensors.numpy import save as st_save
+
+    data = st_save(arrays, metadata=metadata)
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        with open(f, "wb") as out:
+            out.write(data)
+
+
+def _encode(obj: Any, arrays: dict, names: dict, where: str):
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        # NOTE: JSON has no inf/nan; keep them as tagged strings to stay strict JSON.
+        return obj if np.isfinite(obj) else {"float": repr(obj)}
+    if isinstance(obj, Tensor):
+        return _encode_tensor(obj, arrays, names)
+    if isinstance(obj, dict):
+        items = [[_encode(k, arrays, names, f"{where} key {k!r}"),
+                  _encode(v, arrays, names, f"{where}[{k!r}]")] for k, v in obj.items()]
+        return {"ordered_dict" if isinstance(obj, OrderedDict) else "dict": items}
+    if isinstance(obj, (list, tuple)):
+        kind = "list" if isinstance(obj, list) else "tuple"
+        return {kind: [_encode(v, arrays, names, f"{where}[{i}]") for i, v in enumerate(obj)]}
+    if isinstance(obj, dtypes.dtype):
+        return {"dtype": obj.name}
+    if isinstance(obj, device):
+        return {"device": str(obj)}
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return _encode(obj.item(), arrays, names, where)
+    raise ArgumentError(f"graphtorch.save cannot store {type(obj).__name__} (at {where}); it "
+                        "stores tensors, numbers, strings, None, dtypes, devices and dicts, "
+                        "lists and tuples of them. Save a state_dict() instead of an object.")
+
+
+def _encode_tensor(t: Tensor, arrays: dict, names: dict) -> dict:
+    name = names.get(id(t))
+    if name is None:  # a tensor reached twice is stored once and loads as one tensor
+        name = names[id(t)] = str(len(names))
+        host = t._host()
+        # NOTE: not np.ascontiguousarray, which turns 0-d arrays into 1-d ones
+        arrays[name] = host if host.flags.c_contiguous else host.copy(order="C")
+    entry: dict[str, Any] = {"tensor": name}
+    if t.device != CPU:
+        entry["device"] = str(t.device)
+    if t.requires_grad:
+        entry["requires_grad"] = True
+    if type(t).__name__ == "Parameter":
+        entry["parameter"] = True
+    return entry
+
+
+# --- load --------------------------------------------------------------------------------------
+def load(f: PathOrFile, map_location: MapLocation = None, weights_only: bool = True,
+         **kwargs) -> Any:
+    """Load an object written by :func:`save`.
+
+    ``map_location`` moves tensors: a device (``"cpu"``), a dict renaming saved devices
+    (``{"cuda:0": "cpu"}``) or a function ``(tensor, saved_device_str) -> tensor``.
+    ``weights_only`` is accepted for PyTorch compatibility: the format holds data only.
+    """
+    if kwargs:
+        raise ArgumentError(f"load() got unexpected keyword arguments {sorted(kwargs)}")
+    if hasattr(f, "read"):
+        data = f.read()
+    else:
+        with open(f, "rb") as src:
+            data = src.read()
+    header, body = _read_header(data)
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise FormatError("'__metadata__' must be a JSON object of strings", member="header")
+    arrays = {name: _read_array(name, info, body) for name, info in header.items()}
+    if _STRUCTURE_KEY not in metadata:
+        # a plain safetensors file, e.g. written by another framework: its tensors by name
+        return {name: _restore_tensor({"tensor": name}, arrays, {}, map_location)
+                for name in arrays}
+    version = metadata.get(_VERSION_KEY)
+    if not str(version).isdigit():
+        raise FormatError(f"invalid format version {version!r}", member=_VERSION_KEY)
+    if int(version) > FORMAT_VERSION:
+        raise FormatError(f"format version {version} is newer than the supported version "
+                          f"{FORMAT_VERSION}; upgrade graphtorch to load this file",
+                          member=_VERSION_KEY)
+    try:
+        structure = json.loads(metadata[_STRUCTURE_KEY])
+    except (json.JSONDecodeError, TypeError) as e:
+        raise FormatError(f"not valid JSON ({e})", member=_STRUCTURE_KEY) from None
+    return _decode(structure, arrays, {}, map_location)
+
+
+def _read_header(data: bytes) -> tuple[dict, memoryview]:
+    if len(data) < 8:
+        raise FormatError(f"file is {len(data)} bytes long, too short for a safetensors header "
+                          "(is it a graphtorch.save file?)", member="header")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER or 8 + n > len(data):
+        raise FormatError(f"header length {n} does not fit in a file of {len(data)} bytes: the "
+                          "file is truncated or not a safetensors file", member="header")
+    try:
+        header = json.loads(bytes(data[8:8 + n]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"header is not valid JSON ({e})", member="header") from None
+    if not isinstance(header, dict):
+        raise FormatError("header must be a JSON object", member="header")
+    return header, memoryview(data)[8 + n:]
+
+
+def _read_array(name: str, info, body: memoryview) -> np.ndarray:
+    member = f"tensor {name!r}"
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+        raise FormatError("entry needs 'dtype', 'shape' and 'data_offsets'", member=member)
+    dt = _CODES.get(info["dtype"])
+    if dt is None:
+        raise FormatError(f"unsupported dtype {info['dtype']!r}; graphtorch reads "
+                          f"{', '.join(_CODES)}", member=member)
+    shape, offsets = info["shape"], info["data_offsets"]
+    if not (isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)):
+        raise FormatError(f"invalid shape {shape!r}", member=member)
+    if not (isinstance(offsets, list) and len(offsets) == 2
+            and all(isinstance(o, int) for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+        raise FormatError(f"invalid data_offsets {offsets!r}", member=member)
+    start, end = offsets
+    expected = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    if end - start != expected:
+        raise FormatError(f"data_offsets {offsets} span {end - start} bytes but shape {shape} "
+                          f"of {dt.name} needs {expected}", member=member)
+    if end > len(body):
+        raise FormatError(f"data ends at byte {end} past the end of the data section "
+                          f"({len(body)} bytes): the file is truncated", member=member)
+    return np.frombuffer(body[start:end], dtype=dt.np).reshape(shape).copy()
+
+
+def _decode(node, arrays: dict, loaded: dict, map_location: MapLocation):
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, dict) and "tensor" in node:
+        return _restore_tensor(node, arrays, loaded, map_location)
+    if isinstance(node, dict) and len(node) == 1:
+        [(kind, value)] = node.items()
+        if kind in ("dict", "ordered_dict") and isinstance(value, list):
+            out = OrderedDict() if kind == "ordered_dict" else {}
+            for item in value:
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise FormatError(f"{kind} items must be [key, value] pairs, got {item!r}",
+                                      member=_STRUCTURE_KEY)
+                key = _decode(item[0], arrays, loaded, map_location)
+                out[key] = _decode(item[1], arrays, loaded, map_location)
+            return out
+        if kind in ("list", "tuple") and isinstance(value, list):
+            items = [_decode(v, arrays, loaded, map_location) for v in value]
+            return items if kind == "list" else tuple(items)
+        if kind == "float" and value in ("inf", "-inf", "nan"):
+            return float(value)
+        if kind == "dtype" and isinstance(value, str):
+            return dtypes.from_name(value)
+        if kind == "device" and isinstance(value, str):
+            return as_device(value)
+    raise FormatError(f"unrecognized node {json.dumps(node)[:80]}", member=_STRUCTURE_KEY)
+
+
+def _restore_tensor(node: dict, arrays: dict, loaded: dict, map_location: MapLocation) -> Tensor:
+    name = node["tensor"]
+    if name in loaded:
+        return loaded[name]
+    if name not in arrays:
+        raise FormatError(f"refers to tensor {name!r}, which the file does not contain",
+                          member=_STRUCTURE_KEY)
+    saved_device = node.get("device", "cpu")
+    t = Tensor._wrap(arrays[name], CPU)
+    if callable(map_location):
+        t = map_location(t, saved_device)
+    else:
+        target = map_location
+        if isinstance(map_location, dict):
+            target = map_location.get(saved_device, saved_device)
+        target = as_device(target if target is not None else saved_device)
+        if target != CPU:
+            t = t.to(target)
+    if node.get("parameter"):
+        from graphtorch.nn import Parameter
+
+        t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
+    elif node.get("requires_grad"):
+        t.requires_grad_(True)
+    loaded[name] = t
+    return t
