@@ -6,10 +6,13 @@ Everything here forwards to registry ops through ``dispatch``.
 from __future__ import annotations
 
 from graphtorch import dtypes
+from graphtorch import functions as _functions
 from graphtorch.device import as_device, device
+from graphtorch.ops import dispatch as _dispatch_mod
 from graphtorch.ops.bindings import install_methods
 from graphtorch.ops.creation import tensor
 from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.indexing import encode_key, write_at
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.tensor import Tensor
 
@@ -240,5 +243,80 @@ def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fal
 
 
 Tensor.new_full = _new_full
+
+
+# --- indexing -------------------------------------------------------------------------------------
+def _getitem(self, key):
+    k, indices = encode_key(key)
+    return dispatch(R["index"], (self, k, indices), None)
+
+
+def _setitem(self, key, value):
+    """``t[key] = value``: in place, through the functional ``index_put`` op when it must be
+    recorded (autograd or tracing), directly into the array otherwise."""
+    grad_on = _grad_enabled()
+    if grad_on and self._rg and self.grad_fn is None:
+        from graphtorch.errors import AutogradError
+
+        raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
+                            "operation.")
+    k, indices = encode_key(key)
+    if not isinstance(value, (Tensor, bool, int, float)):
+        value = tensor(value, dtype=self.dtype, device=self.device)
+    if isinstance(value, Tensor):
+        value = value.to(self.device)
+    recorded = (grad_on and (self._rg or (isinstance(value, Tensor) and value._rg))
+                or _dispatch_mod.TRACE.tracer is not None)
+    if recorded:
+        if isinstance(value, Tensor) and value.dtype is not self.dtype:
+            value = value.to(self.dtype)
+        self._assign_inplace(dispatch(R["index_put"], (self, k, indices, value), None),
+                             "index_put_")
+        return
+    arr = value._data if isinstance(value, Tensor) else value
+    write_at(self._xp, self._data, k, [t._data for t in indices], arr, False)
+    self._vc[0] += 1
+
+
+Tensor.__getitem__ = _getitem
+Tensor.__setitem__ = _setitem
+
+
+def _index_put_(self, indices, values, accumulate=False):
+    key = tuple(("slice", None, None, None) if t is None else ("tensor", i)
+                for i, t in enumerate(indices))
+    return self._inplace("index_put", key, [t for t in indices if t is not None], values,
+                         accumulate)
+
+
+def _index_put(self, indices, values, accumulate=False):
+    key = tuple(("slice", None, None, None) if t is None else ("tensor", i)
+                for i, t in enumerate(indices))
+    return dispatch(R["index_put"], (self, key, [t for t in indices if t is not None], values,
+                                     accumulate), None)
+
+
+Tensor.index_put_ = _index_put_
+Tensor.index_put = _index_put
+for _name in ("masked_fill", "scatter", "scatter_add", "index_add"):
+    setattr(Tensor, _name + "_", (lambda n: lambda self, *a, **k: self._inplace(n, *a, **k))(_name))
+Tensor.where = lambda self, condition, other: dispatch(R["where"], (condition, self, other), None)
+
+
+# --- overloads shared with graphtorch.<name> ------------------------------------------------------
+Tensor.max = lambda self, dim=None, keepdim=False: _functions.max(self, dim, keepdim)
+Tensor.min = lambda self, dim=None, keepdim=False: _functions.min(self, dim, keepdim)
+Tensor.var = lambda self, dim=None, unbiased=None, keepdim=False, *, correction=None: (
+    _functions.var(self, dim, unbiased, keepdim, correction=correction))
+Tensor.std = lambda self, dim=None, unbiased=None, keepdim=False, *, correction=None: (
+    _functions.std(self, dim, unbiased, keepdim, correction=correction))
+Tensor.norm = lambda self, p="fro", dim=None, keepdim=False, dtype=None: (
+    _functions.norm(self, p, dim, keepdim, dtype))
+Tensor.split = lambda self, split_size, dim=0: _functions.split(self, split_size, dim)
+Tensor.chunk = lambda self, chunks, dim=0: _functions.chunk(self, chunks, dim)
+Tensor.unbind = lambda self, dim=0: _functions.unbind(self, dim)
+Tensor.movedim = Tensor.moveaxis = lambda self, source, destination: (
+    _functions.movedim(self, source, destination))
+Tensor.nonzero = lambda self, *, as_tuple=False: _functions.nonzero(self, as_tuple=as_tuple)
 
 install_methods(Tensor)

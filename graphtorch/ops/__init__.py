@@ -4,10 +4,13 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     conv,
     creation,
     elementwise,
+    indexing,
     linalg,
+    nn_ops,
     pooling,
     random,
     reductions,
+    shape_ops,
     views,
 )
 from graphtorch.ops.registry import REGISTRY, OpDef, OpKind, Promotion, SampleInput, Saves, get
