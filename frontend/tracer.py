@@ -160,7 +160,8 @@ class Tracer:
         outs = out if isinstance(out, (tuple, list)) else (out,)
         if isinstance(out, list):
             # NOTE: list-returning ops (split, unbind): one Tensor[] value, then ListUnpack
-            node = f.graph.create(f"op::{op.name}", inputs, [T.ListType(T.TENSOR)], source=user_source())
+            node = f.graph.create(f"op::{op.name}", inputs, [T.ListType(T.TENSOR)],
+                                  source=user_source())
             f.graph.insert(node)
             unpack = f.graph.create("prim::ListUnpack", [node.outputs[0]],
                                     [tensor_type(o) for o in out])

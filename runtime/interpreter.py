@@ -55,7 +55,13 @@ class Interpreter:
                 op = REGISTRY.get(kind[4:])
                 if op is None:
                     raise GraphError(f"unknown op {kind!r}")
-                results = dispatch(op, tuple(args), None)
+                npos = op.binder.n_positional
+                if len(args) > npos:  # keyword-only schema arguments arrive positionally
+                    names = op.binder.names
+                    results = dispatch(op, tuple(args[:npos]),
+                                       {names[i]: args[i] for i in range(npos, len(args))})
+                else:
+                    results = dispatch(op, tuple(args), None)
                 if len(node.outputs) == 1:
                     env[node.outputs[0]] = results
                     return
