@@ -1,1 +1,10 @@
-"""The script compiler: Python source to typed IR."""
+"""The script compiler: Python source to typed IR.
+
+Entry points (called by ``graphtorch.jit``): :func:`script_function`, :func:`script_module`,
+:func:`compile_forgiving`, :func:`explain`, and the ``ignore``/``unused`` markers.
+"""
+
+from graphtorch.frontend.script import scalar_ops as _scalar_ops  # noqa: F401 - adds prim kinds
+from graphtorch.frontend.script.api import ignore, script_function, script_module, unused
+
+__all__ = ["script_function", "script_module", "ignore", "unused"]

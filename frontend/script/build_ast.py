@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import ast as pyast
 
+from lark import Token, Tree
+
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.parser import parse_expression
 from graphtorch.frontend.script.source import Pos, SourceInfo
-from lark import Token, Tree
 
 IGNORE_HINT = "move it into a function decorated with @graphtorch.jit.ignore"
 

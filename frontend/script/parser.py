@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 
-from graphtorch.frontend.script.source import Pos, SourceInfo
 from lark import Lark, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 from lark.indenter import PythonIndenter
 
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script.source import Pos, SourceInfo
 
 # NOTE: labelled broken programs; lark's match_examples finds the one failing the same way, which
 # names the mistake far better than "unexpected token".

@@ -1,9 +1,10 @@
 """The prim kinds the script compiler emits for non-tensor values, and what each one computes.
 
-ONE table, ``SCALAR_OPS``: prim kind -> Python function over the node's input values (ints,
-floats, bools, strs, lists, dicts, None, and eager Tensors for the tensor-introspection kinds).
-The interpreter runs a node of one of these kinds as ``SCALAR_OPS[kind](*inputs)``; constant
-folding may do the same for the kinds not in ``MUTATING``. Semantics are Python's, except where
+The shared table is ``graphtorch.ops.scalar_ops.SCALAR_OPS`` (prim kind -> Python function over
+the node's input values), which the interpreter runs as ``SCALAR_OPS[kind](*inputs)``. This module
+adds the kinds only scripted code needs (lists, dicts, tensor introspection, math) to that same
+table when the script compiler is imported; kinds already there keep their definition. Constant
+folding may run every kind not in ``MUTATING``. Semantics are Python's, except where
 noted (TorchScript semantics): ``prim::div`` is true division, ``prim::int`` truncates.
 """
 
@@ -14,6 +15,7 @@ import operator
 from collections.abc import Callable
 
 from graphtorch.ir.kinds import register_prim_kind
+from graphtorch.ops.scalar_ops import SCALAR_OPS
 
 
 def _raise_index(kind: str, n: int, i: int):
@@ -174,8 +176,9 @@ MUTATING = frozenset({
     "prim::dict_pop", "prim::dict_update",
 })
 
-SCALAR_OPS: dict[str, Callable] = {kind: fn for kind, (fn, _) in _TABLE.items()}
 DOCS: dict[str, str] = {kind: doc for kind, (_, doc) in _TABLE.items()}
+for _kind, (_fn, _) in _TABLE.items():
+    SCALAR_OPS.setdefault(_kind, _fn)
 
 for _kind, _doc in DOCS.items():
     register_prim_kind(_kind, _doc, side_effects=_kind in MUTATING)

@@ -1,0 +1,472 @@
+"""Calls: builtins, registry ops (by schema), tensor/list/dict methods, other functions and
+modules (mixed into FunctionCompiler)."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
+from graphtorch.ops.registry import REGISTRY
+
+_VARARG = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip", "zeros", "ones",
+           "empty", "rand", "randn"}
+_CASTS = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
+          "int": "int32", "bool": "bool", "short": "int16"}
+_MATH = {math.sqrt: "prim::math_sqrt", math.exp: "prim::math_exp", math.log: "prim::math_log",
+         math.floor: "prim::math_floor", math.ceil: "prim::math_ceil",
+         math.tanh: "prim::math_tanh", math.sin: "prim::math_sin", math.cos: "prim::math_cos"}
+_LIST_METHODS = {"append": ("prim::list_append", None), "extend": ("prim::list_extend", None),
+                 "insert": ("prim::list_insert", None), "clear": ("prim::list_clear", None),
+                 "reverse": ("prim::list_reverse", None), "pop": ("prim::list_pop", "elem"),
+                 "index": ("prim::list_index", T.INT), "count": ("prim::list_count", T.INT),
+                 "copy": ("prim::list_copy", "self")}
+
+
+class CallCompiler:
+    def expr_Call(self, e: S.Call, expected):
+        if isinstance(e.func, S.Attribute) and isinstance(e.func.value, S.Call) and \
+                isinstance(e.func.value.func, S.Name) and e.func.value.func.id == "super":
+            return self.super_call(e)
+        func = self.expr(e.func)
+        if isinstance(func, PyObj):
+            return self.call_python(func.obj, e)
+        if isinstance(func, ModuleRef):
+            return self.call_module(func, "forward", e)
+        if isinstance(func, BoundMethod):
+            if isinstance(func.receiver, ModuleRef):
+                return self.call_module(func.receiver, func.name, e)
+            return self.call_method(func.receiver, func.name, e)
+        raise self.src.error("this value is not callable", e.pos)
+
+    def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
+        return ([self.expr_value(a) for a in e.args],
+                {k.name: self.expr_value(k.value) for k in e.keywords})
+
+    # --- registry ops -----------------------------------------------------------------------------
+    def call_op(self, name: str, args: list[Value], kwargs: dict[str, Value], pos) -> Value:
+        op = REGISTRY.get(name)
+        if op is None:
+            raise self.src.error(f"unknown operator '{name}'", pos)
+        schema = op.schema
+        n_pos = sum(1 for a in schema.args if not a.kw_only)
+        if len(args) > n_pos:
+            raise self.src.error(f"{name}() takes {n_pos} positional argument(s) but "
+                                 f"{len(args)} were given\n  schema: {schema}", pos)
+        vals: list[Value | None] = list(args) + [None] * (len(schema.args) - len(args))
+        for k, v in kwargs.items():
+            try:
+                i = schema.arg_index(k)
+            except KeyError:
+                raise self.src.error(f"{name}() got an unexpected keyword argument '{k}'\n"
+                                     f"  schema: {schema}", pos) from None
+            if vals[i] is not None:
+                raise self.src.error(f"{name}() got multiple values for argument '{k}'", pos)
+            vals[i] = v
+        for i, a in enumerate(schema.args):
+            if vals[i] is None:
+                if not a.has_default:
+                    raise self.src.error(f"{name}() missing required argument '{a.name}'\n"
+                                         f"  schema: {schema}", pos)
+                d = a.default
+                if a.type.startswith("int[]") and isinstance(d, int):
+                    d = [d]
+                vals[i] = self.const(d, T.schema_type(a.type) if d is None else None)
+            else:
+                vals[i] = self.check_arg(name, a, vals[i], pos)
+        outs = [T.schema_type(r.split()[0]) for r in schema.returns]
+        node = self.graph.emit(f"op::{name}", vals, outs)
+        if len(outs) == 1:
+            return node.output
+        return self.graph.emit(Prim.TupleConstruct, list(node.outputs),
+                               [T.TupleType(tuple(outs))]).output
+
+    def check_arg(self, opname: str, a, v: Value, pos) -> Value:
+        want = T.schema_type(a.type)
+        t = v.type
+        if a.type in ("Tensor", "Tensor?") and isinstance(t, (T.IntType, T.FloatType,
+                                                              T.BoolType, T.NumberType)):
+            return v   # a Python scalar where a tensor goes: promoted like eager
+        if a.type.startswith("int[]") and t == T.INT:
+            return self.graph.emit(Prim.ListConstruct, [v], [T.ListType(T.INT)]).output
+        if a.type.startswith("int[]") and isinstance(t, T.TupleType) and \
+                all(x == T.INT for x in t.elems):
+            return v
+        if a.type == "Any" or T.is_subtype(t, want) or T.unify(t, want) == want:
+            return v
+        if want == T.FLOAT and t == T.INT or isinstance(t, T.AnyType):
+            return v
+        if isinstance(t, T.ListType) and t.elem == T.ANY:
+            return v
+        raise self.src.error(f"{opname}(): argument '{a.name}' must be {a.type}, not {t}", pos)
+
+    # --- python objects ---------------------------------------------------------------------------
+    def call_python(self, obj, e: S.Call):
+        from graphtorch.frontend.script_module import ScriptFunction
+
+        if getattr(obj, "_gt_ignore", False):
+            args, kwargs = self.args_of(e)
+            if kwargs:
+                raise self.src.error("keyword arguments to an @ignore function are not "
+                                     "supported", e.pos, "pass them positionally")
+            ret = T.TENSOR
+            ann = getattr(obj, "__annotations__", {}).get("return")
+            if ann is not None:
+                from graphtorch.frontend.script.annotations import type_from_python
+
+                ret = type_from_python(ann) or T.TENSOR
+            return self.graph.emit(Prim.PythonOp, args, [ret],
+                                   {"fn": obj, "name": getattr(obj, "__qualname__", "?")}).output
+        if getattr(obj, "_gt_unused", False):
+            msg = self.const(f"{getattr(obj, '__qualname__', obj)} was marked "
+                             f"@graphtorch.jit.unused and cannot be called from script")
+            self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
+            return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
+        if getattr(obj, "__name__", "") == "is_scripting" and "jit" in getattr(obj, "__module__",
+                                                                               ""):
+            return self.const(True)
+        if obj in _MATH:
+            args, _ = self.args_of(e)
+            out = T.INT if obj in (math.floor, math.ceil) else T.FLOAT
+            return self.scalar(_MATH[obj], args, out)
+        if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
+            return self.call_builtin(obj.__name__, e)
+        if isinstance(obj, ScriptFunction):
+            args, kwargs = self.args_of(e)
+            return self.call_function(obj, args, kwargs, e.pos)
+        op = getattr(obj, "op", None)
+        mod = getattr(obj, "__module__", "") or ""
+        name = getattr(obj, "__name__", "")
+        if op is not None and getattr(op, "name", None) in REGISTRY:
+            name, mod = op.name, "graphtorch"
+        if mod.startswith("graphtorch") and name in REGISTRY and "nn" not in mod.split("."):
+            args, kwargs = self.args_of(e)
+            if name in _VARARG and args and args[0].type == T.INT:
+                args = [self.graph.emit(Prim.ListConstruct, args,
+                                        [T.ListType(T.INT)]).output]
+            return self.call_op(name, args, kwargs, e.pos)
+        if callable(obj) and hasattr(obj, "__code__"):
+            fn = self.unit.function(obj, self.src, e.pos)
+            args, kwargs = self.args_of(e)
+            return self.call_function(fn, args, kwargs, e.pos)
+        from graphtorch.frontend.script.expressions import _describe
+
+        raise self.src.error(f"cannot call {_describe(obj)} from script", e.pos,
+                             "script calls graphtorch ops, Python functions with source, and "
+                             "@graphtorch.jit.ignore functions")
+
+    def call_function(self, fn, args: list[Value], kwargs: dict, pos) -> Value:
+        params = [v for v in fn.graph.block.inputs]
+        names = [v.name for v in params]
+        vals = list(args) + [None] * (len(params) - len(args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise self.src.error(f"{fn.name}() got an unexpected keyword argument '{k}'", pos)
+            vals[names.index(k)] = v
+        defaults = dict(getattr(fn, "_gt_defaults", {}))
+        for i, p in enumerate(params):
+            if vals[i] is None:
+                if p.name not in defaults:
+                    raise self.src.error(f"{fn.name}() missing required argument '{p.name}'",
+                                         pos)
+                vals[i] = self.py_constant(defaults[p.name], pos)
+            vals[i] = self.coerce(vals[i], p.type, pos, f"argument '{p.name}'")
+        outs = [v.type for v in fn.graph.outputs]
+        return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
+
+    def call_builtin(self, name: str, e: S.Call):
+        args, kwargs = self.args_of(e) if name not in ("isinstance", "range") else ([], {})
+        if name == "len":
+            v = args[0]
+            if is_container_len := (isinstance(v.type, T.TupleType)):
+                del is_container_len
+                return self.const(len(v.type.elems))
+            return self.length(v, e.pos)
+        if name == "print":
+            self.graph.emit(Prim.Print, args, [])
+            return self.const(None)
+        if name in ("int", "float", "bool", "str"):
+            t = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR}[name]
+            if not args:
+                return self.const({"int": 0, "float": 0.0, "bool": False, "str": ""}[name])
+            return self.scalar(f"prim::{name}", [args[0]], t)
+        if name == "abs":
+            if args[0].type.__class__ is T.TensorType:
+                return self.call_op("abs", args, {}, e.pos)
+            return self.scalar("prim::abs", args, args[0].type)
+        if name in ("min", "max"):
+            if any(isinstance(a.type, T.TensorType) for a in args):
+                return self.call_op("minimum" if name == "min" else "maximum", args, {}, e.pos)
+            if len(args) == 1 and isinstance(args[0].type, T.ListType):
+                return self.scalar(f"prim::{name}", args, args[0].type.elem)
+            out = args[0].type
+            for a in args[1:]:
+                out = T.unify(out, a.type) or out
+            if out == T.NUMBER:
+                out = T.FLOAT
+            return self.scalar(f"prim::{name}", args, out)
+        if name == "sum":
+            elem = args[0].type.elem if isinstance(args[0].type, T.ListType) else T.INT
+            return self.scalar("prim::sum", args, elem)
+        if name == "list":
+            if not args:
+                return self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.ANY)]).output
+            return self.scalar("prim::list_copy", args, args[0].type)
+        if name == "dict" and not args:
+            return self.graph.emit(Prim.DictConstruct, [], [T.DictType(T.STR, T.TENSOR)]).output
+        if name == "isinstance":
+            return self.const(self.static_isinstance(e))
+        if name == "range":
+            raise self.src.error("range() is only supported as the iterable of a for loop",
+                                 e.pos, "write 'for i in range(...)', or build a list")
+        raise self.src.error(f"builtin '{name}' is not supported in script", e.pos)
+
+    def static_isinstance(self, e: S.Call) -> bool:
+        v = self.expr_value(e.args[0])
+        cls = self.expr(e.args[1])
+        classes = cls.obj if isinstance(cls, PyObj) else None
+        if classes is None:
+            raise self.src.error("isinstance() needs a type as its second argument", e.pos)
+        from graphtorch.frontend.script.annotations import type_from_python
+
+        for c in classes if isinstance(classes, tuple) else (classes,):
+            t = type_from_python(c)
+            if t is not None and T.is_subtype(v.type, t):
+                return True
+            if isinstance(c, type) and c is list and isinstance(v.type, T.ListType):
+                return True
+        return False
+
+    # --- methods ----------------------------------------------------------------------------------
+    def call_method(self, v: Value, name: str, e: S.Call):
+        args, kwargs = self.args_of(e)
+        t = v.type
+        if isinstance(t, T.TensorType):
+            return self.tensor_method(v, name, args, kwargs, e.pos)
+        if isinstance(t, T.ListType) and name in _LIST_METHODS:
+            kind, out = _LIST_METHODS[name]
+            if name == "append" and t.elem == T.ANY:
+                v.type = T.ListType(args[0].type)   # an empty literal learns its element type
+            out_t = {"elem": v.type.elem, "self": v.type}.get(out, out) \
+                if isinstance(out, str) else out
+            r = self.scalar(kind, [v] + args, out_t)
+            return r if r is not None else self.const(None)
+        if isinstance(t, T.DictType):
+            table = {"keys": ("prim::dict_keys", T.ListType(t.key)),
+                     "values": ("prim::dict_values", T.ListType(t.value)),
+                     "items": ("prim::dict_items", T.ListType(T.TupleType((t.key, t.value)))),
+                     "get": ("prim::dict_get_default", T.optional(t.value)),
+                     "pop": ("prim::dict_pop", t.value), "update": ("prim::dict_update", None)}
+            if name in table:
+                kind, out = table[name]
+                if name == "get" and len(args) == 1:
+                    args = args + [self.const(None)]
+                elif name == "get":
+                    out = t.value
+                r = self.scalar(kind, [v] + args, out)
+                return r if r is not None else self.const(None)
+        if t == T.STR and name == "format":
+            return self.scalar("prim::format", [v] + args, T.STR)
+        raise self.src.error(f"'{t}' object has no method '{name}' in script", e.pos)
+
+    def tensor_method(self, v: Value, name: str, args, kwargs, pos) -> Value:
+        simple = {"dim": ("prim::dim", T.INT), "numel": ("prim::numel", T.INT),
+                  "item": ("prim::item", T.NUMBER), "tolist": ("prim::tolist", T.ANY),
+                  "is_floating_point": ("prim::is_floating_point", T.BOOL)}
+        if name in simple:
+            kind, t = simple[name]
+            return self.scalar(kind, [v], t)
+        if name == "size":
+            if args:
+                return self.graph.emit("prim::size", [v, args[0]], [T.INT]).output
+            return self.graph.emit("prim::size", [v], [T.ListType(T.INT)]).output
+        if name in _CASTS:
+            from graphtorch import dtypes
+
+            dt = getattr(dtypes, _CASTS[name]) if name != "bool" else dtypes.bool_
+            return self.call_op("to_dtype", [v, self.const(dt)], {}, pos)
+        if name == "to":
+            a = args[0] if args else kwargs.get("dtype") or kwargs.get("device")
+            if a is not None and a.type == T.DTYPE:
+                return self.call_op("to_dtype", [v, a], {}, pos)
+            if a is not None:
+                return self.call_op("to_device", [v, a], {}, pos)
+        if name == "type_as":
+            dt = self.scalar("prim::dtype", [args[0]], T.DTYPE)
+            return self.call_op("to_dtype", [v, dt], {}, pos)
+        if name in _VARARG and args and args[0].type == T.INT:
+            args = [self.graph.emit(Prim.ListConstruct, args, [T.ListType(T.INT)]).output]
+        if name == "t":
+            return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+        op = REGISTRY.get(name)
+        if op is None or not op.schema.args or op.schema.args[0].type != "Tensor":
+            raise self.src.error(f"Tensor has no method '{name}' in script", pos)
+        return self.call_op(name, [v] + list(args), kwargs, pos)
+
+    def tensor_index(self, v: Value, index: S.Expr, pos) -> Value:
+        parts = index.elts if isinstance(index, S.Tuple) else [index]
+        dim = 0
+        for p in parts:
+            if isinstance(p, S.Constant) and p.value is None:
+                v = self.call_op("unsqueeze", [v, self.const(dim)], {}, pos)
+                dim += 1
+            elif isinstance(p, S.Slice):
+                if p.lower is None and p.upper is None and p.step is None:
+                    dim += 1
+                    continue
+                if "slice" not in REGISTRY:
+                    raise self.src.error("tensor slicing needs the 'slice' op, which is not "
+                                         "registered", pos)
+                lo, hi, st = (self.expr_value(x) if x is not None else self.const(d)
+                              for x, d in ((p.lower, None), (p.upper, None), (p.step, 1)))
+                v = self.call_op("slice", [v, self.const(dim), lo, hi, st], {}, pos)
+                dim += 1
+            else:
+                v = self.tensor_select(v, dim, self.expr_value(p), pos)
+        return v
+
+    def tensor_select(self, v: Value, dim: int, i: Value, pos) -> Value:
+        if "select" not in REGISTRY:
+            raise self.src.error("tensor indexing needs the 'select' op, which is not "
+                                 "registered", pos)
+        return self.call_op("select", [v, self.const(dim), i], {}, pos)
+
+    # --- modules ----------------------------------------------------------------------------------
+    def call_module(self, ref: ModuleRef, method: str, e: S.Call) -> Value:
+        args, kwargs = self.args_of(e)
+        if kwargs:
+            raise self.src.error("keyword arguments to module calls are not supported yet",
+                                 e.pos, "pass them positionally")
+        ret = self.unit.method_return_type(ref.module, method, self.src, e.pos)
+        return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
+                               {"name": method}).output
+
+    def super_call(self, e: S.Call) -> Value:
+        me = self.self_module
+        if me is None:
+            raise self.src.error("super() is only supported in module methods", e.pos)
+        name = e.func.attr
+        owner = self.unit.defining_class(type(me), self.fn.name)
+        base_fn = None
+        for klass in owner.__mro__[1:]:
+            if name in klass.__dict__:
+                base_fn = klass.__dict__[name]
+                break
+        if base_fn is None:
+            raise self.src.error(f"no base class of {owner.__name__} defines '{name}'", e.pos)
+        alias = f"{klass.__name__}__{name}"
+        args, kwargs = self.args_of(e)
+        ret = self.unit.method_return_type(me, alias, self.src, e.pos, fn=base_fn)
+        return self.graph.emit(Prim.CallMethod, [self.env_self().value] + args, [ret],
+                               {"name": alias}).output
+
+    def env_self(self) -> ModuleRef:
+        return next(v for v in self.env.values() if isinstance(v, ModuleRef)
+                    and v.module is self.self_module)
+
+    def module_attribute(self, ref: ModuleRef, attr: str, pos):
+        m = ref.module
+        if attr in m._parameters or attr in m._buffers:
+            t = m._parameters.get(attr, m._buffers.get(attr))
+            if t is None:
+                return self.const(None)
+            return self.graph.emit(Prim.GetAttr, [ref.value], [T.type_of_value(t)],
+                                   {"name": attr}).output
+        if attr in m._modules:
+            sub = m._modules[attr]
+            if sub is None:
+                return self.const(None)
+            out = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+                                  {"name": attr}).output
+            return ModuleRef(out, sub)
+        if attr == "training":
+            return self.graph.emit(Prim.GetAttr, [ref.value], [T.BOOL], {"name": attr}).output
+        if attr in getattr(m, "__dict__", {}):
+            val = m.__dict__[attr]
+            from graphtorch.frontend.script.expressions import _is_constant
+
+            if _is_constant(val) or isinstance(val, list) and all(
+                    isinstance(x, (int, float)) for x in val):
+                return self.py_constant(val, pos) if not isinstance(val, list) else \
+                    self.const(list(val))
+            raise self.src.error(f"module attribute '{attr}' has a type script does not "
+                                 f"support ({type(val).__name__})", pos,
+                                 "mark the method using it @graphtorch.jit.ignore")
+        if callable(getattr(type(m), attr, None)):
+            return BoundMethod(ref, attr)
+        raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos)
+
+    def module_children(self, ref: ModuleRef) -> list[ModuleRef]:
+        out = []
+        for name, sub in ref.module._modules.items():
+            v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+                                {"name": name}).output
+            out.append(ModuleRef(v, sub))
+        return out
+
+    def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef:
+        iv = self.expr_value(index)
+        if not iv.is_constant:
+            raise self.src.error("modules in a ModuleList can only be indexed by a constant",
+                                 pos, "iterate with 'for layer in self.layers', or with "
+                                 "'for i in range(len(self.layers))'")
+        key = self.graph.constant_value(iv)
+        children = list(ref.module._modules.items())
+        if isinstance(key, int):
+            name, sub = children[key]
+        else:
+            name, sub = key, ref.module._modules[key]
+        v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+                            {"name": name}).output
+        return ModuleRef(v, sub)
+
+    # --- comprehensions ---------------------------------------------------------------------------
+    def comprehension(self, e, make, kind: str) -> Value:
+        if kind == "list":
+            acc = self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.ANY)]).output
+        else:
+            acc = self.graph.emit(Prim.DictConstruct, [], [T.DictType(T.ANY, T.ANY)]).output
+        name = f"$comp{id(e)}"
+        saved = dict(self.env)
+        self.env[name] = acc
+        gen = e.generators[0]
+        if len(e.generators) > 1:
+            raise self.src.error("comprehensions with several 'for' clauses are not "
+                                 "supported", e.pos, "nest explicit for loops")
+        holder = _Thunk(self, acc, make, kind)
+        body: list[S.Stmt] = [holder]
+        for cond in reversed(gen.ifs):
+            body = [S.If(cond.pos, cond, body, [])]
+        self.compile_for(S.For(e.pos, gen.target, gen.iter, body))
+        self.env = {k: v for k, v in self.env.items() if k in saved or k == name}
+        for k in saved:
+            self.env[k] = self.env.get(k, saved[k])
+        self.env.pop(name, None)
+        return acc
+
+
+class _Thunk(S.Stmt):
+    """A synthetic statement: append the element(s) of a comprehension to its accumulator."""
+
+    def __init__(self, compiler, acc: Value, make, kind: str):
+        super().__init__(None)
+        self.compiler, self.acc, self.make, self.kind = compiler, acc, make, kind
+
+
+def stmt_thunk(self, s: _Thunk):
+    vals = s.make()
+    if s.kind == "list":
+        if s.acc.type == T.ListType(T.ANY):
+            s.acc.type = T.ListType(vals[0].type)
+        self.scalar("prim::list_append", [s.acc, vals[0]], None)
+    else:
+        if s.acc.type == T.DictType(T.ANY, T.ANY):
+            s.acc.type = T.DictType(vals[0].type, vals[1].type)
+        self.scalar("prim::dict_set", [s.acc] + vals, None)
+
+
+CallCompiler.stmt__Thunk = stmt_thunk

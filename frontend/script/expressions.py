@@ -1,0 +1,444 @@
+"""Expressions -> IR values (mixed into FunctionCompiler)."""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj, Undefined
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
+from graphtorch.ir.source import SourceLoc
+
+# Python operator -> (registry op for tensors, prim kind for scalars)
+BINARY = {"+": ("add", "prim::add"), "-": ("sub", "prim::sub"), "*": ("mul", "prim::mul"),
+          "/": ("div", "prim::div"), "//": ("floor_divide", "prim::floordiv"),
+          "%": ("remainder", "prim::mod"), "**": ("pow", "prim::pow"),
+          "@": ("matmul", None), "&": ("bitwise_and", "prim::bitand"),
+          "|": ("bitwise_or", "prim::bitor"), "^": ("bitwise_xor", "prim::bitxor"),
+          "<<": (None, "prim::lshift"), ">>": (None, "prim::rshift")}
+COMPARE = {"==": ("eq", "prim::eq"), "!=": ("ne", "prim::ne"), "<": ("lt", "prim::lt"),
+           "<=": ("le", "prim::le"), ">": ("gt", "prim::gt"), ">=": ("ge", "prim::ge")}
+NUMERIC = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+
+
+def is_tensor(t: T.Type) -> bool:
+    return isinstance(t, T.TensorType)
+
+
+class ExprCompiler:
+    # --- helpers ----------------------------------------------------------------------------------
+    def loc(self, pos) -> SourceLoc | None:
+        if pos is None:
+            return None
+        return SourceLoc(self.src.filename, self.src.file_line(pos), pos.column + self.src.indent)
+
+    def const(self, value, type: T.Type | None = None) -> Value:
+        return self.graph.constant(value, type)
+
+    def scalar(self, kind: str, inputs: list[Value], out: T.Type | None) -> Value | None:
+        # NOTE: in-place kinds still get a None output: the interpreter binds one result per node.
+        node = self.graph.emit(kind, inputs, [out if out is not None else T.NONE])
+        return node.output if out is not None else None
+
+    def as_value(self, v, pos) -> Value:
+        if isinstance(v, Value):
+            return v
+        if isinstance(v, Undefined):
+            raise self.src.error(f"'{v.name}' may be undefined here: {v.why}", pos,
+                                 "assign it before the if/loop, on every path")
+        if isinstance(v, PyObj) and _is_constant(v.obj):
+            return self.py_constant(v.obj, pos)
+        if isinstance(v, ModuleRef):
+            return v.value
+        what = getattr(v, "obj", v)
+        raise self.src.error(f"cannot use {_describe(what)} as a value in script", pos,
+                             "script values are tensors, numbers, strings, lists, tuples, dicts "
+                             "and None")
+
+    def py_constant(self, obj, pos) -> Value:
+        if isinstance(obj, tuple):
+            vals = [self.py_constant(x, pos) for x in obj]
+            return self.graph.emit(Prim.TupleConstruct, vals,
+                                   [T.TupleType(tuple(v.type for v in vals))]).output
+        return self.const(obj)
+
+    def expr_value(self, e: S.Expr, expected: T.Type | None = None) -> Value:
+        return self.as_value(self.expr(e, expected), e.pos)
+
+    def expect(self, v: Value, t: T.Type, pos, what: str) -> None:
+        if not T.is_subtype(v.type, t) and not (t == T.FLOAT and v.type == T.INT):
+            raise self.src.error(f"{what} must be {t}, but got {v.type}", pos)
+
+    def coerce(self, v: Value, t: T.Type, pos, what: str) -> Value:
+        """``v`` as type ``t`` (int -> float is implicit), or a ScriptError."""
+        if T.is_subtype(v.type, t):
+            return v
+        if t == T.FLOAT and v.type in (T.INT, T.BOOL):
+            return self.scalar("prim::float", [v], T.FLOAT)
+        if isinstance(t, T.ListType) and isinstance(v.type, T.ListType) and \
+                v.type.elem == T.ANY:
+            return v    # an empty list literal takes the expected element type
+        if isinstance(t, T.TensorType) and isinstance(v.type, T.TensorType):
+            return v
+        raise self.src.error(f"{what} is declared as {t}, but the value has type {v.type}",
+                             pos)
+
+    # --- dispatch ---------------------------------------------------------------------------------
+    def expr(self, e: S.Expr, expected: T.Type | None = None):
+        with self.graph.source(self.loc(e.pos)):
+            return getattr(self, "expr_" + type(e).__name__)(e, expected)
+
+    def expr_Constant(self, e, expected):
+        return self.const(e.value)
+
+    def expr_Name(self, e, expected):
+        if e.id in self.env:
+            v = self.env[e.id]
+            if isinstance(v, Undefined):
+                raise self.src.error(f"'{e.id}' may be undefined here: {v.why}", e.pos,
+                                     "assign it before the if/loop, on every path")
+            return v
+        try:
+            obj = self.lookup_global(e.id)
+        except KeyError:
+            raise self.src.error(f"name '{e.id}' is not defined", e.pos) from None
+        if _is_constant(obj):
+            return self.py_constant(obj, e.pos)
+        return PyObj(obj)
+
+    def expr_Tuple(self, e, expected):
+        vals = [self.expr_value(x) for x in e.elts]
+        return self.graph.emit(Prim.TupleConstruct, vals,
+                               [T.TupleType(tuple(v.type for v in vals))]).output
+
+    def expr_List(self, e, expected):
+        vals = [self.expr_value(x) for x in e.elts]
+        elem = expected.elem if isinstance(expected, T.ListType) else None
+        for v in vals:
+            elem = v.type if elem is None else T.unify(elem, v.type)
+            if elem is None:
+                raise self.src.error("list elements have types that do not unify", e.pos,
+                                     "make every element the same type")
+        elem = elem or T.TENSOR
+        vals = [self.coerce(v, elem, e.pos, "list element") for v in vals]
+        return self.graph.emit(Prim.ListConstruct, vals, [T.ListType(elem)]).output
+
+    def expr_Dict(self, e, expected):
+        ks = [self.expr_value(x) for x in e.keys]
+        vs = [self.expr_value(x) for x in e.values]
+        kt = expected.key if isinstance(expected, T.DictType) else (ks[0].type if ks else T.STR)
+        vt = expected.value if isinstance(expected, T.DictType) else \
+            (vs[0].type if vs else T.TENSOR)
+        for v in vs[1:]:
+            vt = T.unify(vt, v.type) or vt
+        ins = []
+        for k, v in zip(ks, vs):
+            ins += [self.coerce(k, kt, e.pos, "dict key"), self.coerce(v, vt, e.pos, "dict value")]
+        return self.graph.emit(Prim.DictConstruct, ins, [T.DictType(kt, vt)]).output
+
+    def expr_FString(self, e, expected):
+        template, vals = [], []
+        for p in e.parts:
+            if isinstance(p, S.Constant):
+                template.append(str(p.value).replace("{", "{{").replace("}", "}}"))
+            else:
+                conv = f"!{p.conversion}" if p.conversion else ""
+                spec = f":{p.spec}" if p.spec else ""
+                template.append("{" + conv + spec + "}")
+                vals.append(self.expr_value(p.value))
+        return self.scalar("prim::format", [self.const("".join(template))] + vals, T.STR)
+
+    def expr_IfExp(self, e, expected):
+        static = self.static_condition(e.test)
+        if static is not None:
+            return self.expr(e.body if static else e.orelse, expected)
+        cond = self.condition(e.test)
+        return self.if_value(cond, lambda: self.expr_value(e.body),
+                             lambda: self.expr_value(e.orelse))
+
+    def expr_Attribute(self, e, expected):
+        base = self.expr(e.value)
+        return self.attribute(base, e.attr, e.pos)
+
+    def attribute(self, base, attr: str, pos):
+        if isinstance(base, PyObj):
+            try:
+                obj = getattr(base.obj, attr)
+            except AttributeError:
+                raise self.src.error(f"{_describe(base.obj)} has no attribute '{attr}'",
+                                     pos) from None
+            return self.py_constant(obj, pos) if _is_constant(obj) else PyObj(obj)
+        if isinstance(base, ModuleRef):
+            return self.module_attribute(base, attr, pos)
+        v = self.as_value(base, pos)
+        if is_tensor(v.type):
+            simple = {"shape": ("prim::size", T.ListType(T.INT)), "dtype": ("prim::dtype", T.DTYPE),
+                      "device": ("prim::device", T.DEVICE), "ndim": ("prim::dim", T.INT),
+                      "requires_grad": ("prim::requires_grad", T.BOOL)}
+            if attr in simple:
+                kind, t = simple[attr]
+                return self.scalar(kind, [v], t)
+            if attr == "T":   # NOTE: 2-D meaning (PyTorch deprecates .T on other ranks)
+                return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+        return BoundMethod(v, attr)
+
+    # --- operators --------------------------------------------------------------------------------
+    def expr_BinOp(self, e, expected):
+        return self.binop(e.op, self.expr_value(e.left), self.expr_value(e.right), e.pos)
+
+    def binop(self, op: str, a: Value, b: Value, pos) -> Value:
+        tensor_op, prim = BINARY[op]
+        if is_tensor(a.type) or is_tensor(b.type):
+            if tensor_op is None:
+                raise self.src.error(f"operator {op} is not supported on tensors", pos)
+            return self.call_op(tensor_op, [a, b], {}, pos)
+        at, bt = a.type, b.type
+        if isinstance(at, NUMERIC) and isinstance(bt, NUMERIC):
+            if op == "/":
+                out = T.FLOAT
+            elif T.FLOAT in (at, bt):
+                out = T.FLOAT
+            elif op in ("&", "|", "^") and at == T.BOOL and bt == T.BOOL:
+                out = T.BOOL
+            elif isinstance(at, T.NumberType) or isinstance(bt, T.NumberType):
+                out = T.NUMBER
+            else:
+                out = T.INT
+            if out == T.FLOAT and op in ("&", "|", "^", "<<", ">>"):
+                raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos)
+            return self.scalar(prim, [a, b], out)
+        if op == "+" and at == T.STR and bt == T.STR:
+            return self.scalar(prim, [a, b], T.STR)
+        if op == "+" and isinstance(at, T.ListType) and isinstance(bt, T.ListType):
+            elem = T.unify(at.elem, bt.elem)
+            if elem is not None:
+                return self.scalar(prim, [a, b], T.ListType(elem))
+        if op == "*" and isinstance(at, (T.ListType, T.StrType)) and bt == T.INT:
+            return self.scalar(prim, [a, b], at)
+        if op == "%" and at == T.STR:
+            raise self.src.error("%-formatting is not supported in script", pos,
+                                 "use an f-string or str.format()")
+        raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos)
+
+    def expr_UnaryOp(self, e, expected):
+        if e.op == "not":
+            static = self.static_condition(e.operand)
+            if static is not None:
+                return self.const(not static)
+            return self.scalar("prim::not", [self.condition(e.operand)], T.BOOL)
+        v = self.expr_value(e.operand)
+        if e.op == "+":
+            return v
+        if is_tensor(v.type):
+            name = {"-": "neg", "~": "bitwise_not"}[e.op]
+            return self.call_op(name, [v], {}, e.pos)
+        if e.op == "-" and isinstance(v.type, NUMERIC):
+            if v.is_constant:
+                return self.const(-self.graph.constant_value(v))
+            return self.scalar("prim::neg", [v], T.INT if v.type == T.BOOL else v.type)
+        if e.op == "~" and v.type in (T.INT, T.BOOL):
+            return self.scalar("prim::invert", [v], T.INT)
+        raise self.src.error(f"bad operand type for unary {e.op}: {v.type}", e.pos)
+
+    def expr_BoolOp(self, e, expected):
+        # NOTE: short-circuit: 'a and b' is 'b if a else False', evaluated lazily via prim::If.
+        def chain(values):
+            first = values[0]
+            static = self.static_condition(first)
+            if len(values) == 1:
+                return self.const(static) if static is not None else self.condition(first)
+            if static is not None:
+                if (e.op == "and") == static:
+                    return chain(values[1:])
+                return self.const(static)
+            cond = self.condition(first)
+            if e.op == "and":
+                return self.if_value(cond, lambda: chain(values[1:]), lambda: self.const(False))
+            return self.if_value(cond, lambda: self.const(True), lambda: chain(values[1:]))
+
+        return chain(e.values)
+
+    def expr_Compare(self, e, expected):
+        static = self.static_condition(e)
+        if static is not None:
+            return self.const(static)
+        left = self.expr_value(e.left)
+        result = None
+        for op, right_e in zip(e.ops, e.comparators):
+            right = self.expr_value(right_e)
+            r = self.compare(op, left, right, right_e.pos)
+            if result is None:
+                result = r
+            elif is_tensor(r.type):
+                result = self.call_op("logical_and", [result, r], {}, e.pos)
+            else:
+                prev = result
+                result = self.if_value(prev, lambda r=r: r, lambda: self.const(False))
+            left = right
+        return result
+
+    def compare(self, op: str, a: Value, b: Value, pos) -> Value:
+        if op in ("is", "is not"):
+            return self.scalar("prim::is" if op == "is" else "prim::is_not", [a, b], T.BOOL)
+        if op in ("in", "not in"):
+            return self.scalar("prim::in" if op == "in" else "prim::not_in", [a, b], T.BOOL)
+        tensor_op, prim = COMPARE[op]
+        if is_tensor(a.type) or is_tensor(b.type):
+            return self.call_op(tensor_op, [a, b], {}, pos)
+        return self.scalar(prim, [a, b], T.BOOL)
+
+    # --- conditions -------------------------------------------------------------------------------
+    def static_condition(self, e: S.Expr) -> bool | None:
+        """The value of a condition known while compiling (None tests on non-Optional values,
+        module constants, isinstance, is_scripting), or None."""
+        if isinstance(e, S.Constant) and isinstance(e.value, (bool, int)):
+            return bool(e.value)
+        if isinstance(e, S.Compare) and len(e.ops) == 1 and e.ops[0] in ("is", "is not"):
+            rhs = e.comparators[0]
+            if isinstance(rhs, S.Constant) and rhs.value is None:
+                v = self.peek(e.left)
+                if isinstance(v, Value) and not isinstance(v.type, (T.OptionalType, T.AnyType)):
+                    is_none = isinstance(v.type, T.NoneType)
+                    return is_none if e.ops[0] == "is" else not is_none
+                if isinstance(v, (ModuleRef, PyObj)):
+                    is_none = isinstance(v, PyObj) and v.obj is None
+                    return is_none if e.ops[0] == "is" else not is_none
+        if isinstance(e, S.UnaryOp) and e.op == "not":
+            inner = self.static_condition(e.operand)
+            return None if inner is None else not inner
+        if isinstance(e, S.Call):
+            return self.static_call_condition(e)
+        if isinstance(e, (S.Attribute, S.Name)):
+            v = self.peek(e)
+            if isinstance(v, Value) and v.is_constant:
+                c = self.graph.constant_value(v)
+                if isinstance(c, (bool, int)) or c is None:
+                    return bool(c)
+        return None
+
+    def peek(self, e: S.Expr):
+        """Compile ``e`` for a static test; names and attribute chains have no side effects."""
+        if isinstance(e, (S.Name, S.Attribute)):
+            try:
+                return self.expr(e)
+            except Exception:  # noqa: BLE001 - the real compile reports the error
+                return None
+        return None
+
+    def condition(self, e: S.Expr) -> Value:
+        v = self.expr_value(e)
+        if v.type == T.BOOL:
+            return v
+        if is_tensor(v.type) or isinstance(v.type, (T.IntType, T.FloatType, T.NumberType)):
+            return self.scalar("prim::bool", [v], T.BOOL)
+        if isinstance(v.type, (T.ListType, T.DictType, T.StrType)):
+            n = self.scalar("prim::len", [v], T.INT)
+            return self.scalar("prim::ne", [n, self.const(0)], T.BOOL)
+        if isinstance(v.type, T.OptionalType):
+            return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
+        raise self.src.error(f"a value of type {v.type} cannot be used as a condition", e.pos)
+
+    # --- subscripts -------------------------------------------------------------------------------
+    def expr_Subscript(self, e, expected):
+        base = self.expr(e.value)
+        if isinstance(base, ModuleRef) and base.is_container:
+            return self.module_item(base, e.index, e.pos)
+        v = self.as_value(base, e.value.pos)
+        if isinstance(v.type, T.TupleType):
+            if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
+                    isinstance(e.index, S.UnaryOp) and isinstance(e.index.operand, S.Constant)):
+                raise self.src.error("tuples can only be indexed by an integer literal", e.pos,
+                                     "use a list for indexing with a variable")
+            idx = self.graph.constant_value(self.expr_value(e.index))
+            n = len(v.type.elems)
+            if not -n <= idx < n:
+                raise self.src.error(f"tuple index {idx} out of range for a tuple of {n}", e.pos)
+            return self.graph.emit(Prim.TupleIndex, [v, self.const(idx % n)],
+                                   [v.type.elems[idx]]).output
+        if isinstance(v.type, T.ListType):
+            if isinstance(e.index, S.Slice):
+                lo, hi, st = (self.expr_value(x) if x is not None else self.const(None)
+                              for x in (e.index.lower, e.index.upper, e.index.step))
+                return self.scalar("prim::list_slice", [v, lo, hi, st], v.type)
+            return self.scalar("prim::list_get", [v, self.expr_value(e.index)], v.type.elem)
+        if isinstance(v.type, T.DictType):
+            return self.scalar("prim::dict_get", [v, self.expr_value(e.index)], v.type.value)
+        if is_tensor(v.type):
+            return self.tensor_index(v, e.index, e.pos)
+        if v.type == T.STR:
+            raise self.src.error("string indexing is not supported in script", e.pos)
+        raise self.src.error(f"a value of type {v.type} cannot be indexed", e.pos)
+
+    def assign_subscript(self, target: S.Subscript, value: Value) -> None:
+        v = self.expr_value(target.value)
+        if isinstance(v.type, T.ListType):
+            value = self.coerce(value, v.type.elem, target.pos, "the list element")
+            self.scalar("prim::list_set", [v, self.expr_value(target.index), value], None)
+        elif isinstance(v.type, T.DictType):
+            self.scalar("prim::dict_set", [v, self.expr_value(target.index), value], None)
+        else:
+            raise self.src.error(f"cannot assign to an element of a value of type {v.type}",
+                                 target.pos, "in-place tensor element assignment is not "
+                                 "supported in script; build the tensor with torch.where")
+
+    def index_value(self, seq, i: Value, pos) -> Value:
+        v = self.as_value(seq, pos)
+        if isinstance(v.type, T.ListType):
+            return self.scalar("prim::list_get", [v, i], v.type.elem)
+        if isinstance(v.type, T.DictType):
+            keys = self.scalar("prim::dict_keys", [v], T.ListType(v.type.key))
+            return self.scalar("prim::list_get", [keys, i], v.type.key)
+        if is_tensor(v.type):
+            return self.tensor_select(v, 0, i, pos)
+        raise self.src.error(f"cannot iterate over a value of type {v.type}", pos)
+
+    def length(self, seq, pos) -> Value:
+        v = self.as_value(seq, pos)
+        if is_tensor(v.type):
+            return self.scalar("prim::size", [v, self.const(0)], T.INT)
+        if isinstance(v.type, (T.ListType, T.DictType, T.StrType)):
+            return self.scalar("prim::len", [v], T.INT)
+        raise self.src.error(f"cannot iterate over a value of type {v.type}", pos)
+
+    def static_items(self, seq, pos):
+        """Compile-time items of a tuple value or module container, else None."""
+        if seq is None:
+            return ...
+        if isinstance(seq, ModuleRef) and seq.is_container:
+            return self.module_children(seq)
+        if isinstance(seq, Value) and isinstance(seq.type, T.TupleType):
+            node = self.graph.emit(Prim.TupleUnpack, [seq], list(seq.type.elems))
+            return list(node.outputs)
+        return None
+
+    def expr_ListComp(self, e, expected):
+        return self.comprehension(e, lambda: [self.expr_value(e.elt)], "list")
+
+    def expr_DictComp(self, e, expected):
+        return self.comprehension(e, lambda: [self.expr_value(e.key), self.expr_value(e.value)],
+                                  "dict")
+
+    def expr_Slice(self, e, expected):
+        raise self.src.error("a slice is only valid inside []", e.pos)
+
+
+def _is_constant(obj) -> bool:
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return True
+    from graphtorch import device, dtype
+
+    if isinstance(obj, (dtype, device)):
+        return True
+    return isinstance(obj, tuple) and all(_is_constant(x) for x in obj)
+
+
+def _describe(obj) -> str:
+    import types
+
+    if isinstance(obj, types.ModuleType):
+        return f"module '{obj.__name__}'"
+    if isinstance(obj, type):
+        return f"class '{obj.__qualname__}'"
+    if callable(obj):
+        return f"function '{getattr(obj, '__qualname__', obj)}'"
+    return f"a Python {type(obj).__name__} object"

@@ -1,0 +1,158 @@
+"""The compilation unit: parses sources once, compiles functions on demand and modules
+recursively, and names their IR types."""
+
+from __future__ import annotations
+
+import inspect
+
+from graphtorch.errors import ScriptError
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.build_ast import build
+from graphtorch.frontend.script.compiler import FunctionCompiler
+from graphtorch.frontend.script.parser import parse_module
+from graphtorch.frontend.script.source import get_source
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Graph
+
+
+def _unwrap(fn):
+    return getattr(fn, "__func__", fn)
+
+
+def parse_function(fn) -> tuple:
+    """(SourceInfo, FunctionDef) of a Python function."""
+    fn = inspect.unwrap(_unwrap(fn))
+    src = get_source(fn)
+    defs = build(src, parse_module(src))
+    for d in defs:
+        if isinstance(d, S.FunctionDef):
+            return src, d
+    raise src.error(f"no function definition found in the source of {fn.__qualname__}", None)
+
+
+class ScriptUnit:
+    def __init__(self):
+        self.functions: dict[object, object] = {}       # python fn -> ScriptFunction
+        self.in_progress: set = set()
+        self.modules: dict[int, object] = {}            # id(module) -> ScriptModule
+
+    # --- functions --------------------------------------------------------------------------------
+    def function(self, fn, caller_src=None, pos=None):
+        from graphtorch.frontend.script_module import ScriptFunction
+
+        if isinstance(fn, ScriptFunction):
+            return fn
+        fn = _unwrap(fn)
+        if fn in self.functions:
+            return self.functions[fn]
+        if fn in self.in_progress:
+            err = caller_src.error if caller_src is not None else None
+            msg = f"recursive call of {fn.__qualname__} is not supported in script"
+            raise err(msg, pos) if err else ScriptError(msg)
+        self.in_progress.add(fn)
+        try:
+            src, fdef = parse_function(fn)
+            g = Graph()
+            c = FunctionCompiler(self, src, fdef, fn, g)
+            c.compile()
+        finally:
+            self.in_progress.discard(fn)
+        qual = f"__torch__.{fn.__module__}.{fn.__qualname__}".replace("<locals>.", "")
+        sf = ScriptFunction(qual, g, fn)
+        sf._gt_defaults = _defaults(fn)
+        self.functions[fn] = sf
+        return sf
+
+    # --- modules ----------------------------------------------------------------------------------
+    def module_type(self, module) -> T.Type:
+        from graphtorch.frontend.script_module import ScriptModule
+
+        if isinstance(module, ScriptModule):
+            return T.ClassType(module._gt_type)
+        cls = type(module)
+        return T.ClassType(f"__torch__.{cls.__module__}.{cls.__qualname__}"
+                           .replace("<locals>.", ""))
+
+    def script_module(self, module):
+        from graphtorch.frontend.script_module import (
+            RecursiveScriptModule,
+            ScriptModule,
+            share_state,
+        )
+        from graphtorch.nn.module import Module
+
+        if isinstance(module, ScriptModule):
+            return module
+        if id(module) in self.modules:
+            return self.modules[id(module)]
+        sm = RecursiveScriptModule(str(self.module_type(module)), type(module).__name__)
+        share_state(sm, module)
+        self.modules[id(module)] = sm
+        object.__setattr__(sm, "_gt_original", module)
+        for name, sub in module._modules.items():
+            sm._modules[name] = self.script_module(sub) if sub is not None else None
+        if type(module).forward is not Module.forward and _has_forward(module):
+            self.compile_method(module, "forward")
+        return sm
+
+    def compile_method(self, module, name: str, fn=None):
+        sm = self.script_module(module)
+        if name in sm._gt_methods:
+            return sm._gt_methods[name]
+        fn = fn if fn is not None else getattr(type(module), name)
+        if getattr(fn, "_gt_ignore", False) or getattr(fn, "_gt_unused", False):
+            raise ScriptError(f"{type(module).__name__}.{name} is marked ignore/unused and "
+                              f"cannot be a compiled method")
+        key = (id(module), name)
+        if key in self.in_progress:
+            raise ScriptError(f"recursive method {type(module).__name__}.{name} is not "
+                              f"supported in script")
+        self.in_progress.add(key)
+        try:
+            src, fdef = parse_function(fn)
+            g = Graph()
+            c = FunctionCompiler(self, src, fdef, fn, g, self_module=module,
+                                 qualname=f"{type(module).__name__}.{name}")
+            c.compile()
+        finally:
+            self.in_progress.discard(key)
+        return sm._add_method(name, g, c.arg_names)
+
+    def method_return_type(self, module, name: str, src, pos, fn=None) -> T.Type:
+        from graphtorch.frontend.script_module import ScriptModule
+
+        if isinstance(module, ScriptModule):
+            m = module._method(name)
+            outs = m.graph.outputs
+            return outs[0].type if len(outs) == 1 else T.TupleType(tuple(v.type for v in outs))
+        if fn is None:
+            fn = getattr(type(module), name, None)
+            if fn is None:
+                raise src.error(f"module '{type(module).__name__}' has no method '{name}'", pos)
+        if getattr(fn, "_gt_ignore", False):
+            raise src.error(f"calling the @ignore method {name} through a module is not "
+                            f"supported yet", pos, "make it a module-level @ignore function")
+        m = self.compile_method(module, name, fn)
+        return m.graph.outputs[0].type
+
+    @staticmethod
+    def defining_class(cls, method_name: str):
+        for klass in cls.__mro__:
+            if method_name in klass.__dict__:
+                return klass
+        return cls
+
+
+def _has_forward(module) -> bool:
+    from graphtorch.nn.container import ModuleDict, ModuleList
+
+    return not isinstance(module, (ModuleList, ModuleDict))
+
+
+def _defaults(fn) -> dict:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}
+    return {k: p.default for k, p in sig.parameters.items()
+            if p.default is not inspect.Parameter.empty}
