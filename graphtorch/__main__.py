@@ -1,0 +1,7 @@
+"""``python -m graphtorch``: the same command as ``graphtorch``."""
+
+import sys
+
+from graphtorch.cli import main
+
+sys.exit(main())

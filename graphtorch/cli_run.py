@@ -1,0 +1,259 @@
+"""``graphtorch run MODEL``: run a model on given or random inputs, compare, benchmark."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def add_parser(sub):
+    p = sub.add_parser("run", help="run a model on inputs; compare outputs; measure latency")
+    add_model_arguments(p)
+    p.add_argument("--output", "-o", metavar="OUT.npz", help="write the outputs to an .npz file")
+    p.add_argument("--compare", metavar="REF.npz", help="compare the outputs with reference "
+                                                         "arrays (keys output, output0 ...)")
+    p.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (1e-5)")
+    p.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (1e-8)")
+    add_timing_arguments(p, iters=1)
+    p.add_argument("--min-time", type=float, default=0.0, metavar="S",
+                   help="keep iterating until S seconds have passed (at least --iters runs)")
+    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                   help="progress bar on stderr for long runs (auto: when stderr is a terminal)")
+    p.set_defaults(handler=run)
+    return p
+
+
+def add_model_arguments(p) -> None:
+    p.add_argument("model", help="a .gt archive")
+    p.add_argument("--method", default="forward", help="method to run (default: forward)")
+    p.add_argument("--inputs", metavar="IN.npz", help="inputs by name from an .npz file")
+    p.add_argument("--input", action="append", metavar="NAME=FILE.npy",
+                   help="one input from a .npy file (repeatable)")
+    p.add_argument("--shape", action="append", metavar="NAME:5x8[:float32]",
+                   help="a random input of this shape and dtype (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of random inputs (0)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+
+
+def add_timing_arguments(p, iters: int) -> None:
+    p.add_argument("--warmup", type=_non_negative, default=0, metavar="N",
+                   help="untimed runs first (0)")
+    p.add_argument("--iters", type=_positive, default=iters, metavar="N",
+                   help=f"timed runs ({iters})")
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _non_negative(text: str) -> int:
+    import argparse
+
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {n}")
+    return n
+
+
+@dataclass
+class PreparedRun:
+    """A loaded model bound to its inputs: ``call()`` runs it once."""
+
+    obj: object
+    target: object
+    graph: object
+    arrays: dict
+    call_args: list
+    device: object
+
+    def call(self):
+        from graphtorch.autograd import no_grad
+
+        with no_grad():
+            return self.target(*self.call_args)
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            import graphtorch
+
+            graphtorch.cuda.synchronize()
+
+
+def prepare_run(args) -> PreparedRun:
+    from graphtorch.archive.reader import build, read_archive
+    from graphtorch.cli import CLIError
+    from graphtorch.cli_inputs import resolve_inputs, to_call_args
+    from graphtorch.cli_inspect import entry_method
+    from graphtorch.device import as_device, cuda_is_available
+    from graphtorch.errors import DeviceError
+
+    try:
+        device = as_device(args.device)
+    except DeviceError as e:
+        raise CLIError(str(e)) from None
+    if device.type == "cuda" and not cuda_is_available():
+        raise CLIError("--device cuda: CUDA is not available (needs CuPy and an NVIDIA GPU)")
+    loaded = read_archive(args.model, map_location=device)
+    graph, arg_names, first = entry_method(loaded, args.method)
+    arrays = resolve_inputs(graph, arg_names, first, args)
+    obj = build(loaded)
+    target = obj if loaded.manifest.root is None else obj._method(args.method)
+    call_args = to_call_args(arrays, graph, arg_names, first, device)
+    return PreparedRun(obj, target, graph, arrays, call_args, device)
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn at most 10 times a second."""
+
+    def __init__(self, total: int | None, min_time: float, enabled: bool):
+        self.total, self.min_time, self.enabled = total, min_time, enabled
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        frac = done / self.total if self.total else 0.0
+        if self.min_time > 0:
+            frac = max(frac, min(1.0, (now - self.start) / self.min_time))
+        bar = "#" * int(frac * 30)
+        sys.stderr.write(f"\r[{bar:<30}] {done} runs, {now - self.start:.1f}s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.last:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def time_runs(prep: PreparedRun, warmup: int, iters: int, min_time: float,
+              progress: str = "never") -> tuple[object, list[float]]:
+    """Run ``warmup`` untimed and at least ``iters`` timed runs (for ``min_time`` seconds)."""
+    result = None
+    for _ in range(warmup):
+        result = prep.call()
+    prep.sync()
+    times: list[float] = []
+    t0 = time.perf_counter()
+    first = time.perf_counter()
+    result = prep.call()
+    prep.sync()
+    times.append(time.perf_counter() - first)
+    expected = max(iters * times[0], min_time)
+    enabled = progress == "always" or (progress == "auto" and sys.stderr.isatty()
+                                       and expected > 2.0)
+    bar = Progress(iters, min_time, enabled)
+    while len(times) < iters or time.perf_counter() - t0 < min_time:
+        s = time.perf_counter()
+        result = prep.call()
+        prep.sync()
+        times.append(time.perf_counter() - s)
+        bar.update(len(times))
+    bar.close()
+    return result, times
+
+
+def latency_stats(times: list[float]) -> dict:
+    a = np.asarray(times) * 1e3
+    mean = float(a.mean())
+    return {"runs": len(times), "mean_ms": mean, "p50_ms": float(np.percentile(a, 50)),
+            "p90_ms": float(np.percentile(a, 90)), "p99_ms": float(np.percentile(a, 99)),
+            "min_ms": float(a.min()), "max_ms": float(a.max()),
+            "throughput_per_s": 1e3 / mean if mean > 0 else float("inf")}
+
+
+def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict]:
+    from graphtorch.cli import CLIError
+
+    try:
+        with np.load(ref_path, allow_pickle=False) as z:
+            ref = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise CLIError(f"--compare: no such file: {ref_path!r}") from None
+    except (ValueError, OSError, EOFError) as e:
+        raise CLIError(f"--compare: cannot read {ref_path!r} as .npz: {e}") from None
+    missing = sorted(set(ref) - set(outputs))
+    if missing:
+        raise CLIError(f"--compare: the reference has {missing[0]!r} but the model's outputs "
+                       f"are {sorted(outputs)}")
+    rows = []
+    for name in sorted(ref):
+        got, want = outputs[name], ref[name]
+        row = {"name": name, "shape": list(got.shape), "ok": False}
+        if got.shape != want.shape:
+            row["error"] = f"shape {list(got.shape)} != reference {list(want.shape)}"
+        else:
+            g, w = got.astype(np.float64), want.astype(np.float64)
+            diff = np.abs(g - w)
+            row["max_abs_error"] = float(diff.max()) if diff.size else 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.where(w != 0, diff / np.abs(w), np.where(diff == 0, 0.0, np.inf))
+            row["max_rel_error"] = float(rel.max()) if rel.size else 0.0
+            row["ok"] = bool(np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True))
+        rows.append(row)
+    return rows
+
+
+def run(args) -> int:
+    from graphtorch.cli import CLIError, emit_json
+    from graphtorch.cli_inputs import flatten_outputs
+
+    prep = prepare_run(args)
+    result, times = time_runs(prep, args.warmup, args.iters, args.min_time, args.progress)
+    outputs = flatten_outputs(result)
+    doc: dict = {"model": args.model, "method": args.method, "device": str(prep.device),
+                 "inputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
+                            for k, v in prep.arrays.items()},
+                 "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
+                             for k, v in outputs.items()},
+                 "latency": latency_stats(times)}
+    if args.output:
+        np.savez(args.output, **outputs)
+        doc["output_file"] = args.output
+    failed = []
+    if args.compare:
+        doc["compare"] = compare(outputs, args.compare, args.rtol, args.atol)
+        failed = [r for r in doc["compare"] if not r["ok"]]
+    if args.json:
+        emit_json(doc)
+    else:
+        _print_report(doc, args)
+    if failed:
+        r = failed[0]
+        why = r.get("error") or (f"max abs error {r['max_abs_error']:.3g}, max rel error "
+                                 f"{r['max_rel_error']:.3g} exceed rtol={args.rtol:g}, "
+                                 f"atol={args.atol:g}")
+        raise CLIError(f"--compare: {len(failed)} output(s) differ from {args.compare}; "
+                       f"{r['name']}: {why}")
+    return 0
+
+
+def _print_report(doc: dict, args) -> None:
+    for name, info in doc["inputs"].items():
+        print(f"input  {name}: {info['dtype']}{info['shape']}")
+    for name, info in doc["outputs"].items():
+        print(f"output {name}: {info['dtype']}{info['shape']}")
+    if args.output:
+        print(f"wrote {args.output}")
+    for r in doc.get("compare", []):
+        status = "ok" if r["ok"] else "MISMATCH"
+        detail = r.get("error") or (f"max abs {r['max_abs_error']:.3g}, "
+                                    f"max rel {r['max_rel_error']:.3g}")
+        print(f"compare {r['name']}: {status} ({detail})")
+    lat = doc["latency"]
+    if lat["runs"] > 1 or args.warmup:
+        print(f"latency over {lat['runs']} runs ({doc['device']}): mean {lat['mean_ms']:.3f} ms, "
+              f"p50 {lat['p50_ms']:.3f}, p90 {lat['p90_ms']:.3f}, p99 {lat['p99_ms']:.3f}, "
+              f"min {lat['min_ms']:.3f} ms; throughput {lat['throughput_per_s']:.1f} runs/s")
+    else:
+        print(f"ran once in {lat['mean_ms']:.3f} ms ({doc['device']})")
