@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from graphtorch.ir.kinds import SIDE_EFFECT_KINDS
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.passes.manager import register_pass
 
-# kinds that do something besides producing their outputs
-SIDE_EFFECTS = frozenset({
-    "prim::PythonOp", "prim::RaiseException", "prim::Print", "prim::SetAttr",
-    "prim::CallMethod", "prim::CallFunction",
-})
-
 
 def has_side_effects(node) -> bool:
+    """Calls, prints, raises, attribute writes, Python ops and random draws are kept."""
     kind = node.kind
-    if kind in SIDE_EFFECTS:
+    if kind in SIDE_EFFECT_KINDS:
         return True
     if kind.startswith("op::"):
         op = REGISTRY.get(kind[4:])
