@@ -138,6 +138,11 @@ class CallCompiler:
         if isinstance(obj, ScriptFunction):
             args, kwargs = self.args_of(e)
             return self.call_function(obj, args, kwargs, e.pos)
+        from graphtorch.ops.registry import OpDef
+
+        if isinstance(obj, OpDef):
+            args, kwargs = self.args_of(e)
+            return self.call_op(obj.name, args, kwargs, e.pos)
         op = getattr(obj, "op", None)
         mod = getattr(obj, "__module__", "") or ""
         name = getattr(obj, "__name__", "")
@@ -179,6 +184,12 @@ class CallCompiler:
         return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
 
     def call_builtin(self, name: str, e: S.Call):
+        if name == "len" and len(e.args) == 1:
+            raw = self.expr(e.args[0])
+            if isinstance(raw, ModuleRef) and raw.is_container:
+                n = self.const(len(raw.module._modules))
+                self.static_lens.add(n)
+                return n
         args, kwargs = self.args_of(e) if name not in ("isinstance", "range") else ([], {})
         if name == "len":
             v = args[0]

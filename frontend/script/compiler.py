@@ -100,6 +100,7 @@ class FunctionCompiler(ExprCompiler, CallCompiler):
         self.loop_depth = 0
         self.return_type: T.Type | None = None
         self.arg_names: list[str] = []
+        self.static_lens: set = set()   # len(<module container>) values: their ranges unroll
 
     # --- lookup -----------------------------------------------------------------------------------
     def lookup_global(self, name: str):
@@ -480,6 +481,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler):
                 args = [self.expr_value(a) for a in it.args]
                 for a, e in zip(args, it.args):
                     self.expect(a, T.INT, e.pos, "range() argument")
+                if any(a in self.static_lens for a in args):
+                    return self.unrolled_range(s, args)
                 if len(args) == 1:
                     start, stop, step = None, args[0], None
                 elif len(args) in (2, 3):
@@ -511,6 +514,18 @@ class FunctionCompiler(ExprCompiler, CallCompiler):
                     return self.for_over(s, [None, seqs[0]], it.pos)
                 return self.for_over(s, seqs, it.pos)
         return self.for_over(s, [self.expr(it)], it.pos, single=True)
+
+    def unrolled_range(self, s: S.For, args: list[Value]) -> None:
+        """``for i in range(len(self.layers))``: unrolled, so ``self.layers[i]`` is static."""
+        if not all(a.is_constant for a in args):
+            raise self.src.error("range over len(<modules>) needs constant bounds", s.pos)
+        if _contains(s.body, (S.Break, S.Continue), False) is not None:
+            raise self.src.error("break/continue in a loop over modules is not supported",
+                                 s.pos, "use an if around the body")
+        for k in range(*(self.graph.constant_value(a) for a in args)):
+            self.assign(s.target, self.const(k), s.pos)
+            if self.block(s.body):
+                return
 
     def for_over(self, s: S.For, seqs: list, pos, single: bool = False) -> None:
         """Iterate several sequences in lock step (zip); ``None`` stands for the counter."""

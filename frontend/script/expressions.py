@@ -343,6 +343,12 @@ class ExprCompiler:
         base = self.expr(e.value)
         if isinstance(base, ModuleRef) and base.is_container:
             return self.module_item(base, e.index, e.pos)
+        if isinstance(base, PyObj) and isinstance(e.index, S.Constant):
+            try:
+                return PyObj(base.obj[e.index.value])
+            except (KeyError, IndexError, TypeError):
+                raise self.src.error(f"cannot index {_describe(base.obj)} with "
+                                     f"{e.index.value!r}", e.pos) from None
         v = self.as_value(base, e.value.pos)
         if isinstance(v.type, T.TupleType):
             if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
