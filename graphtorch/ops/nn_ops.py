@@ -6,11 +6,13 @@ in ``ops/losses.py``; this file imports them so importing ``graphtorch.ops`` reg
 
 from __future__ import annotations
 
+import numpy as np
+
 from graphtorch import dtypes
-from graphtorch.errors import ShapeError
+from graphtorch.errors import DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
-from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
+from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, Saves, register
 
 
 def _float_only(samples):
@@ -110,3 +112,245 @@ register("linalg_qr(Tensor A, str mode='reduced') -> (Tensor Q, Tensor R)", OpKi
          samples=_float_only(lambda dtype: [
              SampleInput((SampleMaker(41).tensor((5, 3), dtype),), name="tall"),
              SampleInput((SampleMaker(41).tensor((3, 4), dtype),), name="wide")]))
+
+
+
+# --- one_hot ------------------------------------------------------------------------------------
+def _one_hot(xp, x, num_classes):
+    if x.dtype != np.int64:
+        raise DTypeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if x.size and int(x.min()) < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(x.max()) + 1 if x.size else 0
+    elif x.size and int(x.max()) >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return (x[..., None] == xp.arange(num_classes)).astype(np.int64)
+
+
+def _one_hot_meta(x, num_classes=-1):
+    return TensorMeta(dtypes.int64, tuple(x.shape) + (num_classes if num_classes >= 0 else None,),
+                      x.device)
+
+
+def _one_hot_samples(dtype=dtypes.float64):
+    if dtype is not dtypes.int64:
+        return []
+    m = SampleMaker(42)
+    return [SampleInput((m.tensor((4,), dtype, 0, 5), 5), name="vector"),
+            SampleInput((m.tensor((2, 3), dtype, 0, 3), 3), name="matrix")]
+
+
+register("one_hot(Tensor input, int num_classes=-1) -> Tensor", OpKind.OPAQUE, kernel=_one_hot,
+         meta=_one_hot_meta, samples=_one_hot_samples, differentiable=False,
+         saves=Saves.NOTHING, torch_ref=lambda torch, x, n=-1: torch.nn.functional.one_hot(x, n))
+
+
+# --- embedding: a gather of rows; its backward scatters into a zero weight -----------------------
+def _scatter_add_rows(xp, out, idx, vals):
+    if xp is np:
+        np.add.at(out, idx, vals)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(out, idx, vals)
+    return out
+
+
+def _check_indices(idx, name="embedding") -> None:
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"Expected tensor for argument #1 'indices' to have one of the following "
+                         f"scalar types: Long, Int; but got {dtypes.from_numpy(idx.dtype).name} "
+                         f"instead (while checking arguments for {name})")
+
+
+def _embedding(xp, weight, idx, padding_idx, scale_grad_by_freq, sparse):
+    _check_indices(idx)
+    if idx.size and (int(idx.max()) >= weight.shape[0] or int(idx.min()) < -weight.shape[0]):
+        raise IndexError("index out of range in self")
+    return weight[idx]
+
+
+def _embedding_backward(xp, g, idx, num_weights, padding_idx, scale_grad_by_freq):
+    flat = idx.reshape(-1) % num_weights
+    rows = g.reshape(flat.size, -1)
+    if scale_grad_by_freq:
+        counts = xp.bincount(flat, minlength=num_weights)
+        rows = rows / counts[flat][:, None].astype(g.dtype)
+    out = xp.zeros((num_weights, rows.shape[1]), dtype=g.dtype)
+    _scatter_add_rows(xp, out, flat, rows)
+    if padding_idx is not None and padding_idx >= 0:
+        out[padding_idx] = 0
+    return out.reshape((num_weights,) + g.shape[idx.ndim:])
+
+
+def _embedding_vjp(ctx, g):
+    weight, idx, padding_idx, scale, _ = ctx.args
+    return (REGISTRY["_embedding_backward"](g, idx, weight.shape[0], padding_idx, scale), None)
+
+
+def _embedding_backward_vjp(ctx, gg):
+    g, idx, num_weights, padding_idx, scale = ctx.args
+    if scale:
+        raise NotImplementedError("double backward of embedding with scale_grad_by_freq=True is "
+                                  "not supported by graphtorch")
+    rows = REGISTRY["embedding"](gg, idx)
+    if padding_idx is not None and padding_idx >= 0:
+        keep = (idx != padding_idx).reshape(list(idx.shape) + [1] * (rows.ndim - idx.ndim))
+        rows = rows.where(keep, 0.0)
+    return rows, None
+
+
+def _embedding_samples(dtype=dtypes.float64):
+    if not dtype.is_floating_point:
+        return []
+    m = SampleMaker(43)
+    w = m.tensor((6, 3), dtype)
+    return [SampleInput((w, m.tensor((2, 4), dtypes.int64, 0, 6)), name="matrix"),
+            SampleInput((w, m.tensor((5,), dtypes.int64, 0, 6), 2), name="padding")]
+
+
+def _embedding_backward_samples(dtype=dtypes.float64):
+    if not dtype.is_floating_point:
+        return []
+    m = SampleMaker(44)
+    idx = m.tensor((2, 3), dtypes.int64, 0, 4)
+    return [SampleInput((m.tensor((2, 3, 5), dtype), idx, 4, -1, False), name="plain"),
+            SampleInput((m.tensor((2, 3, 5), dtype), idx, 4, 1, False), name="padding")]
+
+
+register("embedding(Tensor weight, Tensor indices, int padding_idx=-1, "
+         "bool scale_grad_by_freq=False, bool sparse=False) -> Tensor", OpKind.OPAQUE,
+         kernel=_embedding, vjp=_embedding_vjp, samples=_embedding_samples, saves=Saves.INPUTS,
+         meta=lambda w, idx, *rest: TensorMeta(w.dtype, tuple(idx.shape) + tuple(w.shape[1:]),
+                                               w.device),
+         promotion=Promotion.NONE)
+register("_embedding_backward(Tensor grad, Tensor indices, int num_weights, int padding_idx, "
+         "bool scale_grad_by_freq) -> Tensor", OpKind.OPAQUE, kernel=_embedding_backward,
+         vjp=_embedding_backward_vjp, samples=_embedding_backward_samples, saves=Saves.INPUTS,
+         meta=lambda g, idx, n, *rest: TensorMeta(g.dtype, (n,) + tuple(g.shape[len(idx.shape):]),
+                                                  g.device),
+         promotion=Promotion.NONE,
+         torch_ref=lambda torch, *a: torch.ops.aten.embedding_dense_backward(*a))
+
+
+# --- pad: constant / reflect / replicate / circular; the vjp is the adjoint op ------------------
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _pad_pairs(ndim: int, pad) -> list[tuple[int, int]]:
+    if len(pad) % 2:
+        raise ValueError("Padding length must be divisible by 2")
+    if len(pad) // 2 > ndim:
+        raise ValueError("Padding length should be less than or equal to two times the input "
+                         "dimension but got padding length " + f"{len(pad)} and input of "
+                         f"dimension {ndim}")
+    pairs = [(0, 0)] * ndim
+    for i in range(len(pad) // 2):
+        pairs[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return pairs
+
+
+def _source_index(xp, n: int, before: int, after: int, mode: str):
+    """For each output position along one dim, the input position it reads (mode != constant)."""
+    if mode == "reflect" and (before >= n or after >= n):
+        raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                           f"input dimension, but got: padding ({before}, {after}) at dimension "
+                           f"of input of size {n}")
+    return np.pad(np.arange(n), (before, after), mode=_NP_MODES[mode])
+
+
+def _check_mode(mode: str, ndim: int, npad: int) -> None:
+    if mode == "constant":
+        return
+    if mode not in _NP_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if npad // 2 > 3 or ndim < npad // 2 + 1:
+        raise NotImplementedError("Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  "supported for now")
+
+
+def _pad(xp, x, pad, mode, value):
+    pairs = _pad_pairs(x.ndim, pad)
+    _check_mode(mode, x.ndim, len(pad))
+    if mode == "constant":
+        crop = tuple(slice(max(-a, 0), x.shape[i] - max(-b, 0)) for i, (a, b) in enumerate(pairs))
+        grow = [(max(a, 0), max(b, 0)) for a, b in pairs]
+        return xp.pad(x[crop], grow, mode="constant", constant_values=value or 0)
+    out = x
+    for d, (a, b) in enumerate(pairs):
+        if a or b:
+            out = xp.take(out, xp.asarray(_source_index(xp, x.shape[d], a, b, mode)), axis=d)
+    return out
+
+
+def _pad_backward(xp, g, input_shape, pad, mode):
+    pairs = _pad_pairs(len(input_shape), pad)
+    if mode == "constant":
+        crop = tuple(slice(max(a, 0), g.shape[i] - max(b, 0)) for i, (a, b) in enumerate(pairs))
+        grow = [(max(-a, 0), max(-b, 0)) for a, b in pairs]
+        return xp.pad(g[crop], grow, mode="constant")
+    out = g
+    for d, (a, b) in enumerate(pairs):
+        if a or b:
+            src = xp.asarray(_source_index(xp, input_shape[d], a, b, mode))
+            moved = xp.moveaxis(out, d, 0)
+            acc = xp.zeros((input_shape[d],) + moved.shape[1:], dtype=g.dtype)
+            _scatter_add_rows(xp, acc, src, moved)
+            out = xp.moveaxis(acc, 0, d)
+    return xp.ascontiguousarray(out)
+
+
+def _pad_meta(x, pad, mode="constant", value=None):
+    pairs = _pad_pairs(len(x.shape), pad)
+    shape = tuple(d + a + b if isinstance(d, int) else None for d, (a, b) in zip(x.shape, pairs))
+    return TensorMeta(x.dtype, shape, x.device)
+
+
+def _pad_backward_meta(g, input_shape, pad, mode):
+    return TensorMeta(g.dtype, tuple(input_shape), g.device)
+
+
+def _pad_samples(dtype=dtypes.float64):
+    m = SampleMaker(45)
+    t = m.tensor
+    out = [SampleInput((t((2, 3), dtype), [1, 2]), name="constant"),
+           SampleInput((t((2, 3, 4), dtype), [1, -1, 2, 0], "constant", 1.5), name="crop")]
+    if dtype.is_floating_point:
+        out += [SampleInput((t((1, 2, 4), dtype), [2, 1], "reflect"), name="reflect1d"),
+                SampleInput((t((1, 2, 3, 4), dtype), [1, 2, 2, 1], "replicate"),
+                            name="replicate2d"),
+                SampleInput((t((1, 2, 3, 3), dtype), [1, 1, 2, 0], "circular"), name="circular")]
+    return out
+
+
+def _pad_backward_samples(dtype=dtypes.float64):
+    if not dtype.is_floating_point:
+        return []
+    m = SampleMaker(46)
+    return [SampleInput((m.tensor((2, 6), dtype), [2, 3], [1, 2], "constant"), name="constant"),
+            SampleInput((m.tensor((1, 2, 7), dtype), [1, 2, 4], [2, 1], "reflect"),
+                        name="reflect")]
+
+
+register("pad(Tensor input, int[] pad, str mode='constant', float? value=None) -> Tensor",
+         OpKind.OPAQUE, kernel=_pad, meta=_pad_meta, samples=_pad_samples, saves=Saves.NOTHING,
+         vjp=lambda ctx, g: (REGISTRY["_pad_backward"](g, list(ctx.args[0].shape), ctx.args[1],
+                                                       ctx.args[2]),),
+         promotion=Promotion.NONE, torch_ref=lambda torch, *a: torch.nn.functional.pad(*a))
+register("_pad_backward(Tensor grad, int[] input_shape, int[] pad, str mode) -> Tensor",
+         OpKind.OPAQUE, kernel=_pad_backward, meta=_pad_backward_meta,
+         samples=_pad_backward_samples, saves=Saves.NOTHING, promotion=Promotion.NONE,
+         vjp=lambda ctx, gg: (REGISTRY["pad"](gg, ctx.args[2], ctx.args[3]),),
+         torch_ref=lambda torch, g, shape, pad, mode: _torch_pad_backward(torch, g, shape, pad,
+                                                                          mode))
+
+
+def _torch_pad_backward(torch, g, shape, pad, mode):
+    x = torch.zeros(shape, dtype=g.dtype, requires_grad=True)
+    out = torch.nn.functional.pad(x, pad, mode)
+    (grad,) = torch.autograd.grad(out, x, g)
+    return grad
+
+
+from graphtorch.ops import activations, losses, normalization  # noqa: E402,F401 - their ops
