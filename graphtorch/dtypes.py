@@ -66,6 +66,12 @@ _BY_NP = {d.np: d for d in ALL}
 _BY_NP_TYPE = {d.np.type: d for d in ALL}
 
 _default_float = float32
+_default_listeners: list = []  # caches keyed on the default dtype (dispatch's promotion cache)
+
+
+def on_default_dtype_change(callback) -> None:
+    """Call ``callback()`` whenever ``set_default_dtype`` changes the default float dtype."""
+    _default_listeners.append(callback)
 
 
 def from_name(name: str) -> dtype:
@@ -109,7 +115,10 @@ def set_default_dtype(d: dtype) -> None:
     d = as_dtype(d)
     if not d.is_floating_point:
         raise DTypeError(f"set_default_dtype only supports floating point dtypes, got {d}")
-    _default_float = d
+    if d is not _default_float:
+        _default_float = d
+        for callback in _default_listeners:
+            callback()
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:

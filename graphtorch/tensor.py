@@ -8,6 +8,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
+from graphtorch.autograd.node import AccumulateGrad
 from graphtorch.device import CPU, array_module, as_device, device_of_array
 from graphtorch.errors import ArgumentError, AutogradError, DTypeError
 from graphtorch.ops import dispatch as _dispatch_mod
@@ -77,6 +78,9 @@ class Tensor:
 
     @property
     def shape(self) -> Size:
+        tracer = _dispatch_mod.TRACE.tracer
+        if tracer is not None:  # NOTE: sizes read while tracing stay graph values
+            return Size(tracer.size_of(self, d) for d in range(self._data.ndim))
         return Size(self._data.shape)
 
     @property
@@ -132,10 +136,14 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return Size(self._data.shape)
+            return self.shape
         from graphtorch.ops.meta import normalize_dim
 
-        return self._data.shape[normalize_dim(dim, self._data.ndim, "size")]
+        d = normalize_dim(dim, self._data.ndim, "size")
+        tracer = _dispatch_mod.TRACE.tracer
+        if tracer is not None:
+            return tracer.size_of(self, d)
+        return self._data.shape[d]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -256,14 +264,14 @@ class Tensor:
         return self
 
     def _edge(self):
-        if self.grad_fn is not None:
-            return (self.grad_fn, self._output_nr)
-        acc = self._accum() if self._accum is not None else None
+        fn = self.grad_fn
+        if fn is not None:
+            return (fn, self._output_nr)
+        # NOTE: the leaf holds its AccumulateGrad strongly and the node holds the leaf weakly: one
+        # node per leaf for its whole life (no re-creation per op) and no reference cycle.
+        acc = self._accum
         if acc is None:
-            from graphtorch.autograd.node import AccumulateGrad
-
-            acc = AccumulateGrad(self)
-            self._accum = weakref.ref(acc)
+            acc = self._accum = AccumulateGrad(self)
         return (acc, 0)
 
     def detach(self) -> Tensor:
@@ -387,6 +395,7 @@ def _warn_trace(kind: str, what: str) -> None:
 
 
 _dispatch_mod._Tensor = Tensor
+_dispatch_mod._wrap = Tensor._wrap
 
 
 def is_tensor(obj) -> bool:

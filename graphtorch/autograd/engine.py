@@ -78,13 +78,16 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                     if (node, nr) in capture:
                         capture[(node, nr)] = buf[nr]
             if isinstance(node, AccumulateGrad):
+                leaf = node.variable
+                if leaf is None:
+                    continue  # the leaf is gone: nobody can observe its gradient
                 g = buf[0]
-                for h in node.variable._leaf_hooks or ():
+                for h in leaf._leaf_hooks or ():
                     r = h(g)
                     if r is not None:
                         g = r
                 if accumulate and g is not None:
-                    _accumulate(node.variable, g, deliveries[id(g)] > 1, create_graph)
+                    _accumulate(leaf, g, deliveries[id(g)] > 1, create_graph)
                 continue
             if all(g is None for g in buf):
                 in_grads = [None] * len(node.next_edges)

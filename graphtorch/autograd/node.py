@@ -48,34 +48,30 @@ class Node:
 class AccumulateGrad(Node):
     """Sink for a leaf tensor: adds the incoming gradient into ``tensor.grad``."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("_variable",)
 
     def __init__(self, variable):
         super().__init__((), 1)
-        self.variable = variable
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        """The leaf tensor, or None once nothing else references it (its grad is unobservable)."""
+        return self._variable()
 
     def apply(self, grads: list) -> list:
         raise AssertionError("AccumulateGrad is applied by the engine, not called")
 
 
-class SavedTensor:
-    """A tensor saved for backward, with the version it had when saved."""
-
-    __slots__ = ("tensor", "version")
-
-    def __init__(self, tensor):
-        self.tensor = tensor
-        self.version = tensor._vc[0]
-
-    def check(self, node: Node, index: int) -> None:
-        t = self.tensor
-        if t._vc[0] != self.version:
-            raise AutogradError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)}], which is "
-                f"input {index} of {node.name()}, is at version {t._vc[0]}; expected version "
-                f"{self.version} instead. Hint: the operation that modified it came after "
-                "this one; use an out-of-place version (x = x + y instead of x += y) or .clone().")
+def check_saved_version(node: Node, index: int, t, version: int) -> None:
+    """Raise PyTorch's error when a tensor saved for backward was modified in place since."""
+    if t._vc[0] != version:
+        raise AutogradError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{t.dtype.name} tensor of shape {list(t.shape)}], which is "
+            f"input {index} of {node.name()}, is at version {t._vc[0]}; expected version "
+            f"{version} instead. Hint: the operation that modified it came after "
+            "this one; use an out-of-place version (x = x + y instead of x += y) or .clone().")
 
 
 class BackwardCtx:
@@ -107,27 +103,34 @@ class BackwardCtx:
 class OpNode(Node):
     """The backward node of one registry op call."""
 
-    __slots__ = ("op", "args", "saved", "outputs", "out_versions", "device", "freed",
-                 "out_metas")
+    __slots__ = ("op", "args", "saved", "outputs", "out_versions", "device", "freed")
 
-    def __init__(self, op, args: list, outputs: tuple, next_edges: tuple, device):
-        super().__init__(next_edges, len(outputs))
-        from graphtorch.ops.registry import Saves
-
+    def __init__(self, op, args: list, outputs: tuple, next_edges: tuple, device,
+                 save_inputs: bool, save_outputs: bool):
+        self.next_edges = next_edges
+        self.n_outputs = len(outputs)
+        self.pre_hooks = None
+        self.retain = None
         self.op = op
         self.device = device
         self.freed = False
-        saves = op.saves
         self.args = args
         self.saved = None
-        if saves in (Saves.INPUTS, Saves.BOTH):
-            self.saved = [(i, SavedTensor(a)) for i in op.tensor_args
+        if save_inputs:
+            self.saved = [(i, a, a._vc[0]) for i in op.tensor_args
                           if (a := args[i]) is not None and hasattr(a, "_vc")]
-        self.outputs = tuple(o._data for o in outputs)
-        self.out_metas = tuple((o.shape, o.dtype) for o in outputs)
+        self.outputs = (outputs[0]._data,) if len(outputs) == 1 else tuple(
+            o._data for o in outputs)
         self.out_versions = None
-        if saves in (Saves.OUTPUTS, Saves.BOTH):
+        if save_outputs:
             self.out_versions = tuple((o._vc, o._vc[0]) for o in outputs)
+
+    @property
+    def out_metas(self) -> tuple:
+        """(shape, dtype) of each output: zeros stand in for outputs that get no gradient."""
+        from graphtorch.dtypes import from_numpy
+
+        return tuple((a.shape, from_numpy(a.dtype)) for a in self.outputs)
 
     def name(self) -> str:
         return self.op.backward_name
@@ -138,8 +141,9 @@ class OpNode(Node):
         if self.freed and self.op.saves is not Saves.NOTHING:
             raise AutogradError(_FREED_MSG)
         if self.saved:
-            for i, st in self.saved:
-                st.check(self, i)
+            for i, t, version in self.saved:
+                if t._vc[0] != version:
+                    check_saved_version(self, i, t, version)
         if self.out_versions:
             for i, (vc, v) in enumerate(self.out_versions):
                 if vc[0] != v:

@@ -14,9 +14,10 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
+from graphtorch.autograd.node import OpNode
 from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError
-from graphtorch.ops.registry import OpDef, Promotion
+from graphtorch.ops.registry import OpDef, OpKind, Promotion, Saves
 
 
 class _TraceState(threading.local):
@@ -35,6 +36,7 @@ def set_tracer(tracer):
 
 
 _Tensor = None  # graphtorch.tensor.Tensor, set by graphtorch.tensor at import
+_wrap = None  # Tensor._wrap, likewise
 
 
 def _tensor_inputs(op: OpDef, vals: list) -> list:
@@ -87,6 +89,14 @@ def compute_dtype(op: OpDef, vals: list) -> dtypes.dtype:
 
 
 def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
+    try:
+        plan = _PLANS[op]
+    except KeyError:
+        plan = _PLANS[op] = _Plan(op)
+    if plan.fast and not kwargs and TRACE.tracer is None:
+        out = _dispatch_fast(op, plan, args)
+        if out is not _SLOW:
+            return out
     vals = op.binder.bind(args, kwargs)
     T = _Tensor
     tensors = _tensor_inputs(op, vals)
@@ -108,12 +118,133 @@ def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
     if op.rg_arg is not None and vals[op.rg_arg]:
         out.requires_grad_(True)
     if op.vjp is not None and grad_mode.STATE.enabled and _needs_grad(op, tensors):
-        _attach_grad(op, vals, out, tensors)
+        _attach_grad(op, vals, out, tensors[0]._device)
     if tracer is not None:
         tracer.record(op, vals, out)
     return out
 
 
+# --- the fast path ----------------------------------------------------------------------------
+# NOTE: most eager calls are positional, on CPU tensors and Python numbers, with no tracer. For
+# those, _dispatch_fast skips binding, the promotion walk (its result is cached per op and input
+# dtypes) and the generic argument loops; anything unusual returns _SLOW before touching state,
+# and dispatch() then takes the general path above. Both paths must give identical results.
+
+_SLOW = object()
+_PY_SCALARS = (float, int, bool)
+# how an argument position is read: passed through, a tensor, a promoted tensor-or-number, or a
+# promoted number-only slot (``Scalar alpha``)
+_ROLE_OTHER, _ROLE_TENSOR, _ROLE_PROMOTED, _ROLE_SCALAR = 0, 1, 2, 3
+
+
+class _Plan:
+    """Per-op facts dispatch needs on every call, computed once."""
+
+    __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "promotes", "is_view", "grad_ok",
+                 "save_inputs", "save_outputs", "casts")
+
+    def __init__(self, op: OpDef):
+        from graphtorch.ops.schema import _NO_DEFAULT
+
+        b = op.binder
+        self.promotes = op.promotion is not Promotion.NONE
+        roles = []
+        for i in range(len(op.schema.args)):
+            if self.promotes and i in op.promote_args:
+                roles.append(_ROLE_PROMOTED if i in op.tensor_args else _ROLE_SCALAR)
+            elif i in op.tensor_args:
+                roles.append(_ROLE_TENSOR)
+            else:
+                roles.append(_ROLE_OTHER)
+        self.roles = tuple(roles)
+        required = [i for i in range(b.n_positional) if b.defaults[i] is _NO_DEFAULT]
+        self.min_args = required[-1] + 1 if required else 0
+        self.tails = tuple(b.defaults[n:] for n in range(b.n_positional + 1))
+        self.max_args = b.n_positional
+        self.fast = (op.decomposition is None and op.kernel is not None and not op.list_args
+                     and op.device_arg is None and op.rg_arg is None
+                     and all(d is not _NO_DEFAULT for d in b.defaults[b.n_positional:]))
+        self.is_view = op.kind is OpKind.VIEW
+        self.grad_ok = op.vjp is not None and op.differentiable
+        self.save_inputs = op.saves in (Saves.INPUTS, Saves.BOTH)
+        self.save_outputs = op.saves in (Saves.OUTPUTS, Saves.BOTH)
+        self.casts: dict = {}  # (n args, dtype/scalar-type key) -> ((position, np dtype), ...)
+
+
+_PLANS: dict[OpDef, _Plan] = {}
+
+
+def _clear_promotion_caches() -> None:
+    for plan in _PLANS.values():
+        plan.casts.clear()
+
+
+dtypes.on_default_dtype_change(_clear_promotion_caches)
+
+
+def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
+    n = len(args)
+    if n < plan.min_args or n > plan.max_args:
+        return _SLOW
+    T = _Tensor
+    arrays = list(args)
+    key = [n]
+    first = None
+    need_grad = False
+    i = 0
+    for v, role in zip(args, plan.roles):
+        if isinstance(v, T):
+            if role == _ROLE_OTHER or role == _ROLE_SCALAR or v._device is not CPU:
+                return _SLOW
+            a = arrays[i] = v._data
+            if first is None:
+                first = v
+            if v._rg:
+                need_grad = True
+            if role == _ROLE_PROMOTED:
+                key.append(a.dtype)
+                key.append(not a.ndim)
+        elif role >= _ROLE_PROMOTED:
+            t = type(v)
+            if t is not float and t is not int and t is not bool and v is not None:
+                return _SLOW
+            key.append(t)
+        elif role == _ROLE_TENSOR and v is not None:
+            return _SLOW  # a number where the op takes a tensor and does not promote
+        i += 1
+    if first is None:
+        return _SLOW
+    tail = plan.tails[n]
+    if plan.promotes:
+        key = tuple(key)
+        casts = plan.casts.get(key)
+        if casts is None:
+            casts = plan.casts[key] = _casts_for(op, list(args) + list(tail))
+        for i, np_dtype in casts:
+            arrays[i] = arrays[i].astype(np_dtype)
+    if tail:
+        arrays.extend(tail)
+    res = op.kernel(np, *arrays)
+    if type(res) is np.ndarray:
+        out = _wrap(res, CPU)
+        if plan.is_view and _shares(res, first._data):
+            out._vc = first._vc
+            out._base = first if first._base is None else first._base
+    else:
+        out = _wrap_result(op, res, np, CPU, first)
+    if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
+        _attach_grad(op, list(args) + list(tail) if tail else list(args), out, CPU)
+    return out
+
+
+def _casts_for(op: OpDef, vals: list) -> tuple:
+    """Which promoted tensor inputs need a cast to the compute dtype (cached per dtype key)."""
+    ct = compute_dtype(op, vals).np
+    return tuple((i, ct) for i in op.promote_args
+                 if isinstance(v := vals[i], _Tensor) and v._data.dtype != ct)
+
+
+# --- the general path -------------------------------------------------------------------------
 def _needs_grad(op: OpDef, tensors: list) -> bool:
     if not grad_mode.STATE.enabled or not op.differentiable:
         return False
@@ -127,7 +258,7 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
     T = _Tensor
     dev = tensors[0]._device if tensors else CPU
     for t in tensors:
-        if t._device != dev:
+        if t._device is not dev and t._device != dev:
             raise DeviceError(f"{op.name}(): Expected all tensors to be on the same device, but "
                               f"found at least two devices, {dev} and {t._device}!")
     if op.device_arg is not None and vals[op.device_arg] is not None:
@@ -157,6 +288,11 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
         if vals[i] is not None:
             arrays[i] = [t._data if isinstance(t, T) else t for t in vals[i]]
     res = op.kernel(xp, *arrays)
+    return _wrap_result(op, res, xp, dev, tensors[0] if tensors else None)
+
+
+def _wrap_result(op: OpDef, res, xp, dev, first):
+    T = _Tensor
     if type(res) is tuple:
         return tuple(T._wrap(r if isinstance(r, xp.ndarray) else xp.asarray(r), dev) for r in res)
     if type(res) is list:
@@ -164,11 +300,9 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
     if not isinstance(res, xp.ndarray):
         res = xp.asarray(res)
     out = T._wrap(res, dev)
-    if op.kind.value == "view" and tensors:
-        base = tensors[0]
-        if _shares(res, base._data):
-            out._vc = base._vc
-            out._base = base if base._base is None else base._base
+    if op.kind is OpKind.VIEW and first is not None and _shares(res, first._data):
+        out._vc = first._vc
+        out._base = first if first._base is None else first._base
     return out
 
 
@@ -178,22 +312,34 @@ def _shares(a, b) -> bool:
     return ra is rb
 
 
-def _attach_grad(op: OpDef, vals: list, out, tensors: list) -> None:
-    from graphtorch.autograd.node import OpNode
-
+def _attach_grad(op: OpDef, vals: list, out, device) -> None:
     T = _Tensor
-    edges = []
-    for i in op.edge_args:
-        v = vals[i]
-        if i in op.list_args:
-            for t in v or ():
-                edges.append(t._edge() if isinstance(t, T) and t._rg else None)
-        else:
+    plan = _PLANS[op]
+    if op.list_args:
+        edges = []
+        for i in op.edge_args:
+            v = vals[i]
+            if i in op.list_args:
+                for t in v or ():
+                    edges.append(t._edge() if isinstance(t, T) and t._rg else None)
+            else:
+                edges.append(v._edge() if isinstance(v, T) and v._rg else None)
+        edges = tuple(edges)
+    else:
+        edges = []
+        for i in op.edge_args:
+            v = vals[i]
             edges.append(v._edge() if isinstance(v, T) and v._rg else None)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    node = OpNode(op, vals, outs, tuple(edges), tensors[0]._device)
-    for nr, o in enumerate(outs):
-        if o.dtype.is_floating_point:
+        edges = tuple(edges)
+    if type(out) is T:
+        node = OpNode(op, vals, (out,), edges, device, plan.save_inputs, plan.save_outputs)
+        if out._data.dtype.kind == "f":
+            out._rg = True
+            out.grad_fn = node
+        return
+    node = OpNode(op, vals, tuple(out), edges, device, plan.save_inputs, plan.save_outputs)
+    for nr, o in enumerate(out):
+        if o._data.dtype.kind == "f":
             o._rg = True
             o.grad_fn = node
             o._output_nr = nr

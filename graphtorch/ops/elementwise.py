@@ -104,7 +104,7 @@ def _sigmoid(xp, x):
 
 unary("sigmoid", _sigmoid, lambda ctx, g: (g * ctx.out * (1 - ctx.out),),
       lower="sigmoid({0})", float_only=True, saves=Saves.OUTPUTS)
-unary("relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
+unary("relu", lambda xp, x: xp.maximum(x, x.dtype.type(0)),
       lambda ctx, g: (g * (ctx.out > 0),), lower="relu({0})", saves=Saves.OUTPUTS)
 unary("neg", lambda xp, x: xp.negative(x), lambda ctx, g: (-g,), lower="(-{0})",
       saves=Saves.NOTHING)

@@ -34,8 +34,14 @@ def _check_matmul(a_shape, b_shape, a_dtype, b_dtype, name="matmul"):
 
 
 def _matmul(xp, a, b):
-    _check_matmul(a.shape, b.shape, dtypes.from_numpy(a.dtype), dtypes.from_numpy(b.dtype))
-    return xp.matmul(a, b)
+    # NOTE: check only when numpy would disagree or fail, so the common call costs one matmul
+    if a.dtype != b.dtype or not a.ndim or not b.ndim:
+        _check_matmul(a.shape, b.shape, dtypes.from_numpy(a.dtype), dtypes.from_numpy(b.dtype))
+    try:
+        return xp.matmul(a, b)
+    except ValueError:
+        _check_matmul(a.shape, b.shape, dtypes.from_numpy(a.dtype), dtypes.from_numpy(b.dtype))
+        raise
 
 
 def _matmul_meta(a, b):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
 from graphtorch.ops.meta import TensorMeta, normalize_dim, normalize_dims, numel
@@ -32,8 +34,18 @@ def infer_size(shape, n: int | None, op: str = "view") -> tuple:
     return shape
 
 
+def _exact_size(shape, n: int):
+    """``shape`` itself when it is plain non-negative ints with ``n`` elements (the common call)."""
+    if type(shape) is not tuple and type(shape) is not list:
+        return None
+    p = math.prod(shape)
+    if type(p) is int and p == n and (not shape or min(shape) >= 0):
+        return shape
+    return None
+
+
 def _view(xp, x, shape):
-    shape = infer_size(shape, x.size)
+    shape = _exact_size(shape, x.size) or infer_size(shape, x.size)
     out = x.view()
     try:
         out.shape = shape  # NOTE: raises instead of copying when the strides do not allow it
@@ -62,7 +74,8 @@ def _reshape_samples(dtype=dtypes.float64):
 register("view(Tensor self, int[] size) -> Tensor", OpKind.VIEW, kernel=_view, meta=_shape_meta,
          vjp=_reshape_vjp, samples=_reshape_samples, saves=Saves.NOTHING)
 register("reshape(Tensor self, int[] shape) -> Tensor", OpKind.VIEW,
-         kernel=lambda xp, x, shape: x.reshape(infer_size(shape, x.size, "reshape")),
+         kernel=lambda xp, x, shape: x.reshape(_exact_size(shape, x.size)
+                                               or infer_size(shape, x.size, "reshape")),
          meta=_shape_meta, vjp=_reshape_vjp, samples=_reshape_samples, saves=Saves.NOTHING)
 
 
