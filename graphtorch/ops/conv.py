@@ -52,10 +52,10 @@ def conv_pads(padding, kernel, dilation, stride, op: str) -> tuple[tuple[int, in
         if padding == "valid":
             return ((0, 0),) * nd
         if padding != "same":
-            raise ArgumentError(f"Invalid padding string '{padding}', should be one of "
-                                "{'valid', 'same'}")
+            raise ShapeError(f"Invalid padding string '{padding}', should be one of "
+                             "{'valid', 'same'}")
         if any(s != 1 for s in stride):
-            raise ArgumentError("padding='same' is not supported for strided convolutions")
+            raise ShapeError("padding='same' is not supported for strided convolutions")
         pads = []
         for k, d in zip(kernel, dilation):
             total = d * (k - 1)
@@ -63,7 +63,7 @@ def conv_pads(padding, kernel, dilation, stride, op: str) -> tuple[tuple[int, in
         return tuple(pads)
     p = expand_param(padding, nd, "padding", op)
     if any(v < 0 for v in p):
-        raise ArgumentError(f"{op}(): negative padding is not supported")
+        raise ShapeError(f"{op}(): negative padding is not supported")
     return tuple((v, v) for v in p)
 
 
@@ -78,14 +78,14 @@ def _fmt(shape) -> str:
 
 
 # --- array kernels (numpy or cupy through xp) -----------------------------------------------------
-def _pad(xp, x, pads):
-    """Zero-pad (or crop, for negative high pads) the spatial dims of an (N, C, *S) array."""
+def pad_spatial(xp, x, pads, value=0):
+    """Pad (or crop, for negative high pads) the spatial dims of an (N, C, *S) array."""
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return x
     crop = tuple(slice(0, x.shape[2 + i] + min(hi, 0)) for i, (_, hi) in enumerate(pads))
     x = x[(slice(None), slice(None)) + crop]
     size = tuple(x.shape[2 + i] + lo + max(hi, 0) for i, (lo, hi) in enumerate(pads))
-    out = xp.zeros(x.shape[:2] + size, dtype=x.dtype)
+    out = xp.full(x.shape[:2] + size, value, dtype=x.dtype)
     inner = tuple(slice(lo, lo + x.shape[2 + i]) for i, (lo, _) in enumerate(pads))
     out[(slice(None), slice(None)) + inner] = x
     return out
@@ -104,7 +104,7 @@ def windows(xp, x, kernel, stride, dilation, out_size=None):
 def _cols(xp, x, kernel, stride, pads, dilation, groups, out_size=None):
     """im2col: (groups, N * prod(out), C/groups * prod(kernel)) plus the output size."""
     nd = len(kernel)
-    win = windows(xp, _pad(xp, x, pads), kernel, stride, dilation, out_size)
+    win = windows(xp, pad_spatial(xp, x, pads), kernel, stride, dilation, out_size)
     n, c = win.shape[:2]
     out = win.shape[2:2 + nd]
     win = win.reshape((n, groups, c // groups) + win.shape[2:])
@@ -172,7 +172,7 @@ def _check(op: str, x_shape, x_dtype, w_shape, w_dtype, b_shape, groups: int, nd
         raise DTypeError(f"{op}(): Input type ({x_dtype.name}) and weight type ({w_dtype.name}) "
                          "should be the same")
     if groups <= 0:
-        raise ArgumentError("non-positive groups is not supported")
+        raise ShapeError("non-positive groups is not supported")
     unbatched = len(x_shape) == nd + 1
     c = x_shape[0 if unbatched else 1]
     if transposed:
@@ -220,9 +220,9 @@ class _ConvArgs:
         self.stride = expand_param(stride, nd, "stride", op)
         self.dilation = expand_param(dilation, nd, "dilation", op)
         if any(v <= 0 for v in self.stride):
-            raise ArgumentError(f"{op}(): non-positive stride is not supported")
+            raise ShapeError(f"{op}(): non-positive stride is not supported")
         if any(v <= 0 for v in self.dilation):
-            raise ArgumentError(f"{op}(): dilation should be greater than zero")
+            raise ShapeError(f"{op}(): dilation should be greater than zero")
         in_size = self.batch_shape[2:]
         if not transposed:
             self.pads = conv_pads(padding, self.kernel, self.dilation, self.stride, op)
@@ -236,9 +236,9 @@ class _ConvArgs:
         op_ = expand_param(output_padding, nd, "output_padding", op)
         for o, s, d in zip(op_, self.stride, self.dilation):
             if o >= s and o >= d:
-                raise ArgumentError(f"{op}(): output padding must be smaller than either stride "
-                                    f"or dilation, but got output_padding={list(op_)}, "
-                                    f"stride={list(self.stride)}, dilation={list(self.dilation)}")
+                raise ShapeError(f"{op}(): output padding must be smaller than either stride "
+                                 f"or dilation, but got output_padding={list(op_)}, "
+                                 f"stride={list(self.stride)}, dilation={list(self.dilation)}")
         # the transposed conv is the adjoint of a conv whose high pad absorbs output_padding
         self.pads = tuple((pi, pi - oi) for pi, oi in zip(p, op_))
         self.out_size = tuple(

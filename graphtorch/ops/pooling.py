@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from graphtorch import dtypes
-from graphtorch.errors import ArgumentError, ShapeError
+from graphtorch.errors import ShapeError
 from graphtorch.ops.conv import expand_param, pad_spatial
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
@@ -42,18 +42,18 @@ class _PoolArgs:
         self.padding = expand_param(padding, nd, "padding", op)
         self.dilation = expand_param(dilation, nd, "dilation", op)
         if any(k <= 0 for k in self.kernel):
-            raise ArgumentError(f"{op}(): kernel_size must be greater than zero, but got "
-                                f"{list(self.kernel)}")
+            raise ShapeError(f"{op}(): kernel_size must be greater than zero, but got "
+                             f"{list(self.kernel)}")
         if any(s <= 0 for s in self.stride):
-            raise ArgumentError(f"{op}(): stride must be greater than zero, but got "
-                                f"{list(self.stride)}")
+            raise ShapeError(f"{op}(): stride must be greater than zero, but got "
+                             f"{list(self.stride)}")
         if any(d <= 0 for d in self.dilation):
-            raise ArgumentError(f"{op}(): dilation must be greater than zero, but got "
-                                f"{list(self.dilation)}")
+            raise ShapeError(f"{op}(): dilation must be greater than zero, but got "
+                             f"{list(self.dilation)}")
         for k, p, d in zip(self.kernel, self.padding, self.dilation):
             if p < 0 or 2 * p > d * (k - 1) + 1:
-                raise ArgumentError(f"{op}(): pad should be at most half of effective kernel "
-                                    f"size, but got pad={p}, kernel_size={k} and dilation={d}")
+                raise ShapeError(f"{op}(): pad should be at most half of effective kernel "
+                                 f"size, but got pad={p}, kernel_size={k} and dilation={d}")
         self.in_size = self.batch_shape[2:]
         self.out_size = tuple(_out_len(i, k, s, p, d, ceil_mode) for i, k, s, p, d in
                               zip(self.in_size, self.kernel, self.stride, self.padding,
@@ -375,12 +375,12 @@ def _adaptive_out(op: str, nd: int, shape, output_size) -> tuple:
     if isinstance(output_size, int):
         output_size = (output_size,) * nd
     if len(output_size) != nd:
-        raise ArgumentError(f"{op}(): output_size must be {nd}, but got {list(output_size)}")
+        raise ShapeError(f"{op}(): output_size must be {nd}, but got {list(output_size)}")
     spatial = tuple(shape[len(shape) - nd:])
     out = tuple(s if o is None else int(o) for s, o in zip(spatial, output_size))
     if any(isinstance(o, int) and o < 0 for o in out):
-        raise ArgumentError(f"{op}(): elements of output_size must be greater than or equal to "
-                            f"0 but received {list(out)}")
+        raise ShapeError(f"{op}(): elements of output_size must be greater than or equal to "
+                         f"0 but received {list(out)}")
     return tuple(shape[:len(shape) - nd]) + out
 
 

@@ -1,0 +1,184 @@
+"""Pooling layers (MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool; 1d and 2d) and functionals.
+
+Each forward is one registry op, so graph mode sees a single pooling node.
+"""
+
+from __future__ import annotations
+
+import graphtorch as gt
+from graphtorch.nn.module import Module
+from graphtorch.tensor import Tensor
+
+
+def _stride(kernel_size, stride):
+    return kernel_size if stride is None else stride
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """1-D max pooling (``torch.nn.functional.max_pool1d``)."""
+    if return_indices:
+        return gt.max_pool1d_with_indices(input, kernel_size, _stride(kernel_size, stride),
+                                          padding, dilation, ceil_mode)
+    return gt.max_pool1d(input, kernel_size, _stride(kernel_size, stride), padding, dilation,
+                         ceil_mode)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling (``torch.nn.functional.max_pool2d``)."""
+    if return_indices:
+        return gt.max_pool2d_with_indices(input, kernel_size, _stride(kernel_size, stride),
+                                          padding, dilation, ceil_mode)
+    return gt.max_pool2d(input, kernel_size, _stride(kernel_size, stride), padding, dilation,
+                         ceil_mode)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-D average pooling (``torch.nn.functional.avg_pool1d``)."""
+    return gt.avg_pool1d(input, kernel_size, _stride(kernel_size, stride), padding, ceil_mode,
+                         count_include_pad)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """2-D average pooling (``torch.nn.functional.avg_pool2d``)."""
+    return gt.avg_pool2d(input, kernel_size, _stride(kernel_size, stride), padding, ceil_mode,
+                         count_include_pad, divisor_override)
+
+
+def _size_list(output_size) -> list:
+    return list(output_size) if isinstance(output_size, (list, tuple)) else [output_size]
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    return gt.adaptive_avg_pool1d(input, _size_list(output_size))
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average over PyTorch's adaptive bins to ``output_size`` (int, pair, None = keep)."""
+    size = output_size if isinstance(output_size, (list, tuple)) else [output_size] * 2
+    return gt.adaptive_avg_pool2d(input, list(size))
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    out = gt.adaptive_max_pool1d(input, _size_list(output_size))
+    return out if return_indices else out[0]
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    size = output_size if isinstance(output_size, (list, tuple)) else [output_size] * 2
+    out = gt.adaptive_max_pool2d(input, list(size))
+    return out if return_indices else out[0]
+
+
+class _MaxPoolNd(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    def forward(self, input: Tensor):
+        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, self.return_indices)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """2-D max pooling; ``stride`` defaults to ``kernel_size``."""
+
+    def forward(self, input: Tensor):
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, self.return_indices)
+
+
+class AvgPool1d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size = _one(kernel_size)
+        self.stride = _one(stride if stride is not None else kernel_size)
+        self.padding = _one(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad)
+
+
+def _one(v) -> tuple:
+    # NOTE: PyTorch's AvgPool1d stores 1-tuples (its repr shows kernel_size=(3,))
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+
+class AvgPool2d(Module):
+    """2-D average pooling; ``stride`` defaults to ``kernel_size``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
+
+
+class _AdaptivePoolNd(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    """Average pooling to a fixed ``output_size`` whatever the input size."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool2d(input, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    def forward(self, input: Tensor):
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    def forward(self, input: Tensor):
+        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
