@@ -5,6 +5,7 @@ Each forwards to registry ops; nothing here computes on arrays.
 
 from __future__ import annotations
 
+from graphtorch.ops import return_types
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY as _R
 
@@ -50,7 +51,6 @@ def _extreme(name: str):
     op_full, op_dim, op_pair = _R[name], _R[name + "_dim"], _R[name + "imum"]
 
     def fn(input, dim=None, keepdim=False):
-        from graphtorch.ops import return_types
         from graphtorch.tensor import Tensor
 
         if isinstance(dim, Tensor):
@@ -163,5 +163,5 @@ def where(condition, input=None, other=None):
     return dispatch(_R["where"], (condition, input, other), None)
 
 
-__all__ += ["max", "min", "var", "std", "norm", "split", "chunk", "unbind", "concat",
-            "concatenate", "movedim", "moveaxis", "nonzero", "where"]
+__all__ += ["return_types", "max", "min", "var", "std", "norm", "split", "chunk", "unbind",
+            "concat", "concatenate", "movedim", "moveaxis", "nonzero", "where"]

@@ -73,8 +73,13 @@ def _consumed(entry, indices) -> int:
         return 1
     if tag == "tensor":
         t = indices[entry[1]]
-        return len(t.shape) if t.dtype is dtypes.bool_ else 1
+        return len(t.shape) if _is_mask(t) else 1
     return 0
+
+
+def _is_mask(t) -> bool:
+    """A boolean index (a Tensor, TensorMeta or array)."""
+    return t.dtype is dtypes.bool_ or t.dtype == np.bool_
 
 
 def _expand_key(key, indices, ndim: int) -> list:
@@ -182,7 +187,7 @@ def index_shape(shape: tuple, key, indices) -> tuple:
                 first_adv = len(out)
             elif not prev_adv:
                 contiguous = False
-            adv.append((None,) if t.dtype is dtypes.bool_ else tuple(t.shape))
+            adv.append((None,) if _is_mask(t) else tuple(t.shape))
             dim += _consumed(e, indices)
             prev_adv = True
             continue

@@ -121,10 +121,17 @@ def _int_to_long(d):
     return dtypes.int64 if d.category != dtypes.Category.FLOAT else d
 
 
+_SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                      "int32": "Int", "int64": "Long"}
+
+
 def _float_only(name: str, x) -> None:
-    if x.dtype.kind != "f":
-        raise RuntimeError(f"{name}(): input dtype should be either floating point or complex "
-                           f"dtypes. Got {dtypes.from_numpy(x.dtype).name.capitalize()} instead.")
+    if x.dtype.kind == "f":
+        return
+    if name in ("var", "std"):
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    got = _SCALAR_TYPE_NAMES.get(dtypes.from_numpy(x.dtype).name, str(x.dtype))
+    raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {got}")
 
 
 def _check_nonempty(name: str, x, axes) -> None:

@@ -272,11 +272,11 @@ def _split_sizes(n, split_size: int) -> list:
     return [min(split_size, n - i * split_size) for i in range(count)]
 
 
-def _check_sizes(n, sizes) -> list:
+def _check_sizes(n, sizes, d: int) -> list:
     sizes = [int(s) for s in sizes]
     if isinstance(n, int) and sum(sizes) != n:
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
-                           f"tensor's size at dimension 0), but got split_sizes={sizes}")
+                           f"tensor's size at dimension {d}), but got split_sizes={sizes}")
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
                            f"entries, but got split_sizes={sizes}")
@@ -323,12 +323,12 @@ register("split(Tensor self, int split_size, int dim=0) -> Tensor[]", OpKind.VIE
 
 def _split_with_sizes(xp, x, sizes, dim):
     d = normalize_dim(dim, x.ndim, "split_with_sizes")
-    return _pieces(x, d, _check_sizes(x.shape[d], sizes))
+    return _pieces(x, d, _check_sizes(x.shape[d], sizes, d))
 
 
 def _split_with_sizes_meta(x, sizes, dim=0):
     d = normalize_dim(dim, len(x.shape), "split_with_sizes")
-    return _piece_metas(x, d, _check_sizes(x.shape[d], sizes))
+    return _piece_metas(x, d, _check_sizes(x.shape[d], sizes, d))
 
 
 register("split_with_sizes(Tensor self, int[] split_sizes, int dim=0) -> Tensor[]", OpKind.VIEW,
