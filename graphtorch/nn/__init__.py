@@ -1,19 +1,65 @@
 """Neural-network modules, ``nn.functional`` and ``nn.init`` (PyTorch's ``torch.nn``)."""
 
 from graphtorch.nn import functional, init
-from graphtorch.nn.container import (
-    ModuleDict,
-    ModuleList,
-    ParameterDict,
-    ParameterList,
-    Sequential,
+from graphtorch.nn.activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Tanh,
 )
+from graphtorch.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from graphtorch.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from graphtorch.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from graphtorch.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from graphtorch.nn.flatten import Flatten, Unflatten
 from graphtorch.nn.linear import Bilinear, Identity, Linear
+from graphtorch.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from graphtorch.nn.module import Module
+from graphtorch.nn.normalization import GroupNorm, LayerNorm
 from graphtorch.nn.parameter import Buffer, Parameter
+from graphtorch.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from graphtorch.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from graphtorch.nn.sparse import Embedding
 
 __all__ = [
-    "Bilinear", "Buffer", "Flatten", "Identity", "Linear", "Module", "ModuleDict", "ModuleList",
-    "Parameter", "ParameterDict", "ParameterList", "Sequential", "Unflatten", "functional", "init",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss",
+    "BCEWithLogitsLoss", "Bilinear", "Buffer", "Conv1d", "Conv2d", "ConvTranspose1d",
+    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU",
+    "Embedding", "Flatten", "functional", "GELU", "GroupNorm", "GRU", "GRUCell", "Hardtanh",
+    "HuberLoss", "Identity", "init", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
+    "LogSoftmax", "LSTM", "LSTMCell", "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict",
+    "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PReLU",
+    "ReLU", "ReLU6", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU",
+    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten",
 ]

@@ -6,6 +6,8 @@ in ``ops/losses.py``; this file imports them so importing ``graphtorch.ops`` reg
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from graphtorch import dtypes
@@ -351,6 +353,69 @@ def _torch_pad_backward(torch, g, shape, pad, mode):
     out = torch.nn.functional.pad(x, pad, mode)
     (grad,) = torch.autograd.grad(out, x, g)
     return grad
+
+
+
+# --- scaled_dot_product_attention: a composite (PyTorch's math reference) ---------------------
+def _sdpa_decomposition(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                        enable_gqa=False):
+    L, S = q.shape[-2], k.shape[-2]
+    if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        reps = q.shape[-3] // k.shape[-3]
+        k = _repeat_heads(k, reps)
+        v = _repeat_heads(v, reps)
+    factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = q.matmul(k.transpose(-2, -1)) * factor
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                               "set when is_causal=True")
+        rows = REGISTRY["arange"](L, device=q.device).unsqueeze(-1)
+        attn_mask = rows >= REGISTRY["arange"](S, device=q.device).unsqueeze(0)
+    if attn_mask is not None:
+        if attn_mask.dtype is dtypes.bool_:
+            scores = scores.where(attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = REGISTRY["softmax"](scores, -1)
+    if attn_mask is not None and attn_mask.dtype is dtypes.bool_:
+        # NOTE: a query row that may attend nowhere gets zeros, not NaN (PyTorch's safe softmax)
+        weights = weights.where(attn_mask, 0.0)
+    if dropout_p > 0.0:
+        weights = REGISTRY["dropout"](weights, dropout_p, True)
+    return weights.matmul(v)
+
+
+def _repeat_heads(t, reps: int):
+    shape = list(t.shape)
+    expanded = t.unsqueeze(-3).expand(shape[:-3] + [shape[-3], reps] + shape[-2:])
+    return expanded.reshape(shape[:-3] + [shape[-3] * reps] + shape[-2:])
+
+
+def _sdpa_meta(q, k, v, *rest):
+    return TensorMeta(q.dtype, tuple(q.shape[:-1]) + (v.shape[-1],), q.device)
+
+
+def _sdpa_samples(dtype=dtypes.float64):
+    if not dtype.is_floating_point:
+        return []
+    m = SampleMaker(47)
+    t = m.tensor
+    q, k, v = t((2, 3, 4), dtype), t((2, 5, 4), dtype), t((2, 5, 6), dtype)
+    return [SampleInput((q, k, v), name="plain"),
+            SampleInput((t((1, 2, 4, 3), dtype), t((1, 2, 4, 3), dtype),
+                         t((1, 2, 4, 3), dtype)), {"is_causal": True}, name="causal"),
+            SampleInput((q, k, v, m.tensor((3, 5), dtypes.bool_)), name="bool_mask"),
+            SampleInput((q, k, v, t((3, 5), dtype)), {"scale": 0.3}, name="float_mask")]
+
+
+register("scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, "
+         "Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, *, "
+         "float? scale=None, bool enable_gqa=False) -> Tensor", OpKind.COMPOSITE,
+         decomposition=_sdpa_decomposition, meta=_sdpa_meta, samples=_sdpa_samples,
+         promotion=Promotion.NONE,
+         torch_ref=lambda torch, *a, **k: torch.nn.functional.scaled_dot_product_attention(*a,
+                                                                                           **k))
 
 
 from graphtorch.ops import activations, losses, normalization  # noqa: E402,F401 - their ops
