@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from graphtorch.ir.kinds import SIDE_EFFECT_KINDS
 from graphtorch.ops.registry import REGISTRY, OpKind
+from graphtorch.ops.scalar_ops import MUTATING
 from graphtorch.passes.manager import register_pass
 
 
 def has_side_effects(node) -> bool:
     """Calls, prints, raises, attribute writes, Python ops and random draws are kept."""
     kind = node.kind
-    if kind in SIDE_EFFECT_KINDS:
+    if kind in SIDE_EFFECT_KINDS or kind in MUTATING:
         return True
     if kind.startswith("op::"):
         op = REGISTRY.get(kind[4:])
