@@ -154,8 +154,9 @@ def _refuse_python_ops(graph, what: str) -> None:
     for node in graph.walk():
         if node.kind == Prim.PythonOp.value:
             fn = node.attrs.get("fn")
-            fname = node.attrs.get("name") or (
-                f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}")
+            qualname = getattr(fn, "__qualname__", None)
+            fname = (f"{getattr(fn, '__module__', '?')}.{qualname}" if qualname
+                     else node.attrs.get("name", "<unknown>"))
             where = f" (at {node.source})" if node.source is not None else ""
             raise UnsupportedError(
                 f"cannot save {what}: it calls the Python function {fname}{where} through an "
