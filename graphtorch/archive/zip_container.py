@@ -107,6 +107,9 @@ def _write_atomically(path: Path, blob) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600 files; archives are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
