@@ -1,0 +1,346 @@
+"""Recurrent layers: RNN (tanh/relu), LSTM, GRU and their single-step cells.
+
+Parameter names, shapes, gate order (LSTM: i, f, g, o; GRU: r, z, n) and initialisation
+U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) are PyTorch's, so state_dicts are exchangeable. The
+forward passes are written with registry ops only (one input projection per layer and direction,
+then per step a matmul and the gate arithmetic), so graph mode sees every part.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import graphtorch as gt
+from graphtorch.nn import init
+from graphtorch.nn.module import Module
+from graphtorch.nn.parameter import Parameter
+from graphtorch.tensor import Tensor
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+# --- one step of each cell (shared by the layers and the cells) ---------------------------------
+def _rnn_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, relu: bool) -> Tensor:
+    pre = gi + gt.linear(h, w_hh, b_hh)
+    return pre.relu() if relu else pre.tanh()
+
+
+def _lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None):
+    i, f, g, o = (gi + gt.linear(h, w_hh, b_hh)).chunk(4, 1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def _gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    i_r, i_z, i_n = gi.chunk(3, 1)
+    h_r, h_z, h_n = gt.linear(h, w_hh, b_hh).chunk(3, 1)
+    r = (i_r + h_r).sigmoid()
+    z = (i_z + h_z).sigmoid()
+    n = (i_n + r * h_n).tanh()
+    return n + z * (h - n)  # == (1 - z) * n + z * h
+
+
+class RNNBase(Module):
+    """Multi-layer, optionally bidirectional recurrent layer (the base of RNN, LSTM and GRU)."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+        super().__init__()
+        if mode not in _GATES:
+            raise ValueError(f"Unrecognized RNN mode: {mode}")
+        if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
+                or not 0 <= dropout <= 1):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be an integer greater than zero")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError("num_layers must be an integer greater than zero")
+        if proj_size != 0:
+            raise NotImplementedError("graphtorch's LSTM does not support proj_size yet")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        gate_size = _GATES[mode] * hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * directions
+            for d in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
+                shapes = [("weight_ih", (gate_size, layer_in)),
+                          ("weight_hh", (gate_size, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                for name, shape in shapes:
+                    setattr(self, name + suffix,
+                            Parameter(gt.empty(shape, device=device, dtype=dtype)))
+                    self._flat_weights_names.append(name + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        per = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # --- forward ------------------------------------------------------------------------------
+    def _weights(self, layer: int, direction: int):
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
+        params = tuple(getattr(self, n + suffix) for n in names)
+        return params if self.bias else params + (None, None)
+
+    def _check_input(self, input: Tensor, hx) -> bool:
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
+        batched = input.dim() == 3
+        states = hx if isinstance(hx, tuple) else (hx,)
+        for h in states:
+            if h is not None and h.dim() != (3 if batched else 2):
+                kind = "3-D" if batched else "2-D"
+                raise RuntimeError(f"For {'batched' if batched else 'unbatched'} "
+                                   f"{3 if batched else 2}-D input, hx should also be {kind} but "
+                                   f"got {h.dim()}-D tensor")
+        return batched
+
+    def _run_direction(self, x: Tensor, state: tuple, layer: int, direction: int):
+        """One layer in one direction over (T, B, in); returns (outputs (T, B, H), state)."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+        steps = gt.linear(x, w_ih, b_ih).unbind(0)  # NOTE: one matmul for all time steps
+        order = range(len(steps) - 1, -1, -1) if direction == 1 else range(len(steps))
+        outs = [None] * len(steps)
+        h = state[0]
+        c = state[1] if self.mode == "LSTM" else None
+        for t in order:
+            if self.mode == "LSTM":
+                h, c = _lstm_step(steps[t], h, c, w_hh, b_hh)
+            elif self.mode == "GRU":
+                h = _gru_step(steps[t], h, w_hh, b_hh)
+            else:
+                h = _rnn_step(steps[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
+            outs[t] = h
+        return gt.stack(outs, 0), (h, c)
+
+    def _forward(self, input: Tensor, hx):
+        batched = self._check_input(input, hx)
+        if not batched:
+            input = input.unsqueeze(1)
+            if hx is not None:
+                hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else \
+                    hx.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        directions = 2 if self.bidirectional else 1
+        batch = input.shape[1]
+        shape = (self.num_layers * directions, batch, self.hidden_size)
+        if hx is None:
+            zeros = gt.zeros(shape, dtype=input.dtype, device=input.device)
+            hx = (zeros, zeros) if self.mode == "LSTM" else zeros
+        for h in hx if isinstance(hx, tuple) else (hx,):
+            if tuple(h.shape) != shape:
+                raise RuntimeError(f"Expected hidden size {shape}, got {tuple(h.shape)}")
+        h0 = (hx[0] if self.mode == "LSTM" else hx).unbind(0)
+        c0 = hx[1].unbind(0) if self.mode == "LSTM" else [None] * len(h0)
+        layer_input = input
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(directions):
+                k = layer * directions + d
+                out, (h, c) = self._run_direction(layer_input, (h0[k], c0[k]), layer, d)
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            layer_input = outs[0] if directions == 1 else gt.cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = gt.dropout(layer_input, self.dropout, True)
+        output = layer_input
+        h_n = gt.stack(h_n, 0)
+        c_n = gt.stack(c_n, 0) if self.mode == "LSTM" else None
+        if not batched:
+            output = output.squeeze(1)
+            h_n = h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, (h_n, c_n) if self.mode == "LSTM" else h_n
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (or relu).
+
+    >>> import graphtorch as gt
+    >>> rnn = RNN(4, 3, num_layers=2)
+    >>> out, h = rnn(gt.randn(5, 2, 4))
+    >>> tuple(out.shape), tuple(h.shape)
+    ((5, 2, 3), (2, 2, 3))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None):
+        return self._forward(input, hx)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; gates (i, f, g, o) stacked in that order in the weights."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
+        if hx is not None and not isinstance(hx, tuple):
+            raise TypeError("LSTM expects hx as a tuple (h_0, c_0)")
+        return self._forward(input, hx)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit; gates (r, z, n) stacked in that order in the weights."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None):
+        return self._forward(input, hx)
+
+
+# --- cells ----------------------------------------------------------------------------------------
+class RNNCellBase(Module):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device=None, dtype=None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        g = num_chunks * hidden_size
+        self.weight_ih = Parameter(gt.empty((g, input_size), device=device, dtype=dtype))
+        self.weight_hh = Parameter(gt.empty((g, hidden_size), device=device, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(gt.empty(g, device=device, dtype=dtype))
+            self.bias_hh = Parameter(gt.empty(g, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        nonlinearity = self.__dict__.get("nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            s += f", nonlinearity={nonlinearity}"
+        return s
+
+    def _prepare(self, input: Tensor, hx):
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
+                             f"{input.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            zeros = gt.zeros((input.shape[0], self.hidden_size), dtype=input.dtype,
+                             device=input.device)
+            hx = (zeros, zeros) if isinstance(self, LSTMCell) else zeros
+        elif not batched:
+            hx = tuple(h.unsqueeze(0) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+        return input, hx, batched
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, h, batched = self._prepare(input, hx)
+        h = _rnn_step(gt.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
+                      self.bias_hh, self.nonlinearity == "relu")
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
+        x, (h, c), batched = self._prepare(input, hx)
+        h, c = _lstm_step(gt.linear(x, self.weight_ih, self.bias_ih), h, c, self.weight_hh,
+                          self.bias_hh)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, h, batched = self._prepare(input, hx)
+        h = _gru_step(gt.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
+                      self.bias_hh)
+        return h if batched else h.squeeze(0)
