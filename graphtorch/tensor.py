@@ -364,6 +364,8 @@ class Tensor:
         if result._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                f"shape {list(result.shape)}")
+        if result.grad_fn is not None:
+            _snapshot_if_saved(self, result.grad_fn)
         xp.copyto(self._data, result._data, casting="unsafe")
         self._vc[0] += 1
         if result._rg:
@@ -373,6 +375,23 @@ class Tensor:
         tracer = _dispatch_mod.TRACE.tracer
         if tracer is not None:
             tracer.rebind(self, result)
+
+
+def _snapshot_if_saved(t: Tensor, node) -> None:
+    """Give ``node`` a copy of ``t``'s value before an in-place op overwrites it.
+
+    NOTE: ``x2.mul_(w)`` computes ``x2 * w`` and writes it back into ``x2``; the new node saved
+    ``x2`` for its vjp, which needs the value from before the write (PyTorch's "original self").
+    """
+    saved = getattr(node, "saved", None)
+    if not saved:
+        return
+    for k, (i, s, _) in enumerate(saved):
+        if s is t:
+            old = Tensor._wrap(t._data.copy(), t._device, t._rg, t.grad_fn, t._output_nr)
+            old._accum = t._accum
+            saved[k] = (i, old, 0)
+            node.args[i] = old
 
 
 def _can_cast(src: dtypes.dtype, dst: dtypes.dtype) -> bool:

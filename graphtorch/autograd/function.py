@@ -90,7 +90,7 @@ class Function:
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and id(o) not in ctx._non_differentiable \
                     and o.dtype.is_floating_point:
-                if o.grad_fn is not None or o in tensor_args:
+                if o.grad_fn is not None or any(o is t for t in tensor_args):
                     o = o.detach()
                 o._rg, o.grad_fn, o._output_nr = True, node, i
             wrapped.append(o)
