@@ -226,13 +226,15 @@ class ModuleDict(Module):
             self[k] = m
 
 
-def _param_repr(p) -> str:
+def _param_repr(p, type_name: bool = False) -> str:
+    # NOTE: PyTorch prints the dtype in ParameterList but the tensor type name in ParameterDict
     if not isinstance(p, Tensor):
         return f"Object of type: {type(p).__name__}"
     size = "x".join(str(d) for d in p.shape)
-    kind = "Parameter containing" if isinstance(p, Parameter) else "Tensor"
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
     dev = "" if p.device.type == "cpu" else f" ({p.device})"
-    return f"{kind}: [graphtorch.{p.dtype.name} of size {size}{dev}]"
+    what = p.type() if type_name else f"graphtorch.{p.dtype.name}"
+    return f"{kind} containing: [{what} of size {size}{dev}]"
 
 
 class ParameterList(Module):
@@ -275,7 +277,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({i}): {_param_repr(p)}" for i, p in enumerate(self))
+        return "\n".join(f"  ({i}): {_param_repr(p)}" for i, p in enumerate(self))
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -339,7 +341,7 @@ class ParameterDict(Module):
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): {_param_repr(v)}" for k, v in self.items())
+        return "\n".join(f"  ({k}): {_param_repr(v, True)}" for k, v in self.items())
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")
