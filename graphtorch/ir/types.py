@@ -8,6 +8,7 @@ reads back. Tensor shapes use the dims of :mod:`graphtorch.ops.meta`: ``int`` (k
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from graphtorch import dtypes
@@ -15,6 +16,8 @@ from graphtorch.device import device as Device
 from graphtorch.errors import GraphError
 
 Dim = int | str | None
+
+_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Type:
@@ -101,10 +104,10 @@ class TensorType(Type):
         if self.shape is not None:
             shape = tuple(self.shape)
             for d in shape:
-                if not (d is None or isinstance(d, str) or
+                if not (d is None or (isinstance(d, str) and _SYMBOL.match(d)) or
                         (isinstance(d, int) and not isinstance(d, bool) and d >= 0)):
                     raise GraphError(f"invalid tensor dim {d!r} in shape {shape!r}: expected a "
-                                     f"non-negative int, a symbol name or None")
+                                     f"non-negative int, a symbol (an identifier) or None")
             object.__setattr__(self, "shape", shape)
 
     # NOTE: device equality in graphtorch ignores a missing index ("cuda" == "cuda:0"), which

@@ -9,7 +9,7 @@ from __future__ import annotations
 from graphtorch.errors import GraphError
 from graphtorch.ir.graph import Block, Graph, Node, TensorRef, Value
 from graphtorch.ir.kinds import Prim
-from graphtorch.ir.printer import node_context
+from graphtorch.ir.printer import node_context, value_names
 from graphtorch.ir.types import (
     AnyType,
     BoolType,
@@ -27,13 +27,19 @@ class _Verifier:
         self.check_tensor_constants = check_tensor_constants
         self.defined: set[Value] = set()   # every value defined so far (SSA: at most once)
         self.live: set[Node] = set()       # every node (and return node) reachable
+        self._printed: dict[Value, str] | None = None
 
     def fail(self, node: Node, message: str) -> GraphError:
         where = f"\n  source: {node.source}" if node.source is not None else ""
         return GraphError(f"{message}\n{node_context(node)}{where}")
 
     def name(self, v: Value) -> str:
-        return f"%{v.name}" if v.name is not None else f"an unnamed value (#{v.index})"
+        """The value as the context lines print it."""
+        if self._printed is None:
+            self._printed = value_names(self.graph)
+        if v in self._printed:
+            return "%" + self._printed[v]
+        return f"%{v.name}" if v.name is not None else "a value from outside the graph"
 
     # -- structure ---------------------------------------------------------------------------
     def run(self) -> None:

@@ -1,0 +1,169 @@
+"""A graph as Python-like source: what ``ScriptModule.code`` and ``ScriptFunction.code`` show.
+
+The text is for people (TorchScript's ``.code``): prim::If prints as ``if``/``else`` assigning the
+block outputs, prim::Loop as ``for ... in range(...)`` or ``while``, registry ops as
+``torch.<name>(...)`` calls, constants inline. It is not parsed back; the IR text form is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphtorch.ir.graph import Block, Graph, Node, Value
+from graphtorch.ir.kinds import Prim
+from graphtorch.ir.printer import format_attr, value_names
+
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%",
+          "pow": "**", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+          "is": "is", "is_not": "is not", "in": "in", "not_in": "not in", "bitand": "&",
+          "bitor": "|", "bitxor": "^", "lshift": "<<", "rshift": ">>"}
+_INT_MAX = 2**63 - 1
+
+
+def python_code(graph: Graph, name: str = "forward") -> str:
+    """Python-like source of ``graph`` as a function ``name`` (ends with a newline)."""
+    return _CodePrinter(graph).function(name)
+
+
+class _CodePrinter:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.names = {v: _identifier(n) for v, n in value_names(graph).items()}
+        self.lines: list[str] = []
+
+    def ref(self, v: Value) -> str:
+        if v.is_constant and not v.uses or v.is_constant and v.node.attrs.get("value") is not None:
+            return self.constant(v)
+        if v.is_constant:
+            return "None"
+        return self.names.get(v, "_undefined")
+
+    def constant(self, v: Value) -> str:
+        value = v.node.attrs.get("value")
+        if isinstance(value, str):
+            return repr(value)
+        text = format_attr(value)
+        return text if not text.startswith("<") else f"CONSTANTS.{self.names.get(v, 'c')}"
+
+    def function(self, name: str) -> str:
+        params = ", ".join(f"{self.names[p]}: {p.type}" for p in self.graph.block.inputs)
+        outs = self.graph.outputs
+        ret = outs[0].type if len(outs) == 1 else "(" + ", ".join(str(v.type) for v in outs) + ")"
+        self.lines.append(f"def {name}({params}) -> {ret}:")
+        self.block(self.graph.block, 1)
+        self.emit(1, "return " + ", ".join(self.ref(v) for v in outs))
+        return "\n".join(self.lines) + "\n"
+
+    def emit(self, depth: int, text: str) -> None:
+        self.lines.append("  " * depth + text)
+
+    def block(self, b: Block, depth: int) -> int:
+        start = len(self.lines)
+        for n in b.nodes:
+            self.node(n, depth)
+        return len(self.lines) - start
+
+    def assign_block_outputs(self, b: Block, targets: list[Value], depth: int) -> None:
+        for t, v in zip(targets, b.outputs):
+            self.emit(depth, f"{self.names[t]} = {self.ref(v)}")
+
+    def node(self, n: Node, depth: int) -> None:
+        if n.kind == Prim.Constant.value:
+            return
+        if n.kind == Prim.If.value:
+            self.emit(depth, f"if {self.ref(n.inputs[0])}:")
+            for i, b in enumerate(n.blocks):
+                if i == 1:
+                    self.emit(depth, "else:")
+                before = len(self.lines)
+                self.block(b, depth + 1)
+                self.assign_block_outputs(b, n.outputs, depth + 1)
+                if len(self.lines) == before:
+                    self.emit(depth + 1, "pass")
+            return
+        if n.kind == Prim.Loop.value:
+            self.loop(n, depth)
+            return
+        rhs = self.expression(n)
+        outs = [self.names[o] for o in n.outputs]
+        if not outs or all(o.type.__class__.__name__ == "NoneType" and not o.uses
+                           for o in n.outputs):
+            self.emit(depth, rhs)
+        else:
+            self.emit(depth, f"{', '.join(outs)} = {rhs}")
+
+    def loop(self, n: Node, depth: int) -> None:
+        trip, cond0, *init = n.inputs
+        b = n.blocks[0]
+        counter, *carried = b.inputs
+        for p, v in zip(carried, init):
+            self.emit(depth, f"{self.names[p]} = {self.ref(v)}")
+        endless = trip.is_constant and self.graph.constant_value(trip) == _INT_MAX
+        if endless:
+            self.emit(depth, f"{self.names[counter]} = 0")
+            self.emit(depth, f"_continue = {self.ref(cond0)}")
+            self.emit(depth, "while _continue:")
+        else:
+            if not (cond0.is_constant and self.graph.constant_value(cond0) is True):
+                self.emit(depth, f"if {self.ref(cond0)}:")
+                depth += 1
+            self.emit(depth, f"for {self.names[counter]} in range({self.ref(trip)}):")
+        self.block(b, depth + 1)
+        cond, *outs = b.outputs
+        for p, v in zip(carried, outs):
+            if p is not v:
+                self.emit(depth + 1, f"{self.names[p]} = {self.ref(v)}")
+        if endless:
+            self.emit(depth + 1, f"{self.names[counter]} += 1")
+            self.emit(depth + 1, f"_continue = {self.ref(cond)}")
+        elif not (cond.is_constant and self.graph.constant_value(cond) is True):
+            self.emit(depth + 1, f"if not {self.ref(cond)}:")
+            self.emit(depth + 2, "break")
+        if not b.nodes and not outs:
+            self.emit(depth + 1, "pass")
+        depth -= 0 if endless or self.ref(cond0) == "True" else 1
+        for o, p in zip(n.outputs, carried):
+            self.emit(depth, f"{self.names[o]} = {self.names[p]}")
+
+    def expression(self, n: Node) -> str:
+        args = [self.ref(v) for v in n.inputs]
+        kind = n.kind
+        if kind == Prim.GetAttr.value:
+            return f"{args[0]}.{n.attrs['name']}"
+        if kind == Prim.SetAttr.value:
+            return f"{args[0]}.{n.attrs['name']} = {args[1]}"
+        if kind == Prim.CallMethod.value:
+            return f"({args[0]}).{n.attrs['name']}({', '.join(args[1:])})"
+        if kind == Prim.CallFunction.value:
+            return f"{n.attrs['name']}({', '.join(args)})"
+        if kind == Prim.PythonOp.value:
+            return f"{n.attrs.get('name', 'python')}({', '.join(args)})  # eager Python"
+        if kind in (Prim.TupleConstruct.value, Prim.ListConstruct.value):
+            inner = ", ".join(args) + ("," if len(args) == 1 and
+                                       kind == Prim.TupleConstruct.value else "")
+            return f"({inner})" if kind == Prim.TupleConstruct.value else f"[{inner}]"
+        if kind in (Prim.TupleUnpack.value, Prim.ListUnpack.value, Prim.unchecked_cast.value):
+            return args[0]
+        if kind == Prim.TupleIndex.value:
+            return f"{args[0]}[{args[1]}]"
+        if kind == Prim.RaiseException.value:
+            return f"raise {n.attrs.get('exc', 'Exception')}({args[0] if args else ''})"
+        if kind == Prim.Print.value:
+            return f"print({', '.join(args)})"
+        if kind == Prim.Uninitialized.value:
+            return "uninitialized()"
+        ns, _, name = kind.partition("::")
+        kwargs = [f"{k}={format_attr(v)}" for k, v in n.attrs.items() if k != "value"
+                  and not callable(v)]
+        if ns == "op":
+            return f"torch.{name}({', '.join(args + kwargs)})"
+        if name in _INFIX and len(args) == 2:
+            return f"{args[0]} {_INFIX[name]} {args[1]}"
+        if name == "not":
+            return f"not {args[0]}"
+        return f"{ns}.{name}({', '.join(args + kwargs)})"
+
+
+def _identifier(name: str) -> str:
+    name = re.sub(r"\W", "_", name)
+    return f"_{name}" if name[:1].isdigit() else name
