@@ -5,6 +5,7 @@ One step = forward, cross-entropy, backward, SGD-momentum update, on
   * LeNet-5 (28x28 inputs, conv 6@5x5 pad 2, pool, conv 16@5x5, pool, 120, 84, 10), batch 64.
 
     python benchmarks/train_step.py [--iters 20] [--model mlp|lenet|all]
+    OMP_NUM_THREADS=1 python benchmarks/train_step.py --threads 1   # steadier on a busy machine
 
 Prints the median time per step and the ratios graphtorch/PyTorch and graphtorch/numpy.
 Targets: the MLP within 1.3x of PyTorch, LeNet-5 within 2x.
@@ -25,15 +26,18 @@ import graphtorch.nn.functional as F  # noqa: N812 - the PyTorch convention
 LR, MOMENTUM = 0.01, 0.9
 
 
-def _median_ms(step, iters: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        step()
-    times = []
+def _median_ms(steps: dict, iters: int, warmup: int = 3) -> dict[str, float]:
+    """Median ms per step; libraries take turns so load from other processes hits all alike."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 # --- graphtorch and PyTorch: the same code against either library -------------------------------
@@ -205,15 +209,20 @@ def run(model: str, iters: int) -> dict[str, float]:
                                  torch.tensor(x), torch.tensor(y)),
         "numpy": np_step(x, y),
     }
-    return {name: _median_ms(step, iters) for name, step in steps.items()}
+    return _median_ms(steps, iters)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--model", choices=["mlp", "lenet", "all"], default="all")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch intra-op threads (set OMP_NUM_THREADS for numpy's BLAS)")
     args = parser.parse_args(argv)
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}")
     print(f"{'model':<28}{'graphtorch':>12}{'pytorch':>12}{'numpy':>12}{'gt/pt':>8}{'gt/np':>8}")
