@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from graphtorch.errors import ScriptError
 from graphtorch.frontend.script.unit import ScriptUnit
+
+
+def script(obj):
+    """``graphtorch.jit.script``: a module becomes a RecursiveScriptModule, a function a
+    ScriptFunction; already compiled objects are returned unchanged."""
+    from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
+    from graphtorch.nn.module import Module
+
+    if isinstance(obj, (ScriptModule, ScriptFunction)):
+        return obj
+    if isinstance(obj, Module):
+        return script_module(obj)
+    if isinstance(obj, type):
+        raise ScriptError(f"cannot script the class {obj.__qualname__}: script an instance",
+                          hint=f"write graphtorch.jit.script({obj.__name__}(...))")
+    if not callable(obj):
+        raise ScriptError(f"cannot script a {type(obj).__name__} object: script takes a "
+                          f"function or an nn.Module")
+    return script_function(obj)
 
 
 def script_function(fn):

@@ -63,7 +63,6 @@ UNSUPPORTED = {
                  "declare each parameter explicitly"),
     "tuple_comprehension": ("generator expressions are not supported in script",
                             "use a list comprehension: [... for ... in ...]"),
-    "ellipsis": ("... (Ellipsis) is not supported in script", "write the indices explicitly"),
 }
 
 _BINARY_RULES = {"or_expr": "|", "xor_expr": "^", "and_expr": "&"}
@@ -289,6 +288,8 @@ class AstBuilder:
         ch = t.children
         if rule in UNSUPPORTED:
             self.reject(t)
+        if rule == "ellipsis":
+            return S.Constant(p, Ellipsis)   # valid only in a tensor index (checked later)
         if rule == "var":
             return S.Name(p, self.name(ch[0]))
         if rule == "name":

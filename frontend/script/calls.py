@@ -311,40 +311,15 @@ class CallCompiler:
             return self.call_op("to_dtype", [v, dt], {}, pos)
         if name in _VARARG and args and args[0].type == T.INT:
             args = [self.graph.emit(Prim.ListConstruct, args, [T.ListType(T.INT)]).output]
-        if name == "t":
+        if name == "t":   # NOTE: eager t() is transpose(0, 1) for 2-D and a no-op below
+            if isinstance(v.type, T.TensorType) and v.type.shape is not None and \
+                    len(v.type.shape) < 2:
+                return v
             return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
         op = REGISTRY.get(name)
         if op is None or not op.schema.args or op.schema.args[0].type != "Tensor":
             raise self.src.error(f"Tensor has no method '{name}' in script", pos)
         return self.call_op(name, [v] + list(args), kwargs, pos)
-
-    def tensor_index(self, v: Value, index: S.Expr, pos) -> Value:
-        parts = index.elts if isinstance(index, S.Tuple) else [index]
-        dim = 0
-        for p in parts:
-            if isinstance(p, S.Constant) and p.value is None:
-                v = self.call_op("unsqueeze", [v, self.const(dim)], {}, pos)
-                dim += 1
-            elif isinstance(p, S.Slice):
-                if p.lower is None and p.upper is None and p.step is None:
-                    dim += 1
-                    continue
-                if "slice" not in REGISTRY:
-                    raise self.src.error("tensor slicing needs the 'slice' op, which is not "
-                                         "registered", pos)
-                lo, hi, st = (self.expr_value(x) if x is not None else self.const(d)
-                              for x, d in ((p.lower, None), (p.upper, None), (p.step, 1)))
-                v = self.call_op("slice", [v, self.const(dim), lo, hi, st], {}, pos)
-                dim += 1
-            else:
-                v = self.tensor_select(v, dim, self.expr_value(p), pos)
-        return v
-
-    def tensor_select(self, v: Value, dim: int, i: Value, pos) -> Value:
-        if "select" not in REGISTRY:
-            raise self.src.error("tensor indexing needs the 'select' op, which is not "
-                                 "registered", pos)
-        return self.call_op("select", [v, self.const(dim), i], {}, pos)
 
     # --- modules ----------------------------------------------------------------------------------
     def call_module(self, ref: ModuleRef, method: str, e: S.Call) -> Value:

@@ -14,6 +14,7 @@ from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import resolve
 from graphtorch.frontend.script.calls import CallCompiler
 from graphtorch.frontend.script.expressions import ExprCompiler
+from graphtorch.frontend.script.indexing import IndexCompiler
 from graphtorch.frontend.script.values import ModuleRef, PyObj, Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Block, Graph, Value
@@ -84,7 +85,7 @@ def _contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | N
     return None
 
 
-class FunctionCompiler(ExprCompiler, CallCompiler):
+class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
     """Compiles one FunctionDef into ``graph`` (self-module methods get ``self`` as input 0)."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph,

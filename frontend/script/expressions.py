@@ -89,6 +89,9 @@ class ExprCompiler:
             return getattr(self, "expr_" + type(e).__name__)(e, expected)
 
     def expr_Constant(self, e, expected):
+        if e.value is Ellipsis:
+            raise self.src.error("... (Ellipsis) is only supported in a tensor index in script",
+                                 e.pos, "write the indices explicitly")
         return self.const(e.value)
 
     def expr_Name(self, e, expected):
@@ -178,8 +181,10 @@ class ExprCompiler:
             if attr in simple:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)
-            if attr == "T":   # NOTE: 2-D meaning (PyTorch deprecates .T on other ranks)
-                return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+            if attr == "T":
+                return self.transpose_all(v, pos)
+            if attr == "mT":
+                return self.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
         return BoundMethod(v, attr)
 
     # --- operators --------------------------------------------------------------------------------
@@ -382,10 +387,16 @@ class ExprCompiler:
             self.scalar("prim::list_set", [v, self.expr_value(target.index), value], None)
         elif isinstance(v.type, T.DictType):
             self.scalar("prim::dict_set", [v, self.expr_value(target.index), value], None)
+        elif is_tensor(v.type):
+            new = self.assign_tensor_item(target, v, value)
+            if not isinstance(target.value, S.Name):
+                raise self.src.error("assigning into an element of a tensor expression is not "
+                                     "supported in script", target.pos,
+                                     "assign the tensor to a local name and index that")
+            self.assign(target.value, new, target.pos)
         else:
             raise self.src.error(f"cannot assign to an element of a value of type {v.type}",
-                                 target.pos, "in-place tensor element assignment is not "
-                                 "supported in script; build the tensor with torch.where")
+                                 target.pos)
 
     def index_value(self, seq, i: Value, pos) -> Value:
         v = self.as_value(seq, pos)

@@ -1,0 +1,123 @@
+"""Tensor indexing: ``t[key]`` and ``t[key] = v`` -> the registry's structured ``index`` and
+``index_put`` ops, with the key encoded exactly as eager ``Tensor.__getitem__`` encodes it
+(graphtorch.ops.indexing.encode_key), so scripted and traced graphs agree.
+
+A key whose parts are all known while compiling is one constant (what the tracer records);
+integers or slice bounds computed at run time make it a prim::TupleConstruct of entries.
+Mixed into FunctionCompiler.
+"""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
+
+_INT_LIKE = (T.IntType, T.BoolType)
+
+
+class IndexCompiler:
+    def tensor_key(self, index: S.Expr, pos) -> tuple[Value, Value]:
+        """(key, indices) inputs of op::index / op::index_put for the subscript ``index``."""
+        parts = index.elts if isinstance(index, S.Tuple) else [index]
+        entries: list[list] = []     # each entry: tag and parts (Python constants or Values)
+        tensors: list[Value] = []
+        for p in parts:
+            if isinstance(p, S.Constant) and p.value is None:
+                entries.append(["none"])
+            elif isinstance(p, S.Constant) and p.value is Ellipsis:
+                entries.append(["ellipsis"])
+            elif isinstance(p, S.Slice):
+                bounds = []
+                for b in (p.lower, p.upper, p.step):
+                    v = None if b is None else self.expr_value(b)
+                    if v is not None and not isinstance(v.type, (*_INT_LIKE, T.NoneType,
+                                                                 T.OptionalType)):
+                        raise self.src.error(f"slice indices must be integers or None, not "
+                                             f"{v.type}", b.pos)
+                    bounds.append(self._static(v))
+                entries.append(["slice", *bounds])
+            else:
+                v = self.expr_value(p)
+                if isinstance(v.type, T.TensorType):
+                    entries.append(["tensor", len(tensors)])
+                    tensors.append(v)
+                elif v.type == T.BOOL:   # eager makes tensor(b): a 0-d bool mask
+                    shape = self.const([], T.ListType(T.INT))
+                    entries.append(["tensor", len(tensors)])
+                    tensors.append(self.call_op("full", [shape, v],
+                                                {"dtype": self.const_dtype("bool")}, p.pos))
+                elif v.type == T.INT:
+                    entries.append(["int", self._static(v)])
+                else:
+                    raise self.src.error(
+                        f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                        f"Variables are valid indices (got {v.type})", p.pos)
+        return self._key_value(entries), self._indices_value(tensors)
+
+    def _static(self, v: Value | None):
+        if v is None:
+            return None
+        if v.is_constant:
+            c = self.graph.constant_value(v)
+            return int(c) if isinstance(c, bool) else c
+        return v
+
+    def _key_value(self, entries: list[list]) -> Value:
+        if all(not isinstance(x, Value) for e in entries for x in e):
+            return self.const(tuple(tuple(e) for e in entries))
+        items = []
+        for e in entries:
+            vals = [x if isinstance(x, Value) else self.const(x) for x in e]
+            items.append(self.graph.emit(Prim.TupleConstruct, vals,
+                                         [T.TupleType(tuple(v.type for v in vals))]).output)
+        return self.graph.emit(Prim.TupleConstruct, items,
+                               [T.TupleType(tuple(v.type for v in items))]).output
+
+    def _indices_value(self, tensors: list[Value]) -> Value:
+        if not tensors:
+            return self.const([], T.ListType(T.ANY))
+        return self.graph.emit(Prim.ListConstruct, tensors, [T.ListType(T.TENSOR)]).output
+
+    def tensor_index(self, v: Value, index: S.Expr, pos) -> Value:
+        key, indices = self.tensor_key(index, pos)
+        return self.call_op("index", [v, key, indices], {}, pos)
+
+    def tensor_select(self, v: Value, dim: int, i: Value, pos) -> Value:
+        """``v`` indexed by the integer ``i`` at ``dim`` (iteration over a tensor)."""
+        entries = [["slice", None, None, None]] * dim + [["int", self._static(i)]]
+        return self.call_op("index", [v, self._key_value(entries), self._indices_value([])],
+                            {}, pos)
+
+    def assign_tensor_item(self, target: S.Subscript, base: Value, value: Value) -> Value:
+        """``t[key] = value`` as functional op::index_put; the caller rebinds the name."""
+        key, indices = self.tensor_key(target.index, target.pos)
+        if isinstance(value.type, T.TensorType) and isinstance(base.type, T.TensorType) and \
+                base.type.dtype is not None and value.type.dtype is not base.type.dtype:
+            value = self.call_op("to_dtype", [value, self.const(base.type.dtype)], {},
+                                 target.pos)
+        return self.call_op("index_put", [base, key, indices, value], {}, target.pos)
+
+    def const_dtype(self, name: str) -> Value:
+        from graphtorch import dtypes
+
+        return self.const(getattr(dtypes, name if name != "bool" else "bool_"))
+
+    def transpose_all(self, v: Value, pos) -> Value:
+        """``t.T``: every dim reversed, as eager ``Tensor.T`` (a permute)."""
+        t = v.type
+        if isinstance(t, T.TensorType) and t.shape is not None:
+            dims = list(range(len(t.shape)))[::-1]
+            return self.call_op("permute", [v, self.const(dims, T.ListType(T.INT))], {}, pos)
+        n = self.scalar("prim::dim", [v], T.INT)
+        dims = self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.INT)]).output
+        loop = self.graph.emit(Prim.Loop, [n, self.const(True)], [])
+        body = loop.add_block()
+        i = body.add_input("i", T.INT)
+        with self.graph.insert_point(body):
+            last = self.scalar("prim::sub", [n, self.const(1)], T.INT)
+            self.scalar("prim::list_append", [dims, self.scalar("prim::sub", [last, i], T.INT)],
+                        None)
+            body.set_outputs([self.const(True)])
+        return self.call_op("permute", [v, dims], {}, pos)
