@@ -163,5 +163,17 @@ def where(condition, input=None, other=None):
     return dispatch(_R["where"], (condition, input, other), None)
 
 
+def sort(input, dim=-1, descending=False, *, stable=False):
+    """``graphtorch.return_types.sort(values, indices)``; ties keep their order (always stable)."""
+    return return_types.sort(*dispatch(_R["sort"], (input, dim, descending),
+                                       {"stable": stable}))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's argument name
+    """The ``k`` largest (or smallest) values along ``dim`` with their indices."""
+    return return_types.topk(*dispatch(_R["topk"], (input, k, dim, largest, sorted), None))
+
+
+__all__ += ["sort", "topk"]
 __all__ += ["return_types", "max", "min", "var", "std", "norm", "split", "chunk", "unbind",
             "concat", "concatenate", "movedim", "moveaxis", "nonzero", "where"]

@@ -318,5 +318,9 @@ Tensor.unbind = lambda self, dim=0: _functions.unbind(self, dim)
 Tensor.movedim = Tensor.moveaxis = lambda self, source, destination: (
     _functions.movedim(self, source, destination))
 Tensor.nonzero = lambda self, *, as_tuple=False: _functions.nonzero(self, as_tuple=as_tuple)
+Tensor.sort = lambda self, dim=-1, descending=False, *, stable=False: (
+    _functions.sort(self, dim, descending, stable=stable))
+Tensor.topk = lambda self, k, dim=-1, largest=True, sorted=True: (  # noqa: A006
+    _functions.topk(self, k, dim, largest, sorted))
 
 install_methods(Tensor)

@@ -11,6 +11,7 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     random,
     reductions,
     shape_ops,
+    sorting,
     views,
 )
 from graphtorch.ops.registry import REGISTRY, OpDef, OpKind, Promotion, SampleInput, Saves, get

@@ -523,12 +523,22 @@ def _cumsum_vjp(ctx, g):
     return (g.flip([dim]).cumsum(dim).flip([dim]),)
 
 
+def _reverse_cumsum(t, d: int):
+    return t.flip([d]).cumsum(d).flip([d])
+
+
 def _cumprod_vjp(ctx, g):
-    # NOTE: the out / x form; exact while the input has no zeros (see docs/ops.md).
+    # NOTE: d out_k / d x_i is out_k / x_i where x_i != 0. At the first zero of a line it is the
+    # cumprod with that zero replaced by one; at later zeros it is 0 (an earlier factor is 0).
     x, dim, _ = ctx.args
     if x.ndim == 0:
         return (g,)
-    return ((g * ctx.out).flip([dim]).cumsum(dim).flip([dim]) / x,)
+    d = dim % x.ndim
+    zero = x == 0
+    first = zero & (zero.cumsum(d) == 1)
+    away = _reverse_cumsum(g * ctx.out, d) / x.masked_fill(zero, 1.0)
+    at_first = _reverse_cumsum(g * x.masked_fill(first, 1.0).cumprod(d), d)
+    return (away.masked_fill(zero, 0.0) + at_first.masked_fill(first.logical_not(), 0.0),)
 
 
 register("cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", OpKind.OPAQUE,
@@ -539,4 +549,6 @@ register("cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", O
          kernel=_scan("cumprod"), meta=_scan_meta, vjp=_cumprod_vjp,
          samples=lambda dtype=dtypes.float64: [
              SampleInput((SampleMaker(25).tensor((3, 4), dtype, 0.5, 2.0), 1), name="dim1"),
-             SampleInput((SampleMaker(25).tensor((5,), dtype, -2.0, -0.5), 0), name="vector")])
+             SampleInput((SampleMaker(25).tensor((5,), dtype, -2.0, -0.5), 0), name="vector"),
+             SampleInput((SampleMaker(25).tensor((3, 5), dtype) * SampleMaker(26).tensor(
+                 (3, 5), dtypes.bool_), -1), name="with_zeros")])

@@ -131,3 +131,39 @@ def test_logsumexp_is_stable():
 def test_reduction_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call(gt.tensor(A))
+
+
+@pytest.mark.torch
+def test_cumprod_gradient_with_zeros_matches_pytorch():
+    import torch
+
+    a = np.array([[2.0, 0.0, 3.0, 0.0, 5.0], [0.0, 0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]])
+    g = np.random.default_rng(0).standard_normal(a.shape)
+    x = gt.tensor(a, requires_grad=True)
+    tx = _torch(a, requires_grad=True)
+    x.cumprod(1).backward(gt.tensor(g))
+    tx.cumprod(1).backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.torch
+def test_sort_and_topk_match_pytorch():
+    import torch
+
+    a = np.array([[3.0, float("nan"), 1.0, 3.0, -2.0], [0.0, 0.0, 5.0, -1.0, 5.0]])
+    x, tx = gt.tensor(a), _torch(a)
+    for descending in (False, True):
+        ours = x.sort(1, descending)
+        theirs = tx.sort(dim=1, descending=descending, stable=True)
+        assert type(ours).__name__ == "sort"
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        np.testing.assert_array_equal(gt.argsort(x, 1, descending).numpy(),
+                                      torch.argsort(tx, dim=1, descending=descending, stable=True).numpy())
+    b = np.array([[4.0, 1.0, 7.0, 2.0], [9.0, -3.0, 0.5, 6.0]])
+    values, indices = gt.topk(gt.tensor(b), 2)
+    tv, ti = torch.topk(_torch(b), 2)
+    np.testing.assert_array_equal(values.numpy(), tv.numpy())
+    np.testing.assert_array_equal(indices.numpy(), ti.numpy())
+    with pytest.raises(RuntimeError, match="selected index k out of range"):
+        gt.tensor(b).topk(5)
