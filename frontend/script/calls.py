@@ -7,7 +7,7 @@ import builtins
 import math
 
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj
+from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -37,9 +37,13 @@ class CallCompiler:
             return self.call_python(func.obj, e)
         if isinstance(func, ModuleRef):
             return self.call_module(func, "forward", e)
+        if isinstance(func, ModuleChoice):
+            return self.call_module_choice(func, "forward", e)
         if isinstance(func, BoundMethod):
             if isinstance(func.receiver, ModuleRef):
                 return self.call_module(func.receiver, func.name, e)
+            if isinstance(func.receiver, ModuleChoice):
+                return self.call_module_choice(func.receiver, func.name, e)
             return self.call_method(func.receiver, func.name, e)
         raise self.src.error("this value is not callable", e.pos)
 
@@ -331,6 +335,42 @@ class CallCompiler:
         return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
                                {"name": method}).output
 
+    def call_module_choice(self, choice: ModuleChoice, method: str, e: S.Call) -> Value:
+        """One prim::If per module: branch k calls module k when the index equals k."""
+        args, kwargs = self.args_of(e)
+        if kwargs:
+            raise self.src.error("keyword arguments to an indexed module call are not "
+                                 "supported", e.pos, "pass them positionally")
+        children = self.module_children(choice.container)
+        n = len(children)
+        rets = [self.unit.method_return_type(c.module, method, self.src, e.pos)
+                for c in children]
+        out_t = rets[0] if rets else T.NONE
+        for r in rets[1:]:
+            out_t = T.unify(out_t, r)
+            if out_t is None:
+                raise self.src.error(f"the modules of this container return different types "
+                                     f"from {method}(), so it cannot be indexed at run time",
+                                     e.pos, "iterate over it instead")
+        i = choice.index
+        neg = self.scalar("prim::lt", [i, self.const(0)], T.BOOL)
+        i = self.if_value(neg, lambda: self.scalar("prim::add", [i, self.const(n)], T.INT),
+                          lambda: i)
+
+        def branch(k: int) -> Value:
+            if k == n:
+                msg = self.scalar("prim::format", [self.const("index {} is out of range"),
+                                                   choice.index], T.STR)
+                self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "IndexError"})
+                return self.graph.emit(Prim.Uninitialized, [], [out_t]).output
+            hit = self.scalar("prim::eq", [i, self.const(k)], T.BOOL)
+            return self.if_value(
+                hit, lambda: self.graph.emit(Prim.CallMethod, [children[k].value] + args,
+                                             [rets[k]], {"name": method}).output,
+                lambda: branch(k + 1))
+
+        return branch(0)
+
     def super_call(self, e: S.Call) -> Value:
         me = self.self_module
         if me is None:
@@ -394,15 +434,23 @@ class CallCompiler:
             out.append(ModuleRef(v, sub))
         return out
 
-    def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef:
+    def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
+        from graphtorch.nn.container import ModuleDict
+
         iv = self.expr_value(index)
         if not iv.is_constant:
-            raise self.src.error("modules in a ModuleList can only be indexed by a constant",
-                                 pos, "iterate with 'for layer in self.layers', or with "
-                                 "'for i in range(len(self.layers))'")
+            if isinstance(ref.module, ModuleDict) or iv.type != T.INT:
+                raise self.src.error("modules in a ModuleDict can only be indexed by a constant "
+                                     "key", pos, "iterate with 'for name, m in "
+                                     "self.layers.items()' or index with a string literal")
+            return ModuleChoice(ref, iv)
         key = self.graph.constant_value(iv)
         children = list(ref.module._modules.items())
         if isinstance(key, int):
+            if not -len(children) <= key < len(children):
+                raise self.src.error(f"index {key} is out of range for a "
+                                     f"{type(ref.module).__name__} of {len(children)} modules",
+                                     pos)
             name, sub = children[key]
         else:
             name, sub = key, ref.module._modules[key]

@@ -257,9 +257,20 @@ class ExprCompiler:
                     return chain(values[1:])
                 return self.const(static)
             cond = self.condition(first)
+            when_true, when_false = self.refinements(first)
+
+            def rest(refined):
+                # NOTE: 'x is not None and x' reads the refined x in the right operand
+                saved = dict(self.env)
+                self.apply_refinements(refined)
+                try:
+                    return chain(values[1:])
+                finally:
+                    self.env = saved
+
             if e.op == "and":
-                return self.if_value(cond, lambda: chain(values[1:]), lambda: self.const(False))
-            return self.if_value(cond, lambda: self.const(True), lambda: chain(values[1:]))
+                return self.if_value(cond, lambda: rest(when_true), lambda: self.const(False))
+            return self.if_value(cond, lambda: self.const(True), lambda: rest(when_false))
 
         return chain(e.values)
 

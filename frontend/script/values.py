@@ -36,6 +36,15 @@ class ModuleRef:
 
 
 @dataclass(frozen=True)
+class ModuleChoice:
+    """``self.layers[i]`` with ``i`` known only at run time: a call becomes a chain of prim::If,
+    one branch per module of the container (beyond TorchScript, pytorch/pytorch#42885)."""
+
+    container: ModuleRef
+    index: Value
+
+
+@dataclass(frozen=True)
 class BoundMethod:
     """``receiver.name`` before it is called (a tensor method, a list method, a module method)."""
 
@@ -52,4 +61,4 @@ class Undefined:
     why: str
 
 
-Sugared = PyObj | ModuleRef | BoundMethod | Undefined
+Sugared = PyObj | ModuleRef | ModuleChoice | BoundMethod | Undefined
