@@ -58,13 +58,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"graphtorch {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug still gets one line (and --debug shows it)
+        return _fail(args, _Internal(f"internal error ({type(e).__name__}: {e}); rerun with "
+                                     "--debug for the traceback and please report it"), 1,
+                     cause=e)
 
 
-def _fail(args, error: BaseException, code: int) -> int:
+class _Internal(Exception):
+    pass
+
+
+def _fail(args, error: BaseException, code: int, cause: BaseException | None = None) -> int:
     if args.debug:
         import traceback
 
-        traceback.print_exception(type(error), error, error.__traceback__)
+        shown = cause or error
+        traceback.print_exception(type(shown), shown, shown.__traceback__)
     message = " ".join(str(error).split())   # one line, whatever the exception's layout
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         message = f"{error.strerror}: {error.filename!r}"

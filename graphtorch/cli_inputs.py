@@ -96,8 +96,9 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
         if isinstance(t, TensorType) and t.is_complete:
             arrays[name] = random_array(tuple(t.shape), t.dtype.name, rng)
             continue
+        dims = "DIMS[:DTYPE]" if isinstance(t, TensorType) else "scalar"
         raise CLIError(f"input {name!r} : {t} needs a value: pass --inputs FILE.npz, --input "
-                       f"{name}=FILE.npy or --shape {name}:DIMS[:DTYPE]")
+                       f"{name}=FILE.npy or --shape {name}:{dims}")
     return {name: arrays[name] for name in arg_names}
 
 

@@ -69,6 +69,26 @@ def test_inspect_json(mlp_path):
     assert [r["path"] for r in doc["modules"]] == ["<root>", "l1", "l2"]
 
 
+def test_inspect_code(cell_path):
+    out = gtcli("inspect", cell_path, "--code").stdout
+    assert "def forward(self" in out and scripted_cell().code.strip() in out
+
+
+def test_function_archive(tmp_path):
+    from tests.serialization.models import scale
+
+    save(scale, tmp_path / "f.gt")
+    doc = json.loads(gtcli("inspect", tmp_path / "f.gt", "--json").stdout)
+    assert doc["entry"] == scale.qualified_name
+    assert [i["name"] for i in doc["inputs"]] == ["x", "k"]
+    proc = gtcli("run", tmp_path / "f.gt", "--shape", "x:4", check=1)
+    assert "--shape k:scalar" in proc.stderr
+    x = np.arange(4, dtype=np.float32)
+    np.savez(tmp_path / "in.npz", x=x, k=np.float64(2.5))
+    gtcli("run", tmp_path / "f.gt", "--inputs", tmp_path / "in.npz", "-o", tmp_path / "o.npz")
+    np.testing.assert_allclose(np.load(tmp_path / "o.npz")["output"], x * 2.5)
+
+
 def test_run_outputs_match_the_model(mlp_path, tmp_path):
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)

@@ -33,6 +33,7 @@ def test_outputs_parameters_and_graphs_survive(make):
     assert type(m2) is type(m)
     assert isinstance(m2, (TracedModule, RecursiveScriptModule))
     assert str(m2.graph) == str(m.graph)
+    assert m2.code == m.code
     assert m2.original_name == m.original_name and m2._gt_type == m._gt_type
     assert [n for n, _ in m2.named_modules()] == [n for n, _ in m.named_modules()]
     for (n1, p1), (n2, p2) in zip(m.named_parameters(), m2.named_parameters(), strict=True):
