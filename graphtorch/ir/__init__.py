@@ -13,6 +13,7 @@ See docs/ir.md for the text format, the node kinds and the types.
 """
 
 from graphtorch.ir.clone import copy_graph, insert_graph
+from graphtorch.ir.codeprinter import python_code
 from graphtorch.ir.equality import graphs_equal
 from graphtorch.ir.graph import Block, Graph, Node, TensorRef, Use, Value
 from graphtorch.ir.kinds import (
