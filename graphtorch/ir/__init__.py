@@ -73,6 +73,6 @@ __all__ = [
     "ListType", "Namespace", "Node", "NoneType", "NumberType", "OptionalType", "Prim",
     "SourceLoc", "StrType", "TensorRef", "TensorType", "TupleType", "Type", "Use", "Value",
     "check_kind", "copy_graph", "graphs_equal", "insert_graph", "is_subtype", "node_context",
-    "node_line", "op_kind", "optional", "parse_graph", "parse_type", "print_graph",
+    "node_line", "op_kind", "optional", "parse_graph", "parse_type", "print_graph", "python_code",
     "register_prim_kind", "schema_type", "split_kind", "type_of_value", "unify", "verify",
 ]
