@@ -60,3 +60,15 @@ class UsesPython(nn.Module):
 
 def scripted_with_python_op():
     return script_module(UsesPython())
+
+
+_TABLE = gt.arange(4, dtype=gt.float32)
+
+
+def _with_constant(x):
+    return x * _TABLE + 1
+
+
+def traced_with_constant():
+    """A traced function holding a tensor constant (graph.tensor_constants)."""
+    return gt.jit.trace(_with_constant, gt.rand(2, 4))

@@ -236,3 +236,14 @@ def test_size_cap(monkeypatch):
 def test_unsafe_names_are_refused_on_write():
     with pytest.raises(FormatError, match="unsafe member name"):
         pack({"../x": b""})
+
+
+def test_tensor_constant_shape_differs_from_ir_type():
+    from graphtorch.archive import archive_members
+
+    from .models import traced_with_constant
+
+    ms = archive_members(traced_with_constant())
+    (member,) = [k for k in ms if k.endswith(".gtir")]
+    ms["tensors.safetensors"] = tensor_file.encode({f"{member}:c0": np.zeros(5, np.float32)})
+    _fails(pack(ms), member, "line 2", "tensor constant 'c0'", "Tensor(float32, [5])")

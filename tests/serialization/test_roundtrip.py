@@ -149,3 +149,15 @@ def test_jit_entry_points(tmp_path):
     assert (tmp_path / "a.gt").read_bytes() == (tmp_path / "b.gt").read_bytes()
     m2 = gt.jit.load(tmp_path / "a.gt", map_location="cpu")
     assert m2.l1.weight.device == gt.device("cpu")
+
+
+def test_tensor_constants_round_trip():
+    from .models import traced_with_constant
+
+    fn = traced_with_constant()
+    fn2 = _reload(fn)
+    assert "<tensor:c0>" in str(fn2.graph)
+    np.testing.assert_array_equal(fn2.graph.tensor_constants["c0"].numpy(),
+                                  fn.graph.tensor_constants["c0"].numpy())
+    x = gt.randn(2, 4)
+    np.testing.assert_array_equal(fn2(x).numpy(), fn(x).numpy())
