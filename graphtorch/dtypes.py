@@ -175,3 +175,27 @@ def result_type(dims: list, zero_dims: list, scalars: list) -> dtype:
     out = _combine(d, _combine(z, w))
     assert out is not None, "result_type needs at least one operand"
     return out
+
+
+def _operand_dtypes(x):
+    """(dimensioned, zero-dim, scalar) lists for one ``result_type`` operand."""
+    if isinstance(x, dtype):
+        raise DTypeError("result_type() expects tensors or Python numbers; for two dtypes use "
+                         "promote_types()")
+    shape = getattr(x, "shape", None)
+    if shape is not None and isinstance(getattr(x, "dtype", None), dtype):
+        return ([x.dtype], [], []) if len(shape) else ([], [x.dtype], [])
+    if isinstance(x, (_builtins.bool, _builtins.int, _builtins.float)):
+        return [], [], [x]
+    raise DTypeError(f"result_type() expects a Tensor or a Python number, got {type(x).__name__}")
+
+
+def tensor_result_type(tensor, other) -> dtype:
+    """``graphtorch.result_type(tensor, other)``: the dtype an arithmetic op on both produces."""
+    a, b = _operand_dtypes(tensor), _operand_dtypes(other)
+    return result_type(a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether PyTorch's casting rules allow ``from_`` -> ``to`` (no lower category)."""
+    return from_.category <= to.category

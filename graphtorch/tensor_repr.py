@@ -36,46 +36,52 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 
 class _Formatter:
+    """One column width and number style for every element of a tensor, as PyTorch picks them.
+
+    NOTE: for floats only the finite nonzero values choose the style and the width; zeros, nan
+    and inf are then printed in that style (possibly wider than the column, unpadded).
+    """
+
     def __init__(self, values: np.ndarray, dtype: dtypes.dtype):
         self.floating = dtype.is_floating_point
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1
-        p = PrintOptions.precision
         flat = values.reshape(-1)
         if not self.floating:
             for v in flat:
-                self.max_width = max(self.max_width, len(self._fmt_plain(v)))
+                self.max_width = max(self.max_width, len(self._plain(v)))
             return
-        finite = flat[np.isfinite(flat)].astype(np.float64)
-        nonzero = np.abs(finite[finite != 0])
-        if finite.size:
-            self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        if nonzero.size:
-            mx, mn = float(nonzero.max()), float(nonzero.min())
-            if self.int_mode:
-                self.sci_mode = mx > 1e8
-            else:
-                self.sci_mode = mx / mn > 1000.0 or mx > 1e8 or mn < 1e-4
+        wide = flat.astype(np.float64)
+        vals = wide[np.isfinite(wide) & (wide != 0)]
+        if vals.size:
+            mags = np.abs(vals)
+            mx, mn = float(mags.max()), float(mags.min())
+            self.int_mode = bool(np.all(vals == np.ceil(vals)))
+            spread = mx / mn > 1000.0 or mx > 1.0e8
+            self.sci_mode = spread if self.int_mode else spread or mn < 1.0e-4
         if PrintOptions.sci_mode is not None:
             self.sci_mode = PrintOptions.sci_mode
-        self.fmt = (f"{{:.{p}e}}" if self.sci_mode else "{:.0f}." if self.int_mode
-                    else f"{{:.{p}f}}")
-        for v in flat:
-            self.max_width = max(self.max_width, len(self._fmt_plain(v)))
+        if vals.size:
+            self.max_width = max(len(self._number(float(v))) for v in vals)
 
-    def _fmt_plain(self, v) -> str:
-        if not self.floating:
-            return str(bool(v)) if isinstance(v, (bool, np.bool_)) else str(int(v))
-        v = float(v)
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return self.fmt.format(v)
+    def _number(self, v: float) -> str:
+        p = PrintOptions.precision
+        if self.sci_mode:
+            return f"{v:.{p}e}"
+        if self.int_mode:
+            text = f"{v:.0f}"
+            return text if math.isinf(v) or math.isnan(v) else text + "."
+        return f"{v:.{p}f}"
+
+    def _plain(self, v) -> str:
+        if isinstance(v, (bool, np.bool_)):
+            return str(bool(v))
+        return str(int(v))
 
     def format(self, v) -> str:
-        return self._fmt_plain(v).rjust(self.max_width)
+        text = self._number(float(v)) if self.floating else self._plain(v)
+        return text.rjust(self.max_width)
 
 
 def _summarized_values(arr: np.ndarray, summarize: bool) -> np.ndarray:
@@ -94,7 +100,7 @@ def _format_array(arr: np.ndarray, fmt: _Formatter, indent: int, summarize: bool
     if arr.ndim == 1:
         items = [fmt.format(v) for v in arr]
         if summarize and arr.shape[0] > 2 * e:
-            items = items[:e] + ["..."] + items[-e:]
+            items = items[:e] + [" ..."] + items[-e:]
         per_line = max((PrintOptions.linewidth - indent) // (fmt.max_width + 2), 1)
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
@@ -119,10 +125,12 @@ def tensor_repr(t) -> str:
         body = "[]"
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")
+        if dt is not dtypes.get_default_dtype():  # nothing to infer int64 or bool from
+            suffixes.append(f"dtype=graphtorch.{dt.name}")
     else:
         fmt = _Formatter(_summarized_values(arr, summarize), dt)
         body = _format_array(arr, fmt, len(prefix), summarize)
-    if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+    if arr.size and dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
         suffixes.append(f"dtype=graphtorch.{dt.name}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")

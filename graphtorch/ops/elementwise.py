@@ -49,10 +49,12 @@ def unary(name: str, kernel, vjp=None, *, lower=None, float_only=False, saves=Sa
 
 
 def binary(schema: str, kernel, vjp=None, *, lower=None, promotion=Promotion.DEFAULT,
-           saves=Saves.INPUTS, samples=None, differentiable=True, torch_name=None, doc=""):
+           saves=Saves.INPUTS, samples=None, differentiable=True, torch_name=None, doc="",
+           promote_args=None):
     return elementwise(schema, kernel, vjp, lowering=lower, promotion=promotion,
                        samples=samples or binary_samples(), saves=saves,
-                       differentiable=differentiable, torch_name=torch_name, doc=doc)
+                       differentiable=differentiable, torch_name=torch_name, doc=doc,
+                       promote_args=promote_args)
 
 
 # --- unary: math ------------------------------------------------------------------------------
@@ -179,18 +181,37 @@ def _sub_vjp(ctx, g):
     return reduce_grad(g, a), reduce_grad(-g if alpha == 1 else -g * alpha, b)
 
 
+def _check_alpha(a, b, alpha) -> None:
+    kind = a.dtype.kind if hasattr(a, "dtype") else b.dtype.kind
+    if isinstance(alpha, bool) and kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and kind in "iub":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+
+
 def _add(xp, a, b, alpha):
-    return a + b if alpha == 1 else a + alpha * b
+    if type(alpha) is int and alpha == 1:  # the default (True and 1.0 take the checks below)
+        return a + b
+    _check_alpha(a, b, alpha)
+    return a + alpha * b
 
 
 def _sub(xp, a, b, alpha):
-    return a - b if alpha == 1 else a - alpha * b
+    if getattr(a, "dtype", None) == np.bool_ and getattr(b, "dtype", None) == np.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if type(alpha) is int and alpha == 1:
+        return a - b
+    _check_alpha(a, b, alpha)
+    return a - alpha * b
 
 
+# NOTE: alpha scales ``other`` but takes no part in type promotion (as in PyTorch)
 binary("add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", _add, _add_vjp,
-       lower="({0} + {2} * {1})", saves=Saves.NOTHING)
+       lower="({0} + {2} * {1})", saves=Saves.NOTHING, promote_args=(0, 1))
 binary("sub(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", _sub, _sub_vjp,
-       lower="({0} - {2} * {1})", saves=Saves.NOTHING)
+       lower="({0} - {2} * {1})", saves=Saves.NOTHING, promote_args=(0, 1))
 binary("mul(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: a * b,
        lambda ctx, g: (reduce_grad(g * ctx.args[1], ctx.args[0]),
                        reduce_grad(g * ctx.args[0], ctx.args[1])),
