@@ -125,6 +125,28 @@ def test_mlp_and_cnn_at_other_batch_sizes():
         x = gt.rand(b, 8)
         close(traced(x), mlp(x))
 
+    class Net(gt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = gt.nn.Conv2d(1, 4, 3, padding=1)
+            self.pool = gt.nn.MaxPool2d(2)
+            self.fc = gt.nn.Linear(4 * 4 * 4, 10)
+
+        def forward(self, x):
+            x = self.pool(gt.nn.functional.relu(self.conv(x)))
+            return self.fc(x.view(x.size(0), -1))
+
+    net = Net()
+    traced = gt.jit.trace(net, gt.rand(2, 1, 8, 8))
+    assert "op::conv2d" in str(traced.conv.graph)
+    x5 = gt.rand(5, 1, 8, 8)
+    close(traced(x5), net(x5), 1e-5)
+    traced(x5).sum().backward()
+    g = net.conv.weight.grad.detach().clone()
+    net.zero_grad()
+    net(x5).sum().backward()
+    close(g, net.conv.weight.grad, 1e-5)
+
 
 def test_unrolled_lstm_cell_loop():
     gt.manual_seed(3)
