@@ -168,3 +168,12 @@ def test_shape_error_types_match_pytorch(call):
     with pytest.raises(RuntimeError) as theirs:
         call(torch, torch.from_numpy(A.copy()))
     assert str(ours.value).split("\n")[0] == str(theirs.value).split("\n")[0]
+
+
+def test_split_and_unbind_pieces_share_the_version_counter():
+    x = gt.zeros(4, 3)
+    top, bottom = x.split(2)
+    rows = x.unbind(0)
+    bottom.add_(1.0)
+    assert top._version == x._version == rows[3]._version == 1
+    assert rows[3]._base is x and (rows[3] == 1).all().item()
