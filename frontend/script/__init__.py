@@ -6,5 +6,7 @@ Entry points (called by ``graphtorch.jit``): :func:`script_function`, :func:`scr
 
 from graphtorch.frontend.script import scalar_ops as _scalar_ops  # noqa: F401 - adds prim kinds
 from graphtorch.frontend.script.api import ignore, script, script_function, script_module, unused
+from graphtorch.frontend.script.fallback import CompileReport, compile_forgiving, explain
 
-__all__ = ["script", "script_function", "script_module", "ignore", "unused"]
+__all__ = ["script", "script_function", "script_module", "ignore", "unused", "compile_forgiving",
+           "explain", "CompileReport"]

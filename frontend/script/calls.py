@@ -113,18 +113,7 @@ class CallCompiler:
         from graphtorch.frontend.script_module import ScriptFunction
 
         if getattr(obj, "_gt_ignore", False):
-            args, kwargs = self.args_of(e)
-            if kwargs:
-                raise self.src.error("keyword arguments to an @ignore function are not "
-                                     "supported", e.pos, "pass them positionally")
-            ret = T.TENSOR
-            ann = getattr(obj, "__annotations__", {}).get("return")
-            if ann is not None:
-                from graphtorch.frontend.script.annotations import type_from_python
-
-                ret = type_from_python(ann) or T.TENSOR
-            return self.graph.emit(Prim.PythonOp, args, [ret],
-                                   {"fn": obj, "name": getattr(obj, "__qualname__", "?")}).output
+            return self.python_op(obj, e)
         if getattr(obj, "_gt_unused", False):
             msg = self.const(f"{getattr(obj, '__qualname__', obj)} was marked "
                              f"@graphtorch.jit.unused and cannot be called from script")
@@ -160,6 +149,8 @@ class CallCompiler:
             return self.call_op(name, args, kwargs, e.pos)
         if callable(obj) and hasattr(obj, "__code__"):
             fn = self.unit.function(obj, self.src, e.pos)
+            if fn is None:    # jit.compile: the function stays Python
+                return self.python_op(obj, e)
             args, kwargs = self.args_of(e)
             return self.call_function(fn, args, kwargs, e.pos)
         from graphtorch.frontend.script.expressions import _describe
@@ -167,6 +158,22 @@ class CallCompiler:
         raise self.src.error(f"cannot call {_describe(obj)} from script", e.pos,
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
+
+    def python_op(self, obj, e: S.Call, ret: T.Type | None = None) -> Value:
+        """A call left to Python (prim::PythonOp), typed by its return annotation."""
+        args, kwargs = self.args_of(e)
+        if kwargs:
+            raise self.src.error("keyword arguments to a Python (@ignore or eager fallback) "
+                                 "function are not supported", e.pos, "pass them positionally")
+        if ret is None:
+            ret = T.TENSOR
+            ann = getattr(obj, "__annotations__", {}).get("return")
+            if ann is not None:
+                from graphtorch.frontend.script.annotations import type_from_python
+
+                ret = type_from_python(ann) or T.TENSOR
+        name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+        return self.graph.emit(Prim.PythonOp, args, [ret], {"fn": obj, "name": name}).output
 
     def call_function(self, fn, args: list[Value], kwargs: dict, pos) -> Value:
         params = [v for v in fn.graph.block.inputs]
@@ -327,6 +334,10 @@ class CallCompiler:
 
     # --- modules ----------------------------------------------------------------------------------
     def call_module(self, ref: ModuleRef, method: str, e: S.Call) -> Value:
+        eager = getattr(self.unit, "eager", {})
+        if id(ref.module) in eager:     # jit.compile kept this submodule as Python
+            fn = ref.module if method == "forward" else getattr(ref.module, method)
+            return self.python_op(fn, e, eager[id(ref.module)] if method == "forward" else None)
         args, kwargs = self.args_of(e)
         if kwargs:
             raise self.src.error("keyword arguments to module calls are not supported yet",
