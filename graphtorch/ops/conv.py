@@ -102,59 +102,62 @@ def windows(xp, x, kernel, stride, dilation, out_size=None):
 
 
 def _cols(xp, x, kernel, stride, pads, dilation, groups, out_size=None):
-    """im2col: (groups, N * prod(out), C/groups * prod(kernel)) plus the output size."""
+    """im2col, transposed: (groups, C/groups * prod(kernel), N * prod(out)) plus the out size.
+
+    Positions last (not taps last) keeps the gather's inner loop along the input rows and lets
+    the matmul write (O, N * P) directly: about twice as fast as the textbook layout on CPU.
+    """
     nd = len(kernel)
     win = windows(xp, pad_spatial(xp, x, pads), kernel, stride, dilation, out_size)
     n, c = win.shape[:2]
     out = win.shape[2:2 + nd]
     win = win.reshape((n, groups, c // groups) + win.shape[2:])
-    order = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    cols = win.transpose(order).reshape(groups, n * math.prod(out), -1)
-    return cols, out
+    order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
+    return win.transpose(order).reshape(groups, -1, n * math.prod(out)), out
+
+
+def _grad_rows(xp, g, groups):
+    """(N, O, *out) -> (groups, O/groups, N * prod(out)), contiguous."""
+    n, o = g.shape[:2]
+    g = g.reshape((n, groups, o // groups, -1)).transpose(1, 2, 0, 3)
+    return xp.ascontiguousarray(g).reshape(groups, o // groups, -1)
 
 
 def conv_forward(xp, x, w, stride, pads, dilation, groups):
     n, o = x.shape[0], w.shape[0]
     cols, out = _cols(xp, x, w.shape[2:], stride, pads, dilation, groups)
-    wm = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
-    y = xp.matmul(cols, wm)                                      # (G, N*P, O/G)
-    nd = len(out)
-    y = y.reshape((groups, n) + out + (o // groups,))
-    y = y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd)))
-    return xp.ascontiguousarray(y).reshape((n, o) + out)
+    y = xp.matmul(w.reshape(groups, o // groups, -1), cols)     # (G, O/G, N*P)
+    y = y.reshape((o, n) + out)
+    return xp.ascontiguousarray(y.swapaxes(0, 1))
 
 
 def conv_input_grad(xp, g, w, in_size, stride, pads, dilation, groups):
     """The adjoint of ``conv_forward`` in its input: a transposed convolution (col2im)."""
     n, o = g.shape[:2]
     out = tuple(g.shape[2:])
-    nd = len(out)
     kernel = tuple(w.shape[2:])
     og, cg = o // groups, w.shape[1]
-    gm = g.reshape((n, groups, og, math.prod(out))).transpose(1, 0, 3, 2)
-    cols = xp.matmul(gm.reshape(groups, n * math.prod(out), og), w.reshape(groups, og, -1))
-    cols = cols.reshape((groups, n) + out + (cg,) + kernel)
-    cols = cols.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd))
-                          + tuple(range(3 + nd, 3 + 2 * nd)))   # (N, G, Cg, *out, *kernel)
+    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
+    cols = xp.matmul(wt, _grad_rows(xp, g, groups))              # (G, Cg*K, N*P)
+    cols = cols.reshape((groups, cg) + kernel + (n,) + out)
     size = tuple(lo + s + max(hi, 0) for s, (lo, hi) in zip(in_size, pads))
-    buf = xp.zeros((n, groups, cg) + size, dtype=g.dtype)
+    buf = xp.zeros((groups, cg, n) + size, dtype=g.dtype)
     lead = (slice(None),) * 3
     # NOTE: one strided add per kernel tap (25 for 5x5), never a loop over pixels
     for tap in itertools.product(*(range(k) for k in kernel)):
         dst = tuple(slice(t * d, t * d + (m - 1) * s + 1, s)
                     for t, d, m, s in zip(tap, dilation, out, stride))
-        buf[lead + dst] += cols[lead + (slice(None),) * nd + tap]
+        buf[lead + dst] += cols[(slice(None), slice(None)) + tap]
     inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(in_size, pads))
-    return xp.ascontiguousarray(buf[lead + inner]).reshape((n, groups * cg) + tuple(in_size))
+    dx = buf[lead + inner].reshape((groups * cg, n) + tuple(in_size))
+    return xp.ascontiguousarray(dx.swapaxes(0, 1))
 
 
 def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
     """The adjoint of ``conv_forward`` in its weight."""
-    n, o = g.shape[:2]
-    out = tuple(g.shape[2:])
-    cols, _ = _cols(xp, x, kernel, stride, pads, dilation, groups, out)
-    gm = g.reshape((n, groups, o // groups, math.prod(out))).transpose(1, 2, 0, 3)
-    dw = xp.matmul(gm.reshape(groups, o // groups, -1), cols)   # (G, O/G, Cg*K)
+    o = g.shape[1]
+    cols, _ = _cols(xp, x, kernel, stride, pads, dilation, groups, tuple(g.shape[2:]))
+    dw = xp.matmul(_grad_rows(xp, g, groups), cols.transpose(0, 2, 1))   # (G, O/G, Cg*K)
     return dw.reshape((o, x.shape[1] // groups) + tuple(kernel))
 
 
