@@ -502,3 +502,54 @@ for _name in ("tril", "triu"):
              kernel=_triangle(_name), meta=lambda x, diagonal=0: x, saves=Saves.NOTHING,
              vjp=(lambda n: lambda ctx, g: (getattr(g, n)(ctx.args[1]),))(_name),
              samples=_samples(("square", (3, 3)), ("wide", (2, 4), 1), ("batched", (2, 3, 3), -1)))
+
+
+# --- diagonal (a writable view, as in PyTorch) ---------------------------------------------------
+def _diagonal_dims(ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
+    d1, d2 = normalize_dim(dim1, ndim, "diagonal"), normalize_dim(dim2, ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+def _diagonal_len(n1, n2, offset: int):
+    if not (isinstance(n1, int) and isinstance(n2, int)):
+        return None
+    return max(min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2), 0)
+
+
+def _diagonal(xp, x, offset, dim1, dim2):
+    d1, d2 = _diagonal_dims(x.ndim, dim1, dim2)
+    out = xp.diagonal(x, offset, d1, d2)
+    flags = getattr(out, "flags", None)
+    if flags is not None and hasattr(flags, "writeable") and not flags.writeable \
+            and x.flags.writeable:
+        out.flags.writeable = True  # NOTE: numpy hands out read-only diagonals; PyTorch's are not
+    return out
+
+
+def _diagonal_meta(x, offset=0, dim1=0, dim2=1):
+    d1, d2 = _diagonal_dims(len(x.shape), dim1, dim2)
+    rest = [s for i, s in enumerate(x.shape) if i not in (d1, d2)]
+    return x.with_(shape=rest + [_diagonal_len(x.shape[d1], x.shape[d2], offset)])
+
+
+def _diagonal_vjp(ctx, g):
+    x, offset, dim1, dim2 = ctx.args
+    d1, d2 = _diagonal_dims(x.ndim, dim1, dim2)
+    n = g.shape[-1]
+    rows = REGISTRY["arange"](n) + max(-offset, 0)
+    cols = REGISTRY["arange"](n) + max(offset, 0)
+    key = tuple(("tensor", 0) if i == d1 else ("tensor", 1) if i == d2 else
+                ("slice", None, None, None) for i in range(x.ndim))
+    # advanced indices on adjacent dims keep their place; separated ones move to the front
+    pos = min(d1, d2) if abs(d1 - d2) == 1 else 0
+    values = g.movedim([g.ndim - 1], [pos])
+    return (REGISTRY["index_put"](g.new_zeros(tuple(x.shape)), key, [rows, cols], values),)
+
+
+register("diagonal(Tensor self, int offset=0, int dim1=0, int dim2=1) -> Tensor", OpKind.VIEW,
+         kernel=_diagonal, meta=_diagonal_meta, vjp=_diagonal_vjp, saves=Saves.NOTHING,
+         samples=_samples(("main", (3, 4)), ("above", (3, 4), 1),
+                          ("below_swapped", (4, 3), -1, 1, 0), ("batched", (2, 3, 3), 0, -2, -1),
+                          ("outer_dims", (3, 2, 4), 1, 0, 2)))

@@ -177,3 +177,15 @@ def test_split_and_unbind_pieces_share_the_version_counter():
     bottom.add_(1.0)
     assert top._version == x._version == rows[3]._version == 1
     assert rows[3]._base is x and (rows[3] == 1).all().item()
+
+
+def test_diagonal_is_a_writable_view():
+    x = gt.zeros(3, 4)
+    d = x.diagonal(1)
+    d.fill_(2.0)
+    expected = np.zeros((3, 4))
+    expected[[0, 1, 2], [1, 2, 3]] = 2.0
+    np.testing.assert_array_equal(x.numpy(), expected)
+    assert d._base is x and d._version == x._version
+    with pytest.raises(RuntimeError, match="diagonal dimensions cannot be identical 1, -1"):
+        x.diagonal(0, 1, -1)
