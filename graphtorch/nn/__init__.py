@@ -18,6 +18,7 @@ from graphtorch.nn.activation import (
     Softplus,
     Tanh,
 )
+from graphtorch.nn.attention import MultiheadAttention
 from graphtorch.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from graphtorch.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from graphtorch.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
@@ -50,8 +51,10 @@ from graphtorch.nn.pooling import (
 )
 from graphtorch.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from graphtorch.nn.sparse import Embedding
+from graphtorch.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
     "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss",
     "BCEWithLogitsLoss", "Bilinear", "Buffer", "Conv1d", "Conv2d", "ConvTranspose1d",

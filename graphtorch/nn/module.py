@@ -8,7 +8,8 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
 
 from graphtorch import dtypes
-from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.autograd.grad_mode import is_grad_enabled, no_grad
+from graphtorch.nn.hooks import BackwardHook, RemovableHandle, _add_hook
 from graphtorch.nn.parameter import Buffer, Parameter
 from graphtorch.tensor import Tensor
 
@@ -20,26 +21,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``handle.remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *hook_dicts: dict):
-        self.id = next(RemovableHandle._next_id)
-        self._dicts = hook_dicts
-
-    def remove(self) -> None:
-        for d in self._dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -98,6 +79,8 @@ class Module:
         setattr_(self, "_forward_hooks", OrderedDict())
         setattr_(self, "_forward_hooks_with_kwargs", {})
         setattr_(self, "_forward_hooks_always_called", {})
+        setattr_(self, "_backward_hooks", OrderedDict())
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -530,8 +513,23 @@ class Module:
             self._forward_hooks_always_called[handle.id] = True
         return handle
 
+    def register_full_backward_hook(self, hook: Callable,
+                                    prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` once the inputs' gradients are known."""
+        handle = RemovableHandle(self._backward_hooks)
+        _add_hook(self._backward_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable,
+                                        prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` before the module's backward; may return new ones."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _add_hook(self._backward_pre_hooks, handle.id, hook, prepend)
+        return handle
+
     def _call_impl(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_pre_hooks.items()):
             if hid in self._forward_pre_hooks_with_kwargs:
@@ -545,6 +543,10 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            bw = BackwardHook(self, self._backward_hooks, self._backward_pre_hooks)
+            args = bw.wrap_inputs(args)
         result = self.forward(*args, **kwargs)
         for hid, hook in list(self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
@@ -553,7 +555,7 @@ class Module:
                 res = hook(self, args, result)
             if res is not None:
                 result = res
-        return result
+        return result if bw is None else bw.wrap_outputs(result)
 
     __call__ = _call_impl
 
@@ -606,9 +608,3 @@ def _clone_tensor(t: Tensor) -> Tensor:
     if t.requires_grad:
         out.requires_grad_(True)
     return out
-
-
-def _add_hook(hooks: OrderedDict, hid: int, hook: Callable, prepend: bool) -> None:
-    hooks[hid] = hook
-    if prepend:
-        hooks.move_to_end(hid, last=False)

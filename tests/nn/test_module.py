@@ -351,3 +351,42 @@ def test_get_submodule_and_parameter():
     assert net.get_parameter("layers.1.bias") is net.layers[1].bias
     with pytest.raises(AttributeError):
         net.get_submodule("block.nope")
+
+
+@pytest.mark.torch
+def test_full_backward_hooks_match_pytorch():
+    import torch
+
+    def run(seq, t, x):
+        record = []
+        seq[1].register_full_backward_pre_hook(lambda m, go: (go[0] * 2,))
+        seq[1].register_full_backward_hook(
+            lambda m, gi, go: record.append((gi[0].detach().numpy().copy(),
+                                             go[0].detach().numpy().copy())))
+        seq[0].register_full_backward_hook(lambda m, gi, go: (gi[0] * 0.5,))
+        xt = t.tensor(x, requires_grad=True)
+        seq(xt).sum().backward()
+        return record, xt.grad.numpy()
+
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh())
+    ours = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    ours.load_state_dict({k: gt.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    ours_rec, ours_grad = run(ours, gt, x)
+    theirs_rec, theirs_grad = run(theirs, torch, x)
+    assert len(ours_rec) == len(theirs_rec) == 1
+    for a, b in zip(ours_rec[0], theirs_rec[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours_grad, theirs_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_full_backward_hook_replaces_input_grad():
+    lin = nn.Linear(2, 2)
+    seen = []
+    lin.register_full_backward_hook(lambda m, gi, go: seen.append(go[0].shape) or (gi[0] * 0,))
+    x = gt.randn(3, 2, requires_grad=True)
+    lin(x).sum().backward()
+    assert seen == [gt.Size([3, 2])]
+    assert float(x.grad.abs().sum()) == 0.0
+    assert lin.weight.grad is not None
