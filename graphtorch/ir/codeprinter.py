@@ -20,6 +20,29 @@ _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod
 _INT_MAX = 2**63 - 1
 
 
+def annotation(t) -> str:
+    """A type as a Python annotation (``Tuple[Tensor, Tensor]``), as TorchScript's .code shows."""
+    from graphtorch.ir import types as T
+
+    if isinstance(t, T.TensorType):
+        return "Tensor"
+    if isinstance(t, T.TupleType):
+        return "Tuple[" + ", ".join(annotation(e) for e in t.elems) + "]"
+    if isinstance(t, T.ListType):
+        return f"List[{annotation(t.elem)}]"
+    if isinstance(t, T.OptionalType):
+        return f"Optional[{annotation(t.elem)}]"
+    if isinstance(t, T.DictType):
+        return f"Dict[{annotation(t.key)}, {annotation(t.value)}]"
+    if isinstance(t, T.NoneType):
+        return "None"
+    if isinstance(t, T.NumberType):
+        return "number"
+    if isinstance(t, T.DTypeType):
+        return "int"
+    return str(t)
+
+
 def python_code(graph: Graph, name: str = "forward") -> str:
     """Python-like source of ``graph`` as a function ``name`` (ends with a newline)."""
     return _CodePrinter(graph).function(name)
@@ -28,15 +51,34 @@ def python_code(graph: Graph, name: str = "forward") -> str:
 class _CodePrinter:
     def __init__(self, graph: Graph):
         self.graph = graph
-        self.names = {v: _identifier(n) for v, n in value_names(graph).items()}
+        self.names = _unique_identifiers(value_names(graph))
         self.lines: list[str] = []
+        self.inlined: dict[Value, str] = {}
 
     def ref(self, v: Value) -> str:
         if v.is_constant and not v.uses or v.is_constant and v.node.attrs.get("value") is not None:
             return self.constant(v)
         if v.is_constant:
             return "None"
+        if v in self.inlined:
+            return self.inlined[v]
         return self.names.get(v, "_undefined")
+
+    def inlinable(self, n: Node) -> bool:
+        """A pure one-output node used once, later in the same block: print it at its use."""
+        if len(n.outputs) != 1 or n.blocks or not _pure(n):
+            return False
+        uses = n.outputs[0].uses
+        if len(uses) != 1:
+            return False
+        user = uses[0].node
+        if user.block is not n.block or user.kind == Prim.Loop.value:
+            return False
+        # NOTE: a loop body's results are assigned to the carried names one by one; an inlined
+        # expression reading a carried name could see the already-updated value.
+        owner = n.block.owner
+        return not (user is n.block.return_node and owner is not None
+                    and owner.kind == Prim.Loop.value)
 
     def constant(self, v: Value) -> str:
         value = v.node.attrs.get("value")
@@ -46,9 +88,14 @@ class _CodePrinter:
         return text if not text.startswith("<") else f"CONSTANTS.{self.names.get(v, 'c')}"
 
     def function(self, name: str) -> str:
-        params = ", ".join(f"{self.names[p]}: {p.type}" for p in self.graph.block.inputs)
+        from graphtorch.ir import types as T
+
+        params = ", ".join(self.names[p] if isinstance(p.type, T.ClassType)
+                           else f"{self.names[p]}: {annotation(p.type)}"
+                           for p in self.graph.block.inputs)
         outs = self.graph.outputs
-        ret = outs[0].type if len(outs) == 1 else "(" + ", ".join(str(v.type) for v in outs) + ")"
+        ret = (annotation(outs[0].type) if len(outs) == 1
+               else "Tuple[" + ", ".join(annotation(v.type) for v in outs) + "]")
         self.lines.append(f"def {name}({params}) -> {ret}:")
         self.block(self.graph.block, 1)
         self.emit(1, "return " + ", ".join(self.ref(v) for v in outs))
@@ -85,6 +132,9 @@ class _CodePrinter:
             self.loop(n, depth)
             return
         rhs = self.expression(n)
+        if self.inlinable(n):
+            self.inlined[n.outputs[0]] = _parenthesize(rhs)
+            return
         outs = [self.names[o] for o in n.outputs]
         if not outs or all(o.type.__class__.__name__ == "NoneType" and not o.uses
                            for o in n.outputs):
@@ -167,3 +217,41 @@ class _CodePrinter:
 def _identifier(name: str) -> str:
     name = re.sub(r"\W", "_", name)
     return f"_{name}" if name[:1].isdigit() else name
+
+
+def _unique_identifiers(printed: dict) -> dict:
+    """Python identifiers for the printed value names, never two values with one name."""
+    taken: set[str] = set()
+    out = {}
+    for v, n in printed.items():
+        base = _identifier(n)
+        name, i = base, 0
+        while name in taken:
+            name = f"{base}_{i}"
+            i += 1
+        taken.add(name)
+        out[v] = name
+    return out
+
+
+def _pure(n: Node) -> bool:
+    from graphtorch.ir.kinds import SIDE_EFFECT_KINDS
+
+    if n.kind in SIDE_EFFECT_KINDS or n.kind == Prim.Uninitialized.value:
+        return False
+    if n.kind.startswith("op::"):
+        from graphtorch.ops.registry import REGISTRY, OpKind
+
+        op = REGISTRY.get(n.kind[4:])
+        return op is not None and op.kind is not OpKind.RANDOM
+    from graphtorch.ops.scalar_ops import MUTATING
+
+    return n.kind not in MUTATING and n.kind not in (Prim.TupleUnpack.value,
+                                                      Prim.ListUnpack.value)
+
+
+def _parenthesize(expr: str) -> str:
+    """Wrap an infix expression so it can stand as an operand."""
+    if re.fullmatch(r"[\w.]+(\(.*\)|\[.*\])?", expr) or expr.startswith(("(", "[")):
+        return expr
+    return f"({expr})"
