@@ -148,8 +148,8 @@ dropout2d = dropout3d = dropout1d
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    norm = (input.abs() ** p).sum([dim], keepdim=True) ** (1.0 / p)
-    return input / norm.clamp(eps, None)
+    norm = _R["norm"](input, p, [dim], True)
+    return input / norm.clamp(eps, None).expand_as(input)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:

@@ -306,6 +306,17 @@ def test_normalize_and_cosine_similarity_match_pytorch():
                                rtol=1e-10)
 
 
+@pytest.mark.torch
+def test_normalize_zero_rows_grad_matches_pytorch():
+    import torch
+
+    x = gt.zeros(2, 3, requires_grad=True)
+    tx = torch.zeros(2, 3, requires_grad=True)
+    F.normalize(x).sum().backward()
+    torch.nn.functional.normalize(tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
 def test_softmax_implicit_dim_warns_like_pytorch():
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         out = F.softmax(gt.randn(2, 3))
