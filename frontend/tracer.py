@@ -301,6 +301,8 @@ class Tracer:
             return node.outputs[0]
         if isinstance(out, TracedInt):
             return self.value_of(out, frame)
+        if out is None or isinstance(out, (bool, int, float, str)):
+            return frame.graph.constant(out)  # NOTE: plain values are constants of the trace
         raise TracingError(f"Only tensors, and (nested) tuples, lists or dicts of tensors can "
                            f"be outputs of traced functions, got {type(out).__name__}")
 

@@ -170,3 +170,14 @@ def test_unrolled_lstm_cell_loop():
     close(traced(xs), m(xs), 1e-5)
     xs3 = gt.rand(4, 3, 5)
     close(traced(xs3), m(xs3), 1e-5)
+
+
+def test_transformer_block_at_other_batch_and_sequence_sizes():
+    gt.manual_seed(4)
+    layer = gt.nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32, dropout=0.0,
+                                          batch_first=True)
+    layer.eval()
+    traced = gt.jit.trace(layer, gt.rand(2, 5, 16))
+    for shape in ((3, 5, 16), (1, 5, 16)):
+        x = gt.rand(*shape)
+        close(traced(x), layer(x), 1e-5)
