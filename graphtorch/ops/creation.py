@@ -12,33 +12,26 @@ from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, regis
 
 
 def _infer_dtype(data) -> dtypes.dtype:
-    """PyTorch's inference for nested Python data: bool < int < float (default dtype)."""
-    kind = dtypes.Category.BOOL
+    """PyTorch's inference for nested data: Python bools, ints and floats count as bool, int64
+    and the default float; numpy scalars and tensors inside lists keep their own dtype; the
+    result is the promotion of them all (``[np.float64(1.5), 1]`` is float64)."""
+    out = None
     stack = [data]
-    seen_any = False
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
             continue
         if hasattr(x, "_data") and hasattr(x, "dtype"):  # a Tensor inside a list
-            seen_any = True
-            if x.dtype.category > kind:
-                kind = x.dtype.category
-            continue
-        seen_any = True
-        if isinstance(x, (bool, np.bool_)):
-            continue
-        if isinstance(x, (int, np.integer)):
-            kind = max(kind, dtypes.Category.INT)
-        elif isinstance(x, (float, np.floating)):
-            kind = dtypes.Category.FLOAT
+            d = x.dtype
+        elif isinstance(x, np.generic):
+            d = dtypes.from_numpy(x.dtype)
+        elif isinstance(x, (bool, int, float)):
+            d = dtypes.scalar_dtype(x)
         else:
             raise ArgumentError(f"Could not infer dtype of {type(x).__name__}")
-    if not seen_any:
-        return dtypes.get_default_dtype()
-    return {dtypes.Category.BOOL: dtypes.bool_, dtypes.Category.INT: dtypes.int64,
-            dtypes.Category.FLOAT: dtypes.get_default_dtype()}[kind]
+        out = d if out is None else dtypes.promote_types(out, d)
+    return dtypes.get_default_dtype() if out is None else out
 
 
 def _unwrap_nested(data):

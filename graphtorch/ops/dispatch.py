@@ -16,7 +16,7 @@ from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import OpNode
 from graphtorch.device import CPU, array_module, as_device
-from graphtorch.errors import ArgumentError, DeviceError
+from graphtorch.errors import ArgumentError, DeviceError, ShapeError
 from graphtorch.ops.registry import OpDef, OpKind, Promotion, Saves
 
 
@@ -224,7 +224,11 @@ def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
             arrays[i] = arrays[i].astype(np_dtype)
     if tail:
         arrays.extend(tail)
-    res = op.kernel(np, *arrays)
+    try:
+        res = op.kernel(np, *arrays)
+    except ValueError:
+        _check_broadcast(op, args)
+        raise
     if type(res) is np.ndarray:
         out = _wrap(res, CPU)
         if plan.is_view and _shares(res, first._data):
@@ -287,8 +291,30 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
     for i in op.list_args:
         if vals[i] is not None:
             arrays[i] = [t._data if isinstance(t, T) else t for t in vals[i]]
-    res = op.kernel(xp, *arrays)
+    try:
+        res = op.kernel(xp, *arrays)
+    except ValueError:
+        _check_broadcast(op, tensors)
+        raise
     return _wrap_result(op, res, xp, dev, tensors[0] if tensors else None)
+
+
+def _check_broadcast(op: OpDef, args) -> None:
+    """Turn numpy's broadcast failure in an elementwise kernel into PyTorch's ShapeError."""
+    if op.kind is not OpKind.ELEMENTWISE:
+        return
+    shapes = [v._data.shape for v in args if isinstance(v, _Tensor)]
+    n = max((len(s) for s in shapes), default=0)
+    aligned = [(1,) * (n - len(s)) + tuple(s) for s in shapes]
+    for dim in range(n):
+        sizes = [s[dim] for s in aligned]
+        for j, size in enumerate(sizes):
+            for k in range(j):
+                if size != sizes[k] and size != 1 and sizes[k] != 1:
+                    names = "abcdefgh"
+                    raise ShapeError(f"The size of tensor {names[k]} ({sizes[k]}) must match the "
+                                     f"size of tensor {names[j]} ({size}) at non-singleton "
+                                     f"dimension {dim}")
 
 
 def _wrap_result(op: OpDef, res, xp, dev, first):
@@ -296,7 +322,13 @@ def _wrap_result(op: OpDef, res, xp, dev, first):
     if type(res) is tuple:
         return tuple(T._wrap(r if isinstance(r, xp.ndarray) else xp.asarray(r), dev) for r in res)
     if type(res) is list:
-        return [T._wrap(r if isinstance(r, xp.ndarray) else xp.asarray(r), dev) for r in res]
+        outs = [T._wrap(r if isinstance(r, xp.ndarray) else xp.asarray(r), dev) for r in res]
+        if op.kind is OpKind.VIEW and first is not None:  # split/unbind: every piece is a view
+            for o in outs:
+                if _shares(o._data, first._data):
+                    o._vc = first._vc
+                    o._base = first if first._base is None else first._base
+        return outs
     if not isinstance(res, xp.ndarray):
         res = xp.asarray(res)
     out = T._wrap(res, dev)

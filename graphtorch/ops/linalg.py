@@ -13,24 +13,60 @@ def _fmt(shape) -> str:
     return "x".join(str(d) for d in shape)
 
 
+def _prod(dims):
+    """The product of sizes, or their ``*``-joined text when some are symbolic."""
+    if all(isinstance(d, int) for d in dims):
+        n = 1
+        for d in dims:
+            n *= d
+        return n
+    return "*".join(str(d) for d in dims) or 1
+
+
+# how PyTorch's matmul dtype error spells each dtype (C++ type names)
+_CPP_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
+              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "bool": "bool"}
+
+
 def _check_matmul(a_shape, b_shape, a_dtype, b_dtype, name="matmul"):
+    """Raise PyTorch's error for operands matmul cannot multiply (symbolic sizes pass)."""
     if len(a_shape) == 0 or len(b_shape) == 0:
         raise ShapeError(f"both arguments to {name} need to be at least 1D, but they are "
                          f"{len(a_shape)}D and {len(b_shape)}D")
     if a_dtype != b_dtype:
-        raise DTypeError(f"expected m1 and m2 to have the same dtype, but got: {a_dtype.name} "
-                         f"!= {b_dtype.name}")
+        raise DTypeError(f"expected m1 and m2 to have the same dtype, but got: "
+                         f"{_CPP_NAMES[a_dtype.name]} != {_CPP_NAMES[b_dtype.name]}")
     k1 = a_shape[-1]
     k2 = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
-    if isinstance(k1, int) and isinstance(k2, int) and k1 != k2:
-        if len(a_shape) == 1 and len(b_shape) == 1:
-            raise ShapeError(f"inconsistent tensor size, expected tensor [{k1}] and src [{k2}] "
-                             "to have the same number of elements, but got "
-                             f"{k1} and {k2} elements respectively")
-        a2 = a_shape if len(a_shape) > 1 else (1,) + tuple(a_shape)
-        b2 = b_shape if len(b_shape) > 1 else tuple(b_shape) + (1,)
+    if len(a_shape) > 2 and len(b_shape) > 2:
+        _check_batch_broadcast(tuple(a_shape[:-2]), tuple(b_shape[:-2]))
+    if not (isinstance(k1, int) and isinstance(k2, int) and k1 != k2):
+        return
+    if len(a_shape) == 1 and len(b_shape) == 1:
+        raise ShapeError(f"inconsistent tensor size, expected tensor [{k1}] and src [{k2}] "
+                         "to have the same number of elements, but got "
+                         f"{k1} and {k2} elements respectively")
+    if len(b_shape) == 1:
+        rows = _prod(a_shape[:-1])
+        raise ShapeError(f"size mismatch, got input ({rows}), mat ({rows}x{k1}), vec ({k2})")
+    if len(b_shape) == 2:
+        rows = _prod(a_shape[:-1])
         raise ShapeError(f"mat1 and mat2 shapes cannot be multiplied "
-                         f"({_fmt(a2[-2:])} and {_fmt(b2[-2:])})")
+                         f"({rows}x{k1} and {_fmt(b_shape)})")
+    batch = _prod(broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
+    raise ShapeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                     f"[{batch}, {k1}] but got: [{batch}, {k2}].")
+
+
+def _check_batch_broadcast(a_batch: tuple, b_batch: tuple) -> None:
+    n = max(len(a_batch), len(b_batch))
+    a = (1,) * (n - len(a_batch)) + a_batch
+    b = (1,) * (n - len(b_batch)) + b_batch
+    for i, (x, y) in enumerate(zip(a, b)):
+        if isinstance(x, int) and isinstance(y, int) and x != y and x != 1 and y != 1:
+            raise ShapeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                             f"at non-singleton dimension {i}")
 
 
 def _matmul(xp, a, b):
