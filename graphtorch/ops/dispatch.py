@@ -59,10 +59,10 @@ def _tensor_inputs(op: OpDef, vals: list) -> list:
 
 
 def _check_scalar(op: OpDef, i: int, v):
+    if isinstance(v, np.generic):
+        return v.item()  # NOTE: before the float check: np.float64 subclasses float
     if isinstance(v, (bool, int, float)) or v is None:
         return v
-    if isinstance(v, np.generic):
-        return v.item()
     if isinstance(v, numbers.Number):
         return v
     a = op.schema.args[i]

@@ -111,8 +111,14 @@ unary("relu", lambda xp, x: xp.maximum(x, x.dtype.type(0)),
 unary("neg", lambda xp, x: xp.negative(x), lambda ctx, g: (-g,), lower="(-{0})",
       saves=Saves.NOTHING)
 unary("abs", lambda xp, x: xp.abs(x), lambda ctx, g: (g * ctx.args[0].sign(),), lower="abs({0})")
-unary("sign", lambda xp, x: xp.sign(x), lambda ctx, g: (g * 0,), lower="sign({0})",
-      saves=Saves.NOTHING)
+def _sign(xp, x):
+    out = xp.sign(x)
+    if x.dtype.kind == "f":
+        out = xp.where(xp.isnan(x), x.dtype.type(0), out)  # PyTorch: sign(nan) is 0
+    return out
+
+
+unary("sign", _sign, lambda ctx, g: (g * 0,), lower="sign({0})", saves=Saves.NOTHING)
 unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(),
       lambda ctx, g: (g * 0,), lower="floor({0})", saves=Saves.NOTHING)
 unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(),

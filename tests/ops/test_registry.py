@@ -60,7 +60,10 @@ def test_meta_matches_kernel(case):
     assert len(metas) == len(out)
     for m, o in zip(metas, out):
         assert m.dtype is o.dtype, f"{name}: meta dtype {m.dtype} vs kernel {o.dtype}"
-        assert tuple(m.shape) == tuple(o.shape), f"{name}: meta shape {m.shape} vs {o.shape}"
+        # NOTE: None is an unknown (data-dependent) size, e.g. nonzero's row count
+        assert len(m.shape) == len(o.shape) and all(
+            md is None or md == od for md, od in zip(m.shape, o.shape)), \
+            f"{name}: meta shape {m.shape} vs {o.shape}"
 
 
 @pytest.mark.torch
@@ -88,8 +91,28 @@ GRAD_CASES = all_cases((dtypes.float64,), differentiable_only=True)
 
 
 def _float_inputs(args):
-    return [i for i, a in enumerate(args)
-            if isinstance(a, gt.Tensor) and a.dtype.is_floating_point]
+    """Positions of float tensors: ``i`` for a tensor argument, ``(i, j)`` inside a Tensor[]."""
+    out = []
+    for i, a in enumerate(args):
+        if isinstance(a, gt.Tensor) and a.dtype.is_floating_point:
+            out.append(i)
+        elif isinstance(a, (list, tuple)):
+            out.extend((i, j) for j, t in enumerate(a)
+                       if isinstance(t, gt.Tensor) and t.dtype.is_floating_point)
+    return out
+
+
+def _at(args, pos):
+    return args[pos] if isinstance(pos, int) else args[pos[0]][pos[1]]
+
+
+def _put(args: list, pos, value) -> None:
+    if isinstance(pos, int):
+        args[pos] = value
+    else:
+        lst = list(args[pos[0]])
+        lst[pos[1]] = value
+        args[pos[0]] = lst
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=case_id)
@@ -99,21 +122,22 @@ def test_vjp_matches_finite_differences(case):
     idx = _float_inputs(sample.args)
     if not idx:
         pytest.fail(f"{name}: differentiable op sample without float64 tensor inputs")
-    args = [a.detach().clone().requires_grad_(True) if i in idx else a
-            for i, a in enumerate(sample.args)]
+    args = list(sample.args)
+    for p in idx:
+        _put(args, p, _at(sample.args, p).detach().clone().requires_grad_(True))
     outs = [o for o in outputs(op(*args, **sample.kwargs)) if o.dtype.is_floating_point]
     rng = np.random.default_rng(0)
     cots = [gt.tensor(rng.standard_normal(o.shape), dtype=gt.float64) for o in outs]
-    grads = gt.autograd.grad(outs, [args[i] for i in idx], cots, allow_unused=True)
+    grads = gt.autograd.grad(outs, [_at(args, p) for p in idx], cots, allow_unused=True)
 
     def objective(arrays):
         vals = list(sample.args)
-        for i, arr in zip(idx, arrays):
-            vals[i] = gt.tensor(arr, dtype=gt.float64)
+        for p, arr in zip(idx, arrays):
+            _put(vals, p, gt.tensor(arr, dtype=gt.float64))
         res = [o for o in outputs(op(*vals, **sample.kwargs)) if o.dtype.is_floating_point]
         return sum(float((r.numpy() * c.numpy()).sum()) for r, c in zip(res, cots))
 
-    base = [sample.args[i].numpy().astype(np.float64).copy() for i in idx]
+    base = [_at(sample.args, p).numpy().astype(np.float64).copy() for p in idx]
     # NOTE: a central difference's error is (output rounding) / eps: with float64 outputs eps=1e-6
     # leaves ~1e-10; an output rounded to float32 (a cast) needs eps=1e-3 and float32 tolerances.
     low_precision = any(o.dtype is not gt.float64 for o in outs)
@@ -135,3 +159,25 @@ def test_matrix_is_not_empty():
     assert len(CASES) > 100
     assert len(GRAD_CASES) > 40
     _ = to_torch
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_fast_dispatch_matches_general_path(case):
+    """dispatch's fast path (positional CPU calls) gives what the general path gives."""
+    from graphtorch.ops import dispatch as dispatch_mod
+
+    name, _, _, sample = case
+    op = REGISTRY[name]
+    if op.kind in NONDETERMINISTIC or name in UNINITIALIZED:
+        return
+    fast = outputs(op(*sample.args, **sample.kwargs))
+    plan = dispatch_mod._PLANS[op]
+    was, plan.fast = plan.fast, False
+    try:
+        general = outputs(op(*sample.args, **sample.kwargs))
+    finally:
+        plan.fast = was
+    assert len(fast) == len(general)
+    for a, b in zip(fast, general):
+        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape), name
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=name)
