@@ -177,3 +177,123 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's
 __all__ += ["sort", "topk"]
 __all__ += ["return_types", "max", "min", "var", "std", "norm", "split", "chunk", "unbind",
             "concat", "concatenate", "movedim", "moveaxis", "nonzero", "where"]
+
+
+# --- random *_like --------------------------------------------------------------------------------
+def _random_like(name: str):
+    op = _R[name]
+
+    def fn(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+        opts = {"dtype": dtype if dtype is not None else input.dtype,
+                "device": device if device is not None else input.device,
+                "requires_grad": requires_grad}
+        return dispatch(op, (list(input.shape),), opts)
+
+    fn.__name__ = name + "_like"
+    fn.__doc__ = (f"``{name}`` with the shape, dtype and device of ``input`` (each dtype/device "
+                  "may be overridden).")
+    return fn
+
+
+rand_like = _random_like("rand")
+randn_like = _random_like("randn")
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
+                 memory_format=None):
+    """Integers in ``[low, high)`` (``randint_like(input, high)`` means ``low=0``), shaped and
+    typed like ``input``."""
+    if high is None:
+        low, high = 0, low
+    opts = {"dtype": dtype if dtype is not None else input.dtype,
+            "device": device if device is not None else input.device,
+            "requires_grad": requires_grad}
+    return dispatch(_R["randint"], (low, high, list(input.shape)), opts)
+
+
+__all__ += ["rand_like", "randn_like", "randint_like"]
+
+
+# --- out= -----------------------------------------------------------------------------------------
+def write_out(name: str, result, out, inputs):
+    """Write ``result`` into ``out`` as PyTorch's ``out=`` does: resize when the shape differs,
+    cast to ``out``'s dtype when allowed, never record gradients. Returns ``out``."""
+    import builtins
+    import warnings
+
+    from graphtorch import dtypes
+    from graphtorch.autograd.grad_mode import STATE, no_grad
+    from graphtorch.errors import AutogradError, DTypeError
+    from graphtorch.tensor import Tensor
+
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if STATE.enabled and (out.requires_grad or builtins.any(
+            isinstance(t, Tensor) and t.requires_grad for t in inputs)):
+        raise AutogradError(f"{name}(): functions with out=... arguments don't support automatic "
+                            "differentiation, but one of the arguments requires grad.")
+    if not dtypes.can_cast(result.dtype, out.dtype):
+        raise DTypeError(f"result type {_torch_type_name(result.dtype)} can't be cast to the "
+                         f"desired output type {_torch_type_name(out.dtype)}")
+    if out.device != result.device:
+        raise RuntimeError(f"Expected out tensor to have device {result.device}, but got "
+                           f"{out.device} instead")
+    with no_grad():
+        if tuple(out.shape) != tuple(result.shape):
+            if out.numel() != 0:
+                warnings.warn(
+                    f"An output with one or more elements was resized since it had shape "
+                    f"{list(out.shape)}, which does not match the required output shape "
+                    f"{list(result.shape)}. This behavior is deprecated, and in a future PyTorch "
+                    "release outputs will not be resized unless they have zero elements. You can "
+                    "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                    "with t.resize_(0).", UserWarning, stacklevel=3)
+            out.data = result.to(out.dtype).clone()
+        else:
+            out.copy_(result)
+    return out
+
+
+_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+                     "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+                     "bool": "Bool"}
+
+
+def _torch_type_name(dt) -> str:
+    return _TORCH_TYPE_NAMES.get(dt.name, dt.name)
+
+
+def _with_out(op):
+    def fn(*args, out=None, **kwargs):
+        result = dispatch(op, args, kwargs)
+        if out is None:
+            return result
+        return write_out(op.name, result, out, args + tuple(kwargs.values()))
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = f"{op.doc}\n\nschema: ``{op.schema}`` (also takes ``out=``)".strip()
+    fn.op = op
+    return fn
+
+
+def _out_functions() -> dict:
+    # NOTE: ops computing from tensors and returning one tensor; factories and views keep their
+    # own bindings (a view written through out= would lose its aliasing)
+    from graphtorch.ops.registry import OpKind
+
+    made = {}
+    for name, op in _R.items():
+        args = op.schema.args
+        if (name.startswith("_") or name in globals() or op.schema.returns != ("Tensor",)
+                or op.kind in (OpKind.VIEW, OpKind.FACTORY, OpKind.RANDOM) or not args
+                or not args[0].type.startswith("Tensor")):
+            continue
+        made[name] = _with_out(op)
+    return made
+
+
+# NOTE: several of these shadow builtins (any, all, sum, abs, round, pow) in this module, as
+# max/min above do: code below this line must use builtins.<name>
+_OUT = _out_functions()
+globals().update(_OUT)
+__all__ += sorted(_OUT)
