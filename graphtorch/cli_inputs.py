@@ -89,8 +89,9 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
     if unknown:
         raise CLIError(f"the model has no input named {unknown[0]!r}; its inputs are "
                        f"{arg_names}")
+    defaults = getattr(graph, "defaults", None) or {}
     for name, v in params.items():
-        if name in arrays:
+        if name in arrays or name in defaults:   # an argument left out takes its default
             continue
         t = v.type
         if isinstance(t, TensorType) and t.is_complete:
@@ -99,18 +100,25 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
         dims = "DIMS[:DTYPE]" if isinstance(t, TensorType) else "scalar"
         raise CLIError(f"input {name!r} : {t} needs a value: pass --inputs FILE.npz, --input "
                        f"{name}=FILE.npy or --shape {name}:{dims}")
-    return {name: arrays[name] for name in arg_names}
+    return {name: arrays[name] for name in arg_names if name in arrays}
 
 
 def to_call_args(arrays: dict[str, np.ndarray], graph, arg_names: list[str], first: int,
                  device) -> list:
-    """Arrays as the Python values the method takes (tensors, or ints/floats for scalars)."""
+    """Arrays as the Python values the method takes (tensors, or ints/floats for scalars);
+    arguments without an array take their default value."""
     from graphtorch.ir.types import BoolType, FloatType, IntType
-    from graphtorch.tensor import from_numpy
+    from graphtorch.tensor import Tensor, from_numpy
 
     params = dict(zip(arg_names, graph.inputs[first:]))
+    defaults = getattr(graph, "defaults", None) or {}
     out = []
-    for name, arr in arrays.items():
+    for name in arg_names:
+        if name not in arrays:
+            value = defaults[name]
+            out.append(value.to(device) if isinstance(value, Tensor) else value)
+            continue
+        arr = arrays[name]
         t = params[name].type
         if isinstance(t, (IntType, FloatType, BoolType)):
             out.append({IntType: int, FloatType: float, BoolType: bool}[type(t)](arr))

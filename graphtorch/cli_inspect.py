@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from graphtorch.archive import manifest as mf
+from graphtorch.archive.writer import default_text
 
 
 def add_parser(sub):
@@ -21,7 +22,11 @@ def add_parser(sub):
 def signature(graph, arg_names: list[str], first: int) -> tuple[list[dict], list[dict]]:
     """Inputs (name, type) and outputs (name, type) of a method graph."""
     params = graph.inputs[first:]
+    defaults = getattr(graph, "defaults", None) or {}
     inputs = [{"name": n, "type": str(v.type)} for n, v in zip(arg_names, params)]
+    for row in inputs:
+        if row["name"] in defaults:
+            row["default"] = default_text(defaults[row["name"]])
     outputs = [{"name": "output" if len(graph.outputs) == 1 else f"output{i}",
                 "type": str(v.type)} for i, v in enumerate(graph.outputs)]
     return inputs, outputs
@@ -128,7 +133,8 @@ def run(args) -> int:
     print(f"entry: {doc['entry']}" + (f".{args.method}" if loaded.manifest.root else ""))
     print("inputs:")
     for x in doc["inputs"]:
-        print(f"  {x['name']} : {x['type']}")
+        default = f" = {x['default']}" if "default" in x else ""
+        print(f"  {x['name']} : {x['type']}{default}")
     print("outputs:")
     for x in doc["outputs"]:
         print(f"  {x['name']} : {x['type']}")

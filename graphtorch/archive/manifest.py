@@ -17,7 +17,7 @@ from graphtorch.errors import FormatError
 
 MANIFEST = "graphtorch.json"
 TENSORS = "tensors.safetensors"
-FORMAT_MAJOR, FORMAT_MINOR = 1, 0
+FORMAT_MAJOR, FORMAT_MINOR = 1, 1   # 1.1 added Method.defaults
 FORMAT_VERSION = f"{FORMAT_MAJOR}.{FORMAT_MINOR}"
 MAX_MANIFEST_BYTES = 64 << 20
 MAX_DEPTH = 200
@@ -56,10 +56,14 @@ class Method:
     arg_names: list[str]
     signature: str                 # forward(x : Tensor(float32, [B, 4])) -> (Tensor(...))
     tensor_constants: dict[str, str] = field(default_factory=dict)  # IR name -> tensor key
+    defaults: dict[str, object] = field(default_factory=dict)  # arg name -> tagged value (1.1)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "code": self.code, "arg_names": self.arg_names,
-                "signature": self.signature, "tensor_constants": self.tensor_constants}
+        out = {"name": self.name, "code": self.code, "arg_names": self.arg_names,
+               "signature": self.signature, "tensor_constants": self.tensor_constants}
+        if self.defaults:   # absent when empty, as in 1.0 manifests
+            out["defaults"] = self.defaults
+        return out
 
 
 @dataclass
@@ -228,8 +232,13 @@ def _method(obj, where: str) -> Method:
         if not isinstance(n, str):
             raise FormatError(f"{where}.arg_names[{i}]: expected a string, got {_kind(n)}",
                               member=MANIFEST)
+    defaults = f.get("defaults", dict, {})
+    for name in defaults:
+        if name not in names:
+            raise FormatError(f"{where}.defaults: {name!r} is not one of the arguments {names}",
+                              member=MANIFEST)
     return Method(f.get("name", str), f.get("code", str), list(names), f.get("signature", str, ""),
-                  f.str_map("tensor_constants"))
+                  f.str_map("tensor_constants"), dict(defaults))
 
 
 def _module(obj, where: str, depth: int) -> ModuleEntry:

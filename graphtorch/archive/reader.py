@@ -75,11 +75,55 @@ def read_archive(path_or_file, map_location=None, check_graphs: bool = True) -> 
     loaded = LoadedArchive(archive, manifest, TensorStore(archive, map_location))
     _check_tensor_refs(loaded)
     _decode_attributes(loaded)
+    defaults = _decode_defaults(loaded)
     if check_graphs:
         checker = GraphChecker(loaded)
+        arg_names = {meth.code: meth.arg_names for _, meth in _methods(manifest)}
         for member, graph in checker.check_all():
+            _attach_defaults(graph, arg_names[member], defaults.get(member, {}), member)
             loaded.graphs[member] = graph
     return loaded
+
+
+def _methods(manifest: mf.Manifest):
+    """(where, Method) for every method of every module and every function."""
+    if manifest.root is not None:
+        for path, entry in manifest.root.walk():
+            for meth in entry.methods:
+                yield f"module {path or '<root>'}, method {meth.name}", meth
+    for f in manifest.functions:
+        yield f"function {f.name}", f
+
+
+def _decode_defaults(loaded: LoadedArchive) -> dict[str, dict[str, object]]:
+    """IR member -> {argument name: default value}, for methods that declare defaults."""
+    store, out = loaded.tensors, {}
+    for where, meth in _methods(loaded.manifest):
+        if meth.defaults:
+            out[meth.code] = {
+                name: decode_value(tagged, lambda k, w=f"{where}, default of {name}":
+                                   store.tensor(k, w), f"{where}, default of {name!r}")
+                for name, tagged in meth.defaults.items()}
+    return out
+
+
+def _attach_defaults(graph, arg_names: list[str], defaults: dict[str, object],
+                     member: str) -> None:
+    """Set ``graph.defaults`` (what the executor fills missing arguments from), each value
+    checked against the type the IR declares for its argument."""
+    if not defaults:
+        return
+    from graphtorch.runtime.executor import type_mismatch
+
+    # NOTE: the checker made the counts agree; arguments are the graph's last inputs
+    params = dict(zip(arg_names, graph.inputs[len(graph.inputs) - len(arg_names):]))
+    for name, value in defaults.items():
+        param = params[name]
+        problem = type_mismatch(value, param.type)
+        if problem:
+            raise FormatError(f"the default of argument {name!r} does not fit its declared "
+                              f"type {param.type}: {problem}", member=member)
+    graph.defaults = dict(defaults)
 
 
 def _check_tensor_refs(loaded: LoadedArchive) -> None:

@@ -44,7 +44,7 @@ def encode_value(value, tensor_key: Callable, where: str):
         return {"list": [encode_value(v, tensor_key, where) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"dict": [[k, encode_value(v, tensor_key, where)] for k, v in value.items()]}
-    raise FormatError(f"cannot save attribute {where}: values of type {type(value).__name__} "
+    raise FormatError(f"cannot save {where}: values of type {type(value).__name__} "
                       "are not serializable (supported: int, float, bool, str, None, tuple, "
                       "list, dict with str keys, dtype, device, Tensor)")
 

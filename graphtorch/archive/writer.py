@@ -15,6 +15,7 @@ from graphtorch.archive.manifest import (
     ModuleEntry,
     TensorRef,
 )
+from graphtorch.archive.source_paths import portable_graph
 from graphtorch.archive.values import encode_value
 from graphtorch.archive.zip_container import write_archive
 from graphtorch.errors import UnsupportedError
@@ -101,7 +102,7 @@ class _Saver:
             entry.buffers.append(TensorRef(bname, key, persistent=bname not in non_persistent))
         consts = list(m._gt_constants.items()) + [(n, None) for n in none_slots]
         for aname, value in consts:
-            where = f"{m.original_name}.{aname}"
+            where = f"attribute {m.original_name}.{aname}"
             tagged = encode_value(value, lambda t, a=aname: self.tensor_key(t, prefix + a), where)
             entry.attributes.append(Attribute(aname, _type_text(value), tagged))
         for mname, method in m._gt_methods.items():
@@ -129,13 +130,29 @@ class _Saver:
             if isinstance(value, ConstRef) and value.name not in constants:
                 t = graph.tensor_constants[value.name]
                 constants[value.name] = self.tensor_key(t, f"{member}:{value.name}")
-        self.members[member] = str(graph).encode("utf-8")
+        self.members[member] = str(portable_graph(graph)).encode("utf-8")
         arg_names = list(arg_names)
         params = graph.inputs[len(graph.inputs) - len(arg_names):]
-        ins = ", ".join(f"{n} : {v.type}" for n, v in zip(arg_names, params))
+        defaults = getattr(graph, "defaults", None) or {}
+        ins = ", ".join(f"{n} : {v.type}" + (f" = {default_text(defaults[n])}"
+                                              if n in defaults else "")
+                        for n, v in zip(arg_names, params))
         outs = ", ".join(str(v.type) for v in graph.outputs)
         return Method(name, member, arg_names, f"{name}({ins}) -> ({outs})",
-                      dict(sorted(constants.items())))
+                      dict(sorted(constants.items())),
+                      self.defaults(graph, arg_names, member, what))
+
+    def defaults(self, graph, arg_names: list[str], member: str, what: str) -> dict:
+        """Tagged default values of the arguments (``graph.defaults``, set by the compiler)."""
+        out = {}
+        for aname, value in (getattr(graph, "defaults", None) or {}).items():
+            if aname not in arg_names:
+                raise UnsupportedError(f"cannot save {what}: graph.defaults names {aname!r}, "
+                                       f"which is not one of its arguments {arg_names}")
+            out[aname] = encode_value(
+                value, lambda t, a=aname: self.tensor_key(t, f"{member}:default:{a}"),
+                f"the default value of argument {aname!r} of {what}")
+        return dict(sorted(out.items()))
 
     def save_functions(self) -> None:
         from graphtorch.frontend.script_module import resolve_function
@@ -148,6 +165,15 @@ class _Saver:
             arg_names = [v.name for v in fn.graph.inputs]
             self.functions[qname] = self.method(fn.graph, qname, arg_names,
                                                 function_member(qname), qname)
+
+
+def default_text(value) -> str:
+    """A default value as the signature shows it: Python literals, tensors by dtype and shape."""
+    from graphtorch.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return f"<tensor {value.dtype.name}{list(value.shape)}>"
+    return repr(value)
 
 
 def _refuse_python_ops(graph, what: str) -> None:

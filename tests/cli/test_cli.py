@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-from graphtorch.archive import save
+from graphtorch.archive import FORMAT_VERSION, save
 from tests.serialization.models import scripted_cell, traced_mlp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_env_json():
 
 def test_inspect(mlp_path):
     out = gtcli("inspect", mlp_path, "--graph").stdout
-    assert "format 1.0" in out and f"graphtorch {gt.__version__}" in out
+    assert f"format {FORMAT_VERSION}" in out and f"graphtorch {gt.__version__}" in out
     assert "x : Tensor(float32, [3, 4], cpu)" in out
     assert "l1 (__torch__.nn.Linear): 40 params, 160 B" in out
     assert "op::linear" in out and "graph(%self : __torch__.MLP" in out
@@ -61,7 +61,7 @@ def test_inspect(mlp_path):
 
 def test_inspect_json(mlp_path):
     doc = json.loads(gtcli("inspect", mlp_path, "--json").stdout)
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == FORMAT_VERSION
     assert doc["inputs"] == [{"name": "x", "type": "Tensor(float32, [3, 4], cpu)"}]
     assert doc["parameters"] == 4 * 8 + 8 + 8 * 2 + 2
     assert doc["parameter_bytes"] == 4 * doc["parameters"]

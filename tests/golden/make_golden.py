@@ -1,5 +1,7 @@
-"""Writes the golden archives of format 1.0. Run once per format version, never to "fix" a test:
-the committed files are what old graphtorch releases wrote, and must keep loading forever.
+"""Writes the golden archives of the current format version. Run once per format version, never
+to "fix" a test: the committed files are what old graphtorch releases wrote, and must keep
+loading forever. Files of older versions are never rewritten (this writer can no longer produce
+them): ``*_v1_0`` came from graphtorch 0.1.0 at format 1.0, ``*_v1_1`` from format 1.1.
 
     python -m tests.golden.make_golden
 """
@@ -11,23 +13,24 @@ from pathlib import Path
 import numpy as np
 
 import graphtorch as gt
-from graphtorch.archive import save
-from tests.serialization.models import scripted_cell, traced_mlp
+from graphtorch.archive import FORMAT_VERSION, save
+from tests.serialization.models import scripted_defaults
 
 HERE = Path(__file__).resolve().parent
 
 
+def write_v1_1() -> None:
+    """Format 1.1 added argument defaults: a module whose call relies on them."""
+    gt.manual_seed(321)
+    x = gt.randn(3, 4)
+    m = scripted_defaults(seed=3)
+    save(m, HERE / "defaults_scripted_v1_1.gt")
+    np.savez(HERE / "defaults_scripted_v1_1.npz", x=x.numpy(), output=m(x).detach().numpy())
+
+
 def main() -> None:
-    gt.manual_seed(123)
-    x, h = gt.randn(3, 4), gt.randn(3, 4)
-    mlp = traced_mlp(seed=1)
-    mlp._set_constant("note", "golden 1.0")
-    save(mlp, HERE / "mlp_traced_v1_0.gt")
-    np.savez(HERE / "mlp_traced_v1_0.npz", x=x.numpy(), output=mlp(x).detach().numpy())
-    cell = scripted_cell(seed=2)
-    save(cell, HERE / "cell_scripted_v1_0.gt")
-    np.savez(HERE / "cell_scripted_v1_0.npz", x=x.numpy(), h=h.numpy(),
-             output=cell(x, h).detach().numpy())
+    assert FORMAT_VERSION == "1.1", "add a writer for the new format version instead"
+    write_v1_1()
 
 
 if __name__ == "__main__":

@@ -72,3 +72,40 @@ def _with_constant(x):
 def traced_with_constant():
     """A traced function holding a tensor constant (graph.tensor_constants)."""
     return gt.jit.trace(_with_constant, gt.rand(2, 4))
+
+
+class Defaults(nn.Module):
+    """A scripted forward whose trailing arguments have defaults."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x: gt.Tensor, k: float = 0.5, n: int = 2, square: bool = False
+                ) -> gt.Tensor:
+        y = self.lin(x) * k + n
+        if square:
+            y = y * y
+        return y
+
+
+DEFAULTS = {"k": 0.5, "n": 2, "square": False}
+
+
+def scripted_defaults(seed: int = 0):
+    """Defaults recorded in ``graph.defaults`` (set here until the script compiler does)."""
+    gt.manual_seed(seed)
+    m = script_module(Defaults())
+    graph = m._gt_methods["forward"].graph
+    if not getattr(graph, "defaults", None):
+        graph.defaults = dict(DEFAULTS)
+    return m
+
+
+@script_function
+def scale_by(x: gt.Tensor, k: float = 3.0) -> gt.Tensor:
+    return x * k
+
+
+if not getattr(scale_by.graph, "defaults", None):
+    scale_by.graph.defaults = {"k": 3.0}

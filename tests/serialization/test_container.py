@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from graphtorch.archive import tensor_file
+from graphtorch.archive import FORMAT_VERSION, tensor_file
 from graphtorch.archive.zip_container import ALIGNMENT, ZipArchive
 
 from .archive_edit import members, pack
@@ -25,7 +25,7 @@ def test_standard_zip_tools_read_it():
         for info in z.infolist():
             assert info.compress_type == zipfile.ZIP_STORED
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
-        assert json.loads(z.read("graphtorch.json"))["format_version"] == "1.0"
+        assert json.loads(z.read("graphtorch.json"))["format_version"] == FORMAT_VERSION
 
 
 def test_members_and_tensors_are_64_byte_aligned():
