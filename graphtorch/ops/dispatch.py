@@ -7,6 +7,7 @@ needed.
 
 from __future__ import annotations
 
+import contextvars
 import numbers
 import threading
 
@@ -17,6 +18,7 @@ from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import OpNode
 from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, ShapeError
+from graphtorch.ops.errstate import IGNORE_STATE as _IGNORE_STATE
 from graphtorch.ops.registry import OpDef, OpKind, Promotion, Saves
 
 
@@ -131,6 +133,9 @@ def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
 # and dispatch() then takes the general path above. Both paths must give identical results.
 
 _SLOW = object()
+# NOTE: kernels run with numpy's floating-point warnings off: PyTorch returns inf/nan silently
+_ERR_VAR, _ERR_IGNORE = _IGNORE_STATE if _IGNORE_STATE is not None else (
+    contextvars.ContextVar("graphtorch_unused_errstate"), None)
 _PY_SCALARS = (float, int, bool)
 # how an argument position is read: passed through, a tensor, a promoted tensor-or-number, or a
 # promoted number-only slot (``Scalar alpha``)
@@ -140,8 +145,8 @@ _ROLE_OTHER, _ROLE_TENSOR, _ROLE_PROMOTED, _ROLE_SCALAR = 0, 1, 2, 3
 class _Plan:
     """Per-op facts dispatch needs on every call, computed once."""
 
-    __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "promotes", "is_view", "grad_ok",
-                 "save_inputs", "save_outputs", "casts")
+    __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "unary", "binary", "promotes",
+                 "is_view", "grad_ok", "save_inputs", "save_outputs", "casts")
 
     def __init__(self, op: OpDef):
         from graphtorch.ops.schema import _NO_DEFAULT
@@ -161,6 +166,11 @@ class _Plan:
         self.min_args = required[-1] + 1 if required else 0
         self.tails = tuple(b.defaults[n:] for n in range(b.n_positional + 1))
         self.max_args = b.n_positional
+        self.unary = self.min_args <= 1 <= self.max_args and roles[:1] in (
+            [_ROLE_TENSOR], [_ROLE_PROMOTED])
+        # binary: ``x op y`` with x a tensor and y a tensor or (if promoted) a Python number
+        self.binary = self.min_args <= 2 <= self.max_args and roles[:2] in (
+            [_ROLE_TENSOR, _ROLE_TENSOR], [_ROLE_PROMOTED, _ROLE_PROMOTED])
         self.fast = (op.decomposition is None and op.kernel is not None and not op.list_args
                      and op.device_arg is None and op.rg_arg is None
                      and all(d is not _NO_DEFAULT for d in b.defaults[b.n_positional:]))
@@ -168,7 +178,9 @@ class _Plan:
         self.grad_ok = op.vjp is not None and op.differentiable
         self.save_inputs = op.saves in (Saves.INPUTS, Saves.BOTH)
         self.save_outputs = op.saves in (Saves.OUTPUTS, Saves.BOTH)
-        self.casts: dict = {}  # (n args, dtype/scalar-type key) -> ((position, np dtype), ...)
+        # (n args, dtype/scalar-type key) -> ((position, np dtype), ...); one-tensor calls use
+        # the input's np dtype as key and keep the np dtype to cast to (or None)
+        self.casts: dict = {}
 
 
 _PLANS: dict[OpDef, _Plan] = {}
@@ -183,10 +195,50 @@ dtypes.on_default_dtype_change(_clear_promotion_caches)
 
 
 def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
+    T = _Tensor
     n = len(args)
+    if n == 1 and plan.unary:
+        x = args[0]
+        if not isinstance(x, T) or x._device is not CPU:
+            return _SLOW
+        a = x._data
+        if plan.promotes:
+            key = a.dtype
+            ct = plan.casts.get(key, _SLOW)
+            if ct is _SLOW:
+                casts = _casts_for(op, [x, *plan.tails[1]])
+                ct = plan.casts[key] = casts[0][1] if casts else None
+            if ct is not None:
+                a = a.astype(ct)
+        return _run_fast(op, plan, args, [a, *plan.tails[1]], x, x._rg)
+    if n == 2 and plan.binary:
+        x, y = args
+        if isinstance(x, T) and x._device is CPU:
+            a = x._data
+            if isinstance(y, T):
+                if y._device is not CPU:
+                    return _SLOW
+                b = y._data
+                key = (a.dtype, b.dtype, not a.ndim, not b.ndim)
+                need_grad = x._rg or y._rg
+            elif plan.promotes and ((t := type(y)) is float or t is int or t is bool):
+                b = y
+                key = (a.dtype, not a.ndim, t)
+                need_grad = x._rg
+            else:
+                return _SLOW
+            if plan.promotes:
+                casts = plan.casts.get(key)
+                if casts is None:
+                    casts = plan.casts[key] = _casts_for(op, [*args, *plan.tails[2]])
+                for i, np_dtype in casts:
+                    if i == 0:
+                        a = a.astype(np_dtype)
+                    else:
+                        b = b.astype(np_dtype)
+            return _run_fast(op, plan, args, [a, b, *plan.tails[2]], x, need_grad)
     if n < plan.min_args or n > plan.max_args:
         return _SLOW
-    T = _Tensor
     arrays = list(args)
     key = [n]
     first = None
@@ -219,16 +271,23 @@ def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
         key = tuple(key)
         casts = plan.casts.get(key)
         if casts is None:
-            casts = plan.casts[key] = _casts_for(op, list(args) + list(tail))
+            casts = plan.casts[key] = _casts_for(op, [*args, *tail])
         for i, np_dtype in casts:
             arrays[i] = arrays[i].astype(np_dtype)
     if tail:
         arrays.extend(tail)
+    return _run_fast(op, plan, args, arrays, first, need_grad)
+
+
+def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_grad: bool):
+    token = _ERR_VAR.set(_ERR_IGNORE)
     try:
         res = op.kernel(np, *arrays)
     except ValueError:
         _check_broadcast(op, args)
         raise
+    finally:
+        _ERR_VAR.reset(token)
     if type(res) is np.ndarray:
         out = _wrap(res, CPU)
         if plan.is_view and _shares(res, first._data):
@@ -237,7 +296,7 @@ def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
     else:
         out = _wrap_result(op, res, np, CPU, first)
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
-        _attach_grad(op, list(args) + list(tail) if tail else list(args), out, CPU)
+        _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU)
     return out
 
 
@@ -291,11 +350,14 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
     for i in op.list_args:
         if vals[i] is not None:
             arrays[i] = [t._data if isinstance(t, T) else t for t in vals[i]]
+    token = _ERR_VAR.set(_ERR_IGNORE)
     try:
         res = op.kernel(xp, *arrays)
     except ValueError:
         _check_broadcast(op, tensors)
         raise
+    finally:
+        _ERR_VAR.reset(token)
     return _wrap_result(op, res, xp, dev, tensors[0] if tensors else None)
 
 

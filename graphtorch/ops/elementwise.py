@@ -17,6 +17,7 @@ from graphtorch.ops.op_helpers import (
     division_samples,
     elementwise_meta,
     pow_samples,
+    quiet,
     reduce_grad,
     unary_samples,
 )
@@ -25,12 +26,7 @@ from graphtorch.ops.registry import OpKind, Promotion, Saves, register
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
-def _quiet(fn):
-    def kernel(xp, *args):
-        with np.errstate(all="ignore"):
-            return fn(xp, *args)
-
-    return kernel
+_quiet = quiet
 
 
 def elementwise(schema: str, kernel, vjp=None, **parts):
@@ -106,7 +102,17 @@ def _sigmoid(xp, x):
 
 unary("sigmoid", _sigmoid, lambda ctx, g: (g * ctx.out * (1 - ctx.out),),
       lower="sigmoid({0})", float_only=True, saves=Saves.OUTPUTS)
-unary("relu", lambda xp, x: xp.maximum(x, x.dtype.type(0)),
+_ZEROS: dict = {}  # 0-d zeros per (module, dtype): the cheapest second operand for maximum
+
+
+def _relu(xp, x):
+    zero = _ZEROS.get((xp, x.dtype))
+    if zero is None:
+        zero = _ZEROS[(xp, x.dtype)] = xp.zeros((), x.dtype)
+    return xp.maximum(x, zero)
+
+
+unary("relu", _relu,
       lambda ctx, g: (g * (ctx.out > 0),), lower="relu({0})", saves=Saves.OUTPUTS)
 unary("neg", lambda xp, x: xp.negative(x), lambda ctx, g: (-g,), lower="(-{0})",
       saves=Saves.NOTHING)
@@ -224,16 +230,16 @@ binary("mul(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: a * b,
        lower="({0} * {1})")
 
 
+@quiet
 def _div(xp, a, b, rounding_mode):
-    with np.errstate(all="ignore"):
-        if rounding_mode is None:
-            return xp.true_divide(a, b)
-        if rounding_mode == "floor":
-            return xp.floor_divide(a, b)
-        if rounding_mode == "trunc":
-            q = xp.true_divide(a, b)
-            return xp.trunc(q).astype(q.dtype if hasattr(a, "dtype") and a.dtype.kind == "f"
-                                      else np.result_type(a, b), copy=False)
+    if rounding_mode is None:
+        return xp.true_divide(a, b)
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    if rounding_mode == "trunc":
+        q = xp.true_divide(a, b)
+        return xp.trunc(q).astype(q.dtype if hasattr(a, "dtype") and a.dtype.kind == "f"
+                                  else np.result_type(a, b), copy=False)
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                      f"found {rounding_mode!r}")
 
@@ -265,6 +271,7 @@ binary("fmod(Tensor self, Tensor other) -> Tensor", _quiet(lambda xp, a, b: xp.f
        lower="fmod({0}, {1})", samples=division_samples())
 
 
+@quiet
 def _pow(xp, a, b):
     if hasattr(a, "dtype") and a.dtype.kind in "iu" and not isinstance(b, float):
         if isinstance(b, int):
@@ -273,8 +280,7 @@ def _pow(xp, a, b):
             return xp.power(a, b)
         if b.dtype.kind in "iu":
             return _int_pow(xp, a, b)
-    with np.errstate(all="ignore"):
-        return xp.power(a, b)
+    return xp.power(a, b)
 
 
 def _int_pow(xp, a, b):

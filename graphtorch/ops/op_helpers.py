@@ -6,6 +6,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.ops.dispatch import compute_dtype
+from graphtorch.ops.errstate import quiet  # noqa: F401 - re-exported for op definitions
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes
 from graphtorch.ops.registry import OpDef, Promotion, SampleInput
 
@@ -171,3 +172,4 @@ def floating_only(samples):
         return samples(dtype) if dtype.is_floating_point else []
 
     return only
+
