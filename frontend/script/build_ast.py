@@ -119,6 +119,35 @@ class AstBuilder:
                             "graphtorch.jit.script compiles functions, methods and modules")
         return out
 
+    def import_stmt(self, t: Tree) -> S.Import:
+        """Imports of graphtorch itself are resolved at compile time; others are rejected."""
+        node = t.children[0]
+
+        def dotted(d: Tree) -> str:
+            return ".".join(self.name(n) for n in d.children)
+
+        bindings = []
+        if node.data == "import_from" and isinstance(node.children[0], Tree) and \
+                node.children[0].data == "dotted_name" and len(node.children) == 2 and \
+                isinstance(node.children[1], Tree) and node.children[1].data == "import_as_names":
+            module = dotted(node.children[0])
+            for item in node.children[1].children:
+                attr = self.name(item.children[0])
+                alias = item.children[1]
+                bindings.append((self.name(alias) if alias is not None else attr, module, attr))
+        elif node.data == "import_name":
+            for item in node.children[0].children:
+                module = dotted(item.children[0])
+                alias = item.children[1]
+                local = self.name(alias) if alias is not None else module.split(".")[0]
+                target = module if alias is not None else module.split(".")[0]
+                bindings.append((local, target, None))
+        else:
+            self.reject(t)
+        if not all(m == "graphtorch" or m.startswith("graphtorch.") for _, m, _ in bindings):
+            self.reject(t)
+        return S.Import(pos_of(t), bindings)
+
     def decorator(self, d: Tree) -> S.Expr:
         names = [self.name(n) for n in d.children[0].children]
         e: S.Expr = S.Name(pos_of(d), names[0])
@@ -200,6 +229,8 @@ class AstBuilder:
     def stmt(self, t: Tree) -> S.Stmt | None:
         p = pos_of(t)
         rule = t.data
+        if rule == "import_stmt":
+            return self.import_stmt(t)
         if rule in UNSUPPORTED:
             self.reject(t)
         if rule == "simple_stmt":

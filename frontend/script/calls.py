@@ -4,9 +4,11 @@ modules (mixed into FunctionCompiler)."""
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -27,12 +29,52 @@ _LIST_METHODS = {"append": ("prim::list_append", None), "extend": ("prim::list_e
                  "copy": ("prim::list_copy", "self")}
 
 
+def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
+    """Output types from the op's meta rule when every input's type is known, else ``outs``."""
+    from graphtorch.ir.op_check import _UNKNOWN, _meta_arg
+    from graphtorch.ops.meta import TensorMeta
+
+    if op.meta is None or not any(isinstance(t, T.TensorType) for t in outs):
+        return outs
+    metas = [_meta_arg(v) for v in vals]
+    if any(m is _UNKNOWN for m in metas):
+        return outs
+    try:
+        result = op.meta(*metas)
+    except Exception:  # noqa: BLE001 - a rule that cannot judge leaves the plain type
+        return outs
+    results = result if isinstance(result, (tuple, list)) else (result,)
+    if len(results) != len(outs):
+        return outs
+    return [T.TensorType(m.dtype, m.shape, m.device) if isinstance(m, TensorMeta) and
+            isinstance(t, T.TensorType) else t for m, t in zip(results, outs)]
+
+
+def _unwrap_fn(fn):
+    return getattr(fn, "__func__", fn)
+
+
+def _defaults_of(fn) -> dict:
+    import inspect
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}
+    return {k: p.default for k, p in sig.parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
 class CallCompiler:
     def expr_Call(self, e: S.Call, expected):
         if isinstance(e.func, S.Attribute) and isinstance(e.func.value, S.Call) and \
                 isinstance(e.func.value.func, S.Name) and e.func.value.func.id == "super":
             return self.super_call(e)
         func = self.expr(e.func)
+        if isinstance(func, BoundMethod) and isinstance(func.receiver, Value) and \
+                func.name.endswith("_") and not func.name.startswith("_") and \
+                isinstance(func.receiver.type, T.TensorType):
+            return self.inplace_method(func, e)
         if isinstance(func, PyObj):
             return self.call_python(func.obj, e)
         if isinstance(func, ModuleRef):
@@ -46,6 +88,21 @@ class CallCompiler:
                 return self.call_module_choice(func.receiver, func.name, e)
             return self.call_method(func.receiver, func.name, e)
         raise self.src.error("this value is not callable", e.pos)
+
+    def inplace_method(self, func: BoundMethod, e: S.Call) -> Value:
+        """``t.add_(y)`` -> ``t = add(t, y)`` cast back to t's dtype: the name is rebound (other
+        aliases of t do not see the update, unlike eager)."""
+        base = func.name[:-1]
+        if base not in REGISTRY:
+            raise self.src.error(f"Tensor has no method '{func.name}' in script", e.pos)
+        args, kwargs = self.args_of(e)
+        out = self.tensor_method(func.receiver, base, args, kwargs, e.pos)
+        dt = func.receiver.type.dtype
+        if dt is not None and isinstance(out.type, T.TensorType) and out.type.dtype is not dt:
+            out = self.call_op("to_dtype", [out, self.const(dt)], {}, e.pos)
+        if isinstance(e.func.value, S.Name):
+            self.assign(e.func.value, out, e.pos)
+        return out
 
     def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
         return ([self.expr_value(a) for a in e.args],
@@ -83,6 +140,7 @@ class CallCompiler:
             else:
                 vals[i] = self.check_arg(name, a, vals[i], pos)
         outs = [T.schema_type(r.split()[0]) for r in schema.returns]
+        outs = _meta_types(op, vals, outs)
         node = self.graph.emit(f"op::{name}", vals, outs)
         if len(outs) == 1:
             return node.output
@@ -122,6 +180,14 @@ class CallCompiler:
         if getattr(obj, "__name__", "") == "is_scripting" and "jit" in getattr(obj, "__module__",
                                                                                ""):
             return self.const(True)
+        from graphtorch import device as _device
+
+        if obj is _device:
+            args, _ = self.args_of(e)
+            if not all(a.is_constant for a in args):
+                raise self.src.error("graphtorch.device() needs constant arguments in script",
+                                     e.pos)
+            return self.const(_device(*(self.graph.constant_value(a) for a in args)))
         if obj in _MATH:
             args, _ = self.args_of(e)
             out = T.INT if obj in (math.floor, math.ceil) else T.FLOAT
@@ -141,12 +207,20 @@ class CallCompiler:
         name = getattr(obj, "__name__", "")
         if op is not None and getattr(op, "name", None) in REGISTRY:
             name, mod = op.name, "graphtorch"
+        if (mod == "graphtorch.nn" or mod.startswith("graphtorch.nn.")) and name in REGISTRY \
+                and inspect.isfunction(obj):
+            args, kwargs = self.args_of(e)
+            try:
+                kw = bind_to_schema(obj, REGISTRY[name], args, kwargs, self.constant_of)
+            except ValueError as err:
+                raise self.src.error(str(err), e.pos) from None
+            return self.call_op(name, [], kw, e.pos)
         if mod.startswith("graphtorch") and name in REGISTRY and "nn" not in mod.split("."):
             args, kwargs = self.args_of(e)
             if name in _VARARG and args and args[0].type == T.INT:
                 args = [self.graph.emit(Prim.ListConstruct, args,
                                         [T.ListType(T.INT)]).output]
-            return self.call_op(name, args, kwargs, e.pos)
+            return self.call_op(overload(name, args, kwargs), args, kwargs, e.pos)
         if callable(obj) and hasattr(obj, "__code__"):
             fn = self.unit.function(obj, self.src, e.pos)
             if fn is None:    # jit.compile: the function stays Python
@@ -158,6 +232,11 @@ class CallCompiler:
         raise self.src.error(f"cannot call {_describe(obj)} from script", e.pos,
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
+
+    def constant_of(self, v: Value) -> tuple[bool, object]:
+        if v.is_constant:
+            return True, self.graph.constant_value(v)
+        return False, None
 
     def python_op(self, obj, e: S.Call, ret: T.Type | None = None) -> Value:
         """A call left to Python (prim::PythonOp), typed by its return annotation."""
@@ -327,24 +406,64 @@ class CallCompiler:
                     len(v.type.shape) < 2:
                 return v
             return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+        name = overload(name, [v] + list(args), kwargs)
         op = REGISTRY.get(name)
         if op is None or not op.schema.args or op.schema.args[0].type != "Tensor":
             raise self.src.error(f"Tensor has no method '{name}' in script", pos)
         return self.call_op(name, [v] + list(args), kwargs, pos)
 
     # --- modules ----------------------------------------------------------------------------------
-    def call_module(self, ref: ModuleRef, method: str, e: S.Call) -> Value:
+    def call_module(self, ref: ModuleRef, method: str, e: S.Call):
+        if ref.is_container and method in ("items", "keys", "values") and not e.args:
+            children = self.module_children(ref)
+            names = [self.const(n) for n in ref.module._modules]
+            if method == "keys":
+                return names
+            if method == "values":
+                return children
+            return [[n, c] for n, c in zip(names, children)]
         eager = getattr(self.unit, "eager", {})
         if id(ref.module) in eager:     # jit.compile kept this submodule as Python
             fn = ref.module if method == "forward" else getattr(ref.module, method)
             return self.python_op(fn, e, eager[id(ref.module)] if method == "forward" else None)
         args, kwargs = self.args_of(e)
-        if kwargs:
-            raise self.src.error("keyword arguments to module calls are not supported yet",
-                                 e.pos, "pass them positionally")
         ret = self.unit.method_return_type(ref.module, method, self.src, e.pos)
+        args = self.method_arguments(ref.module, method, args, kwargs, e.pos)
         return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
                                {"name": method}).output
+
+    def method_arguments(self, module, method: str, args: list[Value], kwargs: dict,
+                         pos, fn=None) -> list[Value]:
+        """Positional arguments of a compiled method call: keywords placed, defaults filled,
+        each coerced to the parameter's type."""
+        from graphtorch.frontend.script_module import ScriptModule
+
+        sm = module if isinstance(module, ScriptModule) else self.unit.script_module(module)
+        m = sm._method(method) if method in sm._gt_methods else None
+        if m is None:
+            return args
+        params = m.graph.block.inputs[1:]
+        names = list(m.arg_names)
+        if len(args) > len(params):
+            raise self.src.error(f"{method}() takes {len(params)} argument(s) but {len(args)} "
+                                 f"were given", pos)
+        vals = list(args) + [None] * (len(params) - len(args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise self.src.error(f"{method}() got an unexpected keyword argument '{k}'",
+                                     pos)
+            if vals[names.index(k)] is not None:
+                raise self.src.error(f"{method}() got multiple values for argument '{k}'", pos)
+            vals[names.index(k)] = v
+        py_fn = fn or getattr(getattr(sm, "_gt_original", None) or module, method, None)
+        defaults = _defaults_of(py_fn)
+        for i, (p, name) in enumerate(zip(params, names)):
+            if vals[i] is None:
+                if name not in defaults:
+                    raise self.src.error(f"{method}() missing required argument '{name}'", pos)
+                vals[i] = self.py_constant(defaults[name], pos)
+            vals[i] = self.coerce(vals[i], p.type, pos, f"argument '{name}'")
+        return vals
 
     def call_module_choice(self, choice: ModuleChoice, method: str, e: S.Call) -> Value:
         """One prim::If per module: branch k calls module k when the index equals k."""
@@ -387,7 +506,9 @@ class CallCompiler:
         if me is None:
             raise self.src.error("super() is only supported in module methods", e.pos)
         name = e.func.attr
-        owner = self.unit.defining_class(type(me), self.fn.name)
+        owner = next((k for k in type(me).__mro__
+                      if _unwrap_fn(k.__dict__.get(self.fn.name)) is _unwrap_fn(self.py_fn)),
+                     type(me))
         base_fn = None
         for klass in owner.__mro__[1:]:
             if name in klass.__dict__:
@@ -398,6 +519,7 @@ class CallCompiler:
         alias = f"{klass.__name__}__{name}"
         args, kwargs = self.args_of(e)
         ret = self.unit.method_return_type(me, alias, self.src, e.pos, fn=base_fn)
+        args = self.method_arguments(me, alias, args, kwargs, e.pos, fn=base_fn)
         return self.graph.emit(Prim.CallMethod, [self.env_self().value] + args, [ret],
                                {"name": alias}).output
 
@@ -422,6 +544,8 @@ class CallCompiler:
             return ModuleRef(out, sub)
         if attr == "training":
             return self.graph.emit(Prim.GetAttr, [ref.value], [T.BOOL], {"name": attr}).output
+        if attr == "_modules":
+            return ref      # self._modules.values()/items() iterate the children statically
         if attr in getattr(m, "__dict__", {}):
             val = m.__dict__[attr]
             from graphtorch.frontend.script.expressions import _is_constant
@@ -435,6 +559,10 @@ class CallCompiler:
                                  "mark the method using it @graphtorch.jit.ignore")
         if callable(getattr(type(m), attr, None)):
             return BoundMethod(ref, attr)
+        from graphtorch.frontend.script.expressions import _is_constant
+
+        if hasattr(type(m), attr) and _is_constant(getattr(type(m), attr)):
+            return self.py_constant(getattr(type(m), attr), pos)   # a class-level constant
         raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos)
 
     def module_children(self, ref: ModuleRef) -> list[ModuleRef]:
@@ -478,15 +606,12 @@ class CallCompiler:
         name = f"$comp{id(e)}"
         saved = dict(self.env)
         self.env[name] = acc
-        gen = e.generators[0]
-        if len(e.generators) > 1:
-            raise self.src.error("comprehensions with several 'for' clauses are not "
-                                 "supported", e.pos, "nest explicit for loops")
-        holder = _Thunk(self, acc, make, kind)
-        body: list[S.Stmt] = [holder]
-        for cond in reversed(gen.ifs):
-            body = [S.If(cond.pos, cond, body, [])]
-        self.compile_for(S.For(e.pos, gen.target, gen.iter, body))
+        body: list[S.Stmt] = [_Thunk(self, acc, make, kind)]
+        for gen in reversed(e.generators):   # the first 'for' clause is the outermost loop
+            for cond in reversed(gen.ifs):
+                body = [S.If(cond.pos, cond, body, [])]
+            body = [S.For(e.pos, gen.target, gen.iter, body)]
+        self.stmt(body[0])
         self.env = {k: v for k, v in self.env.items() if k in saved or k == name}
         for k in saved:
             self.env[k] = self.env.get(k, saved[k])

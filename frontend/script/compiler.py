@@ -21,6 +21,7 @@ from graphtorch.ir.graph import Block, Graph, Value
 from graphtorch.ir.kinds import Prim
 
 RETURN = "$return"
+RETURNED = "$returned"     # set by a return inside a loop: the code after the loop is skipped
 BROKE = "$broke"
 INT_MAX = 2**63 - 1
 
@@ -65,6 +66,7 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
                 out[BROKE] = None
             elif isinstance(s, S.Return):
                 out[RETURN] = None
+                out[RETURNED] = None
 
     visit(stmts)
     return list(out)
@@ -153,7 +155,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
         if self.fn.returns is not None:
             self.return_type = self.ann_type(self.fn.returns)
         with g.insert_point(g.block):
-            self.env[RETURN] = self.const(None)
+            self.env[RETURN] = self.no_return = self.const(None)
+            self.env[RETURNED] = self.const(False)
             self.block(self.fn.body)
             ret = self.env[RETURN]
             if isinstance(ret, Undefined):
@@ -170,6 +173,14 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
         """Compile statements; True when every path left (the env then holds dead values)."""
         for i, s in enumerate(stmts):
             rest = stmts[i + 1:]
+            if isinstance(s, (S.For, S.While)) and _contains(s.body, (S.Return,), True):
+                # NOTE: a return inside the loop broke out of it; skip what follows when it did
+                if self.stmt(s):
+                    return True
+                if not self.loop_depth and not always_exits(rest):
+                    rest = rest + [S.Return(s.pos, None)]
+                guard = S.If(s.pos, S.Name(s.pos, RETURNED), [_Exit(s.pos)], rest)
+                return self.stmt(guard)
             if isinstance(s, S.If) and rest:
                 body_exits, else_exits = always_exits(s.body), always_exits(s.orelse)
                 if body_exits != else_exits:
@@ -192,14 +203,19 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
         self.expr(s.value)
 
     def stmt_Return(self, s):
-        if self.loop_depth:
-            raise self.src.error("return inside a loop is not supported in script", s.pos,
-                                 "store the result in a variable, break, and return after the "
-                                 "loop")
         v = self.expr_value(s.value) if s.value is not None else self.const(None)
         if self.return_type is not None:
             v = self.coerce(v, self.return_type, s.pos, "the return value")
         self.env[RETURN] = v
+        if self.loop_depth:
+            self.env[RETURNED] = self.const(True)
+            self.env[BROKE] = self.const(True)
+        return True
+
+    def stmt__Exit(self, s):
+        """Leave after a loop that returned: break the enclosing loop, or end the function."""
+        if self.loop_depth:
+            self.env[BROKE] = self.const(True)
         return True
 
     def stmt_Raise(self, s):
@@ -230,6 +246,20 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
             else:
                 msg = self.const("")
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "AssertionError"})
+
+    def stmt_Import(self, s):
+        import importlib
+
+        for local, module, attr in s.bindings:
+            try:
+                obj = importlib.import_module(module)
+                if attr is not None:
+                    obj = getattr(obj, attr) if hasattr(obj, attr) else \
+                        importlib.import_module(f"{module}.{attr}")
+            except (ImportError, AttributeError) as err:
+                raise self.src.error(f"cannot import {attr or module} from {module}: {err}",
+                                     s.pos) from None
+            self.env[local] = PyObj(obj)
 
     def stmt_Break(self, s):
         if not self.loop_depth:
@@ -341,11 +371,10 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
         for name in names:
             vals = [env.get(name) for env in envs]
             live = [v for v, ex in zip(vals, exits) if not ex]
+            if name == RETURN:   # the value of an exiting branch is what it returns
+                live = [v for v in vals if isinstance(v, Value)] or live
             if not live:
-                if name == RETURN:
-                    live = vals
-                else:
-                    continue
+                continue
             if any(v is None or isinstance(v, Undefined) for v in live):
                 missing = "the true branch" if vals[0] is None else "the false branch"
                 self.env[name] = Undefined(name, pos, f"it is not assigned in {missing} of the "
@@ -394,18 +423,29 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
 
     def loop(self, pos, trip: Value, test, bind, body: list[S.Stmt]) -> None:
         """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target."""
-        inner = _contains(body, (S.Return,), True)
-        if inner is not None:
-            raise self.src.error("return inside a loop is not supported in script", inner.pos,
-                                 "store the result in a variable, break, and return after the "
-                                 "loop")
         names = [n for n in assigned_names(body)
                  if isinstance(self.env.get(n), Value) and n != BROKE]
         types = {n: self.env[n].type for n in names}
+        # NOTE: before the first return the result has no type yet: learn it from the body
+        untyped_return = RETURN in names and self.env[RETURN] is self.no_return and \
+            self.return_type is None
+        if RETURN in names and self.return_type is not None and \
+                self.env[RETURN] is self.no_return:
+            self.env[RETURN] = self.graph.emit(Prim.Uninitialized, [], [self.return_type]).output
+            types[RETURN] = self.return_type
         cond0 = test()
         for _ in range(4):
             node, body_types = self.try_loop(pos, trip, cond0, test, bind, body, names, types)
             widened = {n: T.unify(types[n], body_types[n]) for n in names}
+            if untyped_return:
+                t = body_types[RETURN]
+                widened[RETURN] = t.elem if isinstance(t, T.OptionalType) else t
+                node.destroy()
+                self.env[RETURN] = self.graph.emit(Prim.Uninitialized, [],
+                                                   [widened[RETURN]]).output
+                untyped_return = False
+                types = widened
+                continue
             bad = [n for n in names if widened[n] is None]
             if bad:
                 raise self.src.error(
@@ -420,7 +460,7 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
             self.env[n] = out
             out.name = n
         for n in assigned_names(body):
-            if n not in names and n not in (BROKE, RETURN) and n not in self.env:
+            if n not in names and n not in (BROKE, RETURN, RETURNED) and n not in self.env:
                 self.env[n] = Undefined(n, pos, "it is first assigned inside a loop, which may "
                                                 "run zero times")
 
@@ -520,13 +560,35 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
         """``for i in range(len(self.layers))``: unrolled, so ``self.layers[i]`` is static."""
         if not all(a.is_constant for a in args):
             raise self.src.error("range over len(<modules>) needs constant bounds", s.pos)
-        if _contains(s.body, (S.Break, S.Continue), False) is not None:
-            raise self.src.error("break/continue in a loop over modules is not supported",
-                                 s.pos, "use an if around the body")
-        for k in range(*(self.graph.constant_value(a) for a in args)):
-            self.assign(s.target, self.const(k), s.pos)
-            if self.block(s.body):
-                return
+        ks = range(*(self.graph.constant_value(a) for a in args))
+        self.unroll(s, [lambda k=k: self.assign(s.target, self.const(k), s.pos) for k in ks])
+
+    def unroll(self, s: S.For, binds: list) -> None:
+        """One copy of the body per item; ``binds[k]()`` binds the target to item k.
+
+        With break/continue, each copy is a one-trip prim::Loop (so ``continue`` ends the copy),
+        ``break`` also sets a flag, and every later copy runs only while the flag is False.
+        """
+        if _contains(s.body, (S.Break, S.Continue), False) is None:
+            for bind in binds:
+                bind()
+                if self.block(s.body):
+                    return
+            return
+        flag = f"$unrolled_break{id(s)}"
+        self.env[flag] = self.const(False)
+        body = _breaks_to_flag(s.body, flag)
+        for k, bind in enumerate(binds):
+            def one(bind=bind):
+                self.loop(s.pos, self.const(1), lambda: self.const(True), lambda _: bind(),
+                          body)
+
+            if k == 0:
+                one()
+            else:
+                self.stmt(S.If(s.pos, S.UnaryOp(s.pos, "not", S.Name(s.pos, flag)),
+                               [_Run(s.pos, one)], []))
+        self.env.pop(flag, None)
 
     def for_over(self, s: S.For, seqs: list, pos, single: bool = False) -> None:
         """Iterate several sequences in lock step (zip); ``None`` stands for the counter."""
@@ -535,7 +597,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
             # a tuple or module container: unroll with compile-time indices
             lengths = [len(x) for x in static if x is not None and x is not ...]
             n = min(lengths)
-            for k in range(n):
+
+            def bind(k):
                 items = []
                 for q, st in zip(seqs, static):
                     if q is None:
@@ -545,11 +608,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
                     else:
                         items.append(self.index_value(q, self.const(k), pos))
                 self.assign(s.target, items[0] if single else items, s.pos)
-                if _contains(s.body, (S.Break, S.Continue), False) is not None:
-                    raise self.src.error("break/continue in a loop over a tuple or modules is "
-                                         "not supported", s.pos, "use an if around the body")
-                if self.block(s.body):
-                    return
+
+            self.unroll(s, [lambda k=k: bind(k) for k in range(n)])
             return
         lengths = [self.length(q, pos) for q in seqs if q is not None]
         trip = lengths[0]
@@ -598,6 +658,40 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
             if isinstance(v, Value) and isinstance(v.type, T.OptionalType):
                 out = self.graph.emit(Prim.unchecked_cast, [v], [v.type.elem]).output
                 self.env[n] = out
+
+
+class _Run(S.Stmt):
+    """Synthetic: compile by calling ``fn`` (a piece built by the compiler itself)."""
+
+    def __init__(self, pos, fn):
+        super().__init__(pos)
+        self.fn = fn
+
+
+def _stmt_run(self, s: _Run):
+    s.fn()
+
+
+FunctionCompiler.stmt__Run = _stmt_run
+
+
+def _breaks_to_flag(stmts: list[S.Stmt], flag: str) -> list[S.Stmt]:
+    """``break`` -> ``flag = True; continue`` (not inside nested loops, which own their breaks)."""
+    out: list[S.Stmt] = []
+    for s in stmts:
+        if isinstance(s, S.Break):
+            out += [S.Assign(s.pos, [S.Name(s.pos, flag)], S.Constant(s.pos, True)),
+                    S.Continue(s.pos)]
+        elif isinstance(s, S.If):
+            out.append(S.If(s.pos, s.test, _breaks_to_flag(s.body, flag),
+                            _breaks_to_flag(s.orelse, flag)))
+        else:
+            out.append(s)
+    return out
+
+
+class _Exit(S.Stmt):
+    """Synthetic: leave the current loop or function (after a loop whose body returned)."""
 
 
 def _text(e: S.Expr) -> str:

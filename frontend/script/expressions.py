@@ -332,6 +332,18 @@ class ExprCompiler:
                     return bool(c)
         return None
 
+    def static_call_condition(self, e: S.Call) -> bool | None:
+        """isinstance(...) and graphtorch.jit.is_scripting() are known while compiling."""
+        f = self.peek(e.func)
+        if not isinstance(f, PyObj):
+            return None
+        if f.obj is isinstance and len(e.args) == 2:
+            return self.static_isinstance(e)
+        if getattr(f.obj, "__name__", "") == "is_scripting" and \
+                "jit" in (getattr(f.obj, "__module__", "") or ""):
+            return True
+        return None
+
     def peek(self, e: S.Expr):
         """Compile ``e`` for a static test; names and attribute chains have no side effects."""
         if isinstance(e, (S.Name, S.Attribute)):
@@ -432,6 +444,8 @@ class ExprCompiler:
         """Compile-time items of a tuple value or module container, else None."""
         if seq is None:
             return ...
+        if isinstance(seq, list):     # ModuleDict.items()/keys()/values(), known statically
+            return seq
         if isinstance(seq, ModuleRef) and seq.is_container:
             return self.module_children(seq)
         if isinstance(seq, Value) and isinstance(seq.type, T.TupleType):

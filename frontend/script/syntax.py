@@ -215,6 +215,14 @@ class Return(Stmt):
 
 
 @dataclass
+class Import(Stmt):
+    """``import a.b as c`` / ``from a.b import c as d`` of a graphtorch module, resolved while
+    compiling: ``bindings`` maps each local name to (module path, attribute or None)."""
+
+    bindings: list[tuple[str, str, str | None]]
+
+
+@dataclass
 class Break(Stmt):
     pass
 

@@ -99,6 +99,10 @@ class ScriptUnit:
         sm = self.script_module(module)
         if name in sm._gt_methods:
             return sm._gt_methods[name]
+        if fn is None and name == "forward":
+            from graphtorch.frontend.script.library import script_forward
+
+            fn = script_forward(module)
         fn = fn if fn is not None else getattr(type(module), name)
         if getattr(fn, "_gt_ignore", False) or getattr(fn, "_gt_unused", False):
             raise ScriptError(f"{type(module).__name__}.{name} is marked ignore/unused and "

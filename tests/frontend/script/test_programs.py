@@ -1,127 +1,96 @@
-"""Scripted programs run through the interpreter equal eager Python on several inputs."""
+"""The program table: every scripted program (functions and modules) equals eager Python on
+several inputs. Programs live in programs_language.py, programs_tensors.py and
+programs_modules.py."""
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
 
 import graphtorch as torch
-from graphtorch import nn
-from graphtorch.frontend.script import ignore, script_function, script_module
-from graphtorch.runtime.interpreter import run_graph
+from graphtorch.errors import GraphtorchError
+from graphtorch.frontend.script import script_function, script_module
+from tests.frontend.script.programs_language import LANGUAGE, LANGUAGE_INPUT
+from tests.frontend.script.programs_modules import MODULES
+from tests.frontend.script.programs_tensors import TENSORS
 
 
-def loop_break_continue(x, n: int):
-    s = 0
-    for i in range(n):
-        if i % 2 == 0:
-            continue
-        s += i
-        if s > 10:
-            break
-    return x * s
-
-
-def optional_refine(x, y: int | None = None):
-    if y is not None:
-        return x + y
-    return x
-
-
-def while_loop(x, n: int):
-    i = 0
-    while i < n:
-        x = x * 2
-        i += 1
-    return x
-
-
-def comprehension_and_fstring(x, n: int):
-    xs = [i * 2 for i in range(n) if i != 1]
-    return x + len(xs), f"n={n} xs={xs}"
-
-
-def chained_compare(x, a: int):
-    if 0 <= a < 3:
-        return x + 1
-    elif a == 3:
-        return x - 1
+def _same(got, want):
+    if isinstance(want, (tuple, list)):
+        assert isinstance(got, (tuple, list)) and len(got) == len(want), (got, want)
+        for a, b in zip(got, want):
+            _same(a, b)
+    elif isinstance(want, dict):
+        assert dict(got).keys() == want.keys()
+        for k in want:
+            _same(got[k], want[k])
+    elif isinstance(want, torch.Tensor):
+        assert isinstance(got, torch.Tensor), type(got)
+        assert got.shape == want.shape and got.dtype == want.dtype, (got, want)
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    elif isinstance(want, float):
+        assert got == pytest.approx(want)
     else:
-        return x * 0
+        assert got == want and type(got) is type(want), (got, want)
 
 
-def tuple_unpack(x):
-    a, (b, c) = x, (x + 1, x * 2)
-    return a + b + c
+def _fresh(args):
+    """A copy of the arguments (programs may mutate lists; tensors are cloned)."""
+    if isinstance(args, (list, tuple)):
+        return type(args)(_fresh(a) for a in args)
+    if isinstance(args, torch.Tensor):
+        return args.clone()
+    return copy.deepcopy(args)
 
 
-@ignore
-def eager_only(x):
-    return x * 3
-
-
-def calls_ignored(x):
-    return eager_only(x) + 1
-
-
-PROGRAMS = [
-    (loop_break_continue, [(3,), (7,), (20,)]),
-    (optional_refine, [(None,), (4,)]),
-    (while_loop, [(0,), (3,)]),
-    (comprehension_and_fstring, [(1,), (5,)]),
-    (chained_compare, [(1,), (3,), (9,)]),
-    (tuple_unpack, [()]),
-    (calls_ignored, [()]),
-]
-
-
-def _same(a, b):
-    if isinstance(a, (tuple, list)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            _same(x, y)
-    elif isinstance(a, torch.Tensor):
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6)
-    else:
-        assert a == b
-
-
-@pytest.mark.parametrize("fn,cases", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
-def test_program_matches_eager(fn, cases):
+@pytest.mark.parametrize("fn,cases", LANGUAGE, ids=[p[0].__name__ for p in LANGUAGE])
+def test_language_program_matches_eager(fn, cases):
     sf = script_function(fn)
     for extra in cases:
-        x = torch.randn(3)
-        out = run_graph(sf.graph, [x, *extra] + [None] * (len(sf.graph.inputs) - 1 - len(extra)))
-        _same(out[0], fn(x, *extra))
+        torch.manual_seed(len(extra))
+        args = [torch.randn(*LANGUAGE_INPUT), *extra]
+        _same(sf(*_fresh(args)), fn(*_fresh(args)))
 
 
-class Gate(nn.Module):
-    def forward(self, x):
-        if x.sum() > 0:
-            return x
-        return -x
+@pytest.mark.parametrize("fn,cases", TENSORS, ids=[p[0].__name__ for p in TENSORS])
+def test_tensor_program_matches_eager(fn, cases):
+    sf = script_function(fn)
+    for make in cases:
+        args = make()
+        _same(sf(*_fresh(args)), fn(*_fresh(args)))
 
 
-class Cell(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.gate = Gate()
-        self.linear = nn.Linear(4, 4)
-        self.layers = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
-
-    def forward(self, x, h):
-        new_h = torch.tanh(self.gate(self.linear(x)) + h)
-        for i in range(len(self.layers)):
-            new_h = self.layers[i](new_h)
-        for layer in self.layers:
-            new_h = layer(new_h)
-        return new_h, new_h
+@pytest.mark.parametrize("make,cases", MODULES, ids=[p[0].__name__ for p in MODULES])
+def test_module_program_matches_eager(make, cases):
+    torch.manual_seed(0)
+    model = make()
+    scripted = torch.jit.script(model)
+    assert scripted is script_module(scripted)
+    for args in cases():
+        _same(scripted(*_fresh(args)), model(*_fresh(args)))
 
 
-def test_module_with_submodules_and_modulelist_matches_eager():
-    m = Cell()
-    sm = script_module(m)
-    for _ in range(3):
-        x, h = torch.randn(3, 4), torch.randn(3, 4)
-        _same(sm(x, h), m(x, h))
-    assert "prim::CallMethod" in str(sm.graph)
+def test_table_size():
+    assert len(LANGUAGE) + len(TENSORS) + len(MODULES) >= 100
+
+
+def _assert_fails(x, n: int):
+    assert n >= 0, "n must be non-negative"
+    return x + n
+
+
+def _raise(x, n: int):
+    if n > 100:
+        raise ValueError(f"n={n} is too large")
+    return x
+
+
+def test_assert_and_raise_are_runtime_errors_with_the_message():
+    x = torch.randn(2)
+    with pytest.raises((AssertionError, GraphtorchError), match="n must be non-negative"):
+        script_function(_assert_fails)(x, -1)
+    with pytest.raises((ValueError, GraphtorchError), match="n=101 is too large"):
+        script_function(_raise)(x, 101)
