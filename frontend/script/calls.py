@@ -134,8 +134,6 @@ class CallCompiler:
                     raise self.src.error(f"{name}() missing required argument '{a.name}'\n"
                                          f"  schema: {schema}", pos)
                 d = a.default
-                if a.type.startswith("int[]") and isinstance(d, int):
-                    d = [d]
                 vals[i] = self.const(d, T.schema_type(a.type) if d is None else None)
             else:
                 vals[i] = self.check_arg(name, a, vals[i], pos)
@@ -154,7 +152,12 @@ class CallCompiler:
                                                               T.BoolType, T.NumberType)):
             return v   # a Python scalar where a tensor goes: promoted like eager
         if a.type.startswith("int[]") and t == T.INT:
-            return self.graph.emit(Prim.ListConstruct, [v], [T.ListType(T.INT)]).output
+            return v   # NOTE: as eager dispatch: the kernel expands an int to every dim
+        if a.type.startswith("int[]") and isinstance(t, T.ListType) and \
+                t.elem == T.optional(T.INT):
+            return v   # adaptive pools: None keeps that dim
+        if a.type.startswith("Device") and t == T.STR:
+            return v
         if a.type.startswith("int[]") and isinstance(t, T.TupleType) and \
                 all(x == T.INT for x in t.elems):
             return v
