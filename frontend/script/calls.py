@@ -87,7 +87,8 @@ class CallCompiler:
             if isinstance(func.receiver, ModuleChoice):
                 return self.call_module_choice(func.receiver, func.name, e)
             return self.call_method(func.receiver, func.name, e)
-        raise self.src.error("this value is not callable", e.pos)
+        what = func.type if isinstance(func, Value) else type(func).__name__
+        raise self.src.error(f"a value of type {what} is not callable", e.pos)
 
     def inplace_method(self, func: BoundMethod, e: S.Call) -> Value:
         """``t.add_(y)`` -> ``t = add(t, y)`` cast back to t's dtype: the name is rebound (other
@@ -167,7 +168,11 @@ class CallCompiler:
             return v
         if isinstance(t, T.ListType) and t.elem == T.ANY:
             return v
-        raise self.src.error(f"{opname}(): argument '{a.name}' must be {a.type}, not {t}", pos)
+        hint = None
+        if isinstance(t, T.OptionalType):
+            hint = "it may be None here: test it first ('if value is not None:') to refine it"
+        raise self.src.error(f"{opname}(): argument '{a.name}' must be {a.type}, not {t}", pos,
+                             hint)
 
     # --- python objects ---------------------------------------------------------------------------
     def call_python(self, obj, e: S.Call):

@@ -104,7 +104,9 @@ class ExprCompiler:
         try:
             obj = self.lookup_global(e.id)
         except KeyError:
-            raise self.src.error(f"name '{e.id}' is not defined", e.pos) from None
+            raise self.src.error(f"name '{e.id}' is not defined", e.pos,
+                                 "script resolves names from the function's arguments, locals, "
+                                 "closure and module globals") from None
         if _is_constant(obj):
             return self.py_constant(obj, e.pos)
         return PyObj(obj)

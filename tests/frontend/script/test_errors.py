@@ -60,3 +60,69 @@ def test_type_mismatch_on_branches():
 
     with pytest.raises(ScriptError, match="'y' has type int on one branch and str"):
         script_function(f)
+
+
+# (program in bad_programs.py, first line of the message, text the caret points at, hint part)
+SEMANTIC = [
+    ("branch_types_differ", "'y' has type int on one branch and str on the other", "if c:",
+     "same type on every path"),
+    ("maybe_undefined", "'y' may be undefined here: it is not assigned in the false branch of "
+     "the if at line 20", "y", "assign it before"),
+    ("defined_in_loop_only", "'y' may be undefined here: it is first assigned inside a loop, "
+     "which may run zero times", "y", "assign it before"),
+    ("unknown_name", "name 'missing_name' is not defined", "missing_name", "module globals"),
+    ("bad_operand", "unsupported operand types for -: str and int", "- 1", None),
+    ("tuple_variable_index", "tuples can only be indexed by an integer literal", "t[i]",
+     "use a list"),
+    ("string_indexing", "string indexing is not supported in script", "s[0]", None),
+    ("percent_format", "%-formatting is not supported in script", "% n", "f-string"),
+    ("range_as_value", "range() is only supported as the iterable of a for loop", "range(n)",
+     "for i in range"),
+    ("wrong_return_annotation", "the return value is declared as int, but the value has type "
+     "str", "return", None),
+    ("annotated_mismatch", "'n' is declared as int, but the value has type str", '"three"',
+     None),
+    ("loop_type_change", "'y' has type int before the loop and str after an iteration",
+     "for i", "one type in every iteration"),
+    ("unknown_keyword", "sum() got an unexpected keyword argument 'dimension'", "torch.sum",
+     None),
+    ("too_many_arguments", "relu() takes 1 positional argument(s) but 3 were given",
+     "torch.relu", None),
+    ("missing_argument", "transpose() missing required argument 'dim1'", "torch.transpose",
+     None),
+    ("tensor_has_no_method", "Tensor has no method 'frobnicate' in script", "x.frobnicate",
+     None),
+    ("unpack_count", "cannot unpack a tuple of 3 values into 2 names", "(x, x, x)", None),
+    ("not_callable", "a value of type int is not callable", "n(x)", None),
+    ("python_class_call", "builtin 'set' is not supported in script", "set(", None),
+    ("recursive", "recursive call of recursive is not supported in script", "recursive(x",
+     None),
+    ("optional_misuse", "add(): argument 'other' must be Tensor, not int?", "+ y",
+     "test it first"),
+]
+
+
+@pytest.mark.parametrize("name,message,at,hint", SEMANTIC, ids=[c[0] for c in SEMANTIC])
+def test_semantic_error_is_golden(name, message, at, hint):
+    import inspect
+
+    from graphtorch.frontend.script import script_function
+    from tests.frontend.script import bad_programs
+
+    fn = getattr(bad_programs, name)
+    with pytest.raises(ScriptError) as info:
+        script_function(fn)
+    err = info.value
+    assert str(err).splitlines()[0] == message
+    assert err.filename == inspect.getsourcefile(bad_programs)
+    lines, first = inspect.getsourcelines(fn)
+    assert first <= err.line < first + len(lines)
+    assert err.source_line == lines[err.line - first].rstrip("\n")
+    assert err.source_line[err.column - 1:].startswith(at), (err.source_line, err.column)
+    text = str(err)
+    assert f'File "{err.filename}", line {err.line}' in text
+    assert text.splitlines()[text.splitlines().index("    " + err.source_line) + 1] == \
+        "    " + " " * (err.column - 1) + "^"
+    if hint is not None:
+        assert hint in err.hint
+    assert "Traceback" not in text and "lark" not in text.lower()
