@@ -430,6 +430,17 @@ class CallCompiler:
             if method == "values":
                 return children
             return [[n, c] for n, c in zip(names, children)]
+        from graphtorch.frontend.script_module import ScriptModule
+
+        fn = getattr(type(ref.module), method, None) \
+            if not isinstance(ref.module, ScriptModule) else None
+        if getattr(fn, "_gt_ignore", False):
+            return self.python_op(getattr(ref.module, method), e)
+        if getattr(fn, "_gt_unused", False):
+            msg = self.const(f"{type(ref.module).__name__}.{method} was marked "
+                             f"@graphtorch.jit.unused and cannot be called from script")
+            self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
+            return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
         eager = getattr(self.unit, "eager", {})
         if id(ref.module) in eager:     # jit.compile kept this submodule as Python
             fn = ref.module if method == "forward" else getattr(ref.module, method)

@@ -166,6 +166,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
             if self.return_type is not None:
                 ret = self.coerce(ret, self.return_type, self.fn.pos, "the return value")
         g.set_outputs([ret])
+        # NOTE: the executor fills arguments left out of a call from these
+        g.defaults = {k: v for k, v in _defaults(self.py_fn).items() if k in self.arg_names}
         return g
 
     # --- statement lists --------------------------------------------------------------------------
@@ -658,6 +660,17 @@ class FunctionCompiler(ExprCompiler, CallCompiler, IndexCompiler):
             if isinstance(v, Value) and isinstance(v.type, T.OptionalType):
                 out = self.graph.emit(Prim.unchecked_cast, [v], [v.type.elem]).output
                 self.env[n] = out
+
+
+def _defaults(fn) -> dict:
+    import inspect
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}
+    return {k: p.default for k, p in sig.parameters.items()
+            if p.default is not inspect.Parameter.empty}
 
 
 class _Run(S.Stmt):
