@@ -136,7 +136,6 @@ _SLOW = object()
 # NOTE: kernels run with numpy's floating-point warnings off: PyTorch returns inf/nan silently
 _ERR_VAR, _ERR_IGNORE = _IGNORE_STATE if _IGNORE_STATE is not None else (
     contextvars.ContextVar("graphtorch_unused_errstate"), None)
-_PY_SCALARS = (float, int, bool)
 # how an argument position is read: passed through, a tensor, a promoted tensor-or-number, or a
 # promoted number-only slot (``Scalar alpha``)
 _ROLE_OTHER, _ROLE_TENSOR, _ROLE_PROMOTED, _ROLE_SCALAR = 0, 1, 2, 3
