@@ -5,6 +5,8 @@ Each forwards to registry ops; nothing here computes on arrays.
 
 from __future__ import annotations
 
+import builtins
+
 from graphtorch.ops import return_types
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY as _R
@@ -297,3 +299,231 @@ def _out_functions() -> dict:
 _OUT = _out_functions()
 globals().update(_OUT)
 __all__ += sorted(_OUT)
+
+
+# --- comparisons of whole tensors -----------------------------------------------------------------
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """``|input - other| <= atol + rtol * |other|`` elementwise; equal infinities are close."""
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{_torch_type_name(input.dtype)} did not match "
+                           f"{_torch_type_name(other.dtype)}")
+    close = input == other
+    if not input.dtype.is_floating_point:
+        input, other = input.double(), other.double()
+    elif equal_nan:
+        close = close | (input.isnan() & other.isnan())
+    diff = (input - other).abs()
+    return close | (diff.isfinite() & (diff <= atol + rtol * other.abs()))
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """``isclose(...).all()`` as a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def equal(input, other) -> bool:
+    """True when both tensors have the same shape and the same values."""
+    return tuple(input.shape) == tuple(other.shape) and bool((input == other).all())
+
+
+__all__ += ["isclose", "allclose", "equal"]
+
+
+# --- einsum ---------------------------------------------------------------------------------------
+def einsum(equation: str, *operands):
+    """Einstein summation, decomposed into permute / diagonal / sum / batched matmul (so it
+    differentiates and traces through those ops). Operands contract left to right."""
+    import math
+
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    terms, output = _einsum_parse(equation.replace(" ", ""), operands)
+    terms, operands = list(terms), list(operands)
+    for i, (t, x) in enumerate(zip(terms, operands)):
+        terms[i], operands[i] = _einsum_diagonals(t, x)
+    sizes: dict = {}
+    for i, (t, x) in enumerate(zip(terms, operands)):
+        for c, n in zip(t, x.shape):
+            if sizes.get(c, 1) != 1 and n != 1 and sizes[c] != n:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {sizes[c]}")
+            sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
+    cur, ct = operands[0], terms[0]
+    for i in range(1, len(operands)):
+        keep = set(output).union(*terms[i + 1:])
+        cur, ct = _einsum_sum_out(cur, ct, keep | set(terms[i]))
+        x, xt = _einsum_sum_out(operands[i], terms[i], keep | set(ct))
+        cur, ct = _einsum_pair(cur, ct, x, xt, keep, sizes, math.prod)
+    cur, ct = _einsum_sum_out(cur, ct, set(output))
+    if not ct:
+        return cur
+    return cur.permute([ct.index(c) for c in output])
+
+
+def _einsum_parse(eq: str, operands) -> tuple[list, str]:
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) > len(operands):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(terms) < len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    used = set(eq) - {".", ",", "-", ">"}
+    spare = [chr(0x3B1 + i) for i in range(64) if chr(0x3B1 + i) not in used]
+    n_ell = 0
+    for i, (t, x) in enumerate(zip(terms, operands)):
+        named = len(t.replace("...", ""))
+        if "..." in t:
+            n_ell = builtins.max(n_ell, x.ndim - named)
+        elif named != x.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does "
+                               f"not match the number of dimensions ({x.ndim}) for operand {i} "
+                               "and no ellipsis was given")
+    ell = "".join(spare[:n_ell])
+    terms = [t.replace("...", ell[n_ell - (x.ndim - len(t.replace("...", ""))):])
+             for t, x in zip(terms, operands)]
+    if arrow:
+        output = rhs.replace("...", ell)
+        for c in output:
+            if not builtins.any(c in t for t in terms):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   "equation for any input operand")
+    else:
+        counts = "".join(terms)
+        output = ell + "".join(sorted(c for c in set(counts) if counts.count(c) == 1
+                                      and c not in ell))
+    return terms, output
+
+
+def _einsum_diagonals(term: str, x):
+    # NOTE: a repeated subscript in one operand ('ii->i') reads the diagonal, appended last
+    while len(set(term)) != len(term):
+        c = next(c for c in term if term.count(c) > 1)
+        i = term.index(c)
+        j = term.index(c, i + 1)
+        x = x.diagonal(0, i, j)
+        term = term[:i] + term[i + 1:j] + term[j + 1:] + c
+    return term, x
+
+
+def _einsum_sum_out(x, term: str, keep: set):
+    dims = [i for i, c in enumerate(term) if c not in keep]
+    if not dims:
+        return x, term
+    return x.sum(dims), "".join(c for c in term if c in keep)
+
+
+def _einsum_pair(a, ta: str, b, tb: str, keep: set, sizes: dict, prod):
+    batch = [c for c in ta if c in tb and c in keep]
+    summed = [c for c in ta if c in tb and c not in keep]
+    a_only = [c for c in ta if c not in tb]
+    b_only = [c for c in tb if c not in ta]
+    a = a.permute([ta.index(c) for c in batch + a_only + summed])
+    a = a.expand([sizes[c] for c in batch + a_only + summed])
+    b = b.permute([tb.index(c) for c in batch + summed + b_only])
+    b = b.expand([sizes[c] for c in batch + summed + b_only])
+    nb, m, k, n = (prod(sizes[c] for c in cs) for cs in (batch, a_only, summed, b_only))
+    out = a.reshape([nb, m, k]) @ b.reshape([nb, k, n])
+    return out.reshape([sizes[c] for c in batch + a_only + b_only]), "".join(
+        batch + a_only + b_only)
+
+
+__all__ += ["einsum"]
+
+
+# --- small composites PyTorch scripts reach for ---------------------------------------------------
+def clip(input, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """Alias of ``clamp``."""
+    return dispatch(_R["clamp"], (input, min, max), None)
+
+
+def broadcast_to(input, size):
+    """``input.expand(size)``: a view with the broadcast shape."""
+    return input.expand(list(size))
+
+
+def outer(input, vec2):
+    """The outer product of two 1-D tensors."""
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def trace(input):
+    """The sum of the main diagonal of a 2-D tensor."""
+    return input.diagonal().sum()
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``."""
+    return input + weight * (end - input)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    product = mat1 @ mat2
+    return (input if beta == 1 else beta * input) + (product if alpha == 1 else alpha * product)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``."""
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``."""
+    return input + value * tensor1 / tensor2
+
+
+def take_along_dim(input, indices, dim=None):
+    """``gather`` along ``dim`` with broadcast indices (flattened input when ``dim`` is None)."""
+    if dim is None:
+        return input.reshape([-1]).gather(0, indices.reshape([-1]))
+    shape = [builtins.max(a, b) if i != dim % input.ndim else b
+             for i, (a, b) in enumerate(zip(input.shape, indices.shape))]
+    expanded = list(shape)
+    expanded[dim % input.ndim] = input.shape[dim % input.ndim]
+    return input.expand(expanded).gather(dim, indices.expand(shape))
+
+
+def argwhere(input):
+    """``nonzero(input)``: the indices of the non-zero elements, one row each."""
+    return nonzero(input)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``."""
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    if dim is None or isinstance(dim, bool):
+        return v, input.mean()
+    return v, input.mean(dim, keepdim=keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``."""
+    v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
+    return v.sqrt(), m
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids from 1-D tensors (``indexing='ij'`` by default, or ``'xy'``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    indexing = indexing or "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError("torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:
+        tensors = (tensors[1], tensors[0]) + tuple(tensors[2:])
+    shape = [t.numel() for t in tensors]
+    grids = []
+    for i, t in enumerate(tensors):
+        view = [1] * len(tensors)
+        view[i] = -1
+        grids.append(t.reshape(view).expand(shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+__all__ += ["clip", "broadcast_to", "outer", "trace", "lerp", "addmm", "addcmul", "addcdiv",
+            "take_along_dim", "argwhere", "var_mean", "std_mean", "meshgrid"]

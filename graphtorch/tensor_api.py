@@ -324,3 +324,15 @@ Tensor.topk = lambda self, k, dim=-1, largest=True, sorted=True: (  # noqa: A006
     _functions.topk(self, k, dim, largest, sorted))
 
 install_methods(Tensor)
+
+# --- Python-level composites as methods -----------------------------------------------------------
+for _name in ("isclose", "allclose", "equal", "clip", "broadcast_to", "outer", "trace", "lerp",
+              "addmm", "addcmul", "addcdiv", "take_along_dim", "argwhere"):
+    setattr(Tensor, _name, getattr(_functions, _name))
+Tensor.ger = Tensor.outer
+Tensor.clip_ = lambda self, min=None, max=None: self._inplace("clamp", min, max)
+Tensor.lerp_ = lambda self, end, weight: self.copy_(_functions.lerp(self, end, weight))
+Tensor.addcmul_ = lambda self, t1, t2, *, value=1: self.copy_(
+    _functions.addcmul(self, t1, t2, value=value))
+Tensor.addcdiv_ = lambda self, t1, t2, *, value=1: self.copy_(
+    _functions.addcdiv(self, t1, t2, value=value))
