@@ -61,10 +61,12 @@ def profile(prep, method: str, warmup: int, iters: int) -> tuple[list[NodeStats]
     with no_grad():
         for _ in range(warmup):
             interp.run(graph, inputs)
+        prep.sync()
         recording = True
         t0 = time.perf_counter()
         for _ in range(iters):
             interp.run(graph, inputs)
+        prep.sync()
         wall = time.perf_counter() - t0
     rows = sorted(stats.values(), key=lambda s: (-s.total, s.index))
     return rows, wall
@@ -109,9 +111,14 @@ def run(args) -> int:
            "wall_ms_per_iter": wall / args.iters * 1e3, "nodes": table,
            "by_kind": [{"kind": k, "total_ms": v * 1e3, "percent": 100 * v / total}
                        for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])]}
+    if prep.device.type == "cuda":
+        # NOTE: kernels run asynchronously; a node's time is its launch, the wall time is real
+        doc["note"] = "on CUDA, per-node times are launch times; wall_ms_per_iter is synchronized"
     if args.json:
         emit_json(doc)
         return 0
+    if "note" in doc:
+        print(f"note: {doc['note']}")
     print(f"{args.model} {args.method}: {args.iters} iterations, "
           f"{doc['wall_ms_per_iter']:.3f} ms per iteration ({len(rows)} nodes)")
     print(f"{'total ms':>10} {'%':>6} {'calls':>6} {'mean us':>9}  {'node':<28} source")

@@ -88,19 +88,16 @@ class PreparedRun:
 
 
 def prepare_run(args) -> PreparedRun:
-    from graphtorch.archive.reader import build, read_archive
+    from graphtorch.archive.reader import build, read_archive, usable_device
     from graphtorch.cli import CLIError
     from graphtorch.cli_inputs import resolve_inputs, to_call_args
     from graphtorch.cli_inspect import entry_method
-    from graphtorch.device import as_device, cuda_is_available
     from graphtorch.errors import DeviceError
 
     try:
-        device = as_device(args.device)
+        device = usable_device(args.device)
     except DeviceError as e:
-        raise CLIError(str(e)) from None
-    if device.type == "cuda" and not cuda_is_available():
-        raise CLIError("--device cuda: CUDA is not available (needs CuPy and an NVIDIA GPU)")
+        raise CLIError(f"--device {args.device}: {e}") from None
     loaded = read_archive(args.model, map_location=device)
     graph, arg_names, first = entry_method(loaded, args.method)
     arrays = resolve_inputs(graph, arg_names, first, args)

@@ -7,6 +7,7 @@ leaves no half-registered functions behind; every failure is a FormatError namin
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from graphtorch.archive import manifest as mf
@@ -15,7 +16,7 @@ from graphtorch.archive.graph_checks import GraphChecker
 from graphtorch.archive.values import decode_value
 from graphtorch.archive.zip_container import ZipArchive
 from graphtorch.device import as_device
-from graphtorch.errors import FormatError
+from graphtorch.errors import DeviceError, FormatError
 
 
 @dataclass
@@ -33,7 +34,7 @@ class TensorStore:
     """Tensors of the tensors member by key, made on first use as views of the archive."""
 
     def __init__(self, archive: ZipArchive, device=None):
-        self.device = as_device(device) if device is not None else None
+        self.device = target_device(device)
         self.buffer = archive.read(mf.TENSORS)
         self.entries, self.metadata, self.data_start = tensor_file.decode_header(
             self.buffer, mf.TENSORS)
@@ -58,8 +59,10 @@ class TensorStore:
 
             arr = self.array(key, where)
             dev = self.device or CPU
-            if dev.type != "cpu":
-                arr = array_module(dev).asarray(arr)
+            if dev.type == "cuda":
+                cp = array_module(dev)
+                with cp.cuda.Device(dev.index) if dev.index is not None else nullcontext():
+                    arr = cp.asarray(arr)    # one host-to-device copy from the mapping
             self._made[key] = Tensor._wrap(arr, dev)
         return self._made[key]
 
@@ -68,11 +71,37 @@ class TensorStore:
         return sum(e.end - e.begin for e in self.entries.values())
 
 
+def usable_device(spec):
+    """The device ``spec`` names, checked to exist here (CuPy, a GPU, the index in range)."""
+    from graphtorch.device import array_module
+
+    dev = as_device(spec)
+    if dev.type == "cuda":
+        cp = array_module(dev)          # DeviceError when CuPy or the GPU is missing
+        count = cp.cuda.runtime.getDeviceCount()
+        if dev.index is not None and dev.index >= count:
+            raise DeviceError(f"no such CUDA device {str(dev)!r}: this machine has {count} "
+                              f"(cuda:0 to cuda:{count - 1})")
+    return dev
+
+
+def target_device(map_location):
+    """The device of ``map_location`` (None: tensors stay on the CPU), checked before anything
+    is read so that a missing GPU is one precise error, not a failure halfway through."""
+    if map_location is None:
+        return None
+    try:
+        return usable_device(map_location)
+    except DeviceError as e:
+        raise DeviceError(f"load(map_location={map_location!r}): {e}") from None
+
+
 def read_archive(path_or_file, map_location=None, check_graphs: bool = True) -> LoadedArchive:
     """Open and validate an archive (manifest, tensors header, and every graph)."""
+    device = target_device(map_location)
     archive = ZipArchive.open(path_or_file)
     manifest = mf.parse(archive.read(mf.MANIFEST, mf.MAX_MANIFEST_BYTES))
-    loaded = LoadedArchive(archive, manifest, TensorStore(archive, map_location))
+    loaded = LoadedArchive(archive, manifest, TensorStore(archive, device))
     _check_tensor_refs(loaded)
     _decode_attributes(loaded)
     defaults = _decode_defaults(loaded)

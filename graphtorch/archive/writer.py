@@ -122,6 +122,7 @@ class _Saver:
 
     def method(self, graph, name: str, arg_names, member: str, what: str) -> Method:
         _refuse_python_ops(graph, what)
+        _refuse_unverifiable(graph, what)
         constants = {}
         for node in graph.walk():
             if node.kind == Prim.CallFunction.value:
@@ -174,6 +175,20 @@ def default_text(value) -> str:
     if isinstance(value, Tensor):
         return f"<tensor {value.dtype.name}{list(value.shape)}>"
     return repr(value)
+
+
+def _refuse_unverifiable(graph, what: str) -> None:
+    """Load verifies every graph; an archive it would refuse is not written in the first place."""
+    from graphtorch.errors import GraphtorchError
+    from graphtorch.ir.verifier import verify
+
+    try:
+        verify(graph)
+    except GraphtorchError as e:
+        first = str(e).splitlines()[0]
+        raise UnsupportedError(f"cannot save {what}: its graph does not verify, so the archive "
+                               f"could not be loaded ({first}); this is a bug of the compiler "
+                               f"that made the graph, please report it") from e
 
 
 def _refuse_python_ops(graph, what: str) -> None:
