@@ -1,0 +1,71 @@
+"""Control-flow facts about statement lists, shared by the statement and loop compilers."""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script import syntax as S
+
+RETURN = "$return"
+RETURNED = "$returned"   # a return inside a loop: the code after the loop is skipped
+BROKE = "$broke"
+INT_MAX = 2**63 - 1
+
+
+def always_exits(stmts: list[S.Stmt]) -> bool:
+    """Whether every path through ``stmts`` leaves by return/break/continue/raise."""
+    for s in stmts:
+        if isinstance(s, (S.Return, S.Break, S.Continue, S.Raise)):
+            return True
+        if isinstance(s, S.If) and always_exits(s.body) and always_exits(s.orelse):
+            return True
+    return False
+
+
+def assigned_names(stmts: list[S.Stmt]) -> list[str]:
+    """Names a statement list may rebind (in order of first appearance)."""
+    out: dict[str, None] = {}
+
+    def target(e):
+        if isinstance(e, S.Name):
+            out[e.id] = None
+        elif isinstance(e, (S.Tuple, S.List)):
+            for x in e.elts:
+                target(x)
+
+    def visit(ss):
+        for s in ss:
+            if isinstance(s, S.Assign):
+                for t in s.targets:
+                    target(t)
+            elif isinstance(s, (S.AnnAssign, S.AugAssign)):
+                target(s.target)
+            elif isinstance(s, S.If):
+                visit(s.body)
+                visit(s.orelse)
+            elif isinstance(s, S.For):
+                target(s.target)
+                visit(s.body)
+            elif isinstance(s, S.While):
+                visit(s.body)
+            elif isinstance(s, S.Break):
+                out[BROKE] = None
+            elif isinstance(s, S.Return):
+                out[RETURN] = None
+                out[RETURNED] = None
+
+    visit(stmts)
+    return list(out)
+
+
+def _contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | None:
+    for s in stmts:
+        if isinstance(s, kinds):
+            return s
+        inner = []
+        if isinstance(s, S.If):
+            inner = s.body + s.orelse
+        elif isinstance(s, (S.For, S.While)) and into_loops:
+            inner = s.body
+        found = _contains(inner, kinds, into_loops)
+        if found is not None:
+            return found
+    return None

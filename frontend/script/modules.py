@@ -1,0 +1,222 @@
+"""Module code: calls of submodules and methods, super(), attributes, containers (mixed into
+FunctionCompiler)."""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
+
+
+def _unwrap_fn(fn):
+    return getattr(fn, "__func__", fn)
+
+
+def _defaults_of(fn) -> dict:
+    import inspect
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return {}
+    return {k: p.default for k, p in sig.parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+class ModuleCompiler:
+    def call_module(self, ref: ModuleRef, method: str, e: S.Call):
+        if ref.is_container and method in ("items", "keys", "values") and not e.args:
+            children = self.module_children(ref)
+            names = [self.const(n) for n in ref.module._modules]
+            if method == "keys":
+                return names
+            if method == "values":
+                return children
+            return [[n, c] for n, c in zip(names, children)]
+        from graphtorch.frontend.script_module import ScriptModule
+
+        fn = getattr(type(ref.module), method, None) \
+            if not isinstance(ref.module, ScriptModule) else None
+        if getattr(fn, "_gt_ignore", False):
+            return self.python_op(getattr(ref.module, method), e)
+        if getattr(fn, "_gt_unused", False):
+            msg = self.const(f"{type(ref.module).__name__}.{method} was marked "
+                             f"@graphtorch.jit.unused and cannot be called from script")
+            self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
+            return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
+        eager = getattr(self.unit, "eager", {})
+        if id(ref.module) in eager:     # jit.compile kept this submodule as Python
+            fn = ref.module if method == "forward" else getattr(ref.module, method)
+            return self.python_op(fn, e, eager[id(ref.module)] if method == "forward" else None)
+        args, kwargs = self.args_of(e)
+        ret = self.unit.method_return_type(ref.module, method, self.src, e.pos)
+        args = self.method_arguments(ref.module, method, args, kwargs, e.pos)
+        return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
+                               {"name": method}).output
+
+    def method_arguments(self, module, method: str, args: list[Value], kwargs: dict,
+                         pos, fn=None) -> list[Value]:
+        """Positional arguments of a compiled method call: keywords placed, defaults filled,
+        each coerced to the parameter's type."""
+        from graphtorch.frontend.script_module import ScriptModule
+
+        sm = module if isinstance(module, ScriptModule) else self.unit.script_module(module)
+        m = sm._method(method) if method in sm._gt_methods else None
+        if m is None:
+            return args
+        params = m.graph.block.inputs[1:]
+        names = list(m.arg_names)
+        if len(args) > len(params):
+            raise self.src.error(f"{method}() takes {len(params)} argument(s) but {len(args)} "
+                                 f"were given", pos)
+        vals = list(args) + [None] * (len(params) - len(args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise self.src.error(f"{method}() got an unexpected keyword argument '{k}'",
+                                     pos)
+            if vals[names.index(k)] is not None:
+                raise self.src.error(f"{method}() got multiple values for argument '{k}'", pos)
+            vals[names.index(k)] = v
+        py_fn = fn or getattr(getattr(sm, "_gt_original", None) or module, method, None)
+        defaults = _defaults_of(py_fn)
+        for i, (p, name) in enumerate(zip(params, names)):
+            if vals[i] is None:
+                if name not in defaults:
+                    raise self.src.error(f"{method}() missing required argument '{name}'", pos)
+                vals[i] = self.py_constant(defaults[name], pos)
+            vals[i] = self.coerce(vals[i], p.type, pos, f"argument '{name}'")
+        return vals
+
+    def call_module_choice(self, choice: ModuleChoice, method: str, e: S.Call) -> Value:
+        """One prim::If per module: branch k calls module k when the index equals k."""
+        args, kwargs = self.args_of(e)
+        if kwargs:
+            raise self.src.error("keyword arguments to an indexed module call are not "
+                                 "supported", e.pos, "pass them positionally")
+        children = self.module_children(choice.container)
+        n = len(children)
+        rets = [self.unit.method_return_type(c.module, method, self.src, e.pos)
+                for c in children]
+        out_t = rets[0] if rets else T.NONE
+        for r in rets[1:]:
+            out_t = T.unify(out_t, r)
+            if out_t is None:
+                raise self.src.error(f"the modules of this container return different types "
+                                     f"from {method}(), so it cannot be indexed at run time",
+                                     e.pos, "iterate over it instead")
+        i = choice.index
+        neg = self.scalar("prim::lt", [i, self.const(0)], T.BOOL)
+        i = self.if_value(neg, lambda: self.scalar("prim::add", [i, self.const(n)], T.INT),
+                          lambda: i)
+
+        def branch(k: int) -> Value:
+            if k == n:
+                msg = self.scalar("prim::format", [self.const("index {} is out of range"),
+                                                   choice.index], T.STR)
+                self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "IndexError"})
+                return self.graph.emit(Prim.Uninitialized, [], [out_t]).output
+            hit = self.scalar("prim::eq", [i, self.const(k)], T.BOOL)
+            return self.if_value(
+                hit, lambda: self.graph.emit(Prim.CallMethod, [children[k].value] + args,
+                                             [rets[k]], {"name": method}).output,
+                lambda: branch(k + 1))
+
+        return branch(0)
+
+    def super_call(self, e: S.Call) -> Value:
+        me = self.self_module
+        if me is None:
+            raise self.src.error("super() is only supported in module methods", e.pos)
+        name = e.func.attr
+        owner = next((k for k in type(me).__mro__
+                      if _unwrap_fn(k.__dict__.get(self.fn.name)) is _unwrap_fn(self.py_fn)),
+                     type(me))
+        base_fn = None
+        for klass in owner.__mro__[1:]:
+            if name in klass.__dict__:
+                base_fn = klass.__dict__[name]
+                break
+        if base_fn is None:
+            raise self.src.error(f"no base class of {owner.__name__} defines '{name}'", e.pos)
+        alias = f"{klass.__name__}__{name}"
+        args, kwargs = self.args_of(e)
+        ret = self.unit.method_return_type(me, alias, self.src, e.pos, fn=base_fn)
+        args = self.method_arguments(me, alias, args, kwargs, e.pos, fn=base_fn)
+        return self.graph.emit(Prim.CallMethod, [self.env_self().value] + args, [ret],
+                               {"name": alias}).output
+
+    def env_self(self) -> ModuleRef:
+        return next(v for v in self.env.values() if isinstance(v, ModuleRef)
+                    and v.module is self.self_module)
+
+    def module_attribute(self, ref: ModuleRef, attr: str, pos):
+        m = ref.module
+        if attr in m._parameters or attr in m._buffers:
+            t = m._parameters.get(attr, m._buffers.get(attr))
+            if t is None:
+                return self.const(None)
+            return self.graph.emit(Prim.GetAttr, [ref.value], [T.type_of_value(t)],
+                                   {"name": attr}).output
+        if attr in m._modules:
+            sub = m._modules[attr]
+            if sub is None:
+                return self.const(None)
+            out = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+                                  {"name": attr}).output
+            return ModuleRef(out, sub)
+        if attr == "training":
+            return self.graph.emit(Prim.GetAttr, [ref.value], [T.BOOL], {"name": attr}).output
+        if attr == "_modules":
+            return ref      # self._modules.values()/items() iterate the children statically
+        if attr in getattr(m, "__dict__", {}):
+            val = m.__dict__[attr]
+            from graphtorch.frontend.script.expressions import _is_constant
+
+            if _is_constant(val) or isinstance(val, list) and all(
+                    isinstance(x, (int, float)) for x in val):
+                return self.py_constant(val, pos) if not isinstance(val, list) else \
+                    self.const(list(val))
+            raise self.src.error(f"module attribute '{attr}' has a type script does not "
+                                 f"support ({type(val).__name__})", pos,
+                                 "mark the method using it @graphtorch.jit.ignore")
+        if callable(getattr(type(m), attr, None)):
+            return BoundMethod(ref, attr)
+        from graphtorch.frontend.script.expressions import _is_constant
+
+        if hasattr(type(m), attr) and _is_constant(getattr(type(m), attr)):
+            return self.py_constant(getattr(type(m), attr), pos)   # a class-level constant
+        raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos)
+
+    def module_children(self, ref: ModuleRef) -> list[ModuleRef]:
+        out = []
+        for name, sub in ref.module._modules.items():
+            v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+                                {"name": name}).output
+            out.append(ModuleRef(v, sub))
+        return out
+
+    def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
+        from graphtorch.nn.container import ModuleDict
+
+        iv = self.expr_value(index)
+        if not iv.is_constant:
+            if isinstance(ref.module, ModuleDict) or iv.type != T.INT:
+                raise self.src.error("modules in a ModuleDict can only be indexed by a constant "
+                                     "key", pos, "iterate with 'for name, m in "
+                                     "self.layers.items()' or index with a string literal")
+            return ModuleChoice(ref, iv)
+        key = self.graph.constant_value(iv)
+        children = list(ref.module._modules.items())
+        if isinstance(key, int):
+            if not -len(children) <= key < len(children):
+                raise self.src.error(f"index {key} is out of range for a "
+                                     f"{type(ref.module).__name__} of {len(children)} modules",
+                                     pos)
+            name, sub = children[key]
+        else:
+            name, sub = key, ref.module._modules[key]
+        v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+                            {"name": name}).output
+        return ModuleRef(v, sub)
