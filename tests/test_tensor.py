@@ -275,3 +275,16 @@ def test_unknown_keyword_and_wrong_type_messages():
         gt.add(gt.zeros(1), gt.zeros(1), beta=2)
     with pytest.raises(TypeError, match="must be Tensor, not str"):
         gt.add(gt.zeros(1), "x")
+
+
+def test_rand_like_and_randn_like():
+    x = gt.zeros(3, 4, dtype=gt.float64)
+    gt.manual_seed(3)
+    a = gt.rand_like(x)
+    b = gt.randn_like(x, dtype=gt.float32)
+    assert a.dtype is gt.float64 and tuple(a.shape) == (3, 4)
+    assert b.dtype is gt.float32 and tuple(b.shape) == (3, 4)
+    gt.manual_seed(3)
+    np.testing.assert_array_equal(gt.rand_like(x).numpy(), a.numpy())
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        gt.rand_like(gt.zeros(2, dtype=gt.int64))

@@ -220,3 +220,30 @@ register("multinomial(Tensor self, int num_samples, bool replacement=False, *, "
          samples=lambda dtype=dtypes.float32: [
              SampleInput((SampleMaker(32).tensor((2, 4), dtype, 0.1, 1), 3))]
          if dtype.is_floating_point else [])
+
+
+# --- *_like ---------------------------------------------------------------------------------------
+def _like_kernel(draw, kernel_name: str):
+    def kernel(xp, x, gen, dtype, device, rg):
+        dt = _float_dt(dtype if dtype is not None else dtypes.from_numpy(x.dtype), kernel_name)
+        return _to_dev(xp, draw(_rng(gen), tuple(x.shape)).astype(dt.np))
+
+    return kernel
+
+
+def _like_meta(x, gen=None, dtype=None, device=None, rg=False):
+    return TensorMeta(dtypes.as_dtype(dtype) if dtype is not None else x.dtype, tuple(x.shape),
+                      as_device(device) if device is not None else x.device)
+
+
+def _like_samples(dtype=dtypes.float32):
+    return [SampleInput((SampleMaker(33).tensor((2, 3), dtype),))] if dtype.is_floating_point \
+        else []
+
+
+for _name, _draw, _kname in (("rand_like", lambda r, s: r.random(s), "check_uniform_bounds"),
+                             ("randn_like", lambda r, s: r.standard_normal(s),
+                              "normal_kernel_cpu")):
+    register(f"{_name}(Tensor input, {_OPTS}) -> Tensor", OpKind.RANDOM,
+             kernel=_like_kernel(_draw, _kname), meta=_like_meta, differentiable=False,
+             saves=Saves.NOTHING, promotion=Promotion.NONE, samples=_like_samples)
