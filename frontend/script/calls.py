@@ -81,13 +81,17 @@ class CallCompiler:
         base = func.name[:-1]
         if base not in REGISTRY:
             raise self.src.error(f"Tensor has no method '{func.name}' in script", e.pos)
+        if not isinstance(e.func.value, S.Name):
+            raise self.src.error(f"in-place {func.name}() on this expression is not supported "
+                                 f"in script (only a local name can be updated)", e.pos,
+                                 f"write 'y = ....{base}(...)' and use y, or move the update "
+                                 f"into a @graphtorch.jit.ignore method")
         args, kwargs = self.args_of(e)
         out = self.tensor_method(func.receiver, base, args, kwargs, e.pos)
         dt = func.receiver.type.dtype
         if dt is not None and isinstance(out.type, T.TensorType) and out.type.dtype is not dt:
             out = self.call_op("to_dtype", [out, self.const(dt)], {}, e.pos)
-        if isinstance(e.func.value, S.Name):
-            self.assign(e.func.value, out, e.pos)
+        self.assign(e.func.value, out, e.pos)
         return out
 
     def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
