@@ -61,6 +61,11 @@ ALL: tuple[dtype, ...] = (bool_, uint8, int8, int16, int32, int64, float16, floa
 FLOATING: tuple[dtype, ...] = (float16, float32, float64)
 INTEGRAL: tuple[dtype, ...] = (uint8, int8, int16, int32, int64)
 
+# PyTorch's ScalarType names, which its error messages use ("not implemented for 'Long'")
+SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                     "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
+                     "float64": "Double"}
+
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NP = {d.np: d for d in ALL}
 _BY_NP_TYPE = {d.np.type: d for d in ALL}

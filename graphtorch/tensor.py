@@ -258,8 +258,7 @@ class Tensor:
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
-            raise DTypeError("only Tensors of floating point dtype can require gradients, got "
-                             f"{self.dtype}")
+            raise DTypeError("only Tensors of floating point dtype can require gradients")
         self._rg = bool(requires_grad)
         return self
 
@@ -353,8 +352,9 @@ class Tensor:
 
     def _assign_inplace(self, result: Tensor, what: str) -> None:
         if result.dtype is not self.dtype and not _can_cast(result.dtype, self.dtype):
-            raise DTypeError(f"result type {result.dtype.name} can't be cast to the desired output "
-                             f"type {self.dtype.name} (in-place {what})")
+            names = dtypes.SCALAR_TYPE_NAMES
+            raise DTypeError(f"result type {names[result.dtype.name]} can't be cast to the desired "
+                             f"output type {names[self.dtype.name]}")
         if result._rg and self._base is not None and grad_mode.STATE.enabled:
             raise AutogradError(
                 f"in-place {what} on a view of another tensor while recording gradients is not "

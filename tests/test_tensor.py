@@ -288,3 +288,26 @@ def test_rand_like_and_randn_like():
     np.testing.assert_array_equal(gt.rand_like(x).numpy(), a.numpy())
     with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
         gt.rand_like(gt.zeros(2, dtype=gt.int64))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("call", [
+    "m.tensor([1, 2]).requires_grad_()",
+    "m.tensor([1, 2]).mul_(1.5)",
+    "m.tensor([True]).add_(1)",
+    "m.tensor([1, 2], dtype=m.int32).add_(m.tensor([1.0]))",
+    "m.zeros(3).add_(m.zeros(2, 3))",
+    "m.tensor([1.0]).sum().backward()",
+    "m.zeros(2, 3).view(4)",
+    "m.zeros(2, 3).t().view(6)",
+    "m.tensor([1.0, 2.0]).item()",
+    "m.zeros(2, 3).size(2)",
+])
+def test_error_messages_match_pytorch(call):
+    import torch
+
+    with pytest.raises(Exception) as ours:
+        eval(call, {"m": gt})  # noqa: S307 - fixed strings above
+    with pytest.raises(Exception) as theirs:
+        eval(call, {"m": torch})  # noqa: S307
+    assert str(ours.value) == str(theirs.value)

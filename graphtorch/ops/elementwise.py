@@ -134,13 +134,10 @@ unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(),
 def _frac(xp, x):
     if x.dtype.kind != "f":
         # NOTE: PyTorch has no integer frac kernel (it raises rather than returning zeros)
-        raise RuntimeError(f'"frac_cpu" not implemented for {_TORCH_TYPE_NAMES[x.dtype.name]!r}')
+        name = dtypes.SCALAR_TYPE_NAMES[x.dtype.name]
+        raise RuntimeError(f'"frac_cpu" not implemented for {name!r}')
     return x - xp.trunc(x)
 
-
-_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
-                     "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
-                     "float64": "Double"}
 
 unary("frac", _frac, lambda ctx, g: (g,), lower="({0} - trunc({0}))", saves=Saves.NOTHING,
       samples=unary_samples(int_ok=False))

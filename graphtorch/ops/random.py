@@ -115,8 +115,7 @@ def _float_dt(dtype, kernel_name: str) -> dtypes.dtype:
     return dt
 
 
-_TORCH_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
-                     "int32": "Int", "int64": "Long"}
+_TORCH_TYPE_NAMES = dtypes.SCALAR_TYPE_NAMES
 
 
 def _float_samples(dtype=dtypes.float32):
