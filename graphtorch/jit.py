@@ -129,10 +129,25 @@ def load(f, map_location=None, _extra_files=None):
 
 
 def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
-    """Return ``mod`` with parameters as constants is not supported yet; returns it in eval mode."""
-    from graphtorch.errors import UnsupportedError
+    """A copy of a compiled module in eval mode with its state folded into the graph.
 
+    Submodule calls are inlined and parameters, buffers and plain attributes become constants,
+    so the result has no submodules or parameters: one flat ``forward`` graph (saveable, and
+    independent of later changes to ``mod``). ``preserved_attrs`` are not supported.
+    """
+    from graphtorch.errors import UnsupportedError
+    from graphtorch.passes.freeze import freeze_method
+
+    if not isinstance(mod, ScriptModule):
+        raise UnsupportedError("freeze expects a ScriptModule (the result of graphtorch.jit.script "
+                               "or graphtorch.jit.trace)")
     if mod.training:
         raise UnsupportedError("Freezing is currently only implemented for modules in eval mode."
                                " Please call .eval() on your module before freezing.")
-    return mod
+    if preserved_attrs:
+        raise UnsupportedError("freeze(preserved_attrs=...) is not supported by graphtorch")
+    frozen = RecursiveScriptModule(mod._gt_type, mod.original_name)
+    frozen.eval()
+    graph = freeze_method(mod, "forward")
+    frozen._add_method("forward", graph, mod._method("forward").arg_names)
+    return frozen

@@ -1,0 +1,36 @@
+"""Freezing folds module state into one flat graph that keeps computing the same thing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphtorch as gt
+from graphtorch.errors import UnsupportedError
+from graphtorch.ir import verify
+
+
+def test_freeze_inlines_and_folds_parameters(tmp_path):
+    gt.manual_seed(0)
+    model = gt.nn.Sequential(gt.nn.Linear(4, 8), gt.nn.ReLU(), gt.nn.Linear(8, 2)).eval()
+    traced = gt.jit.trace(model, gt.rand(3, 4))
+    frozen = gt.jit.freeze(traced)
+    text = str(frozen.graph)
+    verify(frozen.graph)
+    assert "prim::CallMethod" not in text and "prim::GetAttr" not in text
+    assert list(frozen.parameters()) == []
+    x = gt.rand(5, 4)
+    want = model(x).detach().numpy()
+    np.testing.assert_allclose(frozen(x).numpy(), want, rtol=1e-6)
+    with gt.no_grad():  # later changes to the model do not reach the frozen graph
+        model[0].weight.mul_(0)
+    np.testing.assert_allclose(frozen(x).numpy(), want, rtol=1e-6)
+    path = tmp_path / "frozen.gt"
+    frozen.save(str(path))
+    np.testing.assert_allclose(gt.jit.load(str(path))(x).numpy(), want, rtol=1e-6)
+
+
+def test_freeze_needs_eval_mode():
+    traced = gt.jit.trace(gt.nn.Linear(2, 2), gt.rand(1, 2))
+    with pytest.raises(UnsupportedError, match="eval mode"):
+        gt.jit.freeze(traced)
