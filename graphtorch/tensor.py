@@ -139,7 +139,7 @@ class Tensor:
             return self.shape
         from graphtorch.ops.meta import normalize_dim
 
-        d = normalize_dim(dim, self._data.ndim, "size")
+        d = normalize_dim(dim, self._data.ndim)
         tracer = _dispatch_mod.TRACE.tracer
         if tracer is not None:
             return tracer.size_of(self, d)
