@@ -527,3 +527,225 @@ def meshgrid(*tensors, indexing: str | None = None):
 
 __all__ += ["clip", "broadcast_to", "outer", "trace", "lerp", "addmm", "addcmul", "addcdiv",
             "take_along_dim", "argwhere", "var_mean", "std_mean", "meshgrid"]
+
+
+# --- constants and process settings ---------------------------------------------------------------
+inf, nan, pi, e = float("inf"), float("nan"), 3.141592653589793, 2.718281828459045
+_NUM_THREADS: list = []
+
+
+def set_num_threads(n: int) -> None:
+    """Record the intra-op thread count. NOTE: numpy's BLAS reads its thread count at start-up
+    (OMP_NUM_THREADS); graphtorch does not change it at run time (docs/differences.md)."""
+    if not isinstance(n, int) or n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _NUM_THREADS[:] = [n]
+
+
+def get_num_threads() -> int:
+    """The value given to :func:`set_num_threads`, else the number of CPUs."""
+    import os
+
+    return _NUM_THREADS[0] if _NUM_THREADS else (os.cpu_count() or 1)
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of a floating dtype, as Python numbers (``eps``, ``max``, ``min``,
+    ``tiny`` = ``smallest_normal``, ``resolution``, ``bits``, ``dtype``)."""
+
+    def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        import numpy as np
+
+        from graphtorch import dtypes
+
+        dt = dtypes.get_default_dtype() if type is None else type
+        if not dt.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
+                            "to handle 'torch.finfo'")
+        info = np.finfo(dt.np)
+        self.bits, self.dtype = int(info.bits), dt.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of an integer dtype (``min``, ``max``, ``bits``, ``dtype``)."""
+
+    def __init__(self, type):  # noqa: A002 - PyTorch's argument name
+        import numpy as np
+
+        if type.is_floating_point:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        info = np.iinfo(type.np) if type.name != "bool" else np.iinfo(np.uint8)
+        self.bits, self.min, self.max, self.dtype = int(info.bits), int(info.min), int(
+            info.max), type.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+__all__ += ["inf", "nan", "pi", "e", "set_num_threads", "get_num_threads", "finfo", "iinfo"]
+
+
+# --- more composites ------------------------------------------------------------------------------
+def clamp_min(input, min):  # noqa: A002 - PyTorch's argument name
+    return dispatch(_R["clamp"], (input, min, None), None)
+
+
+def clamp_max(input, max):  # noqa: A002 - PyTorch's argument name
+    return dispatch(_R["clamp"], (input, None, max), None)
+
+
+def masked_select(input, mask):
+    """The elements of ``input`` where the (broadcast) ``mask`` is True, as a 1-D tensor."""
+    shape = _broadcast_shapes(input.shape, mask.shape)
+    return input.expand(shape)[mask.expand(shape)]
+
+
+def _broadcast_shapes(a, b) -> list:
+    n = builtins.max(len(a), len(b))
+    a, b = [1] * (n - len(a)) + list(a), [1] * (n - len(b)) + list(b)
+    return [x if y == 1 else y for x, y in zip(a, b)]
+
+
+def index_fill(input, dim: int, index, value):
+    """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    from graphtorch.ops.meta import normalize_dim
+
+    d = normalize_dim(dim, input.ndim, "index_fill")
+    mask = dispatch(_R["zeros"], ([input.shape[d]],), {"dtype": _bool(), "device": input.device})
+    mask[index.reshape([-1])] = True
+    shape = [1] * input.ndim
+    if input.ndim:
+        shape[d] = -1
+    return input.masked_fill(mask.reshape(shape), value)
+
+
+def _bool():
+    from graphtorch import dtypes
+
+    return dtypes.bool_
+
+
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """The ``n``-th forward difference along ``dim`` (after concatenating prepend/append)."""
+    parts = [t for t in (prepend, input, append) if t is not None]
+    x = dispatch(_R["cat"], (parts, dim), None) if len(parts) > 1 else input
+    for _ in range(n):
+        length = x.shape[dim]
+        if length == 0:
+            break
+        hi, lo = x.narrow(dim, 1, length - 1), x.narrow(dim, 0, length - 1)
+        x = hi ^ lo if x.dtype is _bool() else hi - lo
+    return x
+
+
+def _kth(input, k, dim, keepdim, name: str):
+    """Sorted value number ``k`` (a tensor of per-row positions or an int) along ``dim``."""
+    from graphtorch.ops.meta import normalize_dim
+
+    d = normalize_dim(dim, builtins.max(input.ndim, 1), name)
+    x = input if input.ndim else input.reshape([1])
+    values, indices = sort(x, d)
+    if not isinstance(k, int):
+        k = k.unsqueeze(d)
+    else:
+        shape = list(x.shape)
+        shape[d] = 1
+        k = dispatch(_R["full"], (shape, k), {"dtype": _int64(), "device": x.device})
+    v, i = values.gather(d, k), indices.gather(d, k)
+    if not keepdim or input.ndim == 0:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return v, i
+
+
+def _int64():
+    from graphtorch import dtypes
+
+    return dtypes.int64
+
+
+def median(input, dim=None, keepdim: bool = False):
+    """The lower median (of everything, or ``return_types.median`` along ``dim``); NaN when the
+    reduced values hold one, with the index of the first NaN."""
+    if dim is None:
+        return median(input.reshape([-1]), 0)[0]
+    nan_count = input.isnan().sum(dim, keepdim=False)
+    n = input.shape[dim] if input.ndim else 1
+    k = where(nan_count > 0, n - nan_count, nan_count * 0 + (n - 1) // 2)
+    return return_types.median(*_kth(input, k, dim, keepdim, "median"))
+
+
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest value (1-based) along ``dim`` and its index."""
+    n = input.shape[dim] if input.ndim else 1
+    if not 1 <= k <= n:
+        raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    return return_types.kthvalue(*_kth(input, k - 1, dim, keepdim, "kthvalue"))
+
+
+def logaddexp(input, other):
+    """``log(exp(input) + exp(other))`` without overflow."""
+    big = dispatch(_R["maximum"], (input, other), None)
+    out = big + (-(input - other).abs()).exp().log1p()
+    return where(input == other, input + 0.6931471805599453, out)
+
+
+def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):  # noqa: A002
+    """NaN -> ``nan``, +inf -> ``posinf`` (dtype max), -inf -> ``neginf`` (dtype min)."""
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    limits = finfo(input.dtype)
+    posinf = float(limits.max) if posinf is None else posinf
+    neginf = float(limits.min) if neginf is None else neginf
+    out = input.masked_fill(input.isnan(), nan)
+    out = out.masked_fill(input == float("inf"), posinf)
+    return out.masked_fill(input == float("-inf"), neginf)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (batch1 @ batch2)`` over a batch of matrices."""
+    product = dispatch(_R["bmm"], (batch1, batch2), None)
+    return (input if beta == 1 else beta * input) + (product if alpha == 1 else alpha * product)
+
+
+def tensordot(a, b, dims=2):
+    """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or listed dims)."""
+    import math
+
+    if isinstance(dims, int):
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    da, db = [d % a.ndim for d in da], [d % b.ndim for d in db]
+    free_a = [d for d in range(a.ndim) if d not in da]
+    free_b = [d for d in range(b.ndim) if d not in db]
+    k = math.prod(a.shape[d] for d in da)
+    left = a.permute(free_a + da).reshape([math.prod(a.shape[d] for d in free_a), k])
+    right = b.permute(db + free_b).reshape([k, math.prod(b.shape[d] for d in free_b)])
+    return (left @ right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+
+
+def diag(input, diagonal: int = 0):
+    """A 1-D tensor becomes a square matrix with it on ``diagonal``; a matrix gives its
+    ``diagonal`` as 1-D."""
+    if input.ndim == 2:
+        return input.diagonal(diagonal)
+    if input.ndim != 1:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
+    n = input.shape[0] + builtins.abs(diagonal)
+    out = dispatch(_R["zeros"], ([n, n],), {"dtype": input.dtype, "device": input.device})
+    rows = dispatch(_R["arange"], (0, input.shape[0], 1), {"device": input.device})
+    cols = rows + builtins.max(diagonal, 0)
+    return out.index_put((rows - builtins.min(diagonal, 0), cols), input)
+
+
+__all__ += ["clamp_min", "clamp_max", "masked_select", "index_fill", "diff", "median",
+            "kthvalue", "logaddexp", "nan_to_num", "baddbmm", "tensordot", "diag"]

@@ -336,3 +336,74 @@ Tensor.addcmul_ = lambda self, t1, t2, *, value=1: self.copy_(
     _functions.addcmul(self, t1, t2, value=value))
 Tensor.addcdiv_ = lambda self, t1, t2, *, value=1: self.copy_(
     _functions.addcdiv(self, t1, t2, value=value))
+for _name in ("clamp_min", "clamp_max", "masked_select", "index_fill", "diff", "median",
+              "kthvalue", "logaddexp", "nan_to_num", "diag"):
+    setattr(Tensor, _name, getattr(_functions, _name))
+Tensor.clamp_min_ = lambda self, min: self._inplace("clamp", min, None)
+Tensor.clamp_max_ = lambda self, max: self._inplace("clamp", None, max)
+Tensor.index_fill_ = lambda self, dim, index, value: self.copy_(
+    _functions.index_fill(self, dim, index, value))
+Tensor.baddbmm = lambda self, batch1, batch2, *, beta=1, alpha=1: _functions.baddbmm(
+    self, batch1, batch2, beta=beta, alpha=alpha)
+
+
+# --- in-place random fills ------------------------------------------------------------------------
+def _random_fill(name: str, draw):
+    def method(self, *args, generator=None, **kwargs):
+        if self._rg and self.grad_fn is None and _grad_enabled():
+            from graphtorch.errors import AutogradError
+
+            raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
+                                "operation.")
+        values = draw(self, generator, *args, **kwargs)
+        from graphtorch.autograd.grad_mode import no_grad
+
+        with no_grad():
+            self.copy_(values)
+        return self
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _opts(t, generator, dtype=None):
+    return {"generator": generator, "dtype": dtype or t.dtype, "device": t.device}
+
+
+def _float_opts(t, generator):
+    return _opts(t, generator, t.dtype if t.dtype.is_floating_point else dtypes.float64)
+
+
+def _draw_uniform(t, gen, a=0.0, b=1.0):
+    return dispatch(R["rand"], (list(t.shape),), _float_opts(t, gen)) * (b - a) + a
+
+
+def _draw_normal(t, gen, mean=0.0, std=1.0):
+    return dispatch(R["normal"], (mean, std, list(t.shape)), _float_opts(t, gen))
+
+
+def _draw_bernoulli(t, gen, p=0.5):
+    if isinstance(p, Tensor):
+        return dispatch(R["bernoulli"], (p.expand(list(t.shape)).to(dtypes.float64),),
+                        {"generator": gen})
+    return _draw_uniform(t, gen) < p
+
+
+def _draw_random(t, gen, low=None, high=None):
+    if low is None:
+        raise NotImplementedError("random_() without bounds is not supported by graphtorch; pass "
+                                  "random_(to) or random_(from, to)")
+    if high is None:
+        low, high = 0, low
+    return dispatch(R["randint"], (low, high, list(t.shape)), _opts(t, gen))
+
+
+def _draw_exponential(t, gen, lambd=1.0):
+    return -(1 - _draw_uniform(t, gen)).log() / lambd
+
+
+Tensor.uniform_ = _random_fill("uniform_", _draw_uniform)
+Tensor.normal_ = _random_fill("normal_", _draw_normal)
+Tensor.bernoulli_ = _random_fill("bernoulli_", _draw_bernoulli)
+Tensor.random_ = _random_fill("random_", _draw_random)
+Tensor.exponential_ = _random_fill("exponential_", _draw_exponential)

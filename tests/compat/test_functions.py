@@ -127,3 +127,83 @@ def test_random_like_follows_input_dtype_and_errors():
         graphtorch.rand_like(graphtorch.zeros(2, dtype=graphtorch.long))
     assert str(e_gt.value) == str(e_torch.value)
     assert to_numpy(graphtorch.randint_like(graphtorch.zeros(50), 2, 4)).min() >= 2
+
+
+def more_composites_program(torch):
+    x = torch.tensor([[3.0, 1.0, 2.0, 5.0], [0.5, float("nan"), -1.0, 4.0], [2.0, 2.0, 1.0, 0.0]])
+    y = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
+    ints = torch.tensor([4, 1, 9, 9, 2])
+    return {
+        "constants": [torch.inf, torch.pi, torch.e, torch.nan != torch.nan],
+        "clamp_min_max": [torch.clamp_min(y, 0.7), y.clamp_max(0.7), y.clone().clamp_min_(0.0)],
+        "masked_select": [torch.masked_select(y, y > 0), y.masked_select(torch.tensor([True,
+                                                                                        False]))],
+        "index_fill": [y.index_fill(1, torch.tensor([0]), -5.0),
+                       torch.zeros(3, 2).index_fill_(0, torch.tensor([0, 2]), 1.0)],
+        "diff": [torch.diff(ints), ints.diff(n=2), torch.diff(y, dim=0),
+                 torch.diff(ints, prepend=torch.tensor([0]), append=torch.tensor([10])),
+                 torch.diff(torch.tensor([True, False, False, True]))],
+        "median": [torch.median(x[0]), torch.median(x), list(torch.median(x, dim=1)),
+                   list(x.median(0, keepdim=True)), torch.median(ints)],
+        "kthvalue": [list(torch.kthvalue(x[::2], 2, dim=1)), list(ints.kthvalue(3))],
+        "logaddexp": torch.logaddexp(torch.tensor([0.0, 100.0, -float("inf"), 1.0]),
+                                     torch.tensor([0.0, -100.0, -float("inf"), 3.0])),
+        "nan_to_num": [torch.nan_to_num(torch.tensor([float("nan"), float("inf"),
+                                                      -float("inf"), 1.0])),
+                       torch.nan_to_num(torch.tensor([float("nan"), float("inf")]), nan=2.0,
+                                        posinf=9.0)],
+        "baddbmm": torch.baddbmm(torch.ones(2, 2, 2), torch.ones(2, 2, 3), torch.ones(2, 3, 2),
+                                 beta=0.5, alpha=2.0),
+        "tensordot": [torch.tensordot(torch.ones(2, 3, 4), torch.arange(24.0).reshape(3, 4, 2)),
+                      torch.tensordot(y, y, dims=([0], [1])), torch.tensordot(y, y, dims=1)],
+        "diag": [torch.diag(y), torch.diag(torch.tensor([1.0, 2.0])),
+                 torch.diag(torch.tensor([1.0, 2.0]), 1), torch.diag(torch.tensor([1, 2]), -2),
+                 torch.diag(torch.arange(9).reshape(3, 3), -1)],
+        "finfo": [torch.finfo(torch.float32).eps, torch.finfo(torch.float16).max,
+                  torch.iinfo(torch.int32).max, torch.finfo().bits, torch.finfo(torch.float64).tiny,
+                  torch.iinfo(torch.uint8).min],
+    }
+
+
+def test_more_composites():
+    run_both(more_composites_program)
+
+
+def test_more_composites_gradients():
+    def program(torch):
+        x = torch.tensor([[3.0, 1.0, 2.0], [0.5, -1.0, 4.0]], requires_grad=True)
+        total = (torch.median(x, 1).values.sum() + torch.kthvalue(x, 2, 0).values.sum()
+                 + torch.logaddexp(x, x.flip(0)).sum() + torch.diag(x[0], 1).sum() * 2
+                 + torch.tensordot(x, x, dims=([1], [1])).sum() + x.diff().pow(2).sum()
+                 + x.masked_select(x > 1).sum() + x.index_fill(1, torch.tensor([1]), 0).sum())
+        total.backward()
+        return [total, x.grad]
+
+    run_both(program)
+
+
+def test_random_fill_methods():
+    import torch
+
+    graphtorch.manual_seed(0)
+    t = graphtorch.empty(4000)
+    assert t.uniform_(-2, 3) is t and -2 <= t.min().item() and t.max().item() < 3
+    assert abs(t.mean().item() - 0.5) < 0.1
+    t.normal_(1.0, 2.0)
+    assert abs(t.mean().item() - 1.0) < 0.15 and abs(t.std().item() - 2.0) < 0.15
+    assert set(t.bernoulli_(0.25).tolist()) == {0.0, 1.0} and abs(t.mean().item() - 0.25) < 0.05
+    assert abs(t.exponential_(2.0).mean().item() - 0.5) < 0.05
+    ints = graphtorch.empty(1000, dtype=graphtorch.int64).random_(3, 7)
+    assert sorted(set(ints.tolist())) == [3, 4, 5, 6]
+    leaf = graphtorch.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError) as e_gt:
+        leaf.normal_()
+    with pytest.raises(RuntimeError) as e_torch:
+        torch.zeros(2, requires_grad=True).normal_()
+    assert str(e_torch.value).startswith(str(e_gt.value).rstrip("."))
+    with graphtorch.no_grad():
+        leaf.uniform_(0.5, 0.6)
+    assert leaf.requires_grad and 0.5 <= leaf.min().item()
+    assert graphtorch.get_num_threads() >= 1
+    graphtorch.set_num_threads(1)
+    assert graphtorch.get_num_threads() == 1
