@@ -89,7 +89,10 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                 if accumulate and g is not None:
                     _accumulate(leaf, g, deliveries[id(g)] > 1, create_graph)
                 continue
-            if all(g is None for g in buf):
+            if len(buf) == 1:  # the common case: no zeros to fill in
+                in_grads = (node.apply(buf, create_graph) if buf[0] is not None
+                            else [None] * len(node.next_edges))
+            elif all(g is None for g in buf):
                 in_grads = [None] * len(node.next_edges)
             else:
                 buf = _fill_missing(node, buf)
