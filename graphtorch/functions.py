@@ -362,7 +362,34 @@ class iinfo:  # noqa: N801 - PyTorch's name
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
-__all__ += ["inf", "nan", "pi", "e", "set_num_threads", "get_num_threads", "finfo", "iinfo"]
+_DETERMINISTIC = [False]
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Record the flag. NOTE: graphtorch's kernels are deterministic already (numpy on the CPU,
+    no atomics in generated kernels), so the flag changes nothing."""
+    _DETERMINISTIC[0] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _DETERMINISTIC[0]
+
+
+class backends:  # noqa: N801 - mirrors the torch.backends namespace
+    """The ``torch.backends`` flags scripts set as boilerplate; graphtorch has no cuDNN, so they
+    are accepted and have no effect (``is_available()`` is False)."""
+
+    class cudnn:  # noqa: N801
+        enabled, deterministic, benchmark = True, False, False
+        is_available = staticmethod(lambda: False)
+
+    class mps:  # noqa: N801
+        is_available = staticmethod(lambda: False)
+        is_built = staticmethod(lambda: False)
+
+
+__all__ += ["inf", "nan", "pi", "e", "set_num_threads", "get_num_threads", "finfo", "iinfo",
+            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "backends"]
 
 
 # NOTE: at the bottom: both modules build on the functions above

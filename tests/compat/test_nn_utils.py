@@ -74,3 +74,35 @@ def test_nonfinite_norm_raises_when_asked():
         graphtorch.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
     with pytest.raises(TypeError, match="expected torch.Tensor"):
         graphtorch.nn.utils.vector_to_parameters([1.0], [p])
+
+
+def pad_sequence_program(torch, seqs):
+    from_np = [torch.tensor(s, requires_grad=True) for s in seqs]
+    pad = torch.nn.utils.rnn.pad_sequence
+    out = [pad(from_np), pad(from_np, batch_first=True, padding_value=-1.0),
+           pad(from_np, batch_first=True, padding_side="left")]
+    (out[0] * torch.arange(out[0].numel(), dtype=torch.float32).reshape(out[0].shape)).sum(
+    ).backward()
+    return out + [s.grad for s in from_np]
+
+
+def test_pad_sequence_matches_torch():
+    rng = np.random.default_rng(3)
+    run_both(pad_sequence_program, [rng.standard_normal((n, 2)).astype(np.float32)
+                                    for n in (3, 1, 4)])
+
+
+def boilerplate_program(torch):
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True)
+    enabled = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    torch.manual_seed(0)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return [enabled, torch.are_deterministic_algorithms_enabled(), str(device),
+            torch.backends.cudnn.deterministic]
+
+
+def test_seed_and_determinism_boilerplate():
+    run_both(boilerplate_program)
