@@ -1,6 +1,6 @@
 """Neural-network modules, ``nn.functional`` and ``nn.init`` (PyTorch's ``torch.nn``)."""
 
-from graphtorch.nn import functional, init
+from graphtorch.nn import functional, init, utils
 from graphtorch.nn.activation import (
     ELU,
     GELU,
@@ -64,5 +64,5 @@ __all__ = [
     "LogSoftmax", "LSTM", "LSTMCell", "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict",
     "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PReLU",
     "ReLU", "ReLU6", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU",
-    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten",
+    "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]
