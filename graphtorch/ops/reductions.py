@@ -55,8 +55,14 @@ def _sum_dtype(d):
 
 
 def _sum(xp, x, dim, keepdim, dtype):
-    dt = dtype.np if dtype is not None else _sum_dtype(dtypes.from_numpy(x.dtype)).np
-    return xp.sum(x, axis=_axes(x, dim), keepdims=keepdim, dtype=dt)
+    if dtype is not None:
+        dt = dtype.np
+    elif x.dtype.kind == "f":
+        dt = None  # NOTE: the input's own dtype; the ndarray method skips numpy's wrapper
+    else:
+        dt = _sum_dtype(dtypes.from_numpy(x.dtype)).np
+    axis = None if dim is None else _axes(x, dim)
+    return x.sum(axis=axis, keepdims=keepdim, dtype=dt)
 
 
 register("sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) "
