@@ -93,6 +93,9 @@ class BackwardCtx:
     def output(self, i: int):
         from graphtorch.tensor import Tensor
 
+        if self._outputs is None:
+            raise AssertionError(f"the vjp of {self._node.name()} reads its output, but the op "
+                                 "does not declare saves=Saves.OUTPUTS or Saves.BOTH")
         arr = self._outputs[i]
         if self._create_graph:
             return Tensor._wrap(arr, self._node.device, requires_grad=True, grad_fn=self._node,
@@ -103,7 +106,7 @@ class BackwardCtx:
 class OpNode(Node):
     """The backward node of one registry op call."""
 
-    __slots__ = ("op", "args", "saved", "outputs", "out_versions", "device", "freed")
+    __slots__ = ("op", "args", "saved", "outputs", "_metas", "out_versions", "device", "freed")
 
     def __init__(self, op, args: list, outputs: tuple, next_edges: tuple, device,
                  save_inputs: bool, save_outputs: bool):
@@ -119,18 +122,27 @@ class OpNode(Node):
         if save_inputs:
             self.saved = [(i, a, a._vc[0]) for i in op.tensor_args
                           if (a := args[i]) is not None and hasattr(a, "_vc")]
-        self.outputs = (outputs[0]._data,) if len(outputs) == 1 else tuple(
-            o._data for o in outputs)
+        # NOTE: output arrays are kept only when the vjp reads them (saves OUTPUTS/BOTH), so a
+        # graph does not hold every intermediate alive; otherwise shape and dtype suffice.
         self.out_versions = None
         if save_outputs:
+            self.outputs = (outputs[0]._data,) if len(outputs) == 1 else tuple(
+                o._data for o in outputs)
             self.out_versions = tuple((o._vc, o._vc[0]) for o in outputs)
+        else:
+            self.outputs = None
+            self._metas = (outputs[0]._data.shape, outputs[0]._data.dtype) if len(
+                outputs) == 1 else tuple((o._data.shape, o._data.dtype) for o in outputs)
 
     @property
     def out_metas(self) -> tuple:
         """(shape, dtype) of each output: zeros stand in for outputs that get no gradient."""
         from graphtorch.dtypes import from_numpy
 
-        return tuple((a.shape, from_numpy(a.dtype)) for a in self.outputs)
+        if self.outputs is not None:
+            return tuple((a.shape, from_numpy(a.dtype)) for a in self.outputs)
+        metas = (self._metas,) if self.n_outputs == 1 else self._metas
+        return tuple((shape, from_numpy(dt)) for shape, dt in metas)
 
     def name(self) -> str:
         return self.op.backward_name

@@ -303,6 +303,7 @@ def _pow_vjp(ctx, g):
 
 
 binary("pow(Tensor self, Tensor exponent) -> Tensor", _pow, _pow_vjp, lower="pow({0}, {1})",
+       saves=Saves.BOTH,
        samples=pow_samples)
 
 
