@@ -126,3 +126,12 @@ def test_saved_tensor_error_matches_pytorch_condition():
         y.add_(1)
         with pytest.raises(err, match="modified by an inplace operation"):
             y.backward()
+
+
+def test_modifying_pow_output_raises_when_exponent_needs_grad():
+    base = _leaf([2.0, 3.0])
+    expo = _leaf([1.5, 0.5])
+    y = base ** expo  # the exponent's gradient reads y
+    y.add_(1)
+    with pytest.raises(AutogradError, match="modified by an inplace operation"):
+        y.sum().backward()
