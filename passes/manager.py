@@ -34,9 +34,12 @@ PASSES: dict[str, PassInfo] = {}
 # The optimization levels, each one readable list (later levels extend earlier ones).
 PIPELINES: dict[str, list[str]] = {
     "O0": [],
-    "O1": ["dce"],
-    "O2": ["dce"],
+    "O1": ["canonicalize", "constant_fold", "cse", "dce"],
+    "O2": ["canonicalize", "constant_fold", "cse", "dce"],
 }
+
+# A pipeline run by name repeats until nothing changes, at most this many rounds.
+MAX_PIPELINE_ROUNDS = 8
 
 
 def register_pass(name: str):
@@ -51,18 +54,40 @@ def register_pass(name: str):
 
 
 def get_pass(name: str) -> PassInfo:
+    if name not in PASSES:
+        _import_pass_module(name)
     try:
         return PASSES[name]
     except KeyError:
         raise GraphError(f"unknown pass {name!r}; known passes: {sorted(PASSES)}") from None
 
 
+def _import_pass_module(name: str) -> None:
+    """Passes register on import; a pass lives in the module of its name (cse -> cse.py)."""
+    import importlib
+
+    try:
+        importlib.import_module(f"graphtorch.passes.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"graphtorch.passes.{name}":
+            raise
+
+
 def run_passes(graph, names, ctx: PassContext | None = None, verify: bool = False) -> bool:
-    """Run the named passes (or a pipeline name like "O1") in order; True if any changed."""
+    """Run the named passes (or a pipeline name like "O1") in order; True if any changed.
+
+    A pipeline name runs its list again while any pass changed the graph (one pass exposes
+    work for another: folding makes duplicates, CSE makes dead code), bounded.
+    """
     if isinstance(names, str):
         if names not in PIPELINES:
             raise GraphError(f"unknown pipeline {names!r}; known: {sorted(PIPELINES)}")
-        names = PIPELINES[names]
+        changed_any = False
+        for _ in range(MAX_PIPELINE_ROUNDS):
+            if not run_passes(graph, PIPELINES[names], ctx, verify):
+                break
+            changed_any = True
+        return changed_any
     ctx = ctx or PassContext()
     debug = os.environ.get("GT_DEBUG") == "1"
     changed_any = False
