@@ -292,6 +292,8 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
         if plan.is_view and _shares(res, first._data):
             out._vc = first._vc
             out._base = first if first._base is None else first._base
+    elif isinstance(res, np.generic):  # full reductions return numpy scalars
+        out = _wrap(np.asarray(res), CPU)
     else:
         out = _wrap_result(op, res, np, CPU, first)
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
