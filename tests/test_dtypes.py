@@ -11,7 +11,6 @@ import graphtorch as gt
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError
 
-
 DTYPES = dtypes.ALL
 SCALARS = (True, 3, 2.5)
 
@@ -130,3 +129,12 @@ def test_dtype_properties_and_aliases():
     assert repr(gt.float32) == "graphtorch.float32"
     assert gt.float16.is_floating_point and not gt.int8.is_floating_point
     assert gt.int8.is_signed and not gt.uint8.is_signed and gt.float32.itemsize == 4
+
+
+@pytest.mark.torch
+def test_can_cast_matches_pytorch():
+    import torch
+
+    for a, b in itertools.product(DTYPES, DTYPES):
+        expected = torch.can_cast(_torch_dtype(torch, a), _torch_dtype(torch, b))
+        assert gt.can_cast(a, b) == expected, (a, b)

@@ -119,3 +119,12 @@ def test_division_family_with_negative_operands(op):
     b = np.array([2, 2, -2, -2, 3, 4])
     _same(*_both(op, a, b))
     _same(*_both(op, a.astype(np.float32), b.astype(np.float32)))
+
+
+def test_where_method_matches_pytorch():
+    import torch
+
+    x = np.array([[1.0, -2.0], [3.0, -4.0]], dtype=np.float32)
+    ours = gt.tensor(x).where(gt.tensor(x) > 0, gt.tensor(0.5, dtype=gt.float64))
+    theirs = torch.tensor(x).where(torch.tensor(x) > 0, torch.tensor(0.5, dtype=torch.float64))
+    _same(ours, theirs)
