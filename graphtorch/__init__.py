@@ -27,6 +27,7 @@ from graphtorch.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch exposes graphtorch.bool
 )
 from graphtorch.dtypes import (
+    can_cast,
     double,
     dtype,
     float16,
@@ -39,12 +40,14 @@ from graphtorch.dtypes import (
     int32,
     int64,
     long,
+    promote_types,
     set_default_dtype,
     short,
     uint8,
 )
 from graphtorch.dtypes import float as float  # noqa: A001,PLC0414
 from graphtorch.dtypes import int as int  # noqa: A001,PLC0414
+from graphtorch.dtypes import tensor_result_type as result_type
 from graphtorch.ops.bindings import public_functions as _public_functions
 from graphtorch.ops.creation import as_tensor, tensor
 from graphtorch.ops.random import (
