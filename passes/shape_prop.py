@@ -87,13 +87,11 @@ class _Propagator:
         self.graph = graph
         self.lists_mutated = mutates_containers(graph)
         self.modified: set[Value] = set()
-        self.changed = False
 
     def set_type(self, v: Value, t: Type) -> None:
         if t != v.type:
             v.type = t
             self.modified.add(v)
-            self.changed = True
 
     # -- inputs ------------------------------------------------------------------------------
     def generalize_batch(self, n_params: int) -> None:
@@ -164,7 +162,9 @@ class _Propagator:
         if op is None or op.meta is None:
             return
         args = [self.meta_arg(v) for v in node.inputs]
-        tensor_types = [v.type for v in node.inputs if isinstance(v.type, TensorType)]
+        tensor_types = [v.type.elem if isinstance(v.type, ListType) else v.type
+                        for v in node.inputs]
+        tensor_types = [t for t in tensor_types if isinstance(t, TensorType)]
         devices_known = all(t.device is not None for t in tensor_types)
         results = None
         if not any(a is _UNKNOWN for a in args):
@@ -280,8 +280,20 @@ _HANDLERS = {
 def propagate_shapes(graph: Graph, ctx: PassContext | None = None) -> bool:
     """Recompute tensor types from the inputs' through meta rules, branches and loops."""
     ctx = ctx or PassContext()
+    # NOTE: a loop re-derives its carried types from the initial values on every run, so
+    # "changed" compares the types before and after rather than counting assignments.
+    before = {v: v.type for v in _values(graph)}
     prop = _Propagator(graph, ctx)
     if ctx.options.get("generalize_batch"):
         prop.generalize_batch(len(ctx.options.get("lifted_paths") or ()))
     prop.block(graph.block)
-    return prop.changed
+    return any(v.type != t for v, t in before.items())
+
+
+def _values(graph: Graph) -> list[Value]:
+    out = list(graph.inputs)
+    for node in graph.walk():
+        out.extend(node.outputs)
+        for b in node.blocks:
+            out.extend(b.inputs)
+    return out
