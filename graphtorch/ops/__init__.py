@@ -3,11 +3,13 @@
 from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     conv,
     creation,
+    distance,
     elementwise,
     indexing,
     linalg,
     nn_ops,
     pooling,
+    quantiles,
     random,
     reductions,
     scans,
