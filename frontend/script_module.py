@@ -82,6 +82,21 @@ class ScriptFunction:
         return f"<graphtorch.jit.ScriptFunction {self.qualified_name}>"
 
 
+def qualified_type_name(cls) -> str:
+    """The IR class name of a module class: ``__torch__.<module>.<qualname>``.
+
+    ``__main__`` is dropped (``__torch__.MyCell``, as TorchScript prints it) and graphtorch's own
+    layers read ``__torch__.nn.Linear``.
+    """
+    module = cls.__module__
+    qual = cls.__qualname__.replace("<locals>.", "")
+    if module == "__main__":
+        return f"__torch__.{qual}"
+    if module.startswith("graphtorch.nn"):
+        return f"__torch__.nn.{qual}"
+    return f"__torch__.{module}.{qual}"
+
+
 # Every ScriptFunction by qualified name: prim::CallFunction[name=...] resolves through it.
 FUNCTIONS: dict[str, ScriptFunction] = {}
 

@@ -33,12 +33,9 @@ def tensor_type(t: Tensor) -> T.TensorType:
 
 
 def class_type(module) -> T.ClassType:
-    name = getattr(module, "_gt_type", None)
-    if name is None:
-        cls = type(module)
-        qual = cls.__qualname__.replace("<locals>.", "")
-        name = (f"__torch__.nn.{qual}" if cls.__module__.startswith("graphtorch.nn")
-                else f"__torch__.{qual}")
+    from graphtorch.frontend.script_module import qualified_type_name
+
+    name = getattr(module, "_gt_type", None) or qualified_type_name(type(module))
     return T.ClassType(name)
 
 

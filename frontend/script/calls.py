@@ -118,6 +118,8 @@ class CallCompiler:
             if vals[i] is not None:
                 raise self.src.error(f"{name}() got multiple values for argument '{k}'", pos)
             vals[i] = v
+        given = max((i for i, v in enumerate(vals) if v is not None), default=-1)
+        defaulted = []
         for i, a in enumerate(schema.args):
             if vals[i] is None:
                 if not a.has_default:
@@ -125,11 +127,17 @@ class CallCompiler:
                                          f"  schema: {schema}", pos)
                 d = a.default
                 vals[i] = self.const(d, T.schema_type(a.type) if d is None else None)
+                if i > given:
+                    defaulted.append(vals[i])
             else:
                 vals[i] = self.check_arg(name, a, vals[i], pos)
         outs = [T.schema_type(r.split()[0]) for r in schema.returns]
         outs = _meta_types(op, vals, outs)
-        node = self.graph.emit(f"op::{name}", vals, outs)
+        # NOTE: trailing arguments left at their defaults are omitted, as the IR allows
+        node = self.graph.emit(f"op::{name}", vals[:given + 1], outs)
+        for v in defaulted:
+            if not v.uses and v.node is not None and v.node.kind == Prim.Constant.value:
+                v.node.destroy()
         if len(outs) == 1:
             return node.output
         return self.graph.emit(Prim.TupleConstruct, list(node.outputs),

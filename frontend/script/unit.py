@@ -13,6 +13,7 @@ from graphtorch.frontend.script.parser import parse_module
 from graphtorch.frontend.script.source import get_source
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph
+from graphtorch.passes.dce import eliminate_dead_code
 
 
 def _unwrap(fn):
@@ -55,6 +56,7 @@ class ScriptUnit:
             g = Graph()
             c = FunctionCompiler(self, src, fdef, fn, g)
             c.compile()
+            eliminate_dead_code(g)
         finally:
             self.in_progress.discard(fn)
         qual = f"__torch__.{fn.__module__}.{fn.__qualname__}".replace("<locals>.", "")
@@ -69,9 +71,9 @@ class ScriptUnit:
 
         if isinstance(module, ScriptModule):
             return T.ClassType(module._gt_type)
-        cls = type(module)
-        return T.ClassType(f"__torch__.{cls.__module__}.{cls.__qualname__}"
-                           .replace("<locals>.", ""))
+        from graphtorch.frontend.script_module import qualified_type_name
+
+        return T.ClassType(qualified_type_name(type(module)))
 
     def script_module(self, module):
         from graphtorch.frontend.script_module import (
@@ -118,6 +120,7 @@ class ScriptUnit:
             c = FunctionCompiler(self, src, fdef, fn, g, self_module=module,
                                  qualname=f"{type(module).__name__}.{name}")
             c.compile()
+            eliminate_dead_code(g)
         finally:
             self.in_progress.discard(key)
         return sm._add_method(name, g, c.arg_names)

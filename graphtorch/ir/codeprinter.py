@@ -18,6 +18,10 @@ _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod
           "is": "is", "is_not": "is not", "in": "in", "not_in": "not in", "bitand": "&",
           "bitor": "|", "bitxor": "^", "lshift": "<<", "rshift": ">>"}
 _INT_MAX = 2**63 - 1
+# scalar prim kinds printed as the Python builtin they mean: prim::len(x) -> len(x)
+_BUILTIN_CALLS = frozenset({"bool", "int", "float", "str", "len", "min", "max", "abs", "sum",
+                            "list"})
+_TENSOR_METHODS = frozenset({"size", "dim", "numel", "item", "tolist"})
 
 
 def annotation(t) -> str:
@@ -209,6 +213,10 @@ class _CodePrinter:
             return f"torch.{name}({', '.join(args + kwargs)})"
         if name in _INFIX and len(args) == 2:
             return f"{args[0]} {_INFIX[name]} {args[1]}"
+        if name in _BUILTIN_CALLS:
+            return f"{name}({', '.join(args)})"
+        if name in _TENSOR_METHODS and args:
+            return f"{args[0]}.{name}({', '.join(args[1:])})"
         if name == "not":
             return f"not {args[0]}"
         return f"{ns}.{name}({', '.join(args + kwargs)})"

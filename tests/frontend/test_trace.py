@@ -34,7 +34,8 @@ def test_mycell_structure_and_outputs():
     assert repr(traced) == ("MyCell(\n  original_name=MyCell\n"
                             "  (linear): Linear(original_name=Linear)\n)")
     text = str(traced.graph)
-    assert text.startswith("graph(%self : __torch__.MyCell, %x : Tensor(float32, [3, 4], cpu), "
+    assert text.startswith("graph(%self : __torch__.tests.frontend.test_trace.MyCell, "
+                           "%x : Tensor(float32, [3, 4], cpu), "
                            "%h : Tensor(float32, [3, 4], cpu)):")
     assert 'prim::GetAttr[name="linear"](%self)' in text
     assert 'prim::CallMethod[name="forward"]' in text
