@@ -155,7 +155,7 @@ class Tracer:
             n -= 1
         inputs = [self.value_of(v, f) for v in vals[:n]]
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        if isinstance(out, list):
+        if op.schema.returns[0].startswith("Tensor[]"):
             # NOTE: list-returning ops (split, unbind): one Tensor[] value, then ListUnpack
             node = f.graph.create(f"op::{op.name}", inputs, [T.ListType(T.TENSOR)],
                                   source=user_source())
