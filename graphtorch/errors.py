@@ -85,3 +85,8 @@ class FormatError(GraphtorchError, ValueError):
 
 class UnsupportedError(GraphtorchError, NotImplementedError):
     """A feature PyTorch has that graphtorch does not support (yet); the message says which."""
+
+
+class LinAlgError(GraphtorchError, RuntimeError):
+    """A linear-algebra routine failed on its input (singular or not positive-definite matrix);
+    ``graphtorch.linalg.LinAlgError``, like ``torch.linalg.LinAlgError``."""

@@ -7,6 +7,8 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     elementwise,
     indexing,
     linalg,
+    linalg_decomp,
+    linalg_spectral,
     nn_ops,
     pooling,
     quantiles,
