@@ -130,7 +130,13 @@ def _picked(x, target, ignore_index: int):
     classes = x.shape[1] if x.ndim > 1 else x.shape[0]
     keep = target != ignore_index
     safe = target.where(keep, 0)
-    hot = REGISTRY["one_hot"](safe, classes) == 1
+    try:
+        hot = REGISTRY["one_hot"](safe, classes) == 1
+    except RuntimeError:
+        bad = [v for v in safe.reshape([-1]).tolist() if not 0 <= v < classes]
+        if not bad:
+            raise
+        raise IndexError(f"Target {bad[0]} is out of bounds.") from None
     hot = _class_dim_last(hot, x.ndim)
     class_dim = 1 if x.ndim > 1 else 0
     picked = x.where(hot, 0.0).sum([class_dim])
@@ -148,13 +154,20 @@ def _class_weights(weight, hot, keep, x):
     return w * keep
 
 
+def _weighted_mean(total, weight_sum):
+    """total / weight_sum; nan with a zero gradient when every target is ignored (as PyTorch)."""
+    empty = weight_sum == 0
+    return (total / weight_sum.where(empty.logical_not(), 1.0)).where(empty.logical_not(),
+                                                                      float("nan"))
+
+
 def _nll_loss(x, target, weight=None, reduction="mean", ignore_index=-100):
     _check_nll_shapes(x, target)
     picked, keep, hot = _picked(x, target, ignore_index)
     w = _class_weights(weight, hot, keep, x)
     loss = -picked * w
     if reduction == "mean":
-        return loss.sum() / w.sum()
+        return _weighted_mean(loss.sum(), w.sum())
     return _reduce(loss, reduction)
 
 
@@ -216,7 +229,7 @@ def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
     smooth = -smooth.sum([class_dim]) * keep
     if reduction == "mean":
         _, _, hot = _picked(logp, target, ignore_index)
-        smooth = smooth.sum() / _class_weights(weight, hot, keep, x).sum()
+        smooth = _weighted_mean(smooth.sum(), _class_weights(weight, hot, keep, x).sum())
     else:
         smooth = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
@@ -278,8 +291,9 @@ def _bce(x, target, weight=None, reduction="mean"):
 
 def _bce_logits(x, target, weight=None, reduction="mean", pos_weight=None):
     _check_same_size(x, target)
-    # NOTE: log(1 + exp(-|x|)) + max(-x, 0) is log(1 + exp(-x)) without overflow
-    log_sig_neg = (-x.abs()).exp().log1p() + (-x).relu()
+    # NOTE: softplus(-x) = log(1 + exp(-x)) without overflow, and smooth at x = 0 where the
+    # |x| / relu form has a zero subgradient
+    log_sig_neg = REGISTRY["softplus"](-x)
     if pos_weight is not None:
         coef = 1 + (pos_weight - 1) * target
         loss = (1 - target) * x + coef * log_sig_neg
