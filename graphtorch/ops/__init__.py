@@ -8,6 +8,7 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     indexing,
     linalg,
     linalg_decomp,
+    linalg_norms,
     linalg_spectral,
     nn_ops,
     pooling,

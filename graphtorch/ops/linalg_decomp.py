@@ -18,7 +18,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, LinAlgError, ShapeError
-from graphtorch.ops.meta import TensorMeta, broadcast_shapes
+from graphtorch.ops.meta import TensorMeta, broadcast_shapes, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker, reduce_grad
 from graphtorch.ops.registry import REGISTRY, OpKind, SampleInput, Saves, register
 from graphtorch.ops.searching import torch_type_name
@@ -349,3 +349,90 @@ register("linalg_cholesky(Tensor A, *, bool upper=False) -> Tensor", OpKind.OPAQ
              if dtype.is_floating_point else []),
          torch_ref=lambda torch, a, upper=False: torch.linalg.cholesky(a, upper=upper),
          doc="The Cholesky factor L (``A = L @ L.mT``) of symmetric positive-definite matrices.")
+
+
+# --- cross -------------------------------------------------------------------------------------
+def _check_cross(a, b, dim: int) -> int:
+    if _np_dtype(a) != _np_dtype(b):
+        raise DTypeError(f"expected scalar type {torch_type_name(_np_dtype(a))} but found "
+                         f"{torch_type_name(_np_dtype(b))}")
+    if len(a.shape) != len(b.shape):
+        raise ShapeError("linalg.cross: inputs must have the same number of dimensions.")
+    d = normalize_dim(dim, len(a.shape), "linalg.cross")
+    sa, sb = a.shape[d], b.shape[d]
+    if (isinstance(sa, int) and sa != 3) or (isinstance(sb, int) and sb != 3):
+        raise ShapeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {sa} and "
+                         f"{sb}")
+    return d
+
+
+def _cross(xp, a, b, dim=-1):
+    d = _check_cross(a, b, dim)
+    return xp.cross(a, b, axis=d)
+
+
+def _cross_meta(a, b, dim=-1):
+    _check_cross(a, b, dim)
+    return TensorMeta(a.dtype, broadcast_shapes(tuple(a.shape), tuple(b.shape)), a.device)
+
+
+def _cross_vjp(ctx, g):
+    a, b, dim = ctx.args
+    cross = REGISTRY["linalg_cross"]
+    return reduce_grad(cross(b, g, dim=dim), a), reduce_grad(cross(g, a, dim=dim), b)
+
+
+def _cross_samples(dtype=dtypes.float64):
+    m = SampleMaker(164)
+    return [SampleInput((m.tensor((4, 3), dtype), m.tensor((4, 3), dtype)), name="rows"),
+            SampleInput((m.tensor((2, 1, 3), dtype), m.tensor((1, 5, 3), dtype)),
+                        name="broadcast"),
+            SampleInput((m.tensor((3, 4), dtype), m.tensor((3, 4), dtype)), {"dim": 0},
+                        name="dim0")]
+
+
+register("linalg_cross(Tensor input, Tensor other, *, int dim=-1) -> Tensor", OpKind.OPAQUE,
+         kernel=_cross, meta=_cross_meta, vjp=_cross_vjp, saves=Saves.INPUTS,
+         samples=_cross_samples,
+         torch_ref=lambda torch, a, b, dim=-1: torch.linalg.cross(a, b, dim=dim),
+         doc="The cross product of 3-vectors along ``dim`` (inputs broadcast).")
+
+
+# --- matrix_power -----------------------------------------------------------------------------
+def _matrix_power(a, n):
+    check_matrix("linalg.matrix_power", tuple(a.shape))
+    if n == 0:
+        return eye_like(a).expand(list(a.shape)).clone()
+    if n < 0:
+        a, n = REGISTRY["linalg_inv"](a), -n
+    result, base = None, a
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result
+
+
+def _matrix_power_meta(a, n):
+    check_matrix("linalg.matrix_power", tuple(a.shape))
+    if n < 0:
+        check_float("linalg.inv", a)
+    return a
+
+
+def _matrix_power_samples(dtype=dtypes.float64):
+    m = SampleMaker(165)
+    out = [SampleInput((m.tensor((3, 3), dtype, -2, 2), 3), name="cube"),
+           SampleInput((m.tensor((2, 2, 2), dtype, -2, 2), 0), name="identity"),
+           SampleInput((m.tensor((3, 3), dtype, -2, 2), 1), name="one")]
+    if dtype.is_floating_point:
+        out.append(SampleInput((_well_conditioned((3, 3), dtype, 166), -2), name="inverse_sq"))
+    return out
+
+
+register("matrix_power(Tensor self, int n) -> Tensor", OpKind.COMPOSITE,
+         decomposition=_matrix_power, meta=_matrix_power_meta, samples=_matrix_power_samples,
+         doc="The ``n``-th power of square matrices (by repeated squaring; negative ``n`` "
+             "inverts first).")
