@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 
+from graphtorch.autograd.saved import unsaved
 from graphtorch.errors import AutogradError
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
@@ -75,7 +76,11 @@ def check_saved_version(node: Node, index: int, t, version: int) -> None:
 
 
 class BackwardCtx:
-    """What a vjp rule sees: the op's bound arguments, its outputs and attributes."""
+    """What a vjp rule sees: the op's bound arguments, its outputs and attributes.
+
+    Tensor arguments the op's ``saves`` declaration does not keep for the required gradients are
+    :class:`~graphtorch.autograd.saved.UnsavedInput` stand-ins (shape, dtype and device only).
+    """
 
     __slots__ = ("args", "_outputs", "_node", "_create_graph")
 
@@ -84,6 +89,10 @@ class BackwardCtx:
         self._outputs = outputs
         self._node = node
         self._create_graph = create_graph
+
+    def needs_input_grad(self, i: int) -> bool:
+        """Whether argument ``i`` (schema position) gets a gradient from this node."""
+        return bool(self._node.grad_mask >> i & 1)
 
     @property
     def out(self):
@@ -94,8 +103,8 @@ class BackwardCtx:
         from graphtorch.tensor import Tensor
 
         if self._outputs is None:
-            raise AssertionError(f"the vjp of {self._node.name()} reads its output, but the op "
-                                 "does not declare saves=Saves.OUTPUTS or Saves.BOTH")
+            raise AutogradError(f"the vjp of {self._node.name()} reads its output, but the op's "
+                                "saves= declaration does not keep it for the gradients required")
         arr = self._outputs[i]
         if self._create_graph:
             return Tensor._wrap(arr, self._node.device, requires_grad=True, grad_fn=self._node,
@@ -104,12 +113,18 @@ class BackwardCtx:
 
 
 class OpNode(Node):
-    """The backward node of one registry op call."""
+    """The backward node of one registry op call.
 
-    __slots__ = ("op", "args", "saved", "outputs", "_metas", "out_versions", "device", "freed")
+    It keeps (and version-checks) only the inputs and outputs the op's ``saves`` declaration
+    names for the gradients required at record time (``grad_mask``: bit i set when argument i
+    requires grad); the other tensor arguments become metadata stand-ins.
+    """
+
+    __slots__ = ("op", "args", "saved", "outputs", "_metas", "out_versions", "device", "freed",
+                 "grad_mask")
 
     def __init__(self, op, args: list, outputs: tuple, next_edges: tuple, device,
-                 save_inputs: bool, save_outputs: bool):
+                 grad_mask: int):
         self.next_edges = next_edges
         self.n_outputs = len(outputs)
         self.pre_hooks = None
@@ -117,15 +132,28 @@ class OpNode(Node):
         self.op = op
         self.device = device
         self.freed = False
+        self.grad_mask = grad_mask
+        saved = []
+        kept = 0
+        for i, trigger in op.save_inputs:
+            if trigger & grad_mask and (a := args[i]) is not None:
+                kept |= 1 << i
+                if i in op.list_args:
+                    saved.extend((i, t, t._vc[0]) for t in a if hasattr(t, "_vc"))
+                elif hasattr(a, "_vc"):
+                    saved.append((i, a, a._vc[0]))
+        # NOTE: [] when only numbers were kept: still "saved" for the second-backward error
+        self.saved = saved if kept else None
+        # NOTE: tensors the vjp does not read are not kept alive by the graph (PyTorch frees
+        # them too); a copy of the argument list keeps the rest (scalars, sizes, saved tensors)
+        if kept != op.edge_mask:
+            args = list(args)
+            for i in op.edge_args:
+                if not kept >> i & 1 and (a := args[i]) is not None:
+                    args[i] = unsaved(a, op.backward_name)
         self.args = args
-        self.saved = None
-        if save_inputs:
-            self.saved = [(i, a, a._vc[0]) for i in op.tensor_args
-                          if (a := args[i]) is not None and hasattr(a, "_vc")]
-        # NOTE: output arrays are kept only when the vjp reads them (saves OUTPUTS/BOTH), so a
-        # graph does not hold every intermediate alive; otherwise shape and dtype suffice.
         self.out_versions = None
-        if save_outputs:
+        if op.save_outputs & grad_mask:
             self.outputs = (outputs[0]._data,) if len(outputs) == 1 else tuple(
                 o._data for o in outputs)
             self.out_versions = tuple((o._vc, o._vc[0]) for o in outputs)
@@ -148,9 +176,7 @@ class OpNode(Node):
         return self.op.backward_name
 
     def apply(self, grads: list, create_graph: bool = False) -> list:
-        from graphtorch.ops.registry import Saves
-
-        if self.freed and self.op.saves is not Saves.NOTHING:
+        if self.freed:
             raise AutogradError(_FREED_MSG)
         if self.saved:
             for i, t, version in self.saved:
@@ -171,11 +197,19 @@ class OpNode(Node):
         return _flatten_grads(self.op, self.args, result)
 
     def release(self) -> None:
-        from graphtorch.ops.registry import Saves
-
-        if self.op.saves is not Saves.NOTHING:
-            self.freed = True
-            self.saved = None
+        if self.saved is None and self.outputs is None:
+            return  # nothing was saved: running backward again is fine, as in PyTorch
+        self.freed = True
+        if self.saved:
+            args = self.args = list(self.args)
+            for i in {i for i, _, _ in self.saved}:
+                args[i] = unsaved(args[i], self.op.backward_name)
+        self.saved = None
+        if self.outputs is not None:
+            self._metas = tuple((a.shape, a.dtype) for a in self.outputs)
+            if self.n_outputs == 1:
+                self._metas = self._metas[0]
+            self.outputs = None
 
 
 def _flatten_grads(op, args: list, result) -> list:

@@ -14,7 +14,16 @@ from graphtorch import dtypes
 from graphtorch.errors import DTypeError
 from graphtorch.ops.meta import TensorMeta, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker, as_input_dtype, elementwise_meta
-from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, Saves, register
+from graphtorch.ops.registry import (
+    ANY,
+    REGISTRY,
+    OpKind,
+    Promotion,
+    SampleInput,
+    Saves,
+    register,
+    saved,
+)
 
 
 def _require_float(name: str, x) -> None:
@@ -268,7 +277,8 @@ def _softmax_samples(dtype=dtypes.float64):
 
 register("softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", OpKind.OPAQUE,
          kernel=_softmax, meta=_softmax_meta, vjp=_softmax_vjp, samples=_softmax_samples,
-         saves=Saves.BOTH, backward_name="SoftmaxBackward0")
+         saves=saved(result=ANY), backward_name="SoftmaxBackward0")
 register("log_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", OpKind.OPAQUE,
          kernel=_log_softmax, meta=_softmax_meta, vjp=_log_softmax_vjp,
-         samples=_softmax_samples, saves=Saves.BOTH, backward_name="LogSoftmaxBackward0")
+         samples=_softmax_samples, saves=saved(result=ANY),
+         backward_name="LogSoftmaxBackward0")

@@ -21,7 +21,7 @@ from graphtorch import dtypes
 from graphtorch.errors import ArgumentError, DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
-from graphtorch.ops.registry import OpKind, SampleInput, Saves, register
+from graphtorch.ops.registry import ANY, OpKind, SampleInput, register, saved
 
 
 # --- argument normalisation -----------------------------------------------------------------------
@@ -113,20 +113,23 @@ def _cols(xp, x, kernel, stride, pads, dilation, groups, out_size=None):
     out = win.shape[2:2 + nd]
     win = win.reshape((n, groups, c // groups) + win.shape[2:])
     order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    return win.transpose(order).reshape(groups, -1, n * math.prod(out)), out
+    # NOTE: explicit sizes, not -1: an empty batch makes -1 ambiguous
+    rows = c // groups * math.prod(kernel)
+    return win.transpose(order).reshape(groups, rows, n * math.prod(out)), out
 
 
 def _grad_rows(xp, g, groups):
     """(N, O, *out) -> (groups, O/groups, N * prod(out)), contiguous."""
     n, o = g.shape[:2]
-    g = g.reshape((n, groups, o // groups, -1)).transpose(1, 2, 0, 3)
-    return xp.ascontiguousarray(g).reshape(groups, o // groups, -1)
+    p = math.prod(g.shape[2:])
+    g = g.reshape((n, groups, o // groups, p)).transpose(1, 2, 0, 3)
+    return xp.ascontiguousarray(g).reshape(groups, o // groups, n * p)
 
 
 def conv_forward(xp, x, w, stride, pads, dilation, groups):
     n, o = x.shape[0], w.shape[0]
     cols, out = _cols(xp, x, w.shape[2:], stride, pads, dilation, groups)
-    y = xp.matmul(w.reshape(groups, o // groups, -1), cols)     # (G, O/G, N*P)
+    y = xp.matmul(w.reshape(groups, o // groups, cols.shape[1]), cols)     # (G, O/G, N*P)
     y = y.reshape((o, n) + out)
     return xp.ascontiguousarray(y.swapaxes(0, 1))
 
@@ -137,7 +140,7 @@ def conv_input_grad(xp, g, w, in_size, stride, pads, dilation, groups):
     out = tuple(g.shape[2:])
     kernel = tuple(w.shape[2:])
     og, cg = o // groups, w.shape[1]
-    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)
+    wt = w.reshape(groups, og, cg * math.prod(kernel)).transpose(0, 2, 1)
     cols = xp.matmul(wt, _grad_rows(xp, g, groups))              # (G, Cg*K, N*P)
     cols = cols.reshape((groups, cg) + kernel + (n,) + out)
     size = tuple(lo + s + max(hi, 0) for s, (lo, hi) in zip(in_size, pads))
@@ -308,7 +311,8 @@ def _make_conv(nd: int):
 
     register(f"{name}(Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, "
              f"Any padding=0, int[] dilation=1, int groups=1) -> Tensor", OpKind.OPAQUE,
-             kernel=kernel, meta=meta, vjp=vjp, samples=_conv_samples(nd), saves=Saves.INPUTS,
+             kernel=kernel, meta=meta, vjp=vjp, samples=_conv_samples(nd),
+             saves=saved(input=ANY, weight="input"),
              backward_name="ConvolutionBackward0",
              doc=f"{nd}-D cross-correlation over an (N, C, *spatial) input, as torch.{name}.")
 
@@ -352,7 +356,8 @@ def _make_conv_transpose(nd: int):
     register(f"{name}(Tensor input, Tensor weight, Tensor? bias=None, int[] stride=1, "
              f"int[] padding=0, int[] output_padding=0, int groups=1, int[] dilation=1) -> Tensor",
              OpKind.OPAQUE, kernel=kernel, meta=meta, vjp=vjp,
-             samples=_conv_transpose_samples(nd), saves=Saves.INPUTS,
+             samples=_conv_transpose_samples(nd),
+             saves=saved(input=ANY, weight="input"),
              backward_name="ConvolutionBackward0",
              doc=f"{nd}-D transposed convolution (the adjoint of conv{nd}d), as "
                  f"torch.{name}.")
@@ -528,20 +533,23 @@ def _private_samples(which: str):
 
 _CONV = register("_conv(Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, "
                  "int groups) -> Tensor", OpKind.OPAQUE, kernel=_conv_kernel, meta=_conv_meta,
-                 vjp=_conv_vjp, samples=_private_samples("conv"), saves=Saves.INPUTS,
+                 vjp=_conv_vjp, samples=_private_samples("conv"),
+                 saves=saved(input="weight", weight="input"),
                  torch_ref=_torch_conv, backward_name="ConvolutionBackward0",
                  doc="Correlation with explicit (low, high) pads per spatial dim.")
 _CONV_INPUT_GRAD = register(
     "_conv_input_grad(Tensor grad_output, Tensor weight, int[] input_size, int[] stride, "
     "int[] padding, int[] dilation, int groups) -> Tensor", OpKind.OPAQUE,
     kernel=_input_grad_kernel, meta=_input_grad_meta, vjp=_input_grad_vjp,
-    samples=_private_samples("input"), saves=Saves.INPUTS, torch_ref=_torch_input_grad,
+    samples=_private_samples("input"), torch_ref=_torch_input_grad,
+    saves=saved(grad_output="weight", weight="grad_output"),
     backward_name="ConvolutionBackwardBackward0", doc="The adjoint of _conv in its input.")
 _CONV_WEIGHT_GRAD = register(
     "_conv_weight_grad(Tensor input, Tensor grad_output, int[] weight_size, int[] stride, "
     "int[] padding, int[] dilation, int groups) -> Tensor", OpKind.OPAQUE,
     kernel=_weight_grad_kernel, meta=_weight_grad_meta, vjp=_weight_grad_vjp,
-    samples=_private_samples("weight"), saves=Saves.INPUTS, torch_ref=_torch_weight_grad,
+    samples=_private_samples("weight"), torch_ref=_torch_weight_grad,
+    saves=saved(input="grad_output", grad_output="input"),
     backward_name="ConvolutionBackwardBackward0", doc="The adjoint of _conv in its weight.")
 
 for _nd in (1, 2):

@@ -19,7 +19,7 @@ from graphtorch.autograd.node import OpNode
 from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, ShapeError
 from graphtorch.ops.errstate import IGNORE_STATE as _IGNORE_STATE
-from graphtorch.ops.registry import OpDef, OpKind, Promotion, Saves
+from graphtorch.ops.registry import OpDef, OpKind, Promotion
 
 
 class _TraceState(threading.local):
@@ -145,7 +145,7 @@ class _Plan:
     """Per-op facts dispatch needs on every call, computed once."""
 
     __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "unary", "binary", "promotes",
-                 "is_view", "grad_ok", "save_inputs", "save_outputs", "casts")
+                 "is_view", "grad_ok", "casts")
 
     def __init__(self, op: OpDef):
         from graphtorch.ops.schema import _NO_DEFAULT
@@ -175,8 +175,6 @@ class _Plan:
                      and all(d is not _NO_DEFAULT for d in b.defaults[b.n_positional:]))
         self.is_view = op.kind is OpKind.VIEW
         self.grad_ok = op.vjp is not None and op.differentiable
-        self.save_inputs = op.saves in (Saves.INPUTS, Saves.BOTH)
-        self.save_outputs = op.saves in (Saves.OUTPUTS, Saves.BOTH)
         # (n args, dtype/scalar-type key) -> ((position, np dtype), ...); one-tensor calls use
         # the input's np dtype as key and keep the np dtype to cast to (or None)
         self.casts: dict = {}
@@ -409,30 +407,39 @@ def _shares(a, b) -> bool:
 
 def _attach_grad(op: OpDef, vals: list, out, device) -> None:
     T = _Tensor
-    plan = _PLANS[op]
+    edges = []
+    mask = 0  # bit i: argument i requires grad (what the node's saves rule is evaluated on)
     if op.list_args:
-        edges = []
         for i in op.edge_args:
             v = vals[i]
             if i in op.list_args:
                 for t in v or ():
-                    edges.append(t._edge() if isinstance(t, T) and t._rg else None)
+                    if isinstance(t, T) and t._rg:
+                        edges.append(t._edge())
+                        mask |= 1 << i
+                    else:
+                        edges.append(None)
+            elif isinstance(v, T) and v._rg:
+                edges.append(v._edge())
+                mask |= 1 << i
             else:
-                edges.append(v._edge() if isinstance(v, T) and v._rg else None)
-        edges = tuple(edges)
+                edges.append(None)
     else:
-        edges = []
         for i in op.edge_args:
             v = vals[i]
-            edges.append(v._edge() if isinstance(v, T) and v._rg else None)
-        edges = tuple(edges)
+            if isinstance(v, T) and v._rg:
+                edges.append(v._edge())
+                mask |= 1 << i
+            else:
+                edges.append(None)
+    edges = tuple(edges)
     if type(out) is T:
-        node = OpNode(op, vals, (out,), edges, device, plan.save_inputs, plan.save_outputs)
+        node = OpNode(op, vals, (out,), edges, device, mask)
         if out._data.dtype.kind == "f":
             out._rg = True
             out.grad_fn = node
         return
-    node = OpNode(op, vals, tuple(out), edges, device, plan.save_inputs, plan.save_outputs)
+    node = OpNode(op, vals, tuple(out), edges, device, mask)
     for nr, o in enumerate(out):
         if o._data.dtype.kind == "f":
             o._rg = True

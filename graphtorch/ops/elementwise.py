@@ -21,7 +21,7 @@ from graphtorch.ops.op_helpers import (
     reduce_grad,
     unary_samples,
 )
-from graphtorch.ops.registry import OpKind, Promotion, Saves, register
+from graphtorch.ops.registry import ANY, OpKind, Promotion, Saves, register, saved
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -221,10 +221,14 @@ binary("add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", _add, _add
        lower="({0} + {2} * {1})", saves=Saves.NOTHING, promote_args=(0, 1))
 binary("sub(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", _sub, _sub_vjp,
        lower="({0} - {2} * {1})", saves=Saves.NOTHING, promote_args=(0, 1))
-binary("mul(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: a * b,
-       lambda ctx, g: (reduce_grad(g * ctx.args[1], ctx.args[0]),
-                       reduce_grad(g * ctx.args[0], ctx.args[1])),
-       lower="({0} * {1})")
+def _mul_vjp(ctx, g):
+    a, b = ctx.args
+    return (reduce_grad(g * b, a) if ctx.needs_input_grad(0) else None,
+            reduce_grad(g * a, b) if ctx.needs_input_grad(1) else None)
+
+
+binary("mul(Tensor self, Tensor other) -> Tensor", lambda xp, a, b: a * b, _mul_vjp,
+       lower="({0} * {1})", saves=saved(self="other", other="self"))
 
 
 @quiet
@@ -245,27 +249,40 @@ def _div_vjp(ctx, g):
     a, b, mode = ctx.args
     if mode is not None:
         return g * 0, None
-    return reduce_grad(g / b, a), reduce_grad(-g * a / (b * b), b)
+    return (reduce_grad(g / b, a) if ctx.needs_input_grad(0) else None,
+            reduce_grad(-g * a / (b * b), b) if ctx.needs_input_grad(1) else None)
 
 
 binary("div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", _div, _div_vjp,
        lower="({0} / {1})", promotion=Promotion.INT_TO_FLOAT,
+       saves=saved(self="other", other=("self", "other")),
        samples=binary_samples(rhs_low=0.5, rhs_high=3.0))
 binary("floor_divide(Tensor self, Tensor other) -> Tensor",
        _quiet(lambda xp, a, b: xp.floor_divide(a, b)),
        lambda ctx, g: (reduce_grad(g * 0, ctx.args[0]), None),
-       lower="floordiv({0}, {1})", samples=division_samples())
+       lower="floordiv({0}, {1})", samples=division_samples(), saves=Saves.NOTHING)
+def _quotient_vjp(rounding_mode: str):
+    """remainder/fmod: a - q * b with q piecewise constant, so d/da = 1 and d/db = -q."""
+
+    def vjp(ctx, g):
+        a, b = ctx.args
+        gb = None
+        if ctx.needs_input_grad(1):
+            gb = reduce_grad(-g * a.div(b, rounding_mode=rounding_mode), b)
+        return reduce_grad(g, a), gb
+
+    return vjp
+
+
 binary("remainder(Tensor self, Tensor other) -> Tensor",
        _quiet(lambda xp, a, b: xp.remainder(a, b)),
-       lambda ctx, g: (reduce_grad(g, ctx.args[0]),
-                       reduce_grad(-g * ctx.args[0].div(ctx.args[1], rounding_mode="floor"),
-                                   ctx.args[1])),
-       lower="mod({0}, {1})", samples=division_samples())
+       _quotient_vjp("floor"),
+       lower="mod({0}, {1})", samples=division_samples(),
+       saves=saved(self="other", other="other"))
 binary("fmod(Tensor self, Tensor other) -> Tensor", _quiet(lambda xp, a, b: xp.fmod(a, b)),
-       lambda ctx, g: (reduce_grad(g, ctx.args[0]),
-                       reduce_grad(-g * ctx.args[0].div(ctx.args[1], rounding_mode="trunc"),
-                                   ctx.args[1])),
-       lower="fmod({0}, {1})", samples=division_samples())
+       _quotient_vjp("trunc"),
+       lower="fmod({0}, {1})", samples=division_samples(),
+       saves=saved(self="other", other="other"))
 
 
 @quiet
@@ -294,16 +311,17 @@ def _int_pow(xp, a, b):
 
 def _pow_vjp(ctx, g):
     a, b = ctx.args
-    ga = reduce_grad(g * b * a ** (b - 1), a)
-    gb = None
-    if hasattr(b, "shape"):
+    ga = gb = None
+    if ctx.needs_input_grad(0):
+        ga = reduce_grad(g * b * a ** (b - 1), a)
+    if hasattr(b, "shape") and ctx.needs_input_grad(1):
         out = ctx.out
         gb = reduce_grad(g * out * a.where(a > 0, 1).log().where(a > 0, 0), b)
     return ga, gb
 
 
 binary("pow(Tensor self, Tensor exponent) -> Tensor", _pow, _pow_vjp, lower="pow({0}, {1})",
-       saves=Saves.BOTH,
+       saves=saved(self=ANY, exponent="self", result="exponent"),
        samples=pow_samples)
 
 
@@ -376,6 +394,7 @@ def _where_vjp(ctx, g):
 
 elementwise("where(Tensor condition, Tensor self, Tensor other) -> Tensor",
             lambda xp, c, a, b: xp.where(c, a, b), _where_vjp, lowering="where({0}, {1}, {2})",
+            saves=saved(condition=ANY),
             promotion=Promotion.DEFAULT, promote_args=(1, 2), samples=_where_samples)
 
 
@@ -415,4 +434,5 @@ def _clamp_samples(dtype=dtypes.float64):
 
 elementwise("clamp(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor", _clamp,
             _clamp_vjp, lowering="clamp({0}, {1}, {2})", promotion=Promotion.DEFAULT,
+            saves=Saves.INPUTS,
             promote_args=(0, 1, 2), samples=_clamp_samples)

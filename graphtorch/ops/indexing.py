@@ -19,7 +19,7 @@ from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker, as_input_dtype, reduce_grad
-from graphtorch.ops.registry import REGISTRY, OpKind, SampleInput, Saves, register
+from graphtorch.ops.registry import ANY, REGISTRY, OpKind, SampleInput, Saves, register, saved
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
               "are valid indices (got {})")
@@ -262,7 +262,7 @@ def _index_samples(dtype=dtypes.float64):
 
 
 register("index(Tensor self, Any key, Tensor?[] indices) -> Tensor", OpKind.VIEW,
-         kernel=_index, meta=_index_meta, vjp=_index_vjp, saves=Saves.NOTHING,
+         kernel=_index, meta=_index_meta, vjp=_index_vjp, saves=saved(indices=ANY),
          torch_ref=lambda torch, x, key, indices: x[decode_key(key, indices)],
          samples=_index_samples)
 
@@ -325,7 +325,7 @@ def _index_put_samples(dtype=dtypes.float64):
 register("index_put(Tensor self, Any key, Tensor?[] indices, Tensor values, "
          "bool accumulate=False) -> Tensor", OpKind.OPAQUE, kernel=_index_put,
          meta=lambda x, key, indices, values, accumulate=False: x, vjp=_index_put_vjp,
-         saves=Saves.NOTHING, samples=_index_put_samples,
+         saves=saved(indices=ANY), samples=_index_put_samples,
          torch_ref=lambda torch, x, key, indices, values, acc=False: _torch_index_put(
              torch, x, key, indices, values, acc))
 
@@ -388,7 +388,7 @@ def _gather_samples(dtype=dtypes.float64):
 
 
 register("gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor",
-         OpKind.OPAQUE, kernel=_gather, vjp=_gather_vjp, saves=Saves.INPUTS,
+         OpKind.OPAQUE, kernel=_gather, vjp=_gather_vjp, saves=saved(index=ANY),
          meta=lambda x, dim, index, sparse_grad=False: (
              _check_gather("gather", tuple(x.shape), dim, index),
              TensorMeta(x.dtype, tuple(index.shape), x.device))[1],
@@ -480,10 +480,11 @@ def _scatter_meta(x, dim, index, src):
 
 
 register("scatter(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", OpKind.OPAQUE,
-         kernel=_scatter, meta=_scatter_meta, vjp=_scatter_vjp, saves=Saves.INPUTS,
+         kernel=_scatter, meta=_scatter_meta, vjp=_scatter_vjp, saves=saved(index=ANY),
          samples=_scatter_samples)
 register("scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", OpKind.OPAQUE,
-         kernel=_scatter_add, meta=_scatter_meta, vjp=_scatter_add_vjp, saves=Saves.INPUTS,
+         kernel=_scatter_add, meta=_scatter_meta, vjp=_scatter_add_vjp,
+         saves=saved(index=ANY),
          samples=_scatter_add_samples)
 
 
@@ -544,7 +545,7 @@ def _vector_index_samples(extra_source=False):
 
 register("index_select(Tensor self, int dim, Tensor index) -> Tensor", OpKind.OPAQUE,
          kernel=_index_select, meta=_index_select_meta, vjp=_index_select_vjp,
-         saves=Saves.INPUTS, samples=_vector_index_samples())
+         saves=saved(index=ANY), samples=_vector_index_samples())
 
 
 def _index_add(xp, x, dim, index, source, alpha):
@@ -572,7 +573,8 @@ def _index_add_vjp(ctx, g):
 
 register("index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) "
          "-> Tensor", OpKind.OPAQUE, kernel=_index_add,
-         meta=lambda x, dim, index, source, alpha=1: x, vjp=_index_add_vjp, saves=Saves.INPUTS,
+         meta=lambda x, dim, index, source, alpha=1: x, vjp=_index_add_vjp,
+         saves=saved(index=ANY),
          samples=_vector_index_samples(extra_source=True))
 
 
@@ -618,7 +620,8 @@ def _masked_fill_samples(dtype=dtypes.float64):
 
 
 register("masked_fill(Tensor self, Tensor mask, Tensor value) -> Tensor", OpKind.OPAQUE,
-         kernel=_masked_fill, meta=_masked_fill_meta, vjp=_masked_fill_vjp, saves=Saves.INPUTS,
+         kernel=_masked_fill, meta=_masked_fill_meta, vjp=_masked_fill_vjp,
+         saves=saved(mask=ANY),
          samples=_masked_fill_samples)
 
 

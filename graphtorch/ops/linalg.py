@@ -5,8 +5,8 @@ from __future__ import annotations
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes
-from graphtorch.ops.op_helpers import SampleMaker, reduce_grad
-from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
+from graphtorch.ops.op_helpers import SampleMaker
+from graphtorch.ops.registry import OpKind, Promotion, SampleInput, register, saved
 
 
 def _fmt(shape) -> str:
@@ -91,19 +91,31 @@ def _matmul_meta(a, b):
     return TensorMeta(a.dtype, batch + rows + cols, a.device)
 
 
+# NOTE: each operand's gradient reads only the other operand
+_CROSS = saved(self="other", other="self")
+
+
 def _matmul_vjp(ctx, g):
     a, b = ctx.args
+    need_a, need_b = ctx.needs_input_grad(0), ctx.needs_input_grad(1)
     if a.ndim == 1 and b.ndim == 1:
-        return g * b, g * a
-    a2 = a.unsqueeze(0) if a.ndim == 1 else a
-    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        return g * b if need_a else None, g * a if need_b else None
     g2 = g
     if a.ndim == 1:
         g2 = g2.unsqueeze(-2)
     if b.ndim == 1:
         g2 = g2.unsqueeze(-1)
-    ga = reduce_grad(g2.matmul(b2.transpose(-1, -2)), a2).reshape(tuple(a.shape))
-    gb = reduce_grad(a2.transpose(-1, -2).matmul(g2), b2).reshape(tuple(b.shape))
+    ga = gb = None
+    if need_a:  # reads b only
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        a2 = (1,) + tuple(a.shape) if a.ndim == 1 else tuple(a.shape)
+        ga = g2.matmul(b2.transpose(-1, -2))
+        ga = (ga if tuple(ga.shape) == a2 else ga.sum_to_size(a2)).reshape(tuple(a.shape))
+    if need_b:  # reads a only
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = tuple(b.shape) + (1,) if b.ndim == 1 else tuple(b.shape)
+        gb = a2.transpose(-1, -2).matmul(g2)
+        gb = (gb if tuple(gb.shape) == b2 else gb.sum_to_size(b2)).reshape(tuple(b.shape))
     return ga, gb
 
 
@@ -119,7 +131,7 @@ def _matmul_samples(dtype=dtypes.float64):
 
 
 register("matmul(Tensor self, Tensor other) -> Tensor", OpKind.OPAQUE, kernel=_matmul,
-         meta=_matmul_meta, vjp=_matmul_vjp, samples=_matmul_samples, saves=Saves.INPUTS,
+         meta=_matmul_meta, vjp=_matmul_vjp, samples=_matmul_samples, saves=_CROSS,
          promotion=Promotion.NONE, backward_name="MmBackward0")
 
 
@@ -132,7 +144,7 @@ def _mm(xp, a, b):
 
 
 register("mm(Tensor self, Tensor mat2) -> Tensor", OpKind.OPAQUE, kernel=_mm, meta=_matmul_meta,
-         vjp=_matmul_vjp, saves=Saves.INPUTS,
+         vjp=_matmul_vjp, saves=saved(self="mat2", mat2="self"),
          samples=lambda dtype=dtypes.float64: _matmul_samples(dtype)[:1])
 
 
@@ -146,7 +158,7 @@ def _bmm(xp, a, b):
 
 
 register("bmm(Tensor self, Tensor mat2) -> Tensor", OpKind.OPAQUE, kernel=_bmm, meta=_matmul_meta,
-         vjp=_matmul_vjp, saves=Saves.INPUTS,
+         vjp=_matmul_vjp, saves=saved(self="mat2", mat2="self"),
          samples=lambda dtype=dtypes.float64: [SampleInput(
              (SampleMaker(21).tensor((2, 3, 4), dtype), SampleMaker(22).tensor((2, 4, 5), dtype)),
              name="bmm")])
@@ -159,5 +171,5 @@ def _dot(xp, a, b):
 
 
 register("dot(Tensor self, Tensor tensor) -> Tensor", OpKind.OPAQUE, kernel=_dot,
-         meta=_matmul_meta, vjp=_matmul_vjp, saves=Saves.INPUTS,
+         meta=_matmul_meta, vjp=_matmul_vjp, saves=saved(self="tensor", tensor="self"),
          samples=lambda dtype=dtypes.float64: _matmul_samples(dtype)[-1:])

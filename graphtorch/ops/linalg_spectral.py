@@ -78,7 +78,7 @@ def _torch_eigh(torch, a, UPLO="L"):  # noqa: N803
 
 
 register("linalg_eigh(Tensor A, str UPLO='L') -> (Tensor eigenvalues, Tensor eigenvectors)",
-         OpKind.OPAQUE, kernel=_eigh, meta=_eigh_meta, vjp=_eigh_vjp, saves=Saves.BOTH,
+         OpKind.OPAQUE, kernel=_eigh, meta=_eigh_meta, vjp=_eigh_vjp, saves=Saves.OUTPUTS,
          samples=_eigh_samples, torch_ref=_torch_eigh,
          doc="Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, read "
              "from the ``UPLO`` triangle.")

@@ -14,7 +14,16 @@ from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
-from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, Saves, register
+from graphtorch.ops.registry import (
+    ANY,
+    REGISTRY,
+    OpKind,
+    Promotion,
+    SampleInput,
+    Saves,
+    register,
+    saved,
+)
 
 
 def _float_only(samples):
@@ -38,14 +47,27 @@ def _check_linear(x_shape, w_shape) -> None:
                          f"{k}x{out})")
 
 
+def _check_linear_dtypes(x, w, b) -> None:
+    # NOTE: .name works on both numpy dtypes (kernel) and graphtorch dtypes (decomposition)
+    names = dtypes.SCALAR_TYPE_NAMES
+    if w.dtype.name != x.dtype.name:
+        raise DTypeError(f"mat1 and mat2 must have the same dtype, but got "
+                         f"{names[x.dtype.name]} and {names[w.dtype.name]}")
+    if b is not None and b.dtype.name != x.dtype.name:
+        raise DTypeError(f"self and mat2 must have the same dtype, but got "
+                         f"{names[b.dtype.name]} and {names[x.dtype.name]}")
+
+
 def _linear_decomposition(x, w, b):
     _check_linear(tuple(x.shape), tuple(w.shape))
+    _check_linear_dtypes(x, w, b)
     out = x.matmul(w.t() if w.ndim == 2 else w)
     return out if b is None else out + b
 
 
 def _linear_kernel(xp, x, w, b):
     _check_linear(x.shape, w.shape)
+    _check_linear_dtypes(x, w, b)
     out = x @ (w.T if w.ndim == 2 else w)
     if b is not None:
         out += b  # NOTE: in place on a fresh product; saves one temporary
@@ -85,7 +107,8 @@ def _linear_samples(dtype):
 
 register("linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", OpKind.COMPOSITE,
          decomposition=_linear_decomposition, kernel=_linear_kernel, meta=_linear_meta,
-         vjp=_linear_vjp, samples=_float_only(_linear_samples), saves=Saves.INPUTS,
+         vjp=_linear_vjp, samples=_float_only(_linear_samples),
+         saves=saved(input=ANY, weight=ANY),
          promotion=Promotion.NONE, backward_name="AddmmBackward0",
          torch_ref=lambda torch, x, w, b=None: torch.nn.functional.linear(x, w, b),
          doc="y = x @ weight.T + bias")
@@ -223,13 +246,15 @@ def _embedding_backward_samples(dtype=dtypes.float64):
 
 register("embedding(Tensor weight, Tensor indices, int padding_idx=-1, "
          "bool scale_grad_by_freq=False, bool sparse=False) -> Tensor", OpKind.OPAQUE,
-         kernel=_embedding, vjp=_embedding_vjp, samples=_embedding_samples, saves=Saves.INPUTS,
+         kernel=_embedding, vjp=_embedding_vjp, samples=_embedding_samples,
+         saves=saved(indices=ANY),
          meta=lambda w, idx, *rest: TensorMeta(w.dtype, tuple(idx.shape) + tuple(w.shape[1:]),
                                                w.device),
          promotion=Promotion.NONE)
 register("_embedding_backward(Tensor grad, Tensor indices, int num_weights, int padding_idx, "
          "bool scale_grad_by_freq) -> Tensor", OpKind.OPAQUE, kernel=_embedding_backward,
-         vjp=_embedding_backward_vjp, samples=_embedding_backward_samples, saves=Saves.INPUTS,
+         vjp=_embedding_backward_vjp, samples=_embedding_backward_samples,
+         saves=saved(indices=ANY),
          meta=lambda g, idx, n, *rest: TensorMeta(g.dtype, (n,) + tuple(g.shape[len(idx.shape):]),
                                                   g.device),
          promotion=Promotion.NONE,

@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from graphtorch import dtypes
 from graphtorch.autograd.grad_mode import no_grad
-from graphtorch.errors import ShapeError
+from graphtorch.errors import DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
-from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, Saves, register
+from graphtorch.ops.registry import (
+    ANY,
+    REGISTRY,
+    OpKind,
+    Promotion,
+    SampleInput,
+    register,
+    saved,
+)
 
 
 def _same_meta(x, *rest):
     return TensorMeta(x.dtype, tuple(x.shape), x.device)
+
+
+def _check_same_dtype(x, *others) -> None:
+    """PyTorch's CPU norms refuse, rather than promote, parameters of another dtype."""
+    # NOTE: .name works on both numpy dtypes (kernels) and graphtorch dtypes (decompositions)
+    if any(o is not None and o.dtype.name != x.dtype.name for o in others):
+        raise DTypeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 # --- layer_norm -------------------------------------------------------------------------------
@@ -31,6 +46,7 @@ def _check_layer_norm(shape, normalized_shape) -> int:
 
 def _layer_norm_decomposition(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     k = _check_layer_norm(tuple(x.shape), normalized_shape)
+    _check_same_dtype(x, weight, bias)
     dims = list(range(x.ndim - k, x.ndim))
     mean = x.mean(dims, keepdim=True)
     centered = x - mean
@@ -45,6 +61,7 @@ def _layer_norm_decomposition(x, normalized_shape, weight=None, bias=None, eps=1
 
 def _layer_norm_kernel(xp, x, normalized_shape, weight, bias, eps):
     k = _check_layer_norm(x.shape, normalized_shape)
+    _check_same_dtype(x, weight, bias)
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
@@ -97,7 +114,8 @@ register("layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, 
          "Tensor? bias=None, float eps=1e-05) -> Tensor", OpKind.COMPOSITE,
          decomposition=_layer_norm_decomposition, kernel=_layer_norm_kernel,
          vjp=_layer_norm_vjp, meta=_same_meta, samples=_layer_norm_samples,
-         saves=Saves.INPUTS, promotion=Promotion.NONE, backward_name="NativeLayerNormBackward0")
+         saves=saved(input=ANY, weight=ANY), promotion=Promotion.NONE,
+         backward_name="NativeLayerNormBackward0")
 
 
 # --- batch_norm -------------------------------------------------------------------------------
@@ -109,6 +127,7 @@ def _batch_norm_decomposition(x, running_mean, running_var, weight=None, bias=No
                               training=False, momentum=0.1, eps=1e-5):
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected 2D or more input (got {x.ndim}D input)")
+    _check_same_dtype(x, running_mean, running_var, weight, bias)
     dims = [0] + list(range(2, x.ndim))
     cshape = _channel_shape(x)
     if training:
@@ -163,8 +182,9 @@ register("batch_norm(Tensor input, Tensor? running_mean, Tensor? running_var, "
 # --- group_norm -------------------------------------------------------------------------------
 def _group_norm_decomposition(x, num_groups, weight=None, bias=None, eps=1e-5):
     n, c = x.shape[0], x.shape[1]
+    _check_same_dtype(x, weight, bias)
     if c % num_groups:
-        raise ValueError(f"Expected number of channels in input to be divisible by num_groups, "
+        raise ShapeError(f"Expected number of channels in input to be divisible by num_groups, "
                          f"but got input of shape {list(x.shape)} and num_groups={num_groups}")
     grouped = x.reshape([n, num_groups, -1])
     mean = grouped.mean([2], keepdim=True)

@@ -18,7 +18,7 @@ from graphtorch.errors import ShapeError
 from graphtorch.ops.conv import expand_param, pad_spatial
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
-from graphtorch.ops.registry import OpKind, SampleInput, Saves, register
+from graphtorch.ops.registry import ANY, OpKind, SampleInput, Saves, register, saved
 
 
 def _fmt(v) -> str:
@@ -224,7 +224,10 @@ def scatter_by_indices(g, indices, input_shape, nd: int, unique: bool = False):
     lead = tuple(input_shape[:len(input_shape) - nd])
     size = math.prod(input_shape[len(input_shape) - nd:])
     rows = math.prod(lead)
-    out = _POOL_SCATTER(g.reshape([rows, -1]), indices.reshape([rows, -1]), size, unique)
+    # NOTE: explicit sizes, not -1: an empty batch makes -1 ambiguous
+    per_row = math.prod(tuple(g.shape)[len(lead):])
+    out = _POOL_SCATTER(g.reshape([rows, per_row]), indices.reshape([rows, per_row]), size,
+                        unique)
     return out.reshape(list(input_shape))
 
 
@@ -259,7 +262,7 @@ _POOL_SCATTER = register(
     "_pool_scatter(Tensor grad, Tensor indices, int size, bool unique_indices=False) -> Tensor",
     OpKind.OPAQUE, kernel=_scatter_kernel,
     meta=lambda g, idx, size, unique: TensorMeta(g.dtype, (g.shape[0], size), g.device),
-    vjp=lambda ctx, gbar: (_POOL_GATHER(gbar, ctx.args[1]), None), saves=Saves.INPUTS,
+    vjp=lambda ctx, gbar: (_POOL_GATHER(gbar, ctx.args[1]), None), saves=saved(indices=ANY),
     samples=_scatter_samples,
     torch_ref=lambda torch, g, idx, size, unique=False: torch.zeros(
         g.shape[0], size, dtype=g.dtype).scatter_add(1, idx, g),
@@ -269,7 +272,7 @@ _POOL_GATHER = register(
     kernel=lambda xp, x, idx: xp.take_along_axis(x, idx, axis=1),
     meta=lambda x, idx: TensorMeta(x.dtype, tuple(idx.shape), x.device),
     vjp=lambda ctx, g: (_POOL_SCATTER(g, ctx.args[1], ctx.args[0].shape[1]), None),
-    saves=Saves.INPUTS,
+    saves=saved(indices=ANY),
     samples=lambda dtype=dtypes.float64: [] if not dtype.is_floating_point else [SampleInput(
         (SampleMaker(61).tensor((2, 4), dtype), _index_sample()), name="overlap")],
     torch_ref=lambda torch, x, idx: torch.gather(x, 1, idx),

@@ -35,12 +35,39 @@ class Promotion(Enum):
 
 
 class Saves(Enum):
-    """What the vjp reads back; only those are version-checked and needed after backward."""
+    """What the vjp reads back, coarsely: whenever any gradient is required, these are kept.
+
+    Prefer :func:`saved` where a value is needed for some gradients only (``mul``).
+    """
 
     NOTHING = "nothing"
     INPUTS = "inputs"
     OUTPUTS = "outputs"
     BOTH = "both"
+
+
+ANY = "*"  # in a ``saved`` rule: needed whichever input's gradient is required
+RESULT = "result"  # in a ``saved`` rule: the op's outputs
+
+
+@dataclass(frozen=True)
+class SavedFor:
+    """Which values a vjp reads, each mapped to the inputs whose gradient needs it.
+
+    Only those values are kept alive by the backward node and version-checked; the others are
+    replaced by their shape/dtype/device (a vjp may read those of any input).
+    """
+
+    rules: tuple[tuple[str, tuple[str, ...] | str], ...]
+
+
+def saved(**rules: str | tuple[str, ...]) -> SavedFor:
+    """``saved(self="other", other="self")``: ``self`` is kept iff ``other``'s gradient is required.
+
+    Keys are argument names of the schema or ``result`` (the outputs); values an argument name, a
+    tuple of names, or ``ANY``. Values not named are never kept.
+    """
+    return SavedFor(tuple(rules.items()))
 
 
 @dataclass
@@ -66,7 +93,7 @@ class OpDef:
     decomposition: Callable | None = None
     promotion: Promotion = Promotion.NONE
     promote_args: tuple[int, ...] | None = None
-    saves: Saves = Saves.BOTH
+    saves: Saves | SavedFor = Saves.BOTH
     differentiable: bool = True
     torch_name: str | None = None          # how to call PyTorch for the reference comparison
     torch_ref: Callable | None = None      # or a function (torch, *args, **kwargs) -> result
@@ -85,9 +112,48 @@ class OpDef:
         names = [a.name for a in self.schema.args]
         self.device_arg = names.index("device") if "device" in names else None
         self.rg_arg = names.index("requires_grad") if "requires_grad" in names else None
+        self._normalize_saves(names)
         if self.backward_name is None:
             base = "".join(p.capitalize() for p in self.name.split("_"))
             self.backward_name = f"{base}Backward0"
+
+    def _normalize_saves(self, names: list[str]) -> None:
+        """``saves`` as bit masks over argument positions, for the backward node's checks.
+
+        ``save_inputs``: ((position, trigger mask), ...); ``save_outputs``: a trigger mask (0:
+        never). A value is kept iff its trigger mask meets the mask of inputs requiring grad.
+        """
+        every = 0
+        for i in self.edge_args:
+            every |= 1 << i
+        self.edge_mask = every
+        s = self.saves
+        if isinstance(s, Saves):
+            ins = self.edge_args if s in (Saves.INPUTS, Saves.BOTH) else ()
+            self.save_inputs = tuple((i, every) for i in ins)
+            self.save_outputs = every if s in (Saves.OUTPUTS, Saves.BOTH) else 0
+        else:
+            def mask(who) -> int:
+                if who == ANY:
+                    return every
+                m = 0
+                for n in (who,) if isinstance(who, str) else who:
+                    if n not in names or names.index(n) not in self.edge_args:
+                        raise ValueError(f"{self.name}: saved() names {n!r}, which is not a "
+                                         "tensor argument of the schema")
+                    m |= 1 << names.index(n)
+                return m
+
+            ins, self.save_outputs = [], 0
+            for key, who in s.rules:
+                if key == RESULT:
+                    self.save_outputs = mask(who)
+                elif key in names and names.index(key) in self.edge_args:
+                    ins.append((names.index(key), mask(who)))
+                else:
+                    raise ValueError(f"{self.name}: saved() key {key!r} is neither a tensor "
+                                     "argument of the schema nor 'result'")
+            self.save_inputs = tuple(sorted(ins))
 
     @property
     def is_composite(self) -> bool:
