@@ -28,6 +28,21 @@ _LIST_METHODS = {"append": ("prim::list_append", None), "extend": ("prim::list_e
                  "index": ("prim::list_index", T.INT), "count": ("prim::list_count", T.INT),
                  "copy": ("prim::list_copy", "self")}
 
+_BUILTIN_HINTS = {
+    "round": "for a number use math.floor(x + 0.5) (note: Python rounds halves to even); for a "
+             "tensor use x.round()",
+    "reversed": "iterate over a reversed copy: xs[::-1]",
+    "sorted": "sort outside the scripted code, or use graphtorch.sort on a tensor",
+    "set": "use a List, or a Dict whose values you ignore",
+    "tuple": "write the tuple out: (a, b, c)",
+    "zip": "zip() is supported as the iterable of a for loop",
+    "enumerate": "enumerate() is supported as the iterable of a for loop",
+    "map": "use a list comprehension",
+    "filter": "use a list comprehension with an if clause",
+    "any": "use a for loop with a flag (or .any() on a tensor)",
+    "all": "use a for loop with a flag (or .all() on a tensor)",
+}
+
 
 def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
     """Output types from the op's meta rule when every input's type is known, else ``outs``."""
@@ -199,6 +214,10 @@ class CallCompiler:
             return self.scalar(_MATH[obj], args, out)
         if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
             return self.call_builtin(obj.__name__, e)
+        from graphtorch.ops import creation
+
+        if obj is creation.tensor or obj is creation.as_tensor:
+            return self.tensor_factory(obj, e)
         if isinstance(obj, ScriptFunction):
             args, kwargs = self.args_of(e)
             return self.call_function(obj, args, kwargs, e.pos)
@@ -227,7 +246,8 @@ class CallCompiler:
                                         [T.ListType(T.INT)]).output]
             return self.call_op(overload(name, args, kwargs), args, kwargs, e.pos)
         if callable(obj) and hasattr(obj, "__code__"):
-            fn = self.unit.function(obj, self.src, e.pos)
+            fn = self.library_function(obj, e) if mod.startswith("graphtorch") else \
+                self.unit.function(obj, self.src, e.pos)
             if fn is None:    # jit.compile: the function stays Python
                 return self.python_op(obj, e)
             args, kwargs = self.args_of(e)
@@ -237,6 +257,20 @@ class CallCompiler:
         raise self.src.error(f"cannot call {_describe(obj)} from script", e.pos,
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
+
+    def library_function(self, obj, e: S.Call):
+        """Script a graphtorch Python function on demand; when its code is outside the subset,
+        the error points at the user's call, not into graphtorch's own source."""
+        from graphtorch.errors import ScriptError
+
+        try:
+            return self.unit.function(obj, self.src, e.pos)
+        except ScriptError as err:
+            where = f" ({err.filename}:{err.line})" if err.line is not None else ""
+            qual = f"{obj.__module__}.{obj.__qualname__}"
+            raise self.src.error(f"{qual} cannot be compiled in script: {err.msg}{where}",
+                                 e.pos, "call it outside the scripted code and pass the result "
+                                 "in, or from a @graphtorch.jit.ignore function") from None
 
     def constant_of(self, v: Value) -> tuple[bool, object]:
         if v.is_constant:
@@ -325,13 +359,23 @@ class CallCompiler:
         if name == "dict" and not args:
             return self.graph.emit(Prim.DictConstruct, [], [T.DictType(T.STR, T.TENSOR)]).output
         if name == "isinstance":
-            return self.const(self.static_isinstance(e))
+            known = self.static_isinstance(e)
+            if known is not None:
+                return self.const(known)
+            # NOTE: an Optional[T] tested against T: known only at run time (and refines it)
+            v = self.expr_value(e.args[0])
+            return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
         if name == "range":
             raise self.src.error("range() is only supported as the iterable of a for loop",
                                  e.pos, "write 'for i in range(...)', or build a list")
-        raise self.src.error(f"builtin '{name}' is not supported in script", e.pos)
+        hint = _BUILTIN_HINTS.get(name)
+        raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
 
-    def static_isinstance(self, e: S.Call) -> bool:
+    def static_isinstance(self, e: S.Call) -> bool | None:
+        """isinstance(v, cls) from v's static type; None when v is Optional[T] and cls matches
+        T (a run-time None test)."""
+        if len(e.args) != 2 or e.keywords:
+            raise self.src.error("isinstance() takes exactly 2 arguments", e.pos)
         v = self.expr_value(e.args[0])
         cls = self.expr(e.args[1])
         classes = cls.obj if isinstance(cls, PyObj) else None
@@ -345,6 +389,11 @@ class CallCompiler:
                 return True
             if isinstance(c, type) and c is list and isinstance(v.type, T.ListType):
                 return True
+        if isinstance(v.type, T.OptionalType):
+            for c in classes if isinstance(classes, tuple) else (classes,):
+                t = type_from_python(c)
+                if t is not None and T.is_subtype(v.type.elem, t):
+                    return None
         return False
 
     # --- methods ----------------------------------------------------------------------------------
@@ -401,6 +450,9 @@ class CallCompiler:
                 return self.call_op("to_dtype", [v, a], {}, pos)
             if a is not None:
                 return self.call_op("to_device", [v, a], {}, pos)
+        if name == "expand_as":
+            size = self.scalar("prim::size", [args[0]], T.ListType(T.INT))
+            return self.call_op("expand", [v, size], {}, pos)
         if name == "type_as":
             dt = self.scalar("prim::dtype", [args[0]], T.DTYPE)
             return self.call_op("to_dtype", [v, dt], {}, pos)
@@ -432,10 +484,9 @@ class CallCompiler:
                 body = [S.If(cond.pos, cond, body, [])]
             body = [S.For(e.pos, gen.target, gen.iter, body)]
         self.stmt(body[0])
-        self.env = {k: v for k, v in self.env.items() if k in saved or k == name}
-        for k in saved:
-            self.env[k] = self.env.get(k, saved[k])
-        self.env.pop(name, None)
+        # NOTE: comprehension targets do not leak (Python 3 scoping): the enclosing names keep
+        # their values; the accumulator is mutated in place, never rebound
+        self.env = saved
         return acc
 
 

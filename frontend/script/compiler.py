@@ -18,13 +18,15 @@ from graphtorch.frontend.script.flow import BROKE, RETURN, RETURNED, _contains, 
 from graphtorch.frontend.script.indexing import IndexCompiler
 from graphtorch.frontend.script.loops import LoopCompiler
 from graphtorch.frontend.script.modules import ModuleCompiler
+from graphtorch.frontend.script.tensor_literals import TensorLiteralCompiler
 from graphtorch.frontend.script.values import ModuleRef, PyObj, Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Block, Graph, Value
 from graphtorch.ir.kinds import Prim
 
 
-class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler, LoopCompiler):
+class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler, LoopCompiler,
+                       TensorLiteralCompiler):
     """Compiles one FunctionDef into ``graph`` (self-module methods get ``self`` as input 0)."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph,
@@ -185,6 +187,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
             else:
                 msg = self.const("")
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "AssertionError"})
+        # NOTE: past 'assert x is not None' x is refined, as after an early return
+        self.apply_refinements(self.refinements(s.test)[0])
 
     def stmt_Import(self, s):
         import importlib
@@ -354,6 +358,10 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
     def refinements(self, test: S.Expr):
         """(names refined in the true branch, in the false branch) by ``is None`` tests."""
         def one(e):
+            if isinstance(e, S.Call) and isinstance(e.func, S.Name) and \
+                    e.func.id == "isinstance" and len(e.args) == 2 and \
+                    isinstance(e.args[0], S.Name):
+                return e.args[0].id, True      # only Optional values are refined by it
             if (isinstance(e, S.Compare) and len(e.ops) == 1 and isinstance(e.left, S.Name)
                     and isinstance(e.comparators[0], S.Constant)
                     and e.comparators[0].value is None and e.ops[0] in ("is", "is not")):

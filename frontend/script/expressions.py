@@ -281,19 +281,21 @@ class ExprCompiler:
         if static is not None:
             return self.const(static)
         left = self.expr_value(e.left)
-        result = None
-        for op, right_e in zip(e.ops, e.comparators):
-            right = self.expr_value(right_e)
-            r = self.compare(op, left, right, right_e.pos)
-            if result is None:
-                result = r
-            elif is_tensor(r.type):
-                result = self.call_op("logical_and", [result, r], {}, e.pos)
-            else:
-                prev = result
-                result = self.if_value(prev, lambda r=r: r, lambda: self.const(False))
-            left = right
-        return result
+        return self.compare_chain(left, list(zip(e.ops, e.comparators)), e.pos)
+
+    def compare_chain(self, left: Value, rest: list, pos) -> Value:
+        """``left op1 b op2 c ...``: each operand evaluated once, and (as in Python) not at all
+        once a scalar comparison was False; tensor comparisons combine with logical_and."""
+        op, right_e = rest[0]
+        right = self.expr_value(right_e)
+        r = self.compare(op, left, right, right_e.pos)
+        if len(rest) == 1:
+            return r
+        if is_tensor(r.type):
+            tail = self.compare_chain(right, rest[1:], pos)
+            return self.call_op("logical_and", [r, tail], {}, pos)
+        return self.if_value(r, lambda: self.compare_chain(right, rest[1:], pos),
+                             lambda: self.const(False), pos)
 
     def compare(self, op: str, a: Value, b: Value, pos) -> Value:
         if op in ("is", "is not"):

@@ -20,22 +20,33 @@ def always_exits(stmts: list[S.Stmt]) -> bool:
     return False
 
 
+def target_names(e: S.Expr | None) -> list[str]:
+    """Names an assignment to ``e`` rebinds: ``t[i] = v`` rebinds ``t`` (tensor item assignment
+    is functional in script)."""
+    if isinstance(e, S.Name):
+        return [e.id]
+    if isinstance(e, (S.Tuple, S.List)):
+        return [n for x in e.elts for n in target_names(x)]
+    if isinstance(e, S.Subscript):
+        return target_names(e.value)
+    return []
+
+
 def assigned_names(stmts: list[S.Stmt]) -> list[str]:
-    """Names a statement list may rebind (in order of first appearance)."""
+    """Names a statement list may rebind (in order of first appearance), including tensors
+    updated by item assignment or an in-place method (``y.add_(1)`` rebinds ``y``)."""
     out: dict[str, None] = {}
 
     def target(e):
-        if isinstance(e, S.Name):
-            out[e.id] = None
-        elif isinstance(e, (S.Tuple, S.List)):
-            for x in e.elts:
-                target(x)
+        for n in target_names(e):
+            out[n] = None
 
     def visit(ss):
         for s in ss:
             if isinstance(s, S.Assign):
                 for t in s.targets:
                     target(t)
+                inplace_receiver(s.value)
             elif isinstance(s, (S.AnnAssign, S.AugAssign)):
                 target(s.target)
             elif isinstance(s, S.If):
@@ -46,11 +57,19 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
                 visit(s.body)
             elif isinstance(s, S.While):
                 visit(s.body)
+            elif isinstance(s, S.ExprStmt):
+                inplace_receiver(s.value)
             elif isinstance(s, S.Break):
                 out[BROKE] = None
             elif isinstance(s, S.Return):
                 out[RETURN] = None
                 out[RETURNED] = None
+
+    def inplace_receiver(e):
+        if isinstance(e, S.Call) and isinstance(e.func, S.Attribute) and \
+                isinstance(e.func.value, S.Name) and e.func.attr.endswith("_") and \
+                not e.func.attr.startswith("_"):
+            out[e.func.value.id] = None
 
     visit(stmts)
     return list(out)

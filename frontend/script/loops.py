@@ -7,6 +7,8 @@ unrolled at compile time; with break/continue each unrolled copy is a one-trip l
 
 from __future__ import annotations
 
+import builtins
+
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.flow import (
     BROKE,
@@ -15,6 +17,7 @@ from graphtorch.frontend.script.flow import (
     RETURNED,
     _contains,
     assigned_names,
+    target_names,
 )
 from graphtorch.frontend.script.values import Undefined
 from graphtorch.ir import types as T
@@ -32,10 +35,15 @@ class LoopCompiler:
     def stmt_For(self, s):
         self.compile_for(s)
 
-    def loop(self, pos, trip: Value, test, bind, body: list[S.Stmt]) -> None:
-        """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target."""
-        names = [n for n in assigned_names(body)
-                 if isinstance(self.env.get(n), Value) and n != BROKE]
+    def loop(self, pos, trip: Value, test, bind, body: list[S.Stmt],
+             target: S.Expr | None = None) -> None:
+        """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target.
+
+        The target's names are carried too: after the loop they hold the last item (or their
+        value before the loop when it ran zero times), as in Python."""
+        rebound = target_names(target) + assigned_names(body)
+        rebound = list(dict.fromkeys(rebound))
+        names = [n for n in rebound if isinstance(self.env.get(n), Value) and n != BROKE]
         types = {n: self.env[n].type for n in names}
         # NOTE: before the first return the result has no type yet: learn it from the body
         untyped_return = RETURN in names and self.env[RETURN] is self.no_return and \
@@ -70,7 +78,7 @@ class LoopCompiler:
         for n, out in zip(names, node.outputs):
             self.env[n] = out
             out.name = n
-        for n in assigned_names(body):
+        for n in rebound:
             if n not in names and n not in (BROKE, RETURN, RETURNED) and n not in self.env:
                 self.env[n] = Undefined(n, pos, "it is first assigned inside a loop, which may "
                                                 "run zero times")
@@ -111,7 +119,7 @@ class LoopCompiler:
         self.env = before
         return node, body_types
 
-    def if_value(self, cond: Value, then, otherwise) -> Value:
+    def if_value(self, cond: Value, then, otherwise, pos=None) -> Value:
         """A prim::If producing one value from two thunks (both give the same type)."""
         node = self.graph.emit(Prim.If, [cond], [])
         tb, fb = node.add_block(), node.add_block()
@@ -120,6 +128,10 @@ class LoopCompiler:
         with self.graph.insert_point(fb):
             b = otherwise()
         t = T.unify(a.type, b.type)
+        if t is None:
+            node.destroy()
+            raise self.src.error(f"this expression is {a.type} on one path and {b.type} on the "
+                                 f"other", pos, "give both results the same type")
         tb.set_outputs([a])
         fb.set_outputs([b])
         node.add_output(t)
@@ -157,15 +169,44 @@ class LoopCompiler:
                         v = self.scalar("prim::add", [start, v], T.INT)
                     self.assign(s.target, v, s.pos)
 
-                return self.loop(s.pos, trip, lambda: self.const(True), bind, s.body)
-            if fname in ("enumerate", "zip") and self.env.get(fname) is None:
-                seqs = [self.expr(a) for a in it.args]
-                if fname == "enumerate":
-                    if len(seqs) != 1:
-                        raise self.src.error("enumerate() takes one iterable in script", it.pos)
-                    return self.for_over(s, [None, seqs[0]], it.pos)
-                return self.for_over(s, seqs, it.pos)
-        return self.for_over(s, [self.expr(it)], it.pos, single=True)
+                return self.loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
+        seqs: list = []
+        shape = self.iteration_shape(it, seqs)
+        return self.for_over(s, seqs, it.pos, shape)
+
+    def iteration_shape(self, it: S.Expr, seqs: list):
+        """Flatten ``enumerate``/``zip`` (nested too) into ``seqs``; the result says how an item
+        is built: an index into ``seqs``, or a tuple of such shapes. A counter is an
+        ``_Counter`` entry of ``seqs``."""
+        if isinstance(it, S.Call) and isinstance(it.func, S.Name) and \
+                it.func.id in ("enumerate", "zip") and self.env.get(it.func.id) is None and \
+                self.lookup_global_or_none(it.func.id) is getattr(builtins, it.func.id):
+            if it.func.id == "enumerate":
+                start = [k.value for k in it.keywords if k.name == "start"]
+                if len(it.args) + len(start) not in (1, 2) or len(it.args) not in (1, 2) or \
+                        any(k.name != "start" for k in it.keywords):
+                    raise self.src.error("enumerate() takes an iterable and an optional start",
+                                         it.pos)
+                first = (it.args[1:] + start or [None])[0]
+                begin = self.const(0) if first is None else self.expr_value(first)
+                self.expect(begin, T.INT, it.pos, "enumerate() start")
+                seqs.append(_Counter(begin))
+                counter = len(seqs) - 1
+                return (counter, self.iteration_shape(it.args[0], seqs))
+            if it.keywords:
+                raise self.src.error("zip() keyword arguments are not supported in script",
+                                     it.pos)
+            if not it.args:
+                raise self.src.error("zip() needs at least one iterable in script", it.pos)
+            return tuple(self.iteration_shape(a, seqs) for a in it.args)
+        seqs.append(self.expr(it))
+        return len(seqs) - 1
+
+    def lookup_global_or_none(self, name: str):
+        try:
+            return self.lookup_global(name)
+        except KeyError:
+            return None
 
     def unrolled_range(self, s: S.For, args: list[Value]) -> None:
         """``for i in range(len(self.layers))``: unrolled, so ``self.layers[i]`` is static."""
@@ -192,7 +233,7 @@ class LoopCompiler:
         for k, bind in enumerate(binds):
             def one(bind=bind):
                 self.loop(s.pos, self.const(1), lambda: self.const(True), lambda _: bind(),
-                          body)
+                          body, s.target)
 
             if k == 0:
                 one()
@@ -201,9 +242,10 @@ class LoopCompiler:
                                [_Run(s.pos, one)], []))
         self.env.pop(flag, None)
 
-    def for_over(self, s: S.For, seqs: list, pos, single: bool = False) -> None:
-        """Iterate several sequences in lock step (zip); ``None`` stands for the counter."""
-        static = [self.static_items(q, pos) for q in seqs]
+    def for_over(self, s: S.For, seqs: list, pos, shape) -> None:
+        """Iterate ``seqs`` in lock step (zip); a ``_Counter`` entry is the enumerate counter;
+        ``shape`` (see iteration_shape) builds each item from the entries."""
+        static = [None if isinstance(q, _Counter) else self.static_items(q, pos) for q in seqs]
         if any(x is not None for x in static if x is not ...):
             # a tuple or module container: unroll with compile-time indices
             lengths = [len(x) for x in static if x is not None and x is not ...]
@@ -212,26 +254,45 @@ class LoopCompiler:
             def bind(k):
                 items = []
                 for q, st in zip(seqs, static):
-                    if q is None:
-                        items.append(self.const(k))
+                    if isinstance(q, _Counter):
+                        items.append(self.counter_at(q, self.const(k)))
                     elif st is not None:
                         items.append(st[k])
                     else:
                         items.append(self.index_value(q, self.const(k), pos))
-                self.assign(s.target, items[0] if single else items, s.pos)
+                self.assign(s.target, self.build_item(shape, items, s.target, False), s.pos)
 
             self.unroll(s, [lambda k=k: bind(k) for k in range(n)])
             return
-        lengths = [self.length(q, pos) for q in seqs if q is not None]
+        lengths = [self.length(q, pos) for q in seqs if not isinstance(q, _Counter)]
         trip = lengths[0]
         for n in lengths[1:]:
             trip = self.scalar("prim::min", [trip, n], T.INT)
 
         def bind(i):
-            items = [i if q is None else self.index_value(q, i, pos) for q in seqs]
-            self.assign(s.target, items[0] if single else self.tuple_of(items), s.pos)
+            items = [self.counter_at(q, i) if isinstance(q, _Counter) else
+                     self.index_value(q, i, pos) for q in seqs]
+            self.assign(s.target, self.build_item(shape, items, s.target, True), s.pos)
 
-        self.loop(s.pos, trip, lambda: self.const(True), bind, s.body)
+        self.loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
+
+    def counter_at(self, counter: _Counter, i: Value) -> Value:
+        start = counter.start
+        if start.is_constant and self.graph.constant_value(start) == 0:
+            return i
+        return self.scalar("prim::add", [start, i], T.INT)
+
+    def build_item(self, shape, items: list, target: S.Expr, as_value: bool):
+        """The loop target's value: a tuple (or, when the target unpacks it and items may be
+        modules, a compile-time list) shaped like the enumerate/zip nesting."""
+        if isinstance(shape, int):
+            return items[shape]
+        parts = [self.build_item(x, items, _sub(target, k), as_value)
+                 for k, x in enumerate(shape)]
+        if isinstance(target, (S.Tuple, S.List)) or not as_value and \
+                not all(isinstance(p, Value) for p in parts):
+            return parts
+        return self.tuple_of(parts)
 
     def tuple_of(self, items: list) -> Value:
         vals = [self.as_value(v, None) for v in items]
@@ -240,6 +301,19 @@ class LoopCompiler:
 
     def stmt__Run(self, s):
         s.fn()
+
+
+class _Counter:
+    """The counter of an ``enumerate`` (starting at ``start``) among zipped sequences."""
+
+    def __init__(self, start: Value):
+        self.start = start
+
+
+def _sub(target: S.Expr, k: int) -> S.Expr | None:
+    if isinstance(target, (S.Tuple, S.List)) and k < len(target.elts):
+        return target.elts[k]
+    return None
 
 
 class _Run(S.Stmt):
