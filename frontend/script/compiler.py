@@ -334,6 +334,12 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
             t = live[0].type
             for v in live[1:]:
                 u = T.unify(t, v.type)
+                if u is None and name == RETURN:
+                    raise self.src.error(
+                        f"{self.fn.name}() returns {t} on one path and {v.type} on another "
+                        f"(the paths split at this if)", pos,
+                        "return the same type on every path (tuples of the same length; "
+                        "annotate '-> Optional[...]' to allow None)")
                 if u is None:
                     raise self.src.error(
                         f"'{name.lstrip('$')}' has type {t} on one branch and {v.type} on the "

@@ -159,7 +159,7 @@ class ExprCompiler:
             return self.expr(e.body if static else e.orelse, expected)
         cond = self.condition(e.test)
         return self.if_value(cond, lambda: self.expr_value(e.body),
-                             lambda: self.expr_value(e.orelse))
+                             lambda: self.expr_value(e.orelse), e.pos)
 
     def expr_Attribute(self, e, expected):
         base = self.expr(e.value)
@@ -248,17 +248,35 @@ class ExprCompiler:
         raise self.src.error(f"bad operand type for unary {e.op}: {v.type}", e.pos)
 
     def expr_BoolOp(self, e, expected):
+        return self.bool_op(e, truthy=False)
+
+    def bool_operand(self, e: S.Expr) -> Value:
+        """An operand of and/or whose result is used as a value: it must be a bool, since
+        Python would return the operand itself (``0 or 3`` is 3) where script returns a bool."""
+        v = self.expr_value(e)
+        if v.type != T.BOOL:
+            raise self.src.error(f"an operand of 'and'/'or' whose result is used as a value must "
+                                 f"be a bool in script, not {v.type}", e.pos,
+                                 "Python would return the operand itself; write bool(...) "
+                                 "around it, or use 'a if a else b'")
+        return v
+
+    def bool_op(self, e: S.BoolOp, truthy: bool) -> Value:
+        """``a and b`` / ``a or b`` as a bool. ``truthy``: the result is a condition (if, while,
+        not, assert), where any operand counts by its truth value, as in Python."""
+        operand = self.condition if truthy else self.bool_operand
+
         # NOTE: short-circuit: 'a and b' is 'b if a else False', evaluated lazily via prim::If.
         def chain(values):
             first = values[0]
             static = self.static_condition(first)
             if len(values) == 1:
-                return self.const(static) if static is not None else self.condition(first)
+                return self.const(static) if static is not None else operand(first)
             if static is not None:
                 if (e.op == "and") == static:
                     return chain(values[1:])
                 return self.const(static)
-            cond = self.condition(first)
+            cond = operand(first)
             when_true, when_false = self.refinements(first)
 
             def rest(refined):
@@ -358,6 +376,9 @@ class ExprCompiler:
         return None
 
     def condition(self, e: S.Expr) -> Value:
+        if isinstance(e, S.BoolOp):
+            with self.graph.source(self.loc(e.pos)):
+                return self.bool_op(e, truthy=True)
         v = self.expr_value(e)
         if v.type == T.BOOL:
             return v

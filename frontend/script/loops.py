@@ -66,6 +66,11 @@ class LoopCompiler:
                 types = widened
                 continue
             bad = [n for n in names if widened[n] is None]
+            if bad and bad[0] == RETURN:
+                raise self.src.error(
+                    f"{self.fn.name}() returns {types[RETURN]} on one path and "
+                    f"{body_types[RETURN]} on another (inside this loop)", pos,
+                    "return the same type on every path")
             if bad:
                 raise self.src.error(
                     f"'{bad[0]}' has type {types[bad[0]]} before the loop and "
@@ -218,10 +223,12 @@ class LoopCompiler:
     def unroll(self, s: S.For, binds: list) -> None:
         """One copy of the body per item; ``binds[k]()`` binds the target to item k.
 
-        With break/continue, each copy is a one-trip prim::Loop (so ``continue`` ends the copy),
-        ``break`` also sets a flag, and every later copy runs only while the flag is False.
+        With break/continue/return, each copy is a one-trip prim::Loop (so ``continue`` ends the
+        copy), ``break`` also sets a flag, and every later copy runs only while the flag is False
+        (and nothing has returned).
         """
-        if _contains(s.body, (S.Break, S.Continue), False) is None:
+        returns = _contains(s.body, (S.Return,), True) is not None
+        if _contains(s.body, (S.Break, S.Continue), False) is None and not returns:
             for bind in binds:
                 bind()
                 if self.block(s.body):
@@ -238,8 +245,12 @@ class LoopCompiler:
             if k == 0:
                 one()
             else:
-                self.stmt(S.If(s.pos, S.UnaryOp(s.pos, "not", S.Name(s.pos, flag)),
-                               [_Run(s.pos, one)], []))
+                # NOTE: a return inside a copy (a one-trip loop) skips every later copy too
+                go_on = S.UnaryOp(s.pos, "not", S.Name(s.pos, flag))
+                if returns:
+                    go_on = S.BoolOp(s.pos, "and", [
+                        go_on, S.UnaryOp(s.pos, "not", S.Name(s.pos, RETURNED))])
+                self.stmt(S.If(s.pos, go_on, [_Run(s.pos, one)], []))
         self.env.pop(flag, None)
 
     def for_over(self, s: S.For, seqs: list, pos, shape) -> None:
