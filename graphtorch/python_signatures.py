@@ -114,6 +114,9 @@ def pinverse(input, rcond: float = 1e-15):  # noqa: A002
     return linalg.pinv(input, rtol=rcond)
 
 
+# NOTE: their result type depends on the flags, so script calls them eagerly (prim::PythonOp)
+unique._gt_ignore = unique_consecutive._gt_ignore = True
+
 for _name in ("unique", "unique_consecutive", "cummax", "cummin", "det", "inverse", "slogdet",
               "logdet", "cholesky", "cross", "pinverse"):
     setattr(Tensor, _name, globals()[_name])

@@ -402,7 +402,9 @@ register("linalg_cross(Tensor input, Tensor other, *, int dim=-1) -> Tensor", Op
 def _matrix_power(a, n):
     check_matrix("linalg.matrix_power", tuple(a.shape))
     if n == 0:
-        return eye_like(a).expand(list(a.shape)).clone()
+        # NOTE: like PyTorch, the identity stays connected to A (with a zero gradient)
+        eye = eye_like(a)
+        return a.masked_fill(eye == eye, 0) + eye
     if n < 0:
         a, n = REGISTRY["linalg_inv"](a), -n
     result, base = None, a
