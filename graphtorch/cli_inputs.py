@@ -36,7 +36,20 @@ class ShapeSpec:
         return ShapeSpec(m.group(1), shape, dtype)
 
 
-def random_array(shape: tuple[int, ...], dtype: str, rng: np.random.Generator) -> np.ndarray:
+MAX_RANDOM_ELEMENTS = 1 << 28   # 1 GiB of float32: a shape from a hostile archive stops here
+
+
+def random_array(shape: tuple[int, ...], dtype: str, rng: np.random.Generator,
+                 name: str = "input") -> np.ndarray:
+    from graphtorch.cli import CLIError
+
+    numel = 1
+    for d in shape:
+        numel *= d
+    if numel > MAX_RANDOM_ELEMENTS:
+        raise CLIError(f"input {name!r}: a random tensor of shape {list(shape)} would have "
+                       f"{numel} elements, above the limit of {MAX_RANDOM_ELEMENTS}; pass the "
+                       f"input from a file (--inputs or --input)")
     dt = dtypes.from_name(dtype)
     if dt.is_floating_point:
         return rng.standard_normal(shape).astype(dt.np)
@@ -84,7 +97,7 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
         t = params.get(spec.name)
         default = t.type.dtype.name if t is not None and isinstance(t.type, TensorType) \
             and t.type.dtype is not None else "float32"
-        arrays[spec.name] = random_array(spec.shape, spec.dtype or default, rng)
+        arrays[spec.name] = random_array(spec.shape, spec.dtype or default, rng, spec.name)
     unknown = sorted(set(arrays) - set(params))
     if unknown:
         raise CLIError(f"the model has no input named {unknown[0]!r}; its inputs are "
@@ -95,7 +108,7 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
             continue
         t = v.type
         if isinstance(t, TensorType) and t.is_complete:
-            arrays[name] = random_array(tuple(t.shape), t.dtype.name, rng)
+            arrays[name] = random_array(tuple(t.shape), t.dtype.name, rng, name)
             continue
         dims = "DIMS[:DTYPE]" if isinstance(t, TensorType) else "scalar"
         raise CLIError(f"input {name!r} : {t} needs a value: pass --inputs FILE.npz, --input "

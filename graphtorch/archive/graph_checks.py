@@ -11,7 +11,24 @@ from __future__ import annotations
 from graphtorch.archive import manifest as mf
 from graphtorch.errors import FormatError, GraphtorchError, IRParseError
 
-MAX_IR_BYTES = 64 << 20
+# NOTE: the IR parser reads ~0.3 MB/s of dense node text and spends ~450 bytes of memory per
+# character of a quoted string, so both caps bound a hostile member's cost (seconds, not
+# minutes; megabytes, not gigabytes). The writer refuses graphs beyond them, so no archive
+# graphtorch writes is one it cannot read.
+MAX_IR_BYTES = 16 << 20
+MAX_IR_LINE_BYTES = 1 << 20
+
+
+def ir_size_problem(text: str) -> str | None:
+    """Why IR text is beyond the caps, or None (checked before parsing, and by the writer)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_IR_BYTES:
+        return f"the IR text is {size} bytes, above the limit of {MAX_IR_BYTES} for one graph"
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > MAX_IR_LINE_BYTES:
+            return (f"line {number} of the IR text is {len(line)} characters long, above the "
+                    f"limit of {MAX_IR_LINE_BYTES} for one line")
+    return None
 
 
 def parse_member(archive, member: str):
@@ -23,6 +40,9 @@ def parse_member(archive, member: str):
         text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError as e:
         raise FormatError(f"IR text is not UTF-8: {e}", member=member) from None
+    problem = ir_size_problem(text)
+    if problem:
+        raise FormatError(problem, member=member)
     try:
         return parse_graph(text), text
     except IRParseError as e:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from dataclasses import dataclass, field
 
+from graphtorch.archive import strict_json
 from graphtorch.errors import FormatError
 
 MANIFEST = "graphtorch.json"
@@ -177,15 +179,7 @@ def _kind(value) -> str:
 
 def parse(data) -> Manifest:
     """Validate and read a manifest; raises FormatError naming the bad field."""
-    try:
-        obj = json.loads(bytes(data).decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise FormatError(f"not UTF-8 text: {e}", member=MANIFEST) from None
-    except json.JSONDecodeError as e:
-        raise FormatError(f"bad JSON at line {e.lineno}, column {e.colno}: {e.msg}",
-                          member=MANIFEST) from None
-    except RecursionError:
-        raise FormatError("JSON nesting is too deep", member=MANIFEST) from None
+    obj = strict_json.loads(data, MANIFEST)
     top = _Fields(obj, "manifest")
     check_version(top.get("format_version", str), top)
     producer = _Fields(top.get("producer", dict), "manifest.producer")
@@ -263,11 +257,37 @@ def _module(obj, where: str, depth: int) -> ModuleEntry:
         methods=[_method(m, f"{where}.methods[{i}]") for i, m in enumerate(f.items("methods", []))],
         submodules=[_module(s, f"{where}.submodules[{i}]", depth + 1)
                     for i, s in enumerate(f.items("submodules", []))])
+    if kind not in KINDS:
+        raise FormatError(f"{where}.kind: expected one of {list(KINDS)}, got {kind!r}",
+                          member=MANIFEST)
     seen: set[str] = set()
     for slot in ([p.name for p in entry.parameters] + [b.name for b in entry.buffers]
                  + [a.name for a in entry.attributes] + [s.name for s in entry.submodules]):
         if slot in seen or not slot:
             raise FormatError(f"{where}: attribute name {slot!r} is empty or used twice",
                               member=MANIFEST)
+        why = _bad_slot_name(slot)
+        if why:
+            raise FormatError(f"{where}: attribute name {slot!r}: {why}", member=MANIFEST)
         seen.add(slot)
+    for meth in entry.methods:
+        if not meth.name.isidentifier():
+            raise FormatError(f"{where}: method name {meth.name!r} is not a Python identifier",
+                              member=MANIFEST)
+        if meth.name in seen:
+            raise FormatError(f"{where}: method name {meth.name!r} is also an attribute name",
+                              member=MANIFEST)
+        seen.add(meth.name)
     return entry
+
+
+KINDS = ("script", "trace")
+
+
+def _bad_slot_name(name: str) -> str | None:
+    """Why ``name`` cannot name a parameter, buffer, attribute or submodule (None if it can)."""
+    if "." in name:
+        return "names cannot contain '.' (it separates module paths)"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in name):
+        return "control, format (bidi, zero-width) and surrogate characters are not allowed"
+    return None

@@ -103,6 +103,7 @@ def read_archive(path_or_file, map_location=None, check_graphs: bool = True) -> 
     manifest = mf.parse(archive.read(mf.MANIFEST, mf.MAX_MANIFEST_BYTES))
     loaded = LoadedArchive(archive, manifest, TensorStore(archive, device))
     _check_tensor_refs(loaded)
+    _check_reserved_names(loaded)
     _decode_attributes(loaded)
     defaults = _decode_defaults(loaded)
     if check_graphs:
@@ -167,6 +168,26 @@ def _check_tensor_refs(loaded: LoadedArchive) -> None:
                     not store.entries[p.key].numpy_dtype.kind == "f":
                 raise FormatError(f"{where}.{p.name}: only floating point parameters can "
                                   f"require gradients, got {store.entries[p.key].dtype}",
+                                  member=mf.MANIFEST)
+
+
+def _check_reserved_names(loaded: LoadedArchive) -> None:
+    """Slots may not shadow what a ScriptModule itself has (``training``, ``forward``,
+    ``state_dict`` ...): PyTorch refuses such names too, and the module could not be built."""
+    from graphtorch.frontend.script_module import RecursiveScriptModule, TracedModule
+
+    if loaded.manifest.root is None:
+        return
+    probes = {"script": RecursiveScriptModule("__torch__.Probe"),
+              "trace": TracedModule("__torch__.Probe")}
+    for path, entry in loaded.manifest.root.walk():
+        probe = probes[entry.kind]
+        slots = ([p.name for p in entry.parameters] + [b.name for b in entry.buffers]
+                 + [a.name for a in entry.attributes] + [s.name for s in entry.submodules])
+        for name in slots:
+            if name in probe.__dict__ or hasattr(type(probe), name):
+                raise FormatError(f"module {path or '<root>'}: attribute name {name!r} is "
+                                  f"reserved (a ScriptModule has an attribute of that name)",
                                   member=mf.MANIFEST)
 
 

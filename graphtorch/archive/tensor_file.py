@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphtorch.archive import strict_json
 from graphtorch.archive.zip_container import ALIGNMENT
 from graphtorch.errors import FormatError
 
 MAX_HEADER_BYTES = 64 << 20
 MAX_TENSORS = 1 << 20
 MAX_DIMS = 64
+MAX_EXTENT = 2**63 - 1
 PAD_PREFIX = "__pad."
 
 # safetensors dtype names <-> numpy (little-endian on disk, whatever the host)
@@ -87,10 +89,7 @@ def decode_header(buf, member: str) -> tuple[dict[str, TensorEntry], dict[str, s
     if hlen > MAX_HEADER_BYTES or 8 + hlen > n:
         raise FormatError(f"safetensors header length {hlen} exceeds the member's {n - 8} "
                           f"remaining bytes (or the {MAX_HEADER_BYTES}-byte cap)", member=member)
-    try:
-        header = json.loads(bytes(buf[8:8 + hlen]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise FormatError(f"safetensors header is not valid JSON: {e}", member=member) from None
+    header = strict_json.loads(buf[8:8 + hlen], member, "safetensors header JSON")
     if not isinstance(header, dict):
         raise FormatError("safetensors header must be a JSON object", member=member)
     if len(header) > MAX_TENSORS:
@@ -129,10 +128,15 @@ def _check_entry(name: str, spec, data_len: int, member: str) -> TensorEntry:
     begin, end = offsets
     if not 0 <= begin <= end <= data_len:
         raise bad(f"data_offsets [{begin}, {end}] fall outside the {data_len}-byte data buffer")
-    numel = 1
+    itemsize = np.dtype(_TO_NUMPY[dtype]).itemsize
+    numel, extent = 1, itemsize
     for d in shape:
         numel *= d
-    expected = numel * np.dtype(_TO_NUMPY[dtype]).itemsize
+        extent *= max(d, 1)
+    if extent > MAX_EXTENT:
+        # NOTE: numpy cannot even make an empty array whose other dims overflow its indexing
+        raise bad(f"shape {shape} is too large (its dimensions span more than 2**63 bytes)")
+    expected = numel * itemsize
     if end - begin != expected:
         raise bad(f"data_offsets span {end - begin} bytes but shape {shape} of {dtype} needs "
                   f"{expected}")

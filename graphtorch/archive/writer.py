@@ -6,6 +6,7 @@ import numpy as np
 
 import graphtorch
 from graphtorch.archive import tensor_file
+from graphtorch.archive.graph_checks import ir_size_problem
 from graphtorch.archive.manifest import (
     MANIFEST,
     TENSORS,
@@ -131,7 +132,12 @@ class _Saver:
             if isinstance(value, ConstRef) and value.name not in constants:
                 t = graph.tensor_constants[value.name]
                 constants[value.name] = self.tensor_key(t, f"{member}:{value.name}")
-        self.members[member] = str(portable_graph(graph)).encode("utf-8")
+        text = str(portable_graph(graph))
+        problem = ir_size_problem(text)
+        if problem:
+            raise UnsupportedError(f"cannot save {what}: {problem}; a loader would refuse "
+                                   f"the archive")
+        self.members[member] = text.encode("utf-8")
         arg_names = list(arg_names)
         params = graph.inputs[len(graph.inputs) - len(arg_names):]
         defaults = getattr(graph, "defaults", None) or {}

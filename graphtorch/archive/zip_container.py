@@ -14,6 +14,7 @@ import mmap
 import os
 import struct
 import tempfile
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,13 @@ def check_member_name(name: str) -> None:
         why = "absolute paths are not allowed"
     elif "\\" in name:
         why = "backslashes are not allowed (use '/')"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
-        why = "control characters are not allowed"
+    elif any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in name):
+        # NOTE: Cf holds bidi overrides and zero-width characters: names that display as
+        # another name; Cs (lone surrogates) cannot even be encoded
+        why = "control, format (bidi, zero-width) and surrogate characters are not allowed"
+    elif unicodedata.normalize("NFC", name) != name:
+        why = ("names must be in Unicode NFC form (a decomposed name looks like another "
+               "member's and collides with it on some file systems)")
     elif any(part in ("", ".", "..") for part in name.split("/")):
         why = "empty, '.' and '..' path components are not allowed"
     elif len(name.encode("utf-8", "surrogatepass")) > 1024:

@@ -52,40 +52,12 @@ def _encoder():
 MODELS = {"cnn": _cnn, "encoder": _encoder}
 
 
-def _chunk_as_list_unpack(module) -> None:
-    """Workaround for a tracer bug (reported): a list-returning composite (``chunk``, used by
-    MultiheadAttention) is recorded as one node with several outputs instead of a ``Tensor[]``
-    value and ``prim::ListUnpack`` as for ``split``, and the graph fails the verifier, so its
-    archive does not load. Rewrite such nodes into the verified form; a no-op once fixed."""
-    from graphtorch.ir import types as T
-    from graphtorch.ops.registry import REGISTRY
-
-    for _, sub in module.named_modules():
-        for method in getattr(sub, "_gt_methods", {}).values():
-            g = method.graph
-            for node in g.walk():
-                op = REGISTRY.get(node.kind[4:]) if node.kind.startswith("op::") else None
-                if op is None or len(node.outputs) < 2 or op.schema.returns != ("Tensor[]",):
-                    continue
-                packed = g.create(node.kind, node.inputs, [T.ListType(T.TENSOR)],
-                                  dict(node.attrs), node.source)
-                packed.insert_before(node)
-                unpack = g.create("prim::ListUnpack", [packed.output],
-                                  [o.type for o in node.outputs], source=node.source)
-                unpack.insert_before(node)
-                for old, new in zip(node.outputs, unpack.outputs):
-                    old.replace_all_uses_with(new)
-                node.destroy()
-            sub._gt_cache.clear()
-
-
 class Saved:
     """An eager model, its traced archive, inputs at another batch size and eager outputs."""
 
     def __init__(self, name: str, directory: Path):
         eager, self.input_name, item_shape = MODELS[name]()
         traced = gt.jit.trace(eager, gt.rand(2, *item_shape))
-        _chunk_as_list_unpack(traced)
         self.path = directory / f"{name}.gt"
         save(traced, self.path)
         x = np.random.default_rng(7).standard_normal((3, *item_shape)).astype(np.float32)
@@ -187,3 +159,19 @@ def test_device_cuda_without_cuda_is_one_precise_line(command, tmp_path):
     assert proc.stderr == (f"graphtorch {command}: error: --device cuda: CUDA is not available: "
                            "install CuPy (pip install graphtorch[cuda12]) and run on a machine "
                            "with an NVIDIA GPU\n")
+
+
+def test_run_refuses_huge_random_inputs_from_a_hostile_archive(tmp_path):
+    """An archive may declare any complete input shape; random inputs stop at a cap."""
+    from graphtorch.archive import archive_members
+    from tests.serialization.archive_edit import pack
+    from tests.serialization.models import traced_mlp
+
+    ms = archive_members(traced_mlp())
+    ms["code/forward.gtir"] = ms["code/forward.gtir"].replace(
+        b"%x : Tensor(float32, [3, 4], cpu)", b"%x : Tensor(float32, [100000, 100000], cpu)")
+    (tmp_path / "h.gt").write_bytes(pack(ms))
+    proc = gtcli("run", tmp_path / "h.gt", check=1)
+    assert proc.stderr == ("graphtorch run: error: input 'x': a random tensor of shape [100000, "
+                           "100000] would have 10000000000 elements, above the limit of "
+                           "268435456; pass the input from a file (--inputs or --input)\n")

@@ -13,7 +13,6 @@ import graphtorch as gt
 from graphtorch import dtypes
 from graphtorch.archive import load, save
 from graphtorch.archive.source_paths import portable_graph
-from graphtorch.errors import UnsupportedError
 from graphtorch.ops.registry import REGISTRY, OpKind
 from tests.ops.registry_matrix import UNINITIALIZED, all_cases, case_id, outputs
 
@@ -55,22 +54,9 @@ def _save(obj) -> bytes:
     return buf.getvalue()
 
 
-# Ops whose traces do not verify today (a tracer bug, reported): save must refuse them with a
-# precise message rather than write an archive load would refuse. Remove an op here once its
-# trace verifies.
-UNVERIFIABLE_TRACES = {"chunk": "op::chunk has 1 output(s)"}
-
-
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_saved_and_loaded_op_matches_eager(case):
-    name = case[0]
     fn, traced, tensors = _traced(case)
-    if name in UNVERIFIABLE_TRACES:
-        with pytest.raises(UnsupportedError, match="its graph does not verify") as info:
-            _save(traced)
-        assert UNVERIFIABLE_TRACES[name] in str(info.value), \
-            f"{name}: the trace changed; if it verifies now, remove it from UNVERIFIABLE_TRACES"
-        return
     data = _save(traced)
     loaded = load(io.BytesIO(data))
     assert str(loaded.graph) == str(portable_graph(traced.graph))
@@ -86,7 +72,7 @@ def test_saved_and_loaded_op_matches_eager(case):
 def _first_sample_per_op():
     seen, out = set(), []
     for c in CASES:
-        if c[0] not in seen and c[0] not in UNVERIFIABLE_TRACES:
+        if c[0] not in seen:
             seen.add(c[0])
             out.append(c)
     return out

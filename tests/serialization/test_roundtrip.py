@@ -162,3 +162,16 @@ def test_tensor_constants_round_trip():
                                   fn.graph.tensor_constants["c0"].numpy())
     x = gt.randn(2, 4)
     np.testing.assert_array_equal(fn2(x).numpy(), fn(x).numpy())
+
+
+def test_graph_that_does_not_verify_refuses_to_save():
+    """Load verifies every graph, so save refuses to write an archive load would refuse."""
+    from graphtorch.ir import types as T
+
+    m = traced_mlp()
+    graph = m._gt_methods["forward"].graph
+    tanh = next(n for n in graph.walk() if n.kind == "op::tanh")
+    tanh.add_output(T.TENSOR)                 # op::tanh has one output in its schema
+    with pytest.raises(UnsupportedError, match=r"cannot save MLP\.forward: its graph does not "
+                                               r"verify.*op::tanh has 1 output"):
+        _bytes(m)
