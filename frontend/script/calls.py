@@ -28,7 +28,10 @@ _LIST_METHODS = {"append": ("prim::list_append", None), "extend": ("prim::list_e
                  "index": ("prim::list_index", T.INT), "count": ("prim::list_count", T.INT),
                  "copy": ("prim::list_copy", "self")}
 
+_NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty",
+                  "new_full": "full"}
 _BUILTIN_HINTS = {
+    "divmod": "write (a // b, a % b)",
     "round": "for a number use math.floor(x + 0.5) (note: Python rounds halves to even); for a "
              "tensor use x.round()",
     "reversed": "iterate over a reversed copy: xs[::-1]",
@@ -155,8 +158,12 @@ class CallCompiler:
                 v.node.destroy()
         if len(outs) == 1:
             return node.output
-        return self.graph.emit(Prim.TupleConstruct, list(node.outputs),
-                               [T.TupleType(tuple(outs))]).output
+        out = self.graph.emit(Prim.TupleConstruct, list(node.outputs),
+                              [T.TupleType(tuple(outs))]).output
+        fields = [r.split()[1] if len(r.split()) > 1 else None for r in schema.returns]
+        if all(fields):
+            self.tuple_fields[out] = fields     # named tuple: x.max(1).values
+        return out
 
     def check_arg(self, opname: str, a, v: Value, pos) -> Value:
         want = T.schema_type(a.type)
@@ -450,6 +457,14 @@ class CallCompiler:
                 return self.call_op("to_dtype", [v, a], {}, pos)
             if a is not None:
                 return self.call_op("to_device", [v, a], {}, pos)
+        if name in _NEW_FACTORIES:
+            # NOTE: x.new_zeros(size) takes x's dtype and device, as eager
+            if name != "new_full" and args and args[0].type == T.INT:
+                args = [self.graph.emit(Prim.ListConstruct, args, [T.ListType(T.INT)]).output]
+            kw = {"dtype": self.scalar("prim::dtype", [v], T.DTYPE),
+                  "device": self.scalar("prim::device", [v], T.DEVICE)}
+            kw.update(kwargs)
+            return self.call_op(_NEW_FACTORIES[name], args, kw, pos)
         if name == "expand_as":
             size = self.scalar("prim::size", [args[0]], T.ListType(T.INT))
             return self.call_op("expand", [v, size], {}, pos)

@@ -43,6 +43,7 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
         self.return_type: T.Type | None = None
         self.arg_names: list[str] = []
         self.static_lens: set = set()   # len(<module container>) values: their ranges unroll
+        self.tuple_fields: dict = {}    # named-tuple results of ops (values, indices) -> names
 
     # --- lookup -----------------------------------------------------------------------------------
     def lookup_global(self, name: str):

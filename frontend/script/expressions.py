@@ -50,6 +50,9 @@ class ExprCompiler:
             return self.py_constant(v.obj, pos)
         if isinstance(v, ModuleRef):
             return v.value
+        if isinstance(v, BoundMethod) and isinstance(v.receiver, Value):
+            raise self.src.error(f"a value of type {v.receiver.type} has no attribute "
+                                 f"'{v.name}' in script (if it is a method, call it)", pos)
         what = getattr(v, "obj", v)
         raise self.src.error(f"cannot use {_describe(what)} as a value in script", pos,
                              "script values are tensors, numbers, strings, lists, tuples, dicts "
@@ -187,6 +190,11 @@ class ExprCompiler:
                 return self.transpose_all(v, pos)
             if attr == "mT":
                 return self.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
+        fields = self.tuple_fields.get(v)
+        if fields is not None and attr in fields:
+            k = fields.index(attr)
+            return self.graph.emit(Prim.TupleIndex, [v, self.const(k)],
+                                   [v.type.elems[k]]).output
         return BoundMethod(v, attr)
 
     # --- operators --------------------------------------------------------------------------------
@@ -323,7 +331,27 @@ class ExprCompiler:
         tensor_op, prim = COMPARE[op]
         if is_tensor(a.type) or is_tensor(b.type):
             return self.call_op(tensor_op, [a, b], {}, pos)
+        if op in ("==", "!="):
+            a, b = self.size_as_tuple(a, b), self.size_as_tuple(b, a)
         return self.scalar(prim, [a, b], T.BOOL)
+
+    def size_as_tuple(self, v: Value, other: Value) -> Value:
+        """``x.shape == (2, 3)``: eager's shape is a tuple (torch.Size), script's an int[];
+        compared with a tuple it becomes one, so the comparison means what it does in eager."""
+        if isinstance(other.type, T.TupleType) and v.node is not None and \
+                v.node.kind == "prim::size" and len(v.node.inputs) == 1:
+            t, n = v.node.inputs[0], len(other.type.elems)
+
+            def dims_as_tuple():
+                items = [self.scalar("prim::size", [t, self.const(k)], T.INT) for k in range(n)]
+                return self.graph.emit(Prim.TupleConstruct, items,
+                                       [T.TupleType((T.INT,) * n)]).output
+
+            # NOTE: a rank other than n is never equal (None != the tuple)
+            rank = self.scalar("prim::dim", [t], T.INT)
+            return self.if_value(self.scalar("prim::eq", [rank, self.const(n)], T.BOOL),
+                                 dims_as_tuple, lambda: self.const(None))
+        return v
 
     # --- conditions -------------------------------------------------------------------------------
     def static_condition(self, e: S.Expr) -> bool | None:

@@ -59,7 +59,8 @@ class ScriptUnit:
             eliminate_dead_code(g)
         finally:
             self.in_progress.discard(fn)
-        qual = f"__torch__.{fn.__module__}.{fn.__qualname__}".replace("<locals>.", "")
+        qual = _unique_name(f"__torch__.{fn.__module__}.{fn.__qualname__}"
+                            .replace("<locals>.", ""), fn)
         sf = ScriptFunction(qual, g, fn)
         sf._gt_defaults = _defaults(fn)
         self.functions[fn] = sf
@@ -148,6 +149,17 @@ class ScriptUnit:
             if method_name in klass.__dict__:
                 return klass
         return cls
+
+
+def _unique_name(qual: str, fn) -> str:
+    """``qual``, or ``qual__<n>`` when another Python function already holds that name (two
+    closures made by one factory share a qualname; prim::CallFunction must tell them apart)."""
+    from graphtorch.frontend.script_module import FUNCTIONS
+
+    name, n = qual, 1
+    while name in FUNCTIONS and getattr(FUNCTIONS[name], "_fn", fn) is not fn:
+        name, n = f"{qual}__{n}", n + 1
+    return name
 
 
 def _has_forward(module) -> bool:

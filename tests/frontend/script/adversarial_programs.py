@@ -795,8 +795,155 @@ def print_does_not_break(x, n: int):
     return x + n
 
 
-def cases_small() -> list:
-    return [(R(3),)]
+# --- found while hardening: each was wrong or refused before ----------------------------------
+def _make_scaler(k: int):
+    def scaled(x):
+        return x * k
+    return scaled
+
+
+SCALE_BY_2 = _make_scaler(2)     # two closures with one qualname: must stay two functions
+SCALE_BY_3 = _make_scaler(3)
+
+
+def closures_from_one_factory(x):
+    return SCALE_BY_2(x) + SCALE_BY_3(x) * 10
+
+
+def shape_compared_with_tuple(x):
+    return x.shape == (3, 4), x.shape != (4, 3), x.shape == (3,), x.size(-1) == 4
+
+
+def named_tuple_fields(x):
+    m = x.max(1)
+    return m.values, x.max(dim=0).indices, torch.sort(x, 1).values, x.topk(2).indices
+
+
+def new_factories_follow_dtype(x):
+    y = x.to(torch.float64)
+    return y.new_zeros(2, 3), y.new_ones([2]), x.new_full([2], 7.0), y.new_zeros(3).dtype
+
+
+def factories_with_runtime_sizes(x, n: int):
+    return torch.zeros(n, 3) + torch.arange(n).unsqueeze(1), torch.ones([n, 2]).sum()
+
+
+def reversed_range_over_size(x):
+    out: List[int] = []
+    for i in range(x.size(0) - 1, -1, -1):
+        out.append(i)
+    return out
+
+
+def loop_over_shape_list(x):
+    p = 1
+    for d in x.shape:
+        p *= d
+    return p, len(x.shape)
+
+
+def dict_of_tensors_items(x):
+    d: Dict[str, torch.Tensor] = {"a": x, "b": x * 2}
+    s = torch.zeros(x.shape)
+    for k, v in d.items():
+        s = s + v
+    return s, list(d.keys())
+
+
+def tensor_literal(x):
+    idx = torch.tensor([2, 0, 0])
+    w = torch.tensor([[1.0, -2.0, 0.5]])
+    return x[idx], (x * w).sum(), torch.tensor(3), torch.tensor(-1.5, dtype=torch.float64)
+
+
+def tensor_from_runtime_number(x, n: int, f: float):
+    return x + torch.tensor(n), torch.tensor(f) * x, torch.tensor(n > 2)
+
+
+def tensor_literal_is_fresh(x):
+    t = torch.tensor([1.0, 2.0, 3.0])
+    t[0] = x.sum()
+    return t
+
+
+def integer_tensor_division(x):
+    t = torch.arange(-5, 5)
+    return t // 3, t % 3, t / 2, t % -3
+
+
+def pow_with_negative_int_exponent(x, a: int, b: int):
+    return x, a ** b
+
+
+def augassign_list_element(x, n: int):
+    xs = [1, 2]
+    xs[0] += n
+    xs[-1] *= 3
+    return x, xs
+
+
+def _kw_only(x, *, k: int = 2):
+    return x * k
+
+
+def call_keyword_only_parameter(x):
+    return _kw_only(x, k=3) + _kw_only(x)
+
+
+def _default_none_then_kw(x, y: Optional[torch.Tensor] = None, *, scale: float = 1.0):
+    if y is None:
+        y = x
+    return x * y * scale
+
+
+def call_default_none_and_keyword_only(x):
+    return _default_none_then_kw(x, scale=2.0), _default_none_then_kw(x, x + 1)
+
+
+def return_inside_unrolled_tuple_loop(x, limit: float):
+    for k in (1.0, 2.0, 4.0):
+        x = x * k
+        if x.abs().sum() > limit:
+            return x, k
+    return x, -1.0
+
+
+def isinstance_refines_optional(x, a: Optional[int]):
+    if isinstance(a, int):
+        return x + a
+    return x
+
+
+def optional_tensor_truthiness_in_condition(x, w: Optional[torch.Tensor]):
+    if w is not None and bool(w.sum() > 0):
+        return x + w
+    return x
+
+
+def while_condition_mixes_tensor_and_int(x, n: int):
+    k = 0
+    while k < n and x.abs().max() < 100.0:
+        x = x * 2.0
+        k += 1
+    return x, k
+
+
+def item_assign_then_branch_then_loop(x, n: int):
+    y = torch.zeros(4)
+    if n > 1:
+        y[0] = 1.0
+    for i in range(n):
+        y[i % 4] = y[i % 4] + x[i % 3]
+    y.add_(1.0)
+    return y
+
+
+def inplace_method_in_loop(x, n: int):
+    y = x.clone()
+    for _ in range(n):
+        y.mul_(2.0)
+        y.add_(x)
+    return y
 
 
 PROGRAMS = [
@@ -908,4 +1055,27 @@ PROGRAMS = [
     (zip_uneven_lengths, lambda: [(R(1), [1, 2, 3], [5]), (R(1), [], [1])]),
     (range_variants, lambda: [(R(1), 0, 10, 3), (R(1), 5, 2, 1), (R(1), -3, 3, 2)]),
     (print_does_not_break, lambda: [(R(1), 2)]),
+    (closures_from_one_factory, lambda: [(R(3),)]),
+    (shape_compared_with_tuple, lambda: [(R(3, 4),), (R(4, 3),), (R(3),)]),
+    (named_tuple_fields, lambda: [(R(3, 4),)]),
+    (new_factories_follow_dtype, lambda: [(R(3),)]),
+    (factories_with_runtime_sizes, lambda: [(R(1), 0), (R(1), 3)]),
+    (reversed_range_over_size, lambda: [(R(3),), (R(0),)]),
+    (loop_over_shape_list, lambda: [(R(2, 3, 4),)]),
+    (dict_of_tensors_items, lambda: [(R(3),)]),
+    (tensor_literal, lambda: [(R(3, 3),)]),
+    (tensor_from_runtime_number, lambda: [(R(3), 1, 0.5), (R(3), 4, -2.0)]),
+    (tensor_literal_is_fresh, lambda: [(R(3),), (R(3),)]),
+    (integer_tensor_division, lambda: [(R(1),)]),
+    (pow_with_negative_int_exponent, lambda: [(R(1), 2, -1), (R(1), -3, 3)]),
+    (augassign_list_element, lambda: [(R(1), 4)]),
+    (call_keyword_only_parameter, lambda: [(R(3),)]),
+    (call_default_none_and_keyword_only, lambda: [(R(3),)]),
+    (return_inside_unrolled_tuple_loop, lambda: [(R(3), s) for s in (0.0, 6.0, 1e9)]),
+    (isinstance_refines_optional, lambda: [(R(2), None), (R(2), 3)]),
+    (optional_tensor_truthiness_in_condition, lambda: [(R(2), None), (R(2), R(2) + 5),
+                                                       (R(2), R(2) - 5)]),
+    (while_condition_mixes_tensor_and_int, lambda: [(R(2), 0), (R(2), 3), (R(2) * 60, 9)]),
+    (item_assign_then_branch_then_loop, lambda: [(R(3), 0), (R(3), 6)]),
+    (inplace_method_in_loop, lambda: [(R(3), 0), (R(3), 3)]),
 ]
