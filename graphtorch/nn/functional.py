@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from graphtorch import dtypes
+from graphtorch.errors import DTypeError
 from graphtorch.ops import nn_ops as _nn_ops  # noqa: F401 - registers the ops used below
 from graphtorch.ops.registry import REGISTRY as _R
 from graphtorch.tensor import Tensor
@@ -82,6 +83,10 @@ def tanh(input: Tensor) -> Tensor:
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    if input.dtype != weight.dtype:
+        names = dtypes.SCALAR_TYPE_NAMES
+        raise DTypeError(f"prelu: Type promoting not supported. Got {names[input.dtype.name]} "
+                         f"and {names[weight.dtype.name]}")
     w = weight
     if input.ndim >= 2 and weight.numel() > 1:
         w = weight.reshape([1, -1] + [1] * (input.ndim - 2))
@@ -314,4 +319,6 @@ from graphtorch.nn.pooling import (  # noqa: E402,F401
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )

@@ -48,6 +48,46 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                          count_include_pad, divisor_override)
 
 
+def _unpool_size(input: Tensor, nd: int, kernel_size, stride, padding, output_size) -> list:
+    """PyTorch's output size of max_unpool: the pooled input's size unless ``output_size``."""
+    kernel = _ntuple(kernel_size, nd)
+    stride = _ntuple(_stride(kernel_size, stride), nd)
+    padding = _ntuple(padding, nd)
+    spatial = list(input.shape[input.ndim - nd:])
+    default = [(s - 1) * st - 2 * p + k for s, st, p, k in zip(spatial, stride, padding, kernel)]
+    if output_size is None:
+        return default
+    size = list(output_size)
+    if len(size) == nd + 2:
+        size = size[2:]
+    if len(size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} "
+                         f"elements, but it has a length of '{len(size)}'")
+    for d, (want, base, st) in enumerate(zip(size, default, stride)):
+        if not base - st < want < base + st:
+            raise ValueError(f'invalid output_size "{size}" (dim {d} must be between '
+                             f"{base - st} and {base + st})")
+    return size
+
+
+def _ntuple(v, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,) * n
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of ``max_pool1d`` (``torch.nn.functional.max_unpool1d``)."""
+    size = _unpool_size(input, 1, kernel_size, stride, padding, output_size)
+    return gt.max_unpool1d(input, indices, size)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of ``max_pool2d``: maxima back at their indices, zeros elsewhere."""
+    size = _unpool_size(input, 2, kernel_size, stride, padding, output_size)
+    return gt.max_unpool2d(input, indices, size)
+
+
 def _size_list(output_size) -> list:
     return list(output_size) if isinstance(output_size, (list, tuple)) else [output_size]
 
@@ -101,6 +141,34 @@ class MaxPool2d(_MaxPoolNd):
     def forward(self, input: Tensor):
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           self.ceil_mode, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    nd = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _ntuple(kernel_size, self.nd)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, self.nd)
+        self.padding = _ntuple(padding, self.nd)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        size = _unpool_size(input, self.nd, self.kernel_size, self.stride, self.padding,
+                            output_size)
+        return getattr(gt, f"max_unpool{self.nd}d")(input, indices, size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Puts max-pooled values back where ``MaxPool2d(return_indices=True)`` found them."""
+
+    nd = 2
 
 
 class AvgPool1d(Module):

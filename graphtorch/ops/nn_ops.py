@@ -105,11 +105,15 @@ def _linear_samples(dtype):
             SampleInput((t((4,), dtype), t((3, 4), dtype), t((3,), dtype)), name="vector")]
 
 
+# NOTE: PyTorch's grad_fn of linear: addmm/mm for matrices, a view of them otherwise
+_LINEAR_NODE = {True: ("AddmmBackward0", "MmBackward0"),
+                False: ("ViewBackward0", "UnsafeViewBackward0")}
 register("linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", OpKind.COMPOSITE,
          decomposition=_linear_decomposition, kernel=_linear_kernel, meta=_linear_meta,
          vjp=_linear_vjp, samples=_float_only(_linear_samples),
          saves=saved(input=ANY, weight=ANY),
-         promotion=Promotion.NONE, backward_name="AddmmBackward0",
+         promotion=Promotion.NONE, backward_name=lambda a: _LINEAR_NODE[a[0].ndim == 2][
+             a[2] is None],
          torch_ref=lambda torch, x, w, b=None: torch.nn.functional.linear(x, w, b),
          doc="y = x @ weight.T + bias")
 

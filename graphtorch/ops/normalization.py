@@ -134,7 +134,7 @@ def _batch_norm_decomposition(x, running_mean, running_var, weight=None, bias=No
         n = x.numel() // x.shape[1]
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                             f"size {list(x.shape)}")
+                             f"size {x.shape}")
         mean = x.mean(dims, keepdim=True)
         centered = x - mean
         var = (centered * centered).mean(dims, keepdim=True)
