@@ -185,3 +185,24 @@ def test_int_matrix_power_and_tensor_methods():
     sign, logabs = w.slogdet()
     assert sign.item() == np.sign(np.linalg.det(WELL[0]))
     np.testing.assert_allclose(gt.inverse(w).numpy(), np.linalg.inv(WELL[0]), rtol=1e-12)
+
+
+def test_metas_keep_symbolic_sizes():
+    from graphtorch.ops.meta import TensorMeta
+    from graphtorch.ops.registry import REGISTRY
+
+    f = gt.float32
+    a, rhs = TensorMeta(f, ("B", "n", "n")), TensorMeta(f, ("B", "n"))
+    assert REGISTRY["linalg_inv"].meta(a).shape == ("B", "n", "n")
+    assert REGISTRY["linalg_det"].meta(a).shape == ("B",)
+    assert REGISTRY["linalg_solve"].meta(a, rhs, True).shape == ("B", "n")
+    assert [m.shape for m in REGISTRY["linalg_eigh"].meta(a)] == [("B", "n"), ("B", "n", "n")]
+    u, s, vh = REGISTRY["linalg_svd"].meta(TensorMeta(f, ("B", "m", "n")), False)
+    assert (u.shape, s.shape, vh.shape) == (("B", "m", None), ("B", None), ("B", None, "n"))
+    assert REGISTRY["cdist"].meta(TensorMeta(f, ("B", "P", 3)), TensorMeta(f, ("R", 3))).shape \
+        == ("B", "P", "R")
+    q = REGISTRY["quantile"].meta(TensorMeta(f, ("B", 5)), TensorMeta(f, (3,)), 1, True)
+    assert q.shape == (3, "B", 1)
+    with pytest.raises(RuntimeError, match="must be batches of square matrices, but they are 2 "
+                                           "by 3 matrices"):
+        REGISTRY["linalg_inv"].meta(TensorMeta(f, ("B", 2, 3)))
