@@ -180,9 +180,11 @@ class RNNBase(Module):
         if hx is None:
             zeros = gt.zeros(shape, dtype=input.dtype, device=input.device)
             hx = (zeros, zeros) if self.mode == "LSTM" else zeros
-        for h in hx if isinstance(hx, tuple) else (hx,):
+        states = hx if isinstance(hx, tuple) else (hx,)
+        for i, h in enumerate(states):
             if tuple(h.shape) != shape:
-                raise RuntimeError(f"Expected hidden size {shape}, got {tuple(h.shape)}")
+                which = f"hidden[{i}]" if len(states) > 1 else "hidden"
+                raise RuntimeError(f"Expected {which} size {shape}, got {list(h.shape)}")
         h0 = (hx[0] if self.mode == "LSTM" else hx).unbind(0)
         c0 = hx[1].unbind(0) if self.mode == "LSTM" else [None] * len(h0)
         layer_input = input
