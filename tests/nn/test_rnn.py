@@ -163,7 +163,7 @@ def test_dropout_between_layers_only_in_training():
 def test_input_errors():
     with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size"):
         R.GRU(3, 4)(gt.zeros(2, 2, 5))
-    with pytest.raises(RuntimeError, match="Expected hidden size \\(1, 2, 4\\), got \\(1, 3, 4\\)"):
+    with pytest.raises(RuntimeError, match="Expected hidden size \\(1, 2, 4\\), got \\[1, 3, 4\\]"):
         R.RNN(3, 4)(gt.zeros(5, 2, 3), gt.zeros(1, 3, 4))
     with pytest.raises(ValueError, match="dropout should be a number in range"):
         R.LSTM(3, 4, dropout=2)
