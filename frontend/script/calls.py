@@ -433,7 +433,9 @@ class CallCompiler:
                 return r if r is not None else self.const(None)
         if t == T.STR and name == "format":
             return self.scalar("prim::format", [v] + args, T.STR)
-        raise self.src.error(f"'{t}' object has no method '{name}' in script", e.pos)
+        hint = "strings support + , *, ==, in, f-strings and str.format() in script" \
+            if t == T.STR else None
+        raise self.src.error(f"'{t}' object has no method '{name}' in script", e.pos, hint)
 
     def tensor_method(self, v: Value, name: str, args, kwargs, pos) -> Value:
         simple = {"dim": ("prim::dim", T.INT), "numel": ("prim::numel", T.INT),

@@ -338,7 +338,7 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
                 if u is None and name == RETURN:
                     raise self.src.error(
                         f"{self.fn.name}() returns {t} on one path and {v.type} on another "
-                        f"(the paths split at this if)", pos,
+                        f"(the paths split here)", pos,
                         "return the same type on every path (tuples of the same length; "
                         "annotate '-> Optional[...]' to allow None)")
                 if u is None:
