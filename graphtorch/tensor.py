@@ -31,7 +31,7 @@ class Size(tuple):
 
 class Tensor:
     __slots__ = ("_data", "_device", "_rg", "grad", "grad_fn", "_output_nr", "_vc", "_base",
-                 "_accum", "_retains", "_name", "_leaf_hooks", "__weakref__")
+                 "_accum", "_retains", "_name", "_leaf_hooks", "_view_fn", "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     # -- construction ------------------------------------------------------------------------
@@ -50,6 +50,7 @@ class Tensor:
         t._retains = False
         t._name = None
         t._leaf_hooks = None
+        t._view_fn = None
         return t
 
     def __init__(self, data=None, *, dtype=None, device=None, requires_grad: bool = False):
@@ -70,6 +71,7 @@ class Tensor:
         self._retains = False
         self._name = None
         self._leaf_hooks = None
+        self._view_fn = None
 
     # -- basic properties --------------------------------------------------------------------
     @property
@@ -263,6 +265,9 @@ class Tensor:
         return self
 
     def _edge(self):
+        vf = self._view_fn
+        if vf is not None and vf[1] != self._vc[0]:
+            _refresh_view_history(self)
         fn = self.grad_fn
         if fn is not None:
             return (fn, self._output_nr)
@@ -351,30 +356,93 @@ class Tensor:
         return self
 
     def _assign_inplace(self, result: Tensor, what: str) -> None:
+        """Write ``result`` (computed out of place) into ``self`` and give ``self`` its history."""
         if result.dtype is not self.dtype and not _can_cast(result.dtype, self.dtype):
             names = dtypes.SCALAR_TYPE_NAMES
             raise DTypeError(f"result type {names[result.dtype.name]} can't be cast to the desired "
                              f"output type {names[self.dtype.name]}")
-        if result._rg and self._base is not None and grad_mode.STATE.enabled:
-            raise AutogradError(
-                f"in-place {what} on a view of another tensor while recording gradients is not "
-                "supported by graphtorch; assign through the base tensor (base[idx] = value) or "
-                "use out-of-place operations")
-        xp = self._xp
         if result._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                f"shape {list(result.shape)}")
+        grad_on = grad_mode.STATE.enabled
+        tracer = _dispatch_mod.TRACE.tracer
+        base = self._base
+        if base is not None and (grad_on and (result._rg or base._rg) or tracer is not None):
+            if self._view_fn is not None:
+                _write_through_view(self, result, grad_on, tracer)
+                return
+            if grad_on and result._rg:
+                raise AutogradError(
+                    f"in-place {what} on a detached alias of another tensor while recording "
+                    "gradients is not supported by graphtorch; use out-of-place operations")
         if result.grad_fn is not None:
             _snapshot_if_saved(self, result.grad_fn)
-        xp.copyto(self._data, result._data, casting="unsafe")
+        self._xp.copyto(self._data, result._data, casting="unsafe")
         self._vc[0] += 1
         if result._rg:
             self._rg = True
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
-        tracer = _dispatch_mod.TRACE.tracer
+        elif grad_on and self.grad_fn is not None:
+            # NOTE: overwritten by a value that needs no gradient (zero_, fill_, copy_ of a
+            # constant): nothing flows back into the old history any more
+            self.grad_fn = None
+            self._rg = False
         if tracer is not None:
             tracer.rebind(self, result)
+
+
+def _write_through_view(view: Tensor, result: Tensor, grad_on: bool, tracer) -> None:
+    """An in-place op on a view while recording (PyTorch's CopySlices).
+
+    The base's history becomes ``view_scatter(base, result, chain)``; the view's becomes the
+    chain replayed on the new base. Only the view's region of memory is written.
+    """
+    from graphtorch.ops.registry import REGISTRY
+    from graphtorch.ops.views import replay_view
+
+    base = view._base
+    if grad_on and base._rg and base.grad_fn is None:
+        raise AutogradError("a view of a leaf Variable that requires grad is being used in an "
+                            "in-place operation.")
+    chain = view._view_fn[0]
+    src = result if result.dtype is view.dtype else result.to(view.dtype)
+    new_base = _dispatch_mod.dispatch(REGISTRY["view_scatter"], (base, src, chain), None)
+    if result.grad_fn is not None:
+        _snapshot_if_saved(view, result.grad_fn)
+    view._xp.copyto(view._data, src._data, casting="unsafe")
+    view._vc[0] += 1
+    base._rg = new_base._rg
+    base.grad_fn = new_base.grad_fn
+    base._output_nr = 0
+    if tracer is not None:  # NOTE: before the replay, so that it reads the new base
+        tracer.rebind(base, new_base)
+    fresh = replay_view(base, chain) if new_base._rg or tracer is not None else None
+    if fresh is not None and fresh._rg:
+        view._rg = True
+        view.grad_fn = fresh.grad_fn
+        view._output_nr = fresh._output_nr
+    elif grad_on:
+        view._rg = False
+        view.grad_fn = None
+    view._view_fn = (chain, view._vc[0])
+    if tracer is not None:
+        tracer.rebind(view, fresh)
+
+
+def _refresh_view_history(view: Tensor) -> None:
+    """The base (or another view of it) was written in place since ``view``'s history was
+    derived: derive it again from the base's current history, as PyTorch does."""
+    from graphtorch.ops.views import replay_view
+
+    chain = view._view_fn[0]
+    base = view._base
+    if base._rg and grad_mode.STATE.enabled:
+        fresh = replay_view(base, chain)
+        view._rg = fresh._rg
+        view.grad_fn = fresh.grad_fn
+        view._output_nr = fresh._output_nr
+    view._view_fn = (chain, view._vc[0])
 
 
 def _snapshot_if_saved(t: Tensor, node) -> None:

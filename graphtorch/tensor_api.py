@@ -157,23 +157,48 @@ def _squeeze(self, dim=None):
 Tensor.squeeze = _squeeze
 
 
-def _zero_(self):
-    self._xp.copyto(self._data, 0, casting="unsafe")
-    self._vc[0] += 1
-    return self
-
-
-def _fill_(self, value):
+def _check_leaf_inplace(self) -> None:
     if self._rg and self.grad_fn is None and _grad_enabled():
         from graphtorch.errors import AutogradError
 
         raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
                             "operation.")
+
+
+def _recorded(self, value=None) -> bool:
+    """Whether an overwrite of ``self`` must go through autograd/tracing (else: raw write)."""
+    if _dispatch_mod.TRACE.tracer is not None:
+        return True
+    if not _grad_enabled():
+        return False
+    if self._rg or (isinstance(value, Tensor) and value._rg):
+        return True
+    base = self._base
+    return base is not None and base._rg
+
+
+def _zero_(self):
+    return _fill_(self, 0)
+
+
+def _fill_(self, value):
+    _check_leaf_inplace(self)
+    if _recorded(self, value):
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor "
+                                   f"with {value.ndim} dimensions.")
+            new = value.to(self.dtype).expand(list(self.shape))
+            if not new._rg:
+                new = new.clone()
+        else:
+            new = dispatch(R["full"], (list(self.shape), value),
+                           {"dtype": self.dtype, "device": self.device})
+        self._assign_inplace(new, "fill_")
+        return self
     v = value.item() if isinstance(value, Tensor) else value
     self._xp.copyto(self._data, v, casting="unsafe")
     self._vc[0] += 1
-    if self._rg and self.grad_fn is not None:
-        self._assign_inplace(self.detach() * 0 + v, "fill_")
     return self
 
 
@@ -188,18 +213,15 @@ def _copy_(self, src, non_blocking=False):
         from graphtorch.ops.creation import tensor
 
         src = tensor(src, dtype=self.dtype, device=self.device)
-    if self._rg and self.grad_fn is None and _grad_enabled():
-        from graphtorch.errors import AutogradError
-
-        raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
-                            "operation.")
+    _check_leaf_inplace(self)
     value = src.to(self.device)
     if value.shape != self.shape:
         value = value.expand(*self.shape)
     if value.dtype is not self.dtype:
         value = value.to(self.dtype)
-    if value._rg and _grad_enabled():
-        self._assign_inplace(value + self.detach() * 0, "copy_")
+    if _recorded(self, value):
+        # NOTE: a node of its own, so a leaf source still receives its gradient
+        self._assign_inplace(dispatch(R["clone"], (value,), None), "copy_")
     else:
         self._xp.copyto(self._data, value._data, casting="unsafe")
         self._vc[0] += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphtorch.autograd import grad_mode
-from graphtorch.autograd.node import FunctionNode
+from graphtorch.autograd.node import function_node_class
 from graphtorch.errors import AutogradError
 
 
@@ -83,7 +83,7 @@ class Function:
         edges = tuple(a._edge() if isinstance(a, Tensor) and a.requires_grad else None
                       for a in args)
         dev = tensor_args[0].device
-        node = FunctionNode(cls, ctx, edges, len(outs), dev)
+        node = function_node_class(f"{cls.__name__}Backward")(cls, ctx, edges, len(outs), dev)
         node.out_metas = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None
                                for o in outs)
         wrapped = []

@@ -150,7 +150,7 @@ class OpNode(Node):
             args = list(args)
             for i in op.edge_args:
                 if not kept >> i & 1 and (a := args[i]) is not None:
-                    args[i] = unsaved(a, op.backward_name)
+                    args[i] = unsaved(a, type(self).__name__)
         self.args = args
         self.out_versions = None
         if op.save_outputs & grad_mask:
@@ -173,7 +173,7 @@ class OpNode(Node):
         return tuple((shape, from_numpy(dt)) for shape, dt in metas)
 
     def name(self) -> str:
-        return self.op.backward_name
+        return type(self).__name__
 
     def apply(self, grads: list, create_graph: bool = False) -> list:
         if self.freed:
@@ -203,13 +203,35 @@ class OpNode(Node):
         if self.saved:
             args = self.args = list(self.args)
             for i in {i for i, _, _ in self.saved}:
-                args[i] = unsaved(args[i], self.op.backward_name)
+                args[i] = unsaved(args[i], type(self).__name__)
         self.saved = None
         if self.outputs is not None:
             self._metas = tuple((a.shape, a.dtype) for a in self.outputs)
             if self.n_outputs == 1:
                 self._metas = self._metas[0]
             self.outputs = None
+
+
+_NODE_CLASSES: dict[str, type] = {}
+
+
+def node_class(name: str) -> type:
+    """The :class:`OpNode` subclass named ``name`` (``type(t.grad_fn).__name__``, as in PyTorch)."""
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = _NODE_CLASSES[name] = type(name, (OpNode,), {"__slots__": (),
+                                                           "__module__": __name__})
+    return cls
+
+
+def function_node_class(name: str) -> type:
+    """The :class:`FunctionNode` subclass for a custom Function (``MyFnBackward``)."""
+    key = "Function:" + name
+    cls = _NODE_CLASSES.get(key)
+    if cls is None:
+        cls = _NODE_CLASSES[key] = type(name, (FunctionNode,), {"__slots__": (),
+                                                                "__module__": __name__})
+    return cls
 
 
 def _flatten_grads(op, args: list, result) -> list:

@@ -77,6 +77,7 @@ def _init_leaf(t: Tensor, data: Tensor) -> None:
     t._retains = False
     t._name = None
     t._leaf_hooks = None
+    t._view_fn = None
 
 
 def _copy_of(t: Tensor) -> Tensor:

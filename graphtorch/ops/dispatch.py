@@ -15,7 +15,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
-from graphtorch.autograd.node import OpNode
+from graphtorch.autograd.node import OpNode, node_class
 from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, ShapeError
 from graphtorch.ops.errstate import IGNORE_STATE as _IGNORE_STATE
@@ -111,10 +111,13 @@ def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
     if op.decomposition is not None and (op.kernel is None or _needs_grad(op, tensors)
                                           and op.vjp is None):
         if tracer is None:
-            return op.decomposition(*vals)
-        with tracer.opaque():
             out = op.decomposition(*vals)
-        tracer.record(op, vals, out)
+        else:
+            with tracer.opaque():
+                out = op.decomposition(*vals)
+            tracer.record(op, vals, out)
+        if op.names_decomposition and grad_mode.STATE.enabled:
+            _name_composite_output(op, vals, out, tensors)
         return out
     out = _run_kernel(op, vals, tensors)
     if op.rg_arg is not None and vals[op.rg_arg]:
@@ -124,6 +127,18 @@ def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
     if tracer is not None:
         tracer.record(op, vals, out)
     return out
+
+
+def _name_composite_output(op: OpDef, vals: list, out, inputs: list) -> None:
+    """Give the decomposition's last node the composite's grad_fn name (NllLossBackward0)."""
+    name = op.backward_name if type(op.backward_name) is str else op.backward_name(vals)
+    if name is None:
+        return
+    cls = node_class(name)
+    for o in out if isinstance(out, (tuple, list)) else (out,):
+        fn = getattr(o, "grad_fn", None)
+        if isinstance(fn, OpNode) and all(o is not t for t in inputs):
+            fn.__class__ = cls
 
 
 # --- the fast path ----------------------------------------------------------------------------
@@ -145,7 +160,7 @@ class _Plan:
     """Per-op facts dispatch needs on every call, computed once."""
 
     __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "unary", "binary", "promotes",
-                 "is_view", "grad_ok", "casts")
+                 "is_view", "grad_ok", "casts", "node_cls")
 
     def __init__(self, op: OpDef):
         from graphtorch.ops.schema import _NO_DEFAULT
@@ -175,6 +190,8 @@ class _Plan:
                      and all(d is not _NO_DEFAULT for d in b.defaults[b.n_positional:]))
         self.is_view = op.kind is OpKind.VIEW
         self.grad_ok = op.vjp is not None and op.differentiable
+        # the grad_fn class (None: the name depends on the arguments)
+        self.node_cls = node_class(op.backward_name) if type(op.backward_name) is str else None
         # (n args, dtype/scalar-type key) -> ((position, np dtype), ...); one-tensor calls use
         # the input's np dtype as key and keep the np dtype to cast to (or None)
         self.casts: dict = {}
@@ -288,12 +305,11 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
     if type(res) is np.ndarray:
         out = _wrap(res, CPU)
         if plan.is_view and _shares(res, first._data):
-            out._vc = first._vc
-            out._base = first if first._base is None else first._base
+            _mark_view(out, first, op, args[1:] + plan.tails[len(args)], None)
     elif isinstance(res, np.generic):  # full reductions return numpy scalars
         out = _wrap(np.asarray(res), CPU)
     else:
-        out = _wrap_result(op, res, np, CPU, first)
+        out = _wrap_result(op, res, np, CPU, first, [*args, *plan.tails[len(args)]])
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
         _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU)
     return out
@@ -357,7 +373,7 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
         raise
     finally:
         _ERR_VAR.reset(token)
-    return _wrap_result(op, res, xp, dev, tensors[0] if tensors else None)
+    return _wrap_result(op, res, xp, dev, tensors[0] if tensors else None, vals)
 
 
 def _check_broadcast(op: OpDef, args) -> None:
@@ -378,25 +394,45 @@ def _check_broadcast(op: OpDef, args) -> None:
                                      f"dimension {dim}")
 
 
-def _wrap_result(op: OpDef, res, xp, dev, first):
+def _wrap_result(op: OpDef, res, xp, dev, first, vals=None):
     T = _Tensor
     if type(res) is tuple:
         return tuple(T._wrap(r if isinstance(r, xp.ndarray) else xp.asarray(r), dev) for r in res)
     if type(res) is list:
         outs = [T._wrap(r if isinstance(r, xp.ndarray) else xp.asarray(r), dev) for r in res]
         if op.kind is OpKind.VIEW and first is not None:  # split/unbind: every piece is a view
-            for o in outs:
+            for k, o in enumerate(outs):
                 if _shares(o._data, first._data):
-                    o._vc = first._vc
-                    o._base = first if first._base is None else first._base
+                    _mark_view(o, first, op, vals, k)
         return outs
     if not isinstance(res, xp.ndarray):
         res = xp.asarray(res)
     out = T._wrap(res, dev)
     if op.kind is OpKind.VIEW and first is not None and _shares(res, first._data):
-        out._vc = first._vc
-        out._base = first if first._base is None else first._base
+        _mark_view(out, first, op, vals, None)
     return out
+
+
+def _mark_view(out, first, op: OpDef, rest, k) -> None:
+    """``out`` aliases ``first``: share its version counter and remember how it was made.
+
+    ``out._view_fn`` is (chain, version): the view ops from the base (name, arguments after
+    ``self``, output index) and the version counter's value when ``out``'s history was last
+    derived from the base's. In-place writes through views (CopySlices) replay the chain.
+    """
+    out._vc = first._vc
+    base = first._base
+    if type(rest) is list:  # the general path passes the bound argument list
+        rest = tuple(rest[1:])
+    step = ((op.name, rest, k),)
+    if base is None:
+        out._base = first
+        out._view_fn = (step, first._vc[0])
+    else:
+        out._base = base
+        fn = first._view_fn
+        # NOTE: a view of a detached alias has no replayable chain (no write-through then)
+        out._view_fn = None if fn is None else (fn[0] + step, first._vc[0])
 
 
 def _shares(a, b) -> bool:
@@ -433,13 +469,14 @@ def _attach_grad(op: OpDef, vals: list, out, device) -> None:
             else:
                 edges.append(None)
     edges = tuple(edges)
+    cls = _PLANS[op].node_cls or node_class(op.backward_name(vals))
     if type(out) is T:
-        node = OpNode(op, vals, (out,), edges, device, mask)
+        node = cls(op, vals, (out,), edges, device, mask)
         if out._data.dtype.kind == "f":
             out._rg = True
             out.grad_fn = node
         return
-    node = OpNode(op, vals, tuple(out), edges, device, mask)
+    node = cls(op, vals, tuple(out), edges, device, mask)
     for nr, o in enumerate(out):
         if o._data.dtype.kind == "f":
             o._rg = True

@@ -434,5 +434,7 @@ def _clamp_samples(dtype=dtypes.float64):
 
 elementwise("clamp(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor", _clamp,
             _clamp_vjp, lowering="clamp({0}, {1}, {2})", promotion=Promotion.DEFAULT,
+            backward_name=lambda a: "ClampBackward0" if hasattr(a[1], "shape")
+            or hasattr(a[2], "shape") else "ClampBackward1",
             saves=Saves.INPUTS,
             promote_args=(0, 1, 2), samples=_clamp_samples)

@@ -261,8 +261,24 @@ def _index_samples(dtype=dtypes.float64):
             s("duplicates", (tensor([1, 1, 1]), slice(0, 2)))]
 
 
+def _index_node_name(args) -> str:
+    """PyTorch's grad_fn of ``x[key]``: the last basic step taken, or IndexBackward0."""
+    key = args[1]
+    if any(e[0] == "tensor" for e in key):
+        return "IndexBackward0"
+    for e in reversed(key):
+        if e[0] == "int":
+            return "SelectBackward0"
+        if e[0] == "none":
+            return "UnsqueezeBackward0"
+        if e[0] == "slice" and (e[1] not in (None, 0) or e[2] is not None or e[3] not in (None, 1)):
+            return "SliceBackward0"
+    return "AliasBackward0"
+
+
 register("index(Tensor self, Any key, Tensor?[] indices) -> Tensor", OpKind.VIEW,
          kernel=_index, meta=_index_meta, vjp=_index_vjp, saves=saved(indices=ANY),
+         backward_name=_index_node_name,
          torch_ref=lambda torch, x, key, indices: x[decode_key(key, indices)],
          samples=_index_samples)
 

@@ -48,7 +48,8 @@ def _F(torch):
     return torch.nn.functional
 
 
-def _pointwise_loss(name: str, schema_tail: str, decomposition, extra_keys=(), extra_samples=()):
+def _pointwise_loss(name: str, schema_tail: str, decomposition, extra_keys=(), extra_samples=(),
+                    backward_name=None):
     @_samples
     def samples(dtype, m):
         t = m.tensor
@@ -63,7 +64,7 @@ def _pointwise_loss(name: str, schema_tail: str, decomposition, extra_keys=(), e
 
     register(f"{name}(Tensor input, Tensor target, {schema_tail}) -> Tensor", OpKind.COMPOSITE,
              decomposition=decomposition, meta=_loss_meta("reduction", *extra_keys),
-             samples=samples, promotion=Promotion.NONE,
+             samples=samples, promotion=Promotion.NONE, backward_name=backward_name,
              torch_ref=lambda torch, *a, **k: getattr(_F(torch), name)(*a, **k))
 
 
@@ -93,12 +94,14 @@ def _huber(x, t, reduction="mean", delta=1.0):
     return _reduce((0.5 * d * d).where(d < delta, delta * (d - 0.5 * delta)), reduction)
 
 
-_pointwise_loss("mse_loss", "str reduction='mean'", _mse)
+_pointwise_loss("mse_loss", "str reduction='mean'", _mse, backward_name="MseLossBackward0")
 _pointwise_loss("l1_loss", "str reduction='mean'", _l1)
 _pointwise_loss("smooth_l1_loss", "str reduction='mean', float beta=1.0", _smooth_l1,
-                ("beta",), ({"beta": 0.5}, {"beta": 0.0}))
+                ("beta",), ({"beta": 0.5}, {"beta": 0.0}),
+                backward_name="SmoothL1LossBackward0")
 _pointwise_loss("huber_loss", "str reduction='mean', float delta=1.0", _huber, ("delta",),
-                ({"delta": 0.5},))
+                ({"delta": 0.5},),
+                backward_name="HuberLossBackward0")
 
 
 # --- classification losses ----------------------------------------------------------------------
@@ -196,6 +199,7 @@ def _nll_samples(dtype, m):
 register("nll_loss(Tensor input, Tensor target, Tensor? weight=None, str reduction='mean', "
          "int ignore_index=-100) -> Tensor", OpKind.COMPOSITE, decomposition=_nll_loss,
          meta=_nll_meta, samples=_nll_samples, promotion=Promotion.NONE,
+         backward_name="NllLossBackward0",
          torch_ref=lambda torch, *a, **k: _F(torch).nll_loss(*a, **k))
 
 
@@ -267,6 +271,8 @@ register("cross_entropy(Tensor input, Tensor target, Tensor? weight=None, "
          "str reduction='mean', int ignore_index=-100, float label_smoothing=0.0) -> Tensor",
          OpKind.COMPOSITE, decomposition=_cross_entropy, meta=_ce_meta, samples=_ce_samples,
          promotion=Promotion.NONE,
+         # NOTE: class-index targets end in nll_loss, as in PyTorch; probabilities do not
+         backward_name=lambda a: None if a[1].dtype.is_floating_point else "NllLossBackward0",
          torch_ref=lambda torch, *a, **k: _F(torch).cross_entropy(*a, **k))
 
 
@@ -335,11 +341,12 @@ def _bce_meta(x, target, weight=None, reduction="mean", *rest):
 register("binary_cross_entropy(Tensor input, Tensor target, Tensor? weight=None, "
          "str reduction='mean') -> Tensor", OpKind.COMPOSITE, decomposition=_bce,
          meta=_bce_meta, samples=_bce_samples, promotion=Promotion.NONE,
+         backward_name="BinaryCrossEntropyBackward0",
          torch_ref=lambda torch, *a, **k: _F(torch).binary_cross_entropy(*a, **k))
 register("binary_cross_entropy_with_logits(Tensor input, Tensor target, Tensor? weight=None, "
          "str reduction='mean', Tensor? pos_weight=None) -> Tensor", OpKind.COMPOSITE,
          decomposition=_bce_logits, meta=_bce_meta, samples=_bce_logits_samples,
-         promotion=Promotion.NONE,
+         promotion=Promotion.NONE, backward_name="BinaryCrossEntropyWithLogitsBackward0",
          torch_ref=lambda torch, *a, **k: _F(torch).binary_cross_entropy_with_logits(*a, **k))
 
 

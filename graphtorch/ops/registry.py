@@ -97,7 +97,10 @@ class OpDef:
     differentiable: bool = True
     torch_name: str | None = None          # how to call PyTorch for the reference comparison
     torch_ref: Callable | None = None      # or a function (torch, *args, **kwargs) -> result
-    backward_name: str | None = None       # PyTorch's grad_fn name, e.g. "MulBackward0"
+    # PyTorch's grad_fn name, e.g. "MulBackward0", or a function of the bound arguments where it
+    # depends on them (linear: AddmmBackward0 for 2-D inputs). Given explicitly on a composite, it
+    # also names the last node of the decomposition (cross_entropy shows NllLossBackward0).
+    backward_name: str | Callable[[list], str] | None = None
     doc: str = ""
     binder: Binder = field(init=False, repr=False)
 
@@ -113,6 +116,7 @@ class OpDef:
         self.device_arg = names.index("device") if "device" in names else None
         self.rg_arg = names.index("requires_grad") if "requires_grad" in names else None
         self._normalize_saves(names)
+        self.names_decomposition = self.backward_name is not None
         if self.backward_name is None:
             base = "".join(p.capitalize() for p in self.name.split("_"))
             self.backward_name = f"{base}Backward0"

@@ -74,6 +74,9 @@ def _reshape_samples(dtype=dtypes.float64):
 register("view(Tensor self, int[] size) -> Tensor", OpKind.VIEW, kernel=_view, meta=_shape_meta,
          vjp=_reshape_vjp, samples=_reshape_samples, saves=Saves.NOTHING)
 register("reshape(Tensor self, int[] shape) -> Tensor", OpKind.VIEW,
+         # NOTE: PyTorch's reshape is a view where the strides allow, else a copy
+         backward_name=lambda a: "ViewBackward0" if a[0]._data.flags.c_contiguous
+         else "UnsafeViewBackward0",
          kernel=lambda xp, x, shape: x.reshape(_exact_size(shape, x.size)
                                                or infer_size(shape, x.size, "reshape")),
          meta=_shape_meta, vjp=_reshape_vjp, samples=_reshape_samples, saves=Saves.NOTHING)
@@ -267,3 +270,108 @@ register("to_device(Tensor self, Device device) -> Tensor", OpKind.OPAQUE, kerne
          torch_ref=lambda torch, x, device: x.to(device),
          samples=lambda dtype=dtypes.float64: [
              SampleInput((SampleMaker(16).tensor((2, 3), dtype), "cpu"), name="cpu")])
+
+
+# --- writing through a view (PyTorch's CopySlices) ---------------------------------------------
+# NOTE: a view remembers its chain of view ops from its base (dispatch._mark_view). An in-place
+# op on a view that must be recorded (autograd or tracing) rewrites the BASE's history as
+# view_scatter(base, new view value, chain); the view's history becomes the chain replayed on
+# the new base. The chain is a tuple of (op name, arguments after self, output index or None).
+
+
+def _chain_args(args) -> list:
+    return [[t._data if hasattr(t, "_data") else t for t in a] if type(a) is list else a
+            for a in args]
+
+
+def view_of(xp, arr, chain):
+    """The array view of ``arr`` that ``chain`` selects (kernels only: no autograd)."""
+    from graphtorch.ops.registry import REGISTRY
+
+    for name, args, k in chain:
+        arr = REGISTRY[name].kernel(xp, arr, *_chain_args(args))
+        if k is not None:
+            arr = arr[k]
+    return arr
+
+
+def replay_view(t, chain):
+    """``chain`` applied to the tensor ``t`` through dispatch (recorded, differentiable)."""
+    from graphtorch.ops.registry import REGISTRY
+
+    for name, args, k in chain:
+        t = REGISTRY[name](t, *args)
+        if k is not None:
+            t = t[k]
+    return t
+
+
+def _view_scatter(xp, base, src, chain):
+    out = base.copy()
+    region = view_of(xp, out, chain)
+    base_of = region if region.base is None else region.base
+    if base_of is not out and region is not out:
+        raise RuntimeError("view_scatter(): the view chain does not alias its base")
+    if not region.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the tensor "
+                           "before performing the operation.")
+    xp.copyto(region, src, casting="unsafe")
+    return out
+
+
+def _view_scatter_vjp(ctx, g):
+    base, src, chain = ctx.args
+    from graphtorch.ops.op_helpers import as_input_dtype, reduce_grad
+    from graphtorch.ops.registry import REGISTRY
+
+    gb = gs = None
+    if ctx.needs_input_grad(0):  # the overwritten region gets no gradient
+        gb = REGISTRY["view_scatter"](g, g.new_zeros(tuple(src.shape)), chain)
+    if ctx.needs_input_grad(1):
+        gs = as_input_dtype(reduce_grad(replay_view(g, chain), src), src)
+    return gb, gs, None
+
+
+def _torch_view_scatter(torch, base, src, chain):
+    from graphtorch.ops.registry import REGISTRY
+
+    out = base.clone()
+    region = out
+    for name, args, k in chain:
+        op = REGISTRY[name]
+        if op.torch_ref is not None:
+            region = op.torch_ref(torch, region, *args)
+        else:
+            region = getattr(torch.Tensor, op.torch_name or name)(region, *args)
+        if k is not None:
+            region = region[k]
+    region.copy_(src)
+    return out
+
+
+def _view_scatter_samples(dtype=dtypes.float64):
+    from graphtorch.ops.indexing import encode_key
+
+    m = SampleMaker(17)
+    key, _ = encode_key((slice(None), 1))
+    row, _ = encode_key(0)
+    return [
+        SampleInput((m.tensor((3, 4), dtype), m.tensor((3,), dtype),
+                     (("index", (key, []), None),)), name="column"),
+        SampleInput((m.tensor((3, 4), dtype), m.tensor((3,), dtype),
+                     (("transpose", (0, 1), None), ("index", (row, []), None))),
+                    name="transposed_row"),
+        SampleInput((m.tensor((2, 6), dtype), m.tensor((2, 3), dtype),
+                     (("view", ([2, 2, 3],), None), ("index", (encode_key(
+                         (slice(None), 1))[0], []), None))), name="view_then_slice"),
+    ]
+
+
+register("view_scatter(Tensor self, Tensor src, Any chain) -> Tensor", OpKind.OPAQUE,
+         kernel=_view_scatter, meta=lambda x, src, chain: TensorMeta(x.dtype, tuple(x.shape),
+                                                                    x.device),
+         vjp=_view_scatter_vjp, saves=Saves.NOTHING, backward_name="CopySlices",
+         torch_ref=_torch_view_scatter, samples=_view_scatter_samples,
+         doc="``self`` with the region that the view chain selects replaced by ``src`` "
+             "(in-place ops on views while recording: PyTorch's CopySlices).")
