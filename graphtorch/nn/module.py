@@ -431,7 +431,9 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = p.grad.detach()
+                # NOTE: zeroed in place, as PyTorch does: code holding the grad tensor sees it
+                if p.grad.grad_fn is not None:
+                    p.grad = p.grad.detach()
                 p.grad.zero_()
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
