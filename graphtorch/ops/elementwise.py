@@ -316,7 +316,11 @@ def _pow_vjp(ctx, g):
         ga = reduce_grad(g * b * a ** (b - 1), a)
     if hasattr(b, "shape") and ctx.needs_input_grad(1):
         out = ctx.out
-        gb = reduce_grad(g * out * a.where(a > 0, 1).log().where(a > 0, 0), b)
+        if hasattr(a, "shape"):
+            log_a = a.where(a > 0, 1).log().where(a > 0, 0)
+        else:  # a Python number as the base: 2 ** x
+            log_a = math.log(a) if a > 0 else (0.0 if a == 0 else math.nan)
+        gb = reduce_grad(g * out * log_a, b)
     return ga, gb
 
 

@@ -51,6 +51,8 @@ def _float(x) -> float:
 
 
 def _bool(x) -> bool:
+    if hasattr(x, "numel") and x.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(x.item()) if hasattr(x, "item") else bool(x)
 
 
