@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphtorch.optim._state import bump_step, check_range, step_state, zeros_state
-from graphtorch.optim.optimizer import Optimizer
+from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
 
 
@@ -19,7 +19,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, *, maximize: bool = False):
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
         check_range("learning rate", lr)
         check_range("lr_decay value", lr_decay)
         check_range("weight_decay value", weight_decay)
@@ -28,7 +29,9 @@ class Adagrad(Optimizer):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
                                       weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      **implementation_options(foreach, differentiable,
+                                                               fused=fused)))
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)

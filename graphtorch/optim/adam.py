@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphtorch.optim._state import bump_step, check_range, step_state, zeros_state
-from graphtorch.optim.optimizer import Optimizer
+from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
 
 
@@ -24,7 +24,9 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False):
         check_range("learning rate", lr)
         check_range("epsilon value", eps)
@@ -34,6 +36,9 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
+                                      **implementation_options(foreach, differentiable,
+                                                               capturable=capturable,
+                                                               fused=fused),
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _update(self, param: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from graphtorch.autograd import enable_grad
-from graphtorch.errors import ArgumentError
+from graphtorch.errors import ArgumentError, UnsupportedError
 from graphtorch.tensor import Tensor
 
 
@@ -23,6 +23,20 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+
+def implementation_options(foreach: bool | None = None, differentiable: bool = False,
+                           **flags: Any) -> dict[str, Any]:
+    """PyTorch's implementation switches (``foreach``, ``fused``, ``capturable`` ...).
+
+    They choose between kernels with the same numerics in PyTorch; graphtorch has one kernel,
+    so they are accepted and kept in the param groups (state dicts stay interchangeable).
+    ``differentiable=True`` would need steps recorded by autograd, which graphtorch lacks.
+    """
+    if differentiable:
+        raise UnsupportedError("graphtorch optimizers do not support differentiable=True "
+                               "(steps update parameters outside autograd)")
+    return dict(foreach=foreach, differentiable=differentiable, **flags)
 
 
 class Optimizer:

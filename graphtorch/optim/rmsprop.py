@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphtorch.optim._state import bump_step, check_range, step_state, zeros_state
-from graphtorch.optim.optimizer import Optimizer
+from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
 
 
@@ -22,7 +22,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, *, maximize: bool = False):
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
         check_range("learning rate", lr)
         check_range("epsilon value", eps)
         check_range("momentum value", momentum)
@@ -30,7 +32,9 @@ class RMSprop(Optimizer):
         check_range("alpha value", alpha)
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
                                       centered=centered, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      **implementation_options(foreach, differentiable,
+                                                               capturable=capturable)))
 
     def _update(self, param: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
         xp, p = param._xp, param._data

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graphtorch.optim._state import check_range, copy_state
-from graphtorch.optim.optimizer import Optimizer
+from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
 
 
@@ -24,7 +24,8 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False):
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None):
         check_range("learning rate", lr)
         check_range("momentum value", momentum)
         check_range("weight_decay value", weight_decay)
@@ -32,7 +33,9 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      **implementation_options(foreach, differentiable,
+                                                               fused=fused)))
 
     def _update(self, param: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
         xp, p = param._xp, param._data

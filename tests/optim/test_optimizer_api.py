@@ -162,7 +162,9 @@ def test_named_parameters_are_accepted():
 def test_repr_lists_group_options():
     opt = optim.SGD(_params(), lr=0.1, momentum=0.9)
     text = repr(opt)
-    assert text.startswith("SGD (\nParameter Group 0\n    dampening: 0\n    lr: 0.1\n")
+    # PyTorch's repr, implementation switches (differentiable, foreach, fused) included
+    assert text.startswith("SGD (\nParameter Group 0\n    dampening: 0\n    differentiable: False\n"
+                           "    foreach: None\n    fused: None\n    lr: 0.1\n")
     assert text.endswith("    weight_decay: 0\n)")
 
 
