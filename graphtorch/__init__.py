@@ -48,6 +48,17 @@ from graphtorch.dtypes import (
 from graphtorch.dtypes import float as float  # noqa: A001,PLC0414
 from graphtorch.dtypes import int as int  # noqa: A001,PLC0414
 from graphtorch.dtypes import tensor_result_type as result_type
+from graphtorch.legacy_tensors import (  # PyTorch's legacy typed constructors
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from graphtorch.ops.bindings import public_functions as _public_functions
 from graphtorch.ops.creation import as_tensor, tensor
 from graphtorch.ops.random import (

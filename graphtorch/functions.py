@@ -52,17 +52,21 @@ def arange(start, end=None, step=1, **kwargs):
 def _extreme(name: str):
     op_full, op_dim, op_pair = _R[name], _R[name + "_dim"], _R[name + "imum"]
 
-    def fn(input, dim=None, keepdim=False):
+    def fn(input, dim=None, keepdim=False, *, out=None):
         from graphtorch.tensor import Tensor
 
         if isinstance(dim, Tensor):
-            return dispatch(op_pair, (input, dim), None)
-        if dim is None:
+            result = dispatch(op_pair, (input, dim), None)
+        elif dim is None:
             if keepdim:
                 raise TypeError(f"{name}() received an invalid combination of arguments: "
                                 "keepdim=True needs a dim")
-            return dispatch(op_full, (input,), None)
-        return getattr(return_types, name)(*dispatch(op_dim, (input, dim, keepdim), None))
+            result = dispatch(op_full, (input,), None)
+        else:
+            result = getattr(return_types, name)(*dispatch(op_dim, (input, dim, keepdim), None))
+        if out is None:
+            return result
+        return write_outs(name, result, out, (input, dim))
 
     fn.__name__ = name
     fn.__doc__ = (f"``{name}(input)`` reduces everything; ``{name}(input, dim, keepdim=False)`` "
@@ -165,15 +169,17 @@ def where(condition, input=None, other=None):
     return dispatch(_R["where"], (condition, input, other), None)
 
 
-def sort(input, dim=-1, descending=False, *, stable=False):
+def sort(input, dim=-1, descending=False, *, stable=False, out=None):
     """``graphtorch.return_types.sort(values, indices)``; ties keep their order (always stable)."""
-    return return_types.sort(*dispatch(_R["sort"], (input, dim, descending),
-                                       {"stable": stable}))
+    result = return_types.sort(*dispatch(_R["sort"], (input, dim, descending),
+                                         {"stable": stable}))
+    return result if out is None else write_outs("sort", result, out, (input,))
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's argument name
+def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):  # noqa: A002
     """The ``k`` largest (or smallest) values along ``dim`` with their indices."""
-    return return_types.topk(*dispatch(_R["topk"], (input, k, dim, largest, sorted), None))
+    result = return_types.topk(*dispatch(_R["topk"], (input, k, dim, largest, sorted), None))
+    return result if out is None else write_outs("topk", result, out, (input,))
 
 
 __all__ += ["sort", "topk"]
@@ -214,6 +220,58 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 
 
 __all__ += ["rand_like", "randn_like", "randint_like"]
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, pin_memory=False, requires_grad=False):
+    """PyTorch's overloads: ``normal(mean, std, size)`` with numbers; ``normal(mean, std)`` with
+    a tensor mean and/or std (broadcast together). As in PyTorch, the draw is not
+    reparameterized: gradients to mean and std are zero (use ``mean + std * randn`` for that)."""
+    from graphtorch.tensor import Tensor
+
+    t_mean, t_std = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not t_mean and not t_std:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments: with float "
+                            "mean and std, pass a size: normal(mean, std, size)")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        result = dispatch(_R["normal"], (float(mean), float(std), list(size)),
+                          {"generator": generator, "dtype": dtype, "device": device,
+                           "requires_grad": requires_grad})
+    else:
+        if size is not None:
+            raise TypeError("normal() received an invalid combination of arguments: size is "
+                            "only taken with float mean and std")
+        if t_std and bool((std.detach() < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        if not t_std and std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        ref = mean if t_mean else std
+        shape = _broadcast_shape(mean, std)
+        z = dispatch(_R["randn"], (list(shape),), {"generator": generator, "dtype": ref.dtype,
+                                                   "device": ref.device})
+        from graphtorch.autograd.grad_mode import no_grad
+
+        with no_grad():
+            result = mean + std * z
+        # NOTE: still a function of mean and std (zero gradient), like PyTorch's NormalBackward
+        from graphtorch import dtypes
+
+        keep = dispatch(_R["ones"], (list(shape),), {"dtype": dtypes.bool_, "device": ref.device})
+        for v in (mean, std):
+            if isinstance(v, Tensor) and v.requires_grad:
+                result = dispatch(_R["where"], (keep, result, v), None)
+    return result if out is None else write_out("normal", result, out, (mean, std))
+
+
+def _broadcast_shape(*values) -> tuple:
+    from graphtorch.ops.meta import broadcast_shapes
+
+    return broadcast_shapes(*(tuple(v.shape) for v in values if hasattr(v, "shape")))
+
+
+__all__ += ["normal"]
 
 
 # --- out= -----------------------------------------------------------------------------------------
@@ -258,6 +316,16 @@ def write_out(name: str, result, out, inputs):
 _TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
                      "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
                      "bool": "Bool"}
+
+
+def write_outs(name: str, result, out, inputs):
+    """``out=`` for one result or a tuple of results (``max(x, 1, out=(values, indices))``)."""
+    if not isinstance(result, tuple):
+        return write_out(name, result, out, inputs)
+    if not isinstance(out, (tuple, list)) or len(out) != len(result):
+        raise TypeError(f"{name}(): argument 'out' must be tuple of {len(result)} Tensors")
+    written = [write_out(name, r, o, inputs) for r, o in zip(result, out)]
+    return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
 
 
 def _torch_type_name(dt) -> str:

@@ -53,14 +53,30 @@ class Tensor:
         t._view_fn = None
         return t
 
-    def __init__(self, data=None, *, dtype=None, device=None, requires_grad: bool = False):
-        # NOTE: graphtorch.Tensor(...) mirrors torch.Tensor(...): float data by default.
+    def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
+        """PyTorch's legacy constructor: ``Tensor(2, 3)`` is uninitialized of that shape,
+        ``Tensor([1, 2])`` copies data, ``Tensor()`` is empty; the default float dtype."""
         from graphtorch.ops.creation import _to_array
 
-        arr = _to_array([] if data is None else data, dtype or dtypes.get_default_dtype(),
-                        as_device(device))
+        dt = dtype or dtypes.get_default_dtype()
+        dev = as_device(device)
+        if not args:
+            arr = _to_array([], dt, dev)
+        elif len(args) == 1 and isinstance(args[0], Size) or all(
+                type(a) is int or isinstance(a, np.integer) for a in args) and not (
+                len(args) == 1 and isinstance(args[0], bool)):
+            shape = tuple(int(a) for a in (args[0] if isinstance(args[0], Size) else args))
+            if any(d < 0 for d in shape):
+                raise RuntimeError(f"Trying to create tensor with negative dimension "
+                                   f"{min(shape)}: {list(shape)}")
+            arr = array_module(dev).empty(shape, dt.np)
+        elif len(args) == 1:
+            arr = _to_array(args[0], dt, dev)
+        else:
+            raise TypeError(f"Tensor(): expected sizes (ints) or one sequence of data, got "
+                            f"({', '.join(type(a).__name__ for a in args)})")
         self._data = arr
-        self._device = as_device(device)
+        self._device = dev
         self._rg = bool(requires_grad)
         self.grad = None
         self.grad_fn = None

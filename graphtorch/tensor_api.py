@@ -413,11 +413,17 @@ def _draw_bernoulli(t, gen, p=0.5):
 
 def _draw_random(t, gen, low=None, high=None):
     if low is None:
-        raise NotImplementedError("random_() without bounds is not supported by graphtorch; pass "
-                                  "random_(to) or random_(from, to)")
-    if high is None:
+        # NOTE: PyTorch's bounds: [0, 2^mantissa] for floats (every integer exactly
+        # representable), the dtype's whole non-negative range for integers
+        low, high = 0, _RANDOM_TOP[t.dtype.name] + 1
+    elif high is None:
         low, high = 0, low
     return dispatch(R["randint"], (low, high, list(t.shape)), _opts(t, gen))
+
+
+_RANDOM_TOP = {"float16": 2 ** 11, "float32": 2 ** 24, "float64": 2 ** 53, "uint8": 255,
+               "int8": 127, "int16": 2 ** 15 - 1, "int32": 2 ** 31 - 1, "int64": 2 ** 63 - 1,
+               "bool": 1}
 
 
 def _draw_exponential(t, gen, lambd=1.0):

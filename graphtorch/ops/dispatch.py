@@ -337,8 +337,8 @@ def _run_kernel(op: OpDef, vals: list, tensors: list):
     dev = tensors[0]._device if tensors else CPU
     for t in tensors:
         if t._device is not dev and t._device != dev:
-            raise DeviceError(f"{op.name}(): Expected all tensors to be on the same device, but "
-                              f"found at least two devices, {dev} and {t._device}!")
+            raise DeviceError("Expected all tensors to be on the same device, but found at least "
+                              f"two devices, {dev} and {t._device}!")
     if op.device_arg is not None and vals[op.device_arg] is not None:
         dev = as_device(vals[op.device_arg])
         dev = CPU if dev.type == "cpu" else dev
