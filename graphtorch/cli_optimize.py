@@ -29,7 +29,8 @@ def run(args) -> int:
     report = []
     for path, owner, method in _methods(obj):
         before = len(method.graph.walk())
-        changed = run_passes(method.graph, names, PassContext(module=owner), verify=True)
+        # NOTE: the pipeline by name: run_passes repeats it until nothing changes
+        changed = run_passes(method.graph, args.level, PassContext(module=owner), verify=True)
         after = len(method.graph.walk())
         report.append({"method": f"{path}.{method.name}" if path else method.name,
                        "changed": bool(changed), "nodes_before": before, "nodes_after": after})

@@ -63,6 +63,7 @@ class ScriptUnit:
                             .replace("<locals>.", ""), fn)
         sf = ScriptFunction(qual, g, fn)
         sf._gt_defaults = _defaults(fn)
+        g.defaults = _graph_defaults(g, sf._gt_defaults)
         self.functions[fn] = sf
         return sf
 
@@ -124,6 +125,7 @@ class ScriptUnit:
             eliminate_dead_code(g)
         finally:
             self.in_progress.discard(key)
+        g.defaults = _graph_defaults(g, _defaults(fn))
         return sm._add_method(name, g, c.arg_names)
 
     def method_return_type(self, module, name: str, src, pos, fn=None) -> T.Type:
@@ -166,6 +168,12 @@ def _has_forward(module) -> bool:
     from graphtorch.nn.container import ModuleDict, ModuleList
 
     return not isinstance(module, (ModuleList, ModuleDict))
+
+
+def _graph_defaults(graph, defaults: dict) -> dict:
+    """The defaults of the graph's own inputs (the executor fills omitted arguments with them)."""
+    names = {v.name for v in graph.inputs}
+    return {k: v for k, v in defaults.items() if k in names}
 
 
 def _defaults(fn) -> dict:

@@ -190,6 +190,10 @@ class GraphChecker:
                     raise FormatError(f"{_line_of(text, needle)}submodule {name!r} is declared "
                                       f"{out} in the IR but the manifest says {want}",
                                       member=member)
+            elif name == "training":  # NOTE: every module has it; the manifest records it
+                if out is not None and str(out) != "bool":
+                    raise FormatError(f"{_line_of(text, needle)}prim::GetAttr reads 'training' "
+                                      f"as {out}; it is a bool", member=member)
             elif name in attrs:
                 value = attrs[name].value
                 key = value.get("tensor") if isinstance(value, dict) else None
