@@ -104,7 +104,7 @@ class Tracer:
             return val
         if isinstance(v, TracedInt):
             val = v.value
-            return val if val.node is None or self._defined_in(val, f) else g.constant(int(v))
+            return val if val.graph is g else g.constant(int(v))  # another frame's: a constant
         if isinstance(v, (list, tuple)) and any(isinstance(x, (Tensor, TracedInt)) for x in v):
             items = [self.value_of(x, f) for x in v]
             kind = "prim::ListConstruct" if isinstance(v, list) or not any(
@@ -121,9 +121,6 @@ class Tracer:
         if hasattr(v, "_rng"):  # a Generator: traced graphs draw from the default one
             return g.constant(None)
         return g.constant(v)
-
-    def _defined_in(self, value, frame: Frame) -> bool:
-        return any(n is value.node for n in frame.graph.walk())
 
     def _getattr_chain(self, f: Frame, path: tuple, obj):
         cur = f.self_value
@@ -382,14 +379,6 @@ def tracing(tracer: Tracer):
         yield tracer
     finally:
         _dispatch.set_tracer(prev)
-
-
-def _flatten_inputs(example_inputs):
-    if isinstance(example_inputs, Tensor):
-        return (example_inputs,)
-    if isinstance(example_inputs, dict):
-        raise TracingError("pass dict inputs as example_kwarg_inputs or inside a tuple")
-    return tuple(example_inputs)
 
 
 _PKG_DIRS: tuple[str, ...] = ()
