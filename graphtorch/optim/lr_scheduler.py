@@ -8,6 +8,7 @@ when several act on one optimizer.
 from __future__ import annotations
 
 import math
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -16,8 +17,8 @@ from typing import Any
 from graphtorch.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "LambdaLR", "LinearLR", "ConstantLR", "SequentialLR", "OneCycleLR",
-           "ReduceLROnPlateau"]
+           "LambdaLR", "MultiplicativeLR", "LinearLR", "ConstantLR", "PolynomialLR",
+           "SequentialLR", "ChainedScheduler", "OneCycleLR", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
@@ -51,6 +52,12 @@ class LRScheduler:
         return self._last_lr
 
     def step(self, epoch: int | None = None) -> None:
+        if self._step_count == 1 and not getattr(self.optimizer, "_step_calls", 0):
+            warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+                          "You should call them in the opposite order: `optimizer.step()` "
+                          "before `lr_scheduler.step()`. Failure to do this will result in "
+                          "skipping the first value of the learning rate schedule.",
+                          UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
@@ -192,6 +199,15 @@ class LambdaLR(LRScheduler):
                 fn.__dict__.update(attrs)
 
 
+class MultiplicativeLR(LambdaLR):
+    """``lr = lr * lr_lambda(epoch)`` each epoch after the first."""
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return self._lrs()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._lrs())]
+
+
 def _is_function(fn) -> bool:
     return type(fn).__name__ in ("function", "builtin_function_or_method", "method")
 
@@ -244,6 +260,63 @@ class ConstantLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         done = self.last_epoch >= self.total_iters
         return [base * (1.0 if done else self.factor) for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """``lr = base_lr * (1 - epoch / total_iters) ** power``, then constant."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        e, n = self.last_epoch, self.total_iters
+        if e == 0 or e > n:
+            return self._lrs()
+        factor = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [lr * factor for lr in self._lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * left**self.power for base in self.base_lrs]
+
+
+class ChainedScheduler(LRScheduler):
+    """Step every scheduler in ``schedulers`` at once (their chainable forms compose)."""
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
+        if len(schedulers) < 1:
+            raise ValueError(f"{type(self).__name__} expects at least one scheduler to be "
+                             "chained, but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, sched in enumerate(schedulers):
+            if sched.optimizer is not optimizer:
+                raise ValueError(f"{type(self).__name__} expects all schedulers to belong to "
+                                 "the same optimizer, but got scheduler "
+                                 f"{type(sched).__name__} at index {i} has "
+                                 f"{sched.optimizer}, which is different from "
+                                 f"{type(optimizer).__name__}.")
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = self._lrs()
+
+    def step(self, epoch: int | None = None) -> None:
+        for sched in self._schedulers:
+            sched.step()
+        self._last_lr = self._lrs()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        nested = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for sched, s in zip(self._schedulers, nested):
+            sched.load_state_dict(s)
 
 
 class SequentialLR(LRScheduler):
@@ -331,7 +404,8 @@ class OneCycleLR(LRScheduler):
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError("anneal_strategy must be one of 'cos' or 'linear', instead got "
                              f"{anneal_strategy}")
-        self._anneal = _anneal_cos if anneal_strategy == "cos" else _anneal_linear
+        # NOTE: the strategy's name, not the function, so the state dict is plain data
+        self._anneal_func_type = anneal_strategy
         n = self.total_steps
         first = float(pct_start * n) - 1
         if three_phase:
@@ -380,8 +454,9 @@ class OneCycleLR(LRScheduler):
             for i, (end, lr_a, lr_b, m_a, m_b) in enumerate(self._phases):
                 if step <= end or i == len(self._phases) - 1:
                     pct = (step - start) / (end - start)
-                    lr = self._anneal(group[lr_a], group[lr_b], pct)
-                    momentum = self._anneal(group[m_a], group[m_b], pct) \
+                    anneal = _ANNEAL[self._anneal_func_type]
+                    lr = anneal(group[lr_a], group[lr_b], pct)
+                    momentum = anneal(group[m_a], group[m_b], pct) \
                         if self.cycle_momentum else None
                     break
                 start = end
@@ -397,6 +472,9 @@ def _anneal_cos(start: float, end: float, pct: float) -> float:
 
 def _anneal_linear(start: float, end: float, pct: float) -> float:
     return (end - start) * pct + start
+
+
+_ANNEAL = {"cos": _anneal_cos, "linear": _anneal_linear}
 
 
 def _per_group(value, groups: list, name: str) -> list:
