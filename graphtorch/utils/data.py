@@ -19,7 +19,8 @@ from graphtorch.tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler",
-           "SubsetRandomSampler", "default_collate", "DataLoader", "get_worker_info"]
+           "SubsetRandomSampler", "WeightedRandomSampler", "default_collate", "default_convert",
+           "DataLoader", "get_worker_info"]
 
 
 # --- datasets ------------------------------------------------------------------------------------
@@ -188,6 +189,44 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights``."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError("num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError("replacement should be a boolean value, but got "
+                             f"replacement={replacement}")
+        w = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights,
+                       dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError("weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(w.shape)}")
+        self.weights, self.num_samples = w, num_samples
+        self.replacement, self.generator = replacement, generator
+
+    def __iter__(self) -> Iterator[int]:
+        rng = (self.generator or default_generator)._rng
+        w = self.weights
+        if self.replacement:
+            yield from rng.choice(len(w), size=self.num_samples, p=w / w.sum()).tolist()
+            return
+        if self.num_samples > len(w):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        # NOTE: an exponential race (-log u / w, smallest first) draws without replacement in
+        # proportion to w; zero weights come last instead of failing
+        with np.errstate(divide="ignore"):
+            keys = -np.log(rng.random(len(w))) / w
+        yield from np.argsort(keys, kind="stable")[:self.num_samples].tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Groups the indices of ``sampler`` into lists of ``batch_size``."""
 
@@ -244,7 +283,8 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, Mapping):
-        return {key: default_collate([d[key] for d in batch]) for key in elem}
+        return _same_mapping(elem, {key: default_collate([d[key] for d in batch])
+                                    for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
     if isinstance(elem, Sequence):
@@ -260,15 +300,24 @@ def default_convert(data: Any) -> Any:
     """What the loader returns per sample with ``batch_size=None``: arrays become tensors."""
     import graphtorch
 
-    if isinstance(data, np.ndarray) and data.dtype.kind not in "OSUa":
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind not in "OSUa":
         return graphtorch.as_tensor(data)
     if isinstance(data, Mapping):
-        return {k: default_convert(v) for k, v in data.items()}
+        return _same_mapping(data, {k: default_convert(v) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(d) for d in data)
+        # NOTE: tuples become lists, as in PyTorch
+        return [default_convert(d) for d in data]
     return data
+
+
+def _same_mapping(like: Mapping, items: dict) -> Mapping:
+    """``items`` in the mapping type of ``like`` (an OrderedDict stays one), else a dict."""
+    try:
+        return type(like)(items)
+    except TypeError:
+        return items
 
 
 # --- the loader ---------------------------------------------------------------------------------
