@@ -22,6 +22,11 @@ class Prepared:
 
     graph: object
     param_paths: list  # attribute paths from the root module, one per lifted input
+    interpreter: Interpreter = None  # keeps the graph's compiled block plans
+
+    def __post_init__(self):
+        if self.interpreter is None:
+            self.interpreter = Interpreter()
 
 
 def prepared_graph(module, name: str) -> Prepared:
@@ -138,7 +143,7 @@ def call_method(module, name: str, args: tuple, kwargs: dict):
     vals = check_inputs(method.graph, vals, method.arg_names, what, first=1)
     prep = prepared_graph(module, name)
     lifted = [_resolve(module, p) for p in prep.param_paths]
-    out = Interpreter().run(prep.graph, [module] + vals + lifted)
+    out = prep.interpreter.run(prep.graph, [module] + vals + lifted)
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -147,5 +152,8 @@ def call_function(fn, args: tuple, kwargs: dict):
     vals = _bind(names, args, kwargs, fn.name)
     vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
     graph = prepared_function_graph(fn)
-    out = Interpreter().run(graph, vals)
+    interp = fn.__dict__.get("_gt_interpreter")
+    if interp is None:
+        interp = fn._gt_interpreter = Interpreter()
+    out = interp.run(graph, vals)
     return out[0] if len(out) == 1 else tuple(out)

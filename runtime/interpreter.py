@@ -19,72 +19,84 @@ class ScriptRuntimeError(GraphtorchError, RuntimeError):
 
 
 class Interpreter:
-    """Runs graphs; ``hook(node, seconds)`` (if set) is called after every top-level node."""
+    """Runs graphs; ``hook(node, seconds)`` (if set) is called after every top-level node.
+
+    Each block is compiled once per interpreter into a list of steps (the node's callable, its
+    input and output values), so keep one interpreter per graph that runs repeatedly (the
+    executor does) and do not mutate a graph between runs of the same interpreter.
+    """
 
     def __init__(self, hook=None):
         self.hook = hook
+        self._plans: dict = {}
 
     def run(self, graph, inputs: list):
         block = graph.block
         if len(inputs) != len(block.inputs):
             raise GraphError(f"graph expects {len(block.inputs)} inputs, got {len(inputs)}")
-        env = {}
-        for v, x in zip(block.inputs, inputs):
-            env[v] = x
+        env = dict(zip(block.inputs, inputs))
         return self.run_block(block, env, top=True)
 
     def run_block(self, block, env: dict, top: bool = False) -> list:
+        steps = self._plans.get(block)
+        if steps is None:
+            steps = self._plans[block] = [(_step(n), n.inputs, n.outputs, n) for n in block.nodes]
         hook = self.hook if top else None
         if hook is not None:
             import time
-
-            for node in block.nodes:
+        for fn, ins, outs, node in steps:
+            args = [env[v] for v in ins]
+            if hook is not None:
                 t0 = time.perf_counter()
-                self.run_node(node, env)
+            try:
+                res = fn(self, node, args, env)
+            except ScriptRuntimeError:
+                raise
+            except GraphtorchError as e:
+                raise _located(e, node) from None
+            if len(outs) == 1:
+                env[outs[0]] = res
+            elif outs:
+                for v, r in zip(outs, res):
+                    env[v] = r
+            if hook is not None:
                 hook(node, time.perf_counter() - t0)
-        else:
-            for node in block.nodes:
-                self.run_node(node, env)
         return [env[v] for v in block.outputs]
 
     def run_node(self, node, env: dict) -> None:
-        kind = node.kind
-        args = [env[v] for v in node.inputs]
-        try:
-            if kind.startswith("op::"):
-                op = REGISTRY.get(kind[4:])
-                if op is None:
-                    raise GraphError(f"unknown op {kind!r}")
-                npos = op.binder.n_positional
-                if len(args) > npos:  # keyword-only schema arguments arrive positionally
-                    names = op.binder.names
-                    results = dispatch(op, tuple(args[:npos]),
-                                       {names[i]: args[i] for i in range(npos, len(args))})
-                else:
-                    results = dispatch(op, tuple(args), None)
-                if len(node.outputs) == 1:
-                    env[node.outputs[0]] = results
-                    return
-            else:
-                handler = PRIM_HANDLERS.get(kind)
-                if handler is not None:
-                    results = handler(self, node, args, env)
-                elif kind in SCALAR_OPS:
-                    results = SCALAR_OPS[kind](*args)
-                    env[node.outputs[0]] = results
-                    return
-                else:
-                    raise GraphError(f"the interpreter has no rule for node kind {kind!r}")
-        except ScriptRuntimeError:
-            raise
-        except GraphtorchError as e:
-            raise _located(e, node) from None
-        outs = node.outputs
-        if len(outs) == 1:
-            env[outs[0]] = results
-        elif outs:
-            for v, r in zip(outs, results):
+        """Run one node outside a block plan (used by tools that step through a graph)."""
+        res = _step(node)(self, node, [env[v] for v in node.inputs], env)
+        if len(node.outputs) == 1:
+            env[node.outputs[0]] = res
+        elif node.outputs:
+            for v, r in zip(node.outputs, res):
                 env[v] = r
+
+
+def _step(node):
+    """The callable ``fn(interp, node, args, env) -> result(s)`` that runs ``node``."""
+    kind = node.kind
+    if kind.startswith("op::"):
+        op = REGISTRY.get(kind[4:])
+        if op is None:
+            raise GraphError(f"unknown op {kind!r}")
+        npos = op.binder.n_positional
+        if len(node.inputs) > npos:  # keyword-only schema arguments arrive positionally
+            names = op.binder.names
+
+            def run_op_kw(interp, node, args, env):
+                return dispatch(op, tuple(args[:npos]),
+                                {names[i]: args[i] for i in range(npos, len(args))})
+
+            return run_op_kw
+        return lambda interp, node, args, env: dispatch(op, tuple(args), None)
+    handler = PRIM_HANDLERS.get(kind)
+    if handler is not None:
+        return handler
+    fn = SCALAR_OPS.get(kind)
+    if fn is not None:
+        return lambda interp, node, args, env: fn(*args)
+    raise GraphError(f"the interpreter has no rule for node kind {kind!r}")
 
 
 def _located(e: Exception, node) -> Exception:
