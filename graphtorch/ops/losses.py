@@ -8,7 +8,7 @@ decomposition free of data-dependent indexing.
 from __future__ import annotations
 
 from graphtorch import dtypes
-from graphtorch.errors import ShapeError
+from graphtorch.errors import DTypeError, ShapeError
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, register
@@ -131,6 +131,11 @@ def _check_nll_shapes(x, target) -> None:
 def _picked(x, target, ignore_index: int):
     """(x at the target class, weight-free mask of kept targets, the bool one-hot in x's layout)."""
     classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if target.dtype not in (dtypes.int64, dtypes.uint8):
+        raise DTypeError(f"expected target dtype to be Long or Byte, but got "
+                         f"{dtypes.SCALAR_TYPE_NAMES[target.dtype.name]}")
+    if target.dtype == dtypes.uint8:
+        target = target.to(dtypes.int64)
     keep = target != ignore_index
     safe = target.where(keep, 0)
     try:

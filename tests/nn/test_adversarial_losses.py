@@ -295,3 +295,20 @@ def test_loss_modules_with_weight_buffers_double():
     x, tx = _pair(_r(4, 3))
     t = np.array([0, 2, 1, 1])
     _check(ours(x, gt.tensor(t)), theirs(tx, torch.tensor(t)), [(x, tx)])
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_target_dtypes_like_pytorch(fn):
+    import torch
+    import torch.nn.functional as tF
+
+    x, tx = _pair(_r(4, 3))
+    t = np.array([0, 1, 2, 1])
+    _check(getattr(F, fn)(x, gt.tensor(t, dtype=gt.uint8)),
+           getattr(tF, fn)(tx, torch.tensor(t, dtype=torch.uint8)), [(x, tx)])
+    for g_dt, t_dt in [(gt.int32, torch.int32), (gt.int16, torch.int16)]:
+        with pytest.raises(RuntimeError) as t_err:
+            getattr(tF, fn)(tx, torch.tensor(t, dtype=t_dt))
+        with pytest.raises(RuntimeError) as g_err:
+            getattr(F, fn)(x, gt.tensor(t, dtype=g_dt))
+        assert str(g_err.value) == str(t_err.value)
