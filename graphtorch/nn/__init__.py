@@ -2,10 +2,16 @@
 
 from graphtorch.nn import functional, init, utils
 from graphtorch.nn.activation import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
     Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
     Mish,
     PReLU,
@@ -16,7 +22,10 @@ from graphtorch.nn.activation import (
     Softmax,
     Softmin,
     Softplus,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from graphtorch.nn.attention import MultiheadAttention
 from graphtorch.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
@@ -66,6 +75,8 @@ __all__ = [
     "LogSoftmax", "LSTM", "LSTMCell", "MaxPool1d", "MaxPool2d",
     "MaxUnpool1d", "MaxUnpool2d", "Mish", "Module", "ModuleDict",
     "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PReLU",
-    "ReLU", "ReLU6", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "Sequential", "Sigmoid", "SiLU",
+    "ReLU", "ReLU6", "RNN", "CELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "LogSigmoid",
+    "Softsign", "Tanhshrink", "Threshold", "RNNBase", "RNNCell", "RNNCellBase", "Sequential",
+    "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]

@@ -161,3 +161,90 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+class _Elementwise(Module):
+    """An activation without options: ``forward`` is the functional named ``_fn``."""
+
+    _fn = ""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, self._fn)(input)
+
+
+class LogSigmoid(_Elementwise):
+    _fn = "logsigmoid"
+
+
+class Softsign(_Elementwise):
+    _fn = "softsign"
+
+
+class Tanhshrink(_Elementwise):
+    _fn = "tanhshrink"
+
+
+class _InplaceElementwise(Module):
+    _fn = ""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, self._fn)(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class SELU(_InplaceElementwise):
+    _fn = "selu"
+
+
+class Hardsigmoid(_InplaceElementwise):
+    _fn = "hardsigmoid"
+
+
+class Hardswish(_InplaceElementwise):
+    _fn = "hardswish"
+
+
+class CELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Threshold(Module):
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"threshold={self.threshold}, value={self.value}{inplace}"
+
+
+class GLU(Module):
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"

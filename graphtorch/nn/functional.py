@@ -82,6 +82,56 @@ def tanh(input: Tensor) -> Tensor:
     return _R["tanh"](input)
 
 
+# NOTE: the activations below are composites of registry ops (graph mode sees their parts)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    return -_R["softplus"](-input)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _R["elu"](input, _SELU_ALPHA) * _SELU_SCALE, inplace)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    if alpha == 0:
+        raise ZeroDivisionError("ZeroDivisionError")
+    return _inplace(input, _R["elu"](input / alpha, 1.0) * alpha, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _R["hardtanh"](input + 3.0, 0.0, 6.0) / 6.0, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, input * (_R["hardtanh"](input + 3.0, 0.0, 6.0) / 6.0), inplace)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    return _inplace(input, input.where(input > threshold, value), inplace)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension "
+                           f"{dim % input.ndim} is size {size}")
+    a, b = input.split(size // 2, dim)
+    return a * b.sigmoid()
+
+
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if input.dtype != weight.dtype:
         names = dtypes.SCALAR_TYPE_NAMES
