@@ -35,7 +35,7 @@ PASSES: dict[str, PassInfo] = {}
 PIPELINES: dict[str, list[str]] = {
     "O0": [],
     "O1": ["canonicalize", "constant_fold", "cse", "dce"],
-    "O2": ["canonicalize", "constant_fold", "cse", "dce"],
+    "O2": ["canonicalize", "constant_fold", "cse", "dce", "decompose", "fuse_elementwise", "dce"],
 }
 
 # A pipeline run by name repeats until nothing changes, at most this many rounds.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from graphtorch.errors import ArgumentError
 from graphtorch.ir import types as T
+from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.tensor import Tensor
 
@@ -143,7 +144,11 @@ def call_method(module, name: str, args: tuple, kwargs: dict):
     vals = check_inputs(method.graph, vals, method.arg_names, what, first=1)
     prep = prepared_graph(module, name)
     lifted = [_resolve(module, p) for p in prep.param_paths]
-    out = prep.interpreter.run(prep.graph, [module] + vals + lifted)
+    inputs = [module] + vals + lifted
+    if get_executor() == "codegen":  # opt-in: graphtorch.runtime.cpu_codegen.set_executor
+        out = run_graph_codegen(prep.graph, inputs)
+    else:
+        out = prep.interpreter.run(prep.graph, inputs)
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -155,5 +160,5 @@ def call_function(fn, args: tuple, kwargs: dict):
     interp = fn.__dict__.get("_gt_interpreter")
     if interp is None:
         interp = fn._gt_interpreter = Interpreter()
-    out = interp.run(graph, vals)
+    out = run_graph_codegen(graph, vals) if get_executor() == "codegen" else interp.run(graph, vals)
     return out[0] if len(out) == 1 else tuple(out)

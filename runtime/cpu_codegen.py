@@ -1,0 +1,272 @@
+"""CPU codegen: a prepared graph becomes one straight-line Python function.
+
+One statement per node: registry ops call ``dispatch`` (the eager fast path, PyTorch promotion),
+``prim::If``/``prim::Loop`` become Python ``if``/``while``, tuples and lists are Python literals,
+and each ``prim::FusionGroup`` calls a :class:`~graphtorch.runtime.cpu_fused.FusedKernel` (numpy
+ufuncs over cache-sized chunks). Other prim kinds run through the interpreter's handlers. The
+source is registered with ``linecache`` (tracebacks show it) and printed when ``GT_DEBUG=1``.
+
+Autograd: the generated code runs without recording gradients. When grad mode is on and any input
+tensor requires grad, :func:`run_graph_codegen` runs the interpreter instead, which records the
+eager tape (the graph autodiff pass that would let fused code train is later work).
+
+Choosing the executor: ``set_executor("codegen" | "interpreter")`` or the environment variable
+``GT_EXECUTOR``; the default stays the interpreter.
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+import os
+import re
+from itertools import count
+
+from graphtorch.errors import GraphError
+from graphtorch.ir.graph import TensorRef
+from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.ops.scalar_ops import SCALAR_OPS
+
+EXECUTORS = ("interpreter", "codegen")
+_EXECUTOR: list[str | None] = [None]
+_COUNTER = count()
+
+
+def set_executor(name: str) -> None:
+    """Run compiled graphs with ``"interpreter"`` (the default) or ``"codegen"``."""
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
+    _EXECUTOR[0] = name
+
+
+def get_executor() -> str:
+    """The executor in use: set_executor's choice, else $GT_EXECUTOR, else "interpreter"."""
+    name = _EXECUTOR[0] or os.environ.get("GT_EXECUTOR") or "interpreter"
+    if name not in EXECUTORS:
+        raise ValueError(f"GT_EXECUTOR={name!r} is not an executor; expected one of "
+                         f"{', '.join(EXECUTORS)}")
+    return name
+
+
+class _Emitter:
+    def __init__(self, graph):
+        self.graph = graph
+        self.lines: list[str] = []
+        self.ns: dict = {"dispatch": dispatch, "_fused": _run_fused, "GraphError": GraphError}
+        self.names: dict = {}
+        self.used: set[str] = set()
+
+    def name(self, v) -> str:
+        n = self.names.get(v)
+        if n is None:
+            base = re.sub(r"\W", "_", v.name or "v")
+            if not base[0].isalpha() or keyword.iskeyword(base) or base in self.ns:
+                base = f"v_{base}"
+            n, i = base, 0
+            while n in self.used:
+                i += 1
+                n = f"{base}_{i}"
+            self.used.add(n)
+            self.names[v] = n
+        return n
+
+    def obj(self, value, prefix: str) -> str:
+        n = f"{prefix}{len(self.ns)}"
+        self.ns[n] = value
+        return n
+
+    def emit(self, line: str, depth: int) -> None:
+        self.lines.append("    " * depth + line)
+
+    def block(self, block, depth: int) -> None:
+        for node in block.nodes:
+            self.node(node, depth)
+
+    def assign(self, node, rhs: str, depth: int) -> None:
+        loc = f"  # {node.source}" if node.source is not None else ""
+        outs = [self.name(o) for o in node.outputs]
+        if not outs:
+            self.emit(f"{rhs}{loc}", depth)
+        elif len(outs) == 1:
+            self.emit(f"{outs[0]} = {rhs}{loc}", depth)
+        else:
+            self.emit(f"{', '.join(outs)}, = {rhs}{loc}", depth)
+
+    def node(self, node, depth: int) -> None:
+        kind = node.kind
+        args = [self.name(v) for v in node.inputs]
+        if kind.startswith("op::"):
+            op = REGISTRY.get(kind[4:])
+            if op is None:
+                raise GraphError(f"unknown op {kind!r}")
+            ref = self.obj(op, "op_")
+            npos = op.binder.n_positional
+            pos = f"({', '.join(args[:npos])}{',' if 0 < len(args[:npos]) < 2 else ''})"
+            kw = "None"
+            if len(args) > npos:
+                kw = "{" + ", ".join(f"{op.binder.names[i]!r}: {args[i]}"
+                                     for i in range(npos, len(args))) + "}"
+            self.assign(node, f"dispatch({ref}, {pos}, {kw})", depth)
+        elif kind == "prim::Constant":
+            v = node.attrs["value"]
+            if isinstance(v, TensorRef):
+                v = node.graph.tensor_constants[v.name]
+            lit = repr(v) if isinstance(v, (bool, int, str)) or v is None else self.obj(v, "c_")
+            self.assign(node, lit, depth)
+        elif kind == "prim::If":
+            self.emit(f"if {args[0]}:", depth)
+            for b in node.blocks:
+                if b is node.blocks[1]:
+                    self.emit("else:", depth)
+                self.block(b, depth + 1)
+                outs = [self.name(o) for o in node.outputs]
+                rets = [self.name(v) for v in b.outputs]
+                if outs:
+                    self.emit(f"{', '.join(outs)}, = {', '.join(rets)},", depth + 1)
+                else:
+                    self.emit("pass", depth + 1)
+        elif kind == "prim::Loop":
+            self.loop(node, args, depth)
+        elif kind == "prim::TupleConstruct":
+            self.assign(node, f"({', '.join(args)}{',' if len(args) == 1 else ''})", depth)
+        elif kind == "prim::ListConstruct":
+            self.assign(node, f"[{', '.join(args)}]", depth)
+        elif kind == "prim::FusionGroup":
+            from graphtorch.runtime.cpu_fused import FusedKernel
+
+            k = self.obj(FusedKernel(node), "fg_")
+            rhs = f"_fused({k}, [{', '.join(args)}])"
+            rhs += "[0]" if len(node.outputs) == 1 else ""
+            self.assign(node, rhs, depth)
+        elif kind in SCALAR_OPS and not _prim_handler(kind):
+            self.assign(node, f"{self.obj(SCALAR_OPS[kind], 's_')}({', '.join(args)})", depth)
+        else:
+            handler = _prim_handler(kind)
+            if handler is None:
+                raise GraphError(f"the CPU codegen has no rule for node kind {kind!r}")
+            h, n = self.obj(handler, "h_"), self.obj(node, "n_")
+            rhs = f"{h}(_interp, {n}, [{', '.join(args)}], None)"
+            if len(node.outputs) > 1:
+                rhs = f"tuple({rhs})"
+            self.assign(node, rhs, depth)
+
+    def loop(self, node, args: list[str], depth: int) -> None:
+        body = node.blocks[0]
+        trip, cond, carried = args[0], args[1], args[2:]
+        outs = [self.name(o) for o in node.outputs]
+        i, c = self.name(body.inputs[0]), f"cond_{len(self.lines)}"
+        self.emit(f"{c} = {cond}", depth)
+        self.emit(f"{i} = 0", depth)
+        params = [self.name(v) for v in body.inputs[1:]]
+        if params:
+            self.emit(f"{', '.join(params)}, = {', '.join(carried)},", depth)
+        self.emit(f"while {c} and ({trip} is None or {i} < {trip}):", depth)
+        self.block(body, depth + 1)
+        rets = [self.name(v) for v in body.outputs]
+        self.emit(f"{', '.join([c] + params)}, = {', '.join(rets)},", depth + 1)
+        self.emit(f"{i} += 1", depth + 1)
+        if outs:
+            self.emit(f"{', '.join(outs)}, = {', '.join(params)},", depth)
+
+
+def _prim_handler(kind: str):
+    from graphtorch.runtime.interpreter import PRIM_HANDLERS
+
+    return PRIM_HANDLERS.get(kind)
+
+
+def _run_fused(kernel, args: list) -> list:
+    """Run a FusionGroup: fused on numpy arrays, else through the interpreter."""
+    from graphtorch.device import CPU
+    from graphtorch.tensor import Tensor
+
+    arrays = []
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._device is not CPU:
+                return _interpret_group(kernel, args)
+            arrays.append(a._data)
+        else:
+            arrays.append(a)
+    outs = kernel(arrays)
+    if outs is None:
+        return _interpret_group(kernel, args)
+    return [Tensor._wrap(o, CPU) for o in outs]
+
+
+def _interpret_group(kernel, args: list) -> list:
+    from graphtorch.runtime.interpreter import Interpreter
+
+    return Interpreter().run(kernel.graph, list(args))
+
+
+class CompiledGraph:
+    """The generated function of one graph: ``compiled(inputs) -> outputs`` (a list)."""
+
+    def __init__(self, graph, name: str = "forward"):
+        from graphtorch.runtime.interpreter import Interpreter
+
+        self.graph = graph
+        e = _Emitter(graph)
+        e.ns["_interp"] = Interpreter()
+        params = [e.name(v) for v in graph.inputs]
+        e.emit(f"def {name}({', '.join(params)}):", 0)
+        e.block(graph.block, 1)
+        e.emit(f"return [{', '.join(e.name(v) for v in graph.outputs)}]", 1)
+        self.source = "\n".join(e.lines) + "\n"
+        self.filename = f"<graphtorch-codegen {name} {next(_COUNTER)}>"
+        linecache.cache[self.filename] = (len(self.source), None,
+                                          self.source.splitlines(True), self.filename)
+        exec(compile(self.source, self.filename, "exec"), e.ns)  # noqa: S102 - generated
+        self.fn = e.ns[name]
+        if os.environ.get("GT_DEBUG") == "1":
+            print(f"--- {self.filename} ---\n{self.source}")
+
+    def __call__(self, inputs: list) -> list:
+        from graphtorch.autograd.grad_mode import no_grad
+
+        with no_grad():
+            return self.fn(*inputs)
+
+
+def _needs_grad(inputs: list) -> bool:
+    from graphtorch.autograd import grad_mode
+    from graphtorch.tensor import Tensor
+
+    if not grad_mode.STATE.enabled:
+        return False
+    return any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+
+
+def compile_graph(graph, optimize: bool = True) -> CompiledGraph:
+    """Optimize a copy of a prepared graph (pipeline "O2": decompose + fusion) and compile it."""
+    g = graph.copy()
+    if optimize:
+        from graphtorch.passes.manager import run_passes
+
+        run_passes(g, "O2")
+    return CompiledGraph(g)
+
+
+def run_graph_codegen(graph, inputs: list) -> list:
+    """Run a prepared graph with the generated code (cached on the graph), or the interpreter
+    when a gradient must be recorded."""
+    if _needs_grad(inputs):
+        from graphtorch.runtime.interpreter import Interpreter
+
+        return Interpreter().run(graph, list(inputs))
+    compiled = getattr(graph, "_gt_codegen", None)
+    if compiled is None:
+        compiled = compile_graph(graph)
+        graph._gt_codegen = compiled
+    return compiled(list(inputs))
+
+
+def run_prepared(graph, inputs: list) -> list:
+    """The executor's entry point: runs ``graph`` with the selected executor."""
+    if get_executor() == "codegen":
+        return run_graph_codegen(graph, inputs)
+    from graphtorch.runtime.interpreter import Interpreter
+
+    return Interpreter().run(graph, list(inputs))
