@@ -17,7 +17,7 @@ from graphtorch.frontend.script_module import (
 from graphtorch.frontend.tracer import TracerWarning
 
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
-           "unused", "export", "is_scripting", "is_tracing", "freeze", "ScriptModule",
+           "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor", "get_executor", "ScriptModule",
            "ScriptFunction", "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final"]
 
 try:
@@ -101,6 +101,21 @@ def export(fn):
     """Mark a method to be compiled even if forward does not call it."""
     fn._gt_export = True
     return fn
+
+
+def set_executor(name: str) -> None:
+    """Run compiled graphs with ``"interpreter"`` (the reference, default) or ``"codegen"``
+    (generated Python with fused numpy chunks; inference only — calls that need gradients use
+    the interpreter). ``GT_EXECUTOR`` in the environment sets the default."""
+    from graphtorch.runtime.cpu_codegen import set_executor as _set
+
+    _set(name)
+
+
+def get_executor() -> str:
+    from graphtorch.runtime.cpu_codegen import get_executor as _get
+
+    return _get()
 
 
 def is_scripting() -> bool:
