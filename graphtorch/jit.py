@@ -17,8 +17,9 @@ from graphtorch.frontend.script_module import (
 from graphtorch.frontend.tracer import TracerWarning
 
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
-           "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor", "get_executor", "ScriptModule",
-           "ScriptFunction", "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final"]
+           "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor",
+           "get_executor", "ScriptModule", "ScriptFunction", "TracedModule",
+           "RecursiveScriptModule", "TracerWarning", "Final"]
 
 try:
     from typing import Final
