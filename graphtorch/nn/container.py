@@ -89,6 +89,17 @@ class Sequential(Module):
             self.add_module(str(i), m)
         return self
 
+    def pop(self, key: int | slice) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return self.extend(other)
+
     def forward(self, input):
         for m in self._modules.values():
             input = m(input)

@@ -6,6 +6,7 @@ import copy
 import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from graphtorch import dtypes
 from graphtorch.autograd.grad_mode import is_grad_enabled, no_grad
@@ -314,6 +315,25 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
+
+    def get_extra_state(self) -> Any:
+        """Extra (non-tensor) state for ``state_dict``; override with ``set_extra_state``."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be "
+                           "called. Please file an issue to report this bug.")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore what ``get_extra_state`` returned (called by ``load_state_dict``)."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be "
+                           "called. Please file an issue to report this bug.")
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, incompatible_keys)`` after loading; it may edit the key lists."""
+        hooks = self.__dict__.setdefault("_load_state_dict_post_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """Parameters and persistent buffers by dotted name, in PyTorch's order."""
@@ -340,6 +360,12 @@ class Module:
                               missing: list, unexpected: list, errors: list,
                               assign: bool = False) -> None:
         local = self._local_state()
+        if type(self).set_extra_state is not Module.set_extra_state:
+            key = prefix + _EXTRA_STATE
+            if key in state_dict:
+                self.set_extra_state(state_dict[key])
+            elif strict:
+                missing.append(key)
         for name, dest in local.items():
             key = prefix + name
             if key not in state_dict:
@@ -373,7 +399,9 @@ class Module:
                     continue
                 rest = key[len(prefix):]
                 head = rest.split(".", 1)[0]
-                if rest not in local and head not in children:
+                extra = rest == _EXTRA_STATE and \
+                    type(self).set_extra_state is not Module.set_extra_state
+                if rest not in local and head not in children and not extra:
                     unexpected.append(key)
 
     def _assign_state(self, name: str, src: Tensor) -> None:
@@ -392,9 +420,14 @@ class Module:
         missing: list[str] = []
         unexpected: list[str] = []
         errors: list[str] = []
-        for prefix, m in self.named_modules(remove_duplicate=False):
+        modules = list(self.named_modules(remove_duplicate=False))
+        for prefix, m in modules:
             m._load_from_state_dict(state_dict, prefix + "." if prefix else "", True, missing,
                                     unexpected, errors, assign)
+        result = _IncompatibleKeys(missing, unexpected)
+        for _, m in modules:
+            for hook in m.__dict__.get("_load_state_dict_post_hooks", {}).values():
+                hook(m, result)
         if strict:
             if unexpected:
                 keys = ", ".join(f'"{k}"' for k in unexpected)
@@ -405,7 +438,7 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        return _IncompatibleKeys(missing, unexpected)
+        return result
 
     # -- modes and conversions ---------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -601,6 +634,9 @@ class Module:
 
     def __setstate__(self, state) -> None:
         self.__dict__.update(state)
+
+
+_EXTRA_STATE = "_extra_state"  # PyTorch's state_dict key for get_extra_state()
 
 
 def _clone_tensor(t: Tensor) -> Tensor:

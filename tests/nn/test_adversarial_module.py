@@ -250,3 +250,66 @@ def test_zero_grad_set_to_none_false_keeps_zero_tensors():
     np.testing.assert_allclose(lin.weight.grad.numpy(), once)
     lin.zero_grad()
     assert lin.weight.grad is None
+
+
+def test_extra_state_round_trip_and_strictness():
+    import torch
+
+    def run(m, lib):
+        class Counter(m.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = m.Linear(1, 1)
+                self.seen = 3
+
+            def get_extra_state(self):
+                return {"seen": self.seen}
+
+            def set_extra_state(self, state):
+                self.seen = state["seen"] + 1
+
+        a = m.Sequential(Counter())
+        sd = a.state_dict()
+        b = m.Sequential(Counter())
+        b.load_state_dict(sd)
+        sd.pop("0._extra_state")
+        res = b.load_state_dict(sd, strict=False)
+        plain = m.Linear(1, 1)
+        extra = dict(plain.state_dict(), _extra_state=1)
+        res2 = plain.load_state_dict(extra, strict=False)
+        return list(a.state_dict()), b[0].seen, repr(res), repr(res2)
+
+    assert run(nn, gt) == run(torch.nn, torch)
+
+
+def test_load_state_dict_post_hook_edits_keys():
+    import torch
+
+    def run(m, lib):
+        lin = m.Linear(1, 1)
+        calls = []
+
+        def hook(mod, keys):
+            calls.append((type(mod).__name__, list(keys.missing_keys)))
+            keys.missing_keys.clear()
+
+        handle = lin.register_load_state_dict_post_hook(hook)
+        ok = lin.load_state_dict({"weight": lib.ones(1, 1)})
+        handle.remove()
+        with pytest.raises(RuntimeError):
+            lin.load_state_dict({"weight": lib.ones(1, 1)})
+        return repr(ok), calls
+
+    assert run(nn, gt) == run(torch.nn, torch)
+
+
+def test_sequential_pop_and_iadd():
+    import torch
+
+    def run(m):
+        s = m.Sequential(m.ReLU(), m.Tanh(), m.ELU())
+        popped = s.pop(1)
+        s += m.Sequential(m.SiLU())
+        return repr(popped), repr(s)
+
+    assert run(nn) == run(torch.nn)
