@@ -179,6 +179,20 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     return _fill_from(tensor, q)
 
 
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """N(0, std^2) draws with ``ceil(sparsity * rows)`` random zeros in every column."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros = int(math.ceil(sparsity * rows))
+    with no_grad():
+        values = REGISTRY["normal"](0.0, std, [rows, cols], **_opts(tensor, generator))
+        # NOTE: the rank of a uniform draw within its column picks the zeroed rows at random
+        rank = REGISTRY["rand"]([rows, cols], **_opts(tensor, generator)).argsort(0).argsort(0)
+        values = values.where(rank >= zeros, 0.0)
+    return _fill_from(tensor, values)
+
+
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill a {3,4,5}-D conv weight so the convolution preserves its input's channels."""
     dims = tensor.dim()
@@ -207,3 +221,4 @@ xavier_normal = xavier_normal_
 kaiming_uniform = kaiming_uniform_
 kaiming_normal = kaiming_normal_
 orthogonal = orthogonal_
+sparse = sparse_

@@ -121,3 +121,13 @@ def test_linear_default_init_bounds_like_pytorch():
 def test_zero_element_tensor_warns():
     with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
         init.kaiming_uniform_(gt.empty(0, 3))
+
+
+def test_sparse_zeros_per_column_and_std():
+    w = gt.empty(200, 30)
+    nn.init.sparse_(w, 0.25, std=0.5, generator=gt.Generator().manual_seed(0))
+    a = w.numpy()
+    assert ((a == 0).sum(0) == 50).all()
+    assert abs(a[a != 0].std() - 0.5) < 0.03
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
+        nn.init.sparse_(gt.empty(2, 2, 2), 0.1)
