@@ -18,7 +18,8 @@ from graphtorch.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LambdaLR", "MultiplicativeLR", "LinearLR", "ConstantLR", "PolynomialLR",
-           "SequentialLR", "ChainedScheduler", "OneCycleLR", "ReduceLROnPlateau"]
+           "SequentialLR", "ChainedScheduler", "OneCycleLR", "ReduceLROnPlateau", "CyclicLR",
+           "CosineAnnealingWarmRestarts"]
 
 
 class LRScheduler:
@@ -35,7 +36,11 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] "
-                                   "when resuming an optimizer")
+                                   "when resuming scheduler with last_epoch >= 0.\nThis "
+                                   "typically happens when:\n1. You're trying to resume "
+                                   "training from a checkpoint but haven't properly loaded the "
+                                   "optimizer state\n2. You're using last_epoch >= 0 for a "
+                                   "fresh training run (not recommended)")
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -51,13 +56,16 @@ class LRScheduler:
         """The learning rates the last ``step()`` set, one per parameter group."""
         return self._last_lr
 
-    def step(self, epoch: int | None = None) -> None:
+    def _warn_if_before_optimizer(self) -> None:
         if self._step_count == 1 and not getattr(self.optimizer, "_step_calls", 0):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                           "You should call them in the opposite order: `optimizer.step()` "
                           "before `lr_scheduler.step()`. Failure to do this will result in "
                           "skipping the first value of the learning rate schedule.",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=3)
+
+    def step(self, epoch: int | None = None) -> None:
+        self._warn_if_before_optimizer()
         self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
@@ -543,3 +551,7 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
+
+
+# the cyclical schedules live in their own file (it imports this one, hence at the end)
+from graphtorch.optim.cyclic_lr import CosineAnnealingWarmRestarts, CyclicLR  # noqa: E402

@@ -33,6 +33,8 @@ def _walk(ours_scheds, theirs_scheds, ours_opt, theirs_opt, steps):
             s.step()
         assert [g["lr"] for g in ours_opt.param_groups] == pytest.approx(
             [g["lr"] for g in theirs_opt.param_groups], rel=1e-12, abs=1e-15)
+        assert [g["momentum"] for g in ours_opt.param_groups] == pytest.approx(
+            [g["momentum"] for g in theirs_opt.param_groups], rel=1e-12)
         for s, t in zip(ours_scheds, theirs_scheds):
             assert s.get_last_lr() == pytest.approx(t.get_last_lr(), rel=1e-12, abs=1e-15)
 
@@ -60,6 +62,14 @@ def _build(lib, opt, kind):
         return [sch.PolynomialLR(opt, total_iters=6, power=2.0)]
     if kind == "multistep_cosine_restart":
         return [sch.MultiStepLR(opt, [2, 2, 5], 0.5)]
+    if kind == "warm_restarts":
+        return [sch.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, eta_min=0.001)]
+    if kind == "cyclic_triangular2":
+        return [sch.CyclicLR(opt, [0.01, 0.001], [0.1, 0.05], step_size_up=2, step_size_down=3,
+                             mode="triangular2")]
+    if kind == "cyclic_exp_range":
+        return [sch.CyclicLR(opt, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.9,
+                             base_momentum=0.5, max_momentum=0.95)]
     if kind == "onecycle":
         return [sch.OneCycleLR(opt, max_lr=[0.5, 0.1], total_steps=12, pct_start=0.25,
                                anneal_strategy="linear", three_phase=True)]
@@ -68,7 +78,7 @@ def _build(lib, opt, kind):
 
 KINDS = ["sequential_warmup_cosine", "sequential_three", "two_chainable", "chained_scheduler",
          "lambda_per_group", "multiplicative", "polynomial", "multistep_cosine_restart",
-         "onecycle"]
+         "onecycle", "warm_restarts", "cyclic_triangular2", "cyclic_exp_range"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -116,7 +126,8 @@ def test_resume_from_state_dict(kind):
 def test_state_dict_keys_match_pytorch():
     import torch
 
-    for kind in ["two_chainable", "lambda_per_group", "onecycle", "sequential_three"]:
+    for kind in ["two_chainable", "lambda_per_group", "onecycle", "sequential_three",
+                 "warm_restarts", "cyclic_exp_range"]:
         ours_opt, theirs_opt = _opts()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -140,3 +151,61 @@ def test_scheduler_before_optimizer_warns_like_pytorch():
     with pytest.warns(UserWarning, match="lr_scheduler.step\\(\\)` before `optimizer.step"):
         ours.step()
     assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr())
+
+
+def test_warm_restarts_epoch_jumps_and_adam_cyclic_betas():
+    import torch
+
+    ours_opt, theirs_opt = _opts()
+    ours = optim.lr_scheduler.CosineAnnealingWarmRestarts(ours_opt, 2, T_mult=3)
+    theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(theirs_opt, 2, T_mult=3)
+    for epoch in [0.5, 1.75, 2.0, 7.3, 8.0, 30.0, 3.2]:
+        ours.step(epoch)
+        theirs.step(epoch)
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+        assert (ours.T_i, ours.last_epoch) == (theirs.T_i, theirs.last_epoch)
+    ours_adam = optim.Adam([gt.zeros(1, requires_grad=True)], lr=0.1)
+    theirs_adam = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
+    ours = optim.lr_scheduler.CyclicLR(ours_adam, 0.01, 0.1, step_size_up=2)
+    theirs = torch.optim.lr_scheduler.CyclicLR(theirs_adam, 0.01, 0.1, step_size_up=2)
+    for _ in range(5):
+        ours_adam.step()
+        theirs_adam.step()
+        ours.step()
+        theirs.step()
+        assert ours_adam.param_groups[0]["betas"] == pytest.approx(
+            theirs_adam.param_groups[0]["betas"], rel=1e-12)
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+
+
+def test_scheduler_constructor_errors_like_pytorch():
+    import torch
+
+    def build(lib, which):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        sch = lib.optim.lr_scheduler
+        return [lambda: sch.CosineAnnealingWarmRestarts(opt, 0),
+                lambda: sch.CosineAnnealingWarmRestarts(opt, 2, T_mult=0),
+                lambda: sch.CyclicLR(opt, 0.1, 1.0, mode="zigzag"),
+                lambda: sch.CyclicLR(lib.optim.Adagrad([lib.zeros(1, requires_grad=True)]), 0.1,
+                                     1.0),
+                lambda: sch.StepLR(opt, 2, last_epoch=3)][which]()
+
+    for which in range(5):
+        with pytest.raises((ValueError, KeyError)) as t_err:
+            build(torch, which)
+        with pytest.raises((ValueError, KeyError)) as g_err:
+            build(gt, which)
+        assert str(g_err.value) == str(t_err.value)
+        assert type(g_err.value) is type(t_err.value)
+
+
+def test_duplicate_parameters_warn_like_pytorch():
+    import torch
+
+    p, tp = gt.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate parameters") as ours:
+        optim.SGD([p, p], lr=0.1)
+    with pytest.warns(UserWarning, match="duplicate parameters") as theirs:
+        torch.optim.SGD([tp, tp], lr=0.1)
+    assert str(ours[0].message) == str(theirs[0].message)
