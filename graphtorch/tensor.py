@@ -31,7 +31,8 @@ class Size(tuple):
 
 class Tensor:
     __slots__ = ("_data", "_device", "_rg", "grad", "grad_fn", "_output_nr", "_vc", "_base",
-                 "_accum", "_retains", "_name", "_leaf_hooks", "_view_fn", "__weakref__")
+                 "_accum", "_retains", "_name", "_leaf_hooks", "_view_fn",
+                 "_unsaved", "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     # -- construction ------------------------------------------------------------------------
@@ -51,6 +52,7 @@ class Tensor:
         t._name = None
         t._leaf_hooks = None
         t._view_fn = None
+        t._unsaved = None
         return t
 
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
@@ -88,6 +90,7 @@ class Tensor:
         self._name = None
         self._leaf_hooks = None
         self._view_fn = None
+        self._unsaved = None
 
     # -- basic properties --------------------------------------------------------------------
     @property
@@ -137,6 +140,7 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         self._data = value._data
         self._device = value._device
+        self._unsaved = None  # the metadata stand-in backward nodes share (autograd/saved.py)
 
     @property
     def _version(self) -> int:
@@ -428,19 +432,17 @@ def _write_through_view(view: Tensor, result: Tensor, grad_on: bool, tracer) -> 
         _snapshot_if_saved(view, result.grad_fn)
     view._xp.copyto(view._data, src._data, casting="unsafe")
     view._vc[0] += 1
-    base._rg = new_base._rg
-    base.grad_fn = new_base.grad_fn
-    base._output_nr = 0
+    if grad_on:  # NOTE: histories change only while recording (tracing may run under no_grad)
+        base._rg = new_base._rg
+        base.grad_fn = new_base.grad_fn
+        base._output_nr = 0
     if tracer is not None:  # NOTE: before the replay, so that it reads the new base
         tracer.rebind(base, new_base)
     fresh = replay_view(base, chain) if new_base._rg or tracer is not None else None
-    if fresh is not None and fresh._rg:
-        view._rg = True
-        view.grad_fn = fresh.grad_fn
-        view._output_nr = fresh._output_nr
-    elif grad_on:
-        view._rg = False
-        view.grad_fn = None
+    if grad_on:
+        view._rg = fresh is not None and fresh._rg
+        view.grad_fn = fresh.grad_fn if view._rg else None
+        view._output_nr = fresh._output_nr if view._rg else 0
     view._view_fn = (chain, view._vc[0])
     if tracer is not None:
         tracer.rebind(view, fresh)

@@ -301,6 +301,17 @@ def _setitem(self, key, value):
 
 
 Tensor.__getitem__ = _getitem
+
+
+def _select(self, dim: int, index: int):
+    """``x.select(dim, i)`` is ``x[:, ..., i]`` with ``i`` at ``dim`` (a view)."""
+    from graphtorch.ops.meta import normalize_dim
+
+    d = normalize_dim(dim, self.ndim, "select")
+    return _getitem(self, (slice(None),) * d + (index,))
+
+
+Tensor.select = _select
 Tensor.__setitem__ = _setitem
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-from graphtorch.autograd.saved import unsaved
+from graphtorch.autograd.saved import UnsavedInput, unsaved
 from graphtorch.errors import AutogradError
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
@@ -124,7 +124,7 @@ class OpNode(Node):
                  "grad_mask")
 
     def __init__(self, op, args: list, outputs: tuple, next_edges: tuple, device,
-                 grad_mask: int):
+                 grad_mask: int, owned: bool = False):
         self.next_edges = next_edges
         self.n_outputs = len(outputs)
         self.pre_hooks = None
@@ -133,32 +133,42 @@ class OpNode(Node):
         self.device = device
         self.freed = False
         self.grad_mask = grad_mask
-        saved = []
-        kept = 0
-        for i, trigger in op.save_inputs:
-            if trigger & grad_mask and (a := args[i]) is not None:
-                kept |= 1 << i
+        keep, drop, save_out = op.save_rules.get(grad_mask) or op.save_rule(grad_mask)
+        if keep:
+            # NOTE: [] when only numbers were kept: still "saved" for the second-backward error
+            saved = []
+            for i in keep:
+                a = args[i]
                 if i in op.list_args:
-                    saved.extend((i, t, t._vc[0]) for t in a if hasattr(t, "_vc"))
+                    if a is not None:
+                        saved.extend((i, t, t._vc[0]) for t in a if hasattr(t, "_vc"))
                 elif hasattr(a, "_vc"):
                     saved.append((i, a, a._vc[0]))
-        # NOTE: [] when only numbers were kept: still "saved" for the second-backward error
-        self.saved = saved if kept else None
+            self.saved = saved
+        else:
+            self.saved = None
         # NOTE: tensors the vjp does not read are not kept alive by the graph (PyTorch frees
-        # them too); a copy of the argument list keeps the rest (scalars, sizes, saved tensors)
-        if kept != op.edge_mask:
-            args = list(args)
-            for i in op.edge_args:
-                if not kept >> i & 1 and (a := args[i]) is not None:
-                    args[i] = unsaved(a, type(self).__name__)
+        # them too); the argument list keeps the rest (scalars, sizes, saved tensors)
+        if drop:
+            if not owned:
+                args = list(args)
+            for i in drop:
+                a = args[i]
+                if hasattr(a, "_vc"):
+                    u = a._unsaved
+                    if u is None:
+                        u = a._unsaved = UnsavedInput(a)
+                    args[i] = u
+                elif a is not None and i in op.list_args:
+                    args[i] = unsaved(a)
         self.args = args
-        self.out_versions = None
-        if op.save_outputs & grad_mask:
+        if save_out:
             self.outputs = (outputs[0]._data,) if len(outputs) == 1 else tuple(
                 o._data for o in outputs)
             self.out_versions = tuple((o._vc, o._vc[0]) for o in outputs)
         else:
             self.outputs = None
+            self.out_versions = None
             self._metas = (outputs[0]._data.shape, outputs[0]._data.dtype) if len(
                 outputs) == 1 else tuple((o._data.shape, o._data.dtype) for o in outputs)
 
@@ -203,7 +213,7 @@ class OpNode(Node):
         if self.saved:
             args = self.args = list(self.args)
             for i in {i for i, _, _ in self.saved}:
-                args[i] = unsaved(args[i], type(self).__name__)
+                args[i] = unsaved(args[i])
         self.saved = None
         if self.outputs is not None:
             self._metas = tuple((a.shape, a.dtype) for a in self.outputs)

@@ -78,6 +78,7 @@ def _init_leaf(t: Tensor, data: Tensor) -> None:
     t._name = None
     t._leaf_hooks = None
     t._view_fn = None
+    t._unsaved = None
 
 
 def _copy_of(t: Tensor) -> Tensor:

@@ -311,7 +311,7 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
     else:
         out = _wrap_result(op, res, np, CPU, first, [*args, *plan.tails[len(args)]])
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
-        _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU)
+        _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU, plan, True)
     return out
 
 
@@ -441,7 +441,8 @@ def _shares(a, b) -> bool:
     return ra is rb
 
 
-def _attach_grad(op: OpDef, vals: list, out, device) -> None:
+def _attach_grad(op: OpDef, vals: list, out, device, plan=None, owned: bool = False) -> None:
+    """Record ``op``'s backward node; ``owned``: ``vals`` is a fresh list nobody reads after."""
     T = _Tensor
     edges = []
     mask = 0  # bit i: argument i requires grad (what the node's saves rule is evaluated on)
@@ -463,20 +464,21 @@ def _attach_grad(op: OpDef, vals: list, out, device) -> None:
     else:
         for i in op.edge_args:
             v = vals[i]
-            if isinstance(v, T) and v._rg:
-                edges.append(v._edge())
-                mask |= 1 << i
-            else:
-                edges.append(None)
+            if v.__class__ is T or isinstance(v, T):
+                if v._rg:
+                    edges.append(v._edge())
+                    mask |= 1 << i
+                    continue
+            edges.append(None)
     edges = tuple(edges)
-    cls = _PLANS[op].node_cls or node_class(op.backward_name(vals))
+    cls = (plan or _PLANS[op]).node_cls or node_class(op.backward_name(vals))
     if type(out) is T:
-        node = cls(op, vals, (out,), edges, device, mask)
+        node = cls(op, vals, (out,), edges, device, mask, owned)
         if out._data.dtype.kind == "f":
             out._rg = True
             out.grad_fn = node
         return
-    node = cls(op, vals, tuple(out), edges, device, mask)
+    node = cls(op, vals, tuple(out), edges, device, mask, owned)
     for nr, o in enumerate(out):
         if o._data.dtype.kind == "f":
             o._rg = True

@@ -116,6 +116,7 @@ class OpDef:
         self.device_arg = names.index("device") if "device" in names else None
         self.rg_arg = names.index("requires_grad") if "requires_grad" in names else None
         self._normalize_saves(names)
+        self.save_rules: dict[int, tuple] = {}
         self.names_decomposition = self.backward_name is not None
         if self.backward_name is None:
             base = "".join(p.capitalize() for p in self.name.split("_"))
@@ -158,6 +159,17 @@ class OpDef:
                     raise ValueError(f"{self.name}: saved() key {key!r} is neither a tensor "
                                      "argument of the schema nor 'result'")
             self.save_inputs = tuple(sorted(ins))
+
+    def save_rule(self, grad_mask: int) -> tuple:
+        """(inputs kept, tensor inputs dropped, outputs kept?) for the inputs requiring grad in
+        ``grad_mask``; cached per mask."""
+        keep = tuple(i for i, m in self.save_inputs if m & grad_mask)
+        # NOTE: a view's input shares the output's memory: its node may keep it at no cost
+        drop = () if self.kind is OpKind.VIEW else tuple(
+            i for i in self.edge_args if i not in keep)
+        rule = (keep, drop, bool(self.save_outputs & grad_mask))
+        self.save_rules[grad_mask] = rule
+        return rule
 
     @property
     def is_composite(self) -> bool:

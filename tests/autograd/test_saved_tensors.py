@@ -181,9 +181,9 @@ def test_matmul_keeps_only_the_other_operand():
 def test_vjp_reading_undeclared_input_fails_loudly():
     from graphtorch.autograd.saved import UnsavedInput
 
-    u = UnsavedInput(gt.zeros(2, 3), "MulBackward0")
+    u = UnsavedInput(gt.zeros(2, 3))
     assert tuple(u.shape) == (2, 3) and u.dtype is gt.float32 and u.ndim == 2
-    with pytest.raises(AutogradError, match="MulBackward0 reads '_data' of an input"):
+    with pytest.raises(AutogradError, match="a vjp reads '_data' of an input"):
         _ = u._data
     with pytest.raises(Exception, match="UnsavedInput"):
         _ = gt.ones(2, 3) * u

@@ -131,11 +131,10 @@ def rnn_loop_program(torch, state, x_np):
     for t in range(steps):
         h = cell(x[:, t], h)
         out[:, t] = h  # the in-place write an RNN unrolled by hand does
-    # NOTE: out[:, 0] *= 0.5 (in-place on a view of a tensor that requires grad) is refused by
-    # graphtorch (docs/differences.md); the assignment spelling is what works in both. (A mul
-    # here would also fail: graphtorch's mul keeps the view for a gradient nobody needs)
     out[:, 0] = out[:, 0] - 0.5
     out[..., -1] = out[..., -1] + 1.0
+    out[:, 0] *= 0.5  # in place on a view of a tensor that requires grad (CopySlices)
+    out[:, 1:3] += out[:, 0:2] * 0.25
     loss = out.pow(2).mean()
     loss.backward()
     return {"out": out, "loss": loss, "grads": [p.grad for p in cell.parameters()],
@@ -146,6 +145,33 @@ def test_rnn_loop_with_inplace_slice_assignment():
     rng = np.random.default_rng(9)
     run_both(rnn_loop_program, initial_state(_cell), rng.standard_normal((4, 6, 3)).astype(
         np.float32))
+
+
+def hand_rnn_with_view_updates_program(torch, state, x_np):
+    """An RNN unrolled by hand into a preallocated state buffer, updated through views."""
+    cell = load_state(torch, _cell(torch), state)
+    x = torch.tensor(x_np)
+    batch, steps = x.shape[0], x.shape[1]
+    hs = torch.zeros(batch, steps + 1, 5)
+    for t in range(steps):
+        hs[:, t + 1] += cell(x[:, t], hs[:, t].clone())
+        hs[:, t + 1].mul_(0.9)
+    hs.transpose(0, 1)[0].fill_(1.0)
+    hs.select(2, 4).zero_()
+    loss = (hs * hs).sum()
+    loss.backward()
+    names = [type(hs.grad_fn).__name__, type(hs[:, 1].grad_fn).__name__,
+             type(torch.nn.functional.cross_entropy(hs[:, -1], torch.tensor([0, 1, 2, 3]))
+                  .grad_fn).__name__]
+    return {"hs": hs, "loss": loss, "grads": [p.grad for p in cell.parameters()],
+            "names": names}
+
+
+def test_hand_rnn_with_in_place_view_updates():
+    rng = np.random.default_rng(10)
+    expected, _ = run_both(hand_rnn_with_view_updates_program, initial_state(_cell),
+                           rng.standard_normal((4, 5, 3)).astype(np.float32))
+    assert expected["names"] == ["CopySlices", "SelectBackward0", "NllLossBackward0"]
 
 
 def inplace_program(torch, x_np):
