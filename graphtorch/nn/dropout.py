@@ -31,9 +31,15 @@ class Dropout1d(_DropoutNd):
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
-class Dropout2d(Dropout1d):
+class Dropout2d(_DropoutNd):
     """Zeroes whole channels of (N, C, H, W) inputs."""
 
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
-class Dropout3d(Dropout1d):
+
+class Dropout3d(_DropoutNd):
     """Zeroes whole channels of (N, C, D, H, W) inputs."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)

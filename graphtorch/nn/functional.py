@@ -194,12 +194,55 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     return _inplace(input, _R["dropout"](input, p, training), inplace and training)
 
 
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                     unbatched: bool) -> Tensor:
+    x = input.unsqueeze(0) if unbatched else input
+    out = _R["feature_dropout"](x, p, training)
+    return _inplace(input, out.squeeze(0) if unbatched else out, inplace and training)
+
+
+def _deprecated_rank(nd: int, rank: int) -> None:
+    warnings.warn(f"dropout{nd}d: Received a {rank}-D input to dropout{nd}d, which is deprecated "
+                  "and will result in an error in a future release. To retain the behavior and "
+                  f"silence this warning, please use dropout instead. Note that dropout{nd}d "
+                  f"exists to provide channel-wise dropout on inputs with {nd} spatial "
+                  "dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                  f"{nd + 1}D or {nd + 2}D inputs).", stacklevel=3)
+
+
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    return _inplace(input, _R["feature_dropout"](input, p, training), inplace and training)
+    """Zero whole channels of an (N, C, L) or unbatched (C, L) input."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
+                           "input. Note that dropout1d exists to provide channel-wise dropout on "
+                           "inputs with 1 spatial dimension, a channel dimension, and an "
+                           "optional batch dimension (i.e. 2D or 3D inputs).")
+    return _channel_dropout(input, p, training, inplace, input.ndim == 2)
 
 
-dropout2d = dropout3d = dropout1d
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of an (N, C, H, W) or unbatched (C, H, W) input."""
+    if input.ndim not in (3, 4):
+        _deprecated_rank(2, input.ndim)
+    if input.ndim == 3:
+        # NOTE: PyTorch reads a 3-D input as (N, C, L) for now, and says so
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape "
+                      "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
+                      "to using dropout1d instead.", stacklevel=2)
+    return _channel_dropout(input, p, training, inplace, False)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of an (N, C, D, H, W) or unbatched (C, D, H, W) input."""
+    if input.ndim not in (4, 5):
+        _deprecated_rank(3, input.ndim)
+    return _channel_dropout(input, p, training, inplace, input.ndim == 4)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

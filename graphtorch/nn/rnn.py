@@ -118,6 +118,9 @@ class RNNBase(Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
+    def flatten_parameters(self) -> None:
+        """A no-op: PyTorch packs cuDNN weights here; graphtorch keeps them as they are."""
+
     # --- forward ------------------------------------------------------------------------------
     def _weights(self, layer: int, direction: int):
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
@@ -311,6 +314,10 @@ class RNNCellBase(Module):
             hx = (zeros, zeros) if isinstance(self, LSTMCell) else zeros
         elif not batched:
             hx = tuple(h.unsqueeze(0) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+        for i, h in enumerate(hx if isinstance(hx, tuple) else (hx,)):
+            if h.shape[0] != input.shape[0]:
+                raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{i} "
+                                   f"batch size {h.shape[0]}")
         return input, hx, batched
 
 

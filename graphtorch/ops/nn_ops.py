@@ -271,9 +271,9 @@ _NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 def _pad_pairs(ndim: int, pad) -> list[tuple[int, int]]:
     if len(pad) % 2:
-        raise ValueError("Padding length must be divisible by 2")
+        raise ShapeError("Padding length must be divisible by 2")
     if len(pad) // 2 > ndim:
-        raise ValueError("Padding length should be less than or equal to two times the input "
+        raise ShapeError("Padding length should be less than or equal to two times the input "
                          "dimension but got padding length " + f"{len(pad)} and input of "
                          f"dimension {ndim}")
     pairs = [(0, 0)] * ndim
@@ -282,12 +282,15 @@ def _pad_pairs(ndim: int, pad) -> list[tuple[int, int]]:
     return pairs
 
 
-def _source_index(xp, n: int, before: int, after: int, mode: str):
-    """For each output position along one dim, the input position it reads (mode != constant)."""
+def _source_index(xp, shape, d: int, before: int, after: int, mode: str):
+    """For each output position along dim ``d``, the input position it reads (not constant)."""
+    n = shape[d]
     if mode == "reflect" and (before >= n or after >= n):
-        raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
-                           f"input dimension, but got: padding ({before}, {after}) at dimension "
-                           f"of input of size {n}")
+        # NOTE: PyTorch numbers the pad arguments from the last dim: #4, #6, ...
+        arg = 4 + 2 * (len(shape) - 1 - d)
+        raise ShapeError(f"Argument #{arg}: Padding size should be less than the corresponding "
+                         f"input dimension, but got: padding ({before}, {after}) at dimension "
+                         f"{d} of input {list(shape)}")
     return np.pad(np.arange(n), (before, after), mode=_NP_MODES[mode])
 
 
@@ -311,7 +314,7 @@ def _pad(xp, x, pad, mode, value):
     out = x
     for d, (a, b) in enumerate(pairs):
         if a or b:
-            out = xp.take(out, xp.asarray(_source_index(xp, x.shape[d], a, b, mode)), axis=d)
+            out = xp.take(out, xp.asarray(_source_index(xp, x.shape, d, a, b, mode)), axis=d)
     return out
 
 
@@ -324,7 +327,7 @@ def _pad_backward(xp, g, input_shape, pad, mode):
     out = g
     for d, (a, b) in enumerate(pairs):
         if a or b:
-            src = xp.asarray(_source_index(xp, input_shape[d], a, b, mode))
+            src = xp.asarray(_source_index(xp, tuple(input_shape), d, a, b, mode))
             moved = xp.moveaxis(out, d, 0)
             acc = xp.zeros((input_shape[d],) + moved.shape[1:], dtype=g.dtype)
             _scatter_add_rows(xp, acc, src, moved)
