@@ -18,8 +18,8 @@ from graphtorch.frontend.tracer import TracerWarning
 
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
            "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor",
-           "get_executor", "ScriptModule", "ScriptFunction", "TracedModule",
-           "RecursiveScriptModule", "TracerWarning", "Final"]
+           "get_executor", "set_autodiff", "get_autodiff", "ScriptModule", "ScriptFunction",
+           "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final"]
 
 try:
     from typing import Final
@@ -117,6 +117,22 @@ def get_executor() -> str:
     from graphtorch.runtime.cpu_codegen import get_executor as _get
 
     return _get()
+
+
+def set_autodiff(enabled: bool) -> None:
+    """Train compiled graphs through the autodiff pass: one forward graph that also returns saved
+    values, and ONE autograd node per call running the backward graph (with the selected
+    executor). Off by default: every op is recorded on the eager tape. ``GT_AUTODIFF=1`` in the
+    environment turns it on. Graphs the pass declines keep the eager-tape path."""
+    from graphtorch.runtime.autodiff_exec import set_autodiff as _set
+
+    _set(enabled)
+
+
+def get_autodiff() -> bool:
+    from graphtorch.runtime.autodiff_exec import autodiff_enabled
+
+    return autodiff_enabled()
 
 
 def is_scripting() -> bool:

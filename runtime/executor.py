@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from graphtorch.errors import ArgumentError
 from graphtorch.ir import types as T
+from graphtorch.runtime.autodiff_exec import run_with_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.tensor import Tensor
@@ -145,9 +146,11 @@ def call_method(module, name: str, args: tuple, kwargs: dict):
     prep = prepared_graph(module, name)
     lifted = [_resolve(module, p) for p in prep.param_paths]
     inputs = [module] + vals + lifted
-    if get_executor() == "codegen":  # opt-in: graphtorch.runtime.cpu_codegen.set_executor
+    executor = get_executor()
+    out = run_with_autodiff(prep.graph, inputs, executor)  # opt-in: jit.set_autodiff
+    if out is None and executor == "codegen":  # opt-in: cpu_codegen.set_executor
         out = run_graph_codegen(prep.graph, inputs)
-    else:
+    elif out is None:
         out = prep.interpreter.run(prep.graph, inputs)
     return out[0] if len(out) == 1 else tuple(out)
 
@@ -160,5 +163,8 @@ def call_function(fn, args: tuple, kwargs: dict):
     interp = fn.__dict__.get("_gt_interpreter")
     if interp is None:
         interp = fn._gt_interpreter = Interpreter()
-    out = run_graph_codegen(graph, vals) if get_executor() == "codegen" else interp.run(graph, vals)
+    executor = get_executor()
+    out = run_with_autodiff(graph, vals, executor)  # opt-in: jit.set_autodiff
+    if out is None:
+        out = run_graph_codegen(graph, vals) if executor == "codegen" else interp.run(graph, vals)
     return out[0] if len(out) == 1 else tuple(out)
