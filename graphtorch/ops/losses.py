@@ -162,11 +162,13 @@ def _class_weights(weight, hot, keep, x):
     return w * keep
 
 
-def _weighted_mean(total, weight_sum):
-    """total / weight_sum; nan with a zero gradient when every target is ignored (as PyTorch)."""
-    empty = weight_sum == 0
-    return (total / weight_sum.where(empty.logical_not(), 1.0)).where(empty.logical_not(),
-                                                                      float("nan"))
+def _weighted_mean(rows, keep, weight_sum):
+    """sum(rows) / weight_sum with PyTorch's gradients when weight_sum is 0: zero for ignored
+    targets, nan for kept ones (whose weights are then 0)."""
+    scale = weight_sum.reciprocal().where(keep, 0.0)
+    # NOTE: 0 * weight_sum / weight_sum is 0, or nan when nothing carries weight; it adds no
+    # gradient (weight_sum depends on weights and targets only)
+    return (rows * scale).sum() + (weight_sum * 0.0) / weight_sum
 
 
 def _nll_loss(x, target, weight=None, reduction="mean", ignore_index=-100):
@@ -175,7 +177,7 @@ def _nll_loss(x, target, weight=None, reduction="mean", ignore_index=-100):
     w = _class_weights(weight, hot, keep, x)
     loss = -picked * w
     if reduction == "mean":
-        return _weighted_mean(loss.sum(), w.sum())
+        return _weighted_mean(loss, keep, w.sum())
     return _reduce(loss, reduction)
 
 
@@ -238,7 +240,7 @@ def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
     smooth = -smooth.sum([class_dim]) * keep
     if reduction == "mean":
         _, _, hot = _picked(logp, target, ignore_index)
-        smooth = _weighted_mean(smooth.sum(), _class_weights(weight, hot, keep, x).sum())
+        smooth = _weighted_mean(smooth, keep, _class_weights(weight, hot, keep, x).sum())
     else:
         smooth = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)

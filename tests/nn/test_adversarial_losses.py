@@ -312,3 +312,19 @@ def test_target_dtypes_like_pytorch(fn):
         with pytest.raises(RuntimeError) as g_err:
             getattr(F, fn)(x, gt.tensor(t, dtype=g_dt))
         assert str(g_err.value) == str(t_err.value)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_zero_total_weight_gradients_like_pytorch(smoothing):
+    """Rows with a zero-weight target get nan gradients, ignored rows zero (PyTorch's rule)."""
+    import torch
+    import torch.nn.functional as tF
+
+    x, tx = _pair(_r(3, 4))
+    w = np.array([1.0, 0.0, 0.0, 1.0])
+    t = np.array([2, 0, 2])
+    kw = dict(ignore_index=0, label_smoothing=smoothing, reduction="mean")
+    out = F.cross_entropy(x, gt.tensor(t), weight=gt.tensor(w), **kw)
+    tout = tF.cross_entropy(tx, torch.tensor(t), weight=torch.tensor(w), **kw)
+    _check(out, tout, [(x, tx)])
+    assert np.isnan(x.grad.numpy()[0]).all() and not x.grad.numpy()[1].any()
