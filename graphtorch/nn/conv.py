@@ -192,17 +192,15 @@ class _ConvTransposeNd(_ConvNd):
                              f"have {nd} or {nd + 2} elements (got {len(output_size)})")
         output_size = output_size[-nd:]
         spatial = input.shape[input.dim() - nd:]
-        result = []
-        for i in range(nd):
-            low = ((spatial[i] - 1) * self.stride[i] - 2 * self.padding[i]
-                   + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
-            high = low + self.stride[i] - 1
-            if not low <= output_size[i] <= high:
+        lows = [(spatial[i] - 1) * self.stride[i] - 2 * self.padding[i]
+                + self.dilation[i] * (self.kernel_size[i] - 1) + 1 for i in range(nd)]
+        highs = [low + stride - 1 for low, stride in zip(lows, self.stride)]
+        for want, low, high in zip(output_size, lows, highs):
+            if not low <= want <= high:
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "
-                                 f"range from {[low]} to {[high]} (for an input of "
-                                 f"{list(spatial)})")
-            result.append(output_size[i] - low)
-        return tuple(result)
+                                 f"range from {lows} to {highs} (for an input of "
+                                 f"{type(input.shape)(input.shape[input.dim() - nd:])})")
+        return tuple(want - low for want, low in zip(output_size, lows))
 
 
 class ConvTranspose1d(_ConvTransposeNd):

@@ -61,13 +61,30 @@ def _check_linear_dtypes(x, w, b) -> None:
 def _linear_decomposition(x, w, b):
     _check_linear(tuple(x.shape), tuple(w.shape))
     _check_linear_dtypes(x, w, b)
+    if b is not None:
+        _check_linear_bias(tuple(x.shape), tuple(w.shape), tuple(b.shape))
     out = x.matmul(w.t() if w.ndim == 2 else w)
     return out if b is None else out + b
+
+
+def _check_linear_bias(x_shape, w_shape, b_shape) -> None:
+    out = tuple(x_shape[:-1]) + ((w_shape[0],) if len(w_shape) == 2 else ())
+    b_shape = tuple(b_shape)
+    fits = len(b_shape) <= len(out) and all(
+        bd in (1, od) for bd, od in zip(reversed(b_shape), reversed(out)))
+    if not fits:
+        dim = len(out) - 1
+        raise ShapeError(f"The expanded size of the tensor ({out[-1] if out else 1}) must match "
+                         f"the existing size ({b_shape[-1] if b_shape else 1}) at non-singleton "
+                         f"dimension {dim}.  Target sizes: {list(out)}.  Tensor sizes: "
+                         f"{list(b_shape)}")
 
 
 def _linear_kernel(xp, x, w, b):
     _check_linear(x.shape, w.shape)
     _check_linear_dtypes(x, w, b)
+    if b is not None:
+        _check_linear_bias(x.shape, w.shape, b.shape)
     out = x @ (w.T if w.ndim == 2 else w)
     if b is not None:
         out += b  # NOTE: in place on a fresh product; saves one temporary
@@ -195,7 +212,8 @@ def _check_indices(idx, name="embedding") -> None:
 
 def _embedding(xp, weight, idx, padding_idx, scale_grad_by_freq, sparse):
     _check_indices(idx)
-    if idx.size and (int(idx.max()) >= weight.shape[0] or int(idx.min()) < -weight.shape[0]):
+    # NOTE: negative indices are out of range too (PyTorch does not wrap them)
+    if idx.size and (int(idx.max()) >= weight.shape[0] or int(idx.min()) < 0):
         raise IndexError("index out of range in self")
     return weight[idx]
 

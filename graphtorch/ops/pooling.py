@@ -143,6 +143,8 @@ def avg_pool_kernel(xp, x, a: _PoolArgs, count_include_pad, divisor_override):
 
 
 def _divisor(xp, a: _PoolArgs, count_include_pad, divisor_override, dtype):
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
     if divisor_override:
         return xp.asarray(divisor_override, dtype=dtype)
     div = xp.ones((), dtype=dtype)

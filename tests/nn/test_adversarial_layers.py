@@ -394,3 +394,23 @@ def test_max_unpool1d_unbatched_repr_and_errors():
     tout, tidx = tF.max_pool2d(torch.tensor(_x(2, 4, 4)), 2, return_indices=True)
     _same_error(lambda: nn.functional.max_unpool2d(out, idx[:, :1], 2),
                 lambda: tF.max_unpool2d(tout, tidx[:, :1], 2), RuntimeError)
+
+
+def test_layer_argument_errors_like_pytorch():
+    import torch
+
+    cases = [
+        (lambda lib: lib.nn.ConvTranspose2d(2, 3, 3, stride=2)(lib.ones(1, 2, 5, 6),
+                                                               output_size=[20, 20]), ValueError),
+        (lambda lib: lib.nn.AvgPool2d(2, divisor_override=0)(lib.ones(1, 1, 2, 2)), RuntimeError),
+        (lambda lib: lib.nn.Embedding(3, 2)(lib.tensor([-1])), IndexError),
+        (lambda lib: lib.nn.Embedding(3, 2)(lib.tensor([3])), IndexError),
+        (lambda lib: lib.nn.functional.linear(lib.ones(2, 3), lib.ones(4, 3), lib.ones(3)),
+         RuntimeError),
+    ]
+    for build, exc in cases:
+        with pytest.raises(exc) as t_err:
+            build(torch)
+        with pytest.raises(exc) as g_err:
+            build(gt)
+        assert str(g_err.value) == str(t_err.value).replace("torch.", "graphtorch.")
