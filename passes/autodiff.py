@@ -35,6 +35,9 @@ _STRUCTURAL = {"prim::Constant", "prim::TupleConstruct", "prim::ListConstruct",
                "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex", "prim::ListIndex",
                "prim::GetAttr", "prim::size", "prim::NumToTensor", "prim::unchecked_cast"}
 
+# non-tensor results fixed by a tensor's shape/dtype (the caller keys the result on those)
+_METADATA = {"prim::size", "prim::len", "prim::is_floating_point"}
+
 
 @dataclass
 class AutodiffGraphs:
@@ -153,9 +156,13 @@ def _run(graph: Graph, inputs: list) -> dict:
     """Every value of ``graph`` on ``inputs`` (the reference interpreter, no tape)."""
     from graphtorch.autograd.grad_mode import no_grad
     from graphtorch.runtime.interpreter import Interpreter
+    from graphtorch.tensor import Tensor
 
-    env = dict(zip(graph.inputs, inputs))
+    # NOTE: on copies: an op that writes to its input (batch_norm's running statistics) must
+    # not write to the caller's tensors while the pass only looks
     with no_grad():
+        env = {v: x.detach().clone() if isinstance(x, Tensor) else x
+               for v, x in zip(graph.inputs, inputs)}
         Interpreter().run_block(graph.block, env)
     return env
 
@@ -191,7 +198,9 @@ def _static(v: Value) -> bool:
         return True
     if node.is_op:
         return False
-    return all(_static(i) for i in node.inputs)
+    if node.kind in _METADATA:
+        return True
+    return all(not isinstance(i.type, T.TensorType) and _static(i) for i in node.inputs)
 
 
 def _bind_args(op, node: Node, args: list) -> list:
@@ -267,8 +276,6 @@ def _expand(graph: Graph, node: Node, env: dict) -> None:
     finally:
         tracer.frames.pop()
     if any(t._vc[0] != v for t, v in versions):
-        # NOTE: the stand-in run already wrote to the real tensor once (batch_norm's running
-        # statistics); undoing it is not possible here, so the caller must run eagerly.
         raise _Decline(f"{node.kind} at {_where(node)} updates an input in place (e.g. "
                        "batch_norm's running statistics in training mode)")
     for n in sub.nodes():
@@ -283,6 +290,19 @@ def _expand(graph: Graph, node: Node, env: dict) -> None:
 
 
 # --- the backward graph ------------------------------------------------------------------------
+def _tracer_class():
+    from graphtorch.frontend.tracer import Tracer
+
+    class StaticShapeTracer(Tracer):
+        """Sizes read by vjps are constants: the backward graph is specialized on shapes, and
+        a saved value must not be kept alive only for its shape."""
+
+        def size_of(self, t, dim: int) -> int:
+            return t._data.shape[dim]
+
+    return StaticShapeTracer
+
+
 def _frame_class():
     from graphtorch.frontend.tracer import Frame
 
@@ -314,13 +334,12 @@ class GraphCtx:
     """What a vjp sees while the backward graph is recorded (the interface of the eager
     ``BackwardCtx``): ``args``, ``out``, ``output(i)``, ``needs_input_grad(i)``."""
 
-    __slots__ = ("args", "_outputs", "_mask", "_label")
+    __slots__ = ("args", "_outputs", "_mask")
 
-    def __init__(self, args: list, outputs: list | None, mask: int, label: str):
+    def __init__(self, args: list, outputs: list, mask: int):
         self.args = args
         self._outputs = outputs
         self._mask = mask
-        self._label = label
 
     def needs_input_grad(self, i: int) -> bool:
         return bool(self._mask >> i & 1)
@@ -330,9 +349,6 @@ class GraphCtx:
         return self.output(0)
 
     def output(self, i: int):
-        if self._outputs is None:
-            raise _Decline(f"the vjp of {self._label} reads its output, but the op's saves= "
-                           "declaration does not keep it")
         return self._outputs[i]
 
 
@@ -367,10 +383,10 @@ class _Builder:
 
     def build(self) -> AutodiffGraphs:
         import graphtorch as gt
-        from graphtorch.frontend.tracer import Tracer, TracerWarning, tracing
+        from graphtorch.frontend.tracer import TracerWarning, tracing
 
         leaves = self._grad_outputs()
-        tracer = Tracer(strict=False)
+        tracer = _tracer_class()(strict=False)
         for k, v in enumerate(leaves):
             g = gt.ones_like(self.env[v])
             tracer.bind_input(self.frame, f"grad_{v.name or k}", g)
@@ -474,7 +490,6 @@ class _Builder:
 
     def op_node(self, node: Node) -> None:
         import graphtorch as gt
-        from graphtorch.autograd.saved import UnsavedInput
 
         op = REGISTRY[node.op_name]
         if not any(v in self.rg for v in node.inputs) or op.vjp is None:
@@ -487,19 +502,6 @@ class _Builder:
         for i in op.edge_args:
             if i < len(node.inputs) and node.inputs[i] in self.rg:
                 mask |= 1 << i
-        kept = 0
-        for i, trigger in op.save_inputs:
-            if trigger & mask:
-                kept |= 1 << i
-        if op.kind is not OpKind.VIEW:  # NOTE: as the eager node: views keep their input
-            for i in op.edge_args:
-                if kept >> i & 1 or vals[i] is None:
-                    continue
-                if i in op.list_args:
-                    vals[i] = [UnsavedInput(t) if isinstance(t, gt.Tensor) else t
-                               for t in vals[i]]
-                elif isinstance(vals[i], gt.Tensor):
-                    vals[i] = UnsavedInput(vals[i])
         if len(node.outputs) == 1 and isinstance(self.env[node.outputs[0]], list):
             outs = list(self.env[node.outputs[0]])  # Tensor[]-returning ops (split, unbind)
             g = self.grads.pop(node.outputs[0], None) or [None] * len(outs)
@@ -509,7 +511,10 @@ class _Builder:
             grads = [self.grads.pop(o, None) for o in node.outputs]
             grads = [x if x is not None or not isinstance(t, gt.Tensor) else _zeros(t)
                      for x, t in zip(grads, outs)]
-        ctx = GraphCtx(vals, outs if op.save_outputs & mask else None, mask, node.kind)
+        # NOTE: unlike the eager node, every argument and output is offered to the vjp (no
+        # saves= stand-ins): what the needed gradients do not read is removed by DCE afterwards,
+        # and only what they read becomes a saved value
+        ctx = GraphCtx(vals, outs, mask)
         result = op.vjp(ctx, *grads)
         if not isinstance(result, (tuple, list)):
             result = (result,)
