@@ -54,6 +54,8 @@ class CompiledKernel:
 
 _INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _KERNELS: dict[tuple, CompiledKernel] = {}
+_PLANS: dict[tuple, tuple] = {}
+_MAX_PLANS = 4096
 
 
 def _info(sub: Graph) -> _GraphInfo:
@@ -165,24 +167,17 @@ def _scalar_kind(v) -> str:
 def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tuple,
             backend: str) -> list:
     used = frozenset().union(*(info.deps[j] for j in outs))
-    tensor_pos = [i for i in sorted(used) if hasattr(values[i], "shape")]
-    layout = plan_layout(shape, [(tuple(values[i].shape),
-                                  element_strides(tuple(values[i].shape), values[i].strides,
-                                                  values[i].itemsize)) for i in tensor_pos])
-    access = dict(zip(tensor_pos, layout.access))
-    strides = dict(zip(tensor_pos, layout.strides))
-    spec_inputs = []
-    for i, v in enumerate(values):
-        if i not in used:
-            spec_inputs.append(None)
-        elif i in access:
-            spec_inputs.append(TensorIn(dtypes.from_numpy(v.dtype), access[i], v.ndim == 0))
-        else:
-            spec_inputs.append(ScalarIn(_scalar_kind(v)))
-    any_strided = any(a is Access.STRIDED for a in layout.access)
-    spec = Specialization(tuple(spec_inputs), outs, len(layout.sizes) if any_strided else 0,
-                          layout.wide_index)
-    kernel = compile_kernel(sub, spec, backend)
+    # NOTE: the plan depends only on metadata; memoizing it keeps per-call host work to a few
+    # dict lookups (what dominates small GPU launches)
+    key = (info.key, backend, shape, outs) + tuple(
+        (v.shape, v.strides, v.dtype) if hasattr(v, "shape") else type(v)
+        for i, v in enumerate(values) if i in used)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = _plan(sub, values, used, shape, outs, backend)
+    layout, strides, kernel = plan
     src = kernel.source
     xp = np if backend == "interpreter" else _cupy()
     arrays = [xp.empty(shape, dtype=np.uint8 if dt is dtypes.bool_ else dt.np)
@@ -209,6 +204,29 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
             kernel.fn[grid](*args, BLOCK=GPU_BLOCK, num_warps=GPU_WARPS)
     return [a.view(np.bool_) if dt is dtypes.bool_ else a
             for a, dt in zip(arrays, src.out_dtypes)]
+
+
+def _plan(sub: Graph, values: list, used: frozenset, shape: tuple, outs: tuple,
+          backend: str) -> tuple:
+    """The layout, the strides of each tensor input and the kernel of one launch."""
+    tensor_pos = [i for i in sorted(used) if hasattr(values[i], "shape")]
+    layout = plan_layout(shape, [(tuple(values[i].shape),
+                                  element_strides(tuple(values[i].shape), values[i].strides,
+                                                  values[i].itemsize)) for i in tensor_pos])
+    access = dict(zip(tensor_pos, layout.access))
+    spec_inputs = []
+    for i, v in enumerate(values):
+        if i not in used:
+            spec_inputs.append(None)
+        elif i in access:
+            spec_inputs.append(TensorIn(dtypes.from_numpy(v.dtype), access[i], v.ndim == 0))
+        else:
+            spec_inputs.append(ScalarIn(_scalar_kind(v)))
+    any_strided = any(a is Access.STRIDED for a in layout.access)
+    spec = Specialization(tuple(spec_inputs), outs, len(layout.sizes) if any_strided else 0,
+                          layout.wide_index)
+    kernel = compile_kernel(sub, spec, backend)
+    return layout, dict(zip(tensor_pos, layout.strides)), kernel
 
 
 def _numpy_arg(a):
