@@ -228,5 +228,7 @@ def test_batch_norm_training_declines_without_touching_stats_twice():
     prep = prepared_graph(traced, "forward")
     inputs = [traced, x] + [getattr(bn, p[0]) for p in prep.param_paths]
     rg = [False, False] + [getattr(bn, p[0]).requires_grad for p in prep.param_paths]
+    before = bn.running_mean.clone()
     r = try_differentiate(prep.graph, rg, inputs)
     assert isinstance(r, Declined) and "in place" in r.reason, r
+    np.testing.assert_array_equal(bn.running_mean.numpy(), before.numpy())  # the pass only looks
