@@ -173,6 +173,10 @@ def _weighted_mean(rows, keep, weight_sum):
 
 def _nll_loss(x, target, weight=None, reduction="mean", ignore_index=-100):
     _check_nll_shapes(x, target)
+    if weight is not None and weight.dtype != x.dtype:
+        names = dtypes.SCALAR_TYPE_NAMES
+        raise DTypeError(f"expected scalar type {names[x.dtype.name]} but found "
+                         f"{names[weight.dtype.name]}")
     picked, keep, hot = _picked(x, target, ignore_index)
     w = _class_weights(weight, hot, keep, x)
     loss = -picked * w
@@ -293,6 +297,10 @@ def _check_same_size(x, target) -> None:
 
 def _bce(x, target, weight=None, reduction="mean"):
     _check_same_size(x, target)
+    if target.dtype != x.dtype:
+        names = dtypes.SCALAR_TYPE_NAMES
+        raise DTypeError(f"Found dtype {names[target.dtype.name]} but expected "
+                         f"{names[x.dtype.name]}")
     # NOTE: PyTorch clamps each log at -100 so that a saturated input gives a finite loss
     log_x = x.log().clamp(-100.0, None)
     log_1mx = (1 - x).log().clamp(-100.0, None)

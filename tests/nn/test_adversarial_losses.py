@@ -328,3 +328,30 @@ def test_zero_total_weight_gradients_like_pytorch(smoothing):
     tout = tF.cross_entropy(tx, torch.tensor(t), weight=torch.tensor(w), **kw)
     _check(out, tout, [(x, tx)])
     assert np.isnan(x.grad.numpy()[0]).all() and not x.grad.numpy()[1].any()
+
+
+def test_mixed_dtype_loss_errors_like_pytorch():
+    import torch
+    import torch.nn.functional as tF
+
+    x = _r(4, 3)
+    t = np.array([0, 2, 1, 1])
+    cases = [("cross_entropy", lambda lib, dt: (lib.tensor(x), lib.tensor(t)),
+              lambda lib: {"weight": lib.ones(3)}),
+             ("nll_loss", lambda lib, dt: (lib.tensor(x).float(), lib.tensor(t)),
+              lambda lib: {"weight": lib.ones(3, dtype=lib.float64)}),
+             ("binary_cross_entropy", lambda lib, dt: (lib.tensor(x).float().sigmoid(),
+                                                       lib.tensor(x).sigmoid()),
+              lambda lib: {})]
+    for name, args, kw in cases:
+        with pytest.raises(RuntimeError) as t_err:
+            getattr(tF, name)(*args(torch, None), **kw(torch))
+        with pytest.raises(RuntimeError) as g_err:
+            getattr(F, name)(*args(gt, None), **kw(gt))
+        assert str(g_err.value) == str(t_err.value)
+    # probability targets and BCE weights promote, as in PyTorch
+    p = _r(4, 3)
+    out = F.cross_entropy(gt.tensor(x), gt.tensor(p).softmax(1), weight=gt.ones(3))
+    tout = tF.cross_entropy(torch.tensor(x), torch.tensor(p).softmax(1), weight=torch.ones(3))
+    assert out.dtype == gt.float64 and tout.dtype == torch.float64
+    np.testing.assert_allclose(out.numpy(), tout.numpy(), rtol=1e-6)
