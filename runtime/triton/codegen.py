@@ -35,12 +35,17 @@ class TensorIn:
 
 @dataclass(frozen=True)
 class ScalarIn:
-    kind: str             # "float", "int" or "bool"
+    kind: str             # "float", "int" or "bool": a kernel argument
+
+
+@dataclass(frozen=True)
+class ConstIn:
+    value: object         # None or a dtype arriving as an input: baked into the kernel
 
 
 @dataclass(frozen=True)
 class Specialization:
-    inputs: tuple[TensorIn | ScalarIn | None, ...]   # None: the kernel does not read it
+    inputs: tuple[TensorIn | ScalarIn | ConstIn | None, ...]   # None: the kernel does not read it
     outputs: tuple[int, ...]                          # subgraph outputs this kernel stores
     rank: int                                         # collapsed dims (when some input strides)
     wide_index: bool
@@ -53,6 +58,8 @@ class Specialization:
                              + (" 0-dim" if s.zero_dim else ""))
             elif isinstance(s, ScalarIn):
                 parts.append(f"in{i}: {s.kind} scalar")
+            elif isinstance(s, ConstIn):
+                parts.append(f"in{i}: constant {s.value}")
         parts.append(f"outputs {list(self.outputs)}, rank {self.rank}, "
                      f"{'int64' if self.wide_index else 'int32'} index")
         return "; ".join(parts)
@@ -142,6 +149,9 @@ class _Kernel:
                 else:
                     self.vals[v] = Val(f"s{i}", None)
                     int_args.append(i)
+                self.zero_dim[v] = True
+            elif isinstance(s, ConstIn):
+                self.vals[v] = Val(None, None, s.value)
                 self.zero_dim[v] = True
         needed = self._needed_nodes()
         for n in self.sub.block.nodes:
@@ -238,6 +248,8 @@ class _Kernel:
             raise UnsupportedError(f"op::{n.op_name} has no elementwise lowering; it cannot run "
                                    "in a Triton kernel")
         args = [self.vals[v] for v in n.inputs]
+        for a in op.schema.args[len(args):]:   # omitted trailing arguments hold their defaults
+            args.append(Val(None, None, a.default))
         for i, default in unread_args(op).items():
             if i >= len(args):
                 continue
@@ -248,7 +260,8 @@ class _Kernel:
             if default is NO_DEFAULT or a.value != default:
                 raise UnsupportedError(f"op::{n.op_name} with {name}={a.value!r} is not what its "
                                        "lowering computes")
-        metas = [_meta(a, self.zero_dim[v]) for a, v in zip(args, n.inputs)]
+        metas = [_meta(a, self.zero_dim.get(v, True))
+                 for a, v in zip(args, n.inputs + [None] * (len(args) - len(n.inputs)))]
         out_meta = op.meta(*metas)
         result = out_meta.dtype
         if op.promotion is not Promotion.NONE:

@@ -165,6 +165,9 @@ class ExprEmitter:
             x = vals[0]
             lo, hi = (v if not (v.dtype is None and v.code is None and v.value is None)
                       else None for v in vals[1:])
+            if lo is None and hi is None:
+                # NOTE: eager raises; refusing lets the caller's fallback raise the same error
+                raise UnsupportedError("clamp with neither min nor max has no lowering")
             out = x
             if lo is not None:
                 out = self._call("max", [out, lo])

@@ -23,6 +23,7 @@ from graphtorch.ops.meta import broadcast_shapes
 
 from . import source_cache
 from .codegen import (
+    ConstIn,
     KernelSource,
     ScalarIn,
     Specialization,
@@ -170,7 +171,8 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
     # NOTE: the plan depends only on metadata; memoizing it keeps per-call host work to a few
     # dict lookups (what dominates small GPU launches)
     key = (info.key, backend, shape, outs) + tuple(
-        (v.shape, v.strides, v.dtype) if hasattr(v, "shape") else type(v)
+        (v.shape, v.strides, v.dtype) if hasattr(v, "shape")
+        else v if v is None or isinstance(v, dtypes.dtype) else type(v)
         for i, v in enumerate(values) if i in used)
     plan = _PLANS.get(key)
     if plan is None:
@@ -220,6 +222,8 @@ def _plan(sub: Graph, values: list, used: frozenset, shape: tuple, outs: tuple,
             spec_inputs.append(None)
         elif i in access:
             spec_inputs.append(TensorIn(dtypes.from_numpy(v.dtype), access[i], v.ndim == 0))
+        elif v is None or isinstance(v, dtypes.dtype):
+            spec_inputs.append(ConstIn(v))
         else:
             spec_inputs.append(ScalarIn(_scalar_kind(v)))
     any_strided = any(a is Access.STRIDED for a in layout.access)

@@ -291,6 +291,11 @@ def test_unsupported_subgraphs_raise_unsupported_error():
     g.set_outputs([node.output])
     with pytest.raises(UnsupportedError, match="rounding_mode='floor' is not what its lowering"):
         run_fusion_group(g, [graphtorch.randn(3)])
+    g = Graph()
+    x = g.add_input("x")
+    g.set_outputs([g.emit("op::clamp", [x, g.constant(None), g.constant(None)], [T]).output])
+    with pytest.raises(UnsupportedError, match="clamp with neither min nor max"):
+        run_fusion_group(g, [graphtorch.randn(3)])
 
 
 # --- source files, caching, GT_DEBUG ------------------------------------------------------------
@@ -317,3 +322,47 @@ def test_kernel_source_is_a_cached_file_named_by_graph_and_specialization(tmp_pa
     assert name(k2.path)[1] == name(k.path)[1] and name(k2.path)[2] != name(k.path)[2]
     assert math.isfinite(run_fusion_group(g, [graphtorch.ones(3), graphtorch.tensor(2.0)])[0]
                          .sum().item())
+
+
+# --- groups made by the fusion pass -------------------------------------------------------------
+FUSABLE = """graph(%x : Tensor(float32, [B, 8]), %w : Tensor(float32, [8]), \
+%y : Tensor(float32, [B, 1]), %lo : Tensor?):
+  %a : Tensor(float32, [B, 8]) = op::mul(%x, %w)
+  %c : Tensor(float32, [B, 8]) = op::add(%a, %y)
+  %h : float = prim::Constant[value=0.5]()
+  %d : Tensor(float32, [B, 8]) = op::mul(%c, %h)
+  %e : Tensor(float32, [B, 8]) = op::tanh(%d)
+  %hi : float = prim::Constant[value=0.4]()
+  %f : Tensor(float32, [B, 8]) = op::clamp(%e, %lo, %hi)
+  %s : Tensor(float32, [B, 1]) = op::sigmoid(%y)
+  %g : Tensor(bool, [B, 8]) = op::gt(%f, %s)
+  %o : Tensor(float32, [B, 8]) = op::where(%g, %f, %s)
+  return (%o, %c, %s)
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 5, 3000])
+def test_fusion_pass_groups_run_on_triton(batch, monkeypatch):
+    from graphtorch.ir import parse_graph
+    from graphtorch.passes.fuse_elementwise import fusion_groups
+    from graphtorch.passes.manager import run_passes
+    from graphtorch.runtime import interpreter
+
+    g = parse_graph(FUSABLE)
+    args = [graphtorch.randn(batch, 8), graphtorch.randn(8), graphtorch.randn(batch, 1), None]
+    want = interpreter.run_graph(g, args)
+    run_passes(g, ["fuse_elementwise"], verify=True)
+    groups = fusion_groups(g)
+    assert len(groups) == 1
+    calls = []
+
+    def on_triton(interp, node, inputs, env):
+        calls.append(node)
+        out = run_fusion_group(node, inputs)
+        return out[0] if len(node.outputs) == 1 else out
+
+    monkeypatch.setitem(interpreter.PRIM_HANDLERS, "prim::FusionGroup", on_triton)
+    got = interpreter.run_graph(g, args)
+    assert calls == groups
+    for a, b in zip(got, want):
+        assert_close(a, b.numpy())
