@@ -115,7 +115,7 @@ def dependencies(sub: Graph) -> list[frozenset[int]]:
 
 def _meta(v: Val, zero_dim: bool):
     if v.dtype is None:
-        return v.value if v.code is None else (0.0 if v.scalar_float else 0)
+        return v.value   # a kernel scalar's value is a stand-in of its type (for promotion)
     return TensorMeta(v.dtype, () if zero_dim else (None,))
 
 
@@ -143,12 +143,9 @@ class _Kernel:
                 self.zero_dim[v] = s.zero_dim
                 self.vals[v] = Val(f"x{i}", s.dtype)
             elif isinstance(s, ScalarIn):
-                if s.kind == "float":
-                    self.vals[v] = Val(f"s{i}", None, scalar_float=True)
-                    float_args.append(i)
-                else:
-                    self.vals[v] = Val(f"s{i}", None)
-                    int_args.append(i)
+                stand_in = {"float": 0.0, "int": 0, "bool": False}[s.kind]
+                self.vals[v] = Val(f"s{i}", None, stand_in)
+                (float_args if s.kind == "float" else int_args).append(i)
                 self.zero_dim[v] = True
             elif isinstance(s, ConstIn):
                 self.vals[v] = Val(None, None, s.value)

@@ -34,13 +34,13 @@ def storage_tl(dt: dtypes.dtype) -> str:
 
 @dataclass(frozen=True)
 class Val:
-    """An emitted value: ``code`` of ``dtype``; ``dtype`` None marks a weak Python number (or
-    None / a dtype argument) whose ``value`` is known (``code`` None) or a kernel scalar."""
+    """An emitted value: ``code`` of ``dtype``. ``dtype`` None marks a weak Python number (or
+    None / a dtype argument): a constant ``value`` when ``code`` is None, else the kernel scalar
+    ``code`` with ``value`` a stand-in of its Python type (0.0, 0 or False) for promotion."""
 
     code: str | None
     dtype: dtypes.dtype | None = None
     value: object = None
-    scalar_float: bool = False   # a weak kernel scalar: float (True) or int/bool (False)
 
 
 def convert(v: Val, dt: dtypes.dtype) -> str:
@@ -93,7 +93,7 @@ class ExprEmitter:
         typed = [v.dtype for v in vals if v.dtype is not None]
         if not typed:
             # two weak numbers: float if either is a float (the template's own literals)
-            is_float = any(isinstance(v.value, float) or v.scalar_float for v in vals)
+            is_float = any(isinstance(v.value, float) for v in vals)
             dt = dtypes.get_default_dtype() if is_float else dtypes.int64
         else:
             dt = typed[0]

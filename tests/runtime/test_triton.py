@@ -202,6 +202,12 @@ def test_bool_inputs_and_outputs():
     c_ = graphtorch.randn(4, 5) > 0
     got = check(g, [c_, graphtorch.randn(4, 5), graphtorch.tensor(True)])
     assert got[0].dtype is dtypes.bool_
+    g = Graph()
+    c, s = g.add_input("c"), g.add_input("s")
+    g.set_outputs([g.emit("op::add", [c, s], [T]).output])     # bool + bool is or, stays bool
+    for flag in (True, False):
+        assert check(g, [c_, flag])[0].dtype is dtypes.bool_
+    assert check(g, [c_, 3])[0].dtype is dtypes.int64            # a Python int promotes bool
 
 
 def test_runtime_float_scalars_are_exact_in_float64():
