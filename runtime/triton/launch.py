@@ -69,7 +69,7 @@ def _info(sub: Graph) -> _GraphInfo:
 def compile_kernel(sub: Graph, spec: Specialization, backend: str) -> CompiledKernel:
     """The kernel of ``sub`` for ``spec`` on ``backend`` ("interpreter" or "cuda"), cached."""
     info = _info(sub)
-    cache_key = (info.key, spec, backend)
+    cache_key = (info.key, spec, backend, str(source_cache.cache_dir()))
     kernel = _KERNELS.get(cache_key)
     if kernel is not None:
         return kernel

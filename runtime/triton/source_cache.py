@@ -7,6 +7,7 @@ file is written atomically and only when missing, so processes can share the dir
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -38,7 +39,8 @@ def write_source(stem: str, text: str) -> Path:
 
 def load_module(path: Path, jit, mode: str) -> ModuleType:
     """Import the kernel file with ``_gt_jit`` bound to ``jit`` (one module per mode)."""
-    name = f"graphtorch_triton_kernels.{mode}.{path.stem}"
+    where = hashlib.sha256(str(path.parent).encode()).hexdigest()[:8]
+    name = f"graphtorch_triton_kernels.{mode}.{path.stem}_{where}"
     mod = sys.modules.get(name)
     if mod is not None:
         return mod
