@@ -203,8 +203,38 @@ def _isinstance(interp, node, args, env):
 
 
 def _fusion_group(interp, node, args, env):
+    if _triton_wanted(args):
+        from graphtorch.errors import UnsupportedError
+        from graphtorch.runtime.triton import run_fusion_group
+
+        try:
+            out = run_fusion_group(node, args)
+            return out[0] if len(node.outputs) == 1 else tuple(out)
+        except UnsupportedError:
+            pass  # NOTE: the backend said no before launching: the subgraph's ops run instead
     out = interp.run(node.attrs["subgraph"], list(args))
     return out[0] if len(node.outputs) == 1 else out
+
+
+def _triton_wanted(args) -> bool:
+    """Fusion groups run as Triton kernels on CUDA tensors (GT_FUSION_BACKEND=auto, the
+    default), always (``triton``: on CPU through Triton's interpreter, for testing) or never
+    (``interpreter``). Calls that record gradients run the subgraph's ops instead: the kernels
+    record no autograd."""
+    import os
+
+    from graphtorch.autograd.grad_mode import STATE
+    from graphtorch.tensor import Tensor
+
+    mode = os.environ.get("GT_FUSION_BACKEND", "auto")
+    if mode == "interpreter":
+        return False
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if STATE.enabled and any(t.requires_grad for t in tensors):
+        return False
+    if mode == "triton":
+        return True
+    return any(t.device.type == "cuda" for t in tensors)
 
 
 PRIM_HANDLERS = {
