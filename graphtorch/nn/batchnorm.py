@@ -13,6 +13,7 @@ from graphtorch.tensor import Tensor
 
 class _BatchNorm(Module):
     _expected_dims: tuple[int, ...] = ()
+    _version = 2  # NOTE: PyTorch's: version 2 added num_batches_tracked
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
@@ -87,8 +88,11 @@ class _BatchNorm(Module):
     def _load_from_state_dict(self, state_dict, prefix, strict, missing, unexpected, errors,
                               assign=False) -> None:
         key = prefix + "num_batches_tracked"
-        if self.num_batches_tracked is not None and key not in state_dict:
-            # NOTE: checkpoints from before num_batches_tracked existed still load (PyTorch)
+        version = getattr(state_dict, "_metadata", {}).get(prefix[:-1], {}).get("version")
+        if (self.num_batches_tracked is not None and key not in state_dict
+                and (version is None or version < 2)):
+            # NOTE: checkpoints from before num_batches_tracked existed (version < 2, or no
+            # version at all) still load and keep the current count, as in PyTorch
             state_dict = dict(state_dict)
             state_dict[key] = self.num_batches_tracked
         super()._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors,

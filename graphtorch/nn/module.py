@@ -343,6 +343,11 @@ class Module:
                 prefix = args[1]
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:
+            # NOTE: PyTorch's per-module versions let old checkpoints be told apart on load
+            metadata[prefix[:-1]] = {"version": self._version}
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:

@@ -313,3 +313,24 @@ def test_sequential_pop_and_iadd():
         return repr(popped), repr(s)
 
     assert run(nn) == run(torch.nn)
+
+
+def test_state_dict_metadata_versions_and_old_batchnorm_checkpoints():
+    import torch
+
+    def run(m, lib):
+        net = m.Sequential(m.Linear(2, 2), m.BatchNorm1d(2))
+        sd = net.state_dict()
+        versions = {k: v["version"] for k, v in sd._metadata.items()}
+        fresh = m.Sequential(m.Linear(2, 2), m.BatchNorm1d(2))
+        # a current checkpoint without the counter reports it missing ...
+        current = type(sd)((k, v) for k, v in sd.items() if "num_batches" not in k)
+        current._metadata = sd._metadata
+        res = fresh.load_state_dict(current, strict=False)
+        # ... an old one (plain dict, no versions) loads with a zero count
+        fresh[1].num_batches_tracked.fill_(5)
+        old = {k: v for k, v in sd.items() if "num_batches" not in k}
+        fresh.load_state_dict(old)
+        return versions, repr(res), int(fresh[1].num_batches_tracked)
+
+    assert run(nn, gt) == run(torch.nn, torch)
