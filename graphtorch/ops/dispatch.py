@@ -160,7 +160,7 @@ class _Plan:
     """Per-op facts dispatch needs on every call, computed once."""
 
     __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "unary", "binary", "promotes",
-                 "is_view", "grad_ok", "casts", "node_cls")
+                 "is_view", "grad_ok", "casts", "node_cls", "one_edge", "two_edges")
 
     def __init__(self, op: OpDef):
         from graphtorch.ops.schema import _NO_DEFAULT
@@ -192,6 +192,9 @@ class _Plan:
         self.grad_ok = op.vjp is not None and op.differentiable
         # the grad_fn class (None: the name depends on the arguments)
         self.node_cls = node_class(op.backward_name) if type(op.backward_name) is str else None
+        # NOTE: the common unary case (relu, view, sum ...): the one gradient edge is argument 0
+        self.one_edge = self.node_cls is not None and op.edge_args == (0,)
+        self.two_edges = self.node_cls is not None and op.edge_args == (0, 1)
         # (n args, dtype/scalar-type key) -> ((position, np dtype), ...); one-tensor calls use
         # the input's np dtype as key and keep the np dtype to cast to (or None)
         self.casts: dict = {}
@@ -304,14 +307,31 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
         _ERR_VAR.reset(token)
     if type(res) is np.ndarray:
         out = _wrap(res, CPU)
-        if plan.is_view and _shares(res, first._data):
+        if plan.is_view and (res.base if res.base is not None else res) is (
+                first._data.base if first._data.base is not None else first._data):
             _mark_view(out, first, op, args[1:] + plan.tails[len(args)], None)
     elif isinstance(res, np.generic):  # full reductions return numpy scalars
         out = _wrap(np.asarray(res), CPU)
     else:
         out = _wrap_result(op, res, np, CPU, first, [*args, *plan.tails[len(args)]])
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
-        _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU, plan, True)
+        if plan.one_edge and type(out) is _Tensor:  # ``first`` is args[0] and requires grad
+            node = plan.node_cls(op, [*args, *plan.tails[len(args)]], (out,), (first._edge(),),
+                                 CPU, 1, True)
+            if out._data.dtype.kind == "f":
+                out._rg = True
+                out.grad_fn = node
+        elif plan.two_edges and type(out) is _Tensor and len(args) >= 2:
+            x, y = args[0], args[1]
+            ex = x._edge() if isinstance(x, _Tensor) and x._rg else None
+            ey = y._edge() if isinstance(y, _Tensor) and y._rg else None
+            node = plan.node_cls(op, [*args, *plan.tails[len(args)]], (out,), (ex, ey), CPU,
+                                 (ex is not None) | (ey is not None) << 1, True)
+            if out._data.dtype.kind == "f":
+                out._rg = True
+                out.grad_fn = node
+        else:
+            _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU, plan, True)
     return out
 
 
