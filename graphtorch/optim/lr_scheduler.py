@@ -7,8 +7,10 @@ when several act on one optimizer.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -43,6 +45,7 @@ class LRScheduler:
                                    "fresh training run (not recommended)")
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _track_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -57,7 +60,7 @@ class LRScheduler:
         return self._last_lr
 
     def _warn_if_before_optimizer(self) -> None:
-        if self._step_count == 1 and not getattr(self.optimizer, "_step_calls", 0):
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                           "You should call them in the opposite order: `optimizer.step()` "
                           "before `lr_scheduler.step()`. Failure to do this will result in "
@@ -91,6 +94,26 @@ class LRScheduler:
 
 
 _LRScheduler = LRScheduler  # the pre-2.0 PyTorch name
+
+
+def _track_steps(optimizer: Optimizer) -> None:
+    """Wrap ``optimizer.step`` once so schedulers know it ran (custom ``step`` overrides too)."""
+    step = optimizer.step
+    if getattr(step, "_wrapped_by_lr_sched", False):
+        return
+    func = step.__func__ if hasattr(step, "__func__") else None
+    ref = weakref.ref(optimizer)
+
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):
+        opt = ref()
+        if opt is not None:
+            opt._opt_called = True
+        return func(opt, *args, **kwargs) if func is not None else step(*args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    # NOTE: an instance attribute, as PyTorch does; the weak reference avoids a cycle
+    optimizer.step = wrapper  # type: ignore[method-assign]
 
 
 class StepLR(LRScheduler):

@@ -133,8 +133,6 @@ class Optimizer:
                 loss = closure()
         for hook in self._step_pre_hooks:
             hook(self, (), {})
-        # NOTE: read by the LR schedulers to warn about stepping them before the optimizer
-        self._step_calls = getattr(self, "_step_calls", 0) + 1
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:

@@ -235,3 +235,40 @@ def test_optimizer_constructor_errors_like_pytorch():
         with pytest.raises(ValueError) as g_err:
             getattr(optim, name)([gt.zeros(1, requires_grad=True)], **kw)
         assert str(g_err.value) == str(t_err.value), (name, kw)
+
+
+def test_custom_optimizer_subclass_like_pytorch():
+    """A PyTorch-style optimizer subclass (own step, own state) runs unchanged, and a scheduler
+    on it does not warn about the step order."""
+    import warnings
+
+    import torch
+
+    def run(lib):
+        class MySGD(lib.optim.Optimizer):
+            def __init__(self, params, lr=0.1, decay=0.0):
+                super().__init__(params, dict(lr=lr, decay=decay))
+
+            @lib.no_grad()
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        state = self.state[p]
+                        state["n"] = state.get("n", 0) + 1
+                        p.mul_(1 - group["decay"]).add_(p.grad, alpha=-group["lr"])
+
+        w = lib.nn.Parameter(lib.ones(3))
+        opt = MySGD([w], lr=0.5, decay=0.1)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                opt.zero_grad()
+                (w * w).sum().backward()
+                opt.step()
+                sched.step()
+        return w.tolist(), opt.state_dict()["state"], len(caught), repr(opt)
+
+    assert run(gt) == run(torch)
