@@ -151,6 +151,9 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Sequence, replacement: bool = False,
                  num_samples: int | None = None, generator: Generator | None = None):
+        if not isinstance(replacement, bool):
+            raise TypeError("replacement should be a boolean value, but got "
+                            f"replacement={replacement}")
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = num_samples
         if not isinstance(self.num_samples, int) or self.num_samples <= 0:
@@ -270,7 +273,7 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "OSUa":
             raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
-                            f"dicts or lists; found numpy array of dtype {elem.dtype}")
+                            f"dicts or lists; found {elem.dtype}")
         return graphtorch.stack([graphtorch.as_tensor(b) for b in batch], 0)
     if isinstance(elem, np.generic):
         return graphtorch.as_tensor(np.array(batch))

@@ -188,3 +188,15 @@ def test_random_split_lengths_and_fractions():
     with pytest.raises(ValueError) as g_err:
         data.random_split(list(range(10)), [3, 3])
     assert str(g_err.value) == str(t_err.value)
+
+
+def test_sampler_and_collate_type_errors_like_pytorch():
+    import torch.utils.data as tdata
+
+    for build in (lambda d: d.RandomSampler(list(range(3)), replacement=1),
+                  lambda d: d.default_collate([np.array(["a"]), np.array(["b"])])):
+        with pytest.raises(TypeError) as t_err:
+            build(tdata)
+        with pytest.raises(TypeError) as g_err:
+            build(data)
+        assert str(g_err.value) == str(t_err.value)
