@@ -62,10 +62,17 @@ from graphtorch.nn.pooling import (
 )
 from graphtorch.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from graphtorch.nn.sparse import Embedding
-from graphtorch.nn.transformer import TransformerEncoder, TransformerEncoderLayer
+from graphtorch.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
-    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer", "Transformer",
+    "TransformerDecoder", "TransformerDecoderLayer",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
     "AvgPool1d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss",
     "BCEWithLogitsLoss", "Bilinear", "Buffer", "Conv1d", "Conv2d", "ConvTranspose1d",

@@ -203,3 +203,51 @@ def test_transformer_encoder_stack_with_mask_double():
     _compare(lambda x: ours(x, mask=gt.tensor(mask)),
              lambda x: theirs(x, mask=torch.tensor(mask)), _x(5, 2, 8, dtype=np.float64),
              tol=1e-9, modules=(ours, theirs))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_encoder_decoder_with_masks(norm_first, batch_first):
+    import torch
+
+    def build(m):
+        return m.Transformer(8, 2, num_encoder_layers=2, num_decoder_layers=2,
+                             dim_feedforward=16, dropout=0.0, batch_first=batch_first,
+                             norm_first=norm_first, activation="gelu")
+
+    ours, theirs = _twin(build)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    src = _x(2, 6, 8) if batch_first else _x(6, 2, 8)
+    tgt = _x(2, 4, 8, seed=1) if batch_first else _x(4, 2, 8, seed=1)
+    tgt_mask = np.triu(np.full((4, 4), -np.inf, dtype=np.float32), 1)
+    np.testing.assert_array_equal(nn.Transformer.generate_square_subsequent_mask(4).numpy(),
+                                  theirs.generate_square_subsequent_mask(4).numpy())
+    src_pad = np.array([[False] * 6, [False] * 4 + [True] * 2])
+    ours.train()
+    theirs.train()
+
+    def call(model, lib):
+        return lambda s, t: model(s, t, tgt_mask=lib.tensor(tgt_mask),
+                                  src_key_padding_mask=lib.tensor(src_pad),
+                                  memory_key_padding_mask=lib.tensor(src_pad),
+                                  tgt_is_causal=True)
+
+    _compare(call(ours, gt), call(theirs, torch), src, tgt, tol=1e-4,
+             modules=(ours, theirs))
+
+
+def test_transformer_input_checks_like_pytorch():
+    import torch
+
+    for shapes in [((6, 2, 8), (4, 3, 8)), ((6, 2, 8), (4, 2, 6))]:
+        with pytest.raises(RuntimeError) as t_err:
+            torch.nn.Transformer(8, 2, 1, 1, 16)(torch.zeros(shapes[0]), torch.zeros(shapes[1]))
+        with pytest.raises(RuntimeError) as g_err:
+            nn.Transformer(8, 2, 1, 1, 16)(gt.zeros(shapes[0]), gt.zeros(shapes[1]))
+        assert str(g_err.value) == str(t_err.value)
+
+
+def test_decoder_layer_unbatched():
+    ours, theirs = _twin(lambda m: m.TransformerDecoderLayer(8, 2, 16, dropout=0.0))
+    _compare(ours, theirs, _x(4, 8), _x(6, 8, seed=1), tol=1e-4)
