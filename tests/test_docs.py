@@ -1,7 +1,9 @@
 """Every ```python block in README.md and docs/*.md runs, in order, in one namespace per file.
 
 A block preceded by `<!-- no-run: reason -->` is skipped; keep those for what cannot run here
-(a GPU). Blocks run in a temporary working directory, so files they write go away.
+(a GPU). Blocks run in a temporary working directory, so files they write go away. Then each
+```console block's `$ command` runs in that directory and must print exactly the output shown
+(docs/cli.md's `graphtorch inspect` of the archive its Python block saved).
 """
 
 import os
@@ -50,7 +52,7 @@ def test_no_run_markers_say_why():
             assert marker.strip(" :"), f"{_rel(path)}: a no-run marker without a reason"
 
 
-PYTHON_DOCS = [p for p in DOC_FILES if any(b.lang == "python" for b in _blocks(p))]
+PYTHON_DOCS = [p for p in DOC_FILES if any(b.lang in ("python", "console") for b in _blocks(p))]
 
 
 # Each doc runs in its own interpreter: examples may change global switches (jit.set_autodiff),
@@ -77,15 +79,41 @@ def test_python_blocks_run(path: Path, tmp_path):
         source = tmp_path / f"{path.stem}_line{block.line}.py"
         source.write_text(block.code)
         args += [str(source), f"{_rel(path)}:{block.line}"]
-    assert args, f"{_rel(path)} has no block to run"
     run = subprocess.run([sys.executable, "-c", DRIVER, *args], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     if run.returncode != 0:
         pytest.fail(run.stderr[-4000:], pytrace=False)
+    _check_console_blocks(path, tmp_path)
+
+
+def _console_sessions(block: Block) -> list[tuple[str, str]]:
+    """``$ command`` lines of a ```console block, each with the output shown under it."""
+    sessions: list[tuple[str, list[str]]] = []
+    for line in block.code.splitlines():
+        if line.startswith("$ "):
+            sessions.append((line[2:], []))
+        elif sessions:
+            sessions[-1][1].append(line)
+    return [(command, "\n".join(lines)) for command, lines in sessions]
+
+
+def _check_console_blocks(path: Path, workdir: Path) -> None:
+    """Run the ```console blocks' commands where the page's Python ran; the output must match."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for block in _blocks(path):
+        if block.lang != "console" or block.skipped:
+            continue
+        for command, shown in _console_sessions(block):
+            run = subprocess.run(command, shell=True, cwd=workdir, env=env, capture_output=True,
+                                 text=True, timeout=60)
+            where = f"{_rel(path)}:{block.line}: $ {command}"
+            assert run.returncode == 0, f"{where}\n{run.stderr}"
+            assert run.stdout.rstrip() == shown.rstrip(), f"{where}\nprinted:\n{run.stdout}"
 
 
 def _graphtorch_cli() -> list[str]:
-    return [sys.executable, "-m", "graphtorch.cli"]
+    return [sys.executable, "-m", "graphtorch"]     # as docs/cli.md says
 
 
 def test_readme_links_every_doc():
