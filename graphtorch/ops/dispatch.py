@@ -193,8 +193,8 @@ class _Plan:
         # the grad_fn class (None: the name depends on the arguments)
         self.node_cls = node_class(op.backward_name) if type(op.backward_name) is str else None
         # NOTE: the common unary case (relu, view, sum ...): the one gradient edge is argument 0
-        self.one_edge = self.node_cls is not None and op.edge_args == (0,)
-        self.two_edges = self.node_cls is not None and op.edge_args == (0, 1)
+        self.one_edge = op.edge_args == (0,)
+        self.two_edges = op.edge_args == (0, 1)
         # (n args, dtype/scalar-type key) -> ((position, np dtype), ...); one-tensor calls use
         # the input's np dtype as key and keep the np dtype to cast to (or None)
         self.casts: dict = {}
@@ -315,9 +315,10 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
     else:
         out = _wrap_result(op, res, np, CPU, first, [*args, *plan.tails[len(args)]])
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
+        vals = [*args, *plan.tails[len(args)]]
+        cls = plan.node_cls or node_class(op.backward_name(vals))
         if plan.one_edge and type(out) is _Tensor:  # ``first`` is args[0] and requires grad
-            node = plan.node_cls(op, [*args, *plan.tails[len(args)]], (out,), (first._edge(),),
-                                 CPU, 1, True)
+            node = cls(op, vals, (out,), (first._edge(),), CPU, 1, True)
             if out._data.dtype.kind == "f":
                 out._rg = True
                 out.grad_fn = node
@@ -325,13 +326,13 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
             x, y = args[0], args[1]
             ex = x._edge() if isinstance(x, _Tensor) and x._rg else None
             ey = y._edge() if isinstance(y, _Tensor) and y._rg else None
-            node = plan.node_cls(op, [*args, *plan.tails[len(args)]], (out,), (ex, ey), CPU,
-                                 (ex is not None) | (ey is not None) << 1, True)
+            node = cls(op, vals, (out,), (ex, ey), CPU, (ex is not None) | (ey is not None) << 1,
+                       True)
             if out._data.dtype.kind == "f":
                 out._rg = True
                 out.grad_fn = node
         else:
-            _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU, plan, True)
+            _attach_grad(op, vals, out, CPU, plan, True)
     return out
 
 

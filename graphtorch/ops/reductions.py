@@ -68,7 +68,8 @@ def _sum(xp, x, dim, keepdim, dtype):
 register("sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) "
          "-> Tensor", OpKind.REDUCTION, kernel=_sum, meta=reduction_meta(_sum_dtype),
          vjp=lambda ctx, g: (expand_grad(g, ctx.args[0], ctx.args[1], ctx.args[2]),),
-         lowering="sum", samples=reduction_samples, saves=Saves.NOTHING)
+         lowering="sum", samples=reduction_samples, saves=Saves.NOTHING,
+         backward_name=lambda a: "SumBackward0" if a[1] is None else "SumBackward1")
 
 
 def _mean(xp, x, dim, keepdim, dtype):
@@ -88,7 +89,8 @@ def _mean_vjp(ctx, g):
 
 register("mean(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) "
          "-> Tensor", OpKind.REDUCTION, kernel=_mean, meta=reduction_meta(), vjp=_mean_vjp,
-         lowering="mean", samples=floating_only(reduction_samples), saves=Saves.NOTHING)
+         lowering="mean", samples=floating_only(reduction_samples), saves=Saves.NOTHING,
+         backward_name=lambda a: "MeanBackward0" if a[1] is None else "MeanBackward1")
 
 
 def _sum_to_size(xp, x, size):
@@ -259,7 +261,8 @@ def _full_samples(dtype=dtypes.float64):
 for _name in ("max", "min"):
     register(f"{_name}(Tensor self) -> Tensor", OpKind.REDUCTION, kernel=_full_extreme(_name),
              meta=lambda x: TensorMeta(x.dtype, (), x.device), vjp=_even_split_vjp,
-             lowering=_name, samples=_full_samples)
+             lowering=_name, samples=_full_samples,
+             backward_name=f"{_name.capitalize()}Backward1")  # PyTorch's full-reduction name
 
 
 def _extreme_dim(fn_name: str):

@@ -31,6 +31,8 @@ def _programs(lib):
         "layer_norm": F.layer_norm(x, (4,)), "select": x[0], "slice": x[:, 1:],
         "advanced": x[lib.tensor([1, 0])], "unsqueeze": x[None], "view": x.view(8),
         "reshape": x.reshape(8), "clamp_scalars": x.clamp(0.0, 1.0), "to": x.to(lib.float64),
+        "sum_dim": x.sum(1), "mean": x.mean(), "mean_dim": x.mean(0), "max_all": x.max(),
+        "max_dim": x.max(1)[0], "cosine": F.cosine_similarity(x, y),
     }
 
 
