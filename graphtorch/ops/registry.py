@@ -65,7 +65,9 @@ def saved(**rules: str | tuple[str, ...]) -> SavedFor:
     """``saved(self="other", other="self")``: ``self`` is kept iff ``other``'s gradient is required.
 
     Keys are argument names of the schema or ``result`` (the outputs); values an argument name, a
-    tuple of names, or ``ANY``. Values not named are never kept.
+    tuple of names, or ``ANY``. Values not named are never kept. A vjp whose gradients read
+    different values asks ``ctx.needs_input_grad(i)`` (every backward context provides it) and
+    skips the gradients not required.
     """
     return SavedFor(tuple(rules.items()))
 

@@ -185,3 +185,31 @@ def out_argument_program(torch):
 
 def test_out_arguments():
     run_both(out_argument_program)
+
+
+def legacy_idioms(torch, data_np):
+    """Old-style scripts: typed constructors, isinstance checks, out= tuples, normal overloads."""
+    out = {}
+    x = torch.FloatTensor(data_np.tolist())
+    idx = torch.LongTensor([2, 0])
+    out["typed"] = [x, idx, torch.DoubleTensor([1, 2]), torch.BoolTensor([1, 0])]
+    out["isinstance"] = [isinstance(x, torch.FloatTensor), isinstance(idx, torch.LongTensor),
+                         isinstance(x, torch.LongTensor), isinstance(x, torch.Tensor)]
+    buf = torch.Tensor(2, 3).zero_()
+    buf[:, 1] = x[idx, 0]
+    out["buffer"] = buf
+    out["type"] = x.type().split(".")[-1]
+    values, indices = torch.empty(0), torch.empty(0, dtype=torch.long)
+    torch.max(x, 1, out=(values, indices))
+    out["max_out"] = [values, indices]
+    torch.manual_seed(0)
+    noise = torch.normal(torch.zeros(3, 2), torch.ones(2))
+    out["normal_shape"] = list(noise.shape)
+    out["random_"] = bool((torch.empty(100).random_() >= 0).all())
+    return out
+
+
+def test_legacy_idioms():
+    data = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75], [3.0, 1.0, 0.0]], np.float32)
+    expected, _ = run_both(legacy_idioms, data)
+    assert expected["isinstance"] == [True, True, False, True]
