@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
+# Fences may be indented (a block inside a list item); the code is dedented by the same amount.
+FENCE = re.compile(r"^( *)```(\w*)[^\n]*\n(.*?)^\1```", re.S | re.M)
 NO_RUN = re.compile(r"<!--\s*no-run\b[^>]*-->\s*$")
 
 
@@ -37,8 +38,10 @@ def _blocks(path: Path) -> list[Block]:
         before = text[:match.start()].rstrip("\n")
         last_line = before.rsplit("\n", 1)[-1]
         skipped = bool(NO_RUN.search(last_line))
-        found.append(Block(match.group(1), match.group(2), text.count("\n", 0, match.start()) + 1,
-                           skipped))
+        indent = len(match.group(1))
+        code = "".join(line[indent:] if line[:indent].isspace() else line
+                       for line in match.group(3).splitlines(keepends=True))
+        found.append(Block(match.group(2), code, text.count("\n", 0, match.start()) + 1, skipped))
     return found
 
 
