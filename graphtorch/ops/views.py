@@ -312,7 +312,7 @@ def _view_scatter(xp, base, src, chain):
     base_of = region if region.base is None else region.base
     if base_of is not out and region is not out:
         raise RuntimeError("view_scatter(): the view chain does not alias its base")
-    if not region.flags.writeable:
+    if not getattr(region.flags, "writeable", True):  # NOTE: CuPy arrays have no such flag
         raise RuntimeError("unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location. Please clone() the tensor "
                            "before performing the operation.")
