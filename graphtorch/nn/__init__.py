@@ -33,6 +33,7 @@ from graphtorch.nn.container import ModuleDict, ModuleList, ParameterDict, Param
 from graphtorch.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from graphtorch.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from graphtorch.nn.flatten import Flatten, Unflatten
+from graphtorch.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from graphtorch.nn.linear import Bilinear, Identity, Linear
 from graphtorch.nn.loss import (
     BCELoss,
@@ -47,6 +48,23 @@ from graphtorch.nn.loss import (
 )
 from graphtorch.nn.module import Module
 from graphtorch.nn.normalization import GroupNorm, LayerNorm
+from graphtorch.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
 from graphtorch.nn.parameter import Buffer, Parameter
 from graphtorch.nn.pooling import (
     AdaptiveAvgPool1d,
@@ -69,6 +87,13 @@ from graphtorch.nn.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from graphtorch.nn.upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
     "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer", "Transformer",
@@ -83,7 +108,12 @@ __all__ = [
     "MaxUnpool1d", "MaxUnpool2d", "Mish", "Module", "ModuleDict",
     "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PReLU",
     "ReLU", "ReLU6", "RNN", "CELU", "GLU", "SELU", "Hardsigmoid", "Hardswish", "LogSigmoid",
-    "Softsign", "Tanhshrink", "Threshold", "RNNBase", "RNNCell", "RNNCellBase", "Sequential",
+    "Softsign", "Tanhshrink", "Threshold", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
+    "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
+    "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "RNNBase",
+    "RNNCell", "RNNCellBase", "Sequential",
     "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]

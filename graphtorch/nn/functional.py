@@ -403,6 +403,7 @@ from graphtorch.nn.conv import (  # noqa: E402,F401
     conv_transpose1d,
     conv_transpose2d,
 )
+from graphtorch.nn.instancenorm import instance_norm  # noqa: E402,F401
 from graphtorch.nn.pooling import (  # noqa: E402,F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -414,4 +415,9 @@ from graphtorch.nn.pooling import (  # noqa: E402,F401
     max_pool2d,
     max_unpool1d,
     max_unpool2d,
+)
+from graphtorch.nn.upsampling import (  # noqa: E402,F401
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
 )
