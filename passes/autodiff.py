@@ -13,10 +13,10 @@ non-tensor arguments. Callers cache it per input signature (see ``runtime/autodi
 Differentiated: straight-line graphs of ``op::`` nodes, constants, tuples and lists, sizes and
 scalar arithmetic. Composites without a vjp of their own are expanded into their decomposition
 first (only where a gradient flows). Declined, with a reason: ``prim::If`` / ``prim::Loop`` /
-``prim::PythonOp`` and other structural nodes, random ops, composites whose decomposition draws
-random numbers or updates an input in place (``batch_norm`` in training mode), vjps or
-decompositions that read tensor values in Python (a TracerWarning), and non-tensor arguments
-computed from tensor data.
+``prim::PythonOp`` / ``prim::Inplace`` (eager autograd records in-place updates) and other
+structural nodes, random ops, composites whose decomposition draws random numbers or updates an
+input in place (``batch_norm`` in training mode), vjps or decompositions that read tensor
+values in Python (a TracerWarning), and non-tensor arguments computed from tensor data.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph, Node, Value
+from graphtorch.ir.kinds import INPLACE
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.ops.scalar_ops import SCALAR_OPS
 
@@ -90,6 +91,9 @@ def structural_reason(graph: Graph) -> str | None:
         if node.blocks or kind in ("prim::If", "prim::Loop"):
             return (f"{kind} (control flow) at {_where(node)}: only straight-line graphs are "
                     "differentiated")
+        if kind == INPLACE:
+            return (f"prim::Inplace[op={node.attrs.get('op')!r}] at {_where(node)} writes into a "
+                    "tensor in place; eager autograd records it instead")
         if kind == "prim::PythonOp":
             return (f"prim::PythonOp at {_where(node)} calls Python code the graph cannot see "
                     "into")

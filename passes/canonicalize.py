@@ -2,7 +2,9 @@
 
 - ``x + 0``, ``0 + x``, ``x - 0``, ``x * 1``, ``1 * x``, ``x / 1`` -> ``x`` for tensors, only when
   the types prove the result has ``x``'s dtype and shape (``int_tensor / 1`` is a float tensor;
-  ``x + zeros(4)`` may broadcast ``x``); the 0/1 may be a number or a tensor constant.
+  ``x + zeros(4)`` may broadcast ``x``); the 0/1 may be a number or a tensor constant. Not in a
+  graph with a ``prim::Inplace`` (there ``x + 0`` is a copy that must not see later writes to x;
+  likewise ``neg(neg(x))``).
 - ``neg(neg(x))`` -> ``x``; ``transpose(transpose(x, a, b), a, b)`` -> ``x``.
 - ``TupleIndex``/``TupleUnpack`` of a ``TupleConstruct`` -> its items; ``ListIndex``/
   ``ListUnpack``/``list_get`` of a ``ListConstruct`` likewise, unless the graph mutates lists.
@@ -25,7 +27,7 @@ from graphtorch.ir.graph import Graph, Node, Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.types import TensorType, is_subtype
 from graphtorch.ops.registry import REGISTRY
-from graphtorch.passes.cse import mutates_containers
+from graphtorch.passes.cse import mutates_containers, mutates_tensors
 from graphtorch.passes.manager import PassContext, register_pass
 from graphtorch.tensor import Tensor
 
@@ -38,6 +40,8 @@ class _Rewriter:
         self.graph = graph
         self.static_shapes = bool(ctx.options.get("static_shapes"))
         self.lists_mutated = mutates_containers(graph)
+        # NOTE: x + 0 is a new tensor; x itself may be written in place later (prim::Inplace)
+        self.tensors_mutated = mutates_tensors(graph)
 
     # -- facts -------------------------------------------------------------------------------
     def const(self, v: Value):
@@ -105,6 +109,8 @@ class _Rewriter:
     # -- rules -------------------------------------------------------------------------------
     def identity_arith(self, node: Node) -> Value | None:
         """x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1."""
+        if self.tensors_mutated:
+            return None
         name = node.op_name
         a, b = node.inputs[0], node.inputs[1]
         extra = node.inputs[2:]
@@ -131,6 +137,8 @@ class _Rewriter:
         return None
 
     def double_neg(self, node: Node) -> Value | None:
+        if self.tensors_mutated:
+            return None
         inner = node.inputs[0].node
         if inner is None or inner.kind != "op::neg":
             return None

@@ -9,7 +9,9 @@ Not folded: RANDOM ops, ops with a ``generator`` argument, factories asked for a
 (``requires_grad=True``), tensor results of more than ``MAX_FOLD_NUMEL`` elements (folding must
 never bloat the graph), tensors that escape the graph as its outputs (a caller could modify the
 returned tensor in place and change the constant), nodes whose outputs are unused (DCE's job),
-and list/dict values when the graph mutates containers. Evaluation errors leave the node alone:
+list/dict values when the graph mutates containers, and any node reading or producing a tensor
+when the graph writes into tensors (``prim::Inplace``: a folded tensor constant would be shared by
+every run and updated by each). Evaluation errors leave the node alone:
 the error then happens at run time, where it belongs.
 
 Sizes: a traced graph's tensor types carry the example's sizes, and the trace must generalize
@@ -29,7 +31,7 @@ from graphtorch.ir.types import ListType, TensorType, TupleType, Type, is_subtyp
 from graphtorch.ops.dispatch import dispatch, set_tracer
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.passes.cse import asks_fresh_leaf, is_pure, mutates_containers
+from graphtorch.passes.cse import asks_fresh_leaf, is_pure, mutates_containers, mutates_tensors
 from graphtorch.passes.manager import PassContext, register_pass
 from graphtorch.tensor import Tensor
 
@@ -72,6 +74,7 @@ class _Folder:
         self.graph = graph
         self.static_shapes = bool(ctx.options.get("static_shapes"))
         self.containers_mutated = mutates_containers(graph)
+        self.tensors_mutated = mutates_tensors(graph)
         self.changed = False
 
     # -- traversal ---------------------------------------------------------------------------
@@ -142,7 +145,8 @@ class _Folder:
                 return [value]
         if not all(v.is_constant for v in node.inputs):
             return _NOT_FOLDED
-        if not is_pure(node, self.containers_mutated, attrs_written=True):
+        if not is_pure(node, self.containers_mutated, attrs_written=True,
+                       tensors_mutated=self.tensors_mutated):
             return _NOT_FOLDED
         try:
             args = [self.graph.constant_value(v) for v in node.inputs]

@@ -9,7 +9,10 @@ leaf with ``requires_grad=True``), scalar prim ops not in ``MUTATING``, constant
 value *and* type (``1``, ``1.0`` and ``True`` stay apart; tensor constants merge only when they
 name the very same tensor), tuple nodes, ``GetAttr`` of the same object and name (unless the
 graph has a ``SetAttr``). Lists and dicts are mutable: nodes producing or reading them are
-merged only in graphs without any list/dict mutation.
+merged only in graphs without any list/dict mutation. Tensors are mutable too: in a graph with a
+``prim::Inplace`` (which may write through any alias or view), no node producing or reading a
+tensor is merged -- two equal reads around a write differ, and two equal factories are two
+tensors.
 """
 
 from __future__ import annotations
@@ -19,8 +22,16 @@ import math
 from graphtorch.device import device as Device
 from graphtorch.dtypes import dtype as DType
 from graphtorch.ir.graph import Block, Graph, Node, TensorRef
-from graphtorch.ir.kinds import SIDE_EFFECT_KINDS, Prim
-from graphtorch.ir.types import AnyType, DictType, ListType, OptionalType, TupleType, Type
+from graphtorch.ir.kinds import INPLACE, SIDE_EFFECT_KINDS, Prim
+from graphtorch.ir.types import (
+    AnyType,
+    DictType,
+    ListType,
+    OptionalType,
+    TensorType,
+    TupleType,
+    Type,
+)
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.ops.scalar_ops import MUTATING, SCALAR_OPS
 from graphtorch.passes.manager import register_pass
@@ -47,6 +58,26 @@ def is_mutable_type(t: Type) -> bool:
     return False
 
 
+def holds_tensor(t: Type) -> bool:
+    """Tensors and anything that may hold one (``Any``, lists, tuples, optionals ...)."""
+    if isinstance(t, (TensorType, AnyType)):
+        return True
+    if isinstance(t, ListType):
+        return holds_tensor(t.elem)
+    if isinstance(t, DictType):
+        return holds_tensor(t.value)
+    if isinstance(t, TupleType):
+        return any(holds_tensor(e) for e in t.elems)
+    if isinstance(t, OptionalType):
+        return holds_tensor(t.elem)
+    return False
+
+
+def mutates_tensors(graph: Graph) -> bool:
+    """Whether any node writes into a tensor in place (``prim::Inplace``)."""
+    return any(n.kind == INPLACE for n in graph.walk())
+
+
 def mutates_containers(graph: Graph) -> bool:
     """Whether any node changes a list or dict in place (so containers may not be shared)."""
     return any(n.kind in MUTATING for n in graph.walk())
@@ -61,8 +92,10 @@ def asks_fresh_leaf(node: Node) -> bool:
     return not (v.is_constant and v.node.attrs.get("value") is False)
 
 
-def is_pure(node: Node, containers_mutated: bool, attrs_written: bool) -> bool:
-    """Whether ``node`` always gives the same outputs for the same inputs and has no effect."""
+def is_pure(node: Node, containers_mutated: bool, attrs_written: bool,
+            tensors_mutated: bool = False) -> bool:
+    """Whether ``node`` always gives the same outputs for the same inputs and has no effect
+    (``tensors_mutated``: the graph writes into tensors, so tensor values are not values)."""
     kind = node.kind
     if kind in SIDE_EFFECT_KINDS or kind in MUTATING or node.blocks:
         return False
@@ -75,10 +108,11 @@ def is_pure(node: Node, containers_mutated: bool, attrs_written: bool) -> bool:
             return False
     elif kind not in _PURE_PRIMS and kind not in SCALAR_OPS:
         return False
-    if containers_mutated:
-        values = list(node.inputs) + list(node.outputs)
-        if any(is_mutable_type(v.type) for v in values):
-            return False
+    values = list(node.inputs) + list(node.outputs)
+    if containers_mutated and any(is_mutable_type(v.type) for v in values):
+        return False
+    if tensors_mutated and any(holds_tensor(v.type) for v in values):
+        return False
     return True
 
 
@@ -140,12 +174,13 @@ class _Scope:
 
 
 def _cse_block(block: Block, scope: _Scope, containers_mutated: bool,
-               attrs_written: bool) -> bool:
+               attrs_written: bool, tensors_mutated: bool) -> bool:
     changed = False
     for node in block.nodes:
         for b in node.blocks:
-            changed |= _cse_block(b, _Scope(scope), containers_mutated, attrs_written)
-        if not is_pure(node, containers_mutated, attrs_written):
+            changed |= _cse_block(b, _Scope(scope), containers_mutated, attrs_written,
+                                  tensors_mutated)
+        if not is_pure(node, containers_mutated, attrs_written, tensors_mutated):
             continue
         key = node_key(node)
         if key is None:
@@ -166,4 +201,5 @@ def eliminate_common_subexpressions(graph: Graph, ctx=None) -> bool:
     """Replace pure nodes by an equal earlier node visible from them."""
     containers_mutated = mutates_containers(graph)
     attrs_written = any(n.kind == Prim.SetAttr.value for n in graph.walk())
-    return _cse_block(graph.block, _Scope(), containers_mutated, attrs_written)
+    return _cse_block(graph.block, _Scope(), containers_mutated, attrs_written,
+                      mutates_tensors(graph))

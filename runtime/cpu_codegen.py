@@ -2,8 +2,9 @@
 
 One statement per node: registry ops call ``dispatch`` (the eager fast path, PyTorch promotion),
 ``prim::If``/``prim::Loop`` become Python ``if``/``while``, tuples and lists are Python literals,
-and each ``prim::FusionGroup`` calls a :class:`~graphtorch.runtime.cpu_fused.FusedKernel` (numpy
-ufuncs over cache-sized chunks). Other prim kinds run through the interpreter's handlers. The
+``prim::Inplace`` calls the interpreter's eager in-place path (``run_inplace``), and each
+``prim::FusionGroup`` calls a :class:`~graphtorch.runtime.cpu_fused.FusedKernel` (numpy ufuncs
+over cache-sized chunks). Other prim kinds run through the interpreter's handlers. The
 source is registered with ``linecache`` (tracebacks show it) and printed when ``GT_DEBUG=1``.
 
 Autograd: the generated code runs without recording gradients. When grad mode is on and any input
@@ -24,9 +25,11 @@ from itertools import count
 
 from graphtorch.errors import GraphError
 from graphtorch.ir.graph import TensorRef
+from graphtorch.ir.kinds import INPLACE
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.runtime.interpreter import run_inplace
 
 EXECUTORS = ("interpreter", "codegen")
 _EXECUTOR: list[str | None] = [None]
@@ -53,7 +56,8 @@ class _Emitter:
     def __init__(self, graph):
         self.graph = graph
         self.lines: list[str] = []
-        self.ns: dict = {"dispatch": dispatch, "_fused": _run_fused, "GraphError": GraphError}
+        self.ns: dict = {"dispatch": dispatch, "_fused": _run_fused, "GraphError": GraphError,
+                         "_inplace": run_inplace}
         self.names: dict = {}
         self.used: set[str] = set()
 
@@ -132,6 +136,9 @@ class _Emitter:
             self.assign(node, f"({', '.join(args)}{',' if len(args) == 1 else ''})", depth)
         elif kind == "prim::ListConstruct":
             self.assign(node, f"[{', '.join(args)}]", depth)
+        elif kind == INPLACE:
+            # NOTE: the interpreter's eager in-place path: the output is the updated self
+            self.assign(node, f"_inplace({node.attrs['op']!r}, [{', '.join(args)}])", depth)
         elif kind == "prim::FusionGroup":
             from graphtorch.runtime.cpu_fused import FusedKernel
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from graphtorch.errors import GraphError, GraphtorchError
 from graphtorch.ir.graph import TensorRef
+from graphtorch.ir.kinds import INPLACE
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
@@ -263,6 +264,66 @@ PRIM_HANDLERS = {
     "prim::isinstance": _isinstance,
     "prim::FusionGroup": _fusion_group,
 }
+
+
+# --- in-place updates ---------------------------------------------------------------------------
+# Eager in-place methods that are not one registry op; the node calls the method itself.
+METHOD_INPLACE = frozenset({"zero_", "fill_", "copy_", "uniform_", "normal_", "bernoulli_",
+                            "random_", "exponential_"})
+
+
+def run_inplace(op_name: str, args: list):
+    """``prim::Inplace[op=op_name](self, args...)``: eager's in-place path on ``args[0]``.
+
+    A registry op goes through ``Tensor._inplace`` (its dtype rule, the leaf check, autograd
+    rebasing and view write-through); ``index_put`` takes eager ``t[key] = v``'s path, which
+    writes straight into the array when nothing records. Returns ``self``, the same object.
+    """
+    from graphtorch.tensor import Tensor
+
+    self = args[0]
+    if not isinstance(self, Tensor):
+        raise GraphError(f"prim::Inplace[op={op_name!r}]: expected a tensor to update, got "
+                         f"{type(self).__name__}")
+    if op_name in METHOD_INPLACE:
+        getattr(Tensor, op_name)(self, *args[1:])
+        return self
+    op = REGISTRY.get(op_name)
+    if op is None:
+        raise GraphError(f"prim::Inplace: unknown op {op_name!r}")
+    if op_name == "index_put":
+        return _index_put_inplace(self, *args[1:])
+    npos = op.binder.n_positional
+    kwargs = {op.binder.names[i]: args[i] for i in range(npos, len(args))}
+    return self._inplace(op_name, *args[1:npos], **kwargs)
+
+
+def _index_put_inplace(self, key, indices, value, accumulate=False):
+    """``self[key] = value`` with an encoded key, exactly as ``Tensor.__setitem__``."""
+    from graphtorch.autograd.grad_mode import STATE
+    from graphtorch.ops import dispatch as dispatch_mod
+    from graphtorch.ops.indexing import write_at
+    from graphtorch.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        value = value.to(self.device)
+    recorded = (STATE.enabled and (self._rg or (isinstance(value, Tensor) and value._rg))
+                or dispatch_mod.TRACE.tracer is not None)
+    if recorded:
+        if isinstance(value, Tensor) and value.dtype is not self.dtype:
+            value = value.to(self.dtype)
+        return self._inplace("index_put", key, indices, value, accumulate)
+    arr = value._data if isinstance(value, Tensor) else value
+    write_at(self._xp, self._data, key, [t._data for t in indices], arr, bool(accumulate))
+    self._vc[0] += 1
+    return self
+
+
+def _inplace(interp, node, args, env):
+    return run_inplace(node.attrs["op"], args)
+
+
+PRIM_HANDLERS[INPLACE] = _inplace
 
 
 def _unpack_list(node, lst):

@@ -12,7 +12,7 @@ from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
-from graphtorch.ir.kinds import Prim
+from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ops.registry import REGISTRY
 
 _VARARG = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip", "zeros", "ones",
@@ -93,31 +93,15 @@ class CallCompiler:
         what = func.type if isinstance(func, Value) else type(func).__name__
         raise self.src.error(f"a value of type {what} is not callable", e.pos)
 
-    def inplace_method(self, func: BoundMethod, e: S.Call) -> Value:
-        """``t.add_(y)`` -> ``t = add(t, y)`` cast back to t's dtype: the name is rebound (other
-        aliases of t do not see the update, unlike eager)."""
-        base = func.name[:-1]
-        if base not in REGISTRY:
-            raise self.src.error(f"Tensor has no method '{func.name}' in script", e.pos)
-        if not isinstance(e.func.value, S.Name):
-            raise self.src.error(f"in-place {func.name}() on this expression is not supported "
-                                 f"in script (only a local name can be updated)", e.pos,
-                                 f"write 'y = ....{base}(...)' and use y, or move the update "
-                                 f"into a @graphtorch.jit.ignore method")
-        args, kwargs = self.args_of(e)
-        out = self.tensor_method(func.receiver, base, args, kwargs, e.pos)
-        dt = func.receiver.type.dtype
-        if dt is not None and isinstance(out.type, T.TensorType) and out.type.dtype is not dt:
-            out = self.call_op("to_dtype", [out, self.const(dt)], {}, e.pos)
-        self.assign(e.func.value, out, e.pos)
-        return out
-
     def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
         return ([self.expr_value(a) for a in e.args],
                 {k.name: self.expr_value(k.value) for k in e.keywords})
 
     # --- registry ops -----------------------------------------------------------------------------
-    def call_op(self, name: str, args: list[Value], kwargs: dict[str, Value], pos) -> Value:
+    def call_op(self, name: str, args: list[Value], kwargs: dict[str, Value], pos,
+                inplace: bool = False) -> Value:
+        """An ``op::<name>`` node; ``inplace``: ``prim::Inplace[op=name]`` instead, whose result
+        is written into the first argument (the output is that tensor, with its type)."""
         op = REGISTRY.get(name)
         if op is None:
             raise self.src.error(f"unknown operator '{name}'", pos)
@@ -151,8 +135,11 @@ class CallCompiler:
                 vals[i] = self.check_arg(name, a, vals[i], pos)
         outs = [T.schema_type(r.split()[0]) for r in schema.returns]
         outs = _meta_types(op, vals, outs)
+        kind, attrs = f"op::{name}", None
+        if inplace:
+            kind, attrs, outs = INPLACE, {"op": name}, [vals[0].type]
         # NOTE: trailing arguments left at their defaults are omitted, as the IR allows
-        node = self.graph.emit(f"op::{name}", vals[:given + 1], outs)
+        node = self.graph.emit(kind, vals[:given + 1], outs, attrs)
         for v in defaulted:
             if not v.uses and v.node is not None and v.node.kind == Prim.Constant.value:
                 v.node.destroy()
@@ -252,6 +239,10 @@ class CallCompiler:
                 args = [self.graph.emit(Prim.ListConstruct, args,
                                         [T.ListType(T.INT)]).output]
             return self.call_op(overload(name, args, kwargs), args, kwargs, e.pos)
+        from graphtorch.ops.dispatch import dispatch
+
+        if obj is dispatch:
+            return self.dispatch_call(e)
         if callable(obj) and hasattr(obj, "__code__"):
             fn = self.library_function(obj, e) if mod.startswith("graphtorch") else \
                 self.unit.function(obj, self.src, e.pos)
@@ -480,10 +471,14 @@ class CallCompiler:
                     len(v.type.shape) < 2:
                 return v
             return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+        method = name
         name = overload(name, [v] + list(args), kwargs)
         op = REGISTRY.get(name)
         if op is None or not op.schema.args or op.schema.args[0].type != "Tensor":
-            raise self.src.error(f"Tensor has no method '{name}' in script", pos)
+            out = self.method_as_function(v, method, args, kwargs, pos)
+            if out is None:
+                raise self.src.error(f"Tensor has no method '{method}' in script", pos)
+            return out
         return self.call_op(name, [v] + list(args), kwargs, pos)
 
     # --- comprehensions ---------------------------------------------------------------------------

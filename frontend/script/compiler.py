@@ -16,6 +16,8 @@ from graphtorch.frontend.script.calls import CallCompiler
 from graphtorch.frontend.script.expressions import ExprCompiler
 from graphtorch.frontend.script.flow import BROKE, RETURN, RETURNED, _contains, always_exits
 from graphtorch.frontend.script.indexing import IndexCompiler
+from graphtorch.frontend.script.inplace import InplaceCompiler
+from graphtorch.frontend.script.library_calls import LibraryCallCompiler
 from graphtorch.frontend.script.loops import LoopCompiler
 from graphtorch.frontend.script.modules import ModuleCompiler
 from graphtorch.frontend.script.tensor_literals import TensorLiteralCompiler
@@ -26,7 +28,7 @@ from graphtorch.ir.kinds import Prim
 
 
 class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler, LoopCompiler,
-                       TensorLiteralCompiler):
+                       TensorLiteralCompiler, InplaceCompiler, LibraryCallCompiler):
     """Compiles one FunctionDef into ``graph`` (self-module methods get ``self`` as input 0)."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph,
@@ -230,19 +232,6 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
         v = self.expr_value(s.value, expected=t)
         self.assign(s.target, self.coerce(v, t, s.value.pos, f"'{_text(s.target)}'"),
                     s.value.pos)
-
-    def stmt_AugAssign(self, s):
-        if isinstance(s.target, S.Name):
-            cur = self.expr_value(s.target)
-            if isinstance(cur.type, T.ListType) and s.op == "+":
-                self.scalar("prim::list_extend", [cur, self.expr_value(s.value)], None)
-                return
-            new = self.binop(s.op, cur, self.expr_value(s.value), s.pos)
-            self.assign(s.target, new, s.pos)
-            return
-        current = self.expr_value(s.target)
-        new = self.binop(s.op, current, self.expr_value(s.value), s.pos)
-        self.assign(s.target, new, s.pos)
 
     def assign(self, target: S.Expr, value, pos) -> None:
         if isinstance(target, S.Name):

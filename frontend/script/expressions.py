@@ -465,11 +465,8 @@ class ExprCompiler:
             self.scalar("prim::dict_set", [v, self.expr_value(target.index), value], None)
         elif is_tensor(v.type):
             new = self.assign_tensor_item(target, v, value)
-            if not isinstance(target.value, S.Name):
-                raise self.src.error("assigning into an element of a tensor expression is not "
-                                     "supported in script", target.pos,
-                                     "assign the tensor to a local name and index that")
-            self.assign(target.value, new, target.pos)
+            if isinstance(target.value, S.Name):   # later reads of the name follow the write
+                self.assign(target.value, new, target.pos)
         else:
             raise self.src.error(f"cannot assign to an element of a value of type {v.type}",
                                  target.pos)

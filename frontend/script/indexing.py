@@ -1,6 +1,7 @@
-"""Tensor indexing: ``t[key]`` and ``t[key] = v`` -> the registry's structured ``index`` and
-``index_put`` ops, with the key encoded exactly as eager ``Tensor.__getitem__`` encodes it
-(graphtorch.ops.indexing.encode_key), so scripted and traced graphs agree.
+"""Tensor indexing: ``t[key]`` and ``t[key] = v`` -> the registry's structured ``index`` op and
+``prim::Inplace[op="index_put"]`` (a write into t, as eager), with the key encoded exactly as
+eager ``Tensor.__getitem__`` encodes it (graphtorch.ops.indexing.encode_key), so scripted and
+traced graphs agree.
 
 A key whose parts are all known while compiling is one constant (what the tracer records);
 integers or slice bounds computed at run time make it a prim::TupleConstruct of entries.
@@ -91,13 +92,9 @@ class IndexCompiler:
                             {}, pos)
 
     def assign_tensor_item(self, target: S.Subscript, base: Value, value: Value) -> Value:
-        """``t[key] = value`` as functional op::index_put; the caller rebinds the name."""
+        """``t[key] = value``: written into t in place (eager's ``__setitem__``)."""
         key, indices = self.tensor_key(target.index, target.pos)
-        if isinstance(value.type, T.TensorType) and isinstance(base.type, T.TensorType) and \
-                base.type.dtype is not None and value.type.dtype is not base.type.dtype:
-            value = self.call_op("to_dtype", [value, self.const(base.type.dtype)], {},
-                                 target.pos)
-        return self.call_op("index_put", [base, key, indices, value], {}, target.pos)
+        return self.put_item(base, key, indices, value, target.pos)
 
     def const_dtype(self, name: str) -> Value:
         from graphtorch import dtypes

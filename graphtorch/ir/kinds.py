@@ -91,3 +91,10 @@ def split_kind(kind: str) -> tuple[Namespace, str]:
     """``"op::add"`` -> ``(Namespace.OP, "add")``."""
     ns, _, name = check_kind(kind).partition("::")
     return Namespace(ns), name
+
+
+# NOTE: in-place tensor updates (scripted `y.add_(1)`, `y[i] = v`) mutate memory other values may
+# alias, so every pass must see this kind as an effect (docs/ir.md, "prim::Inplace")
+INPLACE = register_prim_kind(
+    "Inplace", "self <- op(self, args...) written into self's memory; the output is self",
+    side_effects=True)

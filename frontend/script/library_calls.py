@@ -1,0 +1,73 @@
+"""Calls into graphtorch's Python-level API (mixed into FunctionCompiler).
+
+- Tensor methods that are Python functions rather than one registry op (``x.det()``,
+  ``x.inverse()``, ``x.unique()``, ``x.median()`` ... installed from ``python_signatures.py`` and
+  ``composites.py``) compile exactly as their function form ``graphtorch.det(x)`` does: scripted
+  on demand, or a Python call where the function is marked ``@jit.ignore``.
+- ``dispatch(R["op"], (args...), kwargs)``, the line those functions are written with, is a call
+  of the registry op (the tuple and the keyword dict must be literals).
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import dataclass
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.values import PyObj
+from graphtorch.ir.graph import Value
+from graphtorch.ops.registry import OpDef
+
+
+@dataclass
+class _Compiled(S.Expr):
+    """Synthetic: an argument compiled already (the receiver of a method call, its arguments)."""
+
+    value: Value
+
+
+class LibraryCallCompiler:
+    def expr__Compiled(self, e: _Compiled, expected):
+        return e.value
+
+    def method_as_function(self, v: Value, name: str, args: list[Value],
+                           kwargs: dict[str, Value], pos):
+        """``v.<name>(...)`` as ``<function>(v, ...)`` when the method is a graphtorch function
+        installed on Tensor; None when it is not."""
+        from graphtorch.tensor import Tensor
+
+        fn = getattr(Tensor, name, None)
+        module = getattr(fn, "__module__", None) or ""
+        if not inspect.isfunction(fn) or not module.startswith("graphtorch.") or \
+                getattr(sys.modules.get(module), fn.__name__, None) is not fn:
+            return None    # a lambda or Tensor's own method: no function form to compile
+        call = S.Call(pos, _Compiled(pos, v), [_Compiled(pos, v)] + [_Compiled(pos, a)
+                                                                    for a in args],
+                      [S.Keyword(pos, k, _Compiled(pos, a)) for k, a in kwargs.items()])
+        return self.call_python(fn, call)
+
+    def dispatch_call(self, e: S.Call) -> Value:
+        """``dispatch(R["op"], (a, b), {"k": v})`` -> the op called with those arguments."""
+        if len(e.args) not in (2, 3) or e.keywords:
+            raise self.src.error("dispatch() takes (op, (args...), kwargs) in script", e.pos)
+        op = self.expr(e.args[0])
+        if not isinstance(op, PyObj) or not isinstance(op.obj, OpDef):
+            raise self.src.error("dispatch() needs a registry op known while compiling", e.pos)
+        pos_e = e.args[1]
+        if not isinstance(pos_e, (S.Tuple, S.List)):
+            raise self.src.error("dispatch() needs its arguments as a tuple literal in script",
+                                 pos_e.pos)
+        args = [self.expr_value(a) for a in pos_e.elts]
+        kwargs: dict[str, Value] = {}
+        kw_e = e.args[2] if len(e.args) == 3 else None
+        if isinstance(kw_e, S.Dict):
+            for k, val in zip(kw_e.keys, kw_e.values):
+                if not (isinstance(k, S.Constant) and isinstance(k.value, str)):
+                    raise self.src.error("dispatch() keyword names must be string literals",
+                                         k.pos)
+                kwargs[k.value] = self.expr_value(val)
+        elif kw_e is not None and not (isinstance(kw_e, S.Constant) and kw_e.value is None):
+            raise self.src.error("dispatch() needs its keyword arguments as a dict literal or "
+                                 "None in script", kw_e.pos)
+        return self.call_op(op.obj.name, args, kwargs, e.pos)
