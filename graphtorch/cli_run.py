@@ -76,9 +76,18 @@ class PreparedRun:
 
     def call(self):
         from graphtorch.autograd import no_grad
+        from graphtorch.cli import CLIError
+        from graphtorch.errors import GraphtorchError
 
-        with no_grad():
-            return self.target(*self.call_args)
+        try:
+            with no_grad():
+                return self.target(*self.call_args)
+        except GraphtorchError:
+            raise
+        except (IndexError, RuntimeError, TypeError, ValueError) as e:
+            # NOTE: the model rejected these inputs (a shape the graph cannot take, say): a
+            # model/data error with one line, not an internal error
+            raise CLIError(f"the model failed on these inputs: {type(e).__name__}: {e}") from e
 
     def sync(self) -> None:
         if self.device.type == "cuda":

@@ -203,3 +203,15 @@ def test_errors_are_one_line_with_exit_codes(args, code, message, mlp_path, cell
 def test_debug_shows_the_traceback(tmp_path):
     proc = gtcli("inspect", tmp_path / "missing.gt", "--debug", check=1)
     assert "Traceback" in proc.stderr and "FormatError" in proc.stderr
+
+
+def test_inputs_the_model_rejects_are_a_data_error(tmp_path):
+    src = tmp_path / "catmodel.py"
+    src.write_text("import graphtorch as gt\n\n\n@gt.jit.script\ndef f(x):\n"
+                   "    return gt.cat([x, x], 2)\n\n\ngt.jit.save(f, 'cat.gt')\n")
+    subprocess.run([sys.executable, str(src)], cwd=tmp_path, check=True)
+    r = gtcli("run", str(tmp_path / "cat.gt"), "--shape", "x:2x3", check=None)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the model failed on these inputs: IndexError" in lines[0]
+    assert "internal error" not in r.stderr
