@@ -106,8 +106,9 @@ def export(fn):
 
 def set_executor(name: str) -> None:
     """Run compiled graphs with ``"interpreter"`` (the reference, default) or ``"codegen"``
-    (generated Python with fused numpy chunks; inference only — calls that need gradients use
-    the interpreter). ``GT_EXECUTOR`` in the environment sets the default."""
+    (generated Python with fused numpy chunks). Calls that need gradients train through the
+    graph autodiff path when ``set_autodiff(True)``, else through the interpreter's eager tape.
+    ``GT_EXECUTOR`` in the environment sets the default."""
     from graphtorch.runtime.cpu_codegen import set_executor as _set
 
     _set(name)

@@ -7,9 +7,10 @@ One statement per node: registry ops call ``dispatch`` (the eager fast path, PyT
 over cache-sized chunks). Other prim kinds run through the interpreter's handlers. The
 source is registered with ``linecache`` (tracebacks show it) and printed when ``GT_DEBUG=1``.
 
-Autograd: the generated code runs without recording gradients. When grad mode is on and any input
-tensor requires grad, :func:`run_graph_codegen` runs the interpreter instead, which records the
-eager tape (the graph autodiff pass that would let fused code train is later work).
+Autograd: the generated code runs without recording gradients. When gradients are needed, the
+executor first tries the graph autodiff path (``jit.set_autodiff(True)``: forward and backward
+graphs, one tape node, both run by this executor — runtime/autodiff_exec.py); otherwise
+:func:`run_graph_codegen` runs the interpreter, which records the eager tape.
 
 Choosing the executor: ``set_executor("codegen" | "interpreter")`` or the environment variable
 ``GT_EXECUTOR``; the default stays the interpreter.
