@@ -2,10 +2,16 @@
 
 Errors are :class:`graphtorch.errors.IRParseError` with line, column, the offending line and a
 caret; lark exceptions never escape.
+
+Two readers, one language: the hand-written fast path (:mod:`graphtorch.ir.fast_parser`) reads
+the text; whatever it does not take is parsed again here with lark (grammar ``ir.lark``), which
+builds the graph or raises the precise error. The lark reader is the definition; property tests
+(tests/ir/test_fast_parser.py) hold the fast path to it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -15,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from graphtorch import dtypes
 from graphtorch.device import device as Device
 from graphtorch.errors import DeviceError, DTypeError, GraphError, IRParseError
+from graphtorch.ir.fast_parser import NAMED_VALUES, parse_graph_fast
 from graphtorch.ir.graph import Block, Graph, TensorRef, Value
 from graphtorch.ir.source import SourceLoc
 from graphtorch.ir.types import (
@@ -29,8 +36,13 @@ from graphtorch.ir.types import (
     Type,
 )
 
-_GRAMMAR = (Path(__file__).with_name("ir.lark")).read_text()
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="contextual", maybe_placeholders=True)
+
+@functools.cache
+def lark_parser() -> Lark:
+    """The LALR parser of ``ir.lark`` (built on first use: most loads never need it)."""
+    grammar = Path(__file__).with_name("ir.lark").read_text()
+    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=True)
+
 
 # What each terminal looks like, for "expected ..." messages.
 _TERMINAL_TEXT = {
@@ -43,8 +55,6 @@ _TERMINAL_TEXT = {
     "GRAPH": "'graph'", "RETURN": "'return'", "TENSOR": "'Tensor'",
 }
 
-_NAMED_VALUES = {"True": True, "False": False, "None": None, "inf": float("inf"),
-                 "nan": float("nan")}
 
 
 def _expected(tokens: set[str]) -> str:
@@ -90,7 +100,18 @@ def _lark_error(text: str, e: UnexpectedInput) -> IRParseError:
 def parse_graph(text: str) -> Graph:
     """Parse IR text into a new :class:`Graph` (tensor constants are left to the caller)."""
     try:
-        tree = _PARSER.parse(text)
+        return parse_graph_fast(text)
+    except Exception:   # noqa: BLE001
+        # NOTE: any failure of the fast path (including RecursionError on deep nesting) is
+        # settled by lark, so errors are the lark reader's, message for message.
+        pass
+    return parse_graph_lark(text)
+
+
+def parse_graph_lark(text: str) -> Graph:
+    """:func:`parse_graph` with lark only: the reference reader, and where errors come from."""
+    try:
+        tree = lark_parser().parse(text)
     except UnexpectedInput as e:
         raise _lark_error(text, e) from None
     return _Builder(text).graph(tree.children[0])
@@ -191,8 +212,8 @@ class _Builder:
             return json.loads(ch[0])
         if kind == "name_value":
             name = ch[0].value
-            if name in _NAMED_VALUES:
-                return _NAMED_VALUES[name]
+            if name in NAMED_VALUES:
+                return NAMED_VALUES[name]
             try:
                 return dtypes.from_name(name)
             except DTypeError:
