@@ -34,6 +34,7 @@ from graphtorch.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from graphtorch.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from graphtorch.nn.flatten import Flatten, Unflatten
 from graphtorch.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from graphtorch.nn.likelihood_loss import GaussianNLLLoss, PoissonNLLLoss
 from graphtorch.nn.linear import Bilinear, Identity, Linear
 from graphtorch.nn.loss import (
     BCELoss,
@@ -45,6 +46,14 @@ from graphtorch.nn.loss import (
     MSELoss,
     NLLLoss,
     SmoothL1Loss,
+)
+from graphtorch.nn.margin_loss import (
+    CosineEmbeddingLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
 )
 from graphtorch.nn.module import Module
 from graphtorch.nn.normalization import GroupNorm, LayerNorm
@@ -113,7 +122,9 @@ __all__ = [
     "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
     "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
     "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "RNNBase",
-    "RNNCell", "RNNCellBase", "Sequential",
+    "RNNCell", "RNNCellBase", "Sequential", "GaussianNLLLoss", "PoissonNLLLoss",
+    "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss",
+    "SoftMarginLoss", "TripletMarginLoss",
     "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]

@@ -404,6 +404,19 @@ from graphtorch.nn.conv import (  # noqa: E402,F401
     conv_transpose2d,
 )
 from graphtorch.nn.instancenorm import instance_norm  # noqa: E402,F401
+from graphtorch.nn.likelihood_loss import (  # noqa: E402,F401
+    gaussian_nll_loss,
+    poisson_nll_loss,
+)
+from graphtorch.nn.margin_loss import (  # noqa: E402,F401
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from graphtorch.nn.pooling import (  # noqa: E402,F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
