@@ -81,8 +81,51 @@ class _CodePrinter:
         # NOTE: a loop body's results are assigned to the carried names one by one; an inlined
         # expression reading a carried name could see the already-updated value.
         owner = n.block.owner
-        return not (user is n.block.return_node and owner is not None
-                    and owner.kind == Prim.Loop.value)
+        if user is n.block.return_node and owner is not None and owner.kind == Prim.Loop.value:
+            return False
+        # NOTE: never move a read past a node that may write (an in-place update, a call)
+        m = n.next
+        while m is not None and m is not user:
+            if m.blocks or not _pure(m):
+                return False
+            m = m.next
+        return True
+
+    def structure(self, v: Value):
+        """A key built from constants and TupleConstructs as nested Python data; computed parts
+        stand as their expression text."""
+        if v.is_constant:
+            return self.graph.constant_value(v)
+        if v.node is not None and v.node.kind == Prim.TupleConstruct.value:
+            return tuple(self.structure(x) for x in v.node.inputs)
+        return _Expr(self.ref(v))
+
+    def subscript(self, n: Node) -> str | None:
+        """``x[1:n, ..., None, idx]`` for an op::index node (its structured key)."""
+        key = self.structure(n.inputs[1]) if len(n.inputs) > 1 else None
+        if not isinstance(key, tuple):
+            return None
+        tensors = n.inputs[2].node if len(n.inputs) > 2 and n.inputs[2].node else None
+        parts = []
+        for entry in key:
+            if not isinstance(entry, tuple) or not entry:
+                return None
+            kind, *rest = entry
+            if kind == "int":
+                parts.append(str(rest[0]))
+            elif kind == "slice":
+                lo, hi, step = (("" if x is None else str(x)) for x in rest)
+                parts.append(f"{lo}:{hi}" + (f":{step}" if step else ""))
+            elif kind == "none":
+                parts.append("None")
+            elif kind == "ellipsis":
+                parts.append("...")
+            elif kind == "tensor" and tensors is not None and tensors.kind in (
+                    Prim.ListConstruct.value,) and rest[0] < len(tensors.inputs):
+                parts.append(self.ref(tensors.inputs[rest[0]]))
+            else:
+                return None
+        return ", ".join(parts) if parts else "()"
 
     def constant(self, v: Value) -> str:
         value = v.node.attrs.get("value")
@@ -210,6 +253,10 @@ class _CodePrinter:
         kwargs = [f"{k}={format_attr(v)}" for k, v in n.attrs.items() if k != "value"
                   and not callable(v)]
         if ns == "op":
+            if name == "index":
+                sub = self.subscript(n)
+                if sub is not None:
+                    return f"{_parenthesize(args[0])}[{sub}]"
             return f"torch.{name}({', '.join(args + kwargs)})"
         if name in _INFIX and len(args) == 2:
             return f"{args[0]} {_INFIX[name]} {args[1]}"
@@ -225,6 +272,13 @@ class _CodePrinter:
 def _identifier(name: str) -> str:
     name = re.sub(r"\W", "_", name)
     return f"_{name}" if name[:1].isdigit() else name
+
+
+class _Expr(str):
+    """An expression inside a structured key (printed as is, not as a quoted string)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _unique_identifiers(printed: dict) -> dict:

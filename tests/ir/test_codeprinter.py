@@ -48,3 +48,34 @@ def test_names_never_collide():
     code = python_code(parse_graph(text))
     assert code.splitlines()[0] == "def forward(x_1: Tensor, x_1_0: Tensor) -> Tensor:"
     assert "return torch.add(x_1, x_1_0)" in code
+
+
+def test_index_prints_as_a_subscript():
+    text = """graph(%x : Tensor, %n : int):
+  %one : int = prim::Constant[value=1]()
+  %hi : int = prim::sub(%n, %one)
+  %s : str = prim::Constant[value="slice"]()
+  %none : NoneType = prim::Constant[value=None]()
+  %sl : (str, int, int, NoneType) = prim::TupleConstruct(%s, %one, %hi, %none)
+  %rest : ((str,), (str, int)) = prim::Constant[value=(("ellipsis",), ("int", 0))]()
+  %e : (str,) = prim::TupleIndex(%rest, %one)
+  %key : ((str, int, int, NoneType),) = prim::TupleConstruct(%sl)
+  %ts : Tensor[] = prim::ListConstruct()
+  %y : Tensor = op::index(%x, %key, %ts)
+  return (%y)
+"""
+    code = python_code(parse_graph(text))
+    assert "return x[1:(n - 1)]" in code
+
+
+def test_reads_are_never_printed_after_a_side_effect():
+    text = """graph(%x : Tensor):
+  %a : Tensor = op::exp(%x)
+  %m : str = prim::Constant[value="hi"]()
+  = prim::Print(%m)
+  %b : Tensor = op::neg(%a)
+  return (%b)
+"""
+    lines = python_code(parse_graph(text)).splitlines()
+    assert lines[1] == "  a = torch.exp(x)"
+    assert lines[2] == "  print('hi')"
