@@ -30,7 +30,14 @@ from graphtorch.nn.activation import (
 from graphtorch.nn.attention import MultiheadAttention
 from graphtorch.nn.batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from graphtorch.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from graphtorch.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from graphtorch.nn.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+)
 from graphtorch.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from graphtorch.nn.flatten import Flatten, Unflatten
 from graphtorch.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -124,7 +131,7 @@ __all__ = [
     "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "RNNBase",
     "RNNCell", "RNNCellBase", "Sequential", "GaussianNLLLoss", "PoissonNLLLoss",
     "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss",
-    "SoftMarginLoss", "TripletMarginLoss",
+    "SoftMarginLoss", "TripletMarginLoss", "Conv3d", "ConvTranspose3d",
     "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]

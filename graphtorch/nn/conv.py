@@ -1,4 +1,4 @@
-"""Convolution layers (Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d) and their functionals.
+"""Convolution layers (Conv1d/2d/3d, ConvTranspose1d/2d/3d) and their functionals.
 
 Forward passes are single registry ops (``graphtorch.conv2d`` ...), so graph mode sees one node.
 """
@@ -28,6 +28,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return gt.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation (``torch.nn.functional.conv3d``)."""
+    return gt.conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-D transposed convolution (``torch.nn.functional.conv_transpose1d``)."""
@@ -39,6 +45,13 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-D transposed convolution (``torch.nn.functional.conv_transpose2d``)."""
     return gt.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                               dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution (``torch.nn.functional.conv_transpose3d``)."""
+    return gt.conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups,
                                dilation)
 
 
@@ -172,6 +185,23 @@ class Conv2d(_ConvNd):
                          self.groups)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over an (N, C_in, D, H, W) or (C_in, D, H, W) input."""
+
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, padding = self._padded_input(input)
+        return gt.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                         self.groups)
+
+
 class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
                  groups, bias, dilation, padding_mode, device, dtype):
@@ -233,5 +263,22 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         return gt.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                   self._output_padding(input, output_size), self.groups,
+                                   self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution (the gradient of Conv3d with respect to its input)."""
+
+    _nd = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
+                         groups, bias, dilation, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return gt.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                    self._output_padding(input, output_size), self.groups,
                                    self.dilation)

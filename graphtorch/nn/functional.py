@@ -400,8 +400,10 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 from graphtorch.nn.conv import (  # noqa: E402,F401
     conv1d,
     conv2d,
+    conv3d,
     conv_transpose1d,
     conv_transpose2d,
+    conv_transpose3d,
 )
 from graphtorch.nn.instancenorm import instance_norm  # noqa: E402,F401
 from graphtorch.nn.likelihood_loss import (  # noqa: E402,F401

@@ -552,6 +552,6 @@ _CONV_WEIGHT_GRAD = register(
     saves=saved(input="grad_output", grad_output="input"),
     backward_name="ConvolutionBackwardBackward0", doc="The adjoint of _conv in its weight.")
 
-for _nd in (1, 2):
+for _nd in (1, 2, 3):
     _make_conv(_nd)
     _make_conv_transpose(_nd)

@@ -414,3 +414,20 @@ def test_layer_argument_errors_like_pytorch():
         with pytest.raises(exc) as g_err:
             build(gt)
         assert str(g_err.value) == str(t_err.value).replace("torch.", "graphtorch.")
+
+
+@pytest.mark.parametrize("build,shape", [
+    (lambda m: m.Conv3d(2, 4, 3, stride=(1, 2, 1), padding=1, dilation=(1, 1, 2)),
+     (2, 2, 4, 5, 6)),
+    (lambda m: m.Conv3d(4, 4, (2, 3, 1), groups=4, padding="same", padding_mode="replicate"),
+     (1, 4, 3, 4, 5)),
+    (lambda m: m.Conv3d(2, 3, 2, padding=1, padding_mode="circular", bias=False), (2, 3, 3, 4)),
+    (lambda m: m.ConvTranspose3d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
+     (1, 2, 2, 3, 2)),
+])
+def test_conv3d_layers(build, shape):
+    ours, theirs = _twin(build)
+    assert repr(ours) == repr(theirs)
+    ours.double()
+    theirs.double()
+    _run(ours, theirs, _x(*shape, dtype=np.float64), tol=1e-10)
