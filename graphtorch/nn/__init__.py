@@ -85,14 +85,19 @@ from graphtorch.nn.parameter import Buffer, Parameter
 from graphtorch.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AvgPool1d,
     AvgPool2d,
+    AvgPool3d,
     MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
 )
 from graphtorch.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from graphtorch.nn.sparse import Embedding
@@ -131,7 +136,8 @@ __all__ = [
     "ReplicationPad2d", "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "RNNBase",
     "RNNCell", "RNNCellBase", "Sequential", "GaussianNLLLoss", "PoissonNLLLoss",
     "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss",
-    "SoftMarginLoss", "TripletMarginLoss", "Conv3d", "ConvTranspose3d",
+    "SoftMarginLoss", "TripletMarginLoss", "Conv3d", "ConvTranspose3d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d", "AvgPool3d", "MaxPool3d", "MaxUnpool3d",
     "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]

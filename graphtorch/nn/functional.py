@@ -422,14 +422,19 @@ from graphtorch.nn.margin_loss import (  # noqa: E402,F401
 from graphtorch.nn.pooling import (  # noqa: E402,F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
     max_unpool1d,
     max_unpool2d,
+    max_unpool3d,
 )
 from graphtorch.nn.upsampling import (  # noqa: E402,F401
     interpolate,

@@ -102,6 +102,41 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return gt.adaptive_avg_pool2d(input, list(size))
 
 
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """3-D max pooling (``torch.nn.functional.max_pool3d``)."""
+    if return_indices:
+        return gt.max_pool3d_with_indices(input, kernel_size, _stride(kernel_size, stride),
+                                          padding, dilation, ceil_mode)
+    return gt.max_pool3d(input, kernel_size, _stride(kernel_size, stride), padding, dilation,
+                         ceil_mode)
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """3-D average pooling (``torch.nn.functional.avg_pool3d``)."""
+    return gt.avg_pool3d(input, kernel_size, _stride(kernel_size, stride), padding, ceil_mode,
+                         count_include_pad, divisor_override)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    size = output_size if isinstance(output_size, (list, tuple)) else [output_size] * 3
+    return gt.adaptive_avg_pool3d(input, list(size))
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    size = output_size if isinstance(output_size, (list, tuple)) else [output_size] * 3
+    out = gt.adaptive_max_pool3d(input, list(size))
+    return out if return_indices else out[0]
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The partial inverse of ``max_pool3d``."""
+    size = _unpool_size(input, 3, kernel_size, stride, padding, output_size)
+    return gt.max_unpool3d(input, indices, size)
+
+
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
     out = gt.adaptive_max_pool1d(input, _size_list(output_size))
     return out if return_indices else out[0]
@@ -163,6 +198,10 @@ class _MaxUnpoolNd(Module):
 
 class MaxUnpool1d(_MaxUnpoolNd):
     nd = 1
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    nd = 3
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -250,3 +289,29 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     def forward(self, input: Tensor):
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling; ``stride`` defaults to ``kernel_size``."""
+
+    def forward(self, input: Tensor):
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                          self.ceil_mode, self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """3-D average pooling; ``stride`` defaults to ``kernel_size``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    def forward(self, input: Tensor) -> Tensor:
+        return adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    def forward(self, input: Tensor):
+        return adaptive_max_pool3d(input, self.output_size, self.return_indices)

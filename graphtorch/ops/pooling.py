@@ -284,10 +284,11 @@ _POOL_GATHER = register(
 # --- average pooling -----------------------------------------------------------------------------
 def _avg_pool(nd: int):
     name = f"avg_pool{nd}d"
-    override = ", int? divisor_override=None" if nd == 2 else ""
+    # NOTE: PyTorch's avg_pool1d has no divisor_override; 2d and 3d do
+    override = ", int? divisor_override=None" if nd >= 2 else ""
 
     def split(rest):
-        return rest if nd == 2 else rest + (None,)
+        return rest if nd >= 2 else rest + (None,)
 
     def kernel(xp, x, kernel_size, stride, padding, ceil_mode, count_include_pad, *rest):
         a = _PoolArgs(name, nd, x.shape, kernel_size, stride, padding, 1, ceil_mode)
@@ -581,6 +582,11 @@ def _max_unpool(nd: int):
         from graphtorch.ops.creation import tensor
 
         t = SampleMaker(95 + nd).tensor
+        if nd == 3:
+            idx = tensor([[[[[0], [5]], [[11], [17]]]]], dtype=dtypes.int64)
+            return [SampleInput((t((1, 1, 2, 2, 1), dtype), idx, [3, 3, 2]), name="batched"),
+                    SampleInput((t((1, 2, 2, 1), dtype), idx[0], [3, 3, 2]),
+                                name="unbatched")]
         if nd == 1:
             idx = tensor([[[0, 3, 5], [1, 2, 4]]], dtype=dtypes.int64)
             return [SampleInput((t((1, 2, 3), dtype), idx, [6]), name="batched"),
@@ -600,11 +606,14 @@ def _max_unpool(nd: int):
 def _torch_unpool(torch, nd: int, x, idx, size):
     if nd == 2:
         return torch._C._nn.max_unpool2d(x, idx, size)
+    if nd == 3:
+        # NOTE: PyTorch's 3-d unpool wants stride and padding it does not use for indices
+        return torch._C._nn.max_unpool3d(x, idx, size, [1, 1, 1], [0, 0, 0])
     return torch._C._nn.max_unpool2d(x.unsqueeze(-1), idx.unsqueeze(-1), [size[0], 1]).squeeze(-1)
 
 
-_AVG_POOL = {nd: _avg_pool(nd) for nd in (1, 2)}
-for _nd in (1, 2):
+_AVG_POOL = {nd: _avg_pool(nd) for nd in (1, 2, 3)}
+for _nd in (1, 2, 3):
     _max_unpool(_nd)
     _max_pool(_nd, _max_pool_with_indices(_nd))
     _adaptive_avg(_nd)

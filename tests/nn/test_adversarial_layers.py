@@ -431,3 +431,28 @@ def test_conv3d_layers(build, shape):
     ours.double()
     theirs.double()
     _run(ours, theirs, _x(*shape, dtype=np.float64), tol=1e-10)
+
+
+@pytest.mark.parametrize("build", [
+    lambda m: m.MaxPool3d(2, ceil_mode=True), lambda m: m.MaxPool3d((3, 2, 2), 1, 1, dilation=1),
+    lambda m: m.AvgPool3d(2, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda m: m.AvgPool3d(3, 2, 1, divisor_override=5), lambda m: m.AdaptiveAvgPool3d((2, 3, 1)),
+    lambda m: m.AdaptiveMaxPool3d((2, None, 2)),
+])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4, 6), (3, 4, 5, 5)])
+def test_pool3d_layers(build, shape):
+    ours, theirs = _twin(build)
+    assert repr(ours) == repr(theirs)
+    _run(ours, theirs, _x(*shape))
+
+
+def test_max_pool3d_indices_then_unpool3d():
+    import torch
+
+    x = _x(2, 2, 4, 5, 4)
+    out, idx = nn.MaxPool3d(2, return_indices=True)(gt.tensor(x))
+    tout, tidx = torch.nn.MaxPool3d(2, return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    up = nn.MaxUnpool3d(2)(out, idx, output_size=[4, 5, 4])
+    tup = torch.nn.MaxUnpool3d(2)(tout, tidx, output_size=[4, 5, 4])
+    np.testing.assert_allclose(up.numpy(), tup.numpy())
