@@ -22,6 +22,7 @@ How it stays identical to lark:
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 
@@ -104,7 +105,7 @@ _SIMPLE_NODE = re.compile(
     f"|{_group('FLOAT', 'FLOAT')}|{_group('NAME', 'NAME')}|{_group('INT', 'INT')}"
     rf"|{_group('STRING', 'STRING')}|{_group('TENSOR_REF', 'TENSOR_REF')}){_WS}\]{_WS})?"
     rf"\({_WS}(?P<refs>(?:{TERMINALS['VALUE']}{_WS},{_WS})*{TERMINALS['VALUE']})?{_WS}\)"
-    f"(?:{_WS}{_group('loc', 'LOC')})?")
+    f"(?:{_WS}{_group('loc', 'LOC')})?{_WS}")
 _VALUES = re.compile(TERMINALS["VALUE"])
 
 NAMED_VALUES = {"True": True, "False": False, "None": None, "inf": float("inf"),
@@ -125,8 +126,17 @@ class FastPathMiss(Exception):
 
 def parse_graph_fast(text: str) -> Graph:
     """Parse IR text into a new Graph, or raise (FastPathMiss, or a graph API error)."""
-    reader = _Reader(text)
-    g = reader.graph_after_keyword(reader.keyword_graph())
+    # NOTE: a parse makes hundreds of thousands of objects that all stay alive; the cyclic
+    # collector would scan them again and again while they are made (3-4x the time of a
+    # 20k-node graph) and could free nothing, so it waits until the graph is built.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        reader = _Reader(text)
+        g = reader.graph_after_keyword(reader.keyword_graph())
+    finally:
+        if collecting:
+            gc.enable()
     if _SKIP.match(text, reader.pos).end() != len(text):
         raise FastPathMiss
     return g
@@ -181,8 +191,21 @@ class _Reader:
 
     def body(self, g: Graph, block: Block, scope: dict[str, Value], end: str) -> None:
         """Nodes up to and including ``end`` ("return" or "->")."""
-        text = self.text
+        text, types = self.text, self.types
         while True:
+            m = _SIMPLE_NODE.match(text, self.pos)
+            if m is not None:
+                out, type_text, kind, key, refs, loc = m.group("out", "type", "kind", "key",
+                                                                "refs", "loc")
+                if type_text is None or type_text in types:
+                    self.pos = m.end()
+                    decls = [(out[1:], types[type_text])] if out is not None else []
+                    attrs = [(key, self.scalar(m))] if key is not None else []
+                    # NOTE: a KeyError (a value used before its definition) goes to lark too.
+                    inputs = ([scope[r[1:]] for r in _VALUES.findall(refs)]
+                              if refs is not None else [])
+                    self.finish_node(g, block, scope, decls, kind, attrs, inputs, loc)
+                    continue
             c = self.peek()
             if c == "%" or c == "=":
                 self.node(g, block, scope)
@@ -193,24 +216,19 @@ class _Reader:
                 raise FastPathMiss
 
     def node(self, g: Graph, block: Block, scope: dict[str, Value]) -> None:
-        m = _SIMPLE_NODE.match(self.text, self.pos)
-        if m is not None and (m["type"] is None or m["type"] in self.types):
-            self.pos = m.end()
-            out = m["out"]
-            decls = [(out[1:], self.types[m["type"]])] if out is not None else []
-            kind = m["kind"]
-            attrs = [(m["key"], self.scalar(m))] if m["key"] is not None else []
-            refs = m["refs"]
-            names = _VALUES.findall(refs) if refs is not None else []
-            inputs = [scope[name[1:]] for name in names]   # KeyError: lark tells the user
-            loc = m["loc"]
-        else:
-            decls = self.decls() if self.peek() == "%" else []
-            self.expect("=")
-            kind = self.match(_KIND).group("KIND")
-            attrs = self.attrs() if self.peek() == "[" else []
-            inputs = self.refs_in_parens(scope)
-            loc = self.match(_LOC).group("LOC") if self.peek() == "#" else None
+        """A node that is not a simple one-line node: token by token."""
+        decls = self.decls() if self.peek() == "%" else []
+        self.expect("=")
+        kind = self.match(_KIND).group("KIND")
+        attrs = self.attrs() if self.peek() == "[" else []
+        inputs = self.refs_in_parens(scope)
+        loc = self.match(_LOC).group("LOC") if self.peek() == "#" else None
+        self.finish_node(g, block, scope, decls, kind, attrs, inputs, loc)
+
+    def finish_node(self, g: Graph, block: Block, scope: dict[str, Value],
+                    decls: list[tuple[str, Type]], kind: str, attrs: list[tuple[str, object]],
+                    inputs: list[Value], loc: str | None) -> None:
+        """Build the node read so far (as the lark builder does, in its order), then its blocks."""
         source = None
         if loc is not None:
             source = self.locs.get(loc)
@@ -286,7 +304,8 @@ class _Reader:
         if name in scope:
             raise FastPathMiss
         scope[name] = v
-        v.name = name   # pure digits leave the value unnamed
+        if not name.isdigit():   # pure digits leave the value unnamed: nothing to set
+            v.name = name
 
     # -- attribute values --------------------------------------------------------------------
     def attrs(self) -> list[tuple[str, object]]:
