@@ -429,6 +429,13 @@ class AstBuilder:
         for c in t.children:
             if c is None:
                 continue
+            if isinstance(c, Tree) and c.data == "starargs" and not args and not kws and \
+                    [x for x in c.children if x is not None][0].data == "stararg" and \
+                    len([x for x in c.children if x is not None]) == 1:
+                # NOTE: f(*t) alone: the compiler accepts it for named-tuple constructors only
+                star = c.children[0]
+                args.append(S.Starred(pos_of(star), self.expr(star.children[0])))
+                continue
             if isinstance(c, Tree) and c.data in ("starargs", "kwargs"):
                 self.reject(c)
             if isinstance(c, Tree) and c.data == "comprehension":

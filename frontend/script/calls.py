@@ -243,12 +243,20 @@ class CallCompiler:
 
         if obj is dispatch:
             return self.dispatch_call(e)
+        if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and \
+                e.args and isinstance(e.args[0], S.Starred):
+            return self.named_tuple_call(obj, e)
         if callable(obj) and hasattr(obj, "__code__"):
-            fn = self.library_function(obj, e) if mod.startswith("graphtorch") else \
-                self.unit.function(obj, self.src, e.pos)
-            if fn is None:    # jit.compile: the function stays Python
-                return self.python_op(obj, e)
+            if not mod.startswith("graphtorch"):
+                fn = self.unit.function(obj, self.src, e.pos)
+                if fn is None:    # jit.compile: the function stays Python
+                    return self.python_op(obj, e)
+                args, kwargs = self.args_of(e)
+                return self.call_function(fn, args, kwargs, e.pos)
             args, kwargs = self.args_of(e)
+            fn = self.library_function(obj, e, self.library_param_types(obj, args, kwargs))
+            if fn is None:
+                return self.python_op(obj, self.compiled_call(e, args, kwargs))
             return self.call_function(fn, args, kwargs, e.pos)
         from graphtorch.frontend.script.expressions import _describe
 
@@ -256,13 +264,14 @@ class CallCompiler:
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
 
-    def library_function(self, obj, e: S.Call):
-        """Script a graphtorch Python function on demand; when its code is outside the subset,
-        the error points at the user's call, not into graphtorch's own source."""
+    def library_function(self, obj, e: S.Call, param_types: dict | None = None):
+        """Script a graphtorch Python function on demand (specialized to ``param_types``); when
+        its code is outside the subset, the error points at the user's call, not into
+        graphtorch's own source."""
         from graphtorch.errors import ScriptError
 
         try:
-            return self.unit.function(obj, self.src, e.pos)
+            return self.unit.function(obj, self.src, e.pos, param_types)
         except ScriptError as err:
             where = f" ({err.filename}:{err.line})" if err.line is not None else ""
             qual = f"{obj.__module__}.{obj.__qualname__}"

@@ -46,6 +46,7 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
         self.arg_names: list[str] = []
         self.static_lens: set = set()   # len(<module container>) values: their ranges unroll
         self.tuple_fields: dict = {}    # named-tuple results of ops (values, indices) -> names
+        self.param_types: dict = {}     # name -> type of unannotated parameters (specialized)
 
     # --- lookup -----------------------------------------------------------------------------------
     def lookup_global(self, name: str):
@@ -85,6 +86,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
         for p in params:
             if p.annotation is not None:
                 t = self.ann_type(p.annotation)
+            elif p.name in self.param_types:
+                t = self.param_types[p.name]
             elif p.default is not None and isinstance(p.default, S.Constant) \
                     and p.default.value is not None:
                 t = T.type_of_value(p.default.value)
@@ -101,6 +104,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
             self.env[RETURNED] = self.const(False)
             self.block(self.fn.body)
             ret = self.env[RETURN]
+            if isinstance(ret, Undefined) and ret.why == _RAISED:
+                ret = self.no_return   # every path raises
             if isinstance(ret, Undefined):
                 raise self.src.error(f"{self.fn.name} does not return a value on every path",
                                      self.fn.pos, "add a return statement at the end")
@@ -175,6 +180,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
         if msg_v.type != T.STR:
             msg_v = self.scalar("prim::str", [msg_v], T.STR)
         self.graph.emit(Prim.RaiseException, [msg_v], [], {"exc": exc})
+        # NOTE: a raising path returns nothing: its branch must not add None to the return type
+        self.env[RETURN] = Undefined(RETURN, s.pos, _RAISED)
         return True
 
     def stmt_Assert(self, s):
@@ -396,6 +403,9 @@ def _defaults(fn) -> dict:
         return {}
     return {k: p.default for k, p in sig.parameters.items()
             if p.default is not inspect.Parameter.empty}
+
+
+_RAISED = "the path raises"
 
 
 class _Exit(S.Stmt):

@@ -88,9 +88,9 @@ class ForgivingUnit(ScriptUnit):
         self.recorded: dict[int, tuple] = {}     # id(module) -> first inputs seen while running
         self.returns: dict[int, object] = {}     # id(module) -> first output seen
 
-    def function(self, fn, caller_src=None, pos=None):
+    def function(self, fn, caller_src=None, pos=None, param_types=None):
         try:
-            return super().function(fn, caller_src, pos)
+            return super().function(fn, caller_src, pos, param_types)
         except Exception as err:  # noqa: BLE001 - any failure becomes an eager fallback
             if caller_src is None:
                 raise

@@ -6,6 +6,10 @@
   on demand, or a Python call where the function is marked ``@jit.ignore``.
 - ``dispatch(R["op"], (args...), kwargs)``, the line those functions are written with, is a call
   of the registry op (the tuple and the keyword dict must be literals).
+- graphtorch's own Python functions rarely annotate their parameters (``clip(input, min=None,
+  max=None)``), so each call compiles them specialized to its argument types: an unannotated
+  parameter gets the type of the value passed (``NoneType`` for an omitted ``None`` default, so
+  ``if dim is None:`` is decided while compiling); tensors stay plain ``Tensor``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.values import PyObj
+from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ops.registry import OpDef
 
@@ -30,6 +35,23 @@ class _Compiled(S.Expr):
 class LibraryCallCompiler:
     def expr__Compiled(self, e: _Compiled, expected):
         return e.value
+
+    def expr_Starred(self, e: S.Starred, expected):
+        raise self.src.error("calls with *args are not supported in script", e.pos,
+                             "pass each argument explicitly")
+
+    def named_tuple_call(self, cls, e: S.Call) -> Value:
+        """``Cls(*values)`` of a named-tuple class (``return_types.median(*pair)``): the tuple
+        itself, its fields known by name."""
+        if len(e.args) != 1 or e.keywords or not isinstance(e.args[0], S.Starred):
+            raise self.src.error(f"{cls.__name__}() takes one starred tuple in script "
+                                 f"({cls.__name__}(*values))", e.pos)
+        v = self.expr_value(e.args[0].value)
+        if not isinstance(v.type, T.TupleType) or len(v.type.elems) != len(cls._fields):
+            raise self.src.error(f"{cls.__name__}() needs a tuple of {len(cls._fields)} values, "
+                                 f"not {v.type}", e.pos)
+        self.tuple_fields[v] = list(cls._fields)
+        return v
 
     def method_as_function(self, v: Value, name: str, args: list[Value],
                            kwargs: dict[str, Value], pos):
@@ -46,6 +68,32 @@ class LibraryCallCompiler:
                                                                     for a in args],
                       [S.Keyword(pos, k, _Compiled(pos, a)) for k, a in kwargs.items()])
         return self.call_python(fn, call)
+
+    def compiled_call(self, e: S.Call, args: list[Value], kwargs: dict[str, Value]) -> S.Call:
+        """``e`` with its arguments replaced by their compiled values (never compiled twice)."""
+        return S.Call(e.pos, e.func, [_Compiled(e.pos, a) for a in args],
+                      [S.Keyword(e.pos, k, _Compiled(e.pos, a)) for k, a in kwargs.items()])
+
+    def library_param_types(self, fn, args: list[Value], kwargs: dict[str, Value]) -> dict:
+        """Types of ``fn``'s parameters for this call (empty when every one is a tensor, or the
+        call does not bind: then the plain compile reports it)."""
+        try:
+            sig = inspect.signature(fn)
+            bound = sig.bind(*args, **kwargs)
+        except (TypeError, ValueError):
+            return {}
+        types = {}
+        for name, p in sig.parameters.items():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                return {}
+            if name in bound.arguments:
+                t = bound.arguments[name].type
+                types[name] = T.TENSOR if isinstance(t, T.TensorType) else t
+            elif p.default is not inspect.Parameter.empty:
+                types[name] = T.type_of_value(p.default)
+        if all(t == T.TENSOR for t in types.values()):
+            return {}
+        return types
 
     def dispatch_call(self, e: S.Call) -> Value:
         """``dispatch(R["op"], (a, b), {"k": v})`` -> the op called with those arguments."""

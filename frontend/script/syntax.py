@@ -87,6 +87,11 @@ class Keyword(Node):
 
 
 @dataclass
+class Starred(Expr):
+    value: Expr             # only as the single argument of a call: C(*values)
+
+
+@dataclass
 class Call(Expr):
     func: Expr
     args: list[Expr]

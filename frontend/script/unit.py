@@ -38,33 +38,41 @@ class ScriptUnit:
         self.modules: dict[int, object] = {}            # id(module) -> ScriptModule
 
     # --- functions --------------------------------------------------------------------------------
-    def function(self, fn, caller_src=None, pos=None):
+    def function(self, fn, caller_src=None, pos=None, param_types: dict | None = None):
+        """The ScriptFunction of ``fn``; ``param_types`` types its unannotated parameters (a
+        specialization of graphtorch's own Python functions to the types of one call)."""
         from graphtorch.frontend.script_module import ScriptFunction
 
         if isinstance(fn, ScriptFunction):
             return fn
         fn = _unwrap(fn)
-        if fn in self.functions:
-            return self.functions[fn]
-        if fn in self.in_progress:
+        key = fn if not param_types else (fn, tuple(sorted(param_types.items())))
+        if key in self.functions:
+            return self.functions[key]
+        if key in self.in_progress:
             err = caller_src.error if caller_src is not None else None
             msg = f"recursive call of {fn.__qualname__} is not supported in script"
             raise err(msg, pos) if err else ScriptError(msg)
-        self.in_progress.add(fn)
+        self.in_progress.add(key)
         try:
             src, fdef = parse_function(fn)
             g = Graph()
             c = FunctionCompiler(self, src, fdef, fn, g)
+            c.param_types = dict(param_types or {})
             c.compile()
             eliminate_dead_code(g)
         finally:
-            self.in_progress.discard(fn)
+            self.in_progress.discard(key)
         qual = _unique_name(f"__torch__.{fn.__module__}.{fn.__qualname__}"
-                            .replace("<locals>.", ""), fn)
+                            .replace("<locals>.", ""), fn, specialized=bool(param_types))
         sf = ScriptFunction(qual, g, fn)
         sf._gt_defaults = _defaults(fn)
         g.defaults = _graph_defaults(g, sf._gt_defaults)
-        self.functions[fn] = sf
+        if param_types:   # NOTE: a default of another type than the specialization's is not one
+            types = {v.name: v.type for v in g.inputs}
+            g.defaults = {k: d for k, d in g.defaults.items()
+                          if T.is_subtype(T.type_of_value(d), types[k])}
+        self.functions[key] = sf
         return sf
 
     # --- modules ----------------------------------------------------------------------------------
@@ -153,11 +161,17 @@ class ScriptUnit:
         return cls
 
 
-def _unique_name(qual: str, fn) -> str:
+def _unique_name(qual: str, fn, specialized: bool = False) -> str:
     """``qual``, or ``qual__<n>`` when another Python function already holds that name (two
-    closures made by one factory share a qualname; prim::CallFunction must tell them apart)."""
+    closures made by one factory share a qualname; prim::CallFunction must tell them apart).
+    A specialization (``specialized``) gets a name of its own: ``qual__s<n>``."""
     from graphtorch.frontend.script_module import FUNCTIONS
 
+    if specialized:
+        n = 1
+        while f"{qual}__s{n}" in FUNCTIONS:
+            n += 1
+        return f"{qual}__s{n}"
     name, n = qual, 1
     while name in FUNCTIONS and getattr(FUNCTIONS[name], "_fn", fn) is not fn:
         name, n = f"{qual}__{n}", n + 1

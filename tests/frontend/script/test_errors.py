@@ -21,7 +21,7 @@ CASES = [
     ("if (y := x):\n        pass", "assignment expressions (:=)"),
     ("s = {1, 2}", "set literals are not supported"),
     ("f(**x)", "calls with **kwargs are not supported"),
-    ("f(*x)", "calls with *args are not supported"),
+    ("f(*x, 1)", "calls with *args are not supported"),
     ("import os", "import statements are not supported"),
     ("g = (i for i in x)", "generator expressions are not supported"),
 ]
@@ -40,6 +40,22 @@ def test_unsupported_construct_is_a_script_error(body, message):
     lines = str(err).splitlines()
     caret = next(ln for ln in lines if ln.strip() == "^")
     assert caret.index("^") - 4 == err.column - 1
+
+
+def test_lone_starred_call_is_refused_while_compiling():
+    """``f(*t)`` parses (named-tuple constructors take it); any other callee is refused."""
+    from graphtorch.frontend.script import script_function
+
+    def g(a, b):
+        return a + b
+
+    def f(x):
+        t = (x, x)
+        return g(*t)
+
+    with pytest.raises(ScriptError, match=r"calls with \*args are not supported") as info:
+        script_function(f)
+    assert info.value.hint == "pass each argument explicitly"
 
 
 def test_parse_error_is_labelled():

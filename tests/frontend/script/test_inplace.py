@@ -264,3 +264,20 @@ def test_constant_fold_keeps_written_tensor_out_of_constants():
     assert not graph.tensor_constants
     for _ in range(2):
         assert_close(run_graph(graph, [])[0], torch.tensor([2.0, 2.0]))
+
+
+def test_random_fill_scatter_and_expression_receivers():
+    def fill(x: torch.Tensor, idx: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        x.uniform_(-1.0, 1.0)
+        x.scatter_(0, idx, src)
+        x[0].add_(10.0)
+        x.index_add_(0, torch.tensor([1]), src[:1])
+        return x
+
+    args = [torch.tensor([[2, 0]]), torch.ones(1, 2)]
+    torch.manual_seed(3)
+    expected = fill(torch.zeros(3, 2), *args)
+    torch.manual_seed(3)
+    x = torch.zeros(3, 2)
+    assert torch.jit.script(fill)(x, *args) is x
+    assert_close(x, expected)
