@@ -20,6 +20,7 @@ from graphtorch.nn.activation import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
     Softmin,
     Softplus,
     Softsign,
@@ -39,6 +40,7 @@ from graphtorch.nn.conv import (
     ConvTranspose3d,
 )
 from graphtorch.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from graphtorch.nn.embedding_bag import EmbeddingBag
 from graphtorch.nn.flatten import Flatten, Unflatten
 from graphtorch.nn.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from graphtorch.nn.likelihood_loss import GaussianNLLLoss, PoissonNLLLoss
@@ -138,6 +140,7 @@ __all__ = [
     "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss",
     "SoftMarginLoss", "TripletMarginLoss", "Conv3d", "ConvTranspose3d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d", "AvgPool3d", "MaxPool3d", "MaxUnpool3d",
+    "EmbeddingBag", "Softmax2d",
     "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]

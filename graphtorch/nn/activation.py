@@ -133,6 +133,16 @@ class Softmax(_SoftmaxBase):
         return F.softmax(input, self.dim)
 
 
+class Softmax2d(Module):
+    """Softmax over the channels of a (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D "
+                             "instead")
+        return F.softmax(input, -3)
+
+
 class LogSoftmax(_SoftmaxBase):
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)

@@ -405,6 +405,7 @@ from graphtorch.nn.conv import (  # noqa: E402,F401
     conv_transpose2d,
     conv_transpose3d,
 )
+from graphtorch.nn.embedding_bag import embedding_bag  # noqa: E402,F401
 from graphtorch.nn.instancenorm import instance_norm  # noqa: E402,F401
 from graphtorch.nn.likelihood_loss import (  # noqa: E402,F401
     gaussian_nll_loss,

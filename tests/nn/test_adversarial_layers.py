@@ -456,3 +456,59 @@ def test_max_pool3d_indices_then_unpool3d():
     up = nn.MaxUnpool3d(2)(out, idx, output_size=[4, 5, 4])
     tup = torch.nn.MaxUnpool3d(2)(tout, tidx, output_size=[4, 5, 4])
     np.testing.assert_allclose(up.numpy(), tup.numpy())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("layout", ["2d", "offsets", "last_offset"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag(mode, layout, padding_idx):
+    import torch
+
+    ours, theirs = _twin(lambda m: m.EmbeddingBag(10, 3, mode=mode, padding_idx=padding_idx,
+                                                  include_last_offset=layout == "last_offset"))
+    assert repr(ours) == repr(theirs)
+    if layout == "2d":
+        idx, offsets = np.array([[1, 2, 2], [4, 2, 9]]), None
+    else:
+        idx = np.array([1, 2, 2, 4, 9, 2, 7])
+        offsets = np.array([0, 0, 3, 5] + ([7] if layout == "last_offset" else []))
+    args = (gt.tensor(idx),) + (() if offsets is None else (gt.tensor(offsets),))
+    targs = (torch.tensor(idx),) + (() if offsets is None else (torch.tensor(offsets),))
+    out, tout = ours(*args), theirs(*targs)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-6, atol=1e-7)
+    cot = _x(*tout.shape, seed=2)
+    (out * gt.tensor(cot)).sum().backward()
+    (tout * torch.tensor(cot)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-6,
+                               atol=1e-7)
+
+
+def test_embedding_bag_per_sample_weights_and_errors():
+    import torch
+
+    ours, theirs = _twin(lambda m: m.EmbeddingBag(10, 3, mode="sum"))
+    idx, offsets, w = np.array([1, 2, 4, 5, 4]), np.array([0, 2]), _x(5, seed=3)
+    gw, tw = gt.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    out = ours(gt.tensor(idx), gt.tensor(offsets), per_sample_weights=gw)
+    tout = theirs(torch.tensor(idx), torch.tensor(offsets), per_sample_weights=tw)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-6)
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_allclose(gw.grad.numpy(), tw.grad.numpy(), rtol=1e-6)
+    mean, tmean = _twin(lambda m: m.EmbeddingBag(10, 3))
+    for call in (lambda mod, lib: mod(lib.tensor([1, 2])),
+                 lambda mod, lib: mod(lib.tensor([[1, 2]]), lib.tensor([0])),
+                 lambda mod, lib: mod(lib.tensor([1, 2]), lib.tensor([0]),
+                                      per_sample_weights=lib.ones(2))):
+        with pytest.raises((ValueError, NotImplementedError)) as t_err:
+            call(tmean, torch)
+        with pytest.raises((ValueError, NotImplementedError)) as g_err:
+            call(mean, gt)
+        assert str(g_err.value).split(" of type")[0] == str(t_err.value).split(" of type")[0]
+
+
+def test_softmax2d():
+    ours, theirs = _twin(lambda m: m.Softmax2d())
+    assert repr(ours) == repr(theirs)
+    _run(ours, theirs, _x(2, 3, 4, 5))
+    _run(ours, theirs, _x(3, 4, 5))
