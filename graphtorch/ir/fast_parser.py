@@ -66,10 +66,6 @@ def _token(*names: str) -> re.Pattern:
     return re.compile(f"{_WS}(?:{alts})")
 
 
-def _punct(text: str) -> re.Pattern:
-    return re.compile(_WS + re.escape(text))
-
-
 _VALUE = _token("VALUE")
 _KIND = _token("KIND")
 _BLOCK = _token("BLOCK")
@@ -82,7 +78,6 @@ _TENSOR_PART = _token("DEVICE", "NAME")
 _DIM = _token("INT", "NAME")
 _ATTR_VALUE = _token("DEVICE", "FLOAT", "NAME", "INT", "STRING", "TENSOR_REF")
 _GRAPH_KW = re.compile(_WS + "graph")
-_TYPE_KEYWORDS = frozenset({"Tensor", "Dict", "Function"})
 
 # A type whose text is flat enough to find without parsing, followed by what ends a type. Its
 # parse depends only on that text, so it is parsed once per distinct text and then looked up.
