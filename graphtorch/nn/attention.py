@@ -64,8 +64,14 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
                                  out_proj_bias: Tensor | None, dropout_p: float = 0.0,
                                  training: bool = True, key_padding_mask: Tensor | None = None,
                                  need_weights: bool = True, attn_mask: Tensor | None = None,
-                                 average_attn_weights: bool = True):
-    """Attention over sequence-first (L, N, E) inputs; returns (output, weights or None)."""
+                                 average_attn_weights: bool = True,
+                                 bias_k: Tensor | None = None, bias_v: Tensor | None = None,
+                                 add_zero_attn: bool = False):
+    """Attention over sequence-first (L, N, E) inputs; returns (output, weights or None).
+
+    ``bias_k``/``bias_v`` append one learned key/value position, ``add_zero_attn`` one
+    all-zero position; the masks get a matching always-visible column each.
+    """
     tgt_len, bsz, embed_dim = query.shape
     src_len = key.shape[0]
     if embed_dim % num_heads:
@@ -78,11 +84,26 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
     q = gt.linear(query, q_weight, b_q)
     k = gt.linear(key, k_weight, b_k)
     v = gt.linear(value, v_weight, b_v)
+    extra = (bias_k is not None) + bool(add_zero_attn)
+    if bias_k is not None and bias_v is not None:
+        k = gt.cat([k, bias_k.expand([1, bsz, embed_dim])], 0)
+        v = gt.cat([v, bias_v.expand([1, bsz, embed_dim])], 0)
+    if extra:
+        from graphtorch.nn import functional as F
+
+        src_len += extra
+        attn_mask = None if attn_mask is None else F.pad(attn_mask, [0, extra])
+        key_padding_mask = None if key_padding_mask is None else \
+            F.pad(key_padding_mask, [0, extra])
 
     def heads(t: Tensor, length: int) -> Tensor:  # (len, N, E) -> (N * heads, len, head_dim)
         return t.reshape([length, bsz * num_heads, head_dim]).transpose(0, 1)
 
-    q, k, v = heads(q, tgt_len), heads(k, src_len), heads(v, src_len)
+    kv_len = src_len - bool(add_zero_attn)
+    q, k, v = heads(q, tgt_len), heads(k, kv_len), heads(v, kv_len)
+    if add_zero_attn:
+        zeros = gt.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
+        k, v = gt.cat([k, zeros], 1), gt.cat([v, zeros], 1)
     mask = _merge_masks(attn_mask, key_padding_mask, bsz, num_heads, tgt_len, src_len,
                         q.dtype)
     scores = (q * (1.0 / math.sqrt(head_dim))).matmul(k.transpose(-2, -1))
@@ -120,9 +141,6 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("graphtorch's MultiheadAttention does not support "
-                                      "add_bias_kv or add_zero_attn yet")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -149,7 +167,11 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **opts)
-        self.bias_k = self.bias_v = None
+        if add_bias_kv:
+            self.bias_k = Parameter(gt.empty((1, 1, embed_dim), **opts))
+            self.bias_v = Parameter(gt.empty((1, 1, embed_dim), **opts))
+        else:
+            self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
@@ -163,6 +185,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
@@ -189,7 +214,8 @@ class MultiheadAttention(Module):
         out, weights = multi_head_attention_forward(
             query, key, value, self.num_heads, w_q, w_k, w_v, self.in_proj_bias,
             self.out_proj.weight, self.out_proj.bias, self.dropout, self.training,
-            key_padding_mask, need_weights, attn_mask, average_attn_weights)
+            key_padding_mask, need_weights, attn_mask, average_attn_weights, self.bias_k,
+            self.bias_v, self.add_zero_attn)
         if not batched:
             return out.squeeze(1), weights.squeeze(0) if weights is not None else None
         if self.batch_first:

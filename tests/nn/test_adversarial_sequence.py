@@ -251,3 +251,28 @@ def test_transformer_input_checks_like_pytorch():
 def test_decoder_layer_unbatched():
     ours, theirs = _twin(lambda m: m.TransformerDecoderLayer(8, 2, 16, dropout=0.0))
     _compare(ours, theirs, _x(4, 8), _x(6, 8, seed=1), tol=1e-4)
+
+
+@pytest.mark.parametrize("bias_kv,zero_attn", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("masked", [False, True])
+def test_mha_bias_kv_and_zero_attn(bias_kv, zero_attn, masked):
+    import torch
+
+    def build(m):
+        return m.MultiheadAttention(8, 2, add_bias_kv=bias_kv, add_zero_attn=zero_attn,
+                                    batch_first=True, kdim=6, vdim=5)
+
+    ours, theirs = _twin(build)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    q, k, v = _x(2, 4, 8), _x(2, 3, 6, seed=1), _x(2, 3, 5, seed=2)
+    kw = {}
+    if masked:
+        pad = np.array([[False, False, True], [False, True, True]])
+        causal = np.triu(np.ones((4, 3), dtype=bool), 1)
+        kw = dict(key_padding_mask=pad, attn_mask=causal)
+
+    def call(model, lib):
+        args = {n: lib.tensor(a) for n, a in kw.items()}
+        return lambda a, b, c: model(a, b, c, average_attn_weights=False, **args)
+
+    _compare(call(ours, gt), call(theirs, torch), q, k, v, modules=(ours, theirs))
