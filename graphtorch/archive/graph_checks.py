@@ -11,9 +11,10 @@ from __future__ import annotations
 from graphtorch.archive import manifest as mf
 from graphtorch.errors import FormatError, GraphtorchError, IRParseError
 
-# NOTE: the IR parser reads ~0.3 MB/s of dense node text, so both caps bound a hostile member's
-# cost (seconds, not minutes). The writer refuses graphs beyond them, so no archive graphtorch
-# writes is one it cannot read.
+# NOTE: the IR parser reads ~10 MB/s of node text, but malformed text falls back to the slower
+# lark parser (~0.3 MB/s) for its precise error, so both caps bound a hostile member's cost
+# (seconds, not minutes). The writer refuses graphs beyond them, so no archive graphtorch writes
+# is one it cannot read.
 MAX_IR_BYTES = 16 << 20
 MAX_IR_LINE_BYTES = 1 << 20
 
