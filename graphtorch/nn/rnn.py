@@ -59,8 +59,13 @@ class RNNBase(Module):
             raise ValueError("hidden_size must be an integer greater than zero")
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError("num_layers must be an integer greater than zero")
-        if proj_size != 0:
-            raise NotImplementedError("graphtorch's LSTM does not support proj_size yet")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if dropout > 0 and num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                           "non-zero dropout expects num_layers greater than 1, but got "
@@ -76,15 +81,19 @@ class RNNBase(Module):
         self.proj_size = proj_size
         gate_size = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        # NOTE: with proj_size, h (and so each layer's output) is projected to proj_size
+        out_size = proj_size or hidden_size
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * directions
+            layer_in = input_size if layer == 0 else out_size * directions
             for d in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
                 shapes = [("weight_ih", (gate_size, layer_in)),
-                          ("weight_hh", (gate_size, hidden_size))]
+                          ("weight_hh", (gate_size, out_size))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for name, shape in shapes:
                     setattr(self, name + suffix,
                             Parameter(gt.empty(shape, device=device, dtype=dtype)))
@@ -98,7 +107,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
 
@@ -126,7 +135,8 @@ class RNNBase(Module):
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
         names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
         params = tuple(getattr(self, n + suffix) for n in names)
-        return params if self.bias else params + (None, None)
+        params = params if self.bias else params + (None, None)
+        return params + (getattr(self, "weight_hr" + suffix) if self.proj_size else None,)
 
     def _check_input(self, input: Tensor, hx) -> bool:
         if input.dim() not in (2, 3):
@@ -152,7 +162,7 @@ class RNNBase(Module):
 
     def _run_direction(self, x: Tensor, state: tuple, layer: int, direction: int):
         """One layer in one direction over (T, B, in); returns (outputs (T, B, H), state)."""
-        w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
         steps = gt.linear(x, w_ih, b_ih).unbind(0)  # NOTE: one matmul for all time steps
         order = range(len(steps) - 1, -1, -1) if direction == 1 else range(len(steps))
         outs = [None] * len(steps)
@@ -161,6 +171,8 @@ class RNNBase(Module):
         for t in order:
             if self.mode == "LSTM":
                 h, c = _lstm_step(steps[t], h, c, w_hh, b_hh)
+                if w_hr is not None:
+                    h = gt.linear(h, w_hr)
             elif self.mode == "GRU":
                 h = _gru_step(steps[t], h, w_hh, b_hh)
             else:
@@ -180,14 +192,17 @@ class RNNBase(Module):
         directions = 2 if self.bidirectional else 1
         batch = input.shape[1]
         shape = (self.num_layers * directions, batch, self.hidden_size)
+        h_shape = shape[:2] + (self.proj_size or self.hidden_size,)
         if hx is None:
-            zeros = gt.zeros(shape, dtype=input.dtype, device=input.device)
-            hx = (zeros, zeros) if self.mode == "LSTM" else zeros
+            opts = {"dtype": input.dtype, "device": input.device}
+            hx = (gt.zeros(h_shape, **opts), gt.zeros(shape, **opts)) if self.mode == "LSTM" \
+                else gt.zeros(shape, **opts)
         states = hx if isinstance(hx, tuple) else (hx,)
         for i, h in enumerate(states):
-            if tuple(h.shape) != shape:
+            want = h_shape if i == 0 else shape
+            if tuple(h.shape) != want:
                 which = f"hidden[{i}]" if len(states) > 1 else "hidden"
-                raise RuntimeError(f"Expected {which} size {shape}, got {list(h.shape)}")
+                raise RuntimeError(f"Expected {which} size {want}, got {list(h.shape)}")
         h0 = (hx[0] if self.mode == "LSTM" else hx).unbind(0)
         c0 = hx[1].unbind(0) if self.mode == "LSTM" else [None] * len(h0)
         layer_input = input

@@ -276,3 +276,34 @@ def test_mha_bias_kv_and_zero_attn(bias_kv, zero_attn, masked):
         return lambda a, b, c: model(a, b, c, average_attn_weights=False, **args)
 
     _compare(call(ours, gt), call(theirs, torch), q, k, v, modules=(ours, theirs))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_proj_size(bidirectional, batch_first):
+    import torch
+
+    def build(m):
+        return m.LSTM(3, 5, num_layers=2, proj_size=2, bidirectional=bidirectional,
+                      batch_first=batch_first)
+
+    ours, theirs = _twin(build)
+    assert repr(ours) == repr(theirs)
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    d = 2 if bidirectional else 1
+    x = _x(2, 4, 3) if batch_first else _x(4, 2, 3)
+    _compare(ours, theirs, x)
+    _compare(lambda a, h, c: ours(a, (h, c)), lambda a, h, c: theirs(a, (h, c)), x,
+             _x(2 * d, 2, 2, seed=1), _x(2 * d, 2, 5, seed=2), modules=(ours, theirs))
+    with pytest.raises(RuntimeError) as t_err:
+        theirs(torch.tensor(x), (torch.zeros(2 * d, 2, 5), torch.zeros(2 * d, 2, 5)))
+    with pytest.raises(RuntimeError) as g_err:
+        ours(gt.tensor(x), (gt.zeros(2 * d, 2, 5), gt.zeros(2 * d, 2, 5)))
+    assert str(g_err.value) == str(t_err.value)
+    for kw in (dict(proj_size=5), dict(proj_size=-1)):
+        with pytest.raises(ValueError) as t_err:
+            torch.nn.LSTM(3, 5, **kw)
+        with pytest.raises(ValueError) as g_err:
+            nn.LSTM(3, 5, **kw)
+        assert str(g_err.value) == str(t_err.value)
