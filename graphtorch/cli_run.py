@@ -22,6 +22,9 @@ def add_parser(sub):
                    help="keep iterating until S seconds have passed (at least --iters runs)")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="progress bar on stderr for long runs (auto: when stderr is a terminal)")
+    p.add_argument("--executor", choices=("interpreter", "codegen"), default=None,
+                   help="run the graph with the reference interpreter or the CPU codegen "
+                        "(fused numpy chunks); default: $GT_EXECUTOR or interpreter")
     p.set_defaults(handler=run)
     return p
 
@@ -213,11 +216,15 @@ def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict
 def run(args) -> int:
     from graphtorch.cli import CLIError, emit_json
     from graphtorch.cli_inputs import flatten_outputs
+    from graphtorch.jit import get_executor, set_executor
 
+    if args.executor is not None:
+        set_executor(args.executor)
     prep = prepare_run(args)
     result, times = time_runs(prep, args.warmup, args.iters, args.min_time, args.progress)
     outputs = flatten_outputs(result)
     doc: dict = {"model": args.model, "method": args.method, "device": str(prep.device),
+                 "executor": get_executor(),
                  "inputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
                             for k, v in prep.arrays.items()},
                  "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}

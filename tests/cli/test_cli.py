@@ -215,3 +215,15 @@ def test_inputs_the_model_rejects_are_a_data_error(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "the model failed on these inputs: IndexError" in lines[0]
     assert "internal error" not in r.stderr
+
+
+def test_run_with_the_codegen_executor_matches_the_interpreter(mlp_path, tmp_path):
+    outs = {}
+    for executor in ("interpreter", "codegen"):
+        out = tmp_path / f"{executor}.npz"
+        r = gtcli("run", mlp_path, "--shape", "x:3x4", "--seed", "3", "--executor", executor,
+                  "-o", out, "--json")
+        assert json.loads(r.stdout)["executor"] == executor
+        outs[executor] = np.load(out)
+    for key in outs["interpreter"].files:
+        np.testing.assert_allclose(outs["codegen"][key], outs["interpreter"][key], rtol=1e-6)
