@@ -67,6 +67,15 @@ CASES = {
     "adagrad_decay": ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1,
                                       initial_accumulator_value=0.2)),
     "adagrad_maximize": ("Adagrad", dict(lr=0.1, maximize=True, eps=1e-6)),
+    "adamax": ("Adamax", dict(lr=0.05, weight_decay=0.1)),
+    "adamax_maximize": ("Adamax", dict(lr=0.02, maximize=True, betas=(0.8, 0.99))),
+    "nadam": ("NAdam", dict(lr=0.05, weight_decay=0.1, momentum_decay=0.01)),
+    "nadam_decoupled": ("NAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    "radam": ("RAdam", dict(lr=0.05, weight_decay=0.1)),
+    "radam_rectified": ("RAdam", dict(lr=0.05, betas=(0.9, 0.6), maximize=True)),
+    "radam_decoupled": ("RAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    "adadelta": ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.1)),
+    "adadelta_maximize": ("Adadelta", dict(lr=0.5, maximize=True, eps=1e-4)),
 }
 
 
@@ -148,7 +157,9 @@ def test_params_without_grad_are_skipped_and_get_no_state():
                                      ("Adam", dict(lr=0.05, amsgrad=True)),
                                      ("AdamW", dict(lr=0.05)),
                                      ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
-                                     ("Adagrad", dict(lr=0.1, lr_decay=0.01))])
+                                     ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+                                     ("NAdam", dict(lr=0.05)), ("RAdam", dict(lr=0.05)),
+                                     ("Adamax", dict(lr=0.05)), ("Adadelta", dict(lr=0.5))])
 def test_state_dict_into_fresh_optimizer_then_step(name, kw):
     import torch
 
@@ -207,12 +218,13 @@ def test_load_state_dict_mismatch_errors_like_pytorch():
         assert str(g_err.value) == str(t_err.value)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax",
+                                  "NAdam", "RAdam", "Adadelta"])
 def test_implementation_switches_accepted_and_kept(name):
     import torch
 
     kw = dict(foreach=False)
-    if name != "RMSprop":
+    if name in ("SGD", "Adam", "AdamW", "Adagrad"):
         kw["fused"] = None
     ours = getattr(optim, name)([gt.zeros(1, requires_grad=True)], lr=0.1, **kw)
     theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], lr=0.1, **kw)
