@@ -5,8 +5,6 @@ Every function and method made here calls ``dispatch``: there is no second path 
 
 from __future__ import annotations
 
-import functools
-
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY, OpDef, OpKind, Promotion
 
@@ -78,7 +76,3 @@ def install_methods(cls) -> None:
                 and name + "_" not in cls.__dict__):
             setattr(cls, name + "_", make_inplace_method(name))
 
-
-@functools.lru_cache(maxsize=None)
-def op(name: str) -> OpDef:
-    return REGISTRY[name]
