@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-
-NAN = float("nan")
+from tests.ops.torch_grads import assert_matches_torch
 
 
 def _torch():
@@ -17,39 +16,27 @@ def _torch():
     return torch
 
 
-def _grads_match(fn_gt, fn_torch, arrays, cot_shape=None, rtol=1e-9):
-    torch = _torch()
-    ins = [gt.tensor(a, dtype=gt.float64, requires_grad=True) for a in arrays]
-    tins = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    out, tout = fn_gt(*ins), fn_torch(*tins)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=rtol,
-                               atol=1e-12)
-    cot = np.random.default_rng(1).standard_normal(tuple(tout.shape))
-    out.backward(gt.tensor(cot, dtype=gt.float64))
-    tout.backward(torch.tensor(cot))
-    for a, b in zip(ins, tins):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=1e-12)
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize("p", [2.0, 1.0, float("inf"), 3.0, 0.5])
 def test_cdist_values_and_gradients(p):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 4, 3)), rng.standard_normal((5, 3))
-    _grads_match(lambda x, y: gt.cdist(x, y, p), lambda x, y: _torch().cdist(x, y, p), [a, b])
+    assert_matches_torch(lambda x, y: gt.cdist(x, y, p), lambda x, y: _torch().cdist(x, y, p),
+                         [a, b])
 
 
 @pytest.mark.torch
 def test_cdist_zero_distance_has_zero_gradient():
     a = np.array([[1.0, 2.0], [3.0, -1.0]])
-    _grads_match(lambda x, y: gt.cdist(x, y), lambda x, y: _torch().cdist(x, y), [a, a.copy()])
+    assert_matches_torch(lambda x, y: gt.cdist(x, y), lambda x, y: _torch().cdist(x, y),
+                         [a, a.copy()])
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("p", [2.0, 1.0])
 def test_pdist_values_and_gradients(p):
     a = np.random.default_rng(2).standard_normal((5, 3))
-    _grads_match(lambda x: gt.pdist(x, p), lambda x: _torch().pdist(x, p), [a])
+    assert_matches_torch(lambda x: gt.pdist(x, p), lambda x: _torch().pdist(x, p), [a])
 
 
 def test_cdist_errors_use_pytorch_wording():

@@ -8,6 +8,7 @@ import pytest
 
 import graphtorch as gt
 from graphtorch.errors import LinAlgError
+from tests.ops.torch_grads import assert_matches_torch
 
 RNG = np.random.default_rng(7)
 WELL = RNG.uniform(-1, 1, (2, 3, 3)) + 3 * np.eye(3)
@@ -21,18 +22,7 @@ def _torch():
 
 
 def _check(fn_gt, fn_torch, arrays, rtol=1e-9):
-    """Same values and same input gradients (for a random cotangent) as PyTorch, float64."""
-    torch = _torch()
-    ins = [gt.tensor(a, dtype=gt.float64, requires_grad=True) for a in arrays]
-    tins = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    out, tout = fn_gt(*ins), fn_torch(*tins)
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=rtol,
-                               atol=1e-12)
-    cot = np.random.default_rng(1).standard_normal(tuple(tout.shape))
-    out.backward(gt.tensor(cot, dtype=gt.float64))
-    tout.backward(torch.tensor(cot))
-    for a, b in zip(ins, tins):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=1e-10)
+    assert_matches_torch(fn_gt, fn_torch, arrays, rtol=rtol, grad_atol=1e-10)
 
 
 @pytest.mark.torch
