@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from graphtorch.optim._state import bump_step, check_range, step_state, zeros_state
+from graphtorch.optim._adam_steps import check_adam_options, decayed_grad, update_moments
+from graphtorch.optim._state import bump_step, step_state, zeros_state
 from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
 
@@ -28,11 +29,7 @@ class Adam(Optimizer):
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False):
-        check_range("learning rate", lr)
-        check_range("epsilon value", eps)
-        check_range("beta parameter at index 0", betas[0], 0.0, 1.0)
-        check_range("beta parameter at index 1", betas[1], 0.0, 1.0)
-        check_range("weight_decay value", weight_decay)
+        check_adam_options(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,
@@ -52,20 +49,9 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_state(param)
         step = bump_step(state["step"])
-        if group["maximize"]:
-            grad = xp.negative(grad)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                xp.multiply(p, 1 - lr * wd, out=p)
-            else:
-                grad = grad + wd * p
-        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        # lerp(m, g, w) for w < 0.5 is m + w * (g - m), as PyTorch evaluates it
-        xp.add(m, (1 - beta1) * (grad - m), out=m)
-        xp.multiply(v, beta2, out=v)
-        xp.add(v, (1 - beta2) * grad * grad, out=v)
-        state["exp_avg"]._vc[0] += 1
-        state["exp_avg_sq"]._vc[0] += 1
+        grad = decayed_grad(xp, p, grad, lr, wd, group["maximize"],
+                            group["decoupled_weight_decay"])
+        m, v = update_moments(xp, state, grad, beta1, beta2)
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         if group["amsgrad"]:

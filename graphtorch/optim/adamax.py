@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graphtorch.optim._state import bump_step, check_range, step_state, zeros_state
+from graphtorch.optim._adam_steps import check_adam_options, decayed_grad
+from graphtorch.optim._state import bump_step, step_state, zeros_state
 from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
 
@@ -24,11 +25,7 @@ class Adamax(Optimizer):
                  weight_decay: float = 0, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False,
                  capturable: bool = False):
-        check_range("learning rate", lr)
-        check_range("epsilon value", eps)
-        check_range("beta parameter at index 0", betas[0], 0.0, 1.0)
-        check_range("beta parameter at index 1", betas[1], 0.0, 1.0)
-        check_range("weight_decay value", weight_decay)
+        check_adam_options(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       **implementation_options(foreach, differentiable,
@@ -43,10 +40,8 @@ class Adamax(Optimizer):
             state["exp_avg"] = zeros_state(param)
             state["exp_inf"] = zeros_state(param)
         step = bump_step(state["step"])
-        if group["maximize"]:
-            grad = xp.negative(grad)
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p
+        grad = decayed_grad(xp, p, grad, group["lr"], group["weight_decay"], group["maximize"],
+                            decoupled=False)
         m, u = state["exp_avg"]._data, state["exp_inf"]._data
         xp.add(m, (1 - beta1) * (grad - m), out=m)
         xp.maximum(u * beta2, xp.abs(grad) + group["eps"], out=u)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from graphtorch.optim._adam_steps import check_adam_options, decayed_grad, update_moments
 from graphtorch.optim._state import bump_step, check_range, step_state, zeros_state
 from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
@@ -30,11 +31,7 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False):
-        check_range("learning rate", lr)
-        check_range("epsilon value", eps)
-        check_range("beta parameter at index 0", betas[0], 0.0, 1.0)
-        check_range("beta parameter at index 1", betas[1], 0.0, 1.0)
-        check_range("weight_decay value", weight_decay)
+        check_adam_options(lr, betas, eps, weight_decay)
         check_range("momentum_decay value", momentum_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
@@ -54,13 +51,8 @@ class NAdam(Optimizer):
             state["exp_avg"] = zeros_state(param)
             state["exp_avg_sq"] = zeros_state(param)
         step = bump_step(state["step"])
-        if group["maximize"]:
-            grad = xp.negative(grad)
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                xp.multiply(p, 1 - lr * wd, out=p)
-            else:
-                grad = grad + wd * p
+        grad = decayed_grad(xp, p, grad, lr, wd, group["maximize"],
+                            group["decoupled_weight_decay"])
         decay = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
@@ -68,12 +60,7 @@ class NAdam(Optimizer):
         prod._data[...] = prod._data * np.float32(mu)
         prod._vc[0] += 1
         mu_product = float(prod._data)
-        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        xp.add(m, (1 - beta1) * (grad - m), out=m)
-        xp.multiply(v, beta2, out=v)
-        xp.add(v, (1 - beta2) * grad * grad, out=v)
-        state["exp_avg"]._vc[0] += 1
-        state["exp_avg_sq"]._vc[0] += 1
+        m, v = update_moments(xp, state, grad, beta1, beta2)
         denom = xp.sqrt(v / (1 - beta2**step))
         xp.add(denom, eps, out=denom)
         xp.add(p, (-lr * (1.0 - mu) / (1.0 - mu_product)) * grad / denom, out=p)
