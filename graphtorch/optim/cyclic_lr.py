@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from graphtorch.optim.lr_scheduler import LRScheduler, _per_group
+from graphtorch.optim.lr_scheduler import LRScheduler, _MomentumCyclingLR, _per_group
 from graphtorch.optim.optimizer import Optimizer
 
 
@@ -69,7 +69,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 _SCALE_MODES = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(_MomentumCyclingLR):
     """The lr cycles between ``base_lr`` and ``max_lr`` (triangular, triangular2, exp_range);
     momentum cycles the other way when ``cycle_momentum``."""
 
@@ -98,10 +98,7 @@ class CyclicLR(LRScheduler):
         self.scale_mode = scale_mode if scale_fn is not None else _SCALE_MODES[mode]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._check_cycle_momentum(optimizer)
             self.base_momentums = _per_group(base_momentum, groups, "base_momentum")
             self.max_momentums = _per_group(max_momentum, groups, "max_momentum")
             if last_epoch == -1:
@@ -110,12 +107,6 @@ class CyclicLR(LRScheduler):
                     group["max_momentum"], group["base_momentum"] = m_max, m_base
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def scale_fn(self, x: float) -> float:
         if self._scale_fn_custom is not None:

@@ -313,7 +313,25 @@ class PolynomialLR(LRScheduler):
         return [base * left**self.power for base in self.base_lrs]
 
 
-class ChainedScheduler(LRScheduler):
+class _SchedulerOfSchedulers(LRScheduler):
+    """A scheduler driving ``self._schedulers``: its state dict nests theirs."""
+
+    _schedulers: list[LRScheduler]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        nested = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for sched, s in zip(self._schedulers, nested):
+            sched.load_state_dict(s)
+
+
+class ChainedScheduler(_SchedulerOfSchedulers):
     """Step every scheduler in ``schedulers`` at once (their chainable forms compose)."""
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
@@ -337,20 +355,8 @@ class ChainedScheduler(LRScheduler):
             sched.step()
         self._last_lr = self._lrs()
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        nested = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for sched, s in zip(self._schedulers, nested):
-            sched.load_state_dict(s)
-
-
-class SequentialLR(LRScheduler):
+class SequentialLR(_SchedulerOfSchedulers):
     """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``."""
 
     def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler],
@@ -389,20 +395,25 @@ class SequentialLR(LRScheduler):
             sched.step()
         self._last_lr = sched.get_last_lr()
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        nested = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for sched, s in zip(self._schedulers, nested):
-            sched.load_state_dict(s)
+class _MomentumCyclingLR(LRScheduler):
+    """OneCycleLR and CyclicLR: with ``cycle_momentum`` the momentum (or Adam's ``beta1``) of
+    every group is set along with its lr."""
+
+    def _check_cycle_momentum(self, optimizer: Optimizer) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
 
 
-class OneCycleLR(LRScheduler):
+class OneCycleLR(_MomentumCyclingLR):
     """The 1cycle policy (Smith & Topin): warm up to ``max_lr``, anneal far below the start.
 
     With ``cycle_momentum`` the momentum (or Adam's ``beta1``) moves inversely to the lr.
@@ -456,10 +467,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._check_cycle_momentum(optimizer)
             maxes = _per_group(max_momentum, groups, "max_momentum")
             bases = _per_group(base_momentum, groups, "base_momentum")
             if last_epoch == -1:
@@ -467,12 +475,6 @@ class OneCycleLR(LRScheduler):
                     self._set_momentum(group, m_max)
                     group["max_momentum"], group["base_momentum"] = m_max, m_base
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def get_lr(self) -> list[float]:
         step = self.last_epoch
