@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import graphtorch as gt
 from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.nn import functional as F
 from graphtorch.nn import init
+from graphtorch.nn._norm_state import register_affine, register_running_stats, reset_affine
 from graphtorch.nn.module import Module
-from graphtorch.nn.parameter import Parameter
 from graphtorch.tensor import Tensor
 
 
@@ -24,26 +23,8 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(gt.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(gt.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", gt.zeros(num_features, device=device,
-                                                          dtype=dtype))
-            self.register_buffer("running_var", gt.ones(num_features, device=device,
-                                                        dtype=dtype))
-            self.register_buffer("num_batches_tracked", gt.tensor(0, dtype=gt.long,
-                                                                  device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        register_affine(self, affine, bias, num_features, device, dtype)
+        register_running_stats(self, track_running_stats, num_features, device, dtype)
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
@@ -54,10 +35,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in self._expected_dims:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import graphtorch as gt
 from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.nn import functional as F
+from graphtorch.nn._norm_state import register_affine, register_running_stats
 from graphtorch.nn.module import Module
-from graphtorch.nn.parameter import Parameter
 from graphtorch.tensor import Tensor
 
 
@@ -51,21 +51,8 @@ class _InstanceNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(gt.ones(num_features, **opts))
-            self.bias = Parameter(gt.zeros(num_features, **opts))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", gt.zeros(num_features, **opts))
-            self.register_buffer("running_var", gt.ones(num_features, **opts))
-            self.register_buffer("num_batches_tracked", gt.tensor(0, dtype=gt.long,
-                                                                  device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        register_affine(self, affine, True, num_features, **opts)
+        register_running_stats(self, track_running_stats, num_features, **opts)
 
     def forward(self, input: Tensor) -> Tensor:
         unbatched_rank, batched_rank = self._ranks
