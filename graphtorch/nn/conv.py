@@ -151,65 +151,59 @@ class _ConvNd(Module):
         return F.pad(input, pads, mode=self.padding_mode), 0
 
 
-class Conv1d(_ConvNd):
+class _ConvForwardNd(_ConvNd):
+    """Conv1d/2d/3d: PyTorch's constructor and a forward that is the ``_conv`` op."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, padding = self._padded_input(input)
+        return self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                          self.groups)
+
+
+class Conv1d(_ConvForwardNd):
     """1-D convolution over an (N, C_in, L) or (C_in, L) input."""
 
     _nd = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         False, 0, groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded_input(input)
-        return gt.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+    _conv = staticmethod(conv1d)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_ConvForwardNd):
     """2-D convolution over an (N, C_in, H, W) or (C_in, H, W) input."""
 
     _nd = 2
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         False, 0, groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded_input(input)
-        return gt.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+    _conv = staticmethod(conv2d)
 
 
-class Conv3d(_ConvNd):
+class Conv3d(_ConvForwardNd):
     """3-D convolution over an (N, C_in, D, H, W) or (C_in, D, H, W) input."""
 
     _nd = 3
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         False, 0, groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded_input(input)
-        return gt.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                         self.groups)
+    _conv = staticmethod(conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 groups, bias, dilation, padding_mode, device, dtype):
+    """ConvTranspose1d/2d/3d: PyTorch's constructor and a forward that is the
+    ``_conv_transpose`` op."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None):
         if padding_mode != "zeros":
             raise ValueError(f"Only \"zeros\" padding mode is supported for "
                              f"{type(self).__name__}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          True, output_padding, groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return self._conv_transpose(input, self.weight, self.bias, self.stride, self.padding,
+                                    self._output_padding(input, output_size), self.groups,
+                                    self.dilation)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple[int, ...]:
         """output_padding that makes the output exactly ``output_size`` (PyTorch's rule)."""
@@ -237,48 +231,18 @@ class ConvTranspose1d(_ConvTransposeNd):
     """1-D transposed convolution (the gradient of Conv1d with respect to its input)."""
 
     _nd = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return gt.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                   self._output_padding(input, output_size), self.groups,
-                                   self.dilation)
+    _conv_transpose = staticmethod(conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution (the gradient of Conv2d with respect to its input)."""
 
     _nd = 2
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return gt.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                   self._output_padding(input, output_size), self.groups,
-                                   self.dilation)
+    _conv_transpose = staticmethod(conv_transpose2d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     """3-D transposed convolution (the gradient of Conv3d with respect to its input)."""
 
     _nd = 3
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return gt.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
-                                   self._output_padding(input, output_size), self.groups,
-                                   self.dilation)
+    _conv_transpose = staticmethod(conv_transpose3d)
