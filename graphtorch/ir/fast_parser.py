@@ -162,6 +162,16 @@ class _Reader:
             raise FastPathMiss
         self.pos += 1
 
+    def item_closes(self, close: str) -> bool:
+        """After an item of a comma-separated list: True past ``close``, False past ","."""
+        c = self.peek()
+        self.pos += 1
+        if c == close:
+            return True
+        if c != ",":
+            raise FastPathMiss
+        return False
+
     def keyword_graph(self) -> Graph:
         self.match(_GRAPH_KW)
         return Graph()
@@ -287,12 +297,8 @@ class _Reader:
             if v is None:
                 raise FastPathMiss
             out.append(v)
-            c = self.peek()
-            self.pos += 1
-            if c == ")":
+            if self.item_closes(")"):
                 return out
-            if c != ",":
-                raise FastPathMiss
 
     @staticmethod
     def define(scope: dict[str, Value], name: str, v: Value) -> None:
@@ -314,12 +320,8 @@ class _Reader:
             key = self.match(_NAME).group("NAME")
             self.expect("=")
             out.append((key, self.attr()))
-            c = self.peek()
-            self.pos += 1
-            if c == "]":
+            if self.item_closes("]"):
                 return out
-            if c != ",":
-                raise FastPathMiss
 
     def attr(self) -> object:
         c = self.peek()
@@ -370,31 +372,26 @@ class _Reader:
             return out
         while True:
             out.append(self.attr())
-            c = self.peek()
-            self.pos += 1
-            if c == "]":
+            if self.item_closes("]"):
                 return out
-            if c != ",":
-                raise FastPathMiss
 
     def attr_tuple(self) -> tuple:
-        """After "(": ``")"``, ``value "," ")"`` or ``value ("," value)+ ")"``."""
+        return self.tuple_items(self.attr)
+
+    def tuple_items(self, item) -> tuple:
+        """After "(": ``")"``, ``item "," ")"`` or ``item ("," item)+ ")"``."""
         if self.peek() == ")":
             self.pos += 1
             return ()
-        out = [self.attr()]
+        out = [item()]
         self.expect(",")
         if self.peek() == ")":
             self.pos += 1
             return (out[0],)
         while True:
-            out.append(self.attr())
-            c = self.peek()
-            self.pos += 1
-            if c == ")":
+            out.append(item())
+            if self.item_closes(")"):
                 return tuple(out)
-            if c != ",":
-                raise FastPathMiss
 
     # -- types -------------------------------------------------------------------------------
     def type(self) -> Type:
@@ -450,23 +447,7 @@ class _Reader:
                 return t
 
     def tuple_type(self) -> TupleType:
-        """After "(": ``")"``, ``type "," ")"`` or ``type ("," type)+ ")"``."""
-        if self.peek() == ")":
-            self.pos += 1
-            return TupleType(())
-        out = [self.type()]
-        self.expect(",")
-        if self.peek() == ")":
-            self.pos += 1
-            return TupleType((out[0],))
-        while True:
-            out.append(self.type())
-            c = self.peek()
-            self.pos += 1
-            if c == ")":
-                return TupleType(tuple(out))
-            if c != ",":
-                raise FastPathMiss
+        return TupleType(self.tuple_items(self.type))
 
     def tensor_type(self) -> TensorType:
         """After "Tensor": ``"(" part ("," part)* ")"``, parts in the order dtype, shape, device."""
@@ -489,12 +470,8 @@ class _Reader:
             if order <= rank:
                 raise FastPathMiss
             rank = order
-            c = self.peek()
-            self.pos += 1
-            if c == ")":
+            if self.item_closes(")"):
                 return TensorType(dtype, shape, dev)
-            if c != ",":
-                raise FastPathMiss
 
     def dims(self) -> tuple[int | str | None, ...]:
         """After "[": ``[dim ("," dim)*] "]"``."""
@@ -515,9 +492,5 @@ class _Reader:
                     out.append(value)
                 else:
                     out.append(m.group("NAME"))
-            c = self.peek()
-            self.pos += 1
-            if c == "]":
+            if self.item_closes("]"):
                 return tuple(out)
-            if c != ",":
-                raise FastPathMiss
