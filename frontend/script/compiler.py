@@ -13,6 +13,7 @@ from __future__ import annotations
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import resolve
 from graphtorch.frontend.script.calls import CallCompiler
+from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.expressions import ExprCompiler
 from graphtorch.frontend.script.flow import BROKE, RETURN, RETURNED, _contains, always_exits
 from graphtorch.frontend.script.indexing import IndexCompiler
@@ -114,7 +115,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
                 ret = self.coerce(ret, self.return_type, self.fn.pos, "the return value")
         g.set_outputs([ret])
         # NOTE: the executor fills arguments left out of a call from these
-        g.defaults = {k: v for k, v in _defaults(self.py_fn).items() if k in self.arg_names}
+        g.defaults = {k: v for k, v in parameter_defaults(self.py_fn).items()
+                      if k in self.arg_names}
         return g
 
     # --- statement lists --------------------------------------------------------------------------
@@ -392,17 +394,6 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
             if isinstance(v, Value) and isinstance(v.type, T.OptionalType):
                 out = self.graph.emit(Prim.unchecked_cast, [v], [v.type.elem]).output
                 self.env[n] = out
-
-
-def _defaults(fn) -> dict:
-    import inspect
-
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return {}
-    return {k: p.default for k, p in sig.parameters.items()
-            if p.default is not inspect.Parameter.empty}
 
 
 _RAISED = "the path raises"

@@ -4,6 +4,7 @@ FunctionCompiler)."""
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -12,17 +13,6 @@ from graphtorch.ir.kinds import Prim
 
 def _unwrap_fn(fn):
     return getattr(fn, "__func__", fn)
-
-
-def _defaults_of(fn) -> dict:
-    import inspect
-
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return {}
-    return {k: p.default for k, p in sig.parameters.items()
-            if p.default is not inspect.Parameter.empty}
 
 
 class ModuleCompiler:
@@ -80,7 +70,7 @@ class ModuleCompiler:
                 raise self.src.error(f"{method}() got multiple values for argument '{k}'", pos)
             vals[names.index(k)] = v
         py_fn = fn or getattr(getattr(sm, "_gt_original", None) or module, method, None)
-        defaults = _defaults_of(py_fn)
+        defaults = parameter_defaults(py_fn)
         for i, (p, name) in enumerate(zip(params, names)):
             if vals[i] is None:
                 if name not in defaults:

@@ -9,6 +9,7 @@ from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.build_ast import build
 from graphtorch.frontend.script.compiler import FunctionCompiler
+from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.parser import parse_module
 from graphtorch.frontend.script.source import get_source
 from graphtorch.ir import types as T
@@ -66,7 +67,7 @@ class ScriptUnit:
         qual = _unique_name(f"__torch__.{fn.__module__}.{fn.__qualname__}"
                             .replace("<locals>.", ""), fn, specialized=bool(param_types))
         sf = ScriptFunction(qual, g, fn)
-        sf._gt_defaults = _defaults(fn)
+        sf._gt_defaults = parameter_defaults(fn)
         g.defaults = _graph_defaults(g, sf._gt_defaults)
         if param_types:   # NOTE: a default of another type than the specialization's is not one
             types = {v.name: v.type for v in g.inputs}
@@ -133,7 +134,7 @@ class ScriptUnit:
             eliminate_dead_code(g)
         finally:
             self.in_progress.discard(key)
-        g.defaults = _graph_defaults(g, _defaults(fn))
+        g.defaults = _graph_defaults(g, parameter_defaults(fn))
         return sm._add_method(name, g, c.arg_names)
 
     def method_return_type(self, module, name: str, src, pos, fn=None) -> T.Type:
@@ -189,11 +190,3 @@ def _graph_defaults(graph, defaults: dict) -> dict:
     names = {v.name for v in graph.inputs}
     return {k: v for k, v in defaults.items() if k in names}
 
-
-def _defaults(fn) -> dict:
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return {}
-    return {k: p.default for k, p in sig.parameters.items()
-            if p.default is not inspect.Parameter.empty}
