@@ -123,6 +123,16 @@ def _channel_shape(x) -> list[int]:
     return [1, x.shape[1]] + [1] * (x.ndim - 2)
 
 
+def _channel_affine(out, weight, bias, cshape: list[int]):
+    """``out * weight + bias`` with the per-channel parameters (either may be None) viewed as
+    ``cshape``."""
+    if weight is not None:
+        out = out * weight.reshape(cshape)
+    if bias is not None:
+        out = out + bias.reshape(cshape)
+    return out
+
+
 def _batch_norm_decomposition(x, running_mean, running_var, weight=None, bias=None,
                               training=False, momentum=0.1, eps=1e-5):
     if x.ndim < 2:
@@ -151,11 +161,7 @@ def _batch_norm_decomposition(x, running_mean, running_var, weight=None, bias=No
         centered = x - running_mean.reshape(cshape)
         var = running_var.reshape(cshape)
     out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(cshape)
-    if bias is not None:
-        out = out + bias.reshape(cshape)
-    return out
+    return _channel_affine(out, weight, bias, cshape)
 
 
 @_float_samples
@@ -192,11 +198,7 @@ def _group_norm_decomposition(x, num_groups, weight=None, bias=None, eps=1e-5):
     var = (centered * centered).mean([2], keepdim=True)
     out = (centered * (var + eps).rsqrt()).reshape(list(x.shape))
     cshape = _channel_shape(x)
-    if weight is not None:
-        out = out * weight.reshape(cshape)
-    if bias is not None:
-        out = out + bias.reshape(cshape)
-    return out
+    return _channel_affine(out, weight, bias, cshape)
 
 
 @_float_samples
