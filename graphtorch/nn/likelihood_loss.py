@@ -7,7 +7,7 @@ import math
 
 from graphtorch.nn import functional as F
 from graphtorch.nn.loss import _Loss
-from graphtorch.nn.margin_loss import _reduce
+from graphtorch.ops.losses import reduce_loss
 from graphtorch.tensor import Tensor
 
 
@@ -25,7 +25,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
         safe = target.where(target > 1, 1.0)
         stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
         loss = loss + stirling.where(target > 1, 0.0)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
@@ -49,7 +49,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     loss = 0.5 * (var.log() + (input - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 class PoissonNLLLoss(_Loss):

@@ -6,17 +6,8 @@ from __future__ import annotations
 
 from graphtorch.nn import functional as F
 from graphtorch.nn.loss import _Loss, _WeightedLoss
+from graphtorch.ops.losses import reduce_loss
 from graphtorch.tensor import Tensor
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
@@ -27,7 +18,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same "
                            f"dimension but got sizes: input1: {input1.shape}, input2: "
                            f"{input2.shape}, target: {target.shape} ")
-    return _reduce((-target * (input1 - input2) + margin).clamp(0.0, None), reduction)
+    return reduce_loss((-target * (input1 - input2) + margin).clamp(0.0, None), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
@@ -35,7 +26,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
     reduction = F._reduction(size_average, reduce, reduction)
     below = (margin - input).clamp(0.0, None).where(target != 1, 0.0)
-    return _reduce(below + input.where(target != -1, 0.0), reduction)
+    return reduce_loss(below + input.where(target != -1, 0.0), reduction)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
@@ -54,7 +45,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     cos = dot / (mag1 * mag2).sqrt()
     pos = (1 - cos).where(target == 1, 0.0)
     neg = (cos - margin).clamp(0.0, None).where(target == -1, 0.0)
-    return _reduce(pos + neg, reduction)
+    return reduce_loss(pos + neg, reduction)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
@@ -75,14 +66,14 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
-    return _reduce((margin + d_pos - d_neg).clamp(0.0, None), reduction)
+    return reduce_loss((margin + d_pos - d_neg).clamp(0.0, None), reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(-target * input))``."""
     reduction = F._reduction(size_average, reduce, reduction)
-    return _reduce((-target * input).exp().log1p(), reduction)
+    return reduce_loss((-target * input).exp().log1p(), reduction)
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -94,7 +85,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     if weight is not None:
         loss = loss * weight
     loss = loss.sum([input.dim() - 1]) / input.shape[-1]
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 class MarginRankingLoss(_Loss):

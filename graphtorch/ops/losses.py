@@ -14,7 +14,8 @@ from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, register
 
 
-def _reduce(loss, reduction: str):
+def reduce_loss(loss, reduction: str):
+    """PyTorch's ``reduction`` argument of the losses: "mean", "sum" or "none"."""
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
@@ -71,11 +72,11 @@ def _pointwise_loss(name: str, schema_tail: str, decomposition, extra_keys=(), e
 # --- regression losses ------------------------------------------------------------------------
 def _mse(x, t, reduction="mean"):
     d = x - t
-    return _reduce(d * d, reduction)
+    return reduce_loss(d * d, reduction)
 
 
 def _l1(x, t, reduction="mean"):
-    return _reduce((x - t).abs(), reduction)
+    return reduce_loss((x - t).abs(), reduction)
 
 
 def _smooth_l1(x, t, reduction="mean", beta=1.0):
@@ -83,15 +84,15 @@ def _smooth_l1(x, t, reduction="mean", beta=1.0):
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = (x - t).abs()
     if beta == 0.0:
-        return _reduce(d, reduction)
-    return _reduce((0.5 * d * d / beta).where(d < beta, d - 0.5 * beta), reduction)
+        return reduce_loss(d, reduction)
+    return reduce_loss((0.5 * d * d / beta).where(d < beta, d - 0.5 * beta), reduction)
 
 
 def _huber(x, t, reduction="mean", delta=1.0):
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = (x - t).abs()
-    return _reduce((0.5 * d * d).where(d < delta, delta * (d - 0.5 * delta)), reduction)
+    return reduce_loss((0.5 * d * d).where(d < delta, delta * (d - 0.5 * delta)), reduction)
 
 
 _pointwise_loss("mse_loss", "str reduction='mean'", _mse, backward_name="MseLossBackward0")
@@ -182,7 +183,7 @@ def _nll_loss(x, target, weight=None, reduction="mean", ignore_index=-100):
     loss = -picked * w
     if reduction == "mean":
         return _weighted_mean(loss, keep, w.sum())
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def _nll_meta(x, target, weight=None, reduction="mean", *rest):
@@ -235,7 +236,7 @@ def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
         loss = -prod.sum([class_dim])
         if reduction == "mean":
             return loss.sum() / (x.numel() // classes)
-        return _reduce(loss, reduction)
+        return reduce_loss(loss, reduction)
     nll = _nll_loss(logp, target, weight, reduction, ignore_index)
     if label_smoothing == 0.0:
         return nll
@@ -246,7 +247,7 @@ def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
         _, _, hot = _picked(logp, target, ignore_index)
         smooth = _weighted_mean(smooth, keep, _class_weights(weight, hot, keep, x).sum())
     else:
-        smooth = _reduce(smooth, reduction)
+        smooth = reduce_loss(smooth, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
 
 
@@ -307,7 +308,7 @@ def _bce(x, target, weight=None, reduction="mean"):
     loss = -(target * log_x + (1 - target) * log_1mx)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def _bce_logits(x, target, weight=None, reduction="mean", pos_weight=None):
@@ -322,7 +323,7 @@ def _bce_logits(x, target, weight=None, reduction="mean", pos_weight=None):
         loss = (1 - target) * x + log_sig_neg
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 @_samples
@@ -374,7 +375,7 @@ def _kl_div(x, target, reduction="mean", log_target=False):
         loss = (target * safe.log()).where(positive, 0.0) - target * x
     if reduction == "batchmean":
         return loss.sum() / (x.shape[0] if x.ndim else 1)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 @_samples
