@@ -18,6 +18,14 @@ def _index(idx: int, n: int, kind: str) -> int:
     return idx % n
 
 
+def _renumber(container: Module) -> None:
+    """Key the children "0", "1" ... again, as PyTorch does after a deletion."""
+    items = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(items):
+        container._modules[str(i)] = m
+
+
 class Sequential(Module):
     """Modules called in order, each on the previous output.
 
@@ -48,11 +56,7 @@ class Sequential(Module):
         targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "")]]
         for k in targets:
             delattr(self, k)
-        # NOTE: PyTorch renumbers the remaining children after a deletion
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -127,10 +131,7 @@ class ModuleList(Module):
         targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "")]]
         for k in targets:
             del self._modules[k]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self)
 
     def __len__(self) -> int:
         return len(self._modules)
