@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import graphtorch as gt
@@ -73,3 +75,49 @@ def outputs(x):
 
 NONDETERMINISTIC = (OpKind.RANDOM,)
 UNINITIALIZED = ("empty", "empty_like")  # values are unspecified, as in PyTorch
+
+
+def graph_cases() -> list:
+    """The float32 samples of every op whose results are determined (not random, not
+    uninitialized): the cases of the traced, O1 and save/load columns."""
+    return [c for c in all_cases((dtypes.float32,))
+            if REGISTRY[c[0]].kind is not OpKind.RANDOM and c[0] not in UNINITIALIZED]
+
+
+def split_tensors(args):
+    """Tensor arguments become graph inputs; everything else is a constant of the trace."""
+    tensors = [a for a in args if isinstance(a, gt.Tensor)]
+
+    def rebuild(ts):
+        it = iter(ts)
+        return [next(it) if isinstance(a, gt.Tensor) else a for a in args]
+
+    return tensors, rebuild
+
+
+def trace_case(case, qualname: str | None = None):
+    """``(fn, traced, tensors)``: the case's op as a function of its tensor arguments, that
+    function traced (non-strict, warnings silenced), and the tensors to call both with."""
+    name, _, _, sample = case
+    op = REGISTRY[name]
+    tensors, rebuild = split_tensors(sample.args)
+    kwargs = sample.kwargs
+
+    def fn(*ts):
+        return op(*rebuild(ts), **kwargs)
+
+    if qualname is not None:
+        fn.__qualname__ = qualname
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = gt.jit.trace(fn, tuple(tensors), strict=False)
+    return fn, traced, tensors
+
+
+def assert_same_outputs(got, want, rtol: float = 1e-6) -> None:
+    """Same number of outputs, each of the same dtype and shape and close in value."""
+    got, want = outputs(got), outputs(want)
+    assert len(want) == len(got)
+    for a, b in zip(got, want):
+        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=1e-6)

@@ -4,9 +4,6 @@ scripted function with control flow."""
 
 from __future__ import annotations
 
-import warnings
-
-import numpy as np
 import pytest
 
 import graphtorch as gt
@@ -15,17 +12,13 @@ from graphtorch.ir import parse_graph
 from graphtorch.passes.manager import PIPELINES, PassContext, run_passes
 from graphtorch.passes.prepare import prepare_method
 from graphtorch.runtime.interpreter import run_graph
-from tests.frontend.test_traced_registry import CASES, _split
-from tests.ops.registry_matrix import case_id, outputs
+from tests.ops.registry_matrix import assert_same_outputs, case_id, graph_cases, trace_case
+
+CASES = graph_cases()
 
 
 def assert_same(got, want) -> None:
-    got, want = outputs(got), outputs(want)
-    assert len(got) == len(want)
-    for a, b in zip(got, want):
-        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5,
-                                   atol=1e-6)
+    assert_same_outputs(got, want, rtol=1e-5)
 
 
 def test_o1_is_the_cleanup_list():
@@ -82,19 +75,8 @@ TRACED_UNVERIFIABLE = {"chunk"}
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_o1_on_traced_registry_samples(case):
-    from graphtorch.ops.registry import REGISTRY
-
-    name, _, _, sample = case
-    op = REGISTRY[name]
-    tensors, rebuild = _split(sample.args)
-    kwargs = sample.kwargs
-
-    def fn(*ts):
-        return op(*rebuild(ts), **kwargs)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        traced = gt.jit.trace(fn, tuple(tensors), strict=False)
+    name = case[0]
+    fn, traced, tensors = trace_case(case)
     g = traced.graph.copy()
     run_passes(g, "O1", verify=name not in TRACED_UNVERIFIABLE)
     got = run_graph(g, list(tensors))

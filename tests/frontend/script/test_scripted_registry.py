@@ -11,13 +11,11 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-from graphtorch import dtypes
 from graphtorch.frontend.script import script_function
-from graphtorch.ops.registry import REGISTRY, OpKind
-from tests.ops.registry_matrix import UNINITIALIZED, all_cases, case_id, outputs
+from graphtorch.ops.registry import REGISTRY
+from tests.ops.registry_matrix import case_id, graph_cases, outputs
 
-CASES = [c for c in all_cases((dtypes.float32,))
-         if REGISTRY[c[0]].kind is not OpKind.RANDOM and c[0] not in UNINITIALIZED]
+CASES = graph_cases()
 
 
 class _Source:
