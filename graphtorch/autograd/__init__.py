@@ -11,10 +11,11 @@ from graphtorch.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from graphtorch.autograd.variable import Variable
 from graphtorch.errors import AutogradError
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad",
-           "set_grad_enabled", "inference_mode", "is_grad_enabled"]
+           "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable"]
 
 
 def _as_list(x) -> list:
