@@ -338,6 +338,17 @@ class Tensor:
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on a leaf after backward has accumulated into its ``.grad``."""
+        if not self._rg or self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors or tensors that don't require grad")
+        acc = self._edge()[0]
+        if acc.post_hooks is None:
+            acc.post_hooks = []
+        acc.post_hooks.append(hook)
+        return _RemovableHandle(acc.post_hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:
         from graphtorch.autograd import backward

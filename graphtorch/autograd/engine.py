@@ -88,6 +88,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         g = r
                 if accumulate and g is not None:
                     _accumulate(leaf, g, deliveries[id(g)] > 1, create_graph)
+                    for h in node.post_hooks or ():
+                        h(leaf)
                 continue
             if len(buf) == 1:  # the common case: no zeros to fill in
                 in_grads = (node.apply(buf, create_graph) if buf[0] is not None

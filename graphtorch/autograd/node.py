@@ -49,11 +49,13 @@ class Node:
 class AccumulateGrad(Node):
     """Sink for a leaf tensor: adds the incoming gradient into ``tensor.grad``."""
 
-    __slots__ = ("_variable",)
+    __slots__ = ("_variable", "post_hooks")
 
     def __init__(self, variable):
         super().__init__((), 1)
         self._variable = weakref.ref(variable)
+        # hook(leaf) after the gradient is accumulated (register_post_accumulate_grad_hook)
+        self.post_hooks: list | None = None
 
     @property
     def variable(self):
