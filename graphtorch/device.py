@@ -69,13 +69,15 @@ def cuda_is_available() -> bool:
 
 
 def as_device(spec) -> device:
+    # NOTE: every CPU device is the one CPU object: tensors test ``_device is CPU``
     if isinstance(spec, device):
-        return spec
+        return CPU if spec.type == "cpu" else spec
     if spec is None:
         return CPU
     if isinstance(spec, int):
         return device("cuda", spec)
-    return device(spec)
+    dev = device(spec)
+    return CPU if dev.type == "cpu" else dev
 
 
 def array_module(dev: device):
