@@ -56,6 +56,8 @@ def copy_graph(g: Graph) -> Graph:
     """A deep copy of ``g`` (tensor constants are shared, not copied)."""
     new = Graph()
     new.tensor_constants = dict(g.tensor_constants)
+    new.defaults = dict(g.defaults)
+    new.functions = dict(g.functions)
     clone_block_into(new, g.block, new.block, {})
     return new
 

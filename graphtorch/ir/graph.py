@@ -432,6 +432,12 @@ class Graph:
         self.block = Block(self, None)
         # Tensors of prim::Constant nodes, by the name their TensorRef carries.
         self.tensor_constants: dict[str, object] = {}
+        # Default values of the user-facing arguments, by parameter name (the compiler records
+        # them; the executor fills missing call arguments from them; the archive stores them).
+        self.defaults: dict[str, object] = {}
+        # The functions prim::CallFunction[name=...] calls, by name: this graph's compilation
+        # unit (a jit.script call tree, or one loaded archive), never a process-wide table.
+        self.functions: dict[str, object] = {}
         self._ip_block: Block = self.block
         self._ip_before: Node | None = None
         self._source: SourceLoc | None = None

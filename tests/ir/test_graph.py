@@ -203,6 +203,16 @@ def test_copy_is_deep_and_equal_in_text():
     assert str(g) == CELL
 
 
+def test_copy_keeps_argument_defaults_as_its_own_dict():
+    g = build_cell()
+    g.defaults = {"h": 2.0}
+    g2 = g.copy()
+    assert g2.defaults == {"h": 2.0}
+    g2.defaults["h"] = 3.0
+    assert g.defaults == {"h": 2.0}
+    assert Graph().defaults == {}
+
+
 def test_insert_graph_maps_inputs_and_constants():
     callee = Graph()
     a = callee.add_input("a", BT)
