@@ -7,6 +7,8 @@ graphtorch error also derives from that builtin, so ``except RuntimeError`` code
 
 from __future__ import annotations
 
+import pickle
+
 
 class GraphtorchError(Exception):
     """Base class of every graphtorch error."""
@@ -83,6 +85,16 @@ class FormatError(GraphtorchError, ValueError):
         super().__init__(f"{member}: {message}" if member else message)
 
 
+class UnpicklingError(GraphtorchError, pickle.UnpicklingError):
+    """``graphtorch.load(weights_only=True)`` met an object that is not allow-listed (PyTorch
+    raises ``pickle.UnpicklingError``); the message names the global and how to allow it."""
+
+
+class SaveError(GraphtorchError, OSError):
+    """Writing a file failed (an archive by ``save``, an output of the CLI); an OSError with the
+    errno of the cause and the target path as ``filename``; the target is left as it was."""
+
+
 class UnsupportedError(GraphtorchError, NotImplementedError):
     """A feature PyTorch has that graphtorch does not support (yet); the message says which."""
 
@@ -90,3 +102,11 @@ class UnsupportedError(GraphtorchError, NotImplementedError):
 class LinAlgError(GraphtorchError, RuntimeError):
     """A linear-algebra routine failed on its input (singular or not positive-definite matrix);
     ``graphtorch.linalg.LinAlgError``, like ``torch.linalg.LinAlgError``."""
+
+
+class DistributedError(GraphtorchError, RuntimeError):
+    """A collective or process group failed: not initialized, ranks disagree, a peer is gone."""
+
+
+class DistributedTimeoutError(DistributedError, TimeoutError):
+    """A collective did not complete within the process group's ``timeout``."""

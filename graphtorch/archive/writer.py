@@ -20,12 +20,20 @@ from graphtorch.archive.source_paths import portable_graph
 from graphtorch.archive.values import encode_value
 from graphtorch.archive.zip_container import write_archive
 from graphtorch.errors import UnsupportedError
+from graphtorch.frontend.script_module import resolve_function
 from graphtorch.ir.graph import TensorRef as ConstRef
 from graphtorch.ir.kinds import Prim
 
 
 def save(obj, path_or_file) -> None:
-    """Write ``obj`` (a ScriptModule or ScriptFunction) as a .gt archive."""
+    """Write ``obj`` (a ScriptModule or ScriptFunction) as a .gt archive.
+
+    A path is replaced atomically: readers and a crash mid-save see the old file or the new
+    one, never a part of either; no temporary file outlives the save (one left by a killed
+    process is removed by the next save into that directory); an overwritten file keeps its
+    permission bits; a failure to write raises :class:`~graphtorch.errors.SaveError` (an
+    OSError) naming the path. Everything is checked before the first byte is written.
+    """
     write_archive(archive_members(obj), path_or_file)
 
 
@@ -49,7 +57,8 @@ class _Saver:
         self.keep_alive: list = []       # ids stay unique only while the objects live
         self.members: dict[str, bytes] = {}
         self.functions: dict[str, Method] = {}
-        self.pending: list[str] = []
+        self.pending: list[tuple[str, object]] = []   # (qualified name, ScriptFunction)
+        self.function_objects: dict[str, object] = {}
 
     def run(self, obj) -> dict[str, bytes]:
         from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
@@ -59,7 +68,7 @@ class _Saver:
             root = self.module(obj, "", "")
         elif isinstance(obj, ScriptFunction):
             entry = obj.qualified_name
-            self.pending.append(entry)
+            self.pending.append((entry, obj))
         else:
             raise UnsupportedError(f"graphtorch.jit.save expects a ScriptModule or ScriptFunction "
                                    f"(from jit.script or jit.trace), got {type(obj).__name__}")
@@ -126,8 +135,9 @@ class _Saver:
         _refuse_unverifiable(graph, what)
         constants = {}
         for node in graph.walk():
-            if node.kind == Prim.CallFunction.value:
-                self.pending.append(node.attrs["name"])
+            if node.kind == Prim.CallFunction.value:   # resolved in the graph's own unit
+                self.pending.append((node.attrs["name"], resolve_function(graph,
+                                                                          node.attrs["name"])))
             value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
             if isinstance(value, ConstRef) and value.name not in constants:
                 t = graph.tensor_constants[value.name]
@@ -162,13 +172,14 @@ class _Saver:
         return dict(sorted(out.items()))
 
     def save_functions(self) -> None:
-        from graphtorch.frontend.script_module import resolve_function
-
         while self.pending:
-            qname = self.pending.pop()
+            qname, fn = self.pending.pop()
+            seen = self.function_objects.setdefault(qname, fn)
+            if seen is not fn:
+                raise UnsupportedError(f"cannot save: two different functions are named "
+                                       f"{qname!r} (from different compilation units)")
             if qname in self.functions:
                 continue
-            fn = resolve_function(qname)
             arg_names = [v.name for v in fn.graph.inputs]
             self.functions[qname] = self.method(fn.graph, qname, arg_names,
                                                 function_member(qname), qname)

@@ -13,12 +13,12 @@ import io
 import mmap
 import os
 import struct
-import tempfile
 import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from graphtorch.archive.atomic_file import replace_file
 from graphtorch.errors import FormatError
 
 ALIGNMENT = 64
@@ -74,8 +74,10 @@ def _align_extra(offset: int, name_len: int) -> bytes:
 def write_archive(members: dict[str, bytes], path_or_file) -> None:
     """Write ``members`` (name -> bytes) as an archive, sorted by name, byte-for-byte stable.
 
-    A path is written to a temporary file beside it and renamed into place, so a module loaded
-    (memory-mapped) from the same path keeps reading the old file while it is replaced.
+    A path is replaced atomically (:mod:`graphtorch.archive.atomic_file`): the bytes go to a
+    temporary file beside it, ``fsync``-ed, renamed into place, so a module loaded
+    (memory-mapped) from the same path keeps reading the old file, a crash leaves the old file,
+    and an overwritten file keeps its permission bits. Failures raise SaveError naming the path.
     """
     for name in members:
         check_member_name(name)
@@ -99,28 +101,15 @@ def write_archive(members: dict[str, bytes], path_or_file) -> None:
     out.write(cd)
     out.write(_EOCD.pack(_EOCD_SIG, 0, 0, len(central), len(central), len(cd), cd_offset, 0))
     blob = out.getbuffer()
+    is_path = isinstance(path_or_file, (str, os.PathLike))
     if blob.nbytes > MAX_ARCHIVE_BYTES:
-        raise FormatError(f"the archive would be {blob.nbytes} bytes; format 1.x archives are "
-                          "limited to 4 GiB")
-    if isinstance(path_or_file, (str, os.PathLike)):
-        _write_atomically(Path(path_or_file), blob)
+        target = f" {os.fspath(path_or_file)!r}" if is_path else ""
+        raise FormatError(f"cannot save{target}: the archive would be {blob.nbytes} bytes; "
+                          "format 1.x archives are limited to 4 GiB")
+    if is_path:
+        replace_file(path_or_file, lambda f: f.write(blob))
     else:
         path_or_file.write(blob)
-
-
-def _write_atomically(path: Path, blob) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600 files; archives are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # -- reading -----------------------------------------------------------------------------------
