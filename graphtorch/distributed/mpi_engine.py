@@ -1,0 +1,147 @@
+"""The ``"mpi"`` (alias ``"gloo"``) engine: nonblocking MPI collectives through mpi4py.
+
+Buffers are contiguous numpy arrays handed to MPI through the buffer protocol (no copies); MPI picks
+the datatype from the array's format. Every collective is the nonblocking MPI call (``Iallreduce``
+...) wrapped in a :class:`~graphtorch.distributed.work.Work` that polls ``Test`` against the
+group's deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from mpi4py import MPI
+
+from graphtorch.distributed.reduce_op import ReduceOp, effective_op
+from graphtorch.distributed.work import Work, poll_until
+from graphtorch.errors import DistributedError
+
+_MPI_OPS = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
+            ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}
+_MPI_BOOL_OPS = {ReduceOp.BOR: MPI.LOR, ReduceOp.BAND: MPI.LAND, ReduceOp.BXOR: MPI.LXOR}
+
+
+def mpi_op(op: ReduceOp, dtype: np.dtype):
+    op = effective_op(op, dtype.kind)
+    if dtype.kind == "b":
+        return _MPI_BOOL_OPS[op]
+    return _MPI_OPS[op]
+
+
+class MpiEngine:
+    """One MPI communicator; ``rank``/``size`` are positions within it."""
+
+    name = "mpi"
+    stages_through_host = True
+
+    def __init__(self, comm, timeout_s: float, on_timeout: Callable[[str], None]):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.timeout_s = timeout_s
+        self.on_timeout = on_timeout
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _start(self, what: str, start: Callable[[], object], finish=None, result=None) -> Work:
+        try:
+            req = start()
+        except MPI.Exception as e:
+            raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
+
+        def test() -> bool:
+            try:
+                return req.Test()
+            except MPI.Exception as e:
+                raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
+
+        work = Work(test, self.timeout_s, what, self.on_timeout, result=result)
+        if finish is not None:
+            work.then(finish)
+        return work
+
+    def _avg(self, op: ReduceOp, buf: np.ndarray):
+        if op is not ReduceOp.AVG:
+            return None
+        size = self.size
+        return lambda: np.true_divide(buf, size, out=buf, casting="unsafe")
+
+    # -- collectives -----------------------------------------------------------------------------
+    def all_reduce(self, buf: np.ndarray, op: ReduceOp, what: str = "all_reduce") -> Work:
+        mop = mpi_op(op, buf.dtype)
+        return self._start(what, lambda: self.comm.Iallreduce(MPI.IN_PLACE, buf, op=mop),
+                           self._avg(op, buf))
+
+    def broadcast(self, buf: np.ndarray, root: int, what: str = "broadcast") -> Work:
+        return self._start(what, lambda: self.comm.Ibcast(buf, root=root))
+
+    def reduce(self, buf: np.ndarray, op: ReduceOp, root: int, what: str = "reduce") -> Work:
+        mop = mpi_op(op, buf.dtype)
+        if self.rank == root:
+            return self._start(what, lambda: self.comm.Ireduce(MPI.IN_PLACE, buf, op=mop,
+                                                               root=root), self._avg(op, buf))
+        return self._start(what, lambda: self.comm.Ireduce(buf, None, op=mop, root=root))
+
+    def all_gather(self, send: np.ndarray, recv: np.ndarray, what: str = "all_gather") -> Work:
+        return self._start(what, lambda: self.comm.Iallgather(send, recv))
+
+    def reduce_scatter(self, send: np.ndarray, recv: np.ndarray, op: ReduceOp,
+                       what: str = "reduce_scatter_tensor") -> Work:
+        mop = mpi_op(op, send.dtype)
+        return self._start(what, lambda: self.comm.Ireduce_scatter_block(send, recv, op=mop),
+                           self._avg(op, recv))
+
+    def gather(self, send: np.ndarray, recv: np.ndarray | None, root: int,
+               what: str = "gather") -> Work:
+        return self._start(what, lambda: self.comm.Igather(send, recv, root=root))
+
+    def scatter(self, send: np.ndarray | None, recv: np.ndarray, root: int,
+                what: str = "scatter") -> Work:
+        return self._start(what, lambda: self.comm.Iscatter(send, recv, root=root))
+
+    def send(self, buf: np.ndarray, peer: int, tag: int, what: str = "send") -> Work:
+        return self._start(what, lambda: self.comm.Isend(buf, dest=peer, tag=tag))
+
+    def recv(self, buf: np.ndarray, peer: int | None, tag: int, what: str = "recv") -> Work:
+        status = MPI.Status()
+        source = MPI.ANY_SOURCE if peer is None else peer
+        sender: list[int] = []
+        try:
+            req = self.comm.Irecv(buf, source=source, tag=tag)
+        except MPI.Exception as e:
+            raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
+
+        def test() -> bool:
+            try:
+                done = req.Test(status)
+            except MPI.Exception as e:
+                raise DistributedError(f"{what}: MPI error: {e.Get_error_string()} (is the "
+                                       "receiving tensor as large as the sent one?)") from None
+            if done and not sender:
+                sender.append(status.Get_source())
+            return done
+
+        return Work(test, self.timeout_s, what, self.on_timeout, result=sender)
+
+    def barrier(self, what: str = "barrier") -> Work:
+        return self._start(what, lambda: self.comm.Ibarrier())
+
+    def exchange(self, header: np.ndarray, what: str) -> np.ndarray:
+        """Every rank's ``header`` (int64 vector), one row per rank; blocking with the deadline."""
+        rows = np.empty((self.size, header.size), np.int64)
+        req = self.comm.Iallgather(header, rows)
+        poll_until(req.Test, self.timeout_s, lambda: what, self.on_timeout)
+        return rows
+
+    def split(self, member: bool, key: int):
+        """A communicator of the members (collective over this one); None for non-members."""
+        comm = self.comm.Split(0 if member else MPI.UNDEFINED, key)
+        return None if comm == MPI.COMM_NULL else comm
+
+    def abort(self, code: int = 1) -> None:
+        self.comm.Abort(code)
+
+    def destroy(self) -> None:
+        if self.comm != MPI.COMM_WORLD:
+            self.comm.Free()
