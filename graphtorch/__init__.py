@@ -114,6 +114,13 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
             cp.cuda.runtime.deviceSynchronize()
 
 
-from graphtorch import jit, linalg, optim, testing, utils  # noqa: E402 - they need the core above
+from graphtorch import (  # noqa: E402 - they need the core above
+    jit,
+    linalg,
+    optim,
+    serialization,
+    testing,
+    utils,
+)
 from graphtorch.checkpoint import load, save  # noqa: E402
 from graphtorch.python_signatures import *  # noqa: E402,F403 - unique, cummax, det ...

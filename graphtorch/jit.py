@@ -149,14 +149,14 @@ def is_tracing() -> bool:
 
 def save(m, f, _extra_files=None) -> None:
     """Save a compiled module (or function) to a ``.gt`` archive (no pickle)."""
-    from graphtorch.serialization import save as _save
+    from graphtorch.archive import save as _save
 
     _save(m, f)
 
 
 def load(f, map_location=None, _extra_files=None):
     """Load a ``.gt`` archive; nothing in it is executed."""
-    from graphtorch.serialization import load as _load
+    from graphtorch.archive import load as _load
 
     return _load(f, map_location=map_location)
 

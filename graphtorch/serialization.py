@@ -1,10 +1,22 @@
-"""``graphtorch.jit.save`` / ``graphtorch.jit.load``: the .gt archive (docs/format.md).
+"""``graphtorch.serialization`` (``torch.serialization``): ``save`` / ``load`` of any object and
+the ``weights_only`` allow-list.
 
-The implementation lives in :mod:`graphtorch.archive`; this module is the stable entry point.
+``save`` / ``load`` are ``graphtorch.save`` / ``graphtorch.load`` (:mod:`graphtorch.checkpoint`,
+pickled parts in :mod:`graphtorch.serialization_pickle`). Compiled modules go to the pickle-free
+``.gt`` archive through ``graphtorch.jit.save`` / ``graphtorch.jit.load``
+(:mod:`graphtorch.archive`, docs/format.md).
 """
 
 from __future__ import annotations
 
-from graphtorch.archive import FORMAT_VERSION, load, save
+from graphtorch.checkpoint import load, save
+from graphtorch.serialization_pickle import (
+    DEFAULT_PROTOCOL,
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 
-__all__ = ["FORMAT_VERSION", "load", "save"]
+__all__ = ["DEFAULT_PROTOCOL", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
+           "load", "safe_globals", "save"]
