@@ -154,19 +154,23 @@ def test_viz_dot_and_html(mlp_path, tmp_path):
     assert 'label="float32[3, 8]"' in dot
     gtcli("viz", mlp_path, "-o", tmp_path / "g.html")
     html = (tmp_path / "g.html").read_text()
-    assert "<svg" in html and "l2 (__torch__.nn.Linear)" in html and "<script" not in html
+    # self-contained: the script is inline and nothing is fetched
+    assert "<svg" in html and "l2: Linear" in html and "<script src" not in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
     assert "float32[3, 2]" in html
 
 
-def test_viz_svg_falls_back_to_html_without_graphviz(mlp_path, tmp_path):
-    import shutil
+def test_viz_svg_uses_the_builtin_layout_without_graphviz(mlp_path, tmp_path):
+    from graphtorch.viz import graphviz_available
 
-    proc = gtcli("viz", mlp_path, "-o", tmp_path / "g.svg")
-    if shutil.which("dot"):
-        assert (tmp_path / "g.svg").read_text().lstrip().startswith("<?xml")
+    proc = gtcli("viz", mlp_path, "-o", tmp_path / "g.svg", "--json")
+    assert (tmp_path / "g.svg").read_text().lstrip().startswith("<?xml")
+    doc = json.loads(proc.stdout)
+    if graphviz_available():
+        assert doc["engine"] == "dot" and "note" not in doc
     else:
-        assert "Graphviz 'dot' is not installed" in proc.stderr
-        assert (tmp_path / "g.html").exists()
+        assert doc["engine"] == "builtin"
+        assert "Graphviz is not installed" in proc.stderr
 
 
 def test_optimize_writes_a_loadable_archive(mlp_path, tmp_path):
