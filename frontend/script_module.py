@@ -8,6 +8,7 @@ taking ``self`` as its first input. Calling it runs the executor (runtime/execut
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 
 from graphtorch.errors import GraphError
@@ -47,14 +48,15 @@ class ScriptMethod:
 class ScriptFunction:
     """A compiled free function (``@graphtorch.jit.script`` on a def, or a traced function)."""
 
-    def __init__(self, qualified_name: str, graph, fn=None):
+    def __init__(self, qualified_name: str, graph, fn=None, register: bool = True):
         self.qualified_name = qualified_name
         self.name = qualified_name.rsplit(".", 1)[-1]
         self.graph = graph
         self._fn = fn
         self.__name__ = self.name
         self.__doc__ = getattr(fn, "__doc__", None)
-        FUNCTIONS[qualified_name] = self
+        if register:    # NOTE: only names compiled here; loaded functions stay in their archive
+            FUNCTIONS[qualified_name] = self
 
     def __call__(self, *args, **kwargs):
         from graphtorch.runtime.executor import call_function
@@ -97,16 +99,75 @@ def qualified_type_name(cls) -> str:
     return f"__torch__.{module}.{qual}"
 
 
-# Every ScriptFunction by qualified name: prim::CallFunction[name=...] resolves through it.
-FUNCTIONS: dict[str, ScriptFunction] = {}
+# The live ScriptFunctions compiled in this process, by qualified name. It only keeps names
+# unique (two closures of one factory get distinct names); calls never resolve through it: each
+# graph holds its callees in ``graph.functions`` (its compilation unit). Weak values: a function
+# nobody references any more leaves the table, so re-scripting does not grow it without bound.
+FUNCTIONS: weakref.WeakValueDictionary[str, ScriptFunction] = weakref.WeakValueDictionary()
 
 
-def resolve_function(name: str) -> ScriptFunction:
-    try:
-        return FUNCTIONS[name]
-    except KeyError:
-        raise GraphError(f"prim::CallFunction: no compiled function named {name!r} is loaded") \
-            from None
+def bind_function(graph, fn: ScriptFunction) -> None:
+    """Make ``prim::CallFunction[name=fn.qualified_name]`` in ``graph`` call ``fn``."""
+    bound = graph.functions.get(fn.qualified_name)
+    if bound is not None and bound is not fn:
+        raise GraphError(f"two different functions are named {fn.qualified_name!r} in one "
+                         f"compilation unit")
+    graph.functions[fn.qualified_name] = fn
+
+
+def resolve_function(graph, name: str) -> ScriptFunction:
+    """The function ``prim::CallFunction[name=name]`` calls in ``graph`` (its own unit only)."""
+    fn = graph.functions.get(name) if isinstance(name, str) else None
+    if fn is None:
+        raise GraphError(f"prim::CallFunction: no function named {name!r} in this graph's "
+                         f"compilation unit")
+    return fn
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+_SLOTS = ("_parameters", "_buffers", "_modules")
+
+
+def module_member(obj, name):
+    """``obj.<name>`` for what ``prim::GetAttr`` may read: a declared parameter, buffer,
+    submodule, constant attribute of a module, or ``training``. Never a dunder, a method or any
+    other Python attribute: a graph cannot walk from a module into Python objects."""
+    if not isinstance(obj, Module) or not isinstance(name, str) or _is_dunder(name):
+        raise GraphError(f"prim::GetAttr: cannot read {name!r} of a "
+                         f"{type(obj).__name__} (only declared module members)")
+    d = obj.__dict__
+    consts = d.get("_gt_constants")
+    if consts is not None and name in consts:
+        return consts[name]
+    for slots in _SLOTS:
+        table = d.get(slots)
+        if table is not None and name in table:
+            return table[name]
+    if name == "training":
+        return bool(obj.training)
+    raise GraphError(f"prim::GetAttr: {type(obj).__name__} has no parameter, buffer, "
+                     f"submodule or attribute {name!r}")
+
+
+def module_method(obj, name):
+    """What ``prim::CallMethod[name=...]`` calls on ``obj``: a compiled method of a
+    ScriptModule, else (an eager-fallback submodule compiled in this process) a method its
+    class defines. Never a dunder (``__call__``, ``__init__`` ...) nor a non-module object."""
+    if not isinstance(obj, Module) or not isinstance(name, str) or _is_dunder(name):
+        raise GraphError(f"prim::CallMethod: cannot call {name!r} on a {type(obj).__name__} "
+                         f"(only methods of modules)")
+    methods = obj.__dict__.get("_gt_methods")
+    if methods is not None:
+        if name in methods:
+            return methods[name]
+        raise GraphError(f"prim::CallMethod: {obj._gt_original_name} has no compiled method "
+                         f"{name!r}")
+    if not callable(getattr(type(obj), name, None)):
+        raise GraphError(f"prim::CallMethod: {type(obj).__name__} has no method {name!r}")
+    return getattr(obj, name)
 
 
 class ScriptModule(Module):

@@ -26,17 +26,21 @@ def attr_path(value, self_value) -> tuple[str, ...] | None:
 
 
 def resolve_path(module, path: tuple[str, ...]):
+    """The object at ``self.a.b``: declared module members only (module_member)."""
+    # NOTE: frontend sits above passes; the allow-list lives with ScriptModule
+    from graphtorch.frontend.script_module import module_member
+
     obj = module
     for name in path:
-        obj = getattr(obj, name)
+        obj = module_member(obj, name)
     return obj
 
 
 def _callee(node, graph, module):
-    from graphtorch.frontend.script_module import FUNCTIONS, ScriptModule
+    from graphtorch.frontend.script_module import ScriptModule
 
     if node.kind == "prim::CallFunction":
-        fn = FUNCTIONS.get(node.attrs["name"])
+        fn = graph.functions.get(node.attrs.get("name"))
         return None if fn is None else fn.graph
     if node.kind == "prim::CallMethod" and module is not None and graph.inputs:
         path = attr_path(node.inputs[0], graph.inputs[0])
@@ -66,6 +70,7 @@ def inline_calls(graph, ctx=None) -> bool:
         node, callee = target
         with graph.insert_point(node):
             outs = insert_graph(graph, callee, list(node.inputs))
+        _adopt_functions(graph, callee)
         if len(outs) != len(node.outputs):
             raise GraphError(f"inline: {node.kind} has {len(node.outputs)} outputs but the callee "
                              f"returns {len(outs)}")
@@ -74,3 +79,12 @@ def inline_calls(graph, ctx=None) -> bool:
         node.destroy()
         changed = True
     raise GraphError(f"inline: more than {MAX_INLINE_DEPTH} nested calls (recursion?)")
+
+
+def _adopt_functions(graph, callee) -> None:
+    """The callee's calls, now copied into ``graph``, keep resolving to the callee's unit."""
+    for name, fn in callee.functions.items():
+        bound = graph.functions.setdefault(name, fn)
+        if bound is not fn:
+            raise GraphError(f"inline: two different functions are named {name!r} in one "
+                             f"graph")

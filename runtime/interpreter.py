@@ -121,30 +121,38 @@ def _constant(interp, node, args, env):
 
 
 def _getattr(interp, node, args, env):
-    return getattr(args[0], node.attrs["name"])
+    # NOTE: frontend sits above runtime; the allow-list lives with ScriptModule
+    from graphtorch.frontend.script_module import module_member
+
+    return module_member(args[0], node.attrs["name"])
 
 
 def _setattr(interp, node, args, env):
-    setattr(args[0], node.attrs["name"], args[1])
+    from graphtorch.frontend.script_module import module_member  # NOTE: layer above, see _getattr
+
+    name = node.attrs["name"]
+    module_member(args[0], name)    # only a declared member may be assigned
+    setattr(args[0], name, args[1])
     return None
 
 
 def _call_method(interp, node, args, env):
-    from graphtorch.frontend.script_module import ScriptModule
+    from graphtorch.frontend.script_module import ScriptMethod, module_method  # NOTE: see above
 
+    if not args:
+        raise GraphError("prim::CallMethod without the object to call it on")
     obj, rest = args[0], args[1:]
-    name = node.attrs["name"]
-    if isinstance(obj, ScriptModule) and name in obj._gt_methods:
-        method = obj._gt_methods[name]
+    method = module_method(obj, node.attrs["name"])
+    if isinstance(method, ScriptMethod):
         out = interp.run(method.graph, [obj] + list(rest))
         return out[0] if len(out) == 1 else tuple(out)
-    return getattr(obj, name)(*rest)
+    return method(*rest)    # an eager-fallback submodule compiled in this process
 
 
 def _call_function(interp, node, args, env):
-    from graphtorch.frontend.script_module import resolve_function
+    from graphtorch.frontend.script_module import resolve_function  # NOTE: see _getattr
 
-    fn = resolve_function(node.attrs["name"])
+    fn = resolve_function(node.graph, node.attrs["name"])
     out = interp.run(fn.graph, list(args))
     return out[0] if len(out) == 1 else tuple(out)
 

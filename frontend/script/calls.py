@@ -10,6 +10,7 @@ import math
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
+from graphtorch.frontend.script_module import bind_function
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE, Prim
@@ -317,6 +318,7 @@ class CallCompiler:
                 vals[i] = self.py_constant(defaults[p.name], pos)
             vals[i] = self.coerce(vals[i], p.type, pos, f"argument '{p.name}'")
         outs = [v.type for v in fn.graph.outputs]
+        bind_function(self.graph, fn)   # the call resolves within this compilation unit
         return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
 
     def call_builtin(self, name: str, e: S.Call):

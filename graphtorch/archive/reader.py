@@ -212,10 +212,14 @@ def load(path_or_file, map_location=None):
 def build(loaded: LoadedArchive):
     from graphtorch.frontend.script_module import ScriptFunction
 
+    # NOTE: the archive is one compilation unit: its calls resolve among its own functions
+    # (the checker proved every name is here), never through anything else in the process.
     functions = {}
     for f in loaded.manifest.functions:
         graph = loaded.graphs[f.code]
-        functions[f.name] = ScriptFunction(f.name, graph)
+        functions[f.name] = ScriptFunction(f.name, graph, register=False)
+    for graph in loaded.graphs.values():
+        graph.functions = functions
     if loaded.manifest.root is None:
         return functions[loaded.manifest.entry_function]
     return _build_module(loaded, loaded.manifest.root, "")
