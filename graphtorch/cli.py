@@ -1,18 +1,26 @@
 """The ``graphtorch`` command (also ``python -m graphtorch``): run and inspect .gt archives.
 
-Conventions (docs/cli.md): exit 0 on success, 2 for usage errors (argparse's own), 1 for model
-or data errors, reported as one ``graphtorch <command>: error: ...`` line on stderr with no
-traceback unless ``--debug``. ``--json`` prints one JSON document on stdout for machines.
+Conventions (docs/cli.md): exit 0 on success, 2 for usage errors, 1 for model or data errors,
+124 past ``--timeout``, 130 on Ctrl-C, each reported as one ``graphtorch <command>: error: ...``
+line on stderr with no traceback unless ``--debug``; a closed stdout (``| head``) ends the command
+quietly with 141 (128 + SIGPIPE, as a shell reports ``cat`` killed by SIGPIPE). ``--json`` prints
+one JSON document on stdout for machines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 import graphtorch
+from graphtorch import cli_deadline
+
+EXIT_CLOSED_PIPE = 141    # 128 + SIGPIPE
 
 
 class CLIError(Exception):
@@ -23,6 +31,14 @@ class UsageError(Exception):
     """Arguments that parse but do not make sense together (exit 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``prog: error: message``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        line = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {line} (see {self.prog} --help)\n")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document for machines")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -31,7 +47,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from graphtorch import cli_inspect, cli_optimize, cli_profile, cli_run, cli_viz
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="graphtorch", description="Run, inspect, profile and draw graphtorch .gt archives.")
     parser.add_argument("--version", action="version",
                         version=f"graphtorch {graphtorch.__version__}")
@@ -47,10 +63,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()          # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        return _closed_pipe()
+    except Exception as e:  # noqa: BLE001 - before a command runs (building the parser)
+        print(f"graphtorch: error: internal error ({type(e).__name__}: "
+              f"{' '.join(str(e).split())}); please report it", file=sys.stderr)
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)   # exits 2 with argparse's usage message on bad usage
+    args = parser.parse_args(argv)   # usage errors exit 2 with one line (_Parser.error)
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None:
+        cli_deadline.start(timeout, f"graphtorch {args.command}: error: timed out after "
+                                    f"{timeout:g} s (--timeout {timeout:g})")
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        raise
+    except cli_deadline.Timeout as e:
+        return _fail(args, e, cli_deadline.EXIT_TIMEOUT, prefixed=True)
     except UsageError as e:
         return _fail(args, e, 2)
     except (CLIError, graphtorch.errors.GraphtorchError, OSError, ValueError) as e:
@@ -58,26 +95,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"graphtorch {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as e:
+        return _fail(args, CLIError("out of memory; try smaller inputs"), 1, cause=e)
     except Exception as e:  # noqa: BLE001 - a bug still gets one line (and --debug shows it)
         return _fail(args, _Internal(f"internal error ({type(e).__name__}: {e}); rerun with "
                                      "--debug for the traceback and please report it"), 1,
                      cause=e)
+    finally:
+        cli_deadline.stop()
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``graphtorch inspect m.gt | head -1``): stop quietly.
+    stdout is pointed at /dev/null so that the interpreter's final flush does not print
+    "Exception ignored ... BrokenPipeError"."""
+    cli_deadline.stop()
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 class _Internal(Exception):
     pass
 
 
-def _fail(args, error: BaseException, code: int, cause: BaseException | None = None) -> int:
+def _fail(args, error: BaseException, code: int, cause: BaseException | None = None,
+          prefixed: bool = False) -> int:
     if args.debug:
-        import traceback
-
         shown = cause or error
         traceback.print_exception(type(shown), shown, shown.__traceback__)
     message = " ".join(str(error).split())   # one line, whatever the exception's layout
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        message = f"{error.strerror}: {error.filename!r}"
-    print(f"graphtorch {args.command}: error: {message}", file=sys.stderr)
+        message = " ".join(f"{error.strerror}: {error.filename!r}".split())
+    if not prefixed:
+        message = f"graphtorch {args.command}: error: {message}"
+    print(message, file=sys.stderr)
     return code
 
 

@@ -4,6 +4,8 @@ flattening outputs to named arrays."""
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,20 +38,53 @@ class ShapeSpec:
         return ShapeSpec(m.group(1), shape, dtype)
 
 
-MAX_RANDOM_ELEMENTS = 1 << 28   # 1 GiB of float32: a shape from a hostile archive stops here
+DEFAULT_MAX_INPUT_BYTES = 1 << 30   # random inputs, all together: a hostile shape stops here
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
-def random_array(shape: tuple[int, ...], dtype: str, rng: np.random.Generator,
-                 name: str = "input") -> np.ndarray:
+def parse_bytes(text: str) -> int:
+    """``--max-input-bytes``: ``1000``, ``512M``, ``2G`` or ``2GiB`` (units of 1024)."""
+    import argparse
+
+    m = re.fullmatch(r"\s*(\d+)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected a byte count like 1000000, 512M or 2G, "
+                                         f"got {text!r}")
+    return int(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+@dataclass(frozen=True)
+class RandomInput:
+    """A random input still to be drawn: its size is checked against the cap first."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def nbytes(self) -> int:
+        numel = 1
+        for d in self.shape:
+            numel *= d
+        return numel * dtypes.from_name(self.dtype).itemsize
+
+
+def draw_random(requests: list[RandomInput], rng: np.random.Generator,
+                max_bytes: int) -> dict[str, np.ndarray]:
+    """The random arrays of ``requests`` once their total size is known to fit ``max_bytes``."""
     from graphtorch.cli import CLIError
 
-    numel = 1
-    for d in shape:
-        numel *= d
-    if numel > MAX_RANDOM_ELEMENTS:
-        raise CLIError(f"input {name!r}: a random tensor of shape {list(shape)} would have "
-                       f"{numel} elements, above the limit of {MAX_RANDOM_ELEMENTS}; pass the "
-                       f"input from a file (--inputs or --input)")
+    total = sum(r.nbytes for r in requests)
+    if total > max_bytes:
+        biggest = max(requests, key=lambda r: r.nbytes)
+        raise CLIError(f"random inputs would take {total} bytes, above the limit of "
+                       f"{max_bytes} (--max-input-bytes); the largest is {biggest.name!r}: "
+                       f"{biggest.dtype}{list(biggest.shape)}; pass inputs from a file "
+                       f"(--inputs or --input) or raise --max-input-bytes")
+    return {r.name: random_array(r.shape, r.dtype, rng) for r in requests}
+
+
+def random_array(shape: tuple[int, ...], dtype: str, rng: np.random.Generator) -> np.ndarray:
     dt = dtypes.from_name(dtype)
     if dt.is_floating_point:
         return rng.standard_normal(shape).astype(dt.np)
@@ -58,15 +93,81 @@ def random_array(shape: tuple[int, ...], dtype: str, rng: np.random.Generator,
     return rng.integers(0, 10, shape).astype(dt.np)
 
 
-def _npy(path: str, what: str) -> np.ndarray:
+def _read_error(what: str, path: str, kind: str, e: BaseException):
+    from graphtorch.cli import CLIError
+
+    if isinstance(e, FileNotFoundError):
+        return CLIError(f"{what}: no such file: {path!r}")
+    if isinstance(e, IsADirectoryError):
+        return CLIError(f"{what}: {path!r} is a directory, not {kind} file")
+    return CLIError(f"{what}: cannot read {path!r} as {kind}: {' '.join(str(e).split())}")
+
+
+# NOTE: what numpy raises on files that are not what they claim (zipfile.BadZipFile is not an
+# OSError; zlib.error on damaged deflate streams)
+_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def load_npz(path: str, what: str) -> dict[str, np.ndarray]:
+    """Named arrays of an .npz file; a .npy file (one array) is a data error saying what to do."""
     from graphtorch.cli import CLIError
 
     try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise CLIError(f"{what}: no such file: {path!r}") from None
-    except (ValueError, OSError, EOFError) as e:
-        raise CLIError(f"{what}: cannot read {path!r} as .npy: {e}") from None
+        data = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as e:
+        raise _read_error(what, path, ".npz", e) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise CLIError(f"{what}: {path!r} holds one array (.npy), not named arrays (.npz); "
+                       f"pass it as --input NAME={path}, or save the inputs with numpy.savez")
+    try:
+        with data:
+            return {k: data[k] for k in data.files}
+    except _READ_ERRORS as e:
+        raise _read_error(what, path, ".npz", e) from None
+
+
+def load_npy(path: str, what: str) -> np.ndarray:
+    """The one array of a .npy file; an .npz file (named arrays) is a data error."""
+    from graphtorch.cli import CLIError
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as e:
+        raise _read_error(what, path, ".npy", e) from None
+    if not isinstance(data, np.ndarray):
+        data.close()
+        raise CLIError(f"{what}: {path!r} holds named arrays (.npz), not one array (.npy); "
+                       f"pass it as --inputs {path}")
+    return data
+
+
+def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
+    """``arr`` as a valid value of argument ``name : t``, or a data error naming the input."""
+    from graphtorch.cli import CLIError
+    from graphtorch.errors import DTypeError
+    from graphtorch.ir.types import BoolType, FloatType, IntType, OptionalType, TensorType
+
+    where = f"input {name!r} : {t}"
+    if isinstance(t, (IntType, FloatType, BoolType)):
+        if arr.ndim != 0:
+            raise CLIError(f"{where} is a scalar, but the array given has shape "
+                           f"{list(arr.shape)}; give a 0-d array (numpy.float64(2.5), "
+                           f"numpy.array(3))")
+        kinds = {IntType: "iu", FloatType: "iuf", BoolType: "b"}[type(t)]
+        if arr.dtype.kind not in kinds:
+            raise CLIError(f"{where} cannot take a value of dtype {arr.dtype}")
+        return arr
+    elem = t.elem if isinstance(t, OptionalType) else t
+    if not isinstance(elem, TensorType):
+        raise CLIError(f"{where} cannot be given as an array (only tensors and int, float and "
+                       f"bool scalars can); leave it out to use its default, if it has one")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    try:
+        dtypes.from_numpy(arr.dtype)
+    except DTypeError as e:
+        raise CLIError(f"{where}: {e}") from None
+    return arr
 
 
 def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, np.ndarray]:
@@ -77,42 +178,41 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
     params = dict(zip(arg_names, graph.inputs[first:]))
     arrays: dict[str, np.ndarray] = {}
     if args.inputs:
-        try:
-            with np.load(args.inputs, allow_pickle=False) as z:
-                arrays.update({k: z[k] for k in z.files})
-        except FileNotFoundError:
-            raise CLIError(f"--inputs: no such file: {args.inputs!r}") from None
-        except (ValueError, OSError, EOFError) as e:
-            raise CLIError(f"--inputs: cannot read {args.inputs!r} as .npz: {e}") from None
+        arrays.update(load_npz(args.inputs, "--inputs"))
     for item in args.input or []:
         name, eq, path = item.partition("=")
         if not eq or not name:
             raise UsageError(f"--input {item!r}: expected NAME=FILE.npy")
-        arrays[name] = _npy(path, f"--input {name}")
-    rng = np.random.default_rng(args.seed)
+        arrays[name] = load_npy(path, f"--input {name}")
     specs = [ShapeSpec.parse(s) for s in args.shape or []]
+    requests: list[RandomInput] = []
     for spec in specs:
         if spec.name in arrays:
             raise UsageError(f"input {spec.name!r} is given both as a file and by --shape")
         t = params.get(spec.name)
         default = t.type.dtype.name if t is not None and isinstance(t.type, TensorType) \
             and t.type.dtype is not None else "float32"
-        arrays[spec.name] = random_array(spec.shape, spec.dtype or default, rng, spec.name)
-    unknown = sorted(set(arrays) - set(params))
+        requests.append(RandomInput(spec.name, spec.shape, spec.dtype or default))
+    given = set(arrays) | {r.name for r in requests}
+    unknown = sorted(given - set(params))
     if unknown:
         raise CLIError(f"the model has no input named {unknown[0]!r}; its inputs are "
                        f"{arg_names}")
+    arrays = {name: check_input(name, a, params[name].type) for name, a in arrays.items()}
     defaults = getattr(graph, "defaults", None) or {}
     for name, v in params.items():
-        if name in arrays or name in defaults:   # an argument left out takes its default
+        if name in given or name in defaults:   # an argument left out takes its default
             continue
         t = v.type
         if isinstance(t, TensorType) and t.is_complete:
-            arrays[name] = random_array(tuple(t.shape), t.dtype.name, rng, name)
+            requests.append(RandomInput(name, tuple(t.shape), t.dtype.name))
             continue
         dims = "DIMS[:DTYPE]" if isinstance(t, TensorType) else "scalar"
         raise CLIError(f"input {name!r} : {t} needs a value: pass --inputs FILE.npz, --input "
                        f"{name}=FILE.npy or --shape {name}:{dims}")
+    max_bytes = getattr(args, "max_input_bytes", DEFAULT_MAX_INPUT_BYTES)
+    rng = np.random.default_rng(args.seed)
+    arrays.update(draw_random(requests, rng, max_bytes))
     return {name: arrays[name] for name in arg_names if name in arrays}
 
 

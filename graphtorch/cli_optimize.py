@@ -14,7 +14,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     from graphtorch.archive import load, save
-    from graphtorch.cli import CLIError, emit_json
+    from graphtorch.cli import CLIError, UsageError, emit_json
+    from graphtorch.cli_run import output_path
 
     try:
         from graphtorch.passes.manager import PIPELINES, PassContext, run_passes
@@ -23,7 +24,8 @@ def run(args) -> int:
                        f"this installation lacks: {e}") from None
     _import_passes()
     if args.level not in PIPELINES:
-        raise CLIError(f"unknown pipeline {args.level!r}; known: {sorted(PIPELINES)}")
+        raise UsageError(f"unknown pipeline {args.level!r}; known: {sorted(PIPELINES)}")
+    output_path(args.output, args.model, "model.gt", may_be_model=True)
     names = PIPELINES[args.level]
     obj = load(args.model)
     report = []

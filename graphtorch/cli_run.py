@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from graphtorch import cli_deadline
+from graphtorch.archive.atomic_file import replace_file
+from graphtorch.cli_inputs import DEFAULT_MAX_INPUT_BYTES, parse_bytes
 
 
 def add_parser(sub):
@@ -39,6 +46,11 @@ def add_model_arguments(p) -> None:
                    help="a random input of this shape and dtype (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of random inputs (0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    p.add_argument("--max-input-bytes", type=parse_bytes, default=DEFAULT_MAX_INPUT_BYTES,
+                   metavar="N", help="cap on the total size of random inputs (default 1G; "
+                                     "suffixes K, M, G, T)")
+    p.add_argument("--timeout", type=_positive_seconds, default=None, metavar="SECONDS",
+                   help="stop with an error (exit 124) when the command takes longer")
 
 
 def add_timing_arguments(p, iters: int) -> None:
@@ -48,22 +60,56 @@ def add_timing_arguments(p, iters: int) -> None:
                    help=f"timed runs ({iters})")
 
 
-def _positive(text: str) -> int:
-    import argparse
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
-    n = int(text)
+
+def _positive(text: str) -> int:
+    n = _integer(text)
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
 
 
 def _non_negative(text: str) -> int:
-    import argparse
-
-    n = int(text)
+    n = _integer(text)
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be at least 0, got {n}")
     return n
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not (0 < s < 1e9):     # NOTE: also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return s
+
+
+def output_path(output: str, model: str, example: str, may_be_model: bool = False) -> Path:
+    """``-o`` checked before any work: a file name (not a directory) in an existing directory,
+    not the model archive unless ``may_be_model``. Exactly this path is written, nothing else."""
+    from graphtorch.cli import CLIError, UsageError
+
+    path = Path(output)
+    if output.endswith(("/", os.sep)) or path.is_dir():
+        raise UsageError(f"--output {output!r} is a directory; name the file to write, like "
+                         f"{os.path.join(output, example)}")
+    if not path.parent.is_dir():
+        raise CLIError(f"--output {output!r}: the directory {str(path.parent)!r} does not "
+                       f"exist")
+    try:
+        same = path.exists() and os.path.samefile(path, model)
+    except OSError:
+        same = False
+    if same and not may_be_model:
+        raise UsageError(f"--output {output!r} is the model archive itself; name another file")
+    return path
 
 
 @dataclass
@@ -214,12 +260,19 @@ def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict
 
 
 def run(args) -> int:
-    from graphtorch.cli import CLIError, emit_json
+    from graphtorch.cli import CLIError, UsageError, emit_json
     from graphtorch.cli_inputs import flatten_outputs
     from graphtorch.jit import get_executor, set_executor
 
     if args.executor is not None:
         set_executor(args.executor)
+    out_path = None
+    if args.output:
+        if args.output.endswith(".gt"):
+            raise UsageError(f"--output {args.output!r}: run writes the outputs as an .npz "
+                             f"file, not a .gt archive; name an .npz file (graphtorch "
+                             f"optimize -o writes archives)")
+        out_path = output_path(args.output, args.model, "out.npz")
     prep = prepare_run(args)
     result, times = time_runs(prep, args.warmup, args.iters, args.min_time, args.progress)
     outputs = flatten_outputs(result)
@@ -230,8 +283,10 @@ def run(args) -> int:
                  "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
                              for k, v in outputs.items()},
                  "latency": latency_stats(times)}
+    cli_deadline.stop()      # the model ran in time; writing the outputs is not cut short
     if args.output:
-        np.savez(args.output, **outputs)
+        # NOTE: to exactly the path named (numpy.savez would append .npz), atomically
+        replace_file(out_path, lambda f: np.savez(f, **outputs))
         doc["output_file"] = args.output
     failed = []
     if args.compare:

@@ -172,6 +172,7 @@ def test_run_refuses_huge_random_inputs_from_a_hostile_archive(tmp_path):
         b"%x : Tensor(float32, [3, 4], cpu)", b"%x : Tensor(float32, [100000, 100000], cpu)")
     (tmp_path / "h.gt").write_bytes(pack(ms))
     proc = gtcli("run", tmp_path / "h.gt", check=1)
-    assert proc.stderr == ("graphtorch run: error: input 'x': a random tensor of shape [100000, "
-                           "100000] would have 10000000000 elements, above the limit of "
-                           "268435456; pass the input from a file (--inputs or --input)\n")
+    assert proc.stderr == ("graphtorch run: error: random inputs would take 40000000000 bytes, "
+                           "above the limit of 1073741824 (--max-input-bytes); the largest is "
+                           "'x': float32[100000, 100000]; pass inputs from a file (--inputs or "
+                           "--input) or raise --max-input-bytes\n")
