@@ -115,6 +115,7 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
 
 
 from graphtorch import (  # noqa: E402 - they need the core above
+    distributed,  # torch.distributed; mpi4py loads only in init_process_group
     jit,
     linalg,
     optim,

@@ -144,3 +144,5 @@ __all__ = [
     "Sigmoid", "SiLU",
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]
+
+from graphtorch.nn import parallel as parallel  # noqa: E402 - DDP needs the modules above
