@@ -2,10 +2,8 @@
 
 Names map to SSA values in an environment (a dict copied at each branch). ``if`` becomes prim::If
 whose block outputs are the names either branch rebinds (types joined with ``unify``); loops become
-prim::Loop carrying the names the body rebinds. Early exits are rewritten structurally: when one
-branch of an ``if`` always leaves (return/break/continue/raise), the statements after the ``if``
-move into the other branch, so every path ends at the end of its block. ``break`` sets a flag that
-the loop condition reads.
+prim::Loop carrying the names the body rebinds. Early exits (return/break/continue/raise) are
+lowered by one structured transformation: see exits.py.
 """
 
 from __future__ import annotations
@@ -14,22 +12,22 @@ from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import resolve
 from graphtorch.frontend.script.calls import CallCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
+from graphtorch.frontend.script.exits import RET, RV, ExitCompiler
 from graphtorch.frontend.script.expressions import ExprCompiler
-from graphtorch.frontend.script.flow import BROKE, RETURN, RETURNED, _contains, always_exits
 from graphtorch.frontend.script.indexing import IndexCompiler
 from graphtorch.frontend.script.inplace import InplaceCompiler
 from graphtorch.frontend.script.library_calls import LibraryCallCompiler
 from graphtorch.frontend.script.loops import LoopCompiler
 from graphtorch.frontend.script.modules import ModuleCompiler
 from graphtorch.frontend.script.tensor_literals import TensorLiteralCompiler
-from graphtorch.frontend.script.values import ModuleRef, PyObj, Undefined
+from graphtorch.frontend.script.values import ModuleRef, PyObj
 from graphtorch.ir import types as T
-from graphtorch.ir.graph import Block, Graph, Value
+from graphtorch.ir.graph import Graph, Value
 from graphtorch.ir.kinds import Prim
 
 
-class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler, LoopCompiler,
-                       TensorLiteralCompiler, InplaceCompiler, LibraryCallCompiler):
+class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler,
+                       LoopCompiler, TensorLiteralCompiler, InplaceCompiler, LibraryCallCompiler):
     """Compiles one FunctionDef into ``graph`` (self-module methods get ``self`` as input 0)."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph,
@@ -101,90 +99,45 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
         if self.fn.returns is not None:
             self.return_type = self.ann_type(self.fn.returns)
         with g.insert_point(g.block):
-            self.env[RETURN] = self.no_return = self.const(None)
-            self.env[RETURNED] = self.const(False)
+            self.start_exits()
             self.block(self.fn.body)
-            ret = self.env[RETURN]
-            if isinstance(ret, Undefined) and ret.why == _RAISED:
-                ret = self.no_return   # every path raises
-            if isinstance(ret, Undefined):
-                raise self.src.error(f"{self.fn.name} does not return a value on every path",
-                                     self.fn.pos, "add a return statement at the end")
-            ret = self.as_value(ret, self.fn.pos)
-            if self.return_type is not None:
-                ret = self.coerce(ret, self.return_type, self.fn.pos, "the return value")
+            ret = self.final_return()
         g.set_outputs([ret])
         # NOTE: the executor fills arguments left out of a call from these
         g.defaults = {k: v for k, v in parameter_defaults(self.py_fn).items()
                       if k in self.arg_names}
         return g
 
-    # --- statement lists --------------------------------------------------------------------------
-    def block(self, stmts: list[S.Stmt]) -> bool:
-        """Compile statements; True when every path left (the env then holds dead values)."""
-        for i, s in enumerate(stmts):
-            rest = stmts[i + 1:]
-            if isinstance(s, (S.For, S.While)) and _contains(s.body, (S.Return,), True):
-                # NOTE: a return inside the loop broke out of it; skip what follows when it did
-                if self.stmt(s):
-                    return True
-                if not self.loop_depth and not always_exits(rest):
-                    rest = rest + [S.Return(s.pos, None)]
-                guard = S.If(s.pos, S.Name(s.pos, RETURNED), [_Exit(s.pos)], rest)
-                return self.stmt(guard)
-            if isinstance(s, S.If) and rest:
-                body_exits, else_exits = always_exits(s.body), always_exits(s.orelse)
-                if body_exits != else_exits:
-                    s = S.If(s.pos, s.test, s.body if body_exits else s.body + rest,
-                             s.orelse if else_exits else s.orelse + rest)
-                    return self.stmt(s)
-            if self.stmt(s):
-                return True
-        return False
+    def final_return(self) -> Value:
+        """The function's result: what it returned; paths that fall off the end return None."""
+        rt = self.return_type
+        if self.raised():   # every path raises
+            return self.graph.emit(Prim.Uninitialized, [], [rt or T.NONE]).output
+        returned = self.flag(RET)
+        if returned is None:
+            rv = self.env[RV]
+            if not (_allows_none(rv.type) or rt is not None and _allows_none(rt)):
+                raise self.src.error(f"{self.fn.name} does not return a value on every path",
+                                     self.fn.pos, "add a return statement at the end")
+            self.block([S.Return(self.fn.pos, None)])
+        elif returned is False:
+            return self.coerce(self.const(None), rt, self.fn.pos, "the return value") \
+                if rt is not None else self.const(None)
+        ret = self.as_value(self.env[RV], self.fn.pos)
+        if rt is not None:
+            ret = self.coerce(ret, rt, self.fn.pos, "the return value")
+        return ret
 
-    def stmt(self, s: S.Stmt) -> bool:
+    # --- statements -------------------------------------------------------------------------------
+    def stmt(self, s: S.Stmt) -> None:
         with self.graph.source(self.loc(s.pos)):
-            method = getattr(self, "stmt_" + type(s).__name__)
-            return bool(method(s))
+            getattr(self, "stmt_" + type(s).__name__)(s)
 
     def stmt_Pass(self, s):
-        return False
+        pass
 
     def stmt_ExprStmt(self, s):
         self.expr(s.value)
-
-    def stmt_Return(self, s):
-        v = self.expr_value(s.value) if s.value is not None else self.const(None)
-        if self.return_type is not None:
-            v = self.coerce(v, self.return_type, s.pos, "the return value")
-        self.env[RETURN] = v
-        if self.loop_depth:
-            self.env[RETURNED] = self.const(True)
-            self.env[BROKE] = self.const(True)
-        return True
-
-    def stmt__Exit(self, s):
-        """Leave after a loop that returned: break the enclosing loop, or end the function."""
-        if self.loop_depth:
-            self.env[BROKE] = self.const(True)
-        return True
-
-    def stmt_Raise(self, s):
-        exc, msg = "Exception", ""
-        e = s.exc
-        if isinstance(e, S.Call) and isinstance(e.func, S.Name):
-            exc = e.func.id
-            msg_v = self.expr_value(e.args[0]) if e.args else self.const("")
-        elif isinstance(e, S.Name):
-            exc, msg_v = e.id, self.const(msg)
-        else:
-            msg_v = self.const(msg)
-        if msg_v.type != T.STR:
-            msg_v = self.scalar("prim::str", [msg_v], T.STR)
-        self.graph.emit(Prim.RaiseException, [msg_v], [], {"exc": exc})
-        # NOTE: a raising path returns nothing: its branch must not add None to the return type
-        self.env[RETURN] = Undefined(RETURN, s.pos, _RAISED)
-        return True
 
     def stmt_Assert(self, s):
         cond = self.condition(s.test)
@@ -215,17 +168,6 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
                 raise self.src.error(f"cannot import {attr or module} from {module}: {err}",
                                      s.pos) from None
             self.env[local] = PyObj(obj)
-
-    def stmt_Break(self, s):
-        if not self.loop_depth:
-            raise self.src.error("'break' outside loop", s.pos)
-        self.env[BROKE] = self.const(True)
-        return True
-
-    def stmt_Continue(self, s):
-        if not self.loop_depth:
-            raise self.src.error("'continue' not properly in loop", s.pos)
-        return True
 
     # --- assignment -------------------------------------------------------------------------------
     def stmt_Assign(self, s):
@@ -285,79 +227,22 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
     def stmt_If(self, s):
         static = self.static_condition(s.test)
         if static is not None:
-            return self.block(s.body if static else s.orelse)
+            self.block(s.body if static else s.orelse)
+            return
         cond = self.condition(s.test)
         refine_true, refine_false = self.refinements(s.test)
-        before = dict(self.env)
-        node = self.graph.emit(Prim.If, [cond], [])
-        tb, fb = node.add_block(), node.add_block()
-        envs, exits = [], []
-        for blk, stmts, refine in ((tb, s.body, refine_true), (fb, s.orelse, refine_false)):
-            self.env = dict(before)
-            with self.graph.insert_point(blk):
-                self.apply_refinements(refine)
-                exits.append(self.block(stmts))
-            envs.append(self.env)
-        self.env = before
-        self.merge(node, [tb, fb], envs, exits, before, s.pos)
-        return all(exits)
 
-    def merge(self, node, blocks: list[Block], envs: list[dict], exits: list[bool], before: dict,
-              pos) -> None:
-        names = []
-        for env in envs:
-            for k, v in env.items():
-                if before.get(k) is not v and k not in names:
-                    names.append(k)
-        outs = [[] for _ in blocks]
-        for name in names:
-            vals = [env.get(name) for env in envs]
-            live = [v for v, ex in zip(vals, exits) if not ex]
-            if name == RETURN:   # the value of an exiting branch is what it returns
-                live = [v for v in vals if isinstance(v, Value)] or live
-            if not live:
-                continue
-            if any(v is None or isinstance(v, Undefined) for v in live):
-                missing = "the true branch" if vals[0] is None else "the false branch"
-                self.env[name] = Undefined(name, pos, f"it is not assigned in {missing} of the "
-                                                      f"if at line {self.src.file_line(pos)}")
-                continue
-            if not all(isinstance(v, Value) for v in live):
-                first = live[0]
-                if all(v == first for v in live):
-                    self.env[name] = first
-                else:
-                    self.env[name] = Undefined(name, pos, "it refers to different objects on "
-                                                          "the two branches")
-                continue
-            t = live[0].type
-            for v in live[1:]:
-                u = T.unify(t, v.type)
-                if u is None and name == RETURN:
-                    raise self.src.error(
-                        f"{self.fn.name}() returns {t} on one path and {v.type} on another "
-                        f"(the paths split here)", pos,
-                        "return the same type on every path (tuples of the same length; "
-                        "annotate '-> Optional[...]' to allow None)")
-                if u is None:
-                    raise self.src.error(
-                        f"'{name.lstrip('$')}' has type {t} on one branch and {v.type} on the "
-                        f"other", pos, "give it the same type on every path (annotate it, "
-                        "e.g. 'x: Optional[int] = None')")
-                t = u
-            for i, (blk, v, ex) in enumerate(zip(blocks, vals, exits)):
-                with self.graph.insert_point(blk):
-                    if ex and (v is None or not isinstance(v, Value) or
-                               not T.is_subtype(v.type, t)):
-                        v = self.graph.emit(Prim.Uninitialized, [], [t]).output
-                    outs[i].append(self.coerce(v, t, pos, f"'{name}'") if isinstance(v, Value)
-                                   else v)
-            out = node.add_output(t)
-            if not name.startswith("$"):
-                out.name = name
-            self.env[name] = out
-        for blk, o in zip(blocks, outs):
-            blk.set_outputs(o)
+        def branch(stmts, refine):
+            return lambda: (self.apply_refinements(refine), self.block(stmts))
+
+        envs = self.branches(cond, branch(s.body, refine_true), branch(s.orelse, refine_false),
+                             s.pos)
+        # NOTE: past 'if x is None: return' x is refined, as in the branch that goes on
+        left = [self.has_left(env) for env in envs]
+        if left[0] and not left[1]:
+            self.apply_refinements(refine_false)
+        elif left[1] and not left[0]:
+            self.apply_refinements(refine_true)
 
     # --- Optional refinement ----------------------------------------------------------------------
     def refinements(self, test: S.Expr):
@@ -396,11 +281,8 @@ class FunctionCompiler(ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler
                 self.env[n] = out
 
 
-_RAISED = "the path raises"
-
-
-class _Exit(S.Stmt):
-    """Synthetic: leave the current loop or function (after a loop whose body returned)."""
+def _allows_none(t: T.Type) -> bool:
+    return isinstance(t, (T.NoneType, T.OptionalType)) or t == T.ANY
 
 
 def _text(e: S.Expr) -> str:

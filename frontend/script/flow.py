@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
 
-RETURN = "$return"
-RETURNED = "$returned"   # a return inside a loop: the code after the loop is skipped
-BROKE = "$broke"
 INT_MAX = 2**63 - 1
-
-
-def always_exits(stmts: list[S.Stmt]) -> bool:
-    """Whether every path through ``stmts`` leaves by return/break/continue/raise."""
-    for s in stmts:
-        if isinstance(s, (S.Return, S.Break, S.Continue, S.Raise)):
-            return True
-        if isinstance(s, S.If) and always_exits(s.body) and always_exits(s.orelse):
-            return True
-    return False
 
 
 def target_names(e: S.Expr | None) -> list[str]:
@@ -59,11 +46,6 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
                 visit(s.body)
             elif isinstance(s, S.ExprStmt):
                 inplace_receiver(s.value)
-            elif isinstance(s, S.Break):
-                out[BROKE] = None
-            elif isinstance(s, S.Return):
-                out[RETURN] = None
-                out[RETURNED] = None
 
     def inplace_receiver(e):
         if isinstance(e, S.Call) and isinstance(e.func, S.Attribute) and \
@@ -75,7 +57,9 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
     return list(out)
 
 
-def _contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | None:
+def contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | None:
+    """The first statement of one of ``kinds`` in ``stmts`` (inside ifs, and inside loops when
+    ``into_loops``), or None."""
     for s in stmts:
         if isinstance(s, kinds):
             return s
@@ -84,7 +68,7 @@ def _contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | N
             inner = s.body + s.orelse
         elif isinstance(s, (S.For, S.While)) and into_loops:
             inner = s.body
-        found = _contains(inner, kinds, into_loops)
+        found = contains(inner, kinds, into_loops)
         if found is not None:
             return found
     return None

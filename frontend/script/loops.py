@@ -1,8 +1,9 @@
 """Loops -> prim::Loop (mixed into FunctionCompiler).
 
 ``while`` and ``for`` over ranges, sequences and tensors become prim::Loop carrying the names the
-body rebinds (types widened until they are stable). Loops over tuples and module containers are
-unrolled at compile time; with break/continue each unrolled copy is a one-trip loop.
+body rebinds (types widened until they are stable); break / continue / return go through the exit
+flags of exits.py. Loops over tuples and module containers are unrolled at compile time: after a
+copy that may have broken or returned, the later copies are guarded by the same flags.
 """
 
 from __future__ import annotations
@@ -10,15 +11,8 @@ from __future__ import annotations
 import builtins
 
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.flow import (
-    BROKE,
-    INT_MAX,
-    RETURN,
-    RETURNED,
-    _contains,
-    assigned_names,
-    target_names,
-)
+from graphtorch.frontend.script.exits import BRK, EXIT, NO_VALUE, RET, RV
+from graphtorch.frontend.script.flow import INT_MAX, assigned_names, contains, target_names
 from graphtorch.frontend.script.values import Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -31,6 +25,8 @@ class LoopCompiler:
             return self.condition(s.test)
 
         self.loop(s.pos, self.const(INT_MAX), test, lambda it: None, s.body)
+        if self.static_condition(s.test) is True and contains(s.body, (S.Break,), False) is None:
+            self.never_falls_through()
 
     def stmt_For(self, s):
         self.compile_for(s)
@@ -40,36 +36,32 @@ class LoopCompiler:
         """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target.
 
         The target's names are carried too: after the loop they hold the last item (or their
-        value before the loop when it ran zero times), as in Python."""
+        value before the loop when it ran zero times), as in Python. A body that returns also
+        carries ``$ret`` and the returned value."""
         rebound = target_names(target) + assigned_names(body)
+        if contains(body, (S.Return,), True):
+            rebound += [RET, RV]
         rebound = list(dict.fromkeys(rebound))
-        names = [n for n in rebound if isinstance(self.env.get(n), Value) and n != BROKE]
+        if RV in rebound and self.env[RV] is NO_VALUE and self.return_type is not None:
+            self.env[RV] = self.graph.emit(Prim.Uninitialized, [], [self.return_type]).output
+        names = [n for n in rebound if isinstance(self.env.get(n), Value)]
         types = {n: self.env[n].type for n in names}
-        # NOTE: before the first return the result has no type yet: learn it from the body
-        untyped_return = RETURN in names and self.env[RETURN] is self.no_return and \
-            self.return_type is None
-        if RETURN in names and self.return_type is not None and \
-                self.env[RETURN] is self.no_return:
-            self.env[RETURN] = self.graph.emit(Prim.Uninitialized, [], [self.return_type]).output
-            types[RETURN] = self.return_type
         cond0 = test()
-        for _ in range(4):
+        for _ in range(5):
             node, body_types = self.try_loop(pos, trip, cond0, test, bind, body, names, types)
-            widened = {n: T.unify(types[n], body_types[n]) for n in names}
-            if untyped_return:
-                t = body_types[RETURN]
-                widened[RETURN] = t.elem if isinstance(t, T.OptionalType) else t
+            if RV in rebound and RV not in names and RV in body_types:
+                # NOTE: before the first return the result has no type yet: learn it from the body
                 node.destroy()
-                self.env[RETURN] = self.graph.emit(Prim.Uninitialized, [],
-                                                   [widened[RETURN]]).output
-                untyped_return = False
-                types = widened
+                self.env[RV] = self.graph.emit(Prim.Uninitialized, [], [body_types[RV]]).output
+                names.append(RV)
+                types[RV] = body_types[RV]
                 continue
+            widened = {n: T.unify(types[n], body_types[n]) for n in names}
             bad = [n for n in names if widened[n] is None]
-            if bad and bad[0] == RETURN:
+            if bad and bad[0] == RV:
                 raise self.src.error(
-                    f"{self.fn.name}() returns {types[RETURN]} on one path and "
-                    f"{body_types[RETURN]} on another (inside this loop)", pos,
+                    f"{self.fn.name}() returns {types[RV]} on one path and "
+                    f"{body_types[RV]} on another (inside this loop)", pos,
                     "return the same type on every path")
             if bad:
                 raise self.src.error(
@@ -82,9 +74,11 @@ class LoopCompiler:
             types = widened
         for n, out in zip(names, node.outputs):
             self.env[n] = out
-            out.name = n
+            if not n.startswith("$"):
+                out.name = n
+        self.after_loop(self.env[RET] if RET in names else None)
         for n in rebound:
-            if n not in names and n not in (BROKE, RETURN, RETURNED) and n not in self.env:
+            if n not in names and not n.startswith("$") and n not in self.env:
                 self.env[n] = Undefined(n, pos, "it is first assigned inside a loop, which may "
                                                 "run zero times")
 
@@ -96,17 +90,17 @@ class LoopCompiler:
         it = blk.add_input("i", T.INT)
         for n in names:
             self.env[n] = blk.add_input(n, types[n])
+        entry = dict(self.env)
         self.loop_depth += 1
         with self.graph.insert_point(blk):
             bind(it)
-            self.env[BROKE] = self.const(False)
+            self.clear_exits()      # an iteration starts when nothing has left
             self.block(body)
-            broke = self.env[BROKE]
-            if broke.is_constant and self.graph.constant_value(broke) is False:
-                cond = test()
+            if self.raised():       # the iteration raises: its results are never read
+                self.env = entry
+                cond = self.const(False)
             else:
-                cond = self.if_value(self.scalar("prim::not", [broke], T.BOOL), test,
-                                     lambda: self.const(False))
+                cond = self.loop_condition(test)
             outs = [cond]
             body_types = {}
             for n in names:
@@ -115,6 +109,8 @@ class LoopCompiler:
                     raise self.src.error(f"'{n}' changes its kind inside the loop", pos)
                 body_types[n] = v.type
                 outs.append(v)
+            if RV not in names and isinstance(self.env.get(RV), Value):
+                body_types[RV] = self.env[RV].type
         self.loop_depth -= 1
         if any(not T.is_subtype(body_types[n], types[n]) for n in names):
             blk.set_outputs(outs)   # widened and compiled again by the caller
@@ -221,37 +217,42 @@ class LoopCompiler:
         self.unroll(s, [lambda k=k: self.assign(s.target, self.const(k), s.pos) for k in ks])
 
     def unroll(self, s: S.For, binds: list) -> None:
-        """One copy of the body per item; ``binds[k]()`` binds the target to item k.
-
-        With break/continue/return, each copy is a one-trip prim::Loop (so ``continue`` ends the
-        copy), ``break`` also sets a flag, and every later copy runs only while the flag is False
-        (and nothing has returned).
-        """
-        returns = _contains(s.body, (S.Return,), True) is not None
-        if _contains(s.body, (S.Break, S.Continue), False) is None and not returns:
+        """One copy of the body per item; ``binds[k]()`` binds the target to item k. Each copy
+        starts with nothing left; after a copy that may have broken or returned, the later copies
+        run under ``if $brk or $ret``'s else branch."""
+        if contains(s.body, (S.Break, S.Continue), False) is None and \
+                contains(s.body, (S.Return,), True) is None:
             for bind in binds:
                 bind()
-                if self.block(s.body):
-                    return
+                self.block(s.body)
             return
-        flag = f"$unrolled_break{id(s)}"
-        self.env[flag] = self.const(False)
-        body = _breaks_to_flag(s.body, flag)
-        for k, bind in enumerate(binds):
-            def one(bind=bind):
-                self.loop(s.pos, self.const(1), lambda: self.const(True), lambda _: bind(),
-                          body, s.target)
+        self.loop_depth += 1
+        self.unroll_from(s, binds, 0)
+        self.loop_depth -= 1
+        self.after_loop(None if self.flag(RET) is False else self.env[RET])
 
-            if k == 0:
-                one()
-            else:
-                # NOTE: a return inside a copy (a one-trip loop) skips every later copy too
-                go_on = S.UnaryOp(s.pos, "not", S.Name(s.pos, flag))
-                if returns:
-                    go_on = S.BoolOp(s.pos, "and", [
-                        go_on, S.UnaryOp(s.pos, "not", S.Name(s.pos, RETURNED))])
-                self.stmt(S.If(s.pos, go_on, [_Run(s.pos, one)], []))
-        self.env.pop(flag, None)
+    def unroll_from(self, s: S.For, binds: list, k: int) -> None:
+        for j in range(k, len(binds)):
+            binds[j]()
+            self.env[EXIT] = self.env[BRK] = self.const(False)
+            self.block(s.body)
+            if self.raised():
+                return
+            stop = [self.flag(BRK), self.flag(RET)]
+            if True in stop or j + 1 == len(binds):
+                return
+            if stop == [False, False]:
+                continue
+            brk, ret = self.env[BRK], self.env[RET]
+            left = ret if stop[0] is False else brk if stop[1] is False else \
+                self.if_value(ret, lambda: self.const(True), lambda b=brk: b)
+
+            def rest(j=j):
+                self.clear_exits()
+                self.unroll_from(s, binds, j + 1)
+
+            self.branches(left, None, rest, s.pos)
+            return
 
     def for_over(self, s: S.For, seqs: list, pos, shape) -> None:
         """Iterate ``seqs`` in lock step (zip); a ``_Counter`` entry is the enumerate counter;
@@ -310,10 +311,6 @@ class LoopCompiler:
         return self.graph.emit(Prim.TupleConstruct, vals,
                                [T.TupleType(tuple(v.type for v in vals))]).output
 
-    def stmt__Run(self, s):
-        s.fn()
-
-
 class _Counter:
     """The counter of an ``enumerate`` (starting at ``start``) among zipped sequences."""
 
@@ -325,26 +322,3 @@ def _sub(target: S.Expr, k: int) -> S.Expr | None:
     if isinstance(target, (S.Tuple, S.List)) and k < len(target.elts):
         return target.elts[k]
     return None
-
-
-class _Run(S.Stmt):
-    """Synthetic: compile by calling ``fn`` (a piece built by the compiler itself)."""
-
-    def __init__(self, pos, fn):
-        super().__init__(pos)
-        self.fn = fn
-
-
-def _breaks_to_flag(stmts: list[S.Stmt], flag: str) -> list[S.Stmt]:
-    """``break`` -> ``flag = True; continue`` (not inside nested loops, which own their breaks)."""
-    out: list[S.Stmt] = []
-    for s in stmts:
-        if isinstance(s, S.Break):
-            out += [S.Assign(s.pos, [S.Name(s.pos, flag)], S.Constant(s.pos, True)),
-                    S.Continue(s.pos)]
-        elif isinstance(s, S.If):
-            out.append(S.If(s.pos, s.test, _breaks_to_flag(s.body, flag),
-                            _breaks_to_flag(s.orelse, flag)))
-        else:
-            out.append(s)
-    return out
