@@ -345,7 +345,8 @@ def _check_list(tensors, ref, n: int, what: str, arg: str) -> None:
 
 
 def _unpack(rows, tensors: list) -> None:
-    for row, t in zip(rows, tensors):
+    for i, t in enumerate(tensors):
+        row = rows[i, ...]  # an array even for 0-d tensors
         data = t._data
         if isinstance(data, np.ndarray):
             np.copyto(data, row if isinstance(row, np.ndarray) else row.get())

@@ -195,6 +195,8 @@ class DistributedDataParallel(Module):
         missing = [self._names.get(id(p), "?") for b in self._buckets
                    for i, p in enumerate(b.params) if b.used[i] and not b.ready[i]]
         self._expecting = False
+        for b in self._buckets[:self._next_launch]:
+            b.work.wait()  # the launched buckets complete on every rank: leave MPI clean
         raise DistributedError(
             "DistributedDataParallel: expected to have finished reduction in the prior iteration "
             "before starting a new one: parameters that did not receive a gradient: "
