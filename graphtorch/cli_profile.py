@@ -3,6 +3,11 @@
 The model's method is prepared as the executor prepares it (calls inlined, parameters lifted)
 and run by the reference interpreter with its timing hook, which reports every top-level node;
 control-flow nodes (``prim::If``/``prim::Loop``) count as one node including their blocks.
+
+``--trace out.json`` also runs the method's own graph (calls not inlined) ``--iters`` times with
+every node timed at every depth and writes Chrome trace-event JSON (viz/trace.py): slices nested
+by iteration, module call and control-flow block. ``--html out.html`` writes a page with a flame
+chart of those slices and the table (viz/flame.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ def add_parser(sub):
     add_model_arguments(p)
     add_timing_arguments(p, iters=10)
     p.add_argument("--top", type=int, default=25, metavar="N", help="rows to show (25; 0: all)")
+    p.add_argument("--trace", metavar="OUT.json",
+                   help="write Chrome trace-event JSON (Perfetto, chrome://tracing): one slice "
+                        "per node, nested by module and block")
+    p.add_argument("--html", metavar="OUT.html",
+                   help="write a self-contained page with a flame chart and the table")
     p.set_defaults(handler=run)
     return p
 
@@ -72,6 +82,22 @@ def profile(prep, method: str, warmup: int, iters: int) -> tuple[list[NodeStats]
     return rows, wall
 
 
+def trace(prep, method: str, iters: int):
+    """Slices of ``iters`` runs of the method's own graph (see viz/trace.py)."""
+    from graphtorch.frontend.script_module import ScriptFunction
+    from graphtorch.runtime.executor import check_inputs
+    from graphtorch.viz.trace import trace_run
+
+    target = prep.target
+    if isinstance(target, ScriptFunction):
+        names = [v.name for v in target.graph.inputs]
+        vals = check_inputs(target.graph, list(prep.call_args), names, target.name, first=0)
+        return trace_run(target, vals, iters)
+    module = target.owner
+    vals = check_inputs(target.graph, list(prep.call_args), target.arg_names, method, first=1)
+    return trace_run(target, [module] + vals, iters, module)
+
+
 def _prepared(prep, method: str):
     from graphtorch.frontend.script_module import ScriptFunction
     from graphtorch.runtime.executor import (
@@ -114,6 +140,8 @@ def run(args) -> int:
     if prep.device.type == "cuda":
         # NOTE: kernels run asynchronously; a node's time is its launch, the wall time is real
         doc["note"] = "on CUDA, per-node times are launch times; wall_ms_per_iter is synchronized"
+    if args.trace or args.html:
+        _write_pictures(args, prep, doc)
     if args.json:
         emit_json(doc)
         return 0
@@ -131,6 +159,25 @@ def run(args) -> int:
     for k in doc["by_kind"]:
         print(f"{k['total_ms']:10.3f} {k['percent']:6.1f}  {k['kind']}")
     return 0
+
+
+def _write_pictures(args, prep, doc: dict) -> None:
+    import json
+    from pathlib import Path
+
+    from graphtorch.viz.flame import profile_html
+    from graphtorch.viz.trace import trace_events
+
+    iterations = trace(prep, args.method, args.iters)
+    if args.trace:
+        meta = {"model": args.model, "method": args.method, "iters": args.iters}
+        Path(args.trace).write_text(json.dumps(trace_events(iterations, meta)),
+                                    encoding="utf-8")
+        doc["trace"] = args.trace
+    if args.html:
+        Path(args.html).write_text(profile_html(Path(args.model).name, doc, iterations),
+                                   encoding="utf-8")
+        doc["html"] = args.html
 
 
 def _short(text: str, width: int) -> str:
