@@ -34,6 +34,8 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line (``prog: error: message``), exit 2."""
 
+    commands: dict[str, argparse.ArgumentParser] = {}
+
     def error(self, message: str) -> NoReturn:
         line = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {line} (see {self.prog} --help)\n")
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"graphtorch {graphtorch.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    parser.commands = sub.choices       # name -> subparser, for errors named after the command
     env = sub.add_parser("env", help="versions, devices, Triton/CuPy availability")
     _common(env)
     env.set_defaults(handler=cmd_env)
@@ -77,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)   # usage errors exit 2 with one line (_Parser.error)
+    # usage errors exit 2 with one line (_Parser.error), named after the subcommand
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = getattr(args, "command", None)
+        parser.commands.get(command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     timeout = getattr(args, "timeout", None)
     if timeout is not None:
         cli_deadline.start(timeout, f"graphtorch {args.command}: error: timed out after "

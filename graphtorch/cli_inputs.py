@@ -99,7 +99,7 @@ def _read_error(what: str, path: str, kind: str, e: BaseException):
     if isinstance(e, FileNotFoundError):
         return CLIError(f"{what}: no such file: {path!r}")
     if isinstance(e, IsADirectoryError):
-        return CLIError(f"{what}: {path!r} is a directory, not {kind} file")
+        return CLIError(f"{what}: {path!r} is a directory, not a {kind} file")
     return CLIError(f"{what}: cannot read {path!r} as {kind}: {' '.join(str(e).split())}")
 
 
