@@ -1,6 +1,8 @@
 """DDP on 2 ranks against single-process training on the concatenated batch: an MLP, a small CNN,
 a scripted MLP; no_sync accumulation; find_unused_parameters; bucket launch order."""
 
+import sys
+
 import numpy as np
 
 import graphtorch as torch
@@ -149,7 +151,7 @@ else:
 # a rank-0 checkpoint loaded on every rank
 torch.manual_seed(9 + R)
 net = DDP(mlp())
-path = "/tmp/graphtorch_ddp_ckpt.gt" if len(__import__("sys").argv) < 2 else __import__("sys").argv[1]
+path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/graphtorch_ddp_ckpt.gt"
 if R == 0:
     torch.save(net.module.state_dict(), path)
 dist.barrier()

@@ -1,0 +1,56 @@
+"""Failure scenarios on 2 ranks (argv[1] picks one); each must end the job with a message."""
+
+import datetime
+import os
+import signal
+import sys
+import time
+
+import graphtorch as torch
+import graphtorch.distributed as dist
+from graphtorch.errors import DistributedError
+
+MODE = sys.argv[1]
+dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=3))
+R = dist.get_rank()
+x = torch.ones(4)
+dist.all_reduce(x)
+
+if MODE == "raise":
+    if R == 1:
+        raise ValueError("rank one gives up")
+    dist.all_reduce(x)  # rank 0 waits here until the job is aborted
+elif MODE == "kill":
+    if R == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    for _ in range(100):
+        dist.all_reduce(x)
+        time.sleep(0.05)
+elif MODE == "hang":
+    if R == 1:
+        time.sleep(60)  # never joins: rank 0 must time out after 3 s
+    dist.all_reduce(x)
+elif MODE == "mismatch":
+    for bad, needle in [(torch.ones(3 + R), "shape [4]"),
+                        (torch.ones(3, dtype=torch.float64 if R else torch.float32),
+                         "float64 tensor")]:
+        try:
+            dist.all_reduce(bad)
+        except DistributedError as e:
+            assert "do not agree" in str(e) and needle in str(e), e
+            print(f"rank {R}: {e}", flush=True)
+        else:
+            raise AssertionError("mismatched all_reduce did not raise")
+    try:
+        if R == 0:
+            dist.all_reduce(torch.ones(2))
+        else:
+            dist.broadcast(torch.ones(2), src=0)
+    except DistributedError as e:
+        assert "rank 0 calls all_reduce" in str(e) and "rank 1 calls broadcast" in str(e), e
+        print(f"rank {R}: {e}", flush=True)
+    else:
+        raise AssertionError("different collectives did not raise")
+    dist.all_reduce(x)  # the group still works after a caught mismatch
+    print(f"MISMATCH OK rank {R}", flush=True)
+print(f"rank {R} finished {MODE}", flush=True)
