@@ -30,6 +30,27 @@ def test_freeze_inlines_and_folds_parameters(tmp_path):
     np.testing.assert_allclose(gt.jit.load(str(path))(x).numpy(), want, rtol=1e-6)
 
 
+class _ScaledLinear(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = gt.nn.Linear(3, 2)
+
+    def forward(self, x, scale: float = 2.0):
+        return self.lin(x) * scale
+
+
+def test_frozen_module_keeps_argument_defaults():
+    gt.manual_seed(0)
+    scripted = gt.jit.script(_ScaledLinear()).eval()
+    frozen = gt.jit.freeze(scripted)
+    x = gt.rand(4, 3)
+    with gt.no_grad():
+        want2, want3 = scripted(x).numpy(), scripted(x, 3.0).numpy()
+        np.testing.assert_allclose(frozen(x).numpy(), want2, rtol=1e-6)
+        np.testing.assert_allclose(frozen(x, 3.0).numpy(), want3, rtol=1e-6)
+    np.testing.assert_allclose(want3, want2 * 1.5, rtol=1e-6)
+
+
 def test_freeze_needs_eval_mode():
     traced = gt.jit.trace(gt.nn.Linear(2, 2), gt.rand(1, 2))
     with pytest.raises(UnsupportedError, match="eval mode"):
