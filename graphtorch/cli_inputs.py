@@ -145,7 +145,7 @@ def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
     """``arr`` as a valid value of argument ``name : t``, or a data error naming the input."""
     from graphtorch.cli import CLIError
     from graphtorch.errors import DTypeError
-    from graphtorch.ir.types import BoolType, FloatType, IntType, OptionalType, TensorType
+    from graphtorch.ir.types import BoolType, FloatType, IntType
 
     where = f"input {name!r} : {t}"
     if isinstance(t, (IntType, FloatType, BoolType)):
@@ -157,8 +157,7 @@ def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
         if arr.dtype.kind not in kinds:
             raise CLIError(f"{where} cannot take a value of dtype {arr.dtype}")
         return arr
-    elem = t.elem if isinstance(t, OptionalType) else t
-    if not isinstance(elem, TensorType):
+    if not _from_array(t):
         raise CLIError(f"{where} cannot be given as an array (only tensors and int, float and "
                        f"bool scalars can); leave it out to use its default, if it has one")
     if not arr.dtype.isnative:
@@ -168,6 +167,15 @@ def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
     except DTypeError as e:
         raise CLIError(f"{where}: {e}") from None
     return arr
+
+
+def _from_array(t) -> bool:
+    """Whether an argument of IR type ``t`` can be given as an array."""
+    from graphtorch.ir.types import BoolType, FloatType, IntType, OptionalType, TensorType
+
+    if isinstance(t, (IntType, FloatType, BoolType)):
+        return True
+    return isinstance(t.elem if isinstance(t, OptionalType) else t, TensorType)
 
 
 def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, np.ndarray]:
@@ -207,6 +215,10 @@ def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, n
         if isinstance(t, TensorType) and t.is_complete:
             requests.append(RandomInput(name, tuple(t.shape), t.dtype.name))
             continue
+        if not _from_array(t):
+            raise CLIError(f"input {name!r} : {t} needs a value, and values of this type cannot "
+                           f"be given from the command line (only tensors and int, float and "
+                           f"bool scalars can)")
         dims = "DIMS[:DTYPE]" if isinstance(t, TensorType) else "scalar"
         raise CLIError(f"input {name!r} : {t} needs a value: pass --inputs FILE.npz, --input "
                        f"{name}=FILE.npy or --shape {name}:{dims}")
@@ -241,7 +253,12 @@ def to_call_args(arrays: dict[str, np.ndarray], graph, arg_names: list[str], fir
 
 
 def flatten_outputs(result) -> dict[str, np.ndarray]:
-    """Named host arrays of a method's result: ``output``, or ``output0``, ``output1`` ..."""
+    """Named host arrays of a method's result: ``output``, or ``output0``, ``output1`` ...
+
+    Tuples, lists and dicts (by sorted key) are flattened in order; a ``None`` is left out
+    (its name is skipped); numbers, bools and strings become 0-d arrays. Nothing becomes an
+    object array, so the outputs are written and read without pickle."""
+    from graphtorch.cli import CLIError
     from graphtorch.tensor import Tensor
 
     flat: list = []
@@ -257,7 +274,17 @@ def flatten_outputs(result) -> dict[str, np.ndarray]:
             flat.append(x)
 
     visit(result)
-    arrays = [x.detach()._host() if isinstance(x, Tensor) else np.asarray(x) for x in flat]
+    arrays: list[np.ndarray | None] = []
+    for i, x in enumerate(flat):
+        if x is None:
+            arrays.append(None)
+        elif isinstance(x, Tensor):
+            arrays.append(x.detach()._host())
+        elif isinstance(x, (bool, int, float, str)):
+            arrays.append(np.asarray(x))
+        else:
+            raise CLIError(f"output {i} of the model is a {type(x).__name__}, which cannot be "
+                           f"reported as an array")
     if len(arrays) == 1 and not isinstance(result, (tuple, list, dict)):
-        return {"output": arrays[0]}
-    return {f"output{i}": a for i, a in enumerate(arrays)}
+        return {} if arrays[0] is None else {"output": arrays[0]}
+    return {f"output{i}": a for i, a in enumerate(arrays) if a is not None}

@@ -285,7 +285,8 @@ def run(args) -> int:
                  "latency": latency_stats(times)}
     cli_deadline.stop()      # the model ran in time; writing the outputs is not cut short
     if args.output:
-        # NOTE: to exactly the path named (numpy.savez would append .npz), atomically
+        # NOTE: to exactly the path named (numpy.savez would append .npz), atomically; no
+        # output is an object array (flatten_outputs), so nothing is pickled
         replace_file(out_path, lambda f: np.savez(f, **outputs))
         doc["output_file"] = args.output
     failed = []
