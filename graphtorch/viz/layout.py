@@ -267,7 +267,7 @@ def _layered(items: list[str], links: dict[tuple[str, str], int], sizes: dict) -
         for d in path:
             x, yc = points[d]
             k = layer[d]
-            pts += [(x, ys[k]), (x, ys[k] + heights[k])]   # straight through the layer
+            pts.append((x, ys[k] + heights[k] / 2))
         dummies[key] = pts
     return _Local(total_w, total_h, boxes, dummies)
 
@@ -328,7 +328,12 @@ def _coordinates(rows, nbr_up, nbr_down, width) -> dict[str, float]:
                 nb = nbr_up[v] + nbr_down[v] if sweep >= 2 else \
                     (nbr_up[v] if down else nbr_down[v])
                 nb = nb or nbr_up[v] + nbr_down[v]
-                desired.append(sum(xs[w] for w in nb) / len(nb) if nb else xs[v])
+                if not nb:
+                    desired.append(xs[v])
+                    continue
+                # long edges pull harder, so their dummies line up and the edges run straight
+                ws = [1.0 + 3.0 * (v[0] == "\0") + 3.0 * (w[0] == "\0") for w in nb]
+                desired.append(sum(wt * xs[w] for wt, w in zip(ws, nb)) / sum(ws))
             for v, x in zip(row, _fit(desired, [width[v][0] for v in row])):
                 xs[v] = x
     return xs

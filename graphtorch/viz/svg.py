@@ -27,14 +27,22 @@ def _num(x: float) -> str:
 
 
 def path_data(points: list[tuple[float, float]]) -> str:
-    """A smooth path through ``points`` with vertical tangents at each of them."""
-    (x0, y0), rest = points[0], points[1:]
-    parts = [f"M{_num(x0)},{_num(y0)}"]
-    px, py = x0, y0
-    for x, y in rest:
-        my = (py + y) / 2
-        parts.append(f"C{_num(px)},{_num(my)} {_num(x)},{_num(my)} {_num(x)},{_num(y)}")
-        px, py = x, y
+    """A smooth path through ``points`` (Catmull-Rom as cubic Beziers), leaving the first and
+    entering the last point vertically."""
+    pts: list[tuple[float, float]] = []
+    for p in points:
+        if not pts or abs(p[0] - pts[-1][0]) + abs(p[1] - pts[-1][1]) > 0.5:
+            pts.append(p)
+    if len(pts) == 1:
+        pts.append(points[-1])
+    ext = [(pts[0][0], pts[0][1] - 30.0), *pts, (pts[-1][0], pts[-1][1] + 30.0)]
+    parts = [f"M{_num(pts[0][0])},{_num(pts[0][1])}"]
+    for i in range(1, len(ext) - 2):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+        c1 = (x1 + (x2 - x0) / 6, y1 + (y2 - y0) / 6)
+        c2 = (x2 - (x3 - x1) / 6, y2 - (y3 - y1) / 6)
+        parts.append(f"C{_num(c1[0])},{_num(c1[1])} {_num(c2[0])},{_num(c2[1])} "
+                     f"{_num(x2)},{_num(y2)}")
     return " ".join(parts)
 
 
