@@ -6,6 +6,7 @@ from graphtorch.optim.adagrad import Adagrad
 from graphtorch.optim.adam import Adam
 from graphtorch.optim.adamax import Adamax
 from graphtorch.optim.adamw import AdamW
+from graphtorch.optim.lbfgs import LBFGS
 from graphtorch.optim.nadam import NAdam
 from graphtorch.optim.optimizer import Optimizer
 from graphtorch.optim.radam import RAdam
@@ -13,4 +14,4 @@ from graphtorch.optim.rmsprop import RMSprop
 from graphtorch.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "lr_scheduler"]
+           "NAdam", "RAdam", "LBFGS", "lr_scheduler"]
