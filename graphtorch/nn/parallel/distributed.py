@@ -162,7 +162,8 @@ class DistributedDataParallel(Module):
             b = self._buckets[self._next_launch]
             if b.pending:
                 return
-            b.work = self._engine.all_reduce(b.buffer, ReduceOp.AVG,
+            # SUM here, the division by the world size is fused into the copy out (_finalize)
+            b.work = self._engine.all_reduce(b.buffer, ReduceOp.SUM,
                                              f"DistributedDataParallel gradient bucket {b.index}")
             self._events.append(("launch", b.index))
             self._next_launch += 1
@@ -176,18 +177,30 @@ class DistributedDataParallel(Module):
             b.work.wait()
         globally_used = self._global_used
         index = {id(p): k for k, p in enumerate(self._params)} if globally_used is not None else {}
+        world = self.process_group.size()
         for b in self._buckets:
+            if self.gradient_as_bucket_view:
+                _divide(b.buffer, world, b.buffer)
             for i, p in enumerate(b.params):
                 if globally_used is not None and not globally_used[index[id(p)]]:
                     continue
                 view = b.view(i)
-                if p.grad is None or self.gradient_as_bucket_view:
+                if self.gradient_as_bucket_view:
                     if p.grad is None or p.grad._data is not view:
-                        p.grad = Tensor._wrap(view if self.gradient_as_bucket_view
-                                              else view.copy(), p.device)
-                else:
-                    copy_into(p.grad._data, view)
+                        p.grad = Tensor._wrap(view, p.device)
+                    else:
+                        p.grad._vc[0] += 1
+                elif p.grad is not None and _same_place(p.grad._data, view):
+                    _divide(view, world, p.grad._data)
                     p.grad._vc[0] += 1
+                elif p.grad is not None:  # e.g. a CUDA grad reduced through host memory
+                    copy_into(p.grad._data, _divide(view, world, None))
+                    p.grad._vc[0] += 1
+                else:
+                    avg = _divide(view, world, None)
+                    if type(avg) is not type(p._data):
+                        avg = _cupy().asarray(avg)
+                    p.grad = Tensor._wrap(avg, p.device)
 
     def _check_previous_reduction(self) -> None:
         if not self._expecting or self._ready_count == 0:
@@ -242,6 +255,22 @@ def _unique(params: list) -> list:
             seen.add(id(p))
             out.append(p)
     return out
+
+
+def _divide(src, world: int, out):
+    """``src / world`` into ``out`` (a new array when None) in one pass, any array module."""
+    if isinstance(src, np.ndarray) and (out is None or isinstance(out, np.ndarray)):
+        return np.true_divide(src, world, out=out, casting="unsafe")
+    if out is None:
+        return src / world
+    copy_into(out, src / world)
+    return out
+
+
+def _same_place(grad, view) -> bool:
+    """Whether ``grad`` can take the bucket's values in place (same module, shape, dtype)."""
+    return (type(grad) is type(view) and grad.shape == view.shape and grad.dtype == view.dtype
+            and grad.flags.writeable)
 
 
 def _flat_buffer(like, n: int, host: bool):
