@@ -34,12 +34,12 @@ def batches(shape, seed):
     return x, y
 
 
-def train(model, x, y, rows, wrap=None):
+def train(model, x, y, rows, wrap=None, set_to_none=True):
     net = wrap(model) if wrap else model
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     for step in range(STEPS):
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=set_to_none)
         loss = loss_fn(net(torch.tensor(x[step, rows])), torch.tensor(y[step, rows]))
         loss.backward()
         opt.step()
@@ -52,7 +52,7 @@ def same_params(a, b, what):
                                    err_msg=f"{what}: {name}")
 
 
-def compare(factory, shape, what, compile_fn=None):
+def compare(factory, shape, what, compile_fn=None, wrap=DDP, set_to_none=True):
     x, y = batches(shape, 7)
     mine = slice(R * PER_RANK, (R + 1) * PER_RANK)
     torch.manual_seed(100 + R)  # different inits on purpose: DDP must start from rank 0's
@@ -61,7 +61,7 @@ def compare(factory, shape, what, compile_fn=None):
     reference = factory()
     if compile_fn is not None:
         model = compile_fn(model)
-    train(model, x, y, mine, DDP)
+    train(model, x, y, mine, wrap, set_to_none)
     train(reference, x, y, slice(None))
     same_params(model, reference, what)
     if R == 0:
@@ -78,6 +78,10 @@ def _fresh(factory):
 compare(mlp, (10,), "MLP")
 compare(cnn, (2, 8, 8), "CNN")
 compare(mlp, (10,), "scripted MLP", torch.jit.script)
+compare(mlp, (10,), "MLP, small buckets, grads as bucket views",
+        wrap=lambda m: DDP(m, bucket_cap_mb=0.001, gradient_as_bucket_view=True))
+compare(mlp, (10,), "MLP, grads as bucket views zeroed in place",
+        wrap=lambda m: DDP(m, gradient_as_bucket_view=True), set_to_none=False)
 compare(mlp, (10,), "traced MLP", lambda m: torch.jit.trace(m, torch.zeros(PER_RANK, 10)))
 
 # bucketing: with tiny buckets the first bucket is launched while backward still produces grads
