@@ -78,6 +78,7 @@ def _fresh(factory):
 compare(mlp, (10,), "MLP")
 compare(cnn, (2, 8, 8), "CNN")
 compare(mlp, (10,), "scripted MLP", torch.jit.script)
+compare(mlp, (10,), "jit.compile around DDP", wrap=lambda m: torch.jit.compile(DDP(m)))
 compare(mlp, (10,), "MLP, small buckets, grads as bucket views",
         wrap=lambda m: DDP(m, bucket_cap_mb=0.001, gradient_as_bucket_view=True))
 compare(mlp, (10,), "MLP, grads as bucket views zeroed in place",
@@ -87,6 +88,7 @@ compare(mlp, (10,), "traced MLP", lambda m: torch.jit.trace(m, torch.zeros(PER_R
 # bucketing: with tiny buckets the first bucket is launched while backward still produces grads
 torch.manual_seed(0)
 model = DDP(mlp(), bucket_cap_mb=0.002)
+model.require_backward_grad_sync = True  # PyTorch's attribute, as accelerate sets it
 assert len(model._buckets) >= 3, model._buckets
 model(torch.randn(4, 10)).sum().backward()
 events = model._events
