@@ -87,6 +87,7 @@ def layout(g) -> Layout:
     rank = {**order, **first}
     sizes = {n.id: node_size(n.label) for n in g.nodes}
     sizes[TOP] = sizes[BOTTOM] = (DUMMY_W, 0.0)
+    roles = {n.id: n.role for n in g.nodes}
     locals_: dict[str, _Local] = {}
 
     def item_in(nid: str, cid: str) -> str | None:
@@ -118,7 +119,8 @@ def layout(g) -> Layout:
                 continue
             key = (a, b) if a == TOP or b == BOTTOM or rank[a] < rank[b] else (b, a)
             links[key] = links.get(key, 0) + 1
-        if cid and g.clusters[cid].kind == "block":
+        if cid and g.clusters[cid].kind == "block" and ordered and \
+                ordered[0] in roles and roles[ordered[0]] == "block":
             # a block's first node (its start) sits above everything else of the block
             fed = {b for a, b in links if a != TOP}
             for item in ordered[1:]:

@@ -218,11 +218,16 @@ class _Builder:
         ends = []
         for name, block in zip(("then", "else"), node.blocks):
             bid = self.cluster(f"{cid}_{name}", cid, name, "block")
-            start = self.add(name, bid, "block")
-            self.edge((head, None), start, control=True)
+            first = len(self.g.nodes)
             inner = dict(env)
             self.block(block, inner, dict(modules), bid)
-            ends.append(self.block_end(block, inner, bid, start))
+            # the branch hangs off its if: a control edge to each node fed from outside only
+            inside = {n.id for n in self.g.nodes[first:]}
+            fed = {e.dst for e in self.g.edges if e.src in inside and e.dst in inside}
+            for n in self.g.nodes[first:]:
+                if n.id not in fed and n.role not in ("param", "const"):
+                    self.edge((head, None), n.id, control=True)
+            ends.append(self.block_end(block, inner, bid, head))
         self.exit(node, env, cid, "merge", ends)
 
     def loop(self, node, env: dict, modules: dict, cluster: str) -> None:
