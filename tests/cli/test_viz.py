@@ -114,6 +114,14 @@ def test_loop_body_holds_an_if_holding_a_module_call(archives):
     assert body.label.startswith("body(%i")
 
 
+def test_each_call_of_a_module_is_its_own_cluster(archives):
+    g = build_viz(read_archive(archives["twice"]))
+    assert {cid: c.label for cid, c in g.clusters.items()} == {"cluster_l": "l: Linear",
+                                                              "cluster_l_2": "l: Linear"}
+    for cid in g.clusters:
+        assert [n.label for n in g.nodes if n.cluster == cid] == ["weight", "bias", "linear"]
+
+
 def test_edges_carry_propagated_shapes(archives, tmp_path):
     path = archives["two_linear_if"]
     plain = build_viz(read_archive(path))

@@ -72,6 +72,22 @@ class LoopIf(nn.Module):
         return x
 
 
+class Twice(nn.Module):
+    """One submodule called twice: two clusters."""
+
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.l(gt.relu(self.l(x)))
+
+
+def twice():
+    gt.manual_seed(6)
+    return gt.jit.trace(Twice(), gt.rand(2, 4))
+
+
 def two_linear_if():
     gt.manual_seed(0)
     return script_module(TwoLinearIf())
@@ -104,4 +120,4 @@ def loop_if():
 
 
 ZOO = {"two_linear_if": two_linear_if, "nested": nested, "deep_mlp": deep_mlp,
-       "encoder": encoder, "loop_if": loop_if, "cell": scripted_cell}
+       "encoder": encoder, "loop_if": loop_if, "cell": scripted_cell, "twice": twice}
