@@ -181,6 +181,21 @@
   if (params.get("check") || params.get("fit")) fit(); else start();
   if (params.get("check")) {   // test hook: what is drawn where, read back from the DOM
     const out = {view: [canvas.clientWidth, canvas.clientHeight], nodes: {}, clusters: {}};
+    const hover = params.get("hover");
+    if (hover && document.getElementById(hover)) {   // a real mouseover on that node
+      const r = document.getElementById(hover).getBoundingClientRect();
+      document.getElementById(hover).querySelector("rect, polygon, path, ellipse")
+        .dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: r.left,
+                                                    clientY: r.top}));
+      out.tip = {shown: tip.style.display === "block", html: tip.innerHTML};
+    }
+    if (params.get("wheel")) {   // a real wheel event: the view zooms in around the cursor
+      const before = svg.getAttribute("viewBox");
+      const r = canvas.getBoundingClientRect();
+      canvas.dispatchEvent(new WheelEvent("wheel", {deltaY: -300, bubbles: true,
+        cancelable: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}));
+      out.zoom = {before: before, after: svg.getAttribute("viewBox")};
+    }
     for (const nid in data.nodes) {
       const el = document.getElementById(nid);
       const r = el ? el.getBoundingClientRect() : null;

@@ -83,6 +83,28 @@ def test_folding_an_if_hides_both_branches(page, tmp_path):
     assert {n.label for n in g.nodes if n.id in hidden} >= {"if", "mul", "merge"}
 
 
+def test_hover_shows_the_ir_line_and_source(page, tmp_path):
+    path, g = page
+    linear = next(n for n in g.nodes if n.label == "linear" and n.cluster == "cluster_l1")
+    report = dom(path, f"hover={linear.id}", tmp_path)
+    assert report["tip"]["shown"]
+    tip = html_lib.unescape(report["tip"]["html"])
+    assert "op::linear(%input, %0, %1)" in tip and "graphtorch/nn/linear.py:" in tip
+    assert "l1: Linear" in tip
+
+
+def test_wheel_zooms_in(page, tmp_path):
+    path, _ = page
+    zoom = dom(path, "wheel=1", tmp_path)["zoom"]
+    before = [float(v) for v in zoom["before"].split()]
+    after = [float(v) for v in zoom["after"].split()]
+    assert after[2] < before[2] and after[3] < before[3]         # a smaller area: zoomed in
+    # around the cursor at the centre: the centre of the view stays where it was
+    for i in (0, 1):
+        assert after[i] + after[i + 2] / 2 == pytest.approx(before[i] + before[i + 2] / 2,
+                                                             abs=1.0)
+
+
 def test_screenshot(tmp_path):
     d = tmp_path
     save(nested(), d / "n.gt")
