@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 
 import pytest
 
@@ -115,3 +116,17 @@ def test_html_page_has_flame_chart_and_table(profiled):
     assert len(slices) == n_x // ITERS
     rows = re.findall(r"<tr><td>", page)
     assert len(rows) == len(doc["nodes"]) + len(doc["by_kind"])
+
+
+def test_flame_page_renders_in_chromium(profiled, tmp_path):
+    from tests.cli.test_viz_browser import FLAGS, browser
+
+    _, _, page = profiled
+    path = tmp_path / "p.html"
+    path.write_text(page)
+    proc = subprocess.run([browser(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           "--dump-dom", path.as_uri()], capture_output=True, text=True,
+                          timeout=120)
+    dom = proc.stdout
+    assert '<svg id="flame"' in dom and dom.count('class="slice') == page.count('class="slice')
+    assert "l1.forward" in dom and "<table>" in dom
