@@ -12,10 +12,12 @@ from collections.abc import Callable
 
 from graphtorch.errors import DistributedTimeoutError
 
-# NOTE: spin on the engine's test for this long before yielding the CPU between tests: MPI only
-# progresses inside test calls, so sleeping early would slow large transfers down.
+# NOTE: MPI only progresses inside test calls, so sleeping would slow transfers down: spin for
+# _SPIN_S, then yield the CPU between bursts of tests; only a wait past _PATIENT_S (a straggler or
+# a dead peer, not a transfer) naps for _NAP_S between tests.
 _SPIN_S = 0.02
-_NAP_S = 0.0002
+_PATIENT_S = 1.0
+_NAP_S = 0.001
 
 
 def poll_until(test: Callable[[], bool], timeout_s: float, describe: Callable[[], str],
@@ -38,8 +40,11 @@ def poll_until(test: Callable[[], bool], timeout_s: float, describe: Callable[[]
             if on_timeout is not None:
                 on_timeout(message)
             raise DistributedTimeoutError(message)
-        if now - start > _SPIN_S:
+        waited = now - start
+        if waited > _PATIENT_S:
             time.sleep(_NAP_S)
+        elif waited > _SPIN_S:
+            time.sleep(0)
 
 
 class Work:

@@ -20,7 +20,7 @@ from graphtorch.tensor import Tensor
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "default_collate", "default_convert",
-           "DataLoader", "get_worker_info"]
+           "DataLoader", "get_worker_info", "DistributedSampler"]
 
 
 # --- datasets ------------------------------------------------------------------------------------
@@ -414,3 +414,6 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+from graphtorch.utils.data.distributed import DistributedSampler  # noqa: E402 - needs Sampler

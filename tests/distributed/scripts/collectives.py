@@ -82,6 +82,14 @@ for dtype in DTYPES:
                 check(out, reduce_ref(inputs, op, dtype)[2 * R:2 * R + 2],
                       f"reduce_scatter_tensor {op} {dtype} {shape}")
 
+# reduce_scatter with an input list
+for dtype in ["float32", "int32"]:
+    lists = [[data(r, dtype, (3,), f"rsl{i}") for i in range(W)] for r in range(W)]
+    out = torch.tensor(np.zeros(3, dtype))
+    dist.reduce_scatter(out, [torch.tensor(a) for a in lists[R]], op=ReduceOp.SUM)
+    check(out, reduce_ref([lists[r][R] for r in range(W)], ReduceOp.SUM, dtype),
+          f"reduce_scatter {dtype}")
+
 # non-contiguous views: the result lands in the view, the rest of the base is untouched
 for dtype in ["float32", "int64", "bool"]:
     base = data(R, dtype, (4, 6), "view")
