@@ -7,12 +7,18 @@ the reference semantics every faster executor is tested against.
 
 from __future__ import annotations
 
+import re
+import string
+
 from graphtorch.errors import GraphError, GraphtorchError
 from graphtorch.ir.graph import TensorRef
 from graphtorch.ir.kinds import INPLACE
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+
+_FORMATTER = string.Formatter()
+_HUGE_WIDTH = re.compile(r"\d{5,}")
 
 
 class ScriptRuntimeError(GraphtorchError, RuntimeError):
@@ -246,7 +252,35 @@ def _triton_wanted(args) -> bool:
     return any(t.device.type == "cuda" for t in tensors)
 
 
+def format_fields_problem(template) -> str | None:
+    """Why ``template`` is not a plain ``str.format`` template (None when it is): replacement
+    fields may name arguments by position or not at all, never reach into them (``{0.attr}``,
+    ``{0[key]}``: attribute lookups a graph must not make), and a format spec holds no field."""
+    if not isinstance(template, str):
+        return f"the template is a {type(template).__name__}, not a str"
+    try:
+        parts = list(_FORMATTER.parse(template))
+    except ValueError as e:
+        return f"bad template: {e}"
+    for _, field, spec, _ in parts:
+        if field is not None and not (field == "" or field.isdigit()):
+            return f"replacement field {{{field}}} reaches into an argument"
+        if spec and ("{" in spec or "}" in spec):
+            return f"format spec {spec!r} holds a replacement field"
+        if spec and _HUGE_WIDTH.search(spec):
+            return f"format spec {spec!r} asks for a width or precision above 9999"
+    return None
+
+
+def _format(interp, node, args, env):
+    problem = format_fields_problem(args[0] if args else None)
+    if problem:
+        raise GraphError(f"prim::format: {problem}")
+    return args[0].format(*args[1:])
+
+
 PRIM_HANDLERS = {
+    "prim::format": _format,
     "prim::Constant": _constant,
     "prim::GetAttr": _getattr,
     "prim::SetAttr": _setattr,
@@ -257,12 +291,12 @@ PRIM_HANDLERS = {
     "prim::Loop": _loop,
     "prim::TupleConstruct": lambda i, n, a, e: tuple(a),
     "prim::ListConstruct": lambda i, n, a, e: list(a),
-    "prim::TupleUnpack": lambda i, n, a, e: tuple(a[0]) if len(n.outputs) != 1 else a[0][0],
-    "prim::ListUnpack": lambda i, n, a, e: _unpack_list(n, a[0]),
-    "prim::TupleIndex": lambda i, n, a, e: a[0][a[1]],
-    "prim::ListIndex": lambda i, n, a, e: a[0][a[1]],
+    "prim::TupleUnpack": lambda i, n, a, e: _unpack(n, a, _SEQUENCE),
+    "prim::ListUnpack": lambda i, n, a, e: _unpack(n, a, _SEQUENCE),
+    "prim::TupleIndex": lambda i, n, a, e: _index(n, a, _SEQUENCE),
+    "prim::ListIndex": lambda i, n, a, e: _index(n, a, _SEQUENCE),
     "prim::DictConstruct": lambda i, n, a, e: dict(zip(a[0::2], a[1::2])),
-    "prim::DictIndex": lambda i, n, a, e: a[0][a[1]],
+    "prim::DictIndex": lambda i, n, a, e: _index(n, a, dict),
     "prim::RaiseException": _raise,
     "prim::Print": _print,
     "prim::size": _size,
@@ -334,11 +368,37 @@ def _inplace(interp, node, args, env):
 PRIM_HANDLERS[INPLACE] = _inplace
 
 
-def _unpack_list(node, lst):
-    if len(lst) != len(node.outputs):
-        raise GraphError(f"prim::ListUnpack: expected a list of {len(node.outputs)} elements, "
-                         f"got {len(lst)}")
-    return lst[0] if len(node.outputs) == 1 else tuple(lst)
+_SEQUENCE = (tuple, list)
+
+
+def _container(node, args, kind):
+    """The container a tuple/list/dict node reads: a Python tuple or list (a tensor or any
+    other object is never unpacked or indexed, whatever it supports), or a dict."""
+    obj = args[0] if args else None
+    if not isinstance(obj, kind):
+        want = "dict" if kind is dict else "tuple or list"
+        raise GraphError(f"{node.kind}: expected a {want}, got {type(obj).__name__}")
+    return obj
+
+
+def _unpack(node, args, kind):
+    seq = _container(node, args, kind)
+    if len(seq) != len(node.outputs):
+        raise GraphError(f"{node.kind}: expected {len(node.outputs)} elements, got "
+                         f"{len(seq)}")
+    return seq[0] if len(node.outputs) == 1 else tuple(seq)
+
+
+def _index(node, args, kind):
+    obj = _container(node, args, kind)
+    key = args[1]
+    if kind is not dict and not isinstance(key, int):
+        raise GraphError(f"{node.kind}: the index must be an int, got {type(key).__name__}")
+    try:
+        return obj[key]
+    except (IndexError, KeyError):
+        what = "key" if kind is dict else "index"
+        raise GraphError(f"{node.kind}: {what} {key!r} is out of range") from None
 
 
 def run_graph(graph, inputs: list, hook=None) -> list:

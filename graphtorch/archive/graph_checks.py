@@ -8,8 +8,12 @@ from the type the IR declares for it. Each becomes a FormatError naming the memb
 
 from __future__ import annotations
 
+import re
+
 from graphtorch.archive import manifest as mf
+from graphtorch.archive.instruction_set import ModuleInfo, NodeRules
 from graphtorch.errors import FormatError, GraphtorchError, IRParseError
+from graphtorch.ir import types as T
 
 # NOTE: the IR parser reads ~10 MB/s of node text, but malformed text falls back to the slower
 # lark parser (~0.3 MB/s) for its precise error, so both caps bound a hostile member's cost
@@ -17,6 +21,50 @@ from graphtorch.errors import FormatError, GraphtorchError, IRParseError
 # is one it cannot read.
 MAX_IR_BYTES = 16 << 20
 MAX_IR_LINE_BYTES = 1 << 20
+# Whole-archive caps: the IR text of all members together, and the nodes of all graphs.
+MAX_ARCHIVE_IR_BYTES = 64 << 20
+MAX_ARCHIVE_NODES = 1_000_000
+# Nesting: blocks inside blocks, and brackets (types, attribute lists, tuples) inside brackets,
+# counted by a linear scan of the text before parsing; the parsers, the verifier and the passes
+# then never meet a nesting deep enough to exhaust the interpreter's stack.
+MAX_NESTING = 32
+
+_NEST_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|<tensor:[^>\s]*>'
+                          r"|(?P<block>\bblock\d+\s*\()|(?P<arrow>->)|(?P<postfix>\[\s*\]|\?)"
+                          r"|(?P<open>[\[({])|(?P<close>[\])}])")
+
+
+def nesting_problem(text: str) -> str | None:
+    """Why ``text`` nests deeper than MAX_NESTING, or None: one pass, no recursion."""
+    blocks = brackets = run = 0
+    prev_end, prev_postfix = 0, False
+    for m in _NEST_TOKENS.finditer(text):
+        kind = m.lastgroup
+        if kind == "postfix":   # Tensor[][]?[] wraps a type once per suffix
+            adjacent = prev_postfix and not text[prev_end:m.start()].strip()
+            run = run + 1 if adjacent else 1
+            if brackets + run > MAX_NESTING:
+                return _too_deep(text, m.start(), "types")
+        elif kind == "block":
+            blocks += 1
+            brackets += 1
+            if blocks > MAX_NESTING:
+                return _too_deep(text, m.start(), "blocks")
+        elif kind == "arrow":
+            blocks = max(blocks - 1, 0)
+        elif kind == "open":
+            brackets += 1
+            if brackets > MAX_NESTING:
+                return _too_deep(text, m.start(), "brackets (types, attributes, tuples)")
+        elif kind == "close":
+            brackets = max(brackets - 1, 0)
+        prev_end, prev_postfix = m.end(), kind == "postfix"
+    return None
+
+
+def _too_deep(text: str, pos: int, what: str) -> str:
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line}: {what} nest deeper than the limit of {MAX_NESTING}"
 
 
 def ir_size_problem(text: str) -> str | None:
@@ -28,7 +76,7 @@ def ir_size_problem(text: str) -> str | None:
         if len(line) > MAX_IR_LINE_BYTES:
             return (f"line {number} of the IR text is {len(line)} characters long, above the "
                     f"limit of {MAX_IR_LINE_BYTES} for one line")
-    return None
+    return nesting_problem(text)
 
 
 def parse_member(archive, member: str):
@@ -57,6 +105,35 @@ def parse_member(archive, member: str):
                           member=member) from None
 
 
+def count_nodes(graph) -> int:
+    """Nodes of ``graph`` and of every nested block and subgraph (no recursion)."""
+    n, stack = 0, [graph.block]
+    while stack:
+        block = stack.pop()
+        for node in block.nodes:
+            n += 1
+            stack.extend(node.blocks)
+            sub = node.attrs.get("subgraph")
+            if sub is not None and hasattr(sub, "block"):
+                stack.append(sub.block)
+    return n
+
+
+def type_depth(t) -> int:
+    """How deeply ``t`` nests (no recursion)."""
+    depth, stack = 0, [(t, 1)]
+    while stack:
+        t, d = stack.pop()
+        depth = max(depth, d)
+        if isinstance(t, (T.ListType, T.OptionalType)):
+            stack.append((t.elem, d + 1))
+        elif isinstance(t, T.TupleType):
+            stack.extend((e, d + 1) for e in t.elems)
+        elif isinstance(t, T.DictType):
+            stack.extend(((t.key, d + 1), (t.value, d + 1)))
+    return depth
+
+
 def _line_of(text: str, needle: str) -> str:
     for i, line in enumerate(text.splitlines(), start=1):
         if needle in line:
@@ -65,22 +142,58 @@ def _line_of(text: str, needle: str) -> str:
 
 
 class GraphChecker:
+    """Parses every IR member of an archive (within the caps), then checks each graph against
+    the closed instruction set (instruction_set.py), the manifest and the tensors."""
+
     def __init__(self, loaded):
         self.loaded = loaded
         self.manifest: mf.Manifest = loaded.manifest
         self.functions = {f.name: f for f in self.manifest.functions}
+        self._infos: dict[int, ModuleInfo] = {}
+        self._parsed: dict[str, tuple[object, str]] = {}
+        root = self.manifest.root
+        self._paths = {} if root is None else {id(e): p for p, e in root.walk()}
 
-    def check_all(self):
-        """Yield (member, graph) for every method and function, each fully checked."""
+    def module_info(self, entry: mf.ModuleEntry) -> ModuleInfo:
+        info = self._infos.get(id(entry))
+        if info is None:
+            info = self._infos[id(entry)] = ModuleInfo(entry)
+        return info
+
+    def graph_of(self, member: str):
+        return self._parsed[member][0]
+
+    def _members(self):
+        """(member, Method, module entry or None, path) of every method and function."""
         seen: set[str] = set()
+        out = []
         if self.manifest.root is not None:
             for path, entry in self.manifest.root.walk():
                 for meth in entry.methods:
                     self._claim(meth.code, seen)
-                    yield meth.code, self.check(meth, entry, path)
+                    out.append((meth.code, meth, entry, path))
         for f in self.manifest.functions:
             self._claim(f.code, seen)
-            yield f.code, self.check(f, None, None)
+            out.append((f.code, f, None, None))
+        return out
+
+    def check_all(self):
+        """Yield (member, graph) for every method and function, each fully checked."""
+        members = self._members()
+        total_bytes = total_nodes = 0
+        for member, _, _, _ in members:
+            graph, text = parse_member(self.loaded.archive, member)
+            total_bytes += len(text)
+            if total_bytes > MAX_ARCHIVE_IR_BYTES:
+                raise FormatError(f"the archive's IR text is above the limit of "
+                                  f"{MAX_ARCHIVE_IR_BYTES} bytes in all", member=member)
+            total_nodes += count_nodes(graph)
+            if total_nodes > MAX_ARCHIVE_NODES:
+                raise FormatError(f"the archive's graphs hold more than {MAX_ARCHIVE_NODES} "
+                                  f"nodes in all", member=member)
+            self._parsed[member] = graph, text
+        for member, meth, entry, path in members:
+            yield member, self.check(meth, entry, path)
 
     def _claim(self, member: str, seen: set[str]) -> None:
         if member in seen:
@@ -89,14 +202,12 @@ class GraphChecker:
         seen.add(member)
 
     def check(self, meth: mf.Method, module: mf.ModuleEntry | None, path: str | None):
-        from graphtorch.ir.types import ClassType
-
         member = meth.code
-        graph, text = parse_member(self.loaded.archive, member)
+        graph, text = self._parsed[member]
         inputs = graph.inputs
         n_self = 0 if module is None else 1
         if module is not None:
-            if not inputs or not isinstance(inputs[0].type, ClassType) \
+            if not inputs or not isinstance(inputs[0].type, T.ClassType) \
                     or inputs[0].type.name != module.class_name:
                 got = str(inputs[0].type) if inputs else "no inputs"
                 raise FormatError(f"the graph's first input must be self : {module.class_name} "
@@ -105,41 +216,33 @@ class GraphChecker:
             raise FormatError(f"the graph takes {len(inputs) - n_self} arguments but the "
                               f"manifest names {len(meth.arg_names)}: {meth.arg_names}",
                               member=member)
-        self._check_nodes(graph, text, meth, member)
-        if module is not None:
-            self._check_self_attrs(graph, text, module, member)
+        self._check_types(graph, member)
+        NodeRules(self, graph, text, meth, module, member).run()
+        self._bind_constants(graph, text, meth, member)
         self._verify(graph, member)
         return graph
 
-    def _check_nodes(self, graph, text: str, meth: mf.Method, member: str) -> None:
-        from graphtorch.ir.graph import Graph, TensorRef
+    def _check_types(self, graph, member: str) -> None:
+        stack = [graph.block]
+        while stack:
+            block = stack.pop()
+            values = list(block.inputs)
+            for node in block.nodes:
+                values.extend(node.outputs)
+                stack.extend(node.blocks)
+            for v in values:
+                if type_depth(v.type) > MAX_NESTING:
+                    raise FormatError(f"the type of %{v.name} nests deeper than the limit of "
+                                      f"{MAX_NESTING}", member=member)
+
+    def _bind_constants(self, graph, text: str, meth: mf.Method, member: str) -> None:
+        from graphtorch.ir.graph import TensorRef
         from graphtorch.ir.kinds import Prim
-        from graphtorch.ops.registry import REGISTRY
 
-        def visit(g) -> None:
-            for node in g.walk():
-                kind = node.kind
-                if kind.startswith("op::") and kind[4:] not in REGISTRY:
-                    raise FormatError(f"{_line_of(text, kind)}unknown op {kind!r}: this "
-                                      f"graphtorch has no such operator (the archive may come "
-                                      f"from a newer graphtorch)", member=member)
-                if kind == Prim.PythonOp.value:
-                    raise FormatError(f"{_line_of(text, kind)}prim::PythonOp (a Python eager "
-                                      "fallback) cannot be loaded from an archive", member=member)
-                if kind == Prim.CallFunction.value:
-                    name = node.attrs.get("name")
-                    if name not in self.functions:
-                        raise FormatError(f"{_line_of(text, str(name))}prim::CallFunction "
-                                          f"calls {name!r}, which the archive does not hold",
-                                          member=member)
-                value = node.attrs.get("value") if kind == Prim.Constant.value else None
-                if isinstance(value, TensorRef):
-                    self._bind_constant(g, node, value.name, text, meth, member)
-                for attr in node.attrs.values():
-                    if isinstance(attr, Graph):
-                        visit(attr)
-
-        visit(graph)
+        for node in graph.walk():
+            value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
+            if isinstance(value, TensorRef):
+                self._bind_constant(graph, node, value.name, text, meth, member)
 
     def _bind_constant(self, graph, node, name: str, text: str, meth: mf.Method,
                        member: str) -> None:
@@ -166,44 +269,25 @@ class GraphChecker:
                               f"but the tensors member holds {actual} under key {key!r}",
                               member=member)
 
-    def _check_self_attrs(self, graph, text: str, module: mf.ModuleEntry, member: str) -> None:
-        from graphtorch.ir.kinds import Prim
-        from graphtorch.ir.types import ClassType
+    check_tensor_type = _check_tensor_type
 
-        tensors = {p.name: p.key for p in module.parameters + module.buffers}
-        subs = {s.name: s for s in module.submodules}
-        attrs = {a.name: a for a in module.attributes}
-        self_value = graph.inputs[0]
-        for use in self_value.uses:
-            node = use.node
-            if node.kind != Prim.GetAttr.value:
-                continue
-            name = node.attrs.get("name")
-            needle = f'name="{name}"'
-            out = node.outputs[0].type if node.outputs else None
-            if name in tensors:
-                self._check_tensor_type(out, tensors[name], f"{module.original_name}.{name}",
-                                        text, needle, member)
-            elif name in subs:
-                want = subs[name].class_name
-                if not (isinstance(out, ClassType) and out.name == want):
-                    raise FormatError(f"{_line_of(text, needle)}submodule {name!r} is declared "
-                                      f"{out} in the IR but the manifest says {want}",
-                                      member=member)
-            elif name == "training":  # NOTE: every module has it; the manifest records it
-                if out is not None and str(out) != "bool":
-                    raise FormatError(f"{_line_of(text, needle)}prim::GetAttr reads 'training' "
-                                      f"as {out}; it is a bool", member=member)
-            elif name in attrs:
-                value = attrs[name].value
-                key = value.get("tensor") if isinstance(value, dict) else None
-                if isinstance(key, str):
-                    self._check_tensor_type(out, key, f"{module.original_name}.{name}", text,
-                                            needle, member)
-            else:
-                raise FormatError(f"{_line_of(text, needle)}prim::GetAttr reads {name!r}, which "
-                                  f"module {module.original_name} ({module.class_name}) does "
-                                  f"not have", member=member)
+    def check_attribute(self, ir_type, info: ModuleInfo, name: str, text: str, needle: str,
+                        member: str) -> None:
+        """A constant attribute read by prim::GetAttr: its value must fit the IR's type."""
+        from graphtorch.runtime.executor import type_mismatch
+
+        value = info.attributes[name].value
+        key = value.get("tensor") if isinstance(value, dict) else None
+        if isinstance(key, str):
+            self._check_tensor_type(ir_type, key, f"{info.entry.original_name}.{name}", text,
+                                    needle, member)
+            return
+        decoded = self.loaded.attributes.get((self._paths.get(id(info.entry), ""), name))
+        problem = type_mismatch(decoded, ir_type)
+        if problem:
+            raise FormatError(f"{_line_of(text, needle)}attribute {name!r} of "
+                              f"{info.entry.original_name} is read as {ir_type}, but its value "
+                              f"does not fit: {problem}", member=member)
 
     def _verify(self, graph, member: str) -> None:
         try:
