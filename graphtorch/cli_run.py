@@ -208,13 +208,15 @@ def time_runs(prep: PreparedRun, warmup: int, iters: int, min_time: float,
     enabled = progress == "always" or (progress == "auto" and sys.stderr.isatty()
                                        and expected > 2.0)
     bar = Progress(iters, min_time, enabled)
-    while len(times) < iters or time.perf_counter() - t0 < min_time:
-        s = time.perf_counter()
-        result = prep.call()
-        prep.sync()
-        times.append(time.perf_counter() - s)
-        bar.update(len(times))
-    bar.close()
+    try:
+        while len(times) < iters or time.perf_counter() - t0 < min_time:
+            s = time.perf_counter()
+            result = prep.call()
+            prep.sync()
+            times.append(time.perf_counter() - s)
+            bar.update(len(times))
+    finally:
+        bar.close()       # also on Ctrl-C or --timeout: the error line starts clean
     return result, times
 
 

@@ -253,6 +253,13 @@ def test_timeout_stops_a_long_run_with_one_line(spin, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npz"]
 
 
+def test_timeout_stops_profile_too(spin, tmp_path):
+    np.savez(tmp_path / "in.npz", x=np.zeros(3, np.float32), n=np.int64(10**9))
+    proc = gtcli("profile", spin, "--inputs", tmp_path / "in.npz", "--timeout", "0.5")
+    line = one_line_error(proc, 124, "profile")
+    assert line == "graphtorch profile: error: timed out after 0.5 s (--timeout 0.5)\n"
+
+
 def test_timeout_leaves_a_run_that_finishes_alone(spin, tmp_path):
     np.savez(tmp_path / "in.npz", x=np.zeros(3, np.float32), n=np.int64(4))
     out = tmp_path / "o.npz"
@@ -295,5 +302,7 @@ def test_ctrl_c_is_one_line_and_130(spin, tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130
-    assert stderr.decode().endswith("graphtorch run: interrupted\n") and stdout == b""
-    assert stderr.count(b"\n") == 1 and b"Traceback" not in stderr
+    assert stdout == b"" and b"Traceback" not in stderr
+    *progress, line = stderr.decode().split("\r")     # the bar is cleared before the line
+    assert line == "graphtorch run: interrupted\n"
+    assert progress[-1].strip() == ""
