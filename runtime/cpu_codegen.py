@@ -12,8 +12,9 @@ executor first tries the graph autodiff path (``jit.set_autodiff(True)``: forwar
 graphs, one tape node, both run by this executor — runtime/autodiff_exec.py); otherwise
 :func:`run_graph_codegen` runs the interpreter, which records the eager tape.
 
-Choosing the executor: ``set_executor("codegen" | "interpreter")`` or the environment variable
-``GT_EXECUTOR``; the default stays the interpreter.
+Choosing the executor: ``set_executor("compiled" | "interpreter" | "codegen")`` or the
+environment variable ``GT_EXECUTOR``; the default is ``compiled`` (``runtime/plan.py``, which
+uses this codegen for graphs whose effects need Tensor objects).
 """
 
 from __future__ import annotations
@@ -32,21 +33,24 @@ from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
 from graphtorch.runtime.interpreter import run_inplace
 
-EXECUTORS = ("interpreter", "codegen")
+EXECUTORS = ("compiled", "interpreter", "codegen")
 _EXECUTOR: list[str | None] = [None]
 _COUNTER = count()
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
-def set_executor(name: str) -> None:
-    """Run compiled graphs with ``"interpreter"`` (the default) or ``"codegen"``."""
-    if name not in EXECUTORS:
+def set_executor(name: str | None) -> None:
+    """Run compiled graphs with ``"compiled"`` (execution plans, the default),
+    ``"interpreter"`` (the reference) or ``"codegen"`` (Tensor-level generated Python);
+    None returns to the default ($GT_EXECUTOR, else compiled)."""
+    if name is not None and name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
     _EXECUTOR[0] = name
 
 
 def get_executor() -> str:
-    """The executor in use: set_executor's choice, else $GT_EXECUTOR, else "interpreter"."""
-    name = _EXECUTOR[0] or os.environ.get("GT_EXECUTOR") or "interpreter"
+    """The executor in use: set_executor's choice, else $GT_EXECUTOR, else "compiled"."""
+    name = _EXECUTOR[0] or os.environ.get("GT_EXECUTOR") or "compiled"
     if name not in EXECUTORS:
         raise ValueError(f"GT_EXECUTOR={name!r} is not an executor; expected one of "
                          f"{', '.join(EXECUTORS)}")
@@ -89,7 +93,8 @@ class _Emitter:
             self.node(node, depth)
 
     def assign(self, node, rhs: str, depth: int) -> None:
-        loc = f"  # {node.source}" if node.source is not None else ""
+        # NOTE: control characters (a CR ends a Python line) never reach the generated source
+        loc = f"  # {_PRINTABLE.sub('?', str(node.source))}" if node.source is not None else ""
         outs = [self.name(o) for o in node.outputs]
         if not outs:
             self.emit(f"{rhs}{loc}", depth)
@@ -117,7 +122,8 @@ class _Emitter:
             v = node.attrs["value"]
             if isinstance(v, TensorRef):
                 v = node.graph.tensor_constants[v.name]
-            lit = repr(v) if isinstance(v, (bool, int, str)) or v is None else self.obj(v, "c_")
+            # NOTE: strings stay objects: no text from a graph is compiled as source
+            lit = repr(v) if isinstance(v, (bool, int)) or v is None else self.obj(v, "c_")
             self.assign(node, lit, depth)
         elif kind == "prim::If":
             self.emit(f"if {args[0]}:", depth)

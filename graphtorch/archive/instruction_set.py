@@ -14,6 +14,7 @@ node and its line.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from graphtorch.archive import manifest as mf
 from graphtorch.errors import FormatError
@@ -168,6 +169,10 @@ class NodeRules:
                                   f"only from self and prim::GetAttr of a declared submodule")
 
     def node(self, node) -> None:
+        src = node.source
+        if src is not None and any(unicodedata.category(c)[0] == "C" for c in src.file):
+            raise self.fail(node, f"the source location {str(src)!r} holds control or format "
+                                  f"characters")
         self.node_kind(node)
         for i, v in enumerate(node.inputs):
             if v in self.modules and (node.kind, i) not in _MODULE_USES:
