@@ -10,6 +10,7 @@ arguments instead of corrupt data or a hang. ``async_op=True`` returns a
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -28,15 +29,23 @@ _DIMS = 4
 
 
 def _header(what: str, t, root: int) -> np.ndarray:
+    if t is None:
+        return _header_of(what, None, "", root)
+    return _header_of(what, tuple(t._data.shape), t.dtype.name, root)
+
+
+@functools.lru_cache(maxsize=256)
+def _header_of(what: str, shape: tuple | None, dtype: str, root: int) -> np.ndarray:
+    # NOTE: cached: a training loop repeats the same few collectives; the array is never written
     h = np.zeros(5 + _DIMS, np.int64)
     h[0] = _OPS.index(what)
     h[4] = root
-    if t is not None:
-        shape = tuple(t.shape)
-        h[1] = _DTYPES.index(t.dtype.name) + 1
+    if shape is not None:
+        h[1] = _DTYPES.index(dtype) + 1
         h[2] = len(shape)
         h[3] = zlib.crc32(np.asarray(shape, np.int64).tobytes())
         h[5:5 + min(len(shape), _DIMS)] = shape[:_DIMS]
+    h.flags.writeable = False
     return h
 
 
