@@ -3,22 +3,38 @@
 Parameter names, shapes, gate order (LSTM: i, f, g, o; GRU: r, z, n) and initialisation
 U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) are PyTorch's, so state_dicts are exchangeable. The
 forward passes are written with registry ops only (one input projection per layer and direction,
-then per step a matmul and the gate arithmetic), so graph mode sees every part.
+then per step a matmul and the gate arithmetic), so graph mode sees every part. In eager mode
+each layer and direction instead runs as one fused autograd node (:mod:`graphtorch.nn._rnn_fused`:
+preallocated outputs, one matmul per step, a fused backward). ``PackedSequence`` inputs run as
+padded batches with a per-step mask (a finished sequence keeps its state and outputs zeros).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
 
+import numpy as np
+
 import graphtorch as gt
 from graphtorch.nn import init
+from graphtorch.nn._rnn_fused import FusedRNNLayer
 from graphtorch.nn.module import Module
 from graphtorch.nn.parameter import Parameter
+from graphtorch.nn.utils.rnn import PackedSequence, packed_rows, pad_packed_sequence
+from graphtorch.ops.dispatch import TRACE
 from graphtorch.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+# eager layers run the fused kernels; False forces the op-by-op path (tests compare the two)
+USE_FUSED_KERNELS = True
+
+
+def _use_fused(w_hr) -> bool:
+    return USE_FUSED_KERNELS and w_hr is None and TRACE.tracer is None
 
 
 # --- one step of each cell (shared by the layers and the cells) ---------------------------------
@@ -160,15 +176,36 @@ class RNNBase(Module):
                                    f"got {h.dim()}-D tensor")
         return batched
 
-    def _run_direction(self, x: Tensor, state: tuple, layer: int, direction: int):
-        """One layer in one direction over (T, B, in); returns (outputs (T, B, H), state)."""
+    def _run_direction(self, x: Tensor, state: tuple, layer: int, direction: int, mask):
+        """One layer in one direction over (T, B, in); returns (outputs (T, B, H), state).
+
+        ``mask`` ((T, B, 1) bool array, or None): where false, the step is skipped for that row.
+        """
         w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
+        if _use_fused(w_hr):
+            recompute = functools.partial(self._recompute, layer, direction, mask)
+            res = FusedRNNLayer.apply(x, state[0], state[1], w_ih, w_hh, b_ih, b_hh, self.mode,
+                                      direction == 1, mask, recompute)
+            if self.mode == "LSTM":
+                return res[0], (res[1], res[2])
+            return res[0], (res[1], None)
+        return self._run_ops(x, state, layer, direction, mask)
+
+    def _recompute(self, layer: int, direction: int, mask, x: Tensor, h0: Tensor, c0):
+        out, (h, c) = self._run_ops(x, (h0, c0), layer, direction, mask)
+        return out, h, c
+
+    def _run_ops(self, x: Tensor, state: tuple, layer: int, direction: int, mask):
+        """The op-by-op layer (graph mode, double backward, LSTM projections)."""
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
+        keep = gt.tensor(mask, device=x.device).unbind(0) if mask is not None else None
         steps = gt.linear(x, w_ih, b_ih).unbind(0)  # NOTE: one matmul for all time steps
         order = range(len(steps) - 1, -1, -1) if direction == 1 else range(len(steps))
         outs = [None] * len(steps)
         h = state[0]
         c = state[1] if self.mode == "LSTM" else None
         for t in order:
+            h_prev, c_prev = h, c
             if self.mode == "LSTM":
                 h, c = _lstm_step(steps[t], h, c, w_hh, b_hh)
                 if w_hr is not None:
@@ -177,17 +214,48 @@ class RNNBase(Module):
                 h = _gru_step(steps[t], h, w_hh, b_hh)
             else:
                 h = _rnn_step(steps[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
-            outs[t] = h
+            if keep is not None:
+                outs[t] = h * keep[t]
+                h = gt.where(keep[t], h, h_prev)
+                if c is not None:
+                    c = gt.where(keep[t], c, c_prev)
+            else:
+                outs[t] = h
         return gt.stack(outs, 0), (h, c)
 
-    def _forward(self, input: Tensor, hx):
+    def _forward(self, input, hx):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        return self._forward_padded(input, hx, None, self.batch_first)
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """Run on the padded batch (original order) with a step mask; pack the output like the
+        input. ``hx`` and ``h_n`` are in the original batch order, as in PyTorch."""
+        padded, lengths = pad_packed_sequence(packed)
+        steps = np.arange(padded.shape[0])[:, None]
+        mask = (steps < np.asarray(lengths.tolist())[None, :])[:, :, None]
+        # NOTE: a packed input is time-major whatever batch_first says
+        output, hidden = self._forward_padded(padded, hx, mask, False)
+        batch_sizes = np.asarray(packed.batch_sizes.tolist(), dtype=np.int64)
+        order = (np.asarray(packed.sorted_indices.tolist(), dtype=np.int64)
+                 if packed.sorted_indices is not None else np.arange(batch_sizes[0]))
+        # the same rows pad_packed_sequence filled: pack the output exactly like the input
+        flat = packed_rows(batch_sizes, order, output.shape[1])
+        rows = output.reshape((output.shape[0] * output.shape[1], output.shape[2]))
+        data = rows.index_select(0, gt.tensor(flat, device=output.device))
+        return PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                              packed.unsorted_indices), hidden
+
+    def _forward_padded(self, input: Tensor, hx, mask, batch_first: bool):
         batched = self._check_input(input, hx)
         if not batched:
             input = input.unsqueeze(1)
             if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else \
-                    hx.unsqueeze(1)
-        elif self.batch_first:
+                if isinstance(hx, tuple):
+                    hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+                else:
+                    hx = hx.unsqueeze(1)
+        elif batch_first:
             input = input.transpose(0, 1)
         directions = 2 if self.bidirectional else 1
         batch = input.shape[1]
@@ -211,7 +279,7 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                out, (h, c) = self._run_direction(layer_input, (h0[k], c0[k]), layer, d)
+                out, (h, c) = self._run_direction(layer_input, (h0[k], c0[k]), layer, d, mask)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
@@ -225,7 +293,7 @@ class RNNBase(Module):
             output = output.squeeze(1)
             h_n = h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
-        elif self.batch_first:
+        elif batch_first:
             output = output.transpose(0, 1)
         return output, (h_n, c_n) if self.mode == "LSTM" else h_n
 

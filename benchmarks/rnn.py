@@ -1,0 +1,143 @@
+"""Eager RNN and CNN training-step benchmark: graphtorch vs PyTorch (CPU), side by side.
+
+  * LSTM / GRU forward + backward: seq 35, batch 20, input 200, hidden 200, 2 layers
+    (word_language_model's sizes);
+  * the mnist example's CNN training step (conv 32@3x3, conv 64@3x3, max-pool, dropout,
+    linear 9216-128, linear 128-10, log-softmax, NLL, Adadelta), batch 64.
+
+    python benchmarks/rnn.py [--iters 20] [--threads N] [--case lstm|gru|mnist|all]
+
+Both libraries run with the same thread count (torch.set_num_threads and the BLAS thread pools
+via threadpoolctl when installed); they take turns step by step so machine load hits both alike.
+Prints the median ms per step and graphtorch/PyTorch. Targets: LSTM/GRU <= 1.5x, mnist <= 1.3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import graphtorch as gt
+
+SEQ, BATCH, HIDDEN, LAYERS = 35, 20, 200, 2
+
+
+def _median_ms(steps: dict[str, Callable[[], None]], iters: int, warmup: int = 3) -> dict:
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(iters):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
+
+
+def _rnn_step(lib, kind: str) -> Callable[[], None]:
+    lib.manual_seed(0)
+    layer = getattr(lib.nn, kind)(HIDDEN, HIDDEN, LAYERS)
+    x = lib.tensor(np.random.default_rng(0).standard_normal((SEQ, BATCH, HIDDEN),
+                                                            dtype=np.float32))
+
+    def step():
+        layer.zero_grad()
+        out, _ = layer(x)
+        out.sum().backward()
+
+    return step
+
+
+class _MnistNet:
+    """The pytorch/examples mnist network, built against either library."""
+
+    @staticmethod
+    def build(lib):
+        nn, F = lib.nn, lib.nn.functional  # noqa: N806 - the PyTorch convention
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(1, 32, 3, 1)
+                self.conv2 = nn.Conv2d(32, 64, 3, 1)
+                self.dropout1 = nn.Dropout(0.25)
+                self.dropout2 = nn.Dropout(0.5)
+                self.fc1 = nn.Linear(9216, 128)
+                self.fc2 = nn.Linear(128, 10)
+
+            def forward(self, x):
+                x = F.relu(self.conv1(x))
+                x = F.relu(self.conv2(x))
+                x = F.max_pool2d(x, 2)
+                x = self.dropout1(x)
+                x = lib.flatten(x, 1)
+                x = F.relu(self.fc1(x))
+                x = self.dropout2(x)
+                return F.log_softmax(self.fc2(x), dim=1)
+
+        return Net()
+
+
+def _mnist_step(lib) -> Callable[[], None]:
+    lib.manual_seed(0)
+    model = _MnistNet.build(lib)
+    opt = lib.optim.Adadelta(model.parameters(), lr=1.0)
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
+    y = lib.tensor(rng.integers(0, 10, 64))
+
+    def step():
+        opt.zero_grad()
+        loss = lib.nn.functional.nll_loss(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _set_threads(threads: int | None) -> None:
+    import torch
+
+    if threads is None:
+        return
+    torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("threadpoolctl not installed: numpy's BLAS threads are not limited")
+        return
+    threadpool_limits(threads)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--case", choices=["lstm", "gru", "mnist", "all"], default="all")
+    args = parser.parse_args()
+    import torch
+
+    _set_threads(args.threads)
+    cases = ["lstm", "gru", "mnist"] if args.case == "all" else [args.case]
+    print(f"threads: torch {torch.get_num_threads()}; iters {args.iters}")
+    print(f"{'case':<34} {'PyTorch ms':>11} {'graphtorch ms':>14} {'ratio':>7}")
+    for case in cases:
+        if case == "mnist":
+            label = "mnist CNN train step (batch 64)"
+            steps = {"torch": _mnist_step(torch), "graphtorch": _mnist_step(gt)}
+        else:
+            label = f"{case.upper()} fwd+bwd (35x20x200, 2 layers)"
+            kind = case.upper()
+            steps = {"torch": _rnn_step(torch, kind), "graphtorch": _rnn_step(gt, kind)}
+        ms = _median_ms(steps, args.iters)
+        print(f"{label:<34} {ms['torch']:>11.2f} {ms['graphtorch']:>14.2f} "
+              f"{ms['graphtorch'] / ms['torch']:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
