@@ -12,6 +12,7 @@ import re
 
 from graphtorch.archive import manifest as mf
 from graphtorch.archive.instruction_set import ModuleInfo, NodeRules
+from graphtorch.archive.values import MAX_DEVICE_INDEX
 from graphtorch.errors import FormatError, GraphtorchError, IRParseError
 from graphtorch.ir import types as T
 
@@ -234,6 +235,10 @@ class GraphChecker:
                 if type_depth(v.type) > MAX_NESTING:
                     raise FormatError(f"the type of %{v.name} nests deeper than the limit of "
                                       f"{MAX_NESTING}", member=member)
+                dev = getattr(v.type, "device", None)
+                if dev is not None and dev.index is not None and dev.index > MAX_DEVICE_INDEX:
+                    raise FormatError(f"the type of %{v.name} names device {dev}: the index "
+                                      f"is above {MAX_DEVICE_INDEX}", member=member)
 
     def _bind_constants(self, graph, text: str, meth: mf.Method, member: str) -> None:
         from graphtorch.ir.graph import TensorRef

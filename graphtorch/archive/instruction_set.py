@@ -17,6 +17,8 @@ import re
 import unicodedata
 
 from graphtorch.archive import manifest as mf
+from graphtorch.archive.values import MAX_DEVICE_INDEX
+from graphtorch.device import device as Device
 from graphtorch.errors import FormatError
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph
@@ -174,6 +176,10 @@ class NodeRules:
             raise self.fail(node, f"the source location {str(src)!r} holds control or format "
                                   f"characters")
         self.node_kind(node)
+        value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
+        if isinstance(value, Device) and value.index is not None \
+                and value.index > MAX_DEVICE_INDEX:
+            raise self.fail(node, f"device {value} has an index above {MAX_DEVICE_INDEX}")
         for i, v in enumerate(node.inputs):
             if v in self.modules and (node.kind, i) not in _MODULE_USES:
                 raise self.fail(node, f"the module value %{v.name} cannot be input {i} of "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ FORMAT_MAJOR, FORMAT_MINOR = 1, 1   # 1.1 added Method.defaults
 FORMAT_VERSION = f"{FORMAT_MAJOR}.{FORMAT_MINOR}"
 MAX_MANIFEST_BYTES = 64 << 20
 MAX_DEPTH = 200
+_VERSION_PART = re.compile(r"[0-9]{1,9}")     # ASCII digits, a number Python reads at once
 
 
 @dataclass
@@ -201,8 +203,9 @@ def parse(data) -> Manifest:
 
 def check_version(version: str, top: _Fields) -> None:
     major, dot, minor = version.partition(".")
-    if not (dot and major.isdigit() and minor.isdigit()):
-        raise FormatError(f"manifest.format_version: expected 'MAJOR.MINOR', got {version!r}",
+    if not (dot and _VERSION_PART.fullmatch(major) and _VERSION_PART.fullmatch(minor)):
+        shown = f"{version[:32]!r}..." if len(version) > 32 else repr(version)
+        raise FormatError(f"manifest.format_version: expected 'MAJOR.MINOR', got {shown}",
                           member=MANIFEST)
     if int(major) > FORMAT_MAJOR:
         producer = top.obj.get("producer")

@@ -117,7 +117,7 @@ def _check_entry(name: str, spec, data_len: int, member: str) -> TensorEntry:
     if not isinstance(spec, dict):
         raise bad("header entry must be an object with dtype, shape and data_offsets")
     dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
-    if dtype not in _TO_NUMPY:
+    if not isinstance(dtype, str) or dtype not in _TO_NUMPY:
         raise bad(f"unsupported dtype {dtype!r}; expected one of {sorted(_TO_NUMPY)}")
     if (not isinstance(shape, list) or len(shape) > MAX_DIMS
             or not all(type(d) is int and d >= 0 for d in shape)):

@@ -15,6 +15,8 @@ from graphtorch.archive.manifest import MANIFEST, decode_float, encode_float
 from graphtorch.device import device as Device
 from graphtorch.errors import FormatError
 
+MAX_DEVICE_INDEX = 1023     # no machine has more devices; a larger index is not data
+
 MAX_VALUE_DEPTH = 64
 
 
@@ -75,10 +77,15 @@ def decode_value(obj, tensor: Callable, where: str, depth: int = 0):
             raise bad(f"unknown dtype {v!r:.80}")
         return dtypes._BY_NAME[v]
     if tag == "device":
+        if not isinstance(v, str) or len(v) > 32:
+            raise bad(f"bad device {v!r:.80}: expected a short device string like 'cuda:0'")
         try:
-            return Device(v)
+            dev = Device(v)
         except Exception as e:  # noqa: BLE001 - any parse failure is a format error here
             raise bad(f"bad device {v!r:.80}: {e}") from None
+        if dev.index is not None and dev.index > MAX_DEVICE_INDEX:
+            raise bad(f"bad device {v!r:.80}: index above {MAX_DEVICE_INDEX}")
+        return dev
     if tag == "tensor":
         if not isinstance(v, str):
             raise bad(f"tensor key must be a string, got {v!r:.80}")
