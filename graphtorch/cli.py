@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()          # a closed pipe shows here, not at interpreter exit
     except BrokenPipeError:
         return _closed_pipe()
+    except KeyboardInterrupt:       # before a command runs (importing, building the parser)
+        print("graphtorch: interrupted", file=sys.stderr)
+        return 130
     except Exception as e:  # noqa: BLE001 - before a command runs (building the parser)
         print(f"graphtorch: error: internal error ({type(e).__name__}: "
               f"{' '.join(str(e).split())}); please report it", file=sys.stderr)
