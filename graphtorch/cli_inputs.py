@@ -11,6 +11,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphtorch import dtypes
+from graphtorch.ir.types import (
+    BoolType,
+    FloatType,
+    IntType,
+    NumberType,
+    OptionalType,
+    TensorType,
+)
+
+# NOTE: scalar argument types: the numpy dtype kinds each takes from a 0-d array, and the Python
+# value it becomes (``Scalar`` takes the array's own: int for integers, float for floats)
+_SCALARS = {IntType: ("iu", int), FloatType: ("iuf", float), BoolType: ("b", bool),
+            NumberType: ("iuf", lambda a: a.item())}
 
 
 @dataclass(frozen=True)
@@ -145,15 +158,14 @@ def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
     """``arr`` as a valid value of argument ``name : t``, or a data error naming the input."""
     from graphtorch.cli import CLIError
     from graphtorch.errors import DTypeError
-    from graphtorch.ir.types import BoolType, FloatType, IntType
 
     where = f"input {name!r} : {t}"
-    if isinstance(t, (IntType, FloatType, BoolType)):
+    if type(t) in _SCALARS:
         if arr.ndim != 0:
             raise CLIError(f"{where} is a scalar, but the array given has shape "
                            f"{list(arr.shape)}; give a 0-d array (numpy.float64(2.5), "
                            f"numpy.array(3))")
-        kinds = {IntType: "iu", FloatType: "iuf", BoolType: "b"}[type(t)]
+        kinds, _ = _SCALARS[type(t)]
         if arr.dtype.kind not in kinds:
             raise CLIError(f"{where} cannot take a value of dtype {arr.dtype}")
         return arr
@@ -171,9 +183,7 @@ def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
 
 def _from_array(t) -> bool:
     """Whether an argument of IR type ``t`` can be given as an array."""
-    from graphtorch.ir.types import BoolType, FloatType, IntType, OptionalType, TensorType
-
-    if isinstance(t, (IntType, FloatType, BoolType)):
+    if type(t) in _SCALARS:
         return True
     return isinstance(t.elem if isinstance(t, OptionalType) else t, TensorType)
 
@@ -181,7 +191,6 @@ def _from_array(t) -> bool:
 def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, np.ndarray]:
     """One array per method argument, from --inputs, --input, --shape or the IR type."""
     from graphtorch.cli import CLIError, UsageError
-    from graphtorch.ir.types import TensorType
 
     params = dict(zip(arg_names, graph.inputs[first:]))
     arrays: dict[str, np.ndarray] = {}
@@ -232,7 +241,6 @@ def to_call_args(arrays: dict[str, np.ndarray], graph, arg_names: list[str], fir
                  device) -> list:
     """Arrays as the Python values the method takes (tensors, or ints/floats for scalars);
     arguments without an array take their default value."""
-    from graphtorch.ir.types import BoolType, FloatType, IntType
     from graphtorch.tensor import Tensor, from_numpy
 
     params = dict(zip(arg_names, graph.inputs[first:]))
@@ -245,8 +253,8 @@ def to_call_args(arrays: dict[str, np.ndarray], graph, arg_names: list[str], fir
             continue
         arr = arrays[name]
         t = params[name].type
-        if isinstance(t, (IntType, FloatType, BoolType)):
-            out.append({IntType: int, FloatType: float, BoolType: bool}[type(t)](arr))
+        if type(t) in _SCALARS:
+            out.append(_SCALARS[type(t)][1](arr))
         else:
             out.append(from_numpy(np.ascontiguousarray(arr)).to(device))
     return out
