@@ -82,12 +82,12 @@ def trace_decomposition(node: Node) -> Graph | None:
     return graph
 
 
-def _expand(block) -> bool:
+def _expand(block, keep: frozenset = frozenset()) -> bool:
     changed = False
     for node in block.nodes:
         for b in node.blocks:
-            changed |= _expand(b)
-        if not node.is_op:
+            changed |= _expand(b, keep)
+        if not node.is_op or node.op_name in keep:
             continue
         sub = trace_decomposition(node)
         if sub is None:
@@ -109,9 +109,11 @@ def _expand(block) -> bool:
 @register_pass("decompose")
 def decompose(graph: Graph, ctx=None) -> bool:
     """Replace composite op nodes by their decomposition (where it traces exactly)."""
+    # ctx.options["keep_composites"]: op names left whole (a backend has a kernel for them)
+    keep = frozenset(ctx.options.get("keep_composites", ())) if ctx is not None else frozenset()
     changed = False
     for _ in range(MAX_ROUNDS):
-        if not _expand(graph.block):
+        if not _expand(graph.block, keep):
             break
         changed = True
     return changed

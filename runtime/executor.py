@@ -2,12 +2,15 @@
 
 It checks the call's inputs against the graph's input types (naming the input, expected vs
 got), prepares the graph once — calls inlined, parameters lifted to graph inputs, dead code
-removed — caches it on the module, and runs it with the reference interpreter. Ops dispatch
-with eager autograd, so ``loss.backward()`` through a compiled module fills ``param.grad``.
+removed — caches it on the module, and runs it through its execution plans (``plan.py``: one per
+input signature, the default executor ``compiled``) or, with ``GT_EXECUTOR=interpreter``, the
+reference interpreter. Calls that record gradients run the interpreter, whose ops dispatch with
+eager autograd, so ``loss.backward()`` through a compiled module fills ``param.grad``.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from graphtorch.errors import ArgumentError
@@ -15,6 +18,7 @@ from graphtorch.ir import types as T
 from graphtorch.runtime.autodiff_exec import run_with_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.runtime.plan import PlanCache
 from graphtorch.tensor import Tensor
 
 
@@ -24,11 +28,15 @@ class Prepared:
 
     graph: object
     param_paths: list  # attribute paths from the root module, one per lifted input
+    source: object = None  # the graph this was prepared from (a function's, to notice changes)
     interpreter: Interpreter = None  # keeps the graph's compiled block plans
+    plans: PlanCache = None  # the execution plans, one per input signature
 
     def __post_init__(self):
         if self.interpreter is None:
             self.interpreter = Interpreter()
+        if self.plans is None:
+            self.plans = PlanCache(self.graph)
 
 
 def prepared_graph(module, name: str) -> Prepared:
@@ -43,13 +51,21 @@ def prepared_graph(module, name: str) -> Prepared:
 
 
 def prepared_function_graph(fn):
+    return prepared_function(fn).graph
+
+
+# ScriptFunction -> its Prepared (graph, interpreter, plans); weak: functions may be dropped
+_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def prepared_function(fn) -> Prepared:
     from graphtorch.passes.prepare import prepare_function
 
-    cached = getattr(fn, "_gt_prepared", None)
-    if cached is None:
-        cached = prepare_function(fn)
-        fn._gt_prepared = cached
-    return cached
+    hit = _FUNCTIONS.get(fn)
+    if hit is None or hit.source is not fn.graph:
+        hit = _FUNCTIONS[fn] = Prepared(prepare_function(fn), [])
+        hit.source = fn.graph
+    return hit
 
 
 def _resolve(module, path):
@@ -146,12 +162,22 @@ def call_method(module, name: str, args: tuple, kwargs: dict):
     prep = prepared_graph(module, name)
     lifted = [_resolve(module, p) for p in prep.param_paths]
     inputs = [module] + vals + lifted
+    return _finish(_run(prep, inputs))
+
+
+def _run(prep: Prepared, inputs: list) -> list:
     executor = get_executor()
     out = run_with_autodiff(prep.graph, inputs, executor)  # opt-in: jit.set_autodiff
-    if out is None and executor == "codegen":  # opt-in: cpu_codegen.set_executor
-        out = run_graph_codegen(prep.graph, inputs)
-    elif out is None:
-        out = prep.interpreter.run(prep.graph, inputs)
+    if out is not None:
+        return out
+    if executor == "compiled":
+        return prep.plans.run(inputs)
+    if executor == "codegen":  # the Tensor-level generated code, kept selectable
+        return run_graph_codegen(prep.graph, inputs)
+    return prep.interpreter.run(prep.graph, inputs)
+
+
+def _finish(out: list):
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -159,12 +185,4 @@ def call_function(fn, args: tuple, kwargs: dict):
     names = [v.name for v in fn.graph.block.inputs]
     vals = _bind(names, args, kwargs, fn.name)
     vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
-    graph = prepared_function_graph(fn)
-    interp = fn.__dict__.get("_gt_interpreter")
-    if interp is None:
-        interp = fn._gt_interpreter = Interpreter()
-    executor = get_executor()
-    out = run_with_autodiff(graph, vals, executor)  # opt-in: jit.set_autodiff
-    if out is None:
-        out = run_graph_codegen(graph, vals) if executor == "codegen" else interp.run(graph, vals)
-    return out[0] if len(out) == 1 else tuple(out)
+    return _finish(_run(prepared_function(fn), vals))

@@ -16,7 +16,7 @@ from graphtorch import nn
 from graphtorch.errors import AutogradError
 from graphtorch.runtime.autodiff_exec import CompiledGraphNode, explain_autodiff, set_autodiff
 from graphtorch.runtime.cpu_codegen import set_executor
-from graphtorch.runtime.executor import prepared_graph
+from graphtorch.runtime.executor import prepared_function_graph, prepared_graph
 
 EXECUTORS = ["interpreter", "codegen"]
 
@@ -212,7 +212,7 @@ def test_declined_graph_still_trains_on_the_eager_tape(autodiff_on):
     assert not isinstance(loss.grad_fn, CompiledGraphNode)
     loss.backward()
     _close(w.grad, gt.ones(3))
-    report = explain_autodiff(f._gt_prepared)
+    report = explain_autodiff(prepared_function_graph(f))
     assert "declined: prim::If (control flow)" in report
 
 

@@ -1,0 +1,271 @@
+"""The execution plan: what runs when a compiled module or function is called.
+
+One :class:`ExecutionPlan` is built per *input signature* (each input's dtype, rank, device and
+requires-grad flag, the Python type of scalars, grad mode) and cached by the executor. Building
+one is, in one place:
+
+1. **mode**: a call that records gradients, or has non-CPU tensors, runs the reference
+   interpreter over the prepared graph (eager autograd records through it) — the plan says so;
+2. **optimizing pipeline** (:data:`PIPELINE`): loop unrolling, canonicalize, constant folding,
+   CSE, DCE, decomposition of composites, elementwise fusion;
+3. **lowering**: the optimized graph runs once through a recording interpreter on the call's
+   inputs; every node's observed argument kinds (array dtype, 0-d or not, scalar type) decide
+   its code;
+4. **code**: one straight-line Python function over raw numpy arrays (``plan_codegen.py``):
+   registry kernels called directly with the casts PyTorch promotion needs (no Tensor objects,
+   no dispatch), fusion groups and row reductions as C kernels (``c_elementwise.py``,
+   ``c_rows.py``) or numpy chunks without a compiler, and any node the code cannot express
+   wrapped back into Tensors and run through eager dispatch (a *fallback*, listed with why).
+
+Graphs with effects that need Tensor identity (in-place updates, attribute writes, Python ops)
+run the Tensor-level codegen instead (``cpu_codegen.py``). If the generated code fails on a call,
+the call is re-run by the interpreter; if that succeeds the plan is demoted to the interpreter
+(the reason is kept), so a compiler bug costs speed, never a wrong answer.
+
+``GT_EXECUTOR=interpreter`` (or ``jit.set_executor("interpreter")``) skips plans altogether.
+``GT_DEBUG=1`` prints each plan when built; :func:`explain_plans` reports them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphtorch.autograd import grad_mode
+from graphtorch.device import CPU
+from graphtorch.dtypes import dtype as _DType
+from graphtorch.errors import GraphtorchError
+from graphtorch.passes.manager import PassContext, run_passes
+from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_rows import ROW_OPS
+from graphtorch.runtime.cpu_codegen import CompiledGraph
+from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.runtime.plan_codegen import Deopt, KernelInfo, emit_plan, record
+from graphtorch.tensor import Tensor
+
+# The plan's optimizing pipeline, in order (each a registered pass).
+PIPELINE = ["unroll_loops", "canonicalize", "constant_fold", "cse", "dce", "decompose",
+            "fuse_elementwise", "dce"]
+# Node kinds whose effects need the caller's Tensor objects (the raw-array code has none).
+IDENTITY_KINDS = frozenset({"prim::Inplace", "prim::SetAttr", "prim::PythonOp",
+                            "prim::CallMethod", "prim::CallFunction"})
+
+
+@dataclass
+class ExecutionPlan:
+    """What one input signature runs: mode, optimized graph, kernels, fallbacks, source."""
+
+    key: tuple
+    mode: str                       # "compiled", "tensor-codegen" or "interpreter"
+    reason: str = ""                # why not "compiled"
+    graph: object = None            # the graph that runs (optimized, unless interpreter)
+    kernels: list[KernelInfo] = field(default_factory=list)
+    source: str = ""
+    build_seconds: float = 0.0
+    runner: object = None           # callable(inputs) -> outputs
+    reference: object = None        # the prepared graph (what the interpreter runs)
+    calls: int = 0
+
+    def run(self, inputs: list) -> list:
+        self.calls += 1
+        if self.mode != "compiled":
+            return self.runner(inputs)
+        try:
+            return self.runner(inputs)
+        except Deopt:
+            return _interpreter_run(self.reference, inputs)
+        except Exception as e:  # noqa: BLE001 - the reference decides what the call means
+            out = _interpreter_run(self.reference, inputs)  # raises the proper error
+            self.demote(f"the compiled code failed on a call the interpreter ran "
+                        f"({type(e).__name__}: {e})")
+            return out
+
+    def demote(self, reason: str) -> None:
+        interp = Interpreter()
+        graph = self.reference
+        self.mode, self.reason = "interpreter", reason
+        self.runner = lambda inputs: interp.run(graph, list(inputs))
+        if _debug():
+            print(f"--- graphtorch plan demoted: {reason}")
+
+    def explain(self) -> str:
+        lines = [f"plan: {self.mode}" + (f" ({self.reason})" if self.reason else ""),
+                 f"  signature: {_format_key(self.key)}",
+                 f"  built in {self.build_seconds * 1e3:.1f} ms, called {self.calls} time(s)"]
+        counts: dict[str, int] = {}
+        for k in self.kernels:
+            counts[k.backend] = counts.get(k.backend, 0) + 1
+        if counts:
+            lines.append("  kernels: " + ", ".join(f"{n} {b}" for b, n in sorted(counts.items())))
+        for k in self.kernels:
+            if k.backend in ("c", "numpy", "eager"):
+                lines.append(f"    [{k.backend}] {k.name}" + (f": {k.detail}" if k.detail else ""))
+        return "\n".join(lines)
+
+
+def _debug() -> bool:
+    return os.environ.get("GT_DEBUG") == "1"
+
+
+def _interpreter_run(graph, inputs: list) -> list:
+    return Interpreter().run(graph, list(inputs))
+
+
+# --- signatures ---------------------------------------------------------------------------------
+def _sig(v):
+    if isinstance(v, Tensor):
+        d = v._data
+        return (d.dtype, d.ndim, v._device, v._rg)
+    t = type(v)
+    if t is int or t is float or t is bool or v is None:
+        return t
+    if t is list or t is tuple:
+        if len(v) > 16:
+            return (t, len(v), _sig(v[0]))
+        return (t, tuple(_sig(x) for x in v))
+    if isinstance(v, _DType):
+        return v
+    return t
+
+
+def signature(inputs: list) -> tuple:
+    """The plan key of a call: per input its kind, and whether gradients are recorded."""
+    return (grad_mode.STATE.enabled, tuple(_sig(v) for v in inputs))
+
+
+def _format_key(key: tuple) -> str:
+    def fmt(s):
+        if isinstance(s, tuple) and len(s) == 4 and isinstance(s[0], np.dtype):
+            return f"Tensor({s[0]}, {s[1]}-d, {s[2]}{', requires_grad' if s[3] else ''})"
+        if isinstance(s, type):
+            return s.__name__
+        if isinstance(s, tuple) and s and s[0] in (list, tuple):
+            inner = s[1] if isinstance(s[1], tuple) else ()
+            return f"{s[0].__name__}[{', '.join(fmt(x) for x in inner)}]"
+        return str(s)
+
+    grad, sigs = key
+    return f"({', '.join(fmt(s) for s in sigs)}), grad mode {'on' if grad else 'off'}"
+
+
+def _needs_grad(inputs: list) -> bool:
+    if not grad_mode.STATE.enabled:
+        return False
+    return any(_requires_grad(v) for v in inputs)
+
+
+def _requires_grad(v) -> bool:
+    if isinstance(v, Tensor):
+        return v._rg
+    if type(v) in (list, tuple):
+        return any(_requires_grad(x) for x in v)
+    return False
+
+
+def _off_cpu(v) -> bool:
+    if isinstance(v, Tensor):
+        return v._device is not CPU
+    if type(v) in (list, tuple):
+        return any(_off_cpu(x) for x in v)
+    return False
+
+
+# --- building -----------------------------------------------------------------------------------
+def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | None]:
+    """A plan for ``graph`` (a prepared graph) and the outputs of this first call (or None when
+    the caller must run the plan itself)."""
+    t0 = time.perf_counter()
+    plan = ExecutionPlan(key, "interpreter", reference=graph)
+    if _needs_grad(inputs):
+        plan.demote("the call records gradients: eager autograd through the interpreter")
+    elif any(_off_cpu(v) for v in inputs):
+        plan.demote("tensors on a non-CPU device: the interpreter (Triton fusion on CUDA)")
+    else:
+        out = _compile(plan, graph, inputs)
+        plan.build_seconds = time.perf_counter() - t0
+        if _debug():
+            print(plan.explain())
+        return plan, out
+    plan.build_seconds = time.perf_counter() - t0
+    if _debug():
+        print(plan.explain())
+    return plan, None
+
+
+def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
+    g = graph.copy()
+    keep = ROW_OPS if c_backend.available() else ()
+    try:
+        run_passes(g, PIPELINE, PassContext(options={"keep_composites": keep}))
+    except GraphtorchError as e:
+        plan.demote(f"the optimizing pipeline failed: {e}")
+        return None
+    plan.graph = g
+    if any(n.kind in IDENTITY_KINDS for n in g.walk()):
+        kinds = sorted({n.kind for n in g.walk() if n.kind in IDENTITY_KINDS})
+        try:
+            compiled = CompiledGraph(g)
+        except GraphtorchError as e:
+            plan.demote(f"the Tensor-level codegen failed: {e}")
+            return None
+        plan.mode = "tensor-codegen"
+        plan.reason = f"{', '.join(kinds)} need the caller's Tensor objects"
+        plan.runner, plan.source = compiled, compiled.source
+        return None
+    try:
+        records, outputs = record(g, inputs)
+    except Exception:  # noqa: BLE001 - the reference decides: its error, or a demoted plan
+        out = _interpreter_run(graph, inputs)
+        plan.demote("the optimized graph failed where the prepared graph ran")
+        return out
+    try:
+        runner, source, kernels = emit_plan(g, records, inputs)
+    except GraphtorchError as e:
+        plan.demote(f"code generation failed: {e}")
+        return outputs
+    plan.mode, plan.runner, plan.source, plan.kernels = "compiled", runner, source, kernels
+    return outputs
+
+
+# --- the executor's cache -----------------------------------------------------------------------
+class PlanCache:
+    """The plans of one prepared graph, by input signature.
+
+    Like TorchScript's profiling executor, the first ``PROFILING_RUNS`` calls of a signature run
+    the interpreter; the plan is built at the next one. A module called once (a script, a CLI
+    run) never pays for compilation, and one called in a loop compiles after its first call.
+    """
+
+    MAX_PLANS = 32
+    PROFILING_RUNS = 1
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.plans: dict[tuple, ExecutionPlan] = {}
+        self.seen: dict[tuple, int] = {}
+        self.interpreter = Interpreter()
+
+    def run(self, inputs: list) -> list:
+        key = signature(inputs)
+        plan = self.plans.get(key)
+        if plan is None:
+            n = self.seen.get(key, 0)
+            if n < self.PROFILING_RUNS:
+                self.seen[key] = n + 1
+                return self.interpreter.run(self.graph, list(inputs))
+            if len(self.plans) >= self.MAX_PLANS:
+                self.plans.pop(next(iter(self.plans)))
+            plan, out = build_plan(self.graph, inputs, key)
+            self.plans[key] = plan
+            if out is not None:
+                plan.calls += 1
+                return out
+        return plan.run(inputs)
+
+    def explain(self) -> str:
+        if not self.plans:
+            return "no plan built yet (call the compiled module first)"
+        return "\n".join(p.explain() for p in self.plans.values())

@@ -1,0 +1,513 @@
+"""The compiled plan's code: one straight-line Python function over raw numpy arrays.
+
+:func:`record` runs the optimized graph once with a recording interpreter: per node, the kinds
+of its arguments (array dtype and whether 0-d, scalar type, list contents) and the casts PyTorch
+promotion applies. :func:`emit_plan` writes one function from the graph and the records:
+
+* an op node seen with one kind of arguments calls its registry kernel on arrays
+  (``K(np, a, b.astype(float32))``) — no Tensor objects, no binding, no dispatch; where two
+  tensors of different dtypes meet, a 0-d guard keeps promotion exact (a miss re-runs the call
+  through the interpreter);
+* ``prim::FusionGroup`` calls a :class:`FusionRunner` (C kernel, else numpy chunks, else the
+  subgraph through the interpreter); row reductions with a C kernel call it (``c_rows.py``);
+* ``prim::If``/``prim::Loop`` become Python ``if``/``while``; tuples and lists are literals;
+* anything else — a node never reached when recorded, seen with varying kinds, a composite
+  without a kernel, a scalar handler reading tensors — wraps its arrays in Tensors and runs
+  through eager dispatch or the interpreter's handler (listed as an ``eager`` fallback).
+
+The function runs with numpy's floating-point warnings off (PyTorch is silent), returns Tensors
+(a graph input returned as is keeps its identity) and is registered with ``linecache``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import linecache
+import re
+from dataclasses import dataclass
+from itertools import count
+
+import numpy as np
+
+from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.device import CPU
+from graphtorch.errors import GraphError
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import TensorRef
+from graphtorch.ops.dispatch import _casts_for, dispatch
+from graphtorch.ops.errstate import IGNORE_STATE
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_elementwise import CKernel
+from graphtorch.runtime.c_launch import launcher
+from graphtorch.runtime.c_rows import row_kernel
+from graphtorch.runtime.cpu_fused import FusedKernel
+from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter
+from graphtorch.tensor import Tensor
+
+_COUNTER = count()
+
+
+@dataclass
+class KernelInfo:
+    """One kernel of a plan: what it computes and which backend runs it."""
+
+    name: str
+    backend: str      # "c", "numpy", "python" (kernel call), "eager" (fallback through dispatch)
+    detail: str = ""
+
+
+class Deopt(Exception):
+    """A guard inside compiled code failed: this call runs through the interpreter."""
+_PASS_THROUGH = {"prim::TupleConstruct", "prim::ListConstruct", "prim::TupleUnpack",
+                 "prim::ListUnpack", "prim::TupleIndex", "prim::ListIndex",
+                 "prim::DictConstruct", "prim::DictIndex", "prim::Uninitialized",
+                 "prim::unchecked_cast"}
+
+
+# list and dict operations that move elements without looking at them: raw arrays are fine
+_AGNOSTIC = {"prim::list_append", "prim::list_clear", "prim::list_copy", "prim::list_extend",
+             "prim::list_get", "prim::list_insert", "prim::list_pop", "prim::list_reverse",
+             "prim::list_set", "prim::list_slice", "prim::dict_get", "prim::dict_get_default",
+             "prim::dict_items", "prim::dict_keys", "prim::dict_pop", "prim::dict_set",
+             "prim::dict_update", "prim::dict_values"}
+
+
+def _static_tensor(t) -> bool:
+    """Whether a value of IR type ``t`` may hold a tensor (unknown types: yes)."""
+    if isinstance(t, (T.IntType, T.FloatType, T.BoolType, T.StrType, T.NoneType,
+                      T.DeviceType, T.DTypeType, T.NumberType)):
+        return False
+    if isinstance(t, T.OptionalType):
+        return _static_tensor(t.elem)
+    if isinstance(t, T.ListType):
+        return _static_tensor(t.elem)
+    if isinstance(t, T.TupleType):
+        return any(_static_tensor(e) for e in t.elems)
+    if isinstance(t, T.DictType):
+        return _static_tensor(t.key) or _static_tensor(t.value)
+    return True
+
+
+# --- kinds --------------------------------------------------------------------------------------
+def kind(v):
+    """What the generated code may assume about a value."""
+    if isinstance(v, Tensor):
+        if v._device is not CPU:
+            return ("X",)
+        return ("T", v._data.dtype, v._data.ndim == 0)
+    t = type(v)
+    if t is list or t is tuple:
+        if len(v) > 16:
+            return (t, None)
+        return (t, tuple(kind(x) for x in v))
+    return t
+
+
+def has_tensor(k) -> bool:
+    if type(k) is tuple and k:
+        if k[0] in ("T", "X"):
+            return True
+        if k[0] in (list, tuple):
+            return k[1] is None or any(has_tensor(x) for x in k[1])
+    return False
+
+
+class Recorder(Interpreter):
+    """The reference interpreter, noting every node's argument and result kinds."""
+
+    def __init__(self):
+        super().__init__()
+        self.records: dict = {}
+        self.first: dict = {}
+
+    def run_block(self, block, env: dict, top: bool = False) -> list:
+        for node in block.nodes:
+            args = [env[v] for v in node.inputs]
+            self.run_node(node, env)
+            outs = [env[v] for v in node.outputs]
+            obs = (tuple(kind(a) for a in args), tuple(kind(o) for o in outs), _casts(node, args))
+            seen = self.records.setdefault(node, set())
+            if not seen:
+                self.first[node] = args
+            seen.add(obs)
+        return [env[v] for v in block.outputs]
+
+
+def _casts(node, args: list):
+    if not node.kind.startswith("op::"):
+        return None
+    op = REGISTRY.get(node.kind[4:])
+    if op is None or op.promotion.name == "NONE":
+        return ()
+    vals = list(args) + list(op.binder.defaults[len(args):len(op.schema.args)])
+    try:
+        return tuple((i, np.dtype(dt)) for i, dt in _casts_for(op, vals))
+    except Exception:  # noqa: BLE001 - the generic path handles what promotion rejects
+        return None
+
+
+def record(graph, inputs: list) -> tuple[dict, list]:
+    rec = Recorder()
+    with no_grad():
+        out = rec.run(graph, list(inputs))
+    return rec, out
+
+
+# --- helpers the generated code calls -----------------------------------------------------------
+def _w(x):
+    t = type(x)
+    if t is np.ndarray:
+        return Tensor._wrap(x, CPU)
+    if t is list:
+        return [_w(v) for v in x]
+    if t is tuple:
+        return tuple(_w(v) for v in x)
+    return x
+
+
+def _u(x):
+    if isinstance(x, Tensor):
+        if x._device is not CPU:
+            raise Deopt
+        return x._data
+    t = type(x)
+    if t is list:
+        return [_u(v) for v in x]
+    if t is tuple:
+        return tuple(_u(v) for v in x)
+    return x
+
+
+def _arr(x):
+    return x if type(x) is np.ndarray else np.asarray(x)
+
+
+def _arrs(x):
+    return tuple(_arr(v) for v in x)
+
+
+def _arrl(x):
+    return [_arr(v) for v in x]
+
+
+def _deopt():
+    raise Deopt
+
+
+class FusionRunner:
+    """Runs one FusionGroup on arrays: C kernel, else numpy chunks, else the interpreter."""
+
+    def __init__(self, node):
+        self.node = node
+        self.fused = FusedKernel(node)
+        self.c = CKernel(self.fused) if c_backend.available() else None
+        self.launches: dict = {}
+        self.nout = len(node.outputs)
+        self.backend = "numpy"
+
+    def __call__(self, args: list) -> list:
+        key = tuple((a.shape, a.strides, a.dtype) if type(a) is np.ndarray else
+                    (type(a), a if type(a) not in (int, float) else None) for a in args)
+        hit = self.launches.get(key)
+        if hit is None:
+            hit = self.launches[key] = self._launch(args)
+        if hit is not False:
+            addr, full, dts, ints, arrays, int_args, float_args = hit
+            outs = [np.empty(full, dt) for dt in dts]
+            self.launch(addr, [args[i] for i in arrays] + outs,
+                        [*ints, *[int(args[i]) for i in int_args]] if int_args else ints,
+                        [args[i] for i in float_args])
+            return outs
+        outs = self.fused(args)
+        if outs is None:
+            return _u(Interpreter().run(self.fused.graph, _w(list(args))))
+        return outs
+
+    def _launch(self, args: list):
+        """(kernel address, output shape, dtypes, ints, array / int / float argument
+        positions) or False (the numpy path)."""
+        if self.c is None:
+            return False
+        lay = self.c.layout(args)
+        if lay is None:
+            return False
+        addr, full, dts, ints = lay
+        arrays = tuple(i for i, a in enumerate(args) if type(a) is np.ndarray)
+        int_args = tuple(i for i, a in enumerate(args) if type(a) in (int, bool))
+        float_args = tuple(i for i, a in enumerate(args) if type(a) is float)
+        self.backend = "c"
+        self.launch = launcher()
+        return addr, full, dts, ints, arrays, int_args, float_args
+
+
+# --- the emitter --------------------------------------------------------------------------------
+class _Emitter:
+    def __init__(self, graph, rec: Recorder):
+        self.graph = graph
+        self.rec = rec
+        self.lines: list[str] = []
+        self.ns: dict = {"np": np, "dispatch": dispatch, "_w": _w, "_u": _u, "_arr": _arr,
+                         "_arrs": _arrs, "_arrl": _arrl, "_deopt": _deopt}
+        self.names: dict = {}
+        self.used: set[str] = set()
+        self.kernels: list[KernelInfo] = []
+
+    def name(self, v) -> str:
+        n = self.names.get(v)
+        if n is None:
+            base = re.sub(r"\W", "_", v.name or "v")
+            if not base[0].isalpha() or keyword.iskeyword(base) or base in self.ns:
+                base = f"v_{base}"
+            n, i = base, 0
+            while n in self.used or n in self.ns:
+                i += 1
+                n = f"{base}_{i}"
+            self.used.add(n)
+            self.names[v] = n
+        return n
+
+    def obj(self, value, prefix: str) -> str:
+        n = f"{prefix}{len(self.ns)}"
+        self.ns[n] = value
+        return n
+
+    def emit(self, line: str, depth: int) -> None:
+        self.lines.append("    " * depth + line)
+
+    def assign(self, node, rhs: str, depth: int) -> None:
+        outs = [self.name(o) for o in node.outputs]
+        if not outs:
+            self.emit(rhs, depth)
+        elif len(outs) == 1:
+            self.emit(f"{outs[0]} = {rhs}", depth)
+        else:
+            self.emit(f"{', '.join(outs)}, = {rhs}", depth)
+
+    def block(self, block, depth: int) -> None:
+        for node in block.nodes:
+            self.node(node, depth)
+
+    def node(self, node, depth: int) -> None:
+        kind_ = node.kind
+        args = [self.name(v) for v in node.inputs]
+        seen = self.rec.records.get(node)
+        one = next(iter(seen)) if seen and len(seen) == 1 else None
+        if kind_ == "prim::Constant":
+            v = node.attrs["value"]
+            if isinstance(v, TensorRef):
+                v = node.graph.tensor_constants[v.name]._data
+            lit = repr(v) if isinstance(v, (bool, int, str)) or v is None else self.obj(v, "c_")
+            self.assign(node, lit, depth)
+        elif kind_.startswith("op::"):
+            self.op(node, args, one, depth)
+        elif kind_ == "prim::FusionGroup":
+            runner = FusionRunner(node)
+            first = self.rec.first.get(node)
+            if first is not None:
+                runner(_u(list(first)))  # NOTE: builds (compiles) the kernel now, not later
+            ref = self.obj(runner, "fg_")
+            rhs = f"{ref}([{', '.join(args)}])" + ("[0]" if len(node.outputs) == 1 else "")
+            self.assign(node, rhs, depth)
+            members = ", ".join(n.kind[4:] for n in node.attrs["subgraph"].nodes()
+                                if n.kind.startswith("op::"))
+            detail = members if runner.c is None or runner.c.failed is None else \
+                f"{members} (C refused: {runner.c.failed})"
+            self.kernels.append(KernelInfo(f"fusion group [{members}]", runner.backend, detail))
+        elif kind_ == "prim::If":
+            self.emit(f"if {args[0]}:", depth)
+            for b in node.blocks:
+                if b is node.blocks[1]:
+                    self.emit("else:", depth)
+                self.block(b, depth + 1)
+                outs = [self.name(o) for o in node.outputs]
+                if outs:
+                    rets = [self.name(v) for v in b.outputs]
+                    self.emit(f"{', '.join(outs)}, = {', '.join(rets)},", depth + 1)
+                else:
+                    self.emit("pass", depth + 1)
+        elif kind_ == "prim::Loop":
+            self.loop(node, args, depth)
+        elif kind_ == "prim::TupleConstruct":
+            self.assign(node, f"({', '.join(args)}{',' if len(args) == 1 else ''})", depth)
+        elif kind_ == "prim::ListConstruct":
+            self.assign(node, f"[{', '.join(args)}]", depth)
+        elif kind_ in _PASS_THROUGH or kind_ in _AGNOSTIC or not any(
+                _static_tensor(v.type) for v in node.inputs):
+            self.direct(node, args, depth)
+        else:
+            self.generic(node, args, depth, "arguments include tensors")
+
+    def direct(self, node, args: list[str], depth: int) -> None:
+        """A handler or scalar op that never sees a tensor: called as is."""
+        kind_ = node.kind
+        handler = PRIM_HANDLERS.get(kind_)
+        if handler is None and kind_ in SCALAR_OPS:
+            self.assign(node, f"{self.obj(SCALAR_OPS[kind_], 's_')}({', '.join(args)})", depth)
+            return
+        if handler is None:
+            raise GraphError(f"the plan codegen has no rule for node kind {kind_!r}")
+        h, n = self.obj(handler, "h_"), self.obj(node, "n_")
+        rhs = f"_u({h}(_interp, {n}, [{', '.join(args)}], None))"
+        self.assign(node, f"tuple({rhs})" if len(node.outputs) > 1 else rhs, depth)
+
+    def generic(self, node, args: list[str], depth: int, why: str) -> None:
+        """Wrap arrays in Tensors, run through dispatch / the handler, unwrap."""
+        kind_ = node.kind
+        self.kernels.append(KernelInfo(kind_, "eager", why))
+        wrapped = [f"_w({a})" for a in args]
+        if kind_.startswith("op::"):
+            op = REGISTRY.get(kind_[4:])
+            if op is None:
+                raise GraphError(f"unknown op {kind_!r}")
+            ref = self.obj(op, "op_")
+            npos = op.binder.n_positional
+            pos = f"({', '.join(wrapped[:npos])}{',' if 0 < len(wrapped[:npos]) < 2 else ''})"
+            kw = "None"
+            if len(args) > npos:
+                kw = "{" + ", ".join(f"{op.binder.names[i]!r}: {wrapped[i]}"
+                                     for i in range(npos, len(args))) + "}"
+            self.assign(node, f"_u(dispatch({ref}, {pos}, {kw}))", depth)
+            return
+        handler = PRIM_HANDLERS.get(kind_)
+        if handler is None and kind_ in SCALAR_OPS:
+            fn = self.obj(SCALAR_OPS[kind_], "s_")
+            self.assign(node, f"_u({fn}({', '.join(wrapped)}))", depth)
+            return
+        if handler is None:
+            raise GraphError(f"the plan codegen has no rule for node kind {kind_!r}")
+        h, n = self.obj(handler, "h_"), self.obj(node, "n_")
+        rhs = f"_u({h}(_interp, {n}, [{', '.join(wrapped)}], None))"
+        self.assign(node, f"tuple({rhs})" if len(node.outputs) > 1 else rhs, depth)
+
+    def op(self, node, args: list[str], one, depth: int) -> None:
+        op = REGISTRY.get(node.kind[4:])
+        if op is None:
+            raise GraphError(f"unknown op {node.kind!r}")
+        why = _raw_refusal(op, node, one)
+        if why is not None:
+            self.generic(node, args, depth, why)
+            return
+        arg_kinds, out_kinds, casts = one
+        if op.rg_arg is not None and op.rg_arg < len(node.inputs):
+            self.generic(node, args, depth, "requires_grad argument")
+            return
+        vals = list(args)
+        for i, dt in casts:
+            vals[i] = f"{vals[i]}.astype({self.obj(dt, 'dt_')})"
+        tail = op.binder.defaults[len(args):len(op.schema.args)]
+        vals += [repr(d) if isinstance(d, (bool, int, float, str)) or d is None
+                 else self.obj(d, "d_") for d in tail]
+        self.guard(op, node, args, arg_kinds, depth)
+        rows = row_kernel(op, node, arg_kinds, self.rec.first.get(node))
+        if rows is not None:
+            ref = self.obj(rows, "row_")
+            self.kernels.append(KernelInfo(f"{op.name} (row kernel)", rows.backend, rows.detail))
+            self.assign(node, f"{ref}({', '.join(vals)})", depth)
+            return
+        k = self.obj(op.kernel, f"k_{op.name}_")
+        call = f"{k}(np, {', '.join(vals)})"
+        if len(out_kinds) == 1 and out_kinds[0][0] == "T":
+            rhs = f"_arr({call})" if out_kinds[0][2] else call
+        elif len(out_kinds) == 1 and out_kinds[0][0] is list:
+            rhs = f"_arrl({call})"
+        else:
+            rhs = f"_arrs({call})"
+        self.kernels.append(KernelInfo(op.name, "python"))
+        self.assign(node, rhs, depth)
+
+    def guard(self, op, node, args: list[str], arg_kinds, depth: int) -> None:
+        """Two promoted tensors of different dtypes: promotion depends on which are 0-d."""
+        promoted = [(i, k) for i, k in enumerate(arg_kinds)
+                    if i in op.promote_args and type(k) is tuple and k and k[0] == "T"]
+        if len({k[1] for _, k in promoted}) < 2:
+            return
+        now = " or ".join(f"({args[i]}.ndim == 0) is not {k[2]}" for i, k in promoted)
+        self.emit(f"if {now}: _deopt()", depth)
+
+    def loop(self, node, args: list[str], depth: int) -> None:
+        body = node.blocks[0]
+        trip, cond, carried = args[0], args[1], args[2:]
+        outs = [self.name(o) for o in node.outputs]
+        i, c = self.name(body.inputs[0]), f"cond_{len(self.lines)}"
+        self.emit(f"{c} = {cond}", depth)
+        self.emit(f"{i} = 0", depth)
+        params = [self.name(v) for v in body.inputs[1:]]
+        if params:
+            self.emit(f"{', '.join(params)}, = {', '.join(carried)},", depth)
+        self.emit(f"while {c} and ({trip} is None or {i} < {trip}):", depth)
+        self.block(body, depth + 1)
+        rets = [self.name(v) for v in body.outputs]
+        self.emit(f"{', '.join([c] + params)}, = {', '.join(rets)},", depth + 1)
+        self.emit(f"{i} += 1", depth + 1)
+        if outs:
+            self.emit(f"{', '.join(outs)}, = {', '.join(params)},", depth)
+
+
+def _raw_refusal(op, node, one) -> str | None:
+    """Why ``node`` cannot call its kernel on arrays (None: it can)."""
+    if one is None:
+        return "not reached when the plan was recorded" if node not in _SEEN_ANY else \
+            "argument kinds vary between runs"
+    if op.kernel is None:
+        return "composite without a kernel (runs its decomposition)"
+    arg_kinds, out_kinds, casts = one
+    if casts is None:
+        return "promotion needs the general path"
+    if op.device_arg is not None:
+        return "creates tensors on a device"
+    if not out_kinds or any(not (type(k) is tuple and k and k[0] == "T") and
+                            not (type(k) is tuple and k and k[0] in (list, tuple) and
+                                 k[1] is not None and all(type(x) is tuple and x[0] == "T"
+                                                          for x in k[1]))
+                            for k in out_kinds):
+        return "returns something other than CPU tensors"
+    if any(type(k) is tuple and k and k[0] == "X" for k in arg_kinds):
+        return "non-CPU tensor argument"
+    if not any(has_tensor(k) for k in arg_kinds):
+        return "no tensor argument (dispatch makes one)"
+    return None
+
+
+_SEEN_ANY: set = set()
+
+
+def emit_plan(graph, rec: Recorder, inputs: list):
+    """(runner, source, kernels) for ``graph`` given its recording."""
+    _SEEN_ANY.clear()
+    _SEEN_ANY.update(n for n, s in rec.records.items() if s)
+    e = _Emitter(graph, rec)
+    e.ns["_interp"] = Interpreter()
+    params = [e.name(v) for v in graph.inputs]
+    originals = [f"{p}_in" for p in params]
+    e.emit(f"def plan({', '.join(originals)}):", 0)
+    for p, o, v in zip(params, originals, inputs):
+        e.emit(f"{p} = {'_u(' + o + ')' if has_tensor(kind(v)) else o}", 1)
+    e.block(graph.block, 1)
+    rets = []
+    for v in graph.outputs:
+        if v in graph.inputs:
+            rets.append(originals[graph.inputs.index(v)])
+        else:
+            rets.append(f"_w({e.name(v)})")
+    e.emit(f"return [{', '.join(rets)}]", 1)
+    source = "\n".join(e.lines) + "\n"
+    filename = f"<graphtorch-plan {next(_COUNTER)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), e.ns)  # noqa: S102 - our own generated source
+    fn = e.ns["plan"]
+    if IGNORE_STATE is not None:
+        var, ignore = IGNORE_STATE
+
+        def runner(inputs: list) -> list:
+            token = var.set(ignore)
+            try:
+                return fn(*inputs)
+            finally:
+                var.reset(token)
+    else:  # pragma: no cover - depends on the numpy version
+        def runner(inputs: list) -> list:
+            with np.errstate(all="ignore"):
+                return fn(*inputs)
+    return runner, source, e.kernels
