@@ -82,7 +82,7 @@ def profile(prep, method: str, warmup: int, iters: int) -> tuple[list[NodeStats]
     return rows, wall
 
 
-def trace(prep, method: str, iters: int):
+def trace(prep, method: str, iters: int, warmup: int = 0):
     """Slices of ``iters`` runs of the method's own graph (see viz/trace.py)."""
     from graphtorch.frontend.script_module import ScriptFunction
     from graphtorch.runtime.executor import check_inputs
@@ -92,10 +92,10 @@ def trace(prep, method: str, iters: int):
     if isinstance(target, ScriptFunction):
         names = [v.name for v in target.graph.inputs]
         vals = check_inputs(target.graph, list(prep.call_args), names, target.name, first=0)
-        return trace_run(target, vals, iters)
+        return trace_run(target, vals, iters, warmup=warmup)
     module = target.owner
     vals = check_inputs(target.graph, list(prep.call_args), target.arg_names, method, first=1)
-    return trace_run(target, [module] + vals, iters, module)
+    return trace_run(target, [module] + vals, iters, module, warmup)
 
 
 def _prepared(prep, method: str):
@@ -168,7 +168,7 @@ def _write_pictures(args, prep, doc: dict) -> None:
     from graphtorch.viz.flame import profile_html
     from graphtorch.viz.trace import trace_events
 
-    iterations = trace(prep, args.method, args.iters)
+    iterations = trace(prep, args.method, args.iters, args.warmup)
     if args.trace:
         meta = {"model": args.model, "method": args.method, "iters": args.iters}
         Path(args.trace).write_text(json.dumps(trace_events(iterations, meta)),

@@ -83,15 +83,18 @@ def _module_paths(root) -> dict[int, str]:
     return {id(m): (name or "self") for name, m in root.named_modules()}
 
 
-def trace_run(target, inputs: list, iters: int, module=None) -> list[Slice]:
+def trace_run(target, inputs: list, iters: int, module=None, warmup: int = 0) -> list[Slice]:
     """One slice per iteration of ``target``'s graph run on ``inputs`` (module first when the
-    target is a method), each holding its nodes' slices."""
+    target is a method), each holding its nodes' slices; ``warmup`` untraced runs first."""
     from graphtorch.autograd import no_grad
 
     names = _module_paths(module) if module is not None else {}
     interp = _TimingInterpreter(names)
     out = []
     with no_grad():
+        for _ in range(warmup):
+            interp.run(target.graph, list(inputs))
+        interp.pending = []
         for i in range(iters):
             t0 = time.perf_counter()
             interp.run(target.graph, list(inputs))

@@ -67,6 +67,7 @@ def profiled(tmp_path_factory):
     d = tmp_path_factory.mktemp("profile")
     save(two_linear_if(), d / "m.gt")
     doc = json.loads(gtcli("profile", d / "m.gt", "--shape", "x:4x8", "--iters", str(ITERS),
+                           "--warmup", "2",   # warmup runs are not traced
                            "--trace", d / "t.json", "--html", d / "p.html", "--top", "0",
                            "--json").stdout)
     trace = json.loads((d / "t.json").read_text(), parse_constant=_no_constants)
