@@ -22,7 +22,7 @@ from graphtorch.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from graphtorch.device import device
+from graphtorch.device import device, get_default_device, set_default_device
 from graphtorch.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch exposes graphtorch.bool
 )
@@ -115,10 +115,12 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
 
 
 from graphtorch import (  # noqa: E402 - they need the core above
+    accelerator,
     distributed,  # torch.distributed; mpi4py loads only in init_process_group
     jit,
     linalg,
     optim,
+    profiler,  # noqa: E402 - torch.profiler (and torch.autograd.profiler)
     serialization,
     testing,
     utils,

@@ -48,8 +48,30 @@ class device:  # noqa: N801 - the PyTorch name
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
+    def __enter__(self) -> device:
+        """``with graphtorch.device("cuda"):`` makes it the default device inside the block."""
+        _DEFAULT_STACK.append(_DEFAULT[0])
+        _DEFAULT[0] = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _DEFAULT[0] = _DEFAULT_STACK.pop()
+
 
 CPU = device("cpu")
+_DEFAULT = [CPU]  # the device factory functions use when given none
+_DEFAULT_STACK: list[device] = []
+
+
+def set_default_device(spec: str | device | int | None) -> None:
+    """``graphtorch.set_default_device``: where factory functions (``zeros``, ``randn``,
+    ``tensor`` ...) put tensors when no ``device=`` is given; ``None`` restores the CPU."""
+    _DEFAULT[0] = CPU if spec is None else as_device(spec)
+
+
+def get_default_device() -> device:
+    """The device factory functions use when given none (``graphtorch.get_default_device``)."""
+    return _DEFAULT[0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -73,7 +95,7 @@ def as_device(spec) -> device:
     if isinstance(spec, device):
         return CPU if spec.type == "cpu" else spec
     if spec is None:
-        return CPU
+        return _DEFAULT[0]
     if isinstance(spec, int):
         return device("cuda", spec)
     dev = device(spec)

@@ -145,4 +145,5 @@ __all__ = [
     "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Tanh", "Unflatten", "utils",
 ]
 
+from graphtorch.nn import modules as modules  # noqa: E402 - torch.nn.modules paths
 from graphtorch.nn import parallel as parallel  # noqa: E402 - DDP needs the modules above

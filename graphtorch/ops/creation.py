@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphtorch import dtypes
-from graphtorch.device import CPU, array_module, as_device
+from graphtorch.device import array_module, as_device
 from graphtorch.errors import ArgumentError
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
@@ -68,7 +68,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False):
     from graphtorch.tensor import Tensor
 
     dev = as_device(device) if device is not None else (
-        data._device if isinstance(data, Tensor) else CPU)
+        data._device if isinstance(data, Tensor) else as_device(None))  # the default device
     if isinstance(data, np.ndarray) and dtype is None:
         dtype = dtypes.from_numpy(data.dtype)
     arr = _to_array(data, dtype, dev)

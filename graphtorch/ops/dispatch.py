@@ -37,6 +37,16 @@ def set_tracer(tracer):
     return prev
 
 
+class _ProfileState:
+    """``hook(op, args, kwargs)`` runs instead of dispatch while graphtorch.autograd.profiler
+    profiles; it calls dispatch again with ``bypass`` set to run the op itself."""
+
+    hook = None
+    bypass = False
+
+
+PROFILE = _ProfileState()
+
 _Tensor = None  # graphtorch.tensor.Tensor, set by graphtorch.tensor at import
 _wrap = None  # Tensor._wrap, likewise
 
@@ -91,6 +101,10 @@ def compute_dtype(op: OpDef, vals: list) -> dtypes.dtype:
 
 
 def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
+    if PROFILE.hook is not None:
+        if not PROFILE.bypass:
+            return PROFILE.hook(op, args, kwargs)
+        PROFILE.bypass = False
     try:
         plan = _PLANS[op]
     except KeyError:
