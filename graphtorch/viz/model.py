@@ -1,12 +1,12 @@
 """What ``graphtorch viz`` draws: nodes, edges and nested clusters built from an archive.
 
-Submodule method calls are expanded in place, one cluster per call (a module called twice is
-two clusters); ``prim::If`` and ``prim::Loop`` become clusters holding a head node, one cluster
-per block (its inputs, its nodes, its outputs) and an exit node carrying the results, so every
-branch and loop body is drawn. Parameters are nodes of the module that reads them. Edges carry
-the dtype and shape of their value: the declared types, or those shape propagation computes from
-the input shapes the user gives (viz/shapes.py). ``collapse=N`` draws modules deeper than N
-levels as single boxes.
+Submodule method calls and script-function calls are expanded in place, one cluster per call
+(a module called twice is two clusters); ``prim::If`` and ``prim::Loop`` become clusters holding
+a head node, one cluster per block (its nodes, its outputs; a loop body also its inputs) and an
+exit node carrying the results, so every branch and loop body is drawn. Parameters are nodes of
+the module that reads them. Edges carry the dtype and shape of their value: the declared types,
+or those shape propagation computes from the input shapes the user gives (viz/shapes.py).
+``collapse=N`` draws modules deeper than N levels as single boxes.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class VizCluster:
     id: str
     parent: str        # "" at top level
     label: str
-    kind: str          # module, if, loop, block
+    kind: str          # module, function, if, loop, block
 
 
 @dataclass
@@ -94,6 +94,7 @@ class _Builder:
         self.count = 0
         self.cluster_names: dict[str, int] = {}
         self.paths: dict[str, tuple[str, ...]] = {}    # module cluster -> module path
+        self.running: set[str] = set()     # script functions being drawn (no recursion)
 
     def add(self, label: str, cluster: str, role: str, node=None) -> str:
         nid = f"n{self.count}"
@@ -142,6 +143,9 @@ class _Builder:
                 self.get_attr(node, env, modules, cluster)
             elif kind == Prim.CallMethod.value and node.inputs and node.inputs[0] in modules:
                 self.call(node, env, modules, cluster)
+            elif kind == Prim.CallFunction.value and self.function(node) is not None and \
+                    node.attrs.get("name") not in self.running:
+                self.call_function(node, env, cluster)
             elif kind == Prim.If.value:
                 self.if_(node, env, modules, cluster)
             elif kind == Prim.Loop.value:
@@ -193,6 +197,31 @@ class _Builder:
         self.paths[cid] = spath
         graph = self.callees.get(node) or self.loaded.graphs[meth.code]
         outs = self.method(graph, sub, cid, spath, args)
+        for v, src in zip(node.outputs, outs):
+            env[v] = (src[0], v.type) if src is not None else None
+
+    def function(self, node):
+        """The archive's entry of the script function ``node`` calls (None if not stored)."""
+        name = node.attrs.get("name")
+        return next((f for f in self.loaded.manifest.functions if f.name == name), None)
+
+    def call_function(self, node, env: dict, cluster: str) -> None:
+        fn = self.function(node)
+        short = short_class(fn.name)
+        args = [env.get(v) for v in node.inputs]
+        depth = sum(self.g.clusters[c].kind == "module" for c in self.g.ancestors(cluster))
+        if self.collapse is not None and depth + 1 > self.collapse:
+            nid = self.add(f"{short}()", cluster, "module", node)
+            for src in args:
+                self.edge(src, nid)
+            for v in node.outputs:
+                env[v] = (nid, v.type)
+            return
+        cid = self.cluster(f"cluster_{short}", cluster, f"{short}()", "function")
+        graph = self.callees.get(node) or self.loaded.graphs[fn.code]
+        self.running.add(fn.name)
+        outs = self.method(graph, None, cid, (), args)
+        self.running.discard(fn.name)
         for v, src in zip(node.outputs, outs):
             env[v] = (src[0], v.type) if src is not None else None
 

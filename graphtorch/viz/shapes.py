@@ -16,7 +16,7 @@ from graphtorch.passes.manager import PassContext
 
 # NOTE: the propagator is shape_prop's own per-node machinery; viz extends its traversal with
 # module calls instead of duplicating the meta-rule, branch and loop handling.
-from graphtorch.passes.shape_prop import _HANDLERS, _Propagator, refine
+from graphtorch.passes.shape_prop import _HANDLERS, _UNKNOWN, _Propagator, refine
 
 
 class _CallPropagator(_Propagator):
@@ -24,6 +24,21 @@ class _CallPropagator(_Propagator):
         super().__init__(graph, PassContext())
         self.loaded, self.callees = loaded, callees
         self.modules = {graph.inputs[0]: entry} if entry is not None else {}
+        self.running: set[str] = set()      # script functions being propagated (no recursion)
+        self.bound: dict = {}               # callee input -> the caller's known scalar value
+
+    def meta_arg(self, v):
+        if v in self.bound:
+            return self.bound[v]
+        return super().meta_arg(v)
+
+    def bind(self, inner, callee_inputs, args) -> None:
+        """Scalars the caller knows (constants) are known inside the callee too."""
+        for v, arg in zip(callee_inputs, args):
+            if not isinstance(arg.type, TensorType):
+                value = self.meta_arg(arg)
+                if value is not _UNKNOWN:
+                    inner.bound[v] = value
 
     def block(self, block) -> None:
         for node in block.nodes:
@@ -31,6 +46,8 @@ class _CallPropagator(_Propagator):
                 self.get_attr(node)
             elif node.kind == Prim.CallMethod.value and node.inputs[0] in self.modules:
                 self.call(node)
+            elif node.kind == Prim.CallFunction.value:
+                self.call_function(node)
             else:
                 handler = _HANDLERS.get(node.kind)
                 if handler is not None:
@@ -59,7 +76,26 @@ class _CallPropagator(_Propagator):
         callee = self.loaded.graphs[meth.code].copy()
         for v, arg in zip(callee.inputs[1:], node.inputs[1:]):
             v.type = refine(v.type, arg.type)
-        _CallPropagator(callee, self.loaded, sub, self.callees).block(callee.block)
+        inner = _CallPropagator(callee, self.loaded, sub, self.callees)
+        self.bind(inner, callee.inputs[1:], node.inputs[1:])
+        inner.block(callee.block)
+        self.callees[node] = callee
+        for o, r in zip(node.outputs, callee.outputs):
+            self.set_type(o, refine(o.type, r.type))
+
+
+    def call_function(self, node) -> None:
+        name = node.attrs.get("name")
+        fn = next((f for f in self.loaded.manifest.functions if f.name == name), None)
+        if fn is None or name in self.running:
+            return
+        callee = self.loaded.graphs[fn.code].copy()
+        for v, arg in zip(callee.inputs, node.inputs):
+            v.type = refine(v.type, arg.type)
+        inner = _CallPropagator(callee, self.loaded, None, self.callees)
+        inner.running = self.running | {name}
+        self.bind(inner, callee.inputs, node.inputs)
+        inner.block(callee.block)
         self.callees[node] = callee
         for o, r in zip(node.outputs, callee.outputs):
             self.set_type(o, refine(o.type, r.type))

@@ -17,7 +17,8 @@ NODE_STYLE = {"input": ("#d9f2df", "#3c8c55"), "output": ("#f6dcdc", "#b05050"),
               "param": ("#f1f1ee", "#9a9a90"), "const": ("#ffffff", "#b8b8b8"),
               "op": ("#dde9fb", "#4a6fa5"), "prim": ("#fbf1d4", "#b08a2e"),
               "module": ("#cfe0fa", "#2f5597"), "block": ("#ece6f7", "#7a64a8")}
-CLUSTER_STYLE = {"module": ("#f4f8fe", "#7d95b8", "5 3"), "if": ("#fffaf0", "#c9a24d", "none"),
+CLUSTER_STYLE = {"module": ("#f4f8fe", "#7d95b8", "5 3"),
+                 "function": ("#f8f4fe", "#9a7db8", "5 3"), "if": ("#fffaf0", "#c9a24d", "none"),
                  "loop": ("#f3faf3", "#6aa56a", "none"), "block": ("#ffffff", "#b8aedb", "2 2")}
 FONT = "Helvetica, Arial, sans-serif"
 

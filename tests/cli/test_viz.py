@@ -122,6 +122,24 @@ def test_each_call_of_a_module_is_its_own_cluster(archives):
         assert [n.label for n in g.nodes if n.cluster == cid] == ["weight", "bias", "linear"]
 
 
+def test_script_function_calls_are_clusters_too(archives):
+    from graphtorch import dtypes
+
+    loaded = read_archive(archives["cell"])
+    g = build_viz(loaded)
+    (fid,) = [cid for cid, c in g.clusters.items() if c.kind == "function"]
+    assert g.clusters[fid].label == "scale()"
+    assert g.clusters[fid].parent == "cluster_if_then"
+    assert [n.label for n in g.nodes if n.cluster == fid] == ["mul"]
+    f32 = dtypes.float32
+    typed = build_viz(loaded, input_types={"x": TensorType(f32, (2, 4)),
+                                           "h": TensorType(f32, (2, 4))})
+    mul = next(n for n in typed.nodes if n.cluster == fid)
+    assert {e.label for e in typed.edges if e.src == mul.id} == {"float32[2, 4]"}
+    boxes = build_viz(loaded, collapse=0)
+    assert not boxes.clusters.get(fid) and any(n.label == "scale()" for n in boxes.nodes)
+
+
 def test_edges_carry_propagated_shapes(archives, tmp_path):
     path = archives["two_linear_if"]
     plain = build_viz(read_archive(path))
