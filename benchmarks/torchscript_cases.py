@@ -112,10 +112,17 @@ def _text(lines: list[str], stmt: ast.stmt, indent: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _segment(lines: list[str], node: ast.expr) -> str:
+    part = lines[node.lineno - 1:node.end_lineno]
+    if len(part) == 1:
+        return part[0][node.col_offset:node.end_col_offset]
+    return "\n".join([part[0][node.col_offset:]] + part[1:-1] + [part[-1][:node.end_col_offset]])
+
+
 def _case_source(lines, imports, deps, setup, call: ast.Call, to_graphtorch: bool) -> str:
-    fn_src = ast.get_source_segment("\n".join(lines), call.args[0])
+    fn_src = _segment(lines, call.args[0])
     inputs = call.args[1] if len(call.args) > 1 else None
-    inputs_src = ast.get_source_segment("\n".join(lines), inputs) if inputs else "()"
+    inputs_src = _segment(lines, inputs) if inputs else "()"
     head = "".join(f"try:\n{_text(lines, i, '    ')}except Exception:\n    pass\n"
                    for i in imports)
     body = "".join(_text(lines, d, "") for d in deps)
@@ -252,9 +259,9 @@ def _same(a, b, rtol: float, atol: float) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, (int, float, complex)) and isinstance(b, (int, float, complex)):
-        if type(a) is not type(b) and not (isinstance(a, float) and isinstance(b, float)):
-            return False
-        if isinstance(a, complex):
+        # numbers compare by value, as checkScript's assertEqual does (2 ** 3 is 8.0 in script)
+        if isinstance(a, complex) or isinstance(b, complex):
+            a, b = complex(a), complex(b)
             return _same(a.real, b.real, rtol, atol) and _same(a.imag, b.imag, rtol, atol)
         if math.isnan(a) and math.isnan(b):
             return True

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from graphtorch.frontend.script.language import _unwrap_optional, annotate, jit_isinstance
 from graphtorch.frontend.script_module import (
     RecursiveScriptModule,
     ScriptFunction,
@@ -19,7 +20,8 @@ from graphtorch.frontend.tracer import TracerWarning
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
            "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor",
            "get_executor", "set_autodiff", "get_autodiff", "ScriptModule", "ScriptFunction",
-           "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final"]
+           "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final", "annotate",
+           "isinstance", "_unwrap_optional"]
 
 try:
     from typing import Final
@@ -184,3 +186,10 @@ def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
     graph = freeze_method(mod, "forward")
     frozen._add_method("forward", graph, mod._method("forward").arg_names)
     return frozen
+
+
+def __getattr__(name: str):
+    # NOTE: graphtorch.jit.isinstance (TorchScript's name) must not shadow the builtin in here
+    if name == "isinstance":
+        return jit_isinstance
+    raise AttributeError(f"module 'graphtorch.jit' has no attribute '{name}'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import typing
 
 from graphtorch.frontend.script import syntax as S
@@ -114,3 +115,80 @@ def resolve(e: S.Expr, lookup, src) -> T.Type:
 
 
 _UNKNOWN = object()
+
+
+def _python_def(text: str) -> ast.FunctionDef | None:
+    """The first ``def`` of ``text`` parsed by CPython with its ``# type:`` comments."""
+    try:
+        tree = ast.parse(text, type_comments=True)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+    return None
+
+
+def _comment_type(text: str, lookup, src, pos, where: str) -> T.Type:
+    try:
+        obj = eval(text, {}, _LookupMap(lookup))  # noqa: S307 - the function's own source
+    except Exception:  # noqa: BLE001 - any failure here means "not a type we know"
+        obj = _UNKNOWN
+    t = None if obj is _UNKNOWN else type_from_python(obj)
+    if t is None:
+        raise src.error(f"unknown type '{text}' in the {where}", pos,
+                        "script supports Tensor, int, float, bool, str, None and typing's "
+                        "List, Tuple, Dict, Optional and Union of those")
+    return t
+
+
+def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
+                    skip_self: bool) -> tuple[dict[str, T.Type], T.Type | None]:
+    """Parameter and return types the source gives outside the syntax tree: the evaluated
+    ``__annotations__`` (they may name types imported in an enclosing function, which the
+    function's globals do not see) and ``# type: (int, float) -> int`` signature comments
+    (TorchScript's Python 2 form; ``self`` is not listed for methods)."""
+    params = [p.name for p in fn.params][1 if skip_self else 0:]
+    types: dict[str, T.Type] = {}
+    ret: T.Type | None = None
+    anns = getattr(py_fn, "__annotations__", None) or {}
+    for name, obj in anns.items():
+        if isinstance(obj, str):
+            continue
+        t = type_from_python(obj)
+        if t is not None and name == "return":
+            ret = t
+        elif t is not None and name in params:
+            types[name] = t
+    if "# type:" not in src.text:
+        return types, ret
+    node = _python_def(src.text)
+    if node is None:
+        return types, ret
+    for a in node.args.args + node.args.kwonlyargs:
+        if a.type_comment and a.arg in params and a.arg not in types:
+            types[a.arg] = _comment_type(a.type_comment, lookup, src, fn.pos,
+                                         f"type comment of '{a.arg}'")
+    if not node.type_comment:
+        return types, ret
+    try:
+        sig = ast.parse(node.type_comment, mode="func_type")
+    except SyntaxError:
+        raise src.error(f"cannot read the signature comment '# type: {node.type_comment}'",
+                        fn.pos, "write it as '# type: (int, float) -> int'") from None
+    argtypes = sig.argtypes
+    if len(argtypes) == 1 and isinstance(argtypes[0], ast.Constant) and \
+            argtypes[0].value is Ellipsis:   # '(...) -> T': the parameters have their own
+        argtypes = []
+        params = []
+    if len(argtypes) != len(params):
+        raise src.error(f"the signature comment of {fn.name} has {len(sig.argtypes)} types "
+                        f"for {len(params)} parameters", fn.pos,
+                        "list one type per parameter (not self)")
+    for name, node_t in zip(params, argtypes):
+        if name not in types:
+            types[name] = _comment_type(ast.unparse(node_t), lookup, src, fn.pos,
+                                        "signature comment")
+    if ret is None:
+        ret = _comment_type(ast.unparse(sig.returns), lookup, src, fn.pos, "signature comment")
+    return types, ret

@@ -8,7 +8,9 @@ import inspect
 import math
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS, BuiltinCompiler
 from graphtorch.frontend.script.functional import bind_to_schema, overload
+from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS, LanguageCompiler
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.frontend.script_module import bind_function
 from graphtorch.ir import types as T
@@ -32,19 +34,9 @@ _LIST_METHODS = {"append": ("prim::list_append", None), "extend": ("prim::list_e
 _NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty",
                   "new_full": "full"}
 _BUILTIN_HINTS = {
-    "divmod": "write (a // b, a % b)",
-    "round": "for a number use math.floor(x + 0.5) (note: Python rounds halves to even); for a "
-             "tensor use x.round()",
-    "reversed": "iterate over a reversed copy: xs[::-1]",
-    "sorted": "sort outside the scripted code, or use graphtorch.sort on a tensor",
     "set": "use a List, or a Dict whose values you ignore",
-    "tuple": "write the tuple out: (a, b, c)",
-    "zip": "zip() is supported as the iterable of a for loop",
-    "enumerate": "enumerate() is supported as the iterable of a for loop",
     "map": "use a list comprehension",
     "filter": "use a list comprehension with an if clause",
-    "any": "use a for loop with a flag (or .any() on a tensor)",
-    "all": "use a for loop with a flag (or .all() on a tensor)",
 }
 
 
@@ -69,7 +61,7 @@ def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
             isinstance(t, T.TensorType) else t for m, t in zip(results, outs)]
 
 
-class CallCompiler:
+class CallCompiler(BuiltinCompiler, LanguageCompiler):
     def expr_Call(self, e: S.Call, expected):
         if isinstance(e.func, S.Attribute) and isinstance(e.func.value, S.Call) and \
                 isinstance(e.func.value.func, S.Name) and e.func.value.func.id == "super":
@@ -185,6 +177,8 @@ class CallCompiler:
     def call_python(self, obj, e: S.Call):
         from graphtorch.frontend.script_module import ScriptFunction
 
+        if any(obj is f for f in LANGUAGE_FUNCTIONS):
+            return self.language_call(obj, e)
         if getattr(obj, "_gt_ignore", False):
             return self.python_op(obj, e)
         if getattr(obj, "_gt_unused", False):
@@ -322,6 +316,13 @@ class CallCompiler:
         return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
 
     def call_builtin(self, name: str, e: S.Call):
+        if name not in SUPPORTED_BUILTINS:
+            raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
+                                 _BUILTIN_HINTS.get(name))
+        self.check_builtin_arity(name, e)
+        out = self.extra_builtin(name, e)
+        if out is not None:
+            return out
         if name == "len" and len(e.args) == 1:
             raw = self.expr(e.args[0])
             if isinstance(raw, ModuleRef) and raw.is_container:
@@ -359,51 +360,25 @@ class CallCompiler:
                 out = T.FLOAT
             return self.scalar(f"prim::{name}", args, out)
         if name == "sum":
-            elem = args[0].type.elem if isinstance(args[0].type, T.ListType) else T.INT
-            return self.scalar("prim::sum", args, elem)
+            if isinstance(args[0].type, T.TensorType):
+                raise self.src.error("sum() of a Tensor is not supported in script", e.pos,
+                                     "Python's sum(x) adds the rows: write x.sum(0)")
+            lst = self.need_list("sum", args[0], e)
+            elem = lst.type.elem
+            start = args[1] if len(args) > 1 else kwargs.get("start")
+            if start is None:
+                return self.scalar("prim::sum", [lst], elem)
+            out = T.unify(elem, start.type) or elem
+            return self.scalar("prim::sum_start", [lst, start], out)
         if name == "list":
-            if not args:
-                return self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.ANY)]).output
-            return self.scalar("prim::list_copy", args, args[0].type)
-        if name == "dict" and not args:
-            return self.graph.emit(Prim.DictConstruct, [], [T.DictType(T.STR, T.TENSOR)]).output
+            return self.list_builtin(args, e)
         if name == "isinstance":
-            known = self.static_isinstance(e)
-            if known is not None:
-                return self.const(known)
-            # NOTE: an Optional[T] tested against T: known only at run time (and refines it)
-            v = self.expr_value(e.args[0])
-            return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
+            return self.isinstance_call(e)
         if name == "range":
             raise self.src.error("range() is only supported as the iterable of a for loop",
                                  e.pos, "write 'for i in range(...)', or build a list")
         hint = _BUILTIN_HINTS.get(name)
         raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
-
-    def static_isinstance(self, e: S.Call) -> bool | None:
-        """isinstance(v, cls) from v's static type; None when v is Optional[T] and cls matches
-        T (a run-time None test)."""
-        if len(e.args) != 2 or e.keywords:
-            raise self.src.error("isinstance() takes exactly 2 arguments", e.pos)
-        v = self.expr_value(e.args[0])
-        cls = self.expr(e.args[1])
-        classes = cls.obj if isinstance(cls, PyObj) else None
-        if classes is None:
-            raise self.src.error("isinstance() needs a type as its second argument", e.pos)
-        from graphtorch.frontend.script.annotations import type_from_python
-
-        for c in classes if isinstance(classes, tuple) else (classes,):
-            t = type_from_python(c)
-            if t is not None and T.is_subtype(v.type, t):
-                return True
-            if isinstance(c, type) and c is list and isinstance(v.type, T.ListType):
-                return True
-        if isinstance(v.type, T.OptionalType):
-            for c in classes if isinstance(classes, tuple) else (classes,):
-                t = type_from_python(c)
-                if t is not None and T.is_subtype(v.type.elem, t):
-                    return None
-        return False
 
     # --- methods ----------------------------------------------------------------------------------
     def call_method(self, v: Value, name: str, e: S.Call):
@@ -411,6 +386,18 @@ class CallCompiler:
         t = v.type
         if isinstance(t, T.TensorType):
             return self.tensor_method(v, name, args, kwargs, e.pos)
+        if isinstance(t, T.ListType):
+            out = self.list_method(v, name, args, kwargs, e)
+            if out is not None:
+                return out
+        if isinstance(t, T.DictType):
+            out = self.dict_method(v, name, args, e)
+            if out is not None:
+                return out
+        if t == T.STR and name != "format":
+            out = self.str_method(v, name, args, e)
+            if out is not None:
+                return out
         if isinstance(t, T.ListType) and name in _LIST_METHODS:
             kind, out = _LIST_METHODS[name]
             if name == "append" and t.elem == T.ANY:
@@ -435,7 +422,8 @@ class CallCompiler:
                 return r if r is not None else self.const(None)
         if t == T.STR and name == "format":
             return self.scalar("prim::format", [v] + args, T.STR)
-        hint = "strings support + , *, ==, in, f-strings and str.format() in script" \
+        hint = "strings support + , *, ==, in, indexing, f-strings, % and str.format() and " \
+            "the common str methods (split, join, strip, startswith ...) in script" \
             if t == T.STR else None
         raise self.src.error(f"'{t}' object has no method '{name}' in script", e.pos, hint)
 

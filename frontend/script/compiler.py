@@ -9,7 +9,7 @@ lowered by one structured transformation: see exits.py.
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.annotations import resolve
+from graphtorch.frontend.script.annotations import resolve, signature_types
 from graphtorch.frontend.script.calls import CallCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.exits import RET, RV, ExitCompiler
@@ -82,8 +82,12 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
             self.env[params[0].name] = ModuleRef(sv, self.self_module)
             params = params[1:]
         defaults = getattr(self.py_fn, "__defaults__", None) or ()
+        sig, sig_ret = signature_types(self.src, self.fn, self.py_fn, self.lookup_global,
+                                       self.self_module is not None)
         for p in params:
-            if p.annotation is not None:
+            if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment
+                t = sig[p.name]
+            elif p.annotation is not None:
                 t = self.ann_type(p.annotation)
             elif p.name in self.param_types:
                 t = self.param_types[p.name]
@@ -96,7 +100,9 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
             self.env[p.name] = v
             self.arg_names.append(p.name)
         del defaults
-        if self.fn.returns is not None:
+        if sig_ret is not None:
+            self.return_type = sig_ret
+        elif self.fn.returns is not None:
             self.return_type = self.ann_type(self.fn.returns)
         with g.insert_point(g.block):
             self.start_exits()

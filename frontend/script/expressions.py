@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.language import jit_isinstance
 from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj, Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -387,7 +388,7 @@ class ExprCompiler:
         f = self.peek(e.func)
         if not isinstance(f, PyObj):
             return None
-        if f.obj is isinstance and len(e.args) == 2:
+        if (f.obj is isinstance or f.obj is jit_isinstance) and len(e.args) == 2:
             return self.static_isinstance(e)
         if getattr(f.obj, "__name__", "") == "is_scripting" and \
                 "jit" in (getattr(f.obj, "__module__", "") or ""):

@@ -82,6 +82,98 @@ def _list_pop(lst: list, i: int = -1):
     return lst.pop(i)
 
 
+def _list_remove(lst: list, v) -> None:
+    try:
+        lst.remove(v)
+    except ValueError:
+        raise ValueError("list.remove(x): x not in list") from None
+
+
+def _list_index(lst: list, v) -> int:
+    try:
+        return lst.index(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not in list") from None
+
+
+def _dict_popitem(d: dict):
+    if not d:
+        raise KeyError("popitem(): dictionary is empty")
+    return d.popitem()
+
+
+def _str_get(s: str, i: int) -> str:
+    if not -len(s) <= i < len(s):
+        _raise_index("string", len(s), i)
+    return s[i]
+
+
+def _chr(i: int) -> str:
+    if not 0 <= i < 0x110000:
+        raise ValueError("chr() arg not in range(0x110000)")
+    return chr(i)
+
+
+def _ord(c: str) -> int:
+    if len(c) != 1:
+        raise TypeError(f"ord() expected a character, but string of length {len(c)} found")
+    return ord(c)
+
+
+def _divmod(a, b) -> tuple:
+    if b == 0:
+        raise ZeroDivisionError("integer division or modulo by zero")
+    return divmod(a, b)
+
+
+def _percent(template: str, values: tuple) -> str:
+    return template % values
+
+
+# The str methods script compiles (a closed list: a name read from a file never reaches getattr).
+STR_METHODS: dict[str, Callable] = {name: getattr(str, name) for name in (
+    "upper", "lower", "strip", "lstrip", "rstrip", "split", "rsplit", "join", "startswith",
+    "endswith", "find", "rfind", "replace", "count", "isdigit", "isalpha", "isalnum",
+    "isspace", "islower", "isupper", "capitalize", "title", "swapcase", "center", "ljust",
+    "rjust", "zfill", "partition", "rpartition", "splitlines", "index", "rindex",
+    "expandtabs", "casefold", "istitle", "isdecimal", "isnumeric", "isidentifier",
+    "isprintable")}
+
+
+def _str_method(s: str, name: str, *args):
+    fn = STR_METHODS.get(name)
+    if fn is None:
+        raise RuntimeError(f"str has no method {name!r} in script")
+    return fn(s, *args)
+
+
+_KIND_TESTS: dict[str, Callable] = {
+    "int": lambda v: isinstance(v, int), "float": lambda v: isinstance(v, float),
+    "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
+    "NoneType": lambda v: v is None, "list": lambda v: isinstance(v, list),
+    "dict": lambda v: isinstance(v, dict), "tuple": lambda v: isinstance(v, tuple),
+    "Any": lambda v: True, "Scalar": lambda v: isinstance(v, (int, float, complex)),
+    "Tensor": lambda v: any(c.__name__ == "Tensor" for c in type(v).__mro__),
+    "Device": lambda v: type(v).__name__ == "device",
+    "ScalarType": lambda v: type(v).__name__ == "dtype",
+}
+
+
+def _isinstance(v, spec: str) -> bool:
+    """isinstance(v, A | B ...) for the outer kinds of _KIND_TESTS named in ``spec``."""
+    return any(_KIND_TESTS[k](v) for k in spec.split("|") if k in _KIND_TESTS)
+
+
+def _unwrap_optional(x, message: str):
+    if x is None:
+        raise AssertionError(message)
+    return x
+
+
+def _zip(*lists) -> list:
+    return [tuple(t) for t in zip(*lists)]
+
+
 # kind -> (function, one-line meaning)
 _TABLE: dict[str, tuple[Callable, str]] = {
     # arithmetic on int / float (and bool as int); str and list concatenation for add/mul
@@ -121,6 +213,21 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::str": (str, "str(a)"),
     "prim::format": (_format, "template.format(*values): f-strings and str.format"),
     "prim::len": (len, "len(a): list, tuple, dict, str, or a tensor's first dim"),
+    "prim::str_get": (_str_get, "s[i]: a one-character string"),
+    "prim::str_slice": (lambda s, lo, hi, st: s[lo:hi:st], "s[lo:hi:step]"),
+    "prim::percent_format": (_percent, "template % (values...): printf-style formatting"),
+    "prim::str_method": (_str_method, "s.<name>(...) for a str method of STR_METHODS"),
+    "prim::isinstance_of": (_isinstance, "isinstance(a, kinds): kinds a '|'-joined list of int, "
+                                      "float, bool, str, NoneType, Tensor, list, dict, tuple"),
+    "prim::unwrap_optional": (_unwrap_optional, "x, or AssertionError(message) when None"),
+    "prim::chr": (_chr, "chr(i)"),
+    "prim::ord": (_ord, "ord(c)"),
+    "prim::hash": (hash, "hash(a) of an int, float, bool or str"),
+    "prim::bin": (bin, "bin(i)"),
+    "prim::hex": (hex, "hex(i)"),
+    "prim::oct": (oct, "oct(i)"),
+    "prim::round": (round, "round(a) (an int) or round(a, ndigits)"),
+    "prim::divmod": (_divmod, "divmod(a, b) as a (quotient, remainder) tuple"),
     "prim::range_length": (_range_length, "len(range(start, stop, step))"),
     # lists
     "prim::list_get": (_list_get, "lst[i]"),
@@ -133,9 +240,22 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::list_pop": (_list_pop, "lst.pop(i) (in place)"),
     "prim::list_clear": (lambda lst: lst.clear(), "lst.clear() (in place)"),
     "prim::list_reverse": (lambda lst: lst.reverse(), "lst.reverse() (in place)"),
-    "prim::list_index": (lambda lst, v: lst.index(v), "lst.index(v)"),
     "prim::list_count": (lambda lst, v: lst.count(v), "lst.count(v)"),
+    "prim::list_sort": (lambda lst, reverse: lst.sort(reverse=reverse),
+                        "lst.sort(reverse=r) (in place)"),
+    "prim::list_remove": (_list_remove, "lst.remove(v) (in place; ValueError when absent)"),
+    "prim::list_index": (_list_index, "lst.index(v) (ValueError when absent)"),
     "prim::sum": (sum, "sum(list) of ints/floats"),
+    "prim::sum_start": (lambda lst, start: sum(lst, start), "sum(list, start)"),
+    "prim::sorted": (lambda lst, reverse: sorted(lst, reverse=reverse),
+                     "sorted(lst, reverse=r): a new sorted list"),
+    "prim::reversed": (lambda lst: lst[::-1], "list(reversed(lst)): a new list"),
+    "prim::any": (any, "any(lst)"),
+    "prim::all": (all, "all(lst)"),
+    "prim::zip": (_zip, "list(zip(a, b, ...)) as tuples"),
+    "prim::enumerate": (lambda lst, start: list(enumerate(lst, start)),
+                        "list(enumerate(lst, start)) as (int, item) tuples"),
+    "prim::to_dict": (dict, "dict(pairs) from a list of (key, value) tuples"),
     # dicts
     "prim::dict_get": (_dict_get, "d[k]"),
     "prim::dict_get_default": (lambda d, k, default: d.get(k, default), "d.get(k, default)"),
@@ -145,6 +265,12 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::dict_values": (lambda d: list(d.values()), "list(d.values())"),
     "prim::dict_items": (lambda d: list(d.items()), "list(d.items()) as (key, value) tuples"),
     "prim::dict_update": (lambda d, o: d.update(o), "d.update(o) (in place)"),
+    "prim::dict_copy": (dict, "dict(d) / d.copy(): a shallow copy"),
+    "prim::dict_clear": (lambda d: d.clear(), "d.clear() (in place)"),
+    "prim::dict_popitem": (_dict_popitem, "d.popitem() (in place): the last (key, value)"),
+    "prim::dict_setdefault": (lambda d, k, v: d.setdefault(k, v),
+                              "d.setdefault(k, v) (in place)"),
+    "prim::dict_pop_default": (lambda d, k, v: d.pop(k, v), "d.pop(k, default) (in place)"),
     # tensor introspection: reads metadata of an eager Tensor, never its data (except item)
     "prim::size": (_size, "t.size() as int[] or t.size(dim) as int"),
     "prim::dim": (lambda t: t.dim(), "t.dim()"),
@@ -170,7 +296,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
 MUTATING = frozenset({
     "prim::list_set", "prim::list_append", "prim::list_extend", "prim::list_insert",
     "prim::list_pop", "prim::list_clear", "prim::list_reverse", "prim::dict_set",
-    "prim::dict_pop", "prim::dict_update",
+    "prim::dict_pop", "prim::dict_update", "prim::list_sort", "prim::list_remove",
+    "prim::dict_clear", "prim::dict_popitem", "prim::dict_setdefault", "prim::dict_pop_default",
 })
 
 DOCS: dict[str, str] = {kind: doc for kind, (_, doc) in _TABLE.items()}

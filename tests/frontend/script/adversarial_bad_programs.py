@@ -71,12 +71,12 @@ def mutual_recursion(x):
     return _ping(x, 3)
 
 
-def round_builtin(x, a: float):
-    return x + round(a)
+def map_builtin(x, a: float):
+    return x + sum(map(abs, [a]))
 
 
-def str_join_method(x, parts: List[str]):
-    return ",".join(parts)
+def str_encode_method(x, parts: List[str]):
+    return ",".encode("ascii")
 
 
 def tensor_from_runtime_list(x, xs: List[float]):
@@ -114,7 +114,7 @@ def enumerate_bad_keyword(x, xs: List[int]):
 
 
 def list_sort_order_type(x, xs: List[int]):
-    ys = sorted(xs)
+    ys = sorted(xs, key=abs)
     return x, ys
 
 

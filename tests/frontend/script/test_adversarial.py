@@ -168,8 +168,9 @@ REFUSED = [
      "which may run zero times", "z", "assign it before"),
     ("mutual_recursion", "recursive call of _ping is not supported in script", "_ping(x, n)",
      None),
-    ("round_builtin", "builtin 'round' is not supported in script", "round(a)", "math.floor"),
-    ("str_join_method", "'str' object has no method 'join' in script", '",".join', "f-strings"),
+    ("map_builtin", "builtin 'map' is not supported in script", "map(abs", "comprehension"),
+    ("str_encode_method", "'str' object has no method 'encode' in script", '",".encode',
+     "f-strings"),
     ("tensor_from_runtime_list", "graphtorch.tensor() in script takes literal data or a single "
      "Python number (got float[])", "xs", "pass it in"),
     ("bound_method_as_value", "a value of type Tensor has no attribute 'relu' in script (if it "
@@ -180,8 +181,8 @@ REFUSED = [
     ("isinstance_arity", "isinstance() takes exactly 2 arguments", "isinstance(x)", None),
     ("enumerate_bad_keyword", "enumerate() takes an iterable and an optional start",
      "enumerate(", None),
-    ("list_sort_order_type", "builtin 'sorted' is not supported in script", "sorted(",
-     "graphtorch.sort"),
+    ("list_sort_order_type", "sorted() got an unexpected keyword argument 'key' in script",
+     "sorted(", "key= is not supported"),
     ("tuple_indexed_by_variable", "tuples can only be indexed by an integer literal", "t[i]",
      "use a list"),
 ]

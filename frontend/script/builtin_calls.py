@@ -1,0 +1,348 @@
+"""Python builtins beyond the basic ones (mixed into CallCompiler): ``dict``, ``hash``, ``chr``,
+``ord``, ``pow``, ``any``, ``all``, ``sorted``, ``reversed``, ``round``, ``divmod``,
+``bin``/``hex``/``oct``, ``zip``/``enumerate`` as values, ``tuple``, ``sum`` with a start, and
+the list/dict/str methods script compiles. Each computes what Python computes (the scalar kinds in
+graphtorch.ops.scalar_ops); arguments script cannot type are refused with a hint."""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.annotations import type_from_python
+from graphtorch.frontend.script.values import PyObj
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
+from graphtorch.ops.scalar_ops import STR_METHODS
+
+# builtin -> (fewest, most) positional arguments
+ARITY = {"abs": (1, 1), "sum": (1, 2), "len": (1, 1), "hash": (1, 1), "chr": (1, 1),
+         "ord": (1, 1), "pow": (2, 2), "any": (1, 1), "all": (1, 1), "sorted": (1, 1),
+         "reversed": (1, 1), "round": (1, 2), "divmod": (2, 2), "bin": (1, 1), "hex": (1, 1),
+         "oct": (1, 1), "tuple": (0, 1), "dict": (0, 1), "zip": (1, 64), "enumerate": (1, 2),
+         "min": (1, 64), "max": (1, 64), "int": (0, 1), "float": (0, 1), "bool": (0, 1),
+         "str": (0, 1), "list": (0, 1)}
+_KEYWORDS = {"sorted": {"reverse"}, "enumerate": {"start"}, "sum": {"start"}}
+_HANDLED = {"hash", "chr", "ord", "pow", "any", "all", "sorted", "reversed", "round", "divmod",
+            "bin", "hex", "oct", "tuple", "dict", "zip", "enumerate"}
+SUPPORTED_BUILTINS = set(ARITY) | _HANDLED | {"isinstance", "range", "print"}
+_NUMBERS = (T.IntType, T.FloatType, T.BoolType)
+
+# str method -> result type (None: the receiver's type, str)
+_STR_RESULTS: dict[str, T.Type] = {
+    **{m: T.STR for m in STR_METHODS},
+    **{m: T.BOOL for m in STR_METHODS if m.startswith(("is", "startswith", "endswith"))},
+    **{m: T.INT for m in ("find", "rfind", "count", "index", "rindex")},
+    **{m: T.ListType(T.STR) for m in ("split", "rsplit", "splitlines")},
+    **{m: T.TupleType((T.STR, T.STR, T.STR)) for m in ("partition", "rpartition")},
+}
+
+
+def _is_number(t: T.Type) -> bool:
+    return isinstance(t, _NUMBERS)
+
+
+def _number_join(a: T.Type, b: T.Type) -> T.Type:
+    return T.FLOAT if T.FLOAT in (a, b) else T.INT
+
+
+class BuiltinCompiler:
+    def check_builtin_arity(self, name: str, e: S.Call) -> None:
+        """``abs()`` / ``sum(a, b, c)``: the count Python would reject, as a ScriptError."""
+        if any(isinstance(a, S.Starred) for a in e.args):
+            raise self.src.error(f"*args in a call of {name}() is not supported in script",
+                                 e.pos, "pass the arguments one by one")
+        lo, hi = ARITY.get(name, (0, 64))
+        n = len(e.args)
+        if not lo <= n <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.src.error(f"{name}() takes {want} positional argument(s), {n} given",
+                                 e.pos, f"call it as in Python: {name}({', '.join('xyz'[:lo])})")
+        allowed = _KEYWORDS.get(name, set())
+        for k in e.keywords:
+            if name in ARITY and name != "dict" and k.name not in allowed:
+                raise self.src.error(f"{name}() got an unexpected keyword argument '{k.name}' "
+                                     f"in script", e.pos,
+                                     "sorted() takes only reverse=; key= is not supported"
+                                     if name == "sorted" else None)
+
+    def extra_builtin(self, name: str, e: S.Call) -> Value | None:
+        """The value of builtin ``name`` called at ``e``, or None when it is not one of these."""
+        if name not in _HANDLED:
+            return None
+        if name == "dict":
+            return self.dict_builtin(e)
+        args, kwargs = self.args_of(e)
+        t = args[0].type if args else None
+        if name in ("any", "all"):
+            if isinstance(t, T.TensorType):
+                return self.call_op(name, args, {}, e.pos)
+            self.need_list(name, args[0], e)
+            return self.scalar(f"prim::{name}", args, T.BOOL)
+        if name in ("sorted", "reversed"):
+            lst = self.need_list(name, args[0], e)
+            if name == "reversed":
+                return self.scalar("prim::reversed", [lst], lst.type)
+            rev = kwargs.get("reverse", self.const(False))
+            return self.scalar("prim::sorted", [lst, rev], lst.type)
+        if name in ("hash", "chr", "ord", "bin", "hex", "oct"):
+            want = {"ord": T.STR, "hash": None}.get(name, T.INT)
+            if want is not None and not T.is_subtype(t, want):
+                raise self.src.error(f"{name}() takes {want}, not {t}", e.pos)
+            if name == "hash" and not (_is_number(t) or t == T.STR):
+                raise self.src.error(f"hash() of a {t} is not supported in script", e.pos,
+                                     "hash an int, float, bool or str")
+            out = T.INT if name in ("ord", "hash") else T.STR
+            return self.scalar(f"prim::{name}", args, out)
+        if name == "pow":
+            return self.expr(S.BinOp(e.pos, "**", e.args[0], e.args[1]))
+        if name == "round":
+            if isinstance(t, T.TensorType):
+                if len(args) == 2:
+                    return self.call_op("round", [args[0]], {"decimals": args[1]}, e.pos)
+                return self.call_op("round", args, {}, e.pos)
+            if not _is_number(t):
+                raise self.src.error(f"round() takes a number or a Tensor, not {t}", e.pos)
+            out = T.INT if len(args) == 1 or t == T.INT else T.FLOAT
+            return self.scalar("prim::round", args, out)
+        if name == "divmod":
+            a, b = args
+            if not (_is_number(a.type) and _is_number(b.type)):
+                raise self.src.error(f"divmod() takes two numbers, not {a.type} and {b.type}",
+                                     e.pos, "for tensors write (a // b, a % b)")
+            r = _number_join(a.type, b.type)
+            return self.scalar("prim::divmod", args, T.TupleType((r, r)))
+        if name == "tuple":
+            if not args:
+                return self.graph.emit(Prim.TupleConstruct, [], [T.TupleType(())]).output
+            if isinstance(t, T.TupleType):
+                return args[0]
+            raise self.src.error(f"tuple() of a {t} is not supported in script: its length is "
+                                 f"not known while compiling", e.pos,
+                                 "write the tuple out: (xs[0], xs[1]), or keep the list")
+        if name == "zip":
+            lists = [self.need_list("zip", a, e) for a in args]
+            elem = T.TupleType(tuple(v.type.elem for v in lists))
+            return self.scalar("prim::zip", lists, T.ListType(elem))
+        if name == "enumerate":
+            lst = self.need_list("enumerate", args[0], e)
+            start = args[1] if len(args) > 1 else kwargs.get("start", self.const(0))
+            elem = T.TupleType((T.INT, lst.type.elem))
+            return self.scalar("prim::enumerate", [lst, start], T.ListType(elem))
+        return None
+
+    def need_list(self, name: str, v: Value, e: S.Call) -> Value:
+        """``v`` as a list: a list, a str (its characters), a dict (its keys) or a tuple whose
+        items have one type."""
+        t = v.type
+        if isinstance(t, T.ListType):
+            return v
+        if t == T.STR:
+            return self.scalar("prim::list_copy", [v], T.ListType(T.STR))
+        if isinstance(t, T.DictType):
+            return self.scalar("prim::dict_keys", [v], T.ListType(t.key))
+        if isinstance(t, T.TupleType):
+            elem = t.elems[0] if t.elems else T.INT
+            for x in t.elems[1:]:
+                elem = T.unify(elem, x)
+                if elem is None:
+                    break
+            if elem is not None and elem != T.ANY:
+                return self.graph.emit(Prim.ListConstruct, self.tuple_items(v),
+                                       [T.ListType(elem)]).output
+        raise self.src.error(f"{name}() of a {t} is not supported in script", e.pos,
+                             "pass a list (or a str, dict, or a tuple of one item type)")
+
+    def tuple_items(self, v: Value) -> list[Value]:
+        return [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
+                for i, et in enumerate(v.type.elems)]
+
+    def list_builtin(self, args: list[Value], e: S.Call) -> Value:
+        """``list(x)``: a new list (a copy; the characters of a str; the keys of a dict)."""
+        if not args:
+            return self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.ANY)]).output
+        v = args[0]
+        if isinstance(v.type, T.ListType):
+            return self.scalar("prim::list_copy", [v], v.type)
+        if isinstance(v.type, T.TensorType):
+            raise self.src.error("list() of a Tensor is not supported in script", e.pos,
+                                 "use x.unbind(0) (a list of the rows) or x.tolist()")
+        return self.need_list("list", v, e)
+
+    def dict_builtin(self, e: S.Call) -> Value:
+        """``dict()``, ``dict(k=v, ...)``, ``dict(d)``, ``dict(pairs)``."""
+        args, kwargs = self.args_of(e)
+        if args:
+            v = args[0]
+            if isinstance(v.type, T.DictType):
+                base = self.scalar("prim::dict_copy", [v], v.type)
+            elif isinstance(v.type, T.ListType) and isinstance(v.type.elem, T.TupleType) and \
+                    len(v.type.elem.elems) == 2:
+                kt, vt = v.type.elem.elems
+                base = self.scalar("prim::to_dict", [v], T.DictType(kt, vt))
+            else:
+                raise self.src.error(f"dict() of a {v.type} is not supported in script", e.pos,
+                                     "pass a dict, or a list of (key, value) tuples")
+            if kwargs:
+                if base.type.key != T.STR:
+                    raise self.src.error("dict(d, name=value) needs str keys", e.pos)
+                for k, val in kwargs.items():
+                    val = self.coerce(val, base.type.value, e.pos, "dict value")
+                    self.scalar("prim::dict_set", [base, self.const(k), val], None)
+            return base
+        if not kwargs:
+            return self.graph.emit(Prim.DictConstruct, [], [T.DictType(T.STR, T.TENSOR)]).output
+        vt = None
+        for val in kwargs.values():
+            vt = val.type if vt is None else T.unify(vt, val.type)
+            if vt is None:
+                raise self.src.error("dict() values have types that do not unify", e.pos,
+                                     "make every value the same type")
+        ins: list[Value] = []
+        for k, val in kwargs.items():
+            ins += [self.const(k), self.coerce(val, vt, e.pos, "dict value")]
+        return self.graph.emit(Prim.DictConstruct, ins, [T.DictType(T.STR, vt)]).output
+
+    # --- methods of lists, dicts and strings -----------------------------------------------------
+    def list_method(self, v: Value, name: str, args: list[Value], kwargs: dict,
+                    e: S.Call) -> Value | None:
+        t = v.type
+        if name == "sort":
+            if args or set(kwargs) - {"reverse"}:
+                raise self.src.error("list.sort() takes only reverse= in script", e.pos,
+                                     "key= is not supported: sort a list of keys instead")
+            self.scalar("prim::list_sort", [v, kwargs.get("reverse", self.const(False))], None)
+            return self.const(None)
+        if name == "remove":
+            self.scalar("prim::list_remove", [v, self.coerce(args[0], t.elem, e.pos,
+                                                              "list.remove() argument")], None)
+            return self.const(None)
+        return None
+
+    def dict_method(self, v: Value, name: str, args: list[Value], e: S.Call) -> Value | None:
+        t = v.type
+        if name == "clear":
+            self.scalar("prim::dict_clear", [v], None)
+            return self.const(None)
+        if name == "copy":
+            return self.scalar("prim::dict_copy", [v], t)
+        if name == "popitem":
+            return self.scalar("prim::dict_popitem", [v], T.TupleType((t.key, t.value)))
+        if name == "setdefault":
+            if len(args) != 2:
+                raise self.src.error("dict.setdefault() takes a key and a default in script",
+                                     e.pos, "write d.setdefault(key, default)")
+            val = self.coerce(args[1], t.value, e.pos, "the default")
+            return self.scalar("prim::dict_setdefault", [v, args[0], val], t.value)
+        if name == "pop" and len(args) == 2:
+            val = self.coerce(args[1], t.value, e.pos, "the default")
+            return self.scalar("prim::dict_pop_default", [v, args[0], val], t.value)
+        return None
+
+    def str_method(self, v: Value, name: str, args: list[Value], e: S.Call) -> Value | None:
+        out = _STR_RESULTS.get(name)
+        if out is None:
+            return None
+        return self.scalar("prim::str_method", [v, self.const(name)] + args, out)
+
+    # --- isinstance -------------------------------------------------------------------------------
+    def isinstance_types(self, e: S.Call) -> list[T.Type | None]:
+        """The IR types ``isinstance(v, cls)`` tests against (None: a Python class script values
+        never are); ``graphtorch.jit.isinstance`` takes typing forms such as ``List[int]``."""
+        if len(e.args) != 2 or e.keywords:
+            raise self.src.error("isinstance() takes exactly 2 arguments", e.pos)
+        parts = e.args[1].elts if isinstance(e.args[1], S.Tuple) else [e.args[1]]
+        classes = []
+        for p in parts:
+            if isinstance(p, (S.Subscript, S.Constant)):   # List[int], None
+                classes.append(self.ann_type(p))
+                continue
+            cls = self.expr(p)
+            if not isinstance(cls, PyObj):
+                raise self.src.error("isinstance() needs a type as its second argument", p.pos,
+                                     "write a class, a tuple of classes or a typing form")
+            classes += list(cls.obj) if isinstance(cls.obj, tuple) else [cls.obj]
+        out = []
+        for c in classes:
+            if isinstance(c, T.Type):
+                out.append(c)
+                continue
+            t = type_from_python(c)
+            if t is None and c in (list, dict, tuple):
+                t = {list: T.ListType(T.ANY), dict: T.DictType(T.ANY, T.ANY),
+                     tuple: T.TupleType(())}[c]
+            out.append(t)
+        return out
+
+    def static_isinstance(self, e: S.Call) -> bool | None:
+        """isinstance(v, cls) from v's static type; None when only the run time knows (v is
+        Optional[T], Any, or a Scalar such as ``x.item()``)."""
+        v = self.expr_value(e.args[0])
+        types = self.isinstance_types(e)
+        for t in types:
+            if t is not None and _matches(v.type, t):
+                return True
+        if isinstance(v.type, (T.AnyType, T.NumberType)):
+            return None
+        if isinstance(v.type, T.OptionalType):
+            for t in types:
+                if t is not None and (_matches(v.type.elem, t) or t == T.NONE):
+                    return None
+        return False
+
+    def isinstance_call(self, e: S.Call) -> Value:
+        known = self.static_isinstance(e)
+        if known is not None:
+            return self.const(known)
+        v = self.expr_value(e.args[0])
+        types = [t for t in self.isinstance_types(e) if t is not None]
+        if isinstance(v.type, T.OptionalType) and T.NONE not in types:
+            # NOTE: an Optional[T] tested against T: a None test (which refines it)
+            return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
+        for t in types:
+            if isinstance(t, (T.ListType, T.DictType, T.TupleType)) and \
+                    t != type(t)(*_any_args(t)):
+                raise self.src.error(f"isinstance of a {v.type} value against {t} is not "
+                                     f"supported in script (only the outer kind is known at "
+                                     f"run time)", e.pos,
+                                     "test against list, dict or tuple, or annotate the value "
+                                     "with its container type")
+        spec = "|".join(sorted({_kind_name(t) for t in types}))
+        return self.scalar("prim::isinstance_of", [v, self.const(spec)], T.BOOL)
+
+
+def _matches(a: T.Type, b: T.Type) -> bool:
+    """Every value of static type ``a`` passes isinstance(., b) (bool is an int in Python)."""
+    if T.is_subtype(a, b):
+        return True
+    if a == T.BOOL and b == T.INT:
+        return True
+    if isinstance(b, T.ListType) and b.elem == T.ANY:
+        return isinstance(a, T.ListType)
+    if isinstance(b, T.DictType) and b.key == T.ANY:
+        return isinstance(a, T.DictType)
+    if isinstance(b, T.TupleType) and not b.elems:
+        return isinstance(a, T.TupleType)
+    return False
+
+
+def _any_args(t: T.Type) -> tuple:
+    if isinstance(t, T.ListType):
+        return (T.ANY,)
+    if isinstance(t, T.DictType):
+        return (T.ANY, T.ANY)
+    return ((),)
+
+
+def _kind_name(t: T.Type) -> str:
+    """The run-time class test prim::isinstance_of makes for ``t`` (its outer kind)."""
+    if isinstance(t, T.TensorType):
+        return "Tensor"
+    if isinstance(t, T.ListType):
+        return "list"
+    if isinstance(t, T.DictType):
+        return "dict"
+    if isinstance(t, T.TupleType):
+        return "tuple"
+    if isinstance(t, T.OptionalType):
+        return f"{_kind_name(t.elem)}|NoneType"
+    return str(t)

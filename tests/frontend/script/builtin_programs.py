@@ -1,0 +1,172 @@
+# ruff: noqa: UP006, UP035, UP045 - TorchScript programs spell typing the old way on purpose
+"""Programs for test_builtins_language.py: builtins, container methods, isinstance and the
+graphtorch.jit typing helpers, each run eagerly and scripted (same inputs) and compared."""
+
+# NOTE: no `from __future__ import annotations`: make_enclosed needs evaluated annotations
+from typing import Any, Dict, List, Optional, Tuple
+
+import graphtorch
+import graphtorch.jit
+
+
+def signature_comment(x, y=None):
+    # type: (int, Optional[int]) -> int
+    if y is None:
+        return x * 10
+    return x + y
+
+
+def signature_comment_same_line(a, b):  # type: (List[int], float) -> float
+    return a[0] * b
+
+
+def per_argument_comments(n,  # type: int
+                          s,  # type: str
+                          ):
+    # type: (...) -> str
+    return s * n
+
+
+def make_enclosed():
+    from typing import Dict as D  # noqa: PLC0415 - the point: a name only this scope has
+
+    def enclosed(d: D[str, int], k: str) -> int:
+        return d[k] + 1
+
+    return enclosed
+
+
+def dict_keywords(x: int) -> Dict[str, int]:
+    return dict(foo=1, bar=x)
+
+
+def dict_from_pairs(keys: List[str], vals: List[int]) -> Dict[str, int]:
+    d = dict(zip(keys, vals))
+    e = dict(d, extra=7)
+    d["only_d"] = 0
+    return e
+
+
+def isinstance_any(x: Any) -> Tuple[bool, bool, bool, bool]:
+    return (isinstance(x, int), isinstance(x, float), isinstance(x, graphtorch.Tensor),
+            isinstance(x, (str, int)))
+
+
+def isinstance_scalar(t: graphtorch.Tensor) -> Tuple[bool, bool]:
+    s = t.item()
+    return isinstance(s, float), isinstance(s, int)
+
+
+def isinstance_branch(x: Any) -> int:
+    if isinstance(x, int):
+        return 1
+    elif isinstance(x, graphtorch.Tensor):
+        return 2
+    return 3
+
+
+def jit_helpers(x: Optional[int]) -> Tuple[List[int], Dict[str, float], int, bool]:
+    xs = graphtorch.jit.annotate(List[int], [])
+    d = graphtorch.jit.annotate(Dict[str, float], {})
+    xs.append(4)
+    d["a"] = 1.5
+    y = graphtorch.jit._unwrap_optional(x)
+    return xs, d, y * 2, graphtorch.jit.isinstance(xs, List[int])
+
+
+def number_builtins(i: int, f: float) -> Tuple[int, str, int, int, float, int, float]:
+    return hash(i), chr(i + 60), ord("q"), pow(i, 2), pow(f, 0.5), round(f), round(f, 1)
+
+
+def divmod_and_bases(i: int, j: int, f: float):
+    return divmod(i, j), divmod(f, 0.75), bin(i), hex(i), oct(j)
+
+
+def list_builtins(xs: List[int]) -> Tuple[List[int], List[int], bool, bool, int, int]:
+    return sorted(xs), sorted(xs, reverse=True), any([x > 3 for x in xs]), \
+        all([x > 0 for x in xs]), sum(xs), sum(xs, 100)
+
+
+def zip_enumerate_tuple(xs: List[int], names: List[str]):
+    pairs = list(zip(names, xs))
+    numbered = list(enumerate(names, 1))
+    return pairs, numbered, tuple((xs[0], names[0])), list("ab"), list(reversed(xs))
+
+
+def list_methods(xs: List[int]) -> Tuple[List[int], int, int]:
+    ys = xs.copy()
+    ys.sort()
+    ys.remove(2)
+    ys.insert(1, 42)
+    ys.reverse()
+    return ys, ys.index(42), ys.count(5)
+
+
+def list_sort_reverse(xs: List[float]) -> List[float]:
+    xs.sort(reverse=True)
+    return xs
+
+
+def dict_methods(d: Dict[str, int]) -> Tuple[int, Tuple[str, int], int, int, Dict[str, int]]:
+    e = d.copy()
+    got = e.setdefault("z", 26)
+    again = e.setdefault("z", 0)
+    last = e.popitem()
+    missing = e.pop("nope", -1)
+    d.clear()
+    return got + again, last, missing, len(d), e
+
+
+def str_methods(s: str) -> Tuple[List[str], str, str, bool, int, str]:
+    return s.split(","), s.upper(), "-".join(s.split(",")), s.startswith("a"), s.find("b"), \
+        s.strip("a")
+
+
+def dict_update(d: Dict[str, int], o: Dict[str, int]) -> Dict[str, int]:
+    d.update(o)
+    return d
+
+
+def remove_missing(xs: List[int]) -> List[int]:
+    xs.remove(99)
+    return xs
+
+
+def unwrap_none(x: Optional[int]) -> int:
+    return graphtorch.jit._unwrap_optional(x)
+
+
+def chr_out_of_range(i: int) -> str:
+    return chr(i)
+
+
+# --- refused, each with a caret and a hint --------------------------------------------------------
+
+def abs_no_args(x: int) -> int:
+    return abs()
+
+
+def sum_no_args(x: int) -> int:
+    return sum()
+
+
+def sorted_key(xs: List[int]) -> List[int]:
+    return sorted(xs, key=abs)
+
+
+def tuple_of_list(xs: List[int]):
+    return tuple(xs)
+
+
+def isinstance_any_container(x: Any) -> bool:
+    return graphtorch.jit.isinstance(x, List[int])
+
+
+def signature_comment_wrong_count(a, b):
+    # type: (int) -> int
+    return a + b
+
+
+def signature_comment_unknown_type(a):
+    # type: (NoSuchType) -> int
+    return a
