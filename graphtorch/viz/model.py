@@ -11,11 +11,14 @@ or those shape propagation computes from the input shapes the user gives (viz/sh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.printer import node_line
 from graphtorch.ir.types import TensorType
+
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_]")     # cluster ids stay plain in DOT, SVG and URLs
 
 
 @dataclass
@@ -192,7 +195,7 @@ class _Builder:
             for v in node.outputs:
                 env[v] = (nid, v.type)
             return
-        cid = self.cluster("cluster_" + "_".join(spath), cluster,
+        cid = self.cluster("cluster_" + "_".join(_ID_UNSAFE.sub("_", p) for p in spath), cluster,
                            f"{title}: {short_class(sub.class_name)}", "module")
         self.paths[cid] = spath
         graph = self.callees.get(node) or self.loaded.graphs[meth.code]
@@ -217,7 +220,8 @@ class _Builder:
             for v in node.outputs:
                 env[v] = (nid, v.type)
             return
-        cid = self.cluster(f"cluster_{short}", cluster, f"{short}()", "function")
+        cid = self.cluster(f"cluster_{_ID_UNSAFE.sub('_', short)}", cluster, f"{short}()",
+                           "function")
         graph = self.callees.get(node) or self.loaded.graphs[fn.code]
         self.running.add(fn.name)
         outs = self.method(graph, None, cid, (), args)

@@ -60,7 +60,8 @@ def to_svg(g, lay: Layout | None = None) -> str:
     for cid in sorted(g.clusters, key=lambda c: depth[c]):
         c, b = g.clusters[cid], lay.clusters[cid]
         fill, stroke, dash = CLUSTER_STYLE[c.kind]
-        out.append(f'<g class="cluster {c.kind}" id="{cid}"><title>{escape(c.label)}</title>'
+        out.append(f'<g class="cluster {c.kind}" id="{escape(cid)}">'
+                   f'<title>{escape(c.label)}</title>'
                    f'<rect x="{_num(b.x)}" y="{_num(b.y)}" width="{_num(b.w)}" '
                    f'height="{_num(b.h)}" rx="7" fill="{fill}" stroke="{stroke}" '
                    f'stroke-dasharray="{dash}"/><text x="{_num(b.x + 8)}" y="{_num(b.y + 15)}" '
