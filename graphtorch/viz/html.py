@@ -14,6 +14,8 @@ import re
 from html import escape
 from pathlib import Path
 
+from graphtorch.viz.svg import CLUSTER_STYLE, NODE_STYLE
+
 _SCRIPT = Path(__file__).with_name("page.js")
 
 _STYLE = """
@@ -34,6 +36,11 @@ header button { font: 12px Helvetica, Arial, sans-serif; border: 1px solid #ccd;
 #gt-canvas g.cluster.folded path { fill: #dfe8f6; fill-opacity: 1; stroke-width: 2; }
 #gt-canvas g.node:hover rect, #gt-canvas g.node:hover polygon, #gt-canvas g.node:hover path,
 #gt-canvas g.node:hover ellipse { stroke: #d0582a; stroke-width: 2; }
+#gt-legend { position: fixed; left: 10px; bottom: 10px; background: rgba(255,255,255,.9);
+  border: 1px solid #dde; border-radius: 5px; padding: 4px 8px; font-size: 11px; color: #556; }
+#gt-legend span { display: inline-block; margin-right: 8px; }
+#gt-legend i { display: inline-block; width: 10px; height: 10px; border: 1px solid;
+  border-radius: 2px; margin-right: 3px; vertical-align: -1px; }
 #gt-tip { position: fixed; display: none; max-width: 640px; background: #fff;
   border: 1px solid #bbc; border-radius: 5px; padding: 6px 9px; pointer-events: none;
   box-shadow: 0 2px 8px rgba(0,0,0,.15); z-index: 5; }
@@ -68,6 +75,22 @@ def page_data(g) -> dict:
                          for cid, c in g.clusters.items()}}
 
 
+_LEGEND_NODES = {"input": "input / output", "op": "op", "prim": "prim", "param": "parameter",
+                 "module": "module (collapsed)", "block": "block in / out"}
+_LEGEND_CLUSTERS = {"module": "module call", "function": "function call", "if": "if",
+                    "loop": "loop"}
+
+
+def _legend(g) -> str:
+    roles = {n.role for n in g.nodes} | ({"input"} if any(n.role == "output" for n in g.nodes)
+                                         else set())
+    kinds = {c.kind for c in g.clusters.values()}
+    items = [(NODE_STYLE[r], text) for r, text in _LEGEND_NODES.items() if r in roles]
+    items += [(CLUSTER_STYLE[k][:2], text) for k, text in _LEGEND_CLUSTERS.items() if k in kinds]
+    return "".join(f'<span><i style="background:{fill};border-color:{stroke}"></i>'
+                   f"{escape(text)}</span>" for (fill, stroke), text in items)
+
+
 def to_html(g, svg: str, title: str, engine: str) -> str:
     data = json.dumps(page_data(g), separators=(",", ":")).replace("</", "<\\/")
     script = _SCRIPT.read_text(encoding="utf-8")
@@ -82,5 +105,6 @@ def to_html(g, svg: str, title: str, engine: str) -> str:
             "<span class=\"help\">drag: pan · wheel: zoom · hover: IR line · click a box: fold"
             "</span></header>\n"
             f"<div id=\"gt-canvas\">{_inline_svg(svg)}</div><div id=\"gt-tip\"></div>\n"
+            f"<div id=\"gt-legend\">{_legend(g)}</div>\n"
             f"<script type=\"application/json\" id=\"gt-data\">{data}</script>\n"
             f"<script>\n{script}</script>\n</body></html>\n")
