@@ -27,7 +27,8 @@ class ScriptMethod:
     def __call__(self, *args, **kwargs):
         from graphtorch.runtime.executor import call_method
 
-        return call_method(self.owner, self.name, args, kwargs)
+        out = call_method(self.owner, self.name, args, kwargs)
+        return checked_outputs(self.owner, self.graph, out, self.name)
 
     @property
     def code(self) -> str:
@@ -61,7 +62,7 @@ class ScriptFunction:
     def __call__(self, *args, **kwargs):
         from graphtorch.runtime.executor import call_function
 
-        return call_function(self, args, kwargs)
+        return checked_outputs(self, self.graph, call_function(self, args, kwargs), self.name)
 
     @property
     def code(self) -> str:
@@ -82,6 +83,27 @@ class ScriptFunction:
 
     def __repr__(self) -> str:
         return f"<graphtorch.jit.ScriptFunction {self.qualified_name}>"
+
+
+def checked_outputs(owner, graph, out, what: str):
+    """``out``, after checking it against the types ``graph`` declares for its outputs when
+    ``owner`` was loaded from an archive (``_gt_loaded``): a loaded model never returns a
+    value of another type than its graph says, silently."""
+    if not owner.__dict__.get("_gt_loaded"):
+        return out
+    from graphtorch.runtime.executor import type_mismatch  # NOTE: runtime imports this module
+
+    outs = graph.outputs
+    values = [out] if len(outs) == 1 else list(out) if isinstance(out, tuple) else None
+    if values is None or len(values) != len(outs):
+        raise GraphError(f"{what} of a loaded model returned {type(out).__name__}, but its "
+                         f"graph declares {len(outs)} output(s)")
+    for i, (v, o) in enumerate(zip(values, outs)):
+        problem = type_mismatch(v, o.type)
+        if problem:
+            raise GraphError(f"{what} of a loaded model: output {i} is declared {o.type} by "
+                             f"its graph, but {problem}")
+    return out
 
 
 def qualified_type_name(cls) -> str:
@@ -238,7 +260,8 @@ class ScriptModule(Module):
     def forward(self, *args, **kwargs):
         from graphtorch.runtime.executor import call_method
 
-        return call_method(self, "forward", args, kwargs)
+        out = call_method(self, "forward", args, kwargs)
+        return checked_outputs(self, self._method("forward").graph, out, "forward")
 
     def save(self, path) -> None:
         from graphtorch.jit import save

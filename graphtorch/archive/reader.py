@@ -149,11 +149,25 @@ def _attach_defaults(graph, arg_names: list[str], defaults: dict[str, object],
     params = dict(zip(arg_names, graph.inputs[len(graph.inputs) - len(arg_names):]))
     for name, value in defaults.items():
         param = params[name]
-        problem = type_mismatch(value, param.type)
+        problem = type_mismatch(value, param.type) or _shape_mismatch(value, param.type)
         if problem:
             raise FormatError(f"the default of argument {name!r} does not fit its declared "
                               f"type {param.type}: {problem}", member=member)
     graph.defaults = dict(defaults)
+
+
+def _shape_mismatch(value, ir_type) -> str | None:
+    """Why a default tensor's sizes contradict the sizes its argument type declares."""
+    from graphtorch.ir.types import TensorType
+    from graphtorch.tensor import Tensor
+
+    if not isinstance(value, Tensor) or not isinstance(ir_type, TensorType) \
+            or ir_type.shape is None:
+        return None
+    for i, (want, got) in enumerate(zip(ir_type.shape, value.shape)):
+        if isinstance(want, int) and want != got:
+            return f"got a tensor of shape {list(value.shape)} (size {got} at dim {i})"
+    return None
 
 
 def _check_tensor_refs(loaded: LoadedArchive) -> None:
@@ -217,7 +231,8 @@ def build(loaded: LoadedArchive):
     functions = {}
     for f in loaded.manifest.functions:
         graph = loaded.graphs[f.code]
-        functions[f.name] = ScriptFunction(f.name, graph, register=False)
+        functions[f.name] = fn = ScriptFunction(f.name, graph, register=False)
+        fn._gt_loaded = True
     for graph in loaded.graphs.values():
         graph.functions = functions
     if loaded.manifest.root is None:
@@ -249,4 +264,5 @@ def _build_module(loaded: LoadedArchive, entry: mf.ModuleEntry, path: str):
         graph = loaded.graphs[meth.code]
         m._add_method(meth.name, graph, list(meth.arg_names))
     object.__setattr__(m, "training", entry.training)
+    object.__setattr__(m, "_gt_loaded", True)   # outputs checked against the graph's types
     return m
