@@ -43,32 +43,32 @@ def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
     for mb in sizes_mb:
         t = gt.ones(int(mb * 2 ** 20 / 4))
         arr = t._data  # the very buffer graphtorch hands to MPI
-        times: dict[str, list[float]] = {"graphtorch": [], "mpi4py": [], "mpi4py_nb": []}
-        for _ in range(2):
-            dist.all_reduce(t)
-            comm.Allreduce(MPI.IN_PLACE, arr)
-        for _ in range(reps):  # interleaved, so all see the same machine load
-            comm.Barrier()
-            s = time.perf_counter()
-            comm.Allreduce(MPI.IN_PLACE, arr, op=MPI.SUM)
-            times["mpi4py"].append(time.perf_counter() - s)
-            comm.Barrier()
-            s = time.perf_counter()
-            req = comm.Iallreduce(MPI.IN_PLACE, arr, op=MPI.SUM)  # what graphtorch calls
-            while not req.Test():
-                pass
-            times["mpi4py_nb"].append(time.perf_counter() - s)
-            comm.Barrier()
-            s = time.perf_counter()
-            dist.all_reduce(t)
-            times["graphtorch"].append(time.perf_counter() - s)
+        calls = {"mpi4py": lambda a=arr: comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM),
+                 "mpi4py_nb": lambda a=arr: _test_loop(comm.Iallreduce(MPI.IN_PLACE, a)),
+                 "graphtorch": lambda x=t: dist.all_reduce(x)}
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for call in calls.values():
+            call()
+        names = list(calls)
+        for rep in range(reps):  # interleaved in rotating order: all see the same machine load
+            for name in names[rep % 3:] + names[:rep % 3]:
+                comm.Barrier()
+                s = time.perf_counter()
+                calls[name]()
+                times[name].append(time.perf_counter() - s)
         if comm.Get_rank() == 0:
             nbytes = arr.nbytes
-            bus = {k: 2 * (n - 1) / n * nbytes / min(v) / 1e9
-                   for k, v in times.items()}
-            print(json.dumps({"size_mb": mb, **{f"{k}_GBps": v for k, v in bus.items()}}),
-                  flush=True)
+            row = {"size_mb": mb}
+            for k, v in times.items():
+                row[f"{k}_GBps"] = 2 * (n - 1) / n * nbytes / min(v) / 1e9
+                row[f"{k}_median_GBps"] = 2 * (n - 1) / n * nbytes / statistics.median(v) / 1e9
+            print(json.dumps(row), flush=True)
     dist.destroy_process_group()
+
+
+def _test_loop(req) -> None:
+    while not req.Test():  # graphtorch's wait: MPI_Test in a loop (it adds a deadline)
+        pass
 
 
 def _gt_model():
@@ -91,7 +91,7 @@ def _torch_model():
     return torch.nn.Sequential(*layers[:-1])
 
 
-def step_worker(impl: str, distributed: bool, steps: int) -> None:
+def step_worker(impl: str, distributed: bool, steps: int, wrap: bool = True) -> None:
     g = np.random.default_rng(0)
     x = g.standard_normal((BATCH, LAYERS[0])).astype(np.float32)
     y = g.integers(0, LAYERS[-1], BATCH)
@@ -116,7 +116,8 @@ def step_worker(impl: str, distributed: bool, steps: int) -> None:
         else:
             dist.init_process_group("gloo")
         rank = dist.get_rank()
-        model = DDP(model)
+        if wrap:
+            model = DDP(model)
     params = sum(p.numel() for p in model.parameters())
     opt = lib.optim.SGD(model.parameters(), lr=0.01)
     xt, yt = lib.tensor(x), lib.tensor(y)
@@ -162,6 +163,7 @@ def main() -> None:
     p.add_argument("--worker", choices=["bandwidth", "step"])
     p.add_argument("--impl", default="graphtorch")
     p.add_argument("--distributed", action="store_true")
+    p.add_argument("--no-ddp", action="store_true", help="2 ranks, model not wrapped")
     p.add_argument("--steps", type=int, default=15)
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--sizes-mb", type=float, nargs="+", default=[1, 16, 64])
@@ -170,18 +172,24 @@ def main() -> None:
         bandwidth_worker(a.sizes_mb, a.reps)
         return
     if a.worker == "step":
-        step_worker(a.impl, a.distributed, a.steps)
+        step_worker(a.impl, a.distributed, a.steps, not a.no_ddp)
         return
 
-    print("all_reduce bus bandwidth, 2 ranks, float32 (best of "
-          f"{a.reps}, interleaved; best-of is robust to other load on the machine):")
+    print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} reps interleaved in rotating "
+          "order:")
     print(f"{'size':>8} {'Allreduce':>10} {'Iallreduce':>11} {'graphtorch':>11} "
-          f"{'vs best raw':>12}   (GB/s)")
+          f"{'vs best raw':>12}   (GB/s, best / median)")
     for row in _run(["--worker", "bandwidth", "--reps", str(a.reps), "--sizes-mb",
                      *map(str, a.sizes_mb)], 2):
-        raw = max(row["mpi4py_GBps"], row["mpi4py_nb_GBps"])
-        print(f"{row['size_mb']:>6g}MB {row['mpi4py_GBps']:>10.2f} {row['mpi4py_nb_GBps']:>11.2f} "
-              f"{row['graphtorch_GBps']:>11.2f} {row['graphtorch_GBps'] / raw:>11.0%}")
+        cells = []
+        ratios = []
+        for stat in ("", "_median"):
+            raw = max(row[f"mpi4py{stat}_GBps"], row[f"mpi4py_nb{stat}_GBps"])
+            ratios.append(row[f"graphtorch{stat}_GBps"] / raw)
+        for k in ("mpi4py", "mpi4py_nb", "graphtorch"):
+            cells.append(f"{row[k + '_GBps']:.2f}/{row[k + '_median_GBps']:.2f}")
+        print(f"{row['size_mb']:>6g}MB {cells[0]:>10} {cells[1]:>11} {cells[2]:>11} "
+              f"{ratios[0]:>6.0%}/{ratios[1]:.0%}")
 
     impls = ["graphtorch"]
     try:
@@ -191,16 +199,20 @@ def main() -> None:
         print("(torch not installed: no torch.distributed comparison)")
     print(f"\nDDP train step, MLP {'-'.join(map(str, LAYERS))}, batch {BATCH} per rank, SGD, "
           f"one thread per rank (best of {a.steps} steps):")
-    print(f"{'impl':>11} {'params':>9} {'1 process ms':>13} {'2 ranks DDP ms':>15} "
-          f"{'overhead':>9}")
+    print(f"{'impl':>11} {'params':>9} {'1 process':>10} {'2 ranks, no DDP':>16} "
+          f"{'2 ranks DDP':>12} {'vs 1 process':>13} {'vs no DDP':>10}")
+    print("  (ms per step, best of the steps; '2 ranks, no DDP' runs both ranks' compute side by "
+          "side without communication: the CPU contention alone)")
     for impl in impls:
         steps = ["--worker", "step", "--impl", impl, "--steps", str(a.steps)]
-        single = _run(steps, None)[0]
+        single = _run(steps, None)[0]["step_ms"]
         env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
+        alone = _run([*steps, "--distributed", "--no-ddp"], 2, env)[0]["step_ms"]
+        env["MASTER_PORT"] = str(_free_port())
         multi = _run([*steps, "--distributed"], 2, env)[0]
-        overhead = multi["step_ms"] / single["step_ms"] - 1
-        print(f"{impl:>11} {multi['params']:>9} {single['step_ms']:>13.1f} "
-              f"{multi['step_ms']:>15.1f} {overhead:>+9.0%}")
+        print(f"{impl:>11} {multi['params']:>9} {single:>10.1f} {alone:>16.1f} "
+              f"{multi['step_ms']:>12.1f} {multi['step_ms'] / single - 1:>+13.0%} "
+              f"{multi['step_ms'] / alone - 1:>+10.0%}")
 
 
 if __name__ == "__main__":

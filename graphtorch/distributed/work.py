@@ -12,10 +12,9 @@ from collections.abc import Callable
 
 from graphtorch.errors import DistributedTimeoutError
 
-# NOTE: MPI only progresses inside test calls, so sleeping would slow transfers down: spin for
-# _SPIN_S, then yield the CPU between bursts of tests; only a wait past _PATIENT_S (a straggler or
-# a dead peer, not a transfer) naps for _NAP_S between tests.
-_SPIN_S = 0.02
+# NOTE: MPI only progresses inside test calls, and yielding the CPU on a busy machine can cost a
+# whole scheduler slice: spin like a blocking MPI call does; only a wait past _PATIENT_S (a
+# straggler or a dead peer, not a transfer) naps for _NAP_S between tests.
 _PATIENT_S = 1.0
 _NAP_S = 0.001
 
@@ -40,11 +39,8 @@ def poll_until(test: Callable[[], bool], timeout_s: float, describe: Callable[[]
             if on_timeout is not None:
                 on_timeout(message)
             raise DistributedTimeoutError(message)
-        waited = now - start
-        if waited > _PATIENT_S:
+        if now - start > _PATIENT_S:
             time.sleep(_NAP_S)
-        elif waited > _SPIN_S:
-            time.sleep(0)
 
 
 class Work:
