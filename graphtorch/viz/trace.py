@@ -69,6 +69,8 @@ class _TimingInterpreter(Interpreter):
             name = f"{self.last_call}.{node.attrs.get('name')}"
         elif kind in (Prim.If.value, Prim.Loop.value):
             cat = "control"
+        elif kind == Prim.GetAttr.value:
+            name = f"{kind}[{node.attrs.get('name')}]"
         s = Slice(name, cat, end - seconds, seconds, self.depth, args)
         kids = [c for c in self.pending if c.depth > self.depth]
         self.pending = [c for c in self.pending if c.depth <= self.depth]
