@@ -80,7 +80,7 @@ class _World:
     groups: list = field(default_factory=list)
     global_rank: int = 0
     broken: bool = False
-    world_comm: object = None
+    world_comm: object = None  # MPI.COMM_WORLD once MPI is up: aborting ends every rank
 
 
 WORLD = _World()
@@ -185,7 +185,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     _check_env("world_size", world_size, size)
     _check_env("rank", rank, me)
     WORLD.global_rank = me
-    WORLD.world_comm = comm
+    WORLD.world_comm = mpi.COMM_WORLD  # what MPI_Abort ends, even after the dup is freed
     WORLD.broken = False
     host = make_mpi_engine(comm, timeout_s)
     engine = host
