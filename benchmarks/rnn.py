@@ -6,9 +6,11 @@
     linear 9216-128, linear 128-10, log-softmax, NLL, Adadelta), batch 64.
 
     python benchmarks/rnn.py [--iters 20] [--threads N] [--case lstm|gru|mnist|all]
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/rnn.py --threads 1
 
-Both libraries run with the same thread count (torch.set_num_threads and the BLAS thread pools
-via threadpoolctl when installed); they take turns step by step so machine load hits both alike.
+Both libraries run with the same thread count: --threads sets torch's and, through threadpoolctl
+when installed, numpy's BLAS pool (otherwise set OPENBLAS_NUM_THREADS as above). They take turns
+step by step so machine load hits both alike.
 Prints the median ms per step and graphtorch/PyTorch. Targets: LSTM/GRU <= 1.5x, mnist <= 1.3x.
 """
 
