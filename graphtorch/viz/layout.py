@@ -84,6 +84,8 @@ def layout(g) -> Layout:
     for n in g.nodes:
         for cid in chain[n.id][1:]:
             first.setdefault(cid, order[n.id])
+    for k, cid in enumerate(g.clusters):     # a cluster without nodes goes last
+        first.setdefault(cid, len(order) + k)
     rank = {**order, **first}
     sizes = {n.id: node_size(n.label) for n in g.nodes}
     sizes[TOP] = sizes[BOTTOM] = (DUMMY_W, 0.0)

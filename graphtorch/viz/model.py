@@ -199,9 +199,19 @@ class _Builder:
                            f"{title}: {short_class(sub.class_name)}", "module")
         self.paths[cid] = spath
         graph = self.callees.get(node) or self.loaded.graphs[meth.code]
-        outs = self.method(graph, sub, cid, spath, args)
+        outs = self.pass_through(node, cid, self.method(graph, sub, cid, spath, args))
         for v, src in zip(node.outputs, outs):
             env[v] = (src[0], v.type) if src is not None else None
+
+    def pass_through(self, node, cid: str, outs: list) -> list:
+        """A call that draws nothing (``nn.Identity``) gets one node, so its box is drawn."""
+        if any(n.cluster == cid for n in self.g.nodes) or \
+                any(c.parent == cid for c in self.g.clusters.values()):
+            return outs
+        nid = self.add("identity", cid, "block", node)
+        for src in outs:
+            self.edge(src, nid)
+        return [(nid, src[1]) if src is not None else None for src in outs]
 
     def function(self, node):
         """The archive's entry of the script function ``node`` calls (None if not stored)."""
@@ -224,7 +234,7 @@ class _Builder:
                            "function")
         graph = self.callees.get(node) or self.loaded.graphs[fn.code]
         self.running.add(fn.name)
-        outs = self.method(graph, None, cid, (), args)
+        outs = self.pass_through(node, cid, self.method(graph, None, cid, (), args))
         self.running.discard(fn.name)
         for v, src in zip(node.outputs, outs):
             env[v] = (src[0], v.type) if src is not None else None
