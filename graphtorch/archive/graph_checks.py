@@ -29,10 +29,12 @@ MAX_ARCHIVE_NODES = 1_000_000
 # counted by a linear scan of the text before parsing; the parsers, the verifier and the passes
 # then never meet a nesting deep enough to exhaust the interpreter's stack.
 MAX_NESTING = 32
+MAX_DIGITS = 100     # int64 needs 19; Python refuses to read ints of more than 4300 (NOTE: the
+# digits group of _NEST_TOKENS spells MAX_DIGITS + 1)
 
 _NEST_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|<tensor:[^>\s]*>'
-                          r"|(?P<block>\bblock\d+\s*\()|(?P<arrow>->)|(?P<postfix>\[\s*\]|\?)"
-                          r"|(?P<open>[\[({])|(?P<close>[\])}])")
+                          r"|(?P<digits>[0-9]{101,})|(?P<block>\bblock\d+\s*\()|(?P<arrow>->)"
+                          r"|(?P<postfix>\[\s*\]|\?)|(?P<open>[\[({])|(?P<close>[\])}])")
 
 
 def nesting_problem(text: str) -> str | None:
@@ -41,6 +43,9 @@ def nesting_problem(text: str) -> str | None:
     prev_end, prev_postfix = 0, False
     for m in _NEST_TOKENS.finditer(text):
         kind = m.lastgroup
+        if kind == "digits":
+            return (f"line {text.count(chr(10), 0, m.start()) + 1}: a number of "
+                    f"{len(m.group())} digits (the limit is {MAX_DIGITS})")
         if kind == "postfix":   # Tensor[][]?[] wraps a type once per suffix
             adjacent = prev_postfix and not text[prev_end:m.start()].strip()
             run = run + 1 if adjacent else 1

@@ -175,16 +175,16 @@ class NodeRules:
         if src is not None and any(unicodedata.category(c)[0] == "C" for c in src.file):
             raise self.fail(node, f"the source location {str(src)!r} holds control or format "
                                   f"characters")
-        self.node_kind(node)
-        value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
-        if isinstance(value, Device) and value.index is not None \
-                and value.index > MAX_DEVICE_INDEX:
-            raise self.fail(node, f"device {value} has an index above {MAX_DEVICE_INDEX}")
         for i, v in enumerate(node.inputs):
             if v in self.modules and (node.kind, i) not in _MODULE_USES:
                 raise self.fail(node, f"the module value %{v.name} cannot be input {i} of "
                                       f"{node.kind} (modules are only read, called or written "
                                       f"by name)")
+        self.node_kind(node)
+        value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
+        if isinstance(value, Device) and value.index is not None \
+                and value.index > MAX_DEVICE_INDEX:
+            raise self.fail(node, f"device {value} has an index above {MAX_DEVICE_INDEX}")
         kind = node.kind
         if kind == Prim.GetAttr.value:
             self.get_attr(node)
