@@ -140,6 +140,13 @@ def test_script_function_calls_are_clusters_too(archives):
     assert not boxes.clusters.get(fid) and any(n.label == "scale()" for n in boxes.nodes)
 
 
+def test_an_empty_call_still_has_its_box(archives):
+    g = build_viz(read_archive(archives["identity"]))
+    (node,) = [n for n in g.nodes if n.cluster == "cluster_1"]
+    assert node.label == "identity" and g.clusters["cluster_1"].label == "1: Identity"
+    assert [e.label for e in g.edges if e.dst == node.id] == ["float32[2, 3]"]
+
+
 def test_edges_carry_propagated_shapes(archives, tmp_path):
     path = archives["two_linear_if"]
     plain = build_viz(read_archive(path))

@@ -88,6 +88,12 @@ def twice():
     return gt.jit.trace(Twice(), gt.rand(2, 4))
 
 
+def with_identity():
+    """A call that draws nothing (nn.Identity) between two that do."""
+    gt.manual_seed(7)
+    return gt.jit.trace(nn.Sequential(nn.Linear(3, 3), nn.Identity(), nn.ReLU()), gt.rand(2, 3))
+
+
 def two_linear_if():
     gt.manual_seed(0)
     return script_module(TwoLinearIf())
@@ -120,4 +126,5 @@ def loop_if():
 
 
 ZOO = {"two_linear_if": two_linear_if, "nested": nested, "deep_mlp": deep_mlp,
-       "encoder": encoder, "loop_if": loop_if, "cell": scripted_cell, "twice": twice}
+       "encoder": encoder, "loop_if": loop_if, "cell": scripted_cell, "twice": twice,
+       "identity": with_identity}
