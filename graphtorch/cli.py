@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -88,6 +89,24 @@ def _main(argv: Sequence[str] | None) -> int:
     if extra:
         command = getattr(args, "command", None)
         parser.commands.get(command, parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.showwarning = _one_line_warning(args.command)
+        return _run_command(args)
+
+
+def _one_line_warning(command: str):
+    """Warnings as one ``graphtorch <command>: warning: ...`` line each (``--debug``: Python's
+    own two-line form with the source line)."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        print(f"graphtorch {command}: warning: {category.__name__}: {text}",
+              file=file or sys.stderr)
+
+    return show
+
+
+def _run_command(args) -> int:
     timeout = getattr(args, "timeout", None)
     if timeout is not None:
         cli_deadline.start(timeout, f"graphtorch {args.command}: error: timed out after "
@@ -174,6 +193,9 @@ def environment() -> dict:
     info["triton_available"] = info["triton"] is not None
     info["cupy_available"] = info["cupy"] is not None
     info["dot_available"] = _which("dot") is not None
+    from graphtorch.runtime import c_backend
+
+    info["cpu_backend"] = c_backend.backend_name()  # compiled kernels: C, or numpy without cc
     return info
 
 

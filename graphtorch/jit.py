@@ -76,10 +76,17 @@ def compile(model, *example_inputs):  # noqa: A001 - the graphtorch.jit.compile 
 
 
 def explain(model, *example_inputs) -> str:
-    """A report of what compiled, what fell back to tracing or eager, and why."""
-    from graphtorch.frontend import script as _script
+    """A report of what compiled, what fell back to tracing or eager, and why; given example
+    inputs, also the execution plan the compiled result runs for them (its kernels, which
+    backend runs each, and every fallback with its reason). The example inputs are run."""
+    from graphtorch.frontend.script.fallback import compile_with_report
+    from graphtorch.runtime.executor import explain_plans
 
-    return _script.explain(model, *example_inputs)
+    compiled, report = compile_with_report(model, *example_inputs)
+    text = str(report)
+    if example_inputs and isinstance(compiled, (ScriptModule, ScriptFunction)):
+        text += "\n" + explain_plans(compiled, example_inputs)
+    return text
 
 
 def ignore(drop=False, **kwargs):
@@ -106,9 +113,10 @@ def export(fn):
     return fn
 
 
-def set_executor(name: str) -> None:
-    """Run compiled graphs with ``"interpreter"`` (the reference, default) or ``"codegen"``
-    (generated Python with fused numpy chunks). Calls that need gradients train through the
+def set_executor(name: str | None) -> None:
+    """Run compiled graphs with ``"compiled"`` (the default: one execution plan per input
+    signature, runtime/plan.py), ``"interpreter"`` (the reference) or ``"codegen"`` (Tensor-level
+    generated Python); None restores the default. Calls that need gradients train through the
     graph autodiff path when ``set_autodiff(True)``, else through the interpreter's eager tape.
     ``GT_EXECUTOR`` in the environment sets the default."""
     from graphtorch.runtime.cpu_codegen import set_executor as _set

@@ -12,7 +12,7 @@ dimensions ``(n0, n1)`` (rows and a row); each input's inner stride is 0 (broadc
 (contiguous) or general, fixed per compiled variant so the inner loop vectorizes. Layouts that
 do not collapse to two dimensions, dtypes without a C type (float16, complex) and members that
 call an eager kernel stay on the numpy chunk path (``None`` from :meth:`CKernel.__call__`).
-Large outputs split into blocks run by OpenMP threads (``GT_NUM_THREADS``/``OMP_NUM_THREADS``).
+Large outputs split into blocks run by OpenMP threads when ``GT_NUM_THREADS`` > 1 (default 1).
 """
 
 from __future__ import annotations
@@ -46,9 +46,19 @@ def _libmvec() -> bool:
     return name == "glibc" and (major, minor) >= (2, 35)
 
 
+def threads() -> int:
+    """Threads a large kernel may use: ``GT_NUM_THREADS`` (default 1). On a shared machine an
+    OpenMP barrier can wait longer than the whole single-threaded kernel, so it is opt-in."""
+    try:
+        return max(1, int(os.environ.get("GT_NUM_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 def prelude() -> str:
     """Headers, SIMD declarations of libm functions (libmvec) and exact numpy helpers."""
-    lines = ["#include <math.h>", "#include <stdint.h>", "#include <stddef.h>"]
+    lines = ["#include <math.h>", "#include <stdint.h>", "#include <stddef.h>",
+             f"#define GT_THREADS {threads()}"]
     if _libmvec():
         # NOTE: glibc declares these SIMD variants only under full -ffast-math; we keep NaN and
         # inf semantics (-fno-finite-math-only) and declare them ourselves
@@ -363,16 +373,19 @@ static void rows(long r0, long r1, long j0, long j1, {", ".join(sig)}) {{
 void kernel(void *const *P, const int64_t *I, const double *D) {{
   {unpacked}
   long total = n0 * n1;
-  if (total < {PARALLEL_MIN}) {{ rows(0, n0, 0, n1, {_call_args(sig)}); return; }}
+  if (GT_THREADS == 1 || total < {PARALLEL_MIN}) {{
+    rows(0, n0, 0, n1, {_call_args(sig)});
+    return;
+  }}
   if (n0 == 1) {{
     long nb = (n1 + {BLOCK} - 1) / {BLOCK};
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) num_threads(GT_THREADS)
     for (long b = 0; b < nb; b++) {{
       long j1 = (b + 1) * {BLOCK} < n1 ? (b + 1) * {BLOCK} : n1;
       rows(0, 1, b * {BLOCK}, j1, {_call_args(sig)});
     }}
   }} else {{
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) num_threads(GT_THREADS)
     for (long i = 0; i < n0; i++) rows(i, i + 1, 0, n1, {_call_args(sig)});
   }}
 }}

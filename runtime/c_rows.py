@@ -25,7 +25,8 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
   const {T}* restrict x = (const {T}*)P[0];
   {T}* restrict y = ({T}*)P[1];
   {extra}
-  #pragma omp parallel for schedule(static) if (rows * n >= {par})
+  #pragma omp parallel for schedule(static) num_threads(GT_THREADS) \\
+      if (GT_THREADS > 1 && rows * n >= {par})
   for (long r = 0; r < rows; r++) {{
     const {T}* restrict xr = x + r * n;
     {T}* restrict yr = y + r * n;

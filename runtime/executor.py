@@ -186,3 +186,25 @@ def call_function(fn, args: tuple, kwargs: dict):
     vals = _bind(names, args, kwargs, fn.name)
     vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
     return _finish(_run(prepared_function(fn), vals))
+
+
+def plans_of(obj) -> PlanCache:
+    """The execution plans of a compiled module's forward or of a compiled function."""
+    from graphtorch.frontend.script_module import ScriptFunction
+
+    if isinstance(obj, ScriptFunction):
+        return prepared_function(obj).plans
+    return prepared_graph(obj, "forward").plans
+
+
+def explain_plans(obj, example_inputs: tuple = ()) -> str:
+    """The plans of ``obj`` (see :meth:`ExecutionPlan.explain`); with example inputs, the plan
+    for them is built first (by calling ``obj`` under no_grad until it exists)."""
+    from graphtorch.autograd.grad_mode import no_grad
+
+    cache = plans_of(obj)
+    if example_inputs:
+        with no_grad():
+            for _ in range(cache.PROFILING_RUNS + 1):
+                obj(*example_inputs)
+    return cache.explain()

@@ -267,5 +267,6 @@ class PlanCache:
 
     def explain(self) -> str:
         if not self.plans:
-            return "no plan built yet (call the compiled module first)"
+            return ("no plan built yet: the first call of a signature runs the interpreter, "
+                    "the plan is built at the second")
         return "\n".join(p.explain() for p in self.plans.values())

@@ -38,7 +38,7 @@ from graphtorch.ops.dispatch import _casts_for, dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime import c_backend
+from graphtorch.runtime import c_backend, c_epilogue
 from graphtorch.runtime.c_elementwise import CKernel
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
@@ -253,6 +253,7 @@ class _Emitter:
         self.names: dict = {}
         self.used: set[str] = set()
         self.kernels: list[KernelInfo] = []
+        self.pending: dict = {}  # linear output -> its bias, for the activation's epilogue
 
     def name(self, v) -> str:
         n = self.names.get(v)
@@ -289,8 +290,17 @@ class _Emitter:
         for node in block.nodes:
             self.node(node, depth)
 
+    def flush(self, node, depth: int) -> None:
+        """A product whose bias waits for an epilogue that is not coming: add it now."""
+        for v in node.inputs:
+            bias = self.pending.pop(v, None)
+            if bias is not None:
+                self.emit(f"{self.name(v)} = {self.name(v)} + {bias}", depth)
+
     def node(self, node, depth: int) -> None:
         kind_ = node.kind
+        if not kind_.startswith("op::"):
+            self.flush(node, depth)
         args = [self.name(v) for v in node.inputs]
         seen = self.rec.records.get(node)
         one = next(iter(seen)) if seen and len(seen) == 1 else None
@@ -333,7 +343,7 @@ class _Emitter:
             self.assign(node, f"({', '.join(args)}{',' if len(args) == 1 else ''})", depth)
         elif kind_ == "prim::ListConstruct":
             self.assign(node, f"[{', '.join(args)}]", depth)
-        elif kind_ in _PASS_THROUGH or kind_ in _AGNOSTIC or not any(
+        elif kind_ in _PASS_THROUGH or kind_ in _AGNOSTIC or kind_ == "prim::GetAttr" or not any(
                 _static_tensor(v.type) for v in node.inputs):
             self.direct(node, args, depth)
         else:
@@ -387,10 +397,12 @@ class _Emitter:
             raise GraphError(f"unknown op {node.kind!r}")
         why = _raw_refusal(op, node, one)
         if why is not None:
+            self.flush(node, depth)
             self.generic(node, args, depth, why)
             return
         arg_kinds, out_kinds, casts = one
         if op.rg_arg is not None and op.rg_arg < len(node.inputs):
+            self.flush(node, depth)
             self.generic(node, args, depth, "requires_grad argument")
             return
         vals = list(args)
@@ -400,6 +412,9 @@ class _Emitter:
         vals += [repr(d) if isinstance(d, (bool, int, float, str)) or d is None
                  else self.obj(d, "d_") for d in tail]
         self.guard(op, node, args, arg_kinds, depth)
+        if self.epilogue(op, node, vals, arg_kinds, depth):
+            return
+        self.flush(node, depth)
         rows = row_kernel(op, node, arg_kinds, self.rec.first.get(node))
         if rows is not None:
             ref = self.obj(rows, "row_")
@@ -416,6 +431,39 @@ class _Emitter:
             rhs = f"_arrs({call})"
         self.kernels.append(KernelInfo(op.name, "python"))
         self.assign(node, rhs, depth)
+
+    def epilogue(self, op, node, vals: list[str], arg_kinds, depth: int) -> bool:
+        """``linear`` feeding only an activation: product now, bias + activation in one C
+        pass at the activation (c_epilogue.py). True when emitted here."""
+        if not c_epilogue.available():
+            return False
+        floats = bool(arg_kinds) and type(arg_kinds[0]) is tuple and arg_kinds[0][0] == "T" \
+            and arg_kinds[0][1] in (np.float32, np.float64)
+        if op.name == "linear" and floats and len(vals) == 3 and vals[2] != "None":
+            uses = node.output.uses
+            user = uses[0].node if len(uses) == 1 else None
+            if (user is not None and user.kind.startswith("op::") and user.block is node.block
+                    and user.inputs[0] is node.output
+                    and (user.kind == "op::gelu"
+                         or c_epilogue.activation_key(user.kind[4:], [None]) is not None)):
+                k = self.obj(op.kernel, f"k_{op.name}_")
+                self.pending[node.output] = vals[2]
+                self.kernels.append(KernelInfo("linear (BLAS product; bias in the epilogue)",
+                                               "python"))
+                self.assign(node, f"{k}(np, {vals[0]}, {vals[1]}, None)", depth)
+                return True
+            return False
+        if not floats or c_epilogue.activation_key(op.name, [None, *vals[1:]]) is None and \
+                op.name != "gelu":
+            return False
+        bias = self.pending.pop(node.inputs[0], None)
+        if bias is None and op.name not in ("gelu", "silu"):
+            return False  # numpy runs a lone relu / tanh / sigmoid about as fast
+        ref = self.obj(c_epilogue.Epilogue(op, owns_input=bias is not None), "epi_")
+        what = f"linear + {op.name} epilogue" if bias is not None else f"{op.name} (C map)"
+        self.kernels.append(KernelInfo(what, "c"))
+        self.assign(node, f"{ref}({vals[0]}, {bias or 'None'}, {', '.join(vals[1:])})", depth)
+        return True
 
     def guard(self, op, node, args: list[str], arg_kinds, depth: int) -> None:
         """Two promoted tensors of different dtypes: promotion depends on which are 0-d."""
