@@ -306,3 +306,23 @@ def test_ctrl_c_is_one_line_and_130(spin, tmp_path):
     *progress, line = stderr.decode().split("\r")     # the bar is cleared before the line
     assert line == "graphtorch run: interrupted\n"
     assert progress[-1].strip() == ""
+
+
+def test_warnings_are_one_line_each(monkeypatch, capsys):
+    """In process: a warning raised by a command is one ``graphtorch <command>: warning:``
+    line, and the interpreter's warning display is restored afterwards."""
+    import warnings
+
+    from graphtorch import cli
+
+    def env_that_warns(args) -> int:
+        warnings.warn("careful:\n  two lines", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_env", env_that_warns)
+    shown_before = warnings.showwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main(["env"]) == 0
+    assert capsys.readouterr().err == "graphtorch env: warning: UserWarning: careful: two lines\n"
+    assert warnings.showwarning is shown_before
