@@ -41,6 +41,8 @@ class FusedRNNLayer(Function):
                 recompute):
         xp = x._xp
         xs, whh = x._data, w_hh._data
+        if mask is not None:
+            mask = xp.asarray(mask)  # NOTE: built with numpy; CuPy arrays need a device copy
         steps, batch = xs.shape[0], xs.shape[1]
         hidden = whh.shape[1]
         gates = xs.reshape(steps * batch, xs.shape[2]) @ w_ih._data.T
