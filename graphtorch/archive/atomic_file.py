@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -41,17 +42,26 @@ def replace_file(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     """Call ``write(f)`` on a temporary file and rename it over ``path``; return the path written.
 
     A symbolic link at ``path`` is followed (the file it names is replaced, the link stays).
-    Any failure leaves ``path`` as it was, removes the temporary file, and raises
-    :class:`SaveError` (an OSError) naming ``path``; exceptions of ``write`` other than OSError
-    propagate unchanged after the clean-up.
+    A device or pipe (``/dev/null``, ``/dev/stdout``) is written in place: there is nothing to
+    replace, and renaming over it would remove it. Any failure leaves ``path`` as it was,
+    removes the temporary file, and raises :class:`SaveError` (an OSError) naming ``path``;
+    exceptions of ``write`` other than OSError propagate unchanged after the clean-up.
     """
     target = Path(path)
+    existing = _stat(target)           # follows links: the type of what is finally there
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise SaveError(errno.EISDIR, "cannot save: the target is a directory; name a file "
+                                      "inside it", str(target))
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        return _write_in_place(target, write)
     if target.is_symlink():
-        target = target.resolve()
+        target = Path(os.path.realpath(target))
     directory = target.parent
-    _refuse_unwritable_target(target)
+    if not directory.is_dir():
+        raise SaveError(errno.ENOENT, "cannot save: the target's directory does not exist",
+                        str(target))
     remove_stale_temps(directory)
-    mode = _existing_mode(target)
+    mode = stat.S_IMODE(existing.st_mode) if existing is not None else None
     tmp = directory / temp_name(target.name)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
@@ -107,23 +117,26 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _refuse_unwritable_target(target: Path) -> None:
-    if target.is_dir():
-        raise SaveError(errno.EISDIR, "cannot save: the target is a directory; name a file "
-                                      "inside it", str(target))
-    if not target.parent.is_dir():
-        raise SaveError(errno.ENOENT, "cannot save: the target's directory does not exist",
-                        str(target))
-
-
-def _existing_mode(target: Path) -> int | None:
+def _stat(target: Path) -> os.stat_result | None:
     try:
-        st = os.stat(target)
+        return os.stat(target)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise _save_error(e, target) from None
-    return stat.S_IMODE(st.st_mode)
+
+
+def _write_in_place(target: Path, write: Callable[[BinaryIO], None]) -> Path:
+    buffer = io.BytesIO()        # NOTE: writers may seek (zipfile); pipes cannot
+    write(buffer)
+    try:
+        with open(target, "wb") as f:
+            f.write(buffer.getbuffer())
+    except OSError as e:
+        if isinstance(e, SaveError):
+            raise
+        raise _save_error(e, target) from e
+    return target
 
 
 def _save_error(e: OSError, target: Path) -> SaveError:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import graphtorch as gt
+from graphtorch import cli
 from graphtorch.archive import save
 from tests.serialization.models import scale, traced_mlp
 
@@ -311,10 +314,6 @@ def test_ctrl_c_is_one_line_and_130(spin, tmp_path):
 def test_warnings_are_one_line_each(monkeypatch, capsys):
     """In process: a warning raised by a command is one ``graphtorch <command>: warning:``
     line, and the interpreter's warning display is restored afterwards."""
-    import warnings
-
-    from graphtorch import cli
-
     def env_that_warns(args) -> int:
         warnings.warn("careful:\n  two lines", UserWarning, stacklevel=1)
         return 0
@@ -326,3 +325,9 @@ def test_warnings_are_one_line_each(monkeypatch, capsys):
         assert cli.main(["env"]) == 0
     assert capsys.readouterr().err == "graphtorch env: warning: UserWarning: careful: two lines\n"
     assert warnings.showwarning is shown_before
+
+
+def test_run_output_to_dev_null_leaves_dev_null_alone(models):
+    proc = gtcli("run", models["mlp"], "-o", "/dev/null")
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

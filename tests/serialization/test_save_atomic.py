@@ -7,8 +7,10 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +180,21 @@ def test_saving_to_a_file_object_is_unchanged(tmp_path):
     with open(tmp_path / "f.gt", "wb") as f:
         save(traced_mlp(), f)
     assert (tmp_path / "f.gt").read_bytes() == path.read_bytes()
+
+
+def test_devices_and_pipes_are_written_in_place_not_replaced(tmp_path):
+    """``save(m, "/dev/null")`` must not rename a regular file over /dev/null; a FIFO gets the
+    archive's bytes (written whole: the writer may seek, a pipe cannot)."""
+    save(traced_mlp(), "/dev/null")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe.gt"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    save(traced_mlp(), fifo)
+    reader.join(timeout=60)
+    save(traced_mlp(), tmp_path / "file.gt")
+    assert received == [(tmp_path / "file.gt").read_bytes()]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert _temps(tmp_path) == []
