@@ -23,6 +23,7 @@ MARKER = "gt_hostile_marker"     # in every payload string: an audit hook looks 
 
 # The strings attacks use to reach Python: none may ever reach getattr/exec/compile/import.
 HOSTILE_NAMES = ("__globals__", "__builtins__", "__class__", "__func__", "__init__", "__call__",
+                 "__code__",
                  "__dict__", "__subclasses__", "__mro__", "__reduce__", "system", "exec",
                  "eval", "__import__", "reset_parameters", "data", "_parameters")
 
