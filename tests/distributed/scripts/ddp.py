@@ -154,6 +154,23 @@ except DistributedError as e:
 else:
     raise AssertionError("expected an error about unused parameters")
 
+# buffers: rank 0's are broadcast at construction and before every forward
+torch.manual_seed(2)
+bn_model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+bn = DDP(bn_model)
+bn_model[1].running_mean.fill_(float(R + 1))
+bn.eval()
+bn(torch.ones(3, 4))
+np.testing.assert_allclose(bn_model[1].running_mean.numpy(), 1.0)
+
+# every rank must wrap the same model
+try:
+    DDP(nn.Linear(4, 4 + R))
+except DistributedError as e:
+    assert "the ranks wrap different models" in str(e), e
+else:
+    raise AssertionError("different models on the ranks did not raise")
+
 # a rank-0 checkpoint loaded on every rank
 torch.manual_seed(9 + R)
 net = DDP(mlp())
