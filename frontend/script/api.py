@@ -27,12 +27,29 @@ def script(obj):
 
 def script_function(fn):
     """Compile a Python function to a ScriptFunction (its graph is typed IR)."""
-    return ScriptUnit().function(fn)
+    try:
+        return ScriptUnit().function(fn)
+    except RecursionError:
+        raise _too_deep(fn) from None
 
 
 def script_module(module):
     """Compile an nn.Module: forward, the methods it calls, submodules recursively."""
-    return ScriptUnit().script_module(module)
+    try:
+        return ScriptUnit().script_module(module)
+    except RecursionError:
+        raise _too_deep(type(module)) from None
+
+
+def _too_deep(obj) -> ScriptError:
+    """Nesting beyond what the compiler's recursion allows is a refusal, never a crash."""
+    from graphtorch.frontend.script.source import get_source
+
+    src = get_source(obj)
+    return ScriptError(f"{getattr(obj, '__qualname__', obj)} is nested too deeply to compile "
+                       f"(statements or expressions inside each other)", src.filename,
+                       src.first_line, 1, src.text.splitlines()[0] if src.text else None,
+                       hint="split deeply nested code into helper functions or statements")
 
 
 def ignore(fn=None, *, drop: bool = False):

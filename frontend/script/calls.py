@@ -37,6 +37,7 @@ _BUILTIN_HINTS = {
     "set": "use a List, or a Dict whose values you ignore",
     "map": "use a list comprehension",
     "filter": "use a list comprehension with an if clause",
+    "slice": "slice() is supported directly inside brackets: x[slice(a, b)] (or write x[a:b])",
 }
 
 

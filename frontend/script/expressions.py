@@ -20,6 +20,8 @@ BINARY = {"+": ("add", "prim::add"), "-": ("sub", "prim::sub"), "*": ("mul", "pr
 COMPARE = {"==": ("eq", "prim::eq"), "!=": ("ne", "prim::ne"), "<": ("lt", "prim::lt"),
            "<=": ("le", "prim::le"), ">": ("gt", "prim::gt"), ">=": ("ge", "prim::ge")}
 NUMERIC = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+# Deeper nesting is refused with a caret, well before Python's recursion limit could be reached.
+MAX_EXPR_DEPTH = 100
 
 
 def is_tensor(t: T.Type) -> bool:
@@ -89,8 +91,16 @@ class ExprCompiler:
 
     # --- dispatch ---------------------------------------------------------------------------------
     def expr(self, e: S.Expr, expected: T.Type | None = None):
-        with self.graph.source(self.loc(e.pos)):
-            return getattr(self, "expr_" + type(e).__name__)(e, expected)
+        depth = getattr(self, "_expr_depth", 0)
+        if depth >= MAX_EXPR_DEPTH:
+            raise self.src.error(f"expression nested more than {MAX_EXPR_DEPTH} levels deep",
+                                 e.pos, "split it into several statements with named parts")
+        self._expr_depth = depth + 1
+        try:
+            with self.graph.source(self.loc(e.pos)):
+                return getattr(self, "expr_" + type(e).__name__)(e, expected)
+        finally:
+            self._expr_depth = depth
 
     def expr_Constant(self, e, expected):
         if e.value is Ellipsis:
@@ -200,7 +210,16 @@ class ExprCompiler:
 
     # --- operators --------------------------------------------------------------------------------
     def expr_BinOp(self, e, expected):
-        return self.binop(e.op, self.expr_value(e.left), self.expr_value(e.right), e.pos)
+        # NOTE: a chain a + b + c + ... nests to the left: walk it in a loop, not by recursion
+        spine = []
+        while isinstance(e, S.BinOp):
+            spine.append(e)
+            e = e.left
+        acc = self.expr_value(e)
+        for b in reversed(spine):
+            with self.graph.source(self.loc(b.pos)):
+                acc = self.binop(b.op, acc, self.expr_value(b.right), b.pos)
+        return acc
 
     def binop(self, op: str, a: Value, b: Value, pos) -> Value:
         tensor_op, prim = BINARY[op]
@@ -232,8 +251,9 @@ class ExprCompiler:
         if op == "*" and isinstance(at, (T.ListType, T.StrType)) and bt == T.INT:
             return self.scalar(prim, [a, b], at)
         if op == "%" and at == T.STR:
-            raise self.src.error("%-formatting is not supported in script", pos,
-                                 "use an f-string or str.format()")
+            if not isinstance(bt, (T.TupleType, T.DictType)):   # "%d" % x: one value
+                b = self.graph.emit(Prim.TupleConstruct, [b], [T.TupleType((bt,))]).output
+            return self.scalar("prim::percent_format", [a, b], T.STR)
         raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos)
 
     def expr_UnaryOp(self, e, expected):
@@ -432,11 +452,11 @@ class ExprCompiler:
                 raise self.src.error(f"cannot index {_describe(base.obj)} with "
                                      f"{e.index.value!r}", e.pos) from None
         v = self.as_value(base, e.value.pos)
+        e = S.Subscript(e.pos, e.value, self.slice_calls(e.index))
         if isinstance(v.type, T.TupleType):
             if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
                     isinstance(e.index, S.UnaryOp) and isinstance(e.index.operand, S.Constant)):
-                raise self.src.error("tuples can only be indexed by an integer literal", e.pos,
-                                     "use a list for indexing with a variable")
+                return self.tuple_item(v, e)
             idx = self.graph.constant_value(self.expr_value(e.index))
             n = len(v.type.elems)
             if not -n <= idx < n:
@@ -454,7 +474,7 @@ class ExprCompiler:
         if is_tensor(v.type):
             return self.tensor_index(v, e.index, e.pos)
         if v.type == T.STR:
-            raise self.src.error("string indexing is not supported in script", e.pos)
+            return self.str_item(v, e)
         raise self.src.error(f"a value of type {v.type} cannot be indexed", e.pos)
 
     def assign_subscript(self, target: S.Subscript, value: Value) -> None:

@@ -93,8 +93,60 @@ class IndexCompiler:
 
     def assign_tensor_item(self, target: S.Subscript, base: Value, value: Value) -> Value:
         """``t[key] = value``: written into t in place (eager's ``__setitem__``)."""
-        key, indices = self.tensor_key(target.index, target.pos)
+        key, indices = self.tensor_key(self.slice_calls(target.index), target.pos)
         return self.put_item(base, key, indices, value, target.pos)
+
+    def slice_calls(self, index: S.Expr) -> S.Expr:
+        """``x[slice(a, b, c)]`` is ``x[a:b:c]`` (also inside a tuple key)."""
+        if isinstance(index, S.Tuple):
+            return S.Tuple(index.pos, [self.slice_calls(x) for x in index.elts])
+        if not (isinstance(index, S.Call) and isinstance(index.func, S.Name)
+                and index.func.id == "slice" and index.func.id not in self.env):
+            return index
+        try:
+            if self.lookup_global("slice") is not slice:
+                return index
+        except KeyError:
+            return index
+        args = index.args
+        if index.keywords or not 1 <= len(args) <= 3 or \
+                any(isinstance(a, S.Starred) for a in args):
+            raise self.src.error("slice() takes 1 to 3 positional arguments", index.pos,
+                                 "write slice(stop), slice(start, stop) or "
+                                 "slice(start, stop, step)")
+        lo, hi, st = [None, args[0], None] if len(args) == 1 else (list(args) + [None])[:3]
+        return S.Slice(index.pos, lo, hi, st)
+
+    def tuple_item(self, v: Value, e: S.Subscript) -> Value:
+        """``t[i]`` with ``i`` known only at run time: the items must share one type."""
+        elems = v.type.elems
+        elem = elems[0] if elems else None
+        for x in elems[1:]:
+            elem = T.unify(elem, x)
+            if elem is None:
+                break
+        if isinstance(e.index, S.Slice):
+            raise self.src.error("tuples can only be indexed by an integer literal", e.pos,
+                                 "write the tuple you want out: (t[0], t[1])")
+        if elem is None:
+            raise self.src.error("a tuple whose items have different types can only be indexed "
+                                 "by an integer literal", e.pos,
+                                 "use a list for indexing with a variable")
+        i = self.expr_value(e.index)
+        if i.type not in (T.INT, T.BOOL):
+            raise self.src.error(f"tuple indices must be integers, not {i.type}", e.index.pos)
+        return self.scalar("prim::tuple_item", [v, i], elem)
+
+    def str_item(self, v: Value, e: S.Subscript) -> Value:
+        """``s[i]`` (a one-character string) and ``s[a:b:c]``."""
+        if isinstance(e.index, S.Slice):
+            lo, hi, st = (self.expr_value(x) if x is not None else self.const(None)
+                          for x in (e.index.lower, e.index.upper, e.index.step))
+            return self.scalar("prim::str_slice", [v, lo, hi, st], T.STR)
+        i = self.expr_value(e.index)
+        if i.type not in (T.INT, T.BOOL):
+            raise self.src.error(f"string indices must be integers, not {i.type}", e.index.pos)
+        return self.scalar("prim::str_get", [v, i], T.STR)
 
     def const_dtype(self, name: str) -> Value:
         from graphtorch import dtypes

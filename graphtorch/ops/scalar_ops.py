@@ -108,6 +108,12 @@ def _str_get(s: str, i: int) -> str:
     return s[i]
 
 
+def _tuple_item(t: tuple, i: int):
+    if not -len(t) <= i < len(t):
+        raise IndexError("tuple index out of range")
+    return t[i]
+
+
 def _chr(i: int) -> str:
     if not 0 <= i < 0x110000:
         raise ValueError("chr() arg not in range(0x110000)")
@@ -214,6 +220,7 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::format": (_format, "template.format(*values): f-strings and str.format"),
     "prim::len": (len, "len(a): list, tuple, dict, str, or a tensor's first dim"),
     "prim::str_get": (_str_get, "s[i]: a one-character string"),
+    "prim::tuple_item": (_tuple_item, "t[i] with i known at run time (items of one type)"),
     "prim::str_slice": (lambda s, lo, hi, st: s[lo:hi:st], "s[lo:hi:step]"),
     "prim::percent_format": (_percent, "template % (values...): printf-style formatting"),
     "prim::str_method": (_str_method, "s.<name>(...) for a str method of STR_METHODS"),

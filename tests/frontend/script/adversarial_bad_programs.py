@@ -119,5 +119,5 @@ def list_sort_order_type(x, xs: List[int]):
 
 
 def tuple_indexed_by_variable(x, i: int):
-    t = (1, 2, 3)
+    t = (1, "2", 3)
     return x + t[i]

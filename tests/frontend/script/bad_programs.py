@@ -37,16 +37,16 @@ def bad_operand(x, s: str):
 
 
 def tuple_variable_index(x, i: int):
-    t = (x, x)
+    t = (x, i)
     return t[i]
 
 
 def string_indexing(x, s: str):
-    return s[0]
+    return s["0"]
 
 
 def percent_format(x, n: int):
-    return "%d" % n
+    return n % "%d"
 
 
 def range_as_value(x, n: int):

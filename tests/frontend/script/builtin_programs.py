@@ -1,4 +1,4 @@
-# ruff: noqa: UP006, UP035, UP045 - TorchScript programs spell typing the old way on purpose
+# ruff: noqa: UP006, UP031, UP032, UP035, UP045 - TorchScript spellings (typing, % and format)
 """Programs for test_builtins_language.py: builtins, container methods, isinstance and the
 graphtorch.jit typing helpers, each run eagerly and scripted (same inputs) and compared."""
 
@@ -170,3 +170,43 @@ def signature_comment_wrong_count(a, b):
 def signature_comment_unknown_type(a):
     # type: (NoSuchType) -> int
     return a
+
+
+def percent_format(i: int, s: str, f: float) -> Tuple[str, str, str]:
+    return "%d and %s" % (i, s), "%.3f|%5d|%-4s|" % (f, i, s), "%x" % i
+
+
+def str_format_specs(i: int, f: float, s: str) -> Tuple[str, str]:
+    return "{:>6.2f}|{:04d}|{!r}".format(f, i, s), f"{f:.1e} {i:+d} {s:^7}"
+
+
+def string_indexing(s: str, i: int) -> Tuple[str, str, str, str]:
+    return s[i], s[-1], s[1:4], s[::-2]
+
+
+def slice_builtin(xs: List[int], t: graphtorch.Tensor, n: int):
+    return xs[slice(1, None)], xs[slice(n)], xs[slice(0, None, 2)], t[slice(1, 3)], \
+        t[:, slice(0, 1)]
+
+
+def tuple_by_variable(t: Tuple[int, int, int]) -> List[int]:
+    out: List[int] = []
+    for i in range(3):
+        out.append(t[i] * 10)
+    return out
+
+
+def long_sum(x: int) -> int:
+    return (x + 1 + x + 2 + x + 3 + x + 4 + x + 5 + x + 6 + x + 7 + x + 8 + x + 9 + x + 10 + x
+            + 11 + x + 12 + x + 13 + x + 14 + x + 15 + x + 16 + x + 17 + x + 18 + x + 19 + x + 20
+            + x + 21 + x + 22 + x + 23 + x + 24 + x + 25 + x + 26 + x + 27 + x + 28 + x + 29 + x
+            + 30 + x + 31 + x + 32 + x + 33 + x + 34 + x + 35 + x + 36 + x + 37 + x + 38 + x + 39
+            + x + 40 + x + 41 + x + 42 + x + 43 + x + 44 + x + 45 + x + 46 + x + 47 + x + 48 + x)
+
+
+def string_index_out_of_range(s: str) -> str:
+    return s[10]
+
+
+def tuple_mixed_by_variable(t: Tuple[int, str], i: int):
+    return t[i]

@@ -183,8 +183,8 @@ REFUSED = [
      "enumerate(", None),
     ("list_sort_order_type", "sorted() got an unexpected keyword argument 'key' in script",
      "sorted(", "key= is not supported"),
-    ("tuple_indexed_by_variable", "tuples can only be indexed by an integer literal", "t[i]",
-     "use a list"),
+    ("tuple_indexed_by_variable", "a tuple whose items have different types can only be "
+     "indexed by an integer literal", "t[i]", "use a list"),
 ]
 
 

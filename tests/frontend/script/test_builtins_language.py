@@ -40,6 +40,13 @@ CASES = [
     (P.dict_methods, ({"a": 1, "b": 2},)),
     (P.str_methods, ("a,b,ca",)),
     (P.dict_update, ({"a": 1}, {"a": 2, "b": 3})),
+    (P.percent_format, (26, "ab", 3.14159)),
+    (P.str_format_specs, (7, 2.345, "q")),
+    (P.string_indexing, ("graphs", 2)),
+    (P.string_indexing, ("graphs", -6)),
+    (P.slice_builtin, ([1, 2, 3, 4], graphtorch.arange(8).reshape(4, 2), 2)),
+    (P.tuple_by_variable, ((4, 5, 6),)),
+    (P.long_sum, (3,)),
 ]
 
 
@@ -97,6 +104,47 @@ def test_runtime_errors_match_eager(fn, args, exc):
     assert str(scripted.value) == str(eager.value)
 
 
+def test_string_index_out_of_range_raises_index_error():
+    with pytest.raises(IndexError):
+        P.string_index_out_of_range("abc")
+    with pytest.raises(IndexError):
+        graphtorch.jit.script(P.string_index_out_of_range)("abc")
+
+
+def _chain_program(tmp_path, n: int, op: str = "+"):
+    """A module with ``def f(x: int) -> int: return x + x + ...`` (``n`` terms); CPython
+    compiles 1000 terms, so script must too (or refuse with a ScriptError)."""
+    import importlib.util
+
+    path = tmp_path / f"chain_{n}.py"
+    path.write_text("def f(x: int) -> int:\n    return " + f" {op} ".join(["x"] * n) + "\n")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.f
+
+
+@pytest.mark.parametrize("n", [400, 1000])
+def test_long_expression_chain_compiles(tmp_path, n):
+    f = _chain_program(tmp_path, n)
+    assert graphtorch.jit.script(f)(3) == f(3) == 3 * n
+
+
+def test_deep_nesting_is_a_script_error_with_caret(tmp_path):
+    import importlib.util
+
+    path = tmp_path / "nested.py"
+    path.write_text("def f(x: int) -> int:\n    return " + "-(" * 150 + "x" + ")" * 150 + "\n")
+    spec = importlib.util.spec_from_file_location("nested", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.f(2) == 2
+    with pytest.raises(ScriptError) as info:
+        graphtorch.jit.script(mod.f)
+    assert "nested more than" in info.value.msg and info.value.hint
+    assert info.value.line == 2 and info.value.column > 1
+
+
 def test_jit_isinstance_eager_checks_items():
     assert graphtorch.jit.isinstance([1, 2], list[int])
     assert not graphtorch.jit.isinstance([1, "a"], list[int])
@@ -114,6 +162,7 @@ REFUSED = [
     (P.isinstance_any_container, "isinstance of a Any value against int[]", "graphtorch.jit"),
     (P.signature_comment_wrong_count, "has 1 types for 2 parameters", "def "),
     (P.signature_comment_unknown_type, "unknown type 'NoSuchType'", "def "),
+    (P.tuple_mixed_by_variable, "a tuple whose items have different types", "t[i]"),
 ]
 
 

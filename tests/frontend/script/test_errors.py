@@ -88,10 +88,10 @@ SEMANTIC = [
      "which may run zero times", "y", "assign it before"),
     ("unknown_name", "name 'missing_name' is not defined", "missing_name", "module globals"),
     ("bad_operand", "unsupported operand types for -: str and int", "- 1", None),
-    ("tuple_variable_index", "tuples can only be indexed by an integer literal", "t[i]",
-     "use a list"),
-    ("string_indexing", "string indexing is not supported in script", "s[0]", None),
-    ("percent_format", "%-formatting is not supported in script", "% n", "f-string"),
+    ("tuple_variable_index", "a tuple whose items have different types can only be indexed "
+     "by an integer literal", "t[i]", "use a list"),
+    ("string_indexing", "string indices must be integers, not str", '"0"', None),
+    ("percent_format", "unsupported operand types for %: int and str", '% "%d"', None),
     ("range_as_value", "range() is only supported as the iterable of a for loop", "range(n)",
      "for i in range"),
     ("wrong_return_annotation", "the return value is declared as int, but the value has type "
