@@ -44,7 +44,8 @@ class MpiEngine:
         self.on_timeout = on_timeout
 
     # -- plumbing --------------------------------------------------------------------------------
-    def _start(self, what: str, start: Callable[[], object], finish=None, result=None) -> Work:
+    def _start(self, what: str, start: Callable[[], object], finish=None, result=None,
+               keep: tuple = ()) -> Work:
         try:
             req = start()
         except MPI.Exception as e:
@@ -56,7 +57,7 @@ class MpiEngine:
             except MPI.Exception as e:
                 raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
 
-        work = Work(test, self.timeout_s, what, self.on_timeout, result=result)
+        work = Work(test, self.timeout_s, what, self.on_timeout, result=result).keep(*keep)
         if finish is not None:
             work.then(finish)
         return work
@@ -71,37 +72,41 @@ class MpiEngine:
     def all_reduce(self, buf: np.ndarray, op: ReduceOp, what: str = "all_reduce") -> Work:
         mop = mpi_op(op, buf.dtype)
         return self._start(what, lambda: self.comm.Iallreduce(MPI.IN_PLACE, buf, op=mop),
-                           self._avg(op, buf))
+                           self._avg(op, buf), keep=(buf,))
 
     def broadcast(self, buf: np.ndarray, root: int, what: str = "broadcast") -> Work:
-        return self._start(what, lambda: self.comm.Ibcast(buf, root=root))
+        return self._start(what, lambda: self.comm.Ibcast(buf, root=root), keep=(buf,))
 
     def reduce(self, buf: np.ndarray, op: ReduceOp, root: int, what: str = "reduce") -> Work:
         mop = mpi_op(op, buf.dtype)
         if self.rank == root:
             return self._start(what, lambda: self.comm.Ireduce(MPI.IN_PLACE, buf, op=mop,
-                                                               root=root), self._avg(op, buf))
-        return self._start(what, lambda: self.comm.Ireduce(buf, None, op=mop, root=root))
+                                                               root=root), self._avg(op, buf),
+                               keep=(buf,))
+        return self._start(what, lambda: self.comm.Ireduce(buf, None, op=mop, root=root),
+                           keep=(buf,))
 
     def all_gather(self, send: np.ndarray, recv: np.ndarray, what: str = "all_gather") -> Work:
-        return self._start(what, lambda: self.comm.Iallgather(send, recv))
+        return self._start(what, lambda: self.comm.Iallgather(send, recv), keep=(send, recv))
 
     def reduce_scatter(self, send: np.ndarray, recv: np.ndarray, op: ReduceOp,
                        what: str = "reduce_scatter_tensor") -> Work:
         mop = mpi_op(op, send.dtype)
         return self._start(what, lambda: self.comm.Ireduce_scatter_block(send, recv, op=mop),
-                           self._avg(op, recv))
+                           self._avg(op, recv), keep=(send, recv))
 
     def gather(self, send: np.ndarray, recv: np.ndarray | None, root: int,
                what: str = "gather") -> Work:
-        return self._start(what, lambda: self.comm.Igather(send, recv, root=root))
+        return self._start(what, lambda: self.comm.Igather(send, recv, root=root),
+                           keep=(send, recv))
 
     def scatter(self, send: np.ndarray | None, recv: np.ndarray, root: int,
                 what: str = "scatter") -> Work:
-        return self._start(what, lambda: self.comm.Iscatter(send, recv, root=root))
+        return self._start(what, lambda: self.comm.Iscatter(send, recv, root=root),
+                           keep=(send, recv))
 
     def send(self, buf: np.ndarray, peer: int, tag: int, what: str = "send") -> Work:
-        return self._start(what, lambda: self.comm.Isend(buf, dest=peer, tag=tag))
+        return self._start(what, lambda: self.comm.Isend(buf, dest=peer, tag=tag), keep=(buf,))
 
     def recv(self, buf: np.ndarray, peer: int | None, tag: int, what: str = "recv") -> Work:
         status = MPI.Status()
@@ -122,7 +127,7 @@ class MpiEngine:
                 sender.append(status.Get_source())
             return done
 
-        return Work(test, self.timeout_s, what, self.on_timeout, result=sender)
+        return Work(test, self.timeout_s, what, self.on_timeout, result=sender).keep(buf)
 
     def barrier(self, what: str = "barrier") -> Work:
         return self._start(what, lambda: self.comm.Ibarrier())

@@ -132,14 +132,15 @@ class NcclEngine:
         op_, divide = _nccl_op(op, buf.dtype)
         b = self._flat(buf)
         dt = _nccl_dtype(buf.dtype)
-        return self._run(what, lambda s: self.comm.allReduce(b.data.ptr, b.data.ptr, b.size, dt,
-                                                             op_, s), self._avg(divide, buf))
+        work = self._run(what, lambda s: self.comm.allReduce(b.data.ptr, b.data.ptr, b.size, dt,
+                                                           op_, s), self._avg(divide, buf))
+        return work.keep(buf)
 
     def broadcast(self, buf, root: int, what: str = "broadcast") -> Work:
         b = self._flat(buf)
         dt = _nccl_dtype(buf.dtype)
         return self._run(what, lambda s: self.comm.broadcast(b.data.ptr, b.data.ptr, b.size, dt,
-                                                             root, s))
+                                                             root, s)).keep(buf)
 
     def reduce(self, buf, op: ReduceOp, root: int, what: str = "reduce") -> Work:
         op_, divide = _nccl_op(op, buf.dtype)
@@ -147,13 +148,13 @@ class NcclEngine:
         dt = _nccl_dtype(buf.dtype)
         finish = self._avg(divide and self.rank == root, buf)
         return self._run(what, lambda s: self.comm.reduce(b.data.ptr, b.data.ptr, b.size, dt,
-                                                          op_, root, s), finish)
+                                                          op_, root, s), finish).keep(buf)
 
     def all_gather(self, send, recv, what: str = "all_gather") -> Work:
         a, b = self._flat(send), self._flat(recv)
         dt = _nccl_dtype(send.dtype)
         return self._run(what, lambda s: self.comm.allGather(a.data.ptr, b.data.ptr, a.size, dt,
-                                                             s))
+                                                             s)).keep(send, recv)
 
     def reduce_scatter(self, send, recv, op: ReduceOp,
                        what: str = "reduce_scatter_tensor") -> Work:
@@ -162,7 +163,7 @@ class NcclEngine:
         dt = _nccl_dtype(send.dtype)
         return self._run(what, lambda s: self.comm.reduceScatter(a.data.ptr, b.data.ptr, b.size,
                                                                  dt, op_, s),
-                         self._avg(divide, recv))
+                         self._avg(divide, recv)).keep(send, recv)
 
     def gather(self, send, recv, root: int, what: str = "gather") -> Work:
         a = self._flat(send)
@@ -183,7 +184,7 @@ class NcclEngine:
             finally:
                 nccl.groupEnd()
 
-        return self._run(what, launch)
+        return self._run(what, launch).keep(send, recv)
 
     def scatter(self, send, recv, root: int, what: str = "scatter") -> Work:
         b = self._flat(recv)
@@ -204,12 +205,12 @@ class NcclEngine:
             finally:
                 nccl.groupEnd()
 
-        return self._run(what, launch)
+        return self._run(what, launch).keep(send, recv)
 
     def send(self, buf, peer: int, tag: int, what: str = "send") -> Work:
         b = self._flat(buf)
         dt = _nccl_dtype(buf.dtype)
-        return self._run(what, lambda s: self.comm.send(b.data.ptr, b.size, dt, peer, s))
+        return self._run(what, lambda s: self.comm.send(b.data.ptr, b.size, dt, peer, s)).keep(buf)
 
     def recv(self, buf, peer: int | None, tag: int, what: str = "recv") -> Work:
         if peer is None:
@@ -217,7 +218,7 @@ class NcclEngine:
                                    "pass src=")
         b = self._flat(buf)
         dt = _nccl_dtype(buf.dtype)
-        work = self._run(what, lambda s: self.comm.recv(b.data.ptr, b.size, dt, peer, s))
+        work = self._run(what, lambda s: self.comm.recv(b.data.ptr, b.size, dt, peer, s)).keep(buf)
         work._result = [peer]
         return work
 

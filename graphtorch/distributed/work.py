@@ -59,6 +59,12 @@ class Work:
         self._finish: list[Callable[[], None]] = []
         self._done = False
         self._result = result
+        self._keep: tuple = ()  # buffers the engine reads or writes until completion
+
+    def keep(self, *buffers) -> Work:
+        """Hold ``buffers`` alive until the work completes (the engine uses them meanwhile)."""
+        self._keep = self._keep + buffers
+        return self
 
     def then(self, fn: Callable[[], None]) -> Work:
         """Run ``fn`` after completion (immediately if already finished)."""
@@ -70,6 +76,7 @@ class Work:
 
     def _complete(self) -> None:
         self._done = True
+        self._keep = ()
         finish, self._finish = self._finish, []
         for fn in finish:
             fn()

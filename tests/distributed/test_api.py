@@ -106,3 +106,26 @@ def test_world_of_one_without_a_launcher():
         assert lines[2].startswith("DistributedError backend 'nccl' needs CuPy with NCCL and a "
                                    "CUDA GPU"), lines
     np.testing.assert_equal(len(lines), 3)
+
+
+class _HostEngine:
+    name = "mpi"
+    stages_through_host = True
+
+
+def test_contiguous_tensors_reach_the_engine_without_a_copy():
+    from graphtorch.distributed.staging import stage
+
+    t = gt.arange(12.0).reshape(3, 4)
+    staged = stage(t, _HostEngine(), "all_reduce", "tensor", writes=True)
+    assert staged.buf is t._data and not staged.staged  # the tensor's own memory
+    view = t[:, 1::2]
+    staged = stage(view, _HostEngine(), "all_reduce", "tensor", writes=True)
+    assert staged.staged and staged.buf.flags.c_contiguous
+    staged.buf[...] = -1
+    version = view._version if hasattr(view, "_version") else None
+    staged.finish()
+    np.testing.assert_array_equal(t.numpy()[:, 1::2], -1)  # written back through the view
+    np.testing.assert_array_equal(t.numpy()[:, 0::2], np.arange(12.0).reshape(3, 4)[:, 0::2])
+    if version is not None:
+        assert view._version == version + 1
