@@ -1,22 +1,12 @@
-"""Dead-code elimination, side-effect aware."""
+"""Dead-code elimination: unused nodes go unless running them is observable (passes/effects.py:
+side effects, or they may raise)."""
 
 from __future__ import annotations
 
-from graphtorch.ir.kinds import SIDE_EFFECT_KINDS
-from graphtorch.ops.registry import REGISTRY, OpKind
-from graphtorch.ops.scalar_ops import MUTATING
+from graphtorch.passes.effects import has_effects, has_side_effects
 from graphtorch.passes.manager import register_pass
 
-
-def has_side_effects(node) -> bool:
-    """Calls, prints, raises, attribute writes, Python ops and random draws are kept."""
-    kind = node.kind
-    if kind in SIDE_EFFECT_KINDS or kind in MUTATING:
-        return True
-    if kind.startswith("op::"):
-        op = REGISTRY.get(kind[4:])
-        return op is None or op.kind is OpKind.RANDOM
-    return any(has_side_effects(n) for b in node.blocks for n in b.nodes)
+__all__ = ["eliminate_dead_code", "has_effects", "has_side_effects"]
 
 
 def _sweep(block) -> bool:
@@ -24,7 +14,7 @@ def _sweep(block) -> bool:
     for node in reversed(block.nodes):
         for b in node.blocks:
             changed |= _sweep(b)
-        if any(o.uses for o in node.outputs) or has_side_effects(node):
+        if any(o.uses for o in node.outputs) or has_effects(node):
             continue
         node.destroy()
         changed = True
@@ -33,5 +23,5 @@ def _sweep(block) -> bool:
 
 @register_pass("dce")
 def eliminate_dead_code(graph, ctx=None) -> bool:
-    """Remove nodes whose results are unused and which have no side effects."""
+    """Remove nodes whose results are unused and which have no effects (nor may raise)."""
     return _sweep(graph.block)
