@@ -149,10 +149,12 @@ class RNNBase(Module):
     # --- forward ------------------------------------------------------------------------------
     def _weights(self, layer: int, direction: int):
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
-        params = tuple(getattr(self, n + suffix) for n in names)
-        params = params if self.bias else params + (None, None)
-        return params + (getattr(self, "weight_hr" + suffix) if self.proj_size else None,)
+        w_ih = getattr(self, "weight_ih" + suffix)
+        w_hh = getattr(self, "weight_hh" + suffix)
+        b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
+        b_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
+        w_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
+        return w_ih, w_hh, b_ih, b_hh, w_hr
 
     def _check_input(self, input: Tensor, hx) -> bool:
         if input.dim() not in (2, 3):
@@ -396,7 +398,10 @@ class RNNCellBase(Module):
                              device=input.device)
             hx = (zeros, zeros) if isinstance(self, LSTMCell) else zeros
         elif not batched:
-            hx = tuple(h.unsqueeze(0) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+            if isinstance(hx, tuple):
+                hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
+            else:
+                hx = hx.unsqueeze(0)
         for i, h in enumerate(hx if isinstance(hx, tuple) else (hx,)):
             if h.shape[0] != input.shape[0]:
                 raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{i} "
