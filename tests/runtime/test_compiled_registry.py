@@ -59,7 +59,7 @@ def run_both(fn, args):
         set_executor(None)
         fn(*args)  # the profiling run
         got = fn(*args)
-    plan = next(iter(prepared_function(fn).plans.plans.values()))
+    (plan,) = prepared_function(fn).plans.plans.values()
     return got, want, plan
 
 
