@@ -28,7 +28,12 @@ import numpy as np
 from graphtorch import dtypes
 from graphtorch.device import CPU, as_device, device
 from graphtorch.errors import ArgumentError, FormatError
-from graphtorch.serialization_pickle import DEFAULT_PROTOCOL, pickle_object, unpickle_object
+from graphtorch.serialization_pickle import (
+    DEFAULT_PROTOCOL,
+    pickle_object,
+    unpickle_object,
+    unsafe_globals,
+)
 from graphtorch.tensor import Tensor
 
 FORMAT_VERSION = 2  # 2: "ndarray" and "pickle" nodes; files without them are written as 1
@@ -198,6 +203,23 @@ def load(f: PathOrFile, map_location: MapLocation = None, pickle_module: Any = N
     except (json.JSONDecodeError, TypeError) as e:
         raise FormatError(f"not valid JSON ({e})", member=_STRUCTURE_KEY) from None
     return _decode(structure, arrays, {}, _LoadOptions(map_location, weights_only, int(version)))
+
+
+def get_unsafe_globals_in_checkpoint(f: PathOrFile) -> list[str]:
+    """The classes and functions in a ``save`` file that ``load(weights_only=True)`` would refuse
+    (``module.name`` strings; the pickled entries' opcodes are read, nothing is unpickled)."""
+    if hasattr(f, "read"):
+        data = f.read()
+    else:
+        with open(f, "rb") as src:
+            data = src.read()
+    header, body = _read_header(data)
+    header.pop("__metadata__", None)
+    found: set[str] = set()
+    for name, info in header.items():
+        if name.startswith("p") and isinstance(info, dict) and info.get("dtype") == "U8":
+            found |= unsafe_globals(_read_array(name, info, body).tobytes())
+    return sorted(found)
 
 
 class _LoadOptions:

@@ -9,7 +9,7 @@ pickled parts in :mod:`graphtorch.serialization_pickle`). Compiled modules go to
 
 from __future__ import annotations
 
-from graphtorch.checkpoint import load, save
+from graphtorch.checkpoint import get_unsafe_globals_in_checkpoint, load, save
 from graphtorch.serialization_pickle import (
     DEFAULT_PROTOCOL,
     add_safe_globals,
@@ -19,4 +19,4 @@ from graphtorch.serialization_pickle import (
 )
 
 __all__ = ["DEFAULT_PROTOCOL", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
-           "load", "safe_globals", "save"]
+           "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save"]

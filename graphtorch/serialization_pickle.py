@@ -19,6 +19,7 @@ import codecs
 import collections
 import io
 import pickle
+import pickletools
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from graphtorch.errors import FormatError, UnpicklingError
 from graphtorch.tensor import Size
 
 __all__ = ["add_safe_globals", "clear_safe_globals", "get_safe_globals", "safe_globals",
-           "pickle_object", "unpickle_object"]
+           "pickle_object", "unpickle_object", "unsafe_globals"]
 
 DEFAULT_PROTOCOL = 2
 
@@ -186,3 +187,25 @@ def unpickle_object(data: bytes, from_data: Callable[[Any], Any], weights_only: 
             raise
         raise FormatError(f"the pickled object cannot be read ({type(e).__name__}: {e})",
                           member=member) from None
+
+
+def unsafe_globals(data: bytes) -> set[str]:
+    """The globals a pickle names that a ``weights_only`` load would refuse, read from its
+    opcodes (nothing is unpickled)."""
+    allowed = _allowed()
+    strings: list[str] = []
+    found: set[str] = set()
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name == "GLOBAL":
+            module, name = str(arg).split(" ", 1)
+        elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+            module, name = strings[-2], strings[-1]
+        else:
+            if isinstance(arg, str) and "UNICODE" in opcode.name:
+                strings.append(arg)
+            continue
+        module = "builtins" if module == "__builtin__" else module
+        if f"{module}.{name}" not in allowed:
+            found.add(f"{module}.{name}")
+    return found
+

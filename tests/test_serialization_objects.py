@@ -214,3 +214,18 @@ def test_whole_model_checkpoint_program_matches_pytorch():
         return {"out": back(x), "weight": back[3].weight}
 
     run_both(program, initial_state(_net))
+
+
+def test_unsafe_globals_are_listed_without_unpickling(capfd):
+    buf = _bytes({"model": _net(gt), "boom": Boom(), "w": gt.ones(1), "s": {1}})
+    names = gt.serialization.get_unsafe_globals_in_checkpoint(buf)
+    assert "graphtorch.nn.container.Sequential" in names
+    assert "graphtorch.nn.linear.Linear" in names
+    assert any(n.endswith(".system") for n in names)
+    assert "builtins.set" not in names and "collections.OrderedDict" not in names
+    assert "pwned" not in capfd.readouterr().out
+    with gt.serialization.safe_globals([gt.nn.Sequential]):
+        again = gt.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(buf.getvalue()))
+    assert "graphtorch.nn.container.Sequential" not in again
+    assert gt.serialization.get_unsafe_globals_in_checkpoint(_bytes({"w": gt.ones(1)})) == []
+
