@@ -8,6 +8,7 @@ from __future__ import annotations
 from graphtorch import dtypes
 from graphtorch import functions as _functions
 from graphtorch.device import as_device, device
+from graphtorch.errors import ShapeError
 from graphtorch.ops import dispatch as _dispatch_mod
 from graphtorch.ops.bindings import install_methods
 from graphtorch.ops.creation import tensor
@@ -132,7 +133,16 @@ Tensor.T = property(lambda self: self.permute(list(range(self.ndim))[::-1]))
 Tensor.mT = property(lambda self: self.transpose(-2, -1))
 Tensor.H = Tensor.T
 Tensor.mH = Tensor.mT
-Tensor.t = lambda self: self.transpose(0, 1) if self.ndim == 2 else self
+
+
+def _t(self):
+    """PyTorch's t(): transpose(0, 1) for 2-D, a no-op below, an error above."""
+    if self.ndim > 2:
+        raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+    return self.transpose(0, 1) if self.ndim == 2 else self
+
+
+Tensor.t = _t
 Tensor.swapaxes = Tensor.swapdims = lambda self, a, b: self.transpose(a, b)
 
 

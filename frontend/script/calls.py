@@ -466,11 +466,11 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             return self.call_op("to_dtype", [v, dt], {}, pos)
         if name in _VARARG and args and args[0].type == T.INT:
             args = [self.graph.emit(Prim.ListConstruct, args, [T.ListType(T.INT)]).output]
-        if name == "t":   # NOTE: eager t() is transpose(0, 1) for 2-D and a no-op below
-            if isinstance(v.type, T.TensorType) and v.type.shape is not None and \
-                    len(v.type.shape) < 2:
-                return v
-            return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+        if name == "t":
+            return self.tensor_t(v, pos)
+        if name == "where" and args:   # x.where(cond, y) is where(cond, x, y)
+            return self.call_op(overload("where", [args[0], v] + list(args[1:]), kwargs),
+                                [args[0], v] + list(args[1:]), kwargs, pos)
         method = name
         name = overload(name, [v] + list(args), kwargs)
         op = REGISTRY.get(name)
@@ -480,6 +480,27 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                 raise self.src.error(f"Tensor has no method '{method}' in script", pos)
             return out
         return self.call_op(name, [v] + list(args), kwargs, pos)
+
+    def tensor_t(self, v: Value, pos) -> Value:
+        """``x.t()`` as PyTorch: transpose(0, 1) for 2-D, a no-op below, an error above (checked
+        at run time when the rank is unknown)."""
+        rank = len(v.type.shape) if v.type.shape is not None else None
+
+        def transposed():
+            return self.call_op("transpose", [v, self.const(0), self.const(1)], {}, pos)
+
+        if rank is not None and rank <= 2:
+            return v if rank < 2 else transposed()
+        dim = self.scalar("prim::dim", [v], T.INT)
+        node = self.graph.emit(Prim.If, [self.scalar("prim::gt", [dim, self.const(2)], T.BOOL)],
+                               [])
+        with self.graph.insert_point(node.add_block()):
+            msg = self.scalar("prim::format", [self.const(
+                "t() expects a tensor with <= 2 dimensions, but self is {}D"), dim], T.STR)
+            self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
+        node.add_block()
+        return self.if_value(self.scalar("prim::lt", [dim, self.const(2)], T.BOOL), lambda: v,
+                             transposed, pos)
 
     # --- comprehensions ---------------------------------------------------------------------------
     def comprehension(self, e, make, kind: str) -> Value:
