@@ -24,6 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+import graphtorch as gt
+import graphtorch.distributed as gt_dist
+from graphtorch.nn.parallel import DistributedDataParallel as GtDDP
+
 HERE = Path(__file__).resolve()
 BATCH = 64  # per rank
 LAYERS = [1024, 2048, 1024, 512, 512, 10]  # ~5.0M parameters
@@ -32,12 +36,9 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 
 # --- workers (run on each rank) -----------------------------------------------------------------
 def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
-    from mpi4py import MPI
+    from mpi4py import MPI  # initializes MPI: only in the ranks, never in the driver
 
-    import graphtorch as gt
-    import graphtorch.distributed as dist
-
-    dist.init_process_group("gloo")
+    gt_dist.init_process_group("gloo")
     comm = MPI.COMM_WORLD
     n = comm.Get_size()
     for mb in sizes_mb:
@@ -45,7 +46,7 @@ def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
         arr = t._data  # the very buffer graphtorch hands to MPI
         calls = {"mpi4py": lambda a=arr: comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM),
                  "mpi4py_nb": lambda a=arr: _test_loop(comm.Iallreduce(MPI.IN_PLACE, a)),
-                 "graphtorch": lambda x=t: dist.all_reduce(x)}
+                 "graphtorch": lambda x=t: gt_dist.all_reduce(x)}
         times: dict[str, list[float]] = {k: [] for k in calls}
         for call in calls.values():
             call()
@@ -63,7 +64,7 @@ def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
                 row[f"{k}_GBps"] = 2 * (n - 1) / n * nbytes / min(v) / 1e9
                 row[f"{k}_median_GBps"] = 2 * (n - 1) / n * nbytes / statistics.median(v) / 1e9
             print(json.dumps(row), flush=True)
-    dist.destroy_process_group()
+    gt_dist.destroy_process_group()
 
 
 def _test_loop(req) -> None:
@@ -72,8 +73,6 @@ def _test_loop(req) -> None:
 
 
 def _gt_model():
-    import graphtorch as gt
-
     gt.manual_seed(0)
     layers = []
     for a, b in zip(LAYERS, LAYERS[1:]):
@@ -82,7 +81,7 @@ def _gt_model():
 
 
 def _torch_model():
-    import torch
+    import torch  # optional: only the torch comparison needs it
 
     torch.manual_seed(0)
     layers = []
@@ -96,13 +95,10 @@ def step_worker(impl: str, distributed: bool, steps: int, wrap: bool = True) -> 
     x = g.standard_normal((BATCH, LAYERS[0])).astype(np.float32)
     y = g.integers(0, LAYERS[-1], BATCH)
     if impl == "graphtorch":
-        import graphtorch as lib
-        import graphtorch.distributed as dist
-        from graphtorch.nn.parallel import DistributedDataParallel as DDP
-
+        lib, dist, DDP = gt, gt_dist, GtDDP
         model = _gt_model()
     else:
-        import torch as lib
+        import torch as lib  # optional: only the torch comparison needs it
         import torch.distributed as dist
         from torch.nn.parallel import DistributedDataParallel as DDP
 
