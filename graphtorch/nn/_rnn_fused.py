@@ -45,7 +45,7 @@ class FusedRNNLayer(Function):
             mask = xp.asarray(mask)  # NOTE: built with numpy; CuPy arrays need a device copy
         steps, batch = xs.shape[0], xs.shape[1]
         hidden = whh.shape[1]
-        gates = xs.reshape(steps * batch, xs.shape[2]) @ w_ih._data.T
+        gates = xs.reshape(steps * batch, xs.shape[2]) @ xp.ascontiguousarray(w_ih._data.T)
         if b_ih is not None:
             gates += b_ih._data
         gates = gates.reshape(steps, batch, -1)
@@ -59,20 +59,30 @@ class FusedRNNLayer(Function):
         h = h0._data
         c = c0._data if lstm else None
         bhh = b_hh._data if b_hh is not None else None
-        whh_t = whh.T
+        whh_t = xp.ascontiguousarray(whh.T)  # NOTE: a row-major operand: BLAS is ~1.5x faster
         two, three = 2 * hidden, 3 * hidden
+        if lstm:
+            # sigmoid(x) = (1 + tanh(x / 2)) / 2 on i, f, o and tanh on g: one tanh over the row
+            scale = xp.full(4 * hidden, 0.5, dtype=dt)
+            scale[two:three] = 1.0
+            shift = scale.copy()
+            shift[two:three] = 0.0
         order = range(steps - 1, -1, -1) if reverse else range(steps)
+        gh = xp.empty((batch, whh.shape[0]), dtype=dt)
+        if bhh is not None and not gru:
+            gates += bhh  # NOTE: GRU's b_hn sits inside r * (...), so only there per step
         for t in order:
             hist_h[t] = h
-            gh = h @ whh_t
-            if bhh is not None:
+            xp.matmul(h, whh_t, out=gh)
+            if bhh is not None and gru:
                 gh += bhh
             g = gates[t]
             if lstm:
                 g += gh
-                _sigmoid_(g[:, :two], xp)
-                xp.tanh(g[:, two:three], out=g[:, two:three])
-                _sigmoid_(g[:, three:], xp)
+                g *= scale
+                xp.tanh(g, out=g)
+                g *= scale
+                g += shift
                 hist_c[t] = c
                 c_new = g[:, hidden:two] * c
                 c_new += g[:, :hidden] * g[:, two:three]
