@@ -182,6 +182,8 @@ class NodeRules:
                                       f"by name)")
         self.node_kind(node)
         value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
+        if isinstance(value, Graph):
+            raise self.fail(node, "a graph is not a constant value")
         if isinstance(value, Device) and value.index is not None \
                 and value.index > MAX_DEVICE_INDEX:
             raise self.fail(node, f"device {value} has an index above {MAX_DEVICE_INDEX}")
@@ -318,6 +320,11 @@ class NodeRules:
         if name not in info.attributes and name not in info.tensors and name != "training":
             raise self.fail(node, f"writes {name!r}, which is not a declared parameter, buffer "
                                   f"or attribute of module {info.label}")
+        want = T.TensorType if name in info.tensors else \
+            T.BoolType if name == "training" else None
+        if want is not None and not isinstance(node.inputs[1].type, want):
+            raise self.fail(node, f"writes a {node.inputs[1].type} into {name!r}, which holds "
+                                  f"a {want.__name__.replace('Type', '').lower()}")
 
     def call_method(self, node) -> None:
         info = self.target(node, "prim::CallMethod")

@@ -135,6 +135,11 @@ def _ir_cases(forward: str) -> dict[str, tuple[str, tuple[str, ...]]]:
                               ("graph input", "__torch__.nn.Linear")),
         "setattr_undeclared": (after_lin('  = prim::SetAttr[name="forward"](%self, %x)\n'),
                                ("writes 'forward'",)),
+        "setattr_parameter_to_int": (after_lin(
+            '  %i : int = prim::Constant[value=3]()\n'
+            '  = prim::SetAttr[name="offset"](%self, %i)\n'), ("writes a int into 'offset'",)),
+        "graph_constant": (after_lin('  %q : Any = prim::Constant[value=graph(%z : Tensor):\n'
+                                     '  return (%z)\n]()\n'), ("not a constant value",)),
         "format_reaches_into": (after_lin(
             '  %t : str = prim::Constant[value="{0.__class__.__init__.__globals__}"]()\n'
             '  %q : str = prim::format(%t, %x)\n'), ("reaches into an argument",)),
