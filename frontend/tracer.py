@@ -9,8 +9,12 @@ Parameters and buffers are reached by GetAttr, never baked in as constants.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 
+from graphtorch.autograd.function import SLOT, FunctionCall, apply_eager
+from graphtorch.device import device as Device
+from graphtorch.dtypes import dtype as DType
 from graphtorch.errors import TracingError
 from graphtorch.frontend.traced_int import TracedInt
 from graphtorch.ir import types as T
@@ -199,6 +203,32 @@ class Tracer:
             return
         warnings.warn(_WARN_TEXT.format(what=what), TracerWarning, stacklevel=4)
 
+    # -- custom autograd Functions (called by Function.apply) --------------------------------
+    def record_function(self, function: type, args: tuple, kwargs: dict):
+        """``function.apply(*args)`` while tracing: ONE ``prim::PythonOp`` whose callable is a
+        :class:`FunctionCall`, so running the graph applies the Function again (its forward on
+        tensors, its user-written backward in autograd) instead of the ops of its forward."""
+        if self._opaque or not self.frames:
+            return apply_eager(function, args, kwargs)
+        args = _function_args(function, args, kwargs)
+        f = self.frame
+        with self.opaque():
+            out = _distinct_outputs(apply_eager(function, args, {}), args)
+        inputs, fixed = [], []
+        for a in args:
+            if _is_graph_arg(a):
+                inputs.append(self.value_of(a, f))
+                fixed.append(SLOT)
+            else:
+                fixed.append(a)     # NOTE: a Python object no graph constant holds (a callable)
+        call = FunctionCall(function, None if all(x is SLOT for x in fixed) else tuple(fixed))
+        node = f.graph.create("prim::PythonOp", inputs, [value_type(out)],
+                              attrs={"fn": call, "name": call.__qualname__},
+                              source=user_source())
+        f.graph.insert(node)
+        self.bind_output(f, out, node.outputs[0])
+        return out
+
     # -- module calls --------------------------------------------------------------------------
     def call_module(self, module, forward, args, kwargs):
         """A submodule's forward was called while tracing: record a CallMethod and its graph."""
@@ -335,6 +365,49 @@ def _is_traced_arg(a) -> bool:
     if isinstance(a, dict):
         return len(a) > 0 and all(_is_traced_arg(x) for x in a.values())
     return False
+
+
+def _is_graph_arg(a) -> bool:
+    """Whether a Function argument can be a graph value (else the node's callable keeps it)."""
+    if a is None or isinstance(a, (Tensor, TracedInt, bool, int, float, str, DType, Device)):
+        return True
+    if isinstance(a, (list, tuple)):
+        return all(_is_graph_arg(x) for x in a)
+    return False
+
+
+def _function_args(function: type, args: tuple, kwargs: dict) -> tuple:
+    """``apply``'s arguments as positional ones of ``forward`` (after ``ctx``), defaults filled."""
+    if not kwargs:
+        return tuple(args)
+    name = f"{function.__module__}.{function.__qualname__}"
+    try:
+        sig = inspect.signature(function.forward)
+        sig = sig.replace(parameters=list(sig.parameters.values())[1:])
+        bound = sig.bind(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise TracingError(f"{name}.apply: its arguments do not bind to forward's parameters "
+                           f"({e})") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TracingError(f"{name}.apply: keyword-only parameters of forward "
+                           f"({', '.join(bound.kwargs)}) cannot be traced; make them positional")
+    return tuple(bound.args)
+
+
+def _distinct_outputs(out, args: tuple):
+    """An output that IS an input tensor (``return x``) becomes an alias, so that later uses of
+    the result are traced through the Function's node and uses of the input are not."""
+    ins = [a for a in args if isinstance(a, Tensor)]
+
+    def fresh(o):
+        return o.detach() if isinstance(o, Tensor) and any(o is a for a in ins) else o
+
+    if isinstance(out, tuple):
+        return tuple(fresh(o) for o in out)
+    if isinstance(out, list):
+        return [fresh(o) for o in out]
+    return fresh(out)
 
 
 def _param_names(fn, n: int) -> list[str]:

@@ -8,6 +8,7 @@ import inspect
 import math
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS, BuiltinCompiler
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS, LanguageCompiler
@@ -180,6 +181,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
 
         if any(obj is f for f in LANGUAGE_FUNCTIONS):
             return self.language_call(obj, e)
+        if (function := autograd_function_of(obj)) is not None:   # MyFn.apply: one node
+            return emit_function_apply(self, function, e)
         if getattr(obj, "_gt_ignore", False):
             return self.python_op(obj, e)
         if getattr(obj, "_gt_unused", False):

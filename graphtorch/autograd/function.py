@@ -69,32 +69,74 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from graphtorch.tensor import Tensor
+        # NOTE: graphtorch.ops.dispatch imports graphtorch.autograd: a module-level import cycles
+        from graphtorch.ops.dispatch import TRACE
 
-        ctx = FunctionCtx()
-        tensor_args = [a for a in args if isinstance(a, Tensor)]
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with grad_mode.no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
-        needs = grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensor_args)
-        if not needs:
-            return out
-        outs = out if isinstance(out, tuple) else (out,)
-        edges = tuple(a._edge() if isinstance(a, Tensor) and a.requires_grad else None
-                      for a in args)
-        dev = tensor_args[0].device
-        node = function_node_class(f"{cls.__name__}Backward")(cls, ctx, edges, len(outs), dev)
-        node.out_metas = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None
-                               for o in outs)
-        wrapped = []
-        for i, o in enumerate(outs):
-            if isinstance(o, Tensor) and id(o) not in ctx._non_differentiable \
-                    and o.dtype.is_floating_point:
-                if o.grad_fn is not None or any(o is t for t in tensor_args):
-                    o = o.detach()
-                o._rg, o.grad_fn, o._output_nr = True, node, i
-            wrapped.append(o)
-        return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+        tracer = TRACE.tracer
+        if tracer is not None and hasattr(tracer, "record_function"):
+            return tracer.record_function(cls, args, kwargs)  # one graph node, see FunctionCall
+        return apply_eager(cls, args, kwargs)
+
+
+def apply_eager(cls, args: tuple, kwargs: dict):
+    """Run ``cls.forward`` without recording and attach ``cls.backward`` when grad is needed."""
+    from graphtorch.tensor import Tensor  # NOTE: graphtorch.tensor imports graphtorch.autograd
+
+    ctx = FunctionCtx()
+    tensor_args = [a for a in args if isinstance(a, Tensor)]
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    with grad_mode.no_grad():
+        out = cls.forward(ctx, *args, **kwargs)
+    needs = grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensor_args)
+    if not needs:
+        return out
+    outs = out if isinstance(out, tuple) else (out,)
+    edges = tuple(a._edge() if isinstance(a, Tensor) and a.requires_grad else None
+                  for a in args)
+    dev = tensor_args[0].device
+    node = function_node_class(f"{cls.__name__}Backward")(cls, ctx, edges, len(outs), dev)
+    node.out_metas = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None
+                           for o in outs)
+    wrapped = []
+    for i, o in enumerate(outs):
+        if isinstance(o, Tensor) and id(o) not in ctx._non_differentiable \
+                and o.dtype.is_floating_point:
+            if o.grad_fn is not None or any(o is t for t in tensor_args):
+                o = o.detach()
+            o._rg, o.grad_fn, o._output_nr = True, node, i
+        wrapped.append(o)
+    return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+
+
+class FunctionCall:
+    """``cls.apply`` as the callable of a graph node (``prim::PythonOp``).
+
+    jit.trace and jit.script record a custom Function as one node whose callable is a
+    FunctionCall: running the graph calls ``cls.apply`` on eager tensors, so the user's
+    ``backward`` is what autograd runs. ``fixed`` holds the arguments that are not graph values
+    (a Python object a graph constant cannot hold, e.g. a callable), in call order, with
+    :data:`SLOT` where the next node input goes. Never serializable (archives hold no Python code).
+    """
+
+    def __init__(self, function: type, fixed: tuple | None = None):
+        self.autograd_function = function
+        self.fixed = fixed
+        self.__qualname__ = f"{function.__qualname__}.apply"
+        self.__module__ = function.__module__
+        self.__name__ = "apply"
+
+    def __call__(self, *args):
+        if self.fixed is None:
+            return self.autograd_function.apply(*args)
+        it = iter(args)
+        full = [next(it) if slot is SLOT else slot for slot in self.fixed]
+        return self.autograd_function.apply(*full)
+
+    def __repr__(self) -> str:
+        return f"<autograd.Function {self.__module__}.{self.autograd_function.__qualname__}>"
+
+
+SLOT = object()     # a FunctionCall.fixed entry filled from the node's inputs
 
 
 def once_differentiable(fn):
