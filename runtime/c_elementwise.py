@@ -115,6 +115,10 @@ _COMPARE = {"np.equal": "==", "np.not_equal": "!=", "np.less": "<", "np.less_equ
 _BITWISE = {"np.bitwise_and": "&", "np.bitwise_or": "|", "np.bitwise_xor": "^"}
 
 
+# eager kernels the numpy body calls on a chunk whose float meaning is one C expression
+_EAGER_MAPS = {"K_relu": "({x} != {x} ? {x} : ({x} > 0 ? {x} : 0))"}
+
+
 def _is_float(dt: np.dtype) -> bool:
     return dt.kind == "f"
 
@@ -184,6 +188,17 @@ class _Translator:
         target = tree.targets[0].id
         call = tree.value
         fn = ast.unparse(call.func)
+        if fn == "_store" and isinstance(call.args[0], ast.Call):
+            inner = ast.unparse(call.args[0].func)  # an eager kernel on the chunk: K_<op>(np, x)
+            if inner not in _EAGER_MAPS:
+                raise Unsupported(inner)
+            (c, t), = [self.operand(a) for a in call.args[0].args[1:]]
+            out_t = self.types[target]
+            if not isinstance(t, np.dtype) or not _is_float(t):
+                raise Unsupported(f"{inner} on {t}")
+            expr = _EAGER_MAPS[inner].format(x=f"(({_ctype(t)}){c})")
+            self.stmts.append(f"{_ctype(out_t)} {target} = ({_ctype(out_t)})({expr});")
+            return
         args = [self.operand(a) for a in (call.args[:1] if fn == "_cast" else call.args)]
         out_t = self.types[target]
         expr = self.expr(fn, args, out_t)

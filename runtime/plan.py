@@ -197,7 +197,8 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
 
 def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
     g = graph.copy()
-    keep = ROW_OPS if c_backend.available() else ()
+    # NOTE: ops with their own C kernels stay whole; linear keeps its BLAS call (and epilogue)
+    keep = (*ROW_OPS, "linear") if c_backend.available() else ("linear",)
     try:
         run_passes(g, PIPELINE, PassContext(options={"keep_composites": keep}))
     except GraphtorchError as e:

@@ -196,13 +196,27 @@ def _deopt():
     raise Deopt
 
 
+_KERNELS: dict = {}  # a group's printed subgraph -> (FusedKernel, CKernel): unrolled copies share
+MAX_SHARED = 512
+
+
+def _kernels_for(node):
+    key = str(node.attrs["subgraph"])
+    hit = _KERNELS.get(key)
+    if hit is None:
+        if len(_KERNELS) >= MAX_SHARED:
+            _KERNELS.pop(next(iter(_KERNELS)))
+        fused = FusedKernel(node)
+        hit = _KERNELS[key] = (fused, CKernel(fused) if c_backend.available() else None)
+    return hit
+
+
 class FusionRunner:
     """Runs one FusionGroup on arrays: C kernel, else numpy chunks, else the interpreter."""
 
     def __init__(self, node):
         self.node = node
-        self.fused = FusedKernel(node)
-        self.c = CKernel(self.fused) if c_backend.available() else None
+        self.fused, self.c = _kernels_for(node)
         self.launches: dict = {}
         self.nout = len(node.outputs)
         self.backend = "numpy"
@@ -339,6 +353,10 @@ class _Emitter:
                     self.emit("pass", depth + 1)
         elif kind_ == "prim::Loop":
             self.loop(node, args, depth)
+        elif kind_ == "prim::size" and one is not None and one[0][0][0] == "T":
+            # NOTE: an array's shape is the tensor's size (negative dims index alike)
+            rhs = f"list({args[0]}.shape)" if len(args) == 1 else f"{args[0]}.shape[{args[1]}]"
+            self.assign(node, rhs, depth)
         elif kind_ == "prim::TupleConstruct":
             self.assign(node, f"({', '.join(args)}{',' if len(args) == 1 else ''})", depth)
         elif kind_ == "prim::ListConstruct":
