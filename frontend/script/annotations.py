@@ -129,9 +129,26 @@ def _python_def(text: str) -> ast.FunctionDef | None:
     return None
 
 
+def _with_script_names(lookup):
+    """``lookup``, then the names TorchScript knows in a type comment without an import."""
+    from graphtorch.tensor import Tensor
+
+    def find(name: str):
+        try:
+            return lookup(name)
+        except KeyError:
+            if name == "Tensor":
+                return Tensor
+            if name in ("List", "Dict", "Tuple", "Optional", "Union", "Any"):
+                return getattr(typing, name)
+            raise
+
+    return find
+
+
 def _comment_type(text: str, lookup, src, pos, where: str) -> T.Type:
     try:
-        obj = eval(text, {}, _LookupMap(lookup))  # noqa: S307 - the function's own source
+        obj = eval(text, {}, _LookupMap(_with_script_names(lookup)))  # noqa: S307 - own source
     except Exception:  # noqa: BLE001 - any failure here means "not a type we know"
         obj = _UNKNOWN
     t = None if obj is _UNKNOWN else type_from_python(obj)
@@ -171,8 +188,10 @@ def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
                                          f"type comment of '{a.arg}'")
     if not node.type_comment:
         return types, ret
+    text = node.type_comment.split("#")[0].strip()
+    has_return = "->" in text    # '# type: (int)' leaves the return type to inference
     try:
-        sig = ast.parse(node.type_comment, mode="func_type")
+        sig = ast.parse(text if has_return else text + " -> None", mode="func_type")
     except SyntaxError:
         raise src.error(f"cannot read the signature comment '# type: {node.type_comment}'",
                         fn.pos, "write it as '# type: (int, float) -> int'") from None
@@ -189,6 +208,6 @@ def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
         if name not in types:
             types[name] = _comment_type(ast.unparse(node_t), lookup, src, fn.pos,
                                         "signature comment")
-    if ret is None:
+    if ret is None and has_return:
         ret = _comment_type(ast.unparse(sig.returns), lookup, src, fn.pos, "signature comment")
     return types, ret

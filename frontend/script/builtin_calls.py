@@ -298,15 +298,7 @@ class BuiltinCompiler:
         if isinstance(v.type, T.OptionalType) and T.NONE not in types:
             # NOTE: an Optional[T] tested against T: a None test (which refines it)
             return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
-        for t in types:
-            if isinstance(t, (T.ListType, T.DictType, T.TupleType)) and \
-                    t != type(t)(*_any_args(t)):
-                raise self.src.error(f"isinstance of a {v.type} value against {t} is not "
-                                     f"supported in script (only the outer kind is known at "
-                                     f"run time)", e.pos,
-                                     "test against list, dict or tuple, or annotate the value "
-                                     "with its container type")
-        spec = "|".join(sorted({_kind_name(t) for t in types}))
+        spec = "|".join(sorted({type_spec(t) for t in types}))
         return self.scalar("prim::isinstance_of", [v, self.const(spec)], T.BOOL)
 
 
@@ -325,24 +317,18 @@ def _matches(a: T.Type, b: T.Type) -> bool:
     return False
 
 
-def _any_args(t: T.Type) -> tuple:
-    if isinstance(t, T.ListType):
-        return (T.ANY,)
-    if isinstance(t, T.DictType):
-        return (T.ANY, T.ANY)
-    return ((),)
-
-
-def _kind_name(t: T.Type) -> str:
-    """The run-time class test prim::isinstance_of makes for ``t`` (its outer kind)."""
+def type_spec(t: T.Type) -> str:
+    """The run-time test prim::isinstance_of / prim::checked_cast make for ``t``."""
     if isinstance(t, T.TensorType):
         return "Tensor"
     if isinstance(t, T.ListType):
-        return "list"
+        return "list" if t.elem == T.ANY else f"list[{type_spec(t.elem)}]"
     if isinstance(t, T.DictType):
-        return "dict"
+        if t.key == T.ANY:
+            return "dict"
+        return f"dict[{type_spec(t.key)},{type_spec(t.value)}]"
     if isinstance(t, T.TupleType):
-        return "tuple"
+        return f"tuple[{','.join(type_spec(x) for x in t.elems)}]" if t.elems else "tuple"
     if isinstance(t, T.OptionalType):
-        return f"{_kind_name(t.elem)}|NoneType"
+        return f"{type_spec(t.elem)}|NoneType"
     return str(t)

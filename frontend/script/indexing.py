@@ -126,8 +126,7 @@ class IndexCompiler:
             if elem is None:
                 break
         if isinstance(e.index, S.Slice):
-            raise self.src.error("tuples can only be indexed by an integer literal", e.pos,
-                                 "write the tuple you want out: (t[0], t[1])")
+            return self.tuple_slice(v, e.index, e.pos)
         if elem is None:
             raise self.src.error("a tuple whose items have different types can only be indexed "
                                  "by an integer literal", e.pos,
@@ -136,6 +135,22 @@ class IndexCompiler:
         if i.type not in (T.INT, T.BOOL):
             raise self.src.error(f"tuple indices must be integers, not {i.type}", e.index.pos)
         return self.scalar("prim::tuple_item", [v, i], elem)
+
+    def tuple_slice(self, v: Value, sl: S.Slice, pos) -> Value:
+        """``t[a:b:c]`` with bounds known while compiling: a new tuple of those items."""
+        bounds = []
+        for b in (sl.lower, sl.upper, sl.step):
+            c = None if b is None else self.expr_value(b)
+            if c is not None and not (c.is_constant and isinstance(
+                    self.graph.constant_value(c), (int, type(None)))):
+                raise self.src.error("a tuple slice needs bounds known while compiling", b.pos,
+                                     "use integer literals, or a list for run-time slicing")
+            bounds.append(None if c is None else self.graph.constant_value(c))
+        picked = range(len(v.type.elems))[slice(*bounds)]
+        items = [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [v.type.elems[i]]).output
+                 for i in picked]
+        return self.graph.emit(Prim.TupleConstruct, items,
+                               [T.TupleType(tuple(x.type for x in items))]).output
 
     def str_item(self, v: Value, e: S.Subscript) -> Value:
         """``s[i]`` (a one-character string) and ``s[a:b:c]``."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typing
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.builtin_calls import type_spec
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 
@@ -75,6 +76,9 @@ class LanguageCompiler:
             if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
                     v.node is not None and not v.node.inputs and v.uses == []:
                 v.type = t   # an empty {} literal takes the annotated key and value types
+            if isinstance(v.type, T.AnyType) and not isinstance(t, T.AnyType):
+                # x.tolist() and other Any values: checked when the function runs
+                return self.scalar("prim::checked_cast", [v, self.const(type_spec(t))], t)
             return self.coerce(v, t, e.pos, "the annotated value")
         if obj is _unwrap_optional:
             if len(e.args) != 1:

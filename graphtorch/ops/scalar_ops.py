@@ -165,9 +165,59 @@ _KIND_TESTS: dict[str, Callable] = {
 }
 
 
+def _parse_spec(spec: str, i: int = 0) -> tuple[list, int]:
+    """``int|list[tuple[str,Tensor]]`` -> alternatives, each (kind, [argument specs])."""
+    alts = []
+    while True:
+        j = i
+        while j < len(spec) and spec[j] not in "[],|":
+            j += 1
+        kind, args = spec[i:j], []
+        if j < len(spec) and spec[j] == "[":
+            j += 1
+            while True:
+                arg, j = _parse_spec(spec, j)
+                args.append(arg)
+                if spec[j] == "]":
+                    j += 1
+                    break
+                j += 1   # ','
+        alts.append((kind, args))
+        if j < len(spec) and spec[j] == "|":
+            i = j + 1
+            continue
+        return alts, j
+
+
+def _conforms(v, alts: list) -> bool:
+    for kind, args in alts:
+        test = _KIND_TESTS.get(kind)
+        if test is None or not test(v):
+            continue
+        if not args:
+            return True
+        if kind == "list" and all(_conforms(x, args[0]) for x in v):
+            return True
+        if kind == "dict" and all(_conforms(k, args[0]) and _conforms(x, args[1])
+                                  for k, x in v.items()):
+            return True
+        if kind == "tuple" and len(v) == len(args) and all(
+                _conforms(x, a) for x, a in zip(v, args)):
+            return True
+    return False
+
+
 def _isinstance(v, spec: str) -> bool:
-    """isinstance(v, A | B ...) for the outer kinds of _KIND_TESTS named in ``spec``."""
-    return any(_KIND_TESTS[k](v) for k in spec.split("|") if k in _KIND_TESTS)
+    """isinstance(v, spec): ``spec`` names kinds of _KIND_TESTS joined by '|', containers with
+    their item specs in brackets (``list[int]``, ``dict[str,Tensor]``, ``tuple[int,str]``);
+    items are checked one by one, so an empty container passes."""
+    return _conforms(v, _parse_spec(spec)[0])
+
+
+def _checked_cast(v, spec: str):
+    if not _isinstance(v, spec):
+        raise TypeError(f"expected a value of type {spec}, but got {type(v).__name__}: {v!r}")
+    return v
 
 
 def _unwrap_optional(x, message: str):
@@ -226,6 +276,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::str_method": (_str_method, "s.<name>(...) for a str method of STR_METHODS"),
     "prim::isinstance_of": (_isinstance, "isinstance(a, kinds): kinds a '|'-joined list of int, "
                                       "float, bool, str, NoneType, Tensor, list, dict, tuple"),
+    "prim::checked_cast": (_checked_cast, "v, checked against the spec of isinstance_of "
+                                          "(TypeError when it does not conform)"),
     "prim::unwrap_optional": (_unwrap_optional, "x, or AssertionError(message) when None"),
     "prim::chr": (_chr, "chr(i)"),
     "prim::ord": (_ord, "ord(c)"),

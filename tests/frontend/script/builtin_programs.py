@@ -158,10 +158,6 @@ def tuple_of_list(xs: List[int]):
     return tuple(xs)
 
 
-def isinstance_any_container(x: Any) -> bool:
-    return graphtorch.jit.isinstance(x, List[int])
-
-
 def signature_comment_wrong_count(a, b):
     # type: (int) -> int
     return a + b
@@ -210,3 +206,32 @@ def string_index_out_of_range(s: str) -> str:
 
 def tuple_mixed_by_variable(t: Tuple[int, str], i: int):
     return t[i]
+
+
+def isinstance_any_container(x: Any) -> Tuple[bool, bool, bool]:
+    return graphtorch.jit.isinstance(x, List[int]), \
+        graphtorch.jit.isinstance(x, Dict[str, Tuple[int, str]]), \
+        graphtorch.jit.isinstance(x, Tuple[int, str])
+
+
+def annotate_tolist(x: graphtorch.Tensor) -> List[List[float]]:
+    return graphtorch.jit.annotate(List[List[float]], x.tolist())
+
+
+def annotate_tolist_wrong(x: graphtorch.Tensor) -> List[int]:
+    return graphtorch.jit.annotate(List[int], x.tolist())
+
+
+def where_method(x: graphtorch.Tensor, y: graphtorch.Tensor) -> graphtorch.Tensor:
+    return x.where(x > 0.0, y)
+
+
+def tuple_slices(t: Tuple[int, str, float]):
+    return t[1:], t[::-1], t[:-1]
+
+
+def comment_without_return(flag, xs):
+    # type: (bool, List[Tensor])
+    if flag:
+        return xs[0] + 1
+    return xs[-1]

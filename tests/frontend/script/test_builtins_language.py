@@ -47,6 +47,16 @@ CASES = [
     (P.slice_builtin, ([1, 2, 3, 4], graphtorch.arange(8).reshape(4, 2), 2)),
     (P.tuple_by_variable, ((4, 5, 6),)),
     (P.long_sum, (3,)),
+    (P.isinstance_any_container, ([1, 2],)),
+    (P.isinstance_any_container, (["a"],)),
+    (P.isinstance_any_container, ({"k": (1, "v")},)),
+    (P.isinstance_any_container, ({"k": (1, 2)},)),
+    (P.isinstance_any_container, ((3, "x"),)),
+    (P.annotate_tolist, (graphtorch.tensor([[1.0, 2.0], [3.0, 4.5]]),)),
+    (P.where_method, (graphtorch.tensor([[1.5, -1.0], [-2.0, 0.5]]), graphtorch.ones(2, 2))),
+    (P.tuple_slices, ((1, "b", 2.5),)),
+    (P.comment_without_return, (True, [graphtorch.ones(2), graphtorch.zeros(2)])),
+    (P.comment_without_return, (False, [graphtorch.ones(2), graphtorch.zeros(2)])),
 ]
 
 
@@ -104,6 +114,11 @@ def test_runtime_errors_match_eager(fn, args, exc):
     assert str(scripted.value) == str(eager.value)
 
 
+def test_annotate_checks_any_values_when_run():
+    with pytest.raises(TypeError, match="expected a value of type list\\[int\\]"):
+        graphtorch.jit.script(P.annotate_tolist_wrong)(graphtorch.ones(2))
+
+
 def test_string_index_out_of_range_raises_index_error():
     with pytest.raises(IndexError):
         P.string_index_out_of_range("abc")
@@ -159,7 +174,6 @@ REFUSED = [
     (P.sum_no_args, "sum() takes 1 to 2 positional argument(s), 0 given", "sum()"),
     (P.sorted_key, "sorted() got an unexpected keyword argument 'key'", "sorted("),
     (P.tuple_of_list, "tuple() of a int[] is not supported", "tuple("),
-    (P.isinstance_any_container, "isinstance of a Any value against int[]", "graphtorch.jit"),
     (P.signature_comment_wrong_count, "has 1 types for 2 parameters", "def "),
     (P.signature_comment_unknown_type, "unknown type 'NoSuchType'", "def "),
     (P.tuple_mixed_by_variable, "a tuple whose items have different types", "t[i]"),
