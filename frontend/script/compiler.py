@@ -120,11 +120,7 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
         if self.raised():   # every path raises
             return self.graph.emit(Prim.Uninitialized, [], [rt or T.NONE]).output
         returned = self.flag(RET)
-        if returned is None:
-            rv = self.env[RV]
-            if not (_allows_none(rv.type) or rt is not None and _allows_none(rt)):
-                raise self.src.error(f"{self.fn.name} does not return a value on every path",
-                                     self.fn.pos, "add a return statement at the end")
+        if returned is None:    # as Python: the result becomes Optional[...]
             self.block([S.Return(self.fn.pos, None)])
         elif returned is False:
             return self.coerce(self.const(None), rt, self.fn.pos, "the return value") \
@@ -285,10 +281,6 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
             if isinstance(v, Value) and isinstance(v.type, T.OptionalType):
                 out = self.graph.emit(Prim.unchecked_cast, [v], [v.type.elem]).output
                 self.env[n] = out
-
-
-def _allows_none(t: T.Type) -> bool:
-    return isinstance(t, (T.NoneType, T.OptionalType)) or t == T.ANY
 
 
 def _text(e: S.Expr) -> str:
