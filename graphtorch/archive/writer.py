@@ -216,6 +216,14 @@ def _refuse_python_ops(graph, what: str) -> None:
             fname = (f"{getattr(fn, '__module__', '?')}.{qualname}" if qualname
                      else node.attrs.get("name", "<unknown>"))
             where = f" (at {node.source})" if node.source is not None else ""
+            function = getattr(fn, "autograd_function", None)
+            if function is not None:
+                raise UnsupportedError(
+                    f"cannot save {what}: it applies the custom autograd.Function "
+                    f"{function.__module__}.{function.__qualname__}{where}, whose forward and "
+                    f"backward are Python code (prim::PythonOp), and archives never hold Python "
+                    f"code; run the module without saving it, or replace the Function by "
+                    f"graphtorch ops")
             raise UnsupportedError(
                 f"cannot save {what}: it calls the Python function {fname}{where} through an "
                 f"eager fallback (prim::PythonOp), and archives never hold Python code; make "
