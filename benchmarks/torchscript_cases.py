@@ -184,16 +184,35 @@ def _load(src: str, path: Path, name: str):
     return fn, inputs
 
 
-def _to_graphtorch(v, gt, torch):
+def _to_graphtorch(v, gt, torch, memo: dict | None = None):
+    """torch values as graphtorch values; one tensor object stays one object (dict keys)."""
+    memo = {} if memo is None else memo
     if isinstance(v, torch.Tensor):
-        t = v.detach()
-        if t.dtype == torch.bfloat16:
-            out = gt.tensor(t.float().numpy()).to(gt.bfloat16)
-        else:
-            out = gt.tensor(t.numpy())
-        if v.requires_grad:
-            out.requires_grad_(True)
-        return out
+        if id(v) not in memo:
+            memo[id(v)] = _tensor_to_graphtorch(v, gt, torch)
+        return memo[id(v)]
+    if isinstance(v, tuple) and hasattr(v, "_fields"):
+        return type(v)(*(_to_graphtorch(x, gt, torch, memo) for x in v))
+    if isinstance(v, (list, tuple)):
+        return type(v)(_to_graphtorch(x, gt, torch, memo) for x in v)
+    if isinstance(v, dict):
+        return {_to_graphtorch(k, gt, torch, memo): _to_graphtorch(x, gt, torch, memo)
+                for k, x in v.items()}
+    return _leaf_to_graphtorch(v, gt, torch)
+
+
+def _tensor_to_graphtorch(v, gt, torch):
+    t = v.detach()
+    if t.dtype == torch.bfloat16:
+        out = gt.tensor(t.float().numpy()).to(gt.bfloat16)
+    else:
+        out = gt.tensor(t.numpy())
+    if v.requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _leaf_to_graphtorch(v, gt, torch):
     if isinstance(v, torch.dtype):
         return getattr(gt, str(v).split(".")[-1])
     if isinstance(v, torch.device):
@@ -202,12 +221,6 @@ def _to_graphtorch(v, gt, torch):
         return tuple(v)
     if isinstance(v, range):  # TorchScript takes a range where a List[int] is expected
         return list(v)
-    if isinstance(v, tuple) and hasattr(v, "_fields"):
-        return type(v)(*(_to_graphtorch(x, gt, torch) for x in v))
-    if isinstance(v, (list, tuple)):
-        return type(v)(_to_graphtorch(x, gt, torch) for x in v)
-    if isinstance(v, dict):
-        return {_to_graphtorch(k, gt, torch): _to_graphtorch(x, gt, torch) for k, x in v.items()}
     return v
 
 
@@ -302,8 +315,11 @@ def run_case(case: dict, workdir: Path) -> dict:
     except BaseException as exc:  # noqa: BLE001 - a case PyTorch itself does not pass
         return {"status": "excluded", "why": f"{type(exc).__name__}: {str(exc)[:200]}"}
     try:
-        fn_g, _ = _load(case["gt_src"], workdir / f"{stem}_gt.py", name)
         args = _to_graphtorch(copy.deepcopy(inputs), gt, torch)
+    except Exception as exc:  # noqa: BLE001 - e.g. a dtype graphtorch lacks (complex)
+        return {"status": "missing", "why": f"inputs: {type(exc).__name__}: {str(exc)[:200]}"}
+    try:
+        fn_g, _ = _load(case["gt_src"], workdir / f"{stem}_gt.py", name)
         got = gt.jit.script(fn_g)(*args)
     except (KeyboardInterrupt, SystemExit):
         raise

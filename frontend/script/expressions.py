@@ -242,6 +242,11 @@ class ExprCompiler:
             if out == T.FLOAT and op in ("&", "|", "^", "<<", ">>"):
                 raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos)
             return self.scalar(prim, [a, b], out)
+        if op == "+" and isinstance(at, T.TupleType) and isinstance(bt, T.TupleType):
+            items = [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
+                     for v in (a, b) for i, et in enumerate(v.type.elems)]
+            return self.graph.emit(Prim.TupleConstruct, items,
+                                   [T.TupleType(tuple(x.type for x in items))]).output
         if op == "+" and at == T.STR and bt == T.STR:
             return self.scalar(prim, [a, b], T.STR)
         if op == "+" and isinstance(at, T.ListType) and isinstance(bt, T.ListType):

@@ -11,11 +11,28 @@ Mixed into FunctionCompiler.
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.tensor_literals import literal_value
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
+from graphtorch.ops import creation
 
 _INT_LIKE = (T.IntType, T.BoolType)
+
+
+def _int_list(data) -> bool:
+    """Nested lists of ints (or of bools): data eager turns into an index tensor."""
+    if not isinstance(data, list):
+        return False
+    flat, todo = [], list(data)
+    while todo:
+        x = todo.pop()
+        if isinstance(x, list):
+            todo.extend(x)
+        else:
+            flat.append(x)
+    return all(isinstance(x, int) for x in flat) and (
+        all(isinstance(x, bool) for x in flat) or not any(isinstance(x, bool) for x in flat))
 
 
 class IndexCompiler:
@@ -27,8 +44,13 @@ class IndexCompiler:
         for p in parts:
             if isinstance(p, S.Constant) and p.value is None:
                 entries.append(["none"])
-            elif isinstance(p, S.Constant) and p.value is Ellipsis:
+            elif isinstance(p, S.Constant) and p.value is Ellipsis or \
+                    isinstance(p, S.Name) and p.id == "Ellipsis" and p.id not in self.env:
                 entries.append(["ellipsis"])
+            elif isinstance(p, S.List) and _int_list(literal_value(p)):
+                # x[:, [0, 2]]: a literal list is an index tensor, as eager makes it
+                entries.append(["tensor", len(tensors)])
+                tensors.append(self.const(creation.tensor(literal_value(p))))
             elif isinstance(p, S.Slice):
                 bounds = []
                 for b in (p.lower, p.upper, p.step):
@@ -54,7 +76,9 @@ class IndexCompiler:
                 else:
                     raise self.src.error(
                         f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
-                        f"Variables are valid indices (got {v.type})", p.pos)
+                        f"Variables are valid indices (got {v.type})", p.pos,
+                        "a literal list of ints works (x[:, [0, 2]]); for a list built at run "
+                        "time, index with graphtorch.tensor(...) of it made outside the script")
         return self._key_value(entries), self._indices_value(tensors)
 
     def _static(self, v: Value | None):

@@ -235,3 +235,12 @@ def comment_without_return(flag, xs):
     if flag:
         return xs[0] + 1
     return xs[-1]
+
+
+def list_and_ellipsis_index(x: graphtorch.Tensor) -> Tuple[graphtorch.Tensor, graphtorch.Tensor,
+                                                           graphtorch.Tensor]:
+    return x[:, :, [0, 1]], x[1, Ellipsis, 0], x[[True, False, True]]
+
+
+def tuple_concat(t: Tuple[int, float], x: graphtorch.Tensor):
+    return t + (3,) + (x, "s")

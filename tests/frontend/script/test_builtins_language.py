@@ -57,6 +57,8 @@ CASES = [
     (P.tuple_slices, ((1, "b", 2.5),)),
     (P.comment_without_return, (True, [graphtorch.ones(2), graphtorch.zeros(2)])),
     (P.comment_without_return, (False, [graphtorch.ones(2), graphtorch.zeros(2)])),
+    (P.list_and_ellipsis_index, (graphtorch.arange(12).reshape(3, 2, 2),)),
+    (P.tuple_concat, ((1, 2.0), graphtorch.ones(1))),
 ]
 
 
