@@ -1,11 +1,11 @@
 """Eager RNN and CNN training-step benchmark: graphtorch vs PyTorch (CPU), side by side.
 
   * LSTM / GRU forward + backward: seq 35, batch 20, input 200, hidden 200, 2 layers
-    (word_language_model's sizes);
+    (word_language_model's sizes), and the LSTM forward alone under no_grad (its evaluation);
   * the mnist example's CNN training step (conv 32@3x3, conv 64@3x3, max-pool, dropout,
     linear 9216-128, linear 128-10, log-softmax, NLL, Adadelta), batch 64.
 
-    python benchmarks/rnn.py [--iters 20] [--threads N] [--case lstm|gru|mnist|all]
+    python benchmarks/rnn.py [--iters 20] [--threads N] [--case lstm|lstm-eval|gru|mnist|all]
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/rnn.py --threads 1
 
 Both libraries run with the same thread count: --threads sets torch's and, through threadpoolctl
@@ -41,7 +41,7 @@ def _median_ms(steps: dict[str, Callable[[], None]], iters: int, warmup: int = 3
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
-def _rnn_step(lib, kind: str) -> Callable[[], None]:
+def _rnn_step(lib, kind: str, train: bool = True) -> Callable[[], None]:
     lib.manual_seed(0)
     layer = getattr(lib.nn, kind)(HIDDEN, HIDDEN, LAYERS)
     x = lib.tensor(np.random.default_rng(0).standard_normal((SEQ, BATCH, HIDDEN),
@@ -52,7 +52,11 @@ def _rnn_step(lib, kind: str) -> Callable[[], None]:
         out, _ = layer(x)
         out.sum().backward()
 
-    return step
+    def evaluate():
+        with lib.no_grad():
+            layer(x)
+
+    return step if train else evaluate
 
 
 class _MnistNet:
@@ -120,18 +124,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--case", choices=["lstm", "gru", "mnist", "all"], default="all")
+    parser.add_argument("--case", choices=["lstm", "lstm-eval", "gru", "mnist", "all"],
+                        default="all")
     args = parser.parse_args()
     import torch
 
     _set_threads(args.threads)
-    cases = ["lstm", "gru", "mnist"] if args.case == "all" else [args.case]
+    cases = ["lstm", "lstm-eval", "gru", "mnist"] if args.case == "all" else [args.case]
     print(f"threads: torch {torch.get_num_threads()}; iters {args.iters}")
     print(f"{'case':<34} {'PyTorch ms':>11} {'graphtorch ms':>14} {'ratio':>7}")
     for case in cases:
         if case == "mnist":
             label = "mnist CNN train step (batch 64)"
             steps = {"torch": _mnist_step(torch), "graphtorch": _mnist_step(gt)}
+        elif case == "lstm-eval":
+            label = "LSTM forward, no_grad (35x20x200)"
+            steps = {"torch": _rnn_step(torch, "LSTM", False),
+                     "graphtorch": _rnn_step(gt, "LSTM", False)}
         else:
             label = f"{case.upper()} fwd+bwd (35x20x200, 2 layers)"
             kind = case.upper()
