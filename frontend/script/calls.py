@@ -471,6 +471,10 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             args = [self.graph.emit(Prim.ListConstruct, args, [T.ListType(T.INT)]).output]
         if name == "t":
             return self.tensor_t(v, pos)
+        if name in ("cpu", "cuda") and not args:
+            from graphtorch import device as _device  # the package imports this module
+
+            return self.call_op("to_device", [v, self.const(_device(name))], {}, pos)
         if name == "where" and args:   # x.where(cond, y) is where(cond, x, y)
             return self.call_op(overload("where", [args[0], v] + list(args[1:]), kwargs),
                                 [args[0], v] + list(args[1:]), kwargs, pos)

@@ -193,7 +193,9 @@ class ExprCompiler:
         if is_tensor(v.type):
             simple = {"shape": ("prim::size", T.ListType(T.INT)), "dtype": ("prim::dtype", T.DTYPE),
                       "device": ("prim::device", T.DEVICE), "ndim": ("prim::dim", T.INT),
-                      "requires_grad": ("prim::requires_grad", T.BOOL)}
+                      "requires_grad": ("prim::requires_grad", T.BOOL),
+                      "grad": ("prim::grad", T.optional(T.TENSOR)),
+                      "is_cuda": ("prim::is_cuda", T.BOOL), "is_leaf": ("prim::is_leaf", T.BOOL)}
             if attr in simple:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)
@@ -506,6 +508,8 @@ class ExprCompiler:
             return self.scalar("prim::list_get", [keys, i], v.type.key)
         if is_tensor(v.type):
             return self.tensor_select(v, 0, i, pos)
+        if v.type == T.STR:   # for c in s: one-character strings
+            return self.scalar("prim::str_get", [v, i], T.STR)
         raise self.src.error(f"cannot iterate over a value of type {v.type}", pos)
 
     def length(self, seq, pos) -> Value:

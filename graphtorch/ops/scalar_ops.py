@@ -338,6 +338,9 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::device": (lambda t: t.device, "t.device"),
     "prim::is_floating_point": (lambda t: t.is_floating_point(), "t.is_floating_point()"),
     "prim::requires_grad": (lambda t: t.requires_grad, "t.requires_grad"),
+    "prim::grad": (lambda t: t.grad, "t.grad (None until a backward fills it)"),
+    "prim::is_cuda": (lambda t: t.is_cuda, "t.is_cuda"),
+    "prim::is_leaf": (lambda t: t.is_leaf, "t.is_leaf"),
     "prim::item": (lambda t: t.item(), "t.item() as a Python number"),
     "prim::tolist": (lambda t: t.tolist(), "t.tolist()"),
     # math module

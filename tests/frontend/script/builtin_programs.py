@@ -244,3 +244,17 @@ def list_and_ellipsis_index(x: graphtorch.Tensor) -> Tuple[graphtorch.Tensor, gr
 
 def tuple_concat(t: Tuple[int, float], x: graphtorch.Tensor):
     return t + (3,) + (x, "s")
+
+
+def string_iteration(s: str) -> Tuple[List[str], int]:
+    out: List[str] = []
+    vowels = 0
+    for c in s:
+        out.append(c.upper())
+        if c in "aeiou":
+            vowels += 1
+    return out, vowels
+
+
+def tensor_attributes(x: graphtorch.Tensor):
+    return x.cpu() * 2, x.is_cuda, x.is_leaf, x.grad is None

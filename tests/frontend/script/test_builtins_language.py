@@ -59,6 +59,9 @@ CASES = [
     (P.comment_without_return, (False, [graphtorch.ones(2), graphtorch.zeros(2)])),
     (P.list_and_ellipsis_index, (graphtorch.arange(12).reshape(3, 2, 2),)),
     (P.tuple_concat, ((1, 2.0), graphtorch.ones(1))),
+    (P.string_iteration, ("graphtorch",)),
+    (P.string_iteration, ("",)),
+    (P.tensor_attributes, (graphtorch.ones(2),)),
 ]
 
 
