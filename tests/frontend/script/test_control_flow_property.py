@@ -1,6 +1,7 @@
-"""Property test of the exit transform: random programs of nested if / for(range) / while with
-return / break / continue, integer arithmetic and string appends, scripted with
-graphtorch.jit.script, must equal plain Python on many inputs (and pass the IR verifier).
+"""Property test of the exit transform: random programs of nested if / for (over ranges, and over
+tuples, which are unrolled) / while with return / break / continue, integer arithmetic and string
+appends, scripted with graphtorch.jit.script, must equal plain Python on many inputs (and pass
+the IR verifier).
 
 A program the compiler refuses must be refused with a ScriptError; refusals are counted and must
 stay rare for this subset.
@@ -71,7 +72,7 @@ class _Generator:
 
     def statement(self, depth: int, loops: list[str], in_loop: bool) -> list[str]:
         kind = "simple" if depth >= MAX_DEPTH else \
-            self.r.choice(["simple", "simple", "if", "if", "for", "while"])
+            self.r.choice(["simple", "simple", "if", "if", "for", "for", "while"])
         if kind == "simple":
             return self.simple(loops, in_loop)
         if kind == "if":
@@ -85,8 +86,11 @@ class _Generator:
             return lines
         if kind == "for":
             var = f"i{depth}"
-            bound = self.r.choice(["3", "x % 4", "y + 2", "0", "b % 3"])
             body = self.block(depth + 1, loops + [var], True)
+            if self.r.random() < 0.3:     # over a tuple: unrolled while compiling
+                items = ", ".join(self.operand(loops) for _ in range(self.r.randint(1, 3)))
+                return [f"for {var} in ({items},):"] + _indent(body)
+            bound = self.r.choice(["3", "x % 4", "y + 2", "0", "b % 3"])
             return [f"for {var} in range({bound}):"] + _indent(body)
         var = f"w{depth}"
         test = f"{var} < {self.r.randint(0, 4)}"

@@ -136,3 +136,54 @@ def test_early_exits_match_python(fn):
     verify(sf.graph)
     for x in range(-2, 12):
         assert sf(x) == fn(x), (fn.__name__, x)
+
+
+def exits_in_unrolled_tuple_loops(x: int):
+    a = 0
+    s = ""
+    for v in (x, x - 3, 3):
+        if v == 2:
+            continue
+        a += v
+        for k in (1, 2):
+            if a > 5:
+                break
+            s += str(k)
+        if a > 8:
+            return a, s
+        if v < 0:
+            break
+        s += "v"
+    return -a, s
+
+
+def test_exits_in_unrolled_tuple_loops_match_python():
+    sf = torch.jit.script(exits_in_unrolled_tuple_loops)
+    verify(sf.graph)
+    for x in range(-4, 12):
+        assert sf(x) == exits_in_unrolled_tuple_loops(x), x
+
+
+def fall_off_the_end(x: int):
+    for i in range(x):
+        if i > 2:
+            return i
+
+
+def test_a_path_that_falls_off_the_end_returns_none():
+    sf = torch.jit.script(fall_off_the_end)
+    assert [sf(x) for x in range(6)] == [fall_off_the_end(x) for x in range(6)]
+
+
+def loops_forever_unless_it_returns(n: int):
+    i = 0
+    while True:
+        i += 3
+        if i > n:
+            return i
+
+
+def test_while_true_without_break_never_falls_through():
+    sf = torch.jit.script(loops_forever_unless_it_returns)
+    assert "int?" not in str(sf.graph)          # no None path: the result stays int
+    assert [sf(n) for n in range(8)] == [loops_forever_unless_it_returns(n) for n in range(8)]
