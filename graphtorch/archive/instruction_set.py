@@ -272,11 +272,46 @@ class NodeRules:
                 problem = format_fields_problem(src.attrs.get("value"))
                 if problem:
                     raise self.fail(node, problem)
-        if node.kind in (Prim.TupleUnpack.value, Prim.TupleIndex.value):
-            elems = node.inputs[0].type.elems
-            if node.kind == Prim.TupleUnpack.value and len(elems) != len(node.outputs):
-                raise self.fail(node, f"unpacks a {node.inputs[0].type} into "
-                                      f"{len(node.outputs)} value(s)")
+        self.element_types(node)
+
+    def element_types(self, node) -> None:
+        """What a container node yields is declared no narrower than what the container holds,
+        and what it makes holds what it was given."""
+        kind, t = node.kind, node.inputs[0].type if node.inputs else None
+        if kind == Prim.TupleUnpack.value:
+            if len(t.elems) != len(node.outputs):
+                raise self.fail(node, f"unpacks a {t} into {len(node.outputs)} value(s)")
+            pairs = list(zip(t.elems, node.outputs))
+        elif kind in (Prim.ListUnpack.value, Prim.ListIndex.value):
+            pairs = [(t.elem, o) for o in node.outputs]
+        elif kind == "prim::DictIndex":
+            pairs = [(t.value, o) for o in node.outputs]
+        elif kind == Prim.TupleConstruct.value:
+            out = node.outputs[0].type
+            if len(out.elems) != len(node.inputs):
+                raise self.fail(node, f"makes a tuple of {len(node.inputs)} value(s) declared "
+                                      f"{out}")
+            pairs = [(v.type, e) for v, e in zip(node.inputs, out.elems)]
+            self._subtypes(node, pairs, "element")
+            return
+        elif kind == Prim.ListConstruct.value:
+            elem = node.outputs[0].type.elem
+            self._subtypes(node, [(v.type, elem) for v in node.inputs], "element")
+            return
+        else:
+            return
+        self._subtypes(node, [(a, o.type) for a, o in pairs], "result")
+
+    def _subtypes(self, node, pairs, what: str) -> None:
+        # NOTE: a producer may refine (the tracer declares the sizes it saw for an element of a
+        # Tensor[], one element's sizes for all); only unrelated types (a Tensor read as an
+        # int) contradict the container
+        for i, (have, declared) in enumerate(pairs):
+            if isinstance(have, T.TensorType) and isinstance(declared, T.TensorType):
+                continue
+            if not (T.is_subtype(have, declared) or T.is_subtype(declared, have)):
+                raise self.fail(node, f"{what} {i} is declared {declared}, but the value is "
+                                      f"{have}")
 
     # -- members and calls ---------------------------------------------------------------
     def target(self, node, what: str) -> ModuleInfo:

@@ -118,6 +118,14 @@ def _ir_cases(forward: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         "tupleunpack_of_tensor": (forward.replace("prim::TupleUnpack(%pair)",
                                                   "prim::TupleUnpack(%x)"),
                                   ("prim::TupleUnpack", "must be a Tuple")),
+        "tupleunpack_result_type": (forward.replace(
+            "%a : Tensor, %b : Tensor(float32, [3], cpu) = prim::TupleUnpack(%pair)",
+            "%a : int, %b : Tensor(float32, [3], cpu) = prim::TupleUnpack(%pair)"),
+            ("result 0 is declared int, but the value is Tensor",)),
+        "tupleconstruct_element_type": (forward.replace(
+            "%pair : (Tensor, Tensor(float32, [3], cpu)) = prim::TupleConstruct",
+            "%pair : (str, Tensor(float32, [3], cpu)) = prim::TupleConstruct"),
+            ("element 0 is declared str",)),
         "tupleunpack_arity": (forward.replace(
             "%a : Tensor, %b : Tensor(float32, [3], cpu) = prim::TupleUnpack(%pair)",
             "%a : Tensor, %b : Tensor(float32, [3], cpu), %c : Tensor = "
