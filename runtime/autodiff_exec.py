@@ -33,10 +33,15 @@ def set_autodiff(enabled: bool) -> None:
     _ENABLED[0] = bool(enabled)
 
 
+_ENV: list[bool | None] = [None]
+
+
 def autodiff_enabled() -> bool:
     if _ENABLED[0] is not None:
         return _ENABLED[0]
-    return os.environ.get("GT_AUTODIFF", "0") not in ("", "0")
+    if _ENV[0] is None:  # NOTE: $GT_AUTODIFF is read once, at the first call
+        _ENV[0] = os.environ.get("GT_AUTODIFF", "0") not in ("", "0")
+    return _ENV[0]
 
 
 def _signature(x):

@@ -35,6 +35,7 @@ from graphtorch.runtime.interpreter import run_inplace
 
 EXECUTORS = ("compiled", "interpreter", "codegen")
 _EXECUTOR: list[str | None] = [None]
+_ENV_EXECUTOR: list[str | None] = [None]  # $GT_EXECUTOR, read at the first call
 _COUNTER = count()
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
@@ -49,9 +50,13 @@ def set_executor(name: str | None) -> None:
 
 
 def get_executor() -> str:
-    """The executor in use: set_executor's choice, else $GT_EXECUTOR, else "compiled"."""
-    name = _EXECUTOR[0] or os.environ.get("GT_EXECUTOR") or "compiled"
+    """The executor in use: set_executor's choice, else $GT_EXECUTOR (read once), else
+    "compiled"."""
+    name = _EXECUTOR[0] or _ENV_EXECUTOR[0]
+    if name is None:
+        name = _ENV_EXECUTOR[0] = os.environ.get("GT_EXECUTOR") or "compiled"
     if name not in EXECUTORS:
+        _ENV_EXECUTOR[0] = None
         raise ValueError(f"GT_EXECUTOR={name!r} is not an executor; expected one of "
                          f"{', '.join(EXECUTORS)}")
     return name

@@ -10,15 +10,14 @@ eager autograd, so ``loss.backward()`` through a compiled module fills ``param.g
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 from graphtorch.errors import ArgumentError
 from graphtorch.ir import types as T
-from graphtorch.runtime.autodiff_exec import run_with_autodiff
+from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
-from graphtorch.runtime.plan import PlanCache
+from graphtorch.runtime.plan import PlanCache, signature
 from graphtorch.tensor import Tensor
 
 
@@ -29,6 +28,7 @@ class Prepared:
     graph: object
     param_paths: list  # attribute paths from the root module, one per lifted input
     source: object = None  # the graph this was prepared from (a function's, to notice changes)
+    checked: set = None  # signatures of argument lists that passed check_inputs
     interpreter: Interpreter = None  # keeps the graph's compiled block plans
     plans: PlanCache = None  # the execution plans, one per input signature
 
@@ -37,6 +37,8 @@ class Prepared:
             self.interpreter = Interpreter()
         if self.plans is None:
             self.plans = PlanCache(self.graph)
+        if self.checked is None:
+            self.checked = set()
 
 
 def prepared_graph(module, name: str) -> Prepared:
@@ -54,17 +56,15 @@ def prepared_function_graph(fn):
     return prepared_function(fn).graph
 
 
-# ScriptFunction -> its Prepared (graph, interpreter, plans); weak: functions may be dropped
-_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def prepared_function(fn) -> Prepared:
+    """A function's Prepared (graph, interpreter, plans), kept on the function object."""
     from graphtorch.passes.prepare import prepare_function
 
-    hit = _FUNCTIONS.get(fn)
+    hit = fn.__dict__.get("_gt_prepared_run")
     if hit is None or hit.source is not fn.graph:
-        hit = _FUNCTIONS[fn] = Prepared(prepare_function(fn), [])
+        hit = Prepared(prepare_function(fn), [])
         hit.source = fn.graph
+        fn._gt_prepared_run = hit
     return hit
 
 
@@ -182,10 +182,20 @@ def _finish(out: list):
 
 
 def call_function(fn, args: tuple, kwargs: dict):
+    prep = prepared_function(fn)
+    if not kwargs and get_executor() == "compiled" and not autodiff_enabled():
+        # NOTE: the fast path: arguments whose signature already passed check_inputs go
+        # straight to the plan (the signature pins every type check_inputs looks at)
+        vals = list(args)
+        key = signature(vals)
+        if key in prep.checked:
+            return _finish(prep.plans.run(vals, key))
     names = [v.name for v in fn.graph.block.inputs]
     vals = _bind(names, args, kwargs, fn.name)
     vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
-    return _finish(_run(prepared_function(fn), vals))
+    if not kwargs and len(vals) == len(args) and len(prep.checked) < 64:
+        prep.checked.add(signature(vals))
+    return _finish(_run(prep, vals))
 
 
 def plans_of(obj) -> PlanCache:

@@ -249,8 +249,9 @@ class PlanCache:
         self.seen: dict[tuple, int] = {}
         self.interpreter = Interpreter()
 
-    def run(self, inputs: list) -> list:
-        key = signature(inputs)
+    def run(self, inputs: list, key: tuple | None = None) -> list:
+        if key is None:
+            key = signature(inputs)
         plan = self.plans.get(key)
         if plan is None:
             n = self.seen.get(key, 0)
