@@ -110,10 +110,10 @@ def max_pool_kernel(xp, x, a: _PoolArgs):
     best = xp.zeros(values.shape, dtype=np.int8 if len(views) < 128 else np.int64)
     for k in reversed(range(len(views))):
         v = views[k][1]
-        hit = v == values
-        if has_nan:
-            hit |= xp.isnan(v)
-        xp.copyto(best, k, where=hit)
+        xp.copyto(best, k, where=v == values)
+    if has_nan:  # PyTorch's window scan takes every NaN it meets: the last one wins
+        for k, (_, v) in enumerate(views):
+            xp.copyto(best, k, where=xp.isnan(v))
     # flat input index = window origin + the chosen tap's offset (both linear in h*W + w)
     origin = xp.zeros((1,) * values.ndim, dtype=np.int64)
     offsets = np.zeros(len(views), dtype=np.int64)
