@@ -126,7 +126,15 @@ def _case_source(lines, imports, deps, setup, call: ast.Call, to_graphtorch: boo
     head = "".join(f"try:\n{_text(lines, i, '    ')}except Exception:\n    pass\n"
                    for i in imports)
     body = "".join(_text(lines, d, "") for d in deps)
-    case = f"\n\ndef {_CASE_FN}():\n" + "".join(_text(lines, s, "    ") for s in setup)
+    case = f"\n\ndef {_CASE_FN}():\n"
+    for stmt in setup:
+        if to_graphtorch and not isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            # values only the torch inputs need (make_tensor(..., dtype=complex64)) must not
+            # fail the graphtorch side; a function that needs one fails with a NameError
+            case += f"    try:\n{_text(lines, stmt, '        ')}    except Exception:\n" \
+                    f"        pass\n"
+        else:
+            case += _text(lines, stmt, "    ")
     case += f"    return (({fn_src}), lambda: ({inputs_src}))\n"
     src = head + body + case
     if to_graphtorch:

@@ -196,11 +196,22 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         from graphtorch import device as _device
 
         if obj is _device:
-            args, _ = self.args_of(e)
-            if not all(a.is_constant for a in args):
+            args, kwargs = self.args_of(e)
+            if not all(a.is_constant for a in [*args, *kwargs.values()]):
                 raise self.src.error("graphtorch.device() needs constant arguments in script",
                                      e.pos)
-            return self.const(_device(*(self.graph.constant_value(a) for a in args)))
+            vals = [self.graph.constant_value(a) for a in args]
+            kw = {k: self.graph.constant_value(v) for k, v in kwargs.items()}
+            if set(kw) <= {"type", "index"} and "type" in kw and not vals:
+                # device(type='cuda', index=0) is device('cuda:0')
+                vals = [kw.pop("type") + ("" if kw.get("index") is None else f":{kw['index']}")]
+                kw.pop("index", None)
+            try:
+                return self.const(_device(*vals, **kw))
+            except Exception as err:  # noqa: BLE001 - any bad spec is the user's error here
+                raise self.src.error(f"graphtorch.device(): {err}", e.pos,
+                                     "write graphtorch.device('cpu') or device('cuda:0')") \
+                    from None
         if obj in _MATH:
             args, _ = self.args_of(e)
             out = T.INT if obj in (math.floor, math.ceil) else T.FLOAT

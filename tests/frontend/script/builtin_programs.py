@@ -258,3 +258,11 @@ def string_iteration(s: str) -> Tuple[List[str], int]:
 
 def tensor_attributes(x: graphtorch.Tensor):
     return x.cpu() * 2, x.is_cuda, x.is_leaf, x.grad is None
+
+
+def device_keywords():
+    return graphtorch.device(type="cpu"), graphtorch.device(type="cuda", index=1)
+
+
+def device_bad_keyword():
+    return graphtorch.device(flavor="cpu")

@@ -124,6 +124,11 @@ def test_annotate_checks_any_values_when_run():
         graphtorch.jit.script(P.annotate_tolist_wrong)(graphtorch.ones(2))
 
 
+def test_device_keywords_are_a_spec():
+    got = graphtorch.jit.script(P.device_keywords)()
+    assert got == (graphtorch.device("cpu"), graphtorch.device("cuda:1"))
+
+
 def test_string_index_out_of_range_raises_index_error():
     with pytest.raises(IndexError):
         P.string_index_out_of_range("abc")
@@ -182,6 +187,7 @@ REFUSED = [
     (P.signature_comment_wrong_count, "has 1 types for 2 parameters", "def "),
     (P.signature_comment_unknown_type, "unknown type 'NoSuchType'", "def "),
     (P.tuple_mixed_by_variable, "a tuple whose items have different types", "t[i]"),
+    (P.device_bad_keyword, "graphtorch.device(): ", "graphtorch.device("),
 ]
 
 
