@@ -234,6 +234,11 @@ def _read_header(data: bytes) -> tuple[dict, memoryview]:
     if len(data) < 8:
         raise FormatError(f"file is {len(data)} bytes long, too short for a safetensors header "
                           "(is it a graphtorch.save file?)", member="header")
+    if bytes(data[:4]) == b"PK\x03\x04":
+        raise FormatError("this is a zip archive (a torch.save file or a TorchScript archive), "
+                          "not a graphtorch.save file; in PyTorch, save a state_dict with "
+                          "safetensors (safetensors.torch.save_file) and graphtorch.load reads it",
+                          member="header")
     (n,) = struct.unpack("<Q", data[:8])
     if n > _MAX_HEADER or 8 + n > len(data):
         raise FormatError(f"header length {n} does not fit in a file of {len(data)} bytes: the "

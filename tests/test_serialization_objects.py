@@ -229,3 +229,15 @@ def test_unsafe_globals_are_listed_without_unpickling(capfd):
     assert "graphtorch.nn.container.Sequential" not in again
     assert gt.serialization.get_unsafe_globals_in_checkpoint(_bytes({"w": gt.ones(1)})) == []
 
+
+@pytest.mark.torch
+def test_a_torch_save_file_is_named_as_such():
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    buf = io.BytesIO()
+    torch.save({"w": torch.ones(2)}, buf)
+    with pytest.raises(FormatError, match="zip archive \\(a torch.save file"):
+        gt.load(io.BytesIO(buf.getvalue()))
+    data = safetensors_torch.save({"w": torch.arange(3.0)})  # the suggested route works
+    assert gt.load(io.BytesIO(data))["w"].tolist() == [0.0, 1.0, 2.0]
+
