@@ -212,9 +212,14 @@ class ExitCompiler:
             if not live_vals:
                 continue
             if name in FLAGS and all(v.is_constant for v in live_vals):
-                consts = {bool(self.graph.constant_value(v)) for v in live_vals}
-                if len(consts) == 1:
-                    self.env[name] = self.const(consts.pop())
+                consts = [bool(self.graph.constant_value(v)) for v in live_vals]
+                if len(set(consts)) == 1:
+                    self.env[name] = self.const(consts[0])
+                    continue
+                if len(consts) == 2:    # True on one branch, False on the other: the condition
+                    cond = node.inputs[0]
+                    self.env[name] = cond if consts[0] else \
+                        self.scalar("prim::not", [cond], T.BOOL)
                     continue
             if any(v is None or isinstance(v, Undefined) for v in live_vals):
                 missing = "the true branch" if vals[0] is None else "the false branch"
