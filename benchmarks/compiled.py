@@ -189,7 +189,7 @@ def measure(name: str, budget: float) -> dict:
                 t0 = time.perf_counter()
                 tc = torch.compile(tm)
                 tc(*tin)
-                row["torch.compile warm-up s"] = time.perf_counter() - t0
+                row["torch.compile warm-up"] = time.perf_counter() - t0
                 row["torch.compile"] = timeit(lambda: tc(*tin), budget)
             except Exception as e:  # noqa: BLE001 - report, do not stop the table
                 row["torch.compile"] = f"n/a ({type(e).__name__})"

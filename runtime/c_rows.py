@@ -36,14 +36,20 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
 """
 
 _SOFTMAX = """    {T} m = -INFINITY;
-    for (long j = 0; j < n; j++) m = GT_MAX(m, xr[j]);
+    int nan = 0;
+    #pragma omp simd reduction(max:m) reduction(|:nan)
+    for (long j = 0; j < n; j++) {{ {T} v = xr[j]; m = v > m ? v : m; nan |= (v != v); }}
+    if (nan) m = NAN;
     {T} s = 0;
     for (long j = 0; j < n; j++) {{ {T} e = exp{f}(xr[j] - m); yr[j] = e; s += e; }}
     {T} inv = 1 / s;
     for (long j = 0; j < n; j++) yr[j] *= inv;"""
 
 _LOG_SOFTMAX = """    {T} m = -INFINITY;
-    for (long j = 0; j < n; j++) m = GT_MAX(m, xr[j]);
+    int nan = 0;
+    #pragma omp simd reduction(max:m) reduction(|:nan)
+    for (long j = 0; j < n; j++) {{ {T} v = xr[j]; m = v > m ? v : m; nan |= (v != v); }}
+    if (nan) m = NAN;
     {T} s = 0;
     for (long j = 0; j < n; j++) s += exp{f}(xr[j] - m);
     {T} c = m + log{f}(s);

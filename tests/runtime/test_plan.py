@@ -217,6 +217,16 @@ def test_row_kernels_equal_the_interpreter(dtype):
         assert "softmax (row kernel)" in plan.explain()
 
 
+def test_row_kernels_propagate_nan_and_inf():
+    f = gt.jit.script(rows)
+    x = gt.randn(5, 9)
+    x[1, 3] = float("nan")
+    x[2, 0] = float("inf")
+    x[3, 4] = float("-inf")
+    got, want, _ = compiled_and_reference(f, x, gt.ones(9), gt.zeros(9))
+    close(got, want)
+
+
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
 def test_linear_activation_epilogue(approximate):
     gt.manual_seed(1)
