@@ -82,6 +82,9 @@ def _table() -> dict:
              nn.AdaptiveAvgPool2d: adaptive_avg_pool2d_forward,
              nn.AdaptiveMaxPool2d: adaptive_max_pool2d_forward,
              nn.Sequential: sequential_forward}
+    from graphtorch.frontend.script.library_layers import table as more_layers
+
+    table.update(more_layers())
     for name in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"):
         if hasattr(nn, name):
             table[getattr(nn, name)] = batch_norm_forward

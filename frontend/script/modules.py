@@ -3,9 +3,11 @@ FunctionCompiler)."""
 
 from __future__ import annotations
 
+import inspect
+
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.defaults import parameter_defaults
-from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef
+from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -15,11 +17,21 @@ def _unwrap_fn(fn):
     return getattr(fn, "__func__", fn)
 
 
+def _holds_parameters(module) -> bool:
+    from graphtorch.nn.container import ParameterDict, ParameterList
+
+    return isinstance(module, (ParameterList, ParameterDict))
+
+
+def _children_of(module) -> dict:
+    return module._parameters if _holds_parameters(module) else module._modules
+
+
 class ModuleCompiler:
     def call_module(self, ref: ModuleRef, method: str, e: S.Call):
         if ref.is_container and method in ("items", "keys", "values") and not e.args:
             children = self.module_children(ref)
-            names = [self.const(n) for n in ref.module._modules]
+            names = [self.const(n) for n in _children_of(ref.module)]
             if method == "keys":
                 return names
             if method == "values":
@@ -160,6 +172,8 @@ class ModuleCompiler:
             return self.graph.emit(Prim.GetAttr, [ref.value], [T.BOOL], {"name": attr}).output
         if attr == "_modules":
             return ref      # self._modules.values()/items() iterate the children statically
+        if attr == "_flat_weights" and "_flat_weights_names" in m.__dict__:
+            return self.rnn_flat_weights(ref)
         if attr in getattr(m, "__dict__", {}):
             val = m.__dict__[attr]
             from graphtorch.frontend.script.expressions import _is_constant
@@ -168,6 +182,8 @@ class ModuleCompiler:
                     isinstance(x, (int, float)) for x in val):
                 return self.py_constant(val, pos) if not isinstance(val, list) else \
                     self.const(list(val))
+            if inspect.isfunction(val) and (val.__module__ or "").startswith("graphtorch."):
+                return PyObj(val)   # e.g. a Transformer layer's activation (F.relu): inlined
             raise self.src.error(f"module attribute '{attr}' has a type script does not "
                                  f"support ({type(val).__name__})", pos,
                                  "mark the method using it @graphtorch.jit.ignore")
@@ -179,7 +195,35 @@ class ModuleCompiler:
             return self.py_constant(getattr(type(m), attr), pos)   # a class-level constant
         raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos)
 
-    def module_children(self, ref: ModuleRef) -> list[ModuleRef]:
+    def rnn_flat_weights(self, ref: ModuleRef) -> Value:
+        """A recurrent layer's weights as a compile-time tuple: one tuple per layer, one per
+        direction in it, each ``(w_ih, w_hh, b_ih, b_hh, w_hr)`` with None for a missing one."""
+        m = ref.module
+        directions = 2 if m.bidirectional else 1
+        layers = []
+        for layer in range(m.num_layers):
+            dirs = []
+            for d in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if d == 1 else "")
+                ws = []
+                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"):
+                    p = m._parameters.get(kind + suffix)
+                    ws.append(self.const(None) if p is None else self.graph.emit(
+                        Prim.GetAttr, [ref.value], [T.type_of_value(p)],
+                        {"name": kind + suffix}).output)
+                dirs.append(self.tuple_of(ws))
+            layers.append(self.tuple_of(dirs))
+        return self.tuple_of(layers)
+
+    def tuple_of(self, values: list[Value]) -> Value:
+        return self.graph.emit(Prim.TupleConstruct, values,
+                               [T.TupleType([v.type for v in values])]).output
+
+    def module_children(self, ref: ModuleRef) -> list:
+        if _holds_parameters(ref.module):     # ParameterList / ParameterDict: their tensors
+            return [self.graph.emit(Prim.GetAttr, [ref.value], [T.type_of_value(p)],
+                                    {"name": name}).output
+                    for name, p in ref.module._parameters.items()]
         out = []
         for name, sub in ref.module._modules.items():
             v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],

@@ -30,9 +30,16 @@ class ModuleRef:
 
     @property
     def is_container(self) -> bool:
-        from graphtorch.nn.container import ModuleDict, ModuleList, Sequential
+        from graphtorch.nn.container import (
+            ModuleDict,
+            ModuleList,
+            ParameterDict,
+            ParameterList,
+            Sequential,
+        )
 
-        return isinstance(self.module, (ModuleList, Sequential, ModuleDict))
+        return isinstance(self.module, (ModuleList, Sequential, ModuleDict, ParameterList,
+                                        ParameterDict))
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 def _as_additive(mask: Tensor | None, dtype) -> Tensor | None:
-    if mask is None or mask.dtype.is_floating_point:
+    if mask is None:
         return mask
-    if mask.dtype is not gt.bool:
+    if mask.is_floating_point():
+        return mask
+    if mask.dtype != gt.bool:
         raise RuntimeError(f"only bool and floating types of masks are supported, got "
                            f"{mask.dtype}")
-    return gt.zeros(tuple(mask.shape), dtype=dtype).masked_fill(mask, float("-inf"))
+    return gt.zeros(list(mask.shape), dtype=dtype).masked_fill(mask, float("-inf"))
 
 
 def _merge_masks(attn_mask, key_padding_mask, bsz: int, num_heads: int, tgt_len: int,
@@ -37,25 +39,32 @@ def _merge_masks(attn_mask, key_padding_mask, bsz: int, num_heads: int, tgt_len:
     attn_mask = _as_additive(attn_mask, dtype)
     if attn_mask is not None:
         if attn_mask.dim() == 2:
-            if tuple(attn_mask.shape) != (tgt_len, src_len):
-                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, "
+            if list(attn_mask.shape) != [tgt_len, src_len]:
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, "
                                    f"but should be {(tgt_len, src_len)}.")
             attn_mask = attn_mask.unsqueeze(0)
         elif attn_mask.dim() == 3:
-            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
-                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, "
+            if list(attn_mask.shape) != [bsz * num_heads, tgt_len, src_len]:
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, "
                                    f"but should be {(bsz * num_heads, tgt_len, src_len)}.")
         else:
             raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
     kpm = _as_additive(key_padding_mask, dtype)
     if kpm is not None:
-        if tuple(kpm.shape) != (bsz, src_len):
+        if list(kpm.shape) != [bsz, src_len]:
             raise RuntimeError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
-                               f"{tuple(kpm.shape)}")
+                               f"{kpm.shape}")
         kpm = kpm.reshape([bsz, 1, 1, src_len]).expand([bsz, num_heads, 1, src_len])
         kpm = kpm.reshape([bsz * num_heads, 1, src_len])
-        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+        if attn_mask is None:
+            return kpm
+        attn_mask = attn_mask + kpm
     return attn_mask
+
+
+def _heads(t: Tensor, length: int, batch_heads: int, head_dim: int) -> Tensor:
+    """(len, N, E) -> (N * heads, len, head_dim)."""
+    return t.reshape([length, batch_heads, head_dim]).transpose(0, 1)
 
 
 def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_heads: int,
@@ -92,15 +101,15 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         from graphtorch.nn import functional as F
 
         src_len += extra
-        attn_mask = None if attn_mask is None else F.pad(attn_mask, [0, extra])
-        key_padding_mask = None if key_padding_mask is None else \
-            F.pad(key_padding_mask, [0, extra])
+        if attn_mask is not None:
+            attn_mask = F.pad(attn_mask, [0, extra])
+        if key_padding_mask is not None:
+            key_padding_mask = F.pad(key_padding_mask, [0, extra])
 
-    def heads(t: Tensor, length: int) -> Tensor:  # (len, N, E) -> (N * heads, len, head_dim)
-        return t.reshape([length, bsz * num_heads, head_dim]).transpose(0, 1)
-
-    kv_len = src_len - bool(add_zero_attn)
-    q, k, v = heads(q, tgt_len), heads(k, kv_len), heads(v, kv_len)
+    kv_len = src_len - int(add_zero_attn)
+    q = _heads(q, tgt_len, bsz * num_heads, head_dim)
+    k = _heads(k, kv_len, bsz * num_heads, head_dim)
+    v = _heads(v, kv_len, bsz * num_heads, head_dim)
     if add_zero_attn:
         zeros = gt.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)
         k, v = gt.cat([k, zeros], 1), gt.cat([v, zeros], 1)
@@ -206,7 +215,7 @@ class MultiheadAttention(Module):
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
         elif self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         if self._qkv_same_embed_dim:
             w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         else:
@@ -217,7 +226,9 @@ class MultiheadAttention(Module):
             key_padding_mask, need_weights, attn_mask, average_attn_weights, self.bias_k,
             self.bias_v, self.add_zero_attn)
         if not batched:
-            return out.squeeze(1), weights.squeeze(0) if weights is not None else None
+            if weights is None:
+                return out.squeeze(1), None
+            return out.squeeze(1), weights.squeeze(0)
         if self.batch_first:
             out = out.transpose(0, 1)
         return out, weights

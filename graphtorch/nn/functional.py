@@ -33,7 +33,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
     # y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j]
     left = input1.unsqueeze(-2).unsqueeze(-2).matmul(weight)  # (..., O, 1, J)
     out = left.matmul(input2.unsqueeze(-2).unsqueeze(-1)).squeeze(-1).squeeze(-1)
-    return out if bias is None else out + bias
+    if bias is None:
+        return out
+    return out + bias
 
 
 # --- activations ----------------------------------------------------------------------------------
@@ -310,8 +312,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
 # --- losses ---------------------------------------------------------------------------------------
 def _reduction(size_average, reduce, reduction: str) -> str:
-    if size_average is None and reduce is None:
-        return reduction
+    if size_average is None:
+        if reduce is None:      # NOTE: nested, so script decides it while compiling
+            return reduction
     warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
                   f"{_legacy(size_average, reduce)}' instead.", stacklevel=3)
     return _legacy(size_average, reduce)
