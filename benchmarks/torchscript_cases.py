@@ -333,7 +333,11 @@ def run_case(case: dict, workdir: Path) -> dict:
         raise
     except BaseException as exc:  # noqa: BLE001 - every failure is classified
         msg = str(exc).splitlines()[0][:300] if str(exc) else ""
-        return {"status": _classify(exc, gt), "why": f"{type(exc).__name__}: {msg}"}
+        out = {"status": _classify(exc, gt), "why": f"{type(exc).__name__}: {msg}"}
+        if out["status"] == "refused":
+            out["caret"] = getattr(exc, "line", None) is not None
+            out["hint"] = bool(getattr(exc, "hint", None))
+        return out
     if _same(exp_plain, _plain(got, gt, torch), rtol, atol):
         return {"status": "pass"}
     return {"status": "wrong", "why": f"expected {str(expected)[:150]!r}, got {str(got)[:150]!r}"}
@@ -428,6 +432,9 @@ def main() -> None:
     slim = [{k: v for k, v in r.items() if k not in ("torch_src", "gt_src")} | {
         "gt_src": r["gt_src"]} for r in everything]
     Path(a.json).write_text(json.dumps(slim, indent=1))
+    refused = [r for r in everything if r["status"] == "refused"]
+    print(f"refusals without a caret: {sum(not r['caret'] for r in refused)}, "
+          f"without a hint: {sum(not r['hint'] for r in refused)} (of {len(refused)})")
     print(f"per-case results: {a.json}")
 
 

@@ -39,6 +39,8 @@ _BUILTIN_HINTS = {
     "map": "use a list comprehension",
     "filter": "use a list comprehension with an if clause",
     "slice": "slice() is supported directly inside brackets: x[slice(a, b)] (or write x[a:b])",
+    "complex": "complex numbers are not supported in script: carry the real and imaginary parts "
+               "as two floats",
 }
 
 
@@ -111,7 +113,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                 i = schema.arg_index(k)
             except KeyError:
                 raise self.src.error(f"{name}() got an unexpected keyword argument '{k}'\n"
-                                     f"  schema: {schema}", pos) from None
+                                     f"  schema: {schema}", pos,
+                                     "use the argument names of the schema") from None
             if vals[i] is not None:
                 raise self.src.error(f"{name}() got multiple values for argument '{k}'", pos)
             vals[i] = v
@@ -169,7 +172,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             return v
         if isinstance(t, T.ListType) and t.elem == T.ANY:
             return v
-        hint = None
+        hint = f"pass a value of the schema's type: {REGISTRY[opname].schema}" \
+            if opname in REGISTRY else None
         if isinstance(t, T.OptionalType):
             hint = "it may be None here: test it first ('if value is not None:') to refine it"
         raise self.src.error(f"{opname}(): argument '{a.name}' must be {a.type}, not {t}", pos,
@@ -333,7 +337,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
     def call_builtin(self, name: str, e: S.Call):
         if name not in SUPPORTED_BUILTINS:
             raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
-                                 _BUILTIN_HINTS.get(name))
+                                 _BUILTIN_HINTS.get(name, "script's builtins are listed in "
+                                                    "docs/jit_script.md (The language subset)"))
         self.check_builtin_arity(name, e)
         out = self.extra_builtin(name, e)
         if out is not None:
@@ -439,7 +444,9 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             return self.scalar("prim::format", [v] + args, T.STR)
         hint = "strings support + , *, ==, in, indexing, f-strings, % and str.format() and " \
             "the common str methods (split, join, strip, startswith ...) in script" \
-            if t == T.STR else None
+            if t == T.STR else "it may be None here: test it first ('if value is not None:')" \
+            if isinstance(t, T.OptionalType) else "lists, dicts and str have Python's methods " \
+            "(see docs/jit_script.md)"
         raise self.src.error(f"'{t}' object has no method '{name}' in script", e.pos, hint)
 
     def tensor_method(self, v: Value, name: str, args, kwargs, pos) -> Value:
@@ -495,7 +502,9 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         if op is None or not op.schema.args or op.schema.args[0].type != "Tensor":
             out = self.method_as_function(v, method, args, kwargs, pos)
             if out is None:
-                raise self.src.error(f"Tensor has no method '{method}' in script", pos)
+                raise self.src.error(f"Tensor has no method '{method}' in script", pos,
+                                     "graphtorch has no op of that name; call it from a "
+                                     "@graphtorch.jit.ignore function")
             return out
         return self.call_op(name, [v] + list(args), kwargs, pos)
 

@@ -24,6 +24,16 @@ NUMERIC = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
 MAX_EXPR_DEPTH = 100
 
 
+_ATTRIBUTE_HINT = ("Tensor attributes in script: shape, dtype, device, ndim, T, mT, grad, "
+                   "requires_grad, is_cuda, is_leaf")
+
+
+def _operand_hint(a: T.Type, b: T.Type) -> str:
+    if isinstance(a, T.OptionalType) or isinstance(b, T.OptionalType):
+        return "it may be None here: test it first ('if value is not None:') to refine it"
+    return "convert one side (int(x), float(x), str(x)) so both have types the operator takes"
+
+
 def is_tensor(t: T.Type) -> bool:
     return isinstance(t, T.TensorType)
 
@@ -55,7 +65,8 @@ class ExprCompiler:
             return v.value
         if isinstance(v, BoundMethod) and isinstance(v.receiver, Value):
             raise self.src.error(f"a value of type {v.receiver.type} has no attribute "
-                                 f"'{v.name}' in script (if it is a method, call it)", pos)
+                                 f"'{v.name}' in script (if it is a method, call it)", pos,
+                                 _ATTRIBUTE_HINT)
         what = getattr(v, "obj", v)
         raise self.src.error(f"cannot use {_describe(what)} as a value in script", pos,
                              "script values are tensors, numbers, strings, lists, tuples, dicts "
@@ -87,7 +98,7 @@ class ExprCompiler:
         if isinstance(t, T.TensorType) and isinstance(v.type, T.TensorType):
             return v
         raise self.src.error(f"{what} is declared as {t}, but the value has type {v.type}",
-                             pos)
+                             pos, "convert the value, or declare the type it has")
 
     # --- dispatch ---------------------------------------------------------------------------------
     def expr(self, e: S.Expr, expected: T.Type | None = None):
@@ -185,7 +196,8 @@ class ExprCompiler:
                 obj = getattr(base.obj, attr)
             except AttributeError:
                 raise self.src.error(f"{_describe(base.obj)} has no attribute '{attr}'",
-                                     pos) from None
+                                     pos, "check the name: script resolves it as Python "
+                                     "would, while compiling") from None
             return self.py_constant(obj, pos) if _is_constant(obj) else PyObj(obj)
         if isinstance(base, ModuleRef):
             return self.module_attribute(base, attr, pos)
@@ -227,7 +239,9 @@ class ExprCompiler:
         tensor_op, prim = BINARY[op]
         if is_tensor(a.type) or is_tensor(b.type):
             if tensor_op is None:
-                raise self.src.error(f"operator {op} is not supported on tensors", pos)
+                raise self.src.error(f"operator {op} is not supported on tensors", pos,
+                                     "shift the values with integer arithmetic (x * 2 ** k) "
+                                     "or leave it to a @graphtorch.jit.ignore function")
             return self.call_op(tensor_op, [a, b], {}, pos)
         at, bt = a.type, b.type
         if isinstance(at, NUMERIC) and isinstance(bt, NUMERIC):
@@ -242,7 +256,8 @@ class ExprCompiler:
             else:
                 out = T.INT
             if out == T.FLOAT and op in ("&", "|", "^", "<<", ">>"):
-                raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos)
+                raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos,
+                                     _operand_hint(at, bt))
             return self.scalar(prim, [a, b], out)
         if op == "+" and isinstance(at, T.TupleType) and isinstance(bt, T.TupleType):
             items = [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
@@ -261,7 +276,8 @@ class ExprCompiler:
             if not isinstance(bt, (T.TupleType, T.DictType)):   # "%d" % x: one value
                 b = self.graph.emit(Prim.TupleConstruct, [b], [T.TupleType((bt,))]).output
             return self.scalar("prim::percent_format", [a, b], T.STR)
-        raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos)
+        raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos,
+                             _operand_hint(at, bt))
 
     def expr_UnaryOp(self, e, expected):
         if e.op == "not":
@@ -510,7 +526,9 @@ class ExprCompiler:
             return self.tensor_select(v, 0, i, pos)
         if v.type == T.STR:   # for c in s: one-character strings
             return self.scalar("prim::str_get", [v, i], T.STR)
-        raise self.src.error(f"cannot iterate over a value of type {v.type}", pos)
+        raise self.src.error(f"cannot iterate over a value of type {v.type}", pos,
+                             "iterate over a list, tuple, dict, str, range or tensor (annotate "
+                             "an Any value with its container type)")
 
     def length(self, seq, pos) -> Value:
         v = self.as_value(seq, pos)
@@ -518,7 +536,9 @@ class ExprCompiler:
             return self.scalar("prim::size", [v, self.const(0)], T.INT)
         if isinstance(v.type, (T.ListType, T.DictType, T.StrType)):
             return self.scalar("prim::len", [v], T.INT)
-        raise self.src.error(f"cannot iterate over a value of type {v.type}", pos)
+        raise self.src.error(f"cannot iterate over a value of type {v.type}", pos,
+                             "iterate over a list, tuple, dict, str, range or tensor (annotate "
+                             "an Any value with its container type)")
 
     def static_items(self, seq, pos):
         """Compile-time items of a tuple value or module container, else None."""
