@@ -8,13 +8,12 @@ from the type the IR declares for it. Each becomes a FormatError naming the memb
 
 from __future__ import annotations
 
-import re
-
 from graphtorch.archive import manifest as mf
 from graphtorch.archive.instruction_set import ModuleInfo, NodeRules
 from graphtorch.archive.values import MAX_DEVICE_INDEX
 from graphtorch.errors import FormatError, GraphtorchError, IRParseError
 from graphtorch.ir import types as T
+from graphtorch.ir.nesting import nesting_problem as ir_nesting_problem
 
 # NOTE: the IR parser reads ~10 MB/s of node text, but malformed text falls back to the slower
 # lark parser (~0.3 MB/s) for its precise error, so both caps bound a hostile member's cost
@@ -25,52 +24,15 @@ MAX_IR_LINE_BYTES = 1 << 20
 # Whole-archive caps: the IR text of all members together, and the nodes of all graphs.
 MAX_ARCHIVE_IR_BYTES = 64 << 20
 MAX_ARCHIVE_NODES = 1_000_000
-# Nesting: blocks inside blocks, and brackets (types, attribute lists, tuples) inside brackets,
-# counted by a linear scan of the text before parsing; the parsers, the verifier and the passes
-# then never meet a nesting deep enough to exhaust the interpreter's stack.
+# Blocks, brackets and types nest at most this deep in an archive (ir/nesting.py scans the text
+# before parsing; the parsers, the verifier and the passes then never meet a deeper nesting).
 MAX_NESTING = 32
-MAX_DIGITS = 100     # int64 needs 19; Python refuses to read ints of more than 4300 (NOTE: the
-# digits group of _NEST_TOKENS spells MAX_DIGITS + 1)
-
-_NEST_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|<tensor:[^>\s]*>'
-                          r"|(?P<digits>[0-9]{101,})|(?P<block>\bblock\d+\s*\()|(?P<arrow>->)"
-                          r"|(?P<postfix>\[\s*\]|\?)|(?P<open>[\[({])|(?P<close>[\])}])")
 
 
 def nesting_problem(text: str) -> str | None:
-    """Why ``text`` nests deeper than MAX_NESTING, or None: one pass, no recursion."""
-    blocks = brackets = run = 0
-    prev_end, prev_postfix = 0, False
-    for m in _NEST_TOKENS.finditer(text):
-        kind = m.lastgroup
-        if kind == "digits":
-            return (f"line {text.count(chr(10), 0, m.start()) + 1}: a number of "
-                    f"{len(m.group())} digits (the limit is {MAX_DIGITS})")
-        if kind == "postfix":   # Tensor[][]?[] wraps a type once per suffix
-            adjacent = prev_postfix and not text[prev_end:m.start()].strip()
-            run = run + 1 if adjacent else 1
-            if brackets + run > MAX_NESTING:
-                return _too_deep(text, m.start(), "types")
-        elif kind == "block":
-            blocks += 1
-            brackets += 1
-            if blocks > MAX_NESTING:
-                return _too_deep(text, m.start(), "blocks")
-        elif kind == "arrow":
-            blocks = max(blocks - 1, 0)
-        elif kind == "open":
-            brackets += 1
-            if brackets > MAX_NESTING:
-                return _too_deep(text, m.start(), "brackets (types, attributes, tuples)")
-        elif kind == "close":
-            brackets = max(brackets - 1, 0)
-        prev_end, prev_postfix = m.end(), kind == "postfix"
-    return None
-
-
-def _too_deep(text: str, pos: int, what: str) -> str:
-    line = text.count("\n", 0, pos) + 1
-    return f"line {line}: {what} nest deeper than the limit of {MAX_NESTING}"
+    """Why ``text`` nests deeper than MAX_NESTING (or holds an overlong number), or None."""
+    found = ir_nesting_problem(text, MAX_NESTING)
+    return None if found is None else f"line {found[0]}: {found[1]}"
 
 
 def ir_size_problem(text: str) -> str | None:

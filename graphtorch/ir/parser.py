@@ -23,6 +23,7 @@ from graphtorch.device import device as Device
 from graphtorch.errors import DeviceError, DTypeError, GraphError, IRParseError
 from graphtorch.ir.fast_parser import NAMED_VALUES, parse_graph_fast
 from graphtorch.ir.graph import Block, Graph, TensorRef, Value
+from graphtorch.ir.nesting import nesting_problem
 from graphtorch.ir.source import SourceLoc
 from graphtorch.ir.types import (
     SIMPLE_TYPES,
@@ -97,8 +98,15 @@ def _lark_error(text: str, e: UnexpectedInput) -> IRParseError:
     return _error(text, str(e), getattr(e, "line", None), getattr(e, "column", None))
 
 
+# Deeper nesting is refused before parsing (ir/nesting.py): the readers recurse per level.
+MAX_PARSE_NESTING = 64
+
+
 def parse_graph(text: str) -> Graph:
     """Parse IR text into a new :class:`Graph` (tensor constants are left to the caller)."""
+    deep = nesting_problem(text, MAX_PARSE_NESTING)
+    if deep is not None:
+        raise _error(text, deep[1], deep[0], 1)
     try:
         return parse_graph_fast(text)
     except Exception:   # noqa: BLE001

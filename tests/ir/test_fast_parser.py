@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graphtorch.errors import IRParseError
 from graphtorch.ir import graphs_equal
 from graphtorch.ir.fast_parser import TERMINALS, FastPathMiss, parse_graph_fast
 from graphtorch.ir.parser import lark_parser, parse_graph, parse_graph_lark
@@ -163,13 +164,14 @@ def test_edge_cases_agree(text):
     _assert_same(text)
 
 
-def test_deep_nesting_falls_back_to_lark():
+def test_deep_nesting_is_refused_before_either_reader_recurses():
     deep = "(" * 5000 + "int" + ", int)" * 5000
     text = f"graph(%x : {deep}):\n  return (%x)"
-    with pytest.raises(RecursionError):
+    with pytest.raises(RecursionError):   # the fast reader alone recurses per level
         parse_graph_fast(text)
-    with pytest.raises(RecursionError):   # what lark's builder raises; the loader reports it
-        parse_graph(text)
+    with pytest.raises(IRParseError, match="nest deeper than the limit of 64") as info:
+        parse_graph(text)                 # parse_graph scans the nesting first (ir/nesting.py)
+    assert info.value.line == 1
 
 
 def test_misses_are_fast_path_misses():
