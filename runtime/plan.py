@@ -35,9 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphtorch.autograd import grad_mode
+from graphtorch.autograd.function import FunctionCall
 from graphtorch.device import CPU
 from graphtorch.dtypes import dtype as _DType
 from graphtorch.errors import GraphtorchError
+from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.passes.manager import PassContext, run_passes
 from graphtorch.runtime import c_backend
 from graphtorch.runtime.c_rows import ROW_OPS
@@ -205,8 +207,9 @@ def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
         plan.demote(f"the optimizing pipeline failed: {e}")
         return None
     plan.graph = g
-    if any(n.kind in IDENTITY_KINDS for n in g.walk()):
-        kinds = sorted({n.kind for n in g.walk() if n.kind in IDENTITY_KINDS})
+    if any(n.kind in IDENTITY_KINDS and not _applies_function(n) for n in g.walk()):
+        kinds = sorted({n.kind for n in g.walk()
+                        if n.kind in IDENTITY_KINDS and not _applies_function(n)})
         try:
             compiled = CompiledGraph(g)
         except GraphtorchError as e:
@@ -228,7 +231,22 @@ def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
         plan.demote(f"code generation failed: {e}")
         return outputs
     plan.mode, plan.runner, plan.source, plan.kernels = "compiled", runner, source, kernels
-    return outputs
+    if _draws_random(g) or any(_applies_function(n) for n in g.walk()):
+        return outputs  # NOTE: running again would draw (or run Python code) again: keep them
+    return None  # the caller runs the new code now: its first call is checked like any other
+
+
+def _draws_random(graph) -> bool:
+    for n in graph.walk():
+        op = REGISTRY.get(n.kind[4:]) if n.kind.startswith("op::") else None
+        if op is not None and op.kind is OpKind.RANDOM:
+            return True
+    return False
+
+
+def _applies_function(node) -> bool:
+    """A custom autograd.Function's node: the plan calls it alone, on Tensors (a fallback)."""
+    return isinstance(node.attrs.get("fn"), FunctionCall)
 
 
 # --- the executor's cache -----------------------------------------------------------------------

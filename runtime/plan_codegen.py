@@ -180,6 +180,26 @@ def _u(x):
     return x
 
 
+def _wi(x, originals: dict):
+    """``_w`` that gives back the caller's Tensor for an array that is an input's."""
+    t = type(x)
+    if t is np.ndarray:
+        o = originals.get(id(x))
+        return o if o is not None and isinstance(o, Tensor) and o._data is x else _w(x)
+    if t is list:
+        return [_wi(v, originals) for v in x]
+    if t is tuple:
+        return tuple(_wi(v, originals) for v in x)
+    return x
+
+
+def _holds_input(v, graph) -> bool:
+    node = v.node
+    if node is None or node.kind not in ("prim::TupleConstruct", "prim::ListConstruct"):
+        return False
+    return any(x in graph.inputs or _holds_input(x, graph) for x in node.inputs)
+
+
 def _arr(x):
     return x if type(x) is np.ndarray else np.asarray(x)
 
@@ -263,7 +283,7 @@ class _Emitter:
         self.rec = rec
         self.lines: list[str] = []
         self.ns: dict = {"np": np, "dispatch": dispatch, "_w": _w, "_u": _u, "_arr": _arr,
-                         "_arrs": _arrs, "_arrl": _arrl, "_deopt": _deopt}
+                         "_arrs": _arrs, "_arrl": _arrl, "_wi": _wi, "_deopt": _deopt}
         self.names: dict = {}
         self.used: set[str] = set()
         self.kernels: list[KernelInfo] = []
@@ -357,10 +377,19 @@ class _Emitter:
             # NOTE: an array's shape is the tensor's size (negative dims index alike)
             rhs = f"list({args[0]}.shape)" if len(args) == 1 else f"{args[0]}.shape[{args[1]}]"
             self.assign(node, rhs, depth)
+        elif kind_ == "prim::dim" and one is not None and one[0][0][0] == "T":
+            self.assign(node, f"{args[0]}.ndim", depth)
+        elif kind_ in ("prim::is", "prim::is_not") and any(
+                isinstance(v.type, T.NoneType) for v in node.inputs):
+            # NOTE: a comparison with None means the same on an array as on its tensor
+            op = "is" if kind_ == "prim::is" else "is not"
+            self.assign(node, f"{args[0]} {op} {args[1]}", depth)
         elif kind_ == "prim::TupleConstruct":
             self.assign(node, f"({', '.join(args)}{',' if len(args) == 1 else ''})", depth)
         elif kind_ == "prim::ListConstruct":
             self.assign(node, f"[{', '.join(args)}]", depth)
+        elif kind_ == "prim::PythonOp":     # NOTE: Python code (a custom Function) sees Tensors
+            self.generic(node, args, depth, f"Python code: {node.attrs.get('name', '?')}")
         elif kind_ in _PASS_THROUGH or kind_ in _AGNOSTIC or kind_ == "prim::GetAttr" or not any(
                 _static_tensor(v.type) for v in node.inputs):
             self.direct(node, args, depth)
@@ -555,6 +584,10 @@ def emit_plan(graph, rec: Recorder, inputs: list):
     for v in graph.outputs:
         if v in graph.inputs:
             rets.append(originals[graph.inputs.index(v)])
+        elif _holds_input(v, graph):
+            # NOTE: a container returning an input: that input's Tensor object, not a new one
+            ins = ", ".join(f"id({e.name(x)}): {o}" for x, o in zip(graph.inputs, originals))
+            rets.append(f"_wi({e.name(v)}, {{{ins}}})")
         else:
             rets.append(f"_w({e.name(v)})")
     e.emit(f"return [{', '.join(rets)}]", 1)
