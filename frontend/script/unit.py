@@ -174,7 +174,8 @@ def _unique_name(qual: str, fn, specialized: bool = False) -> str:
             n += 1
         return f"{qual}__s{n}"
     name, n = qual, 1
-    while name in FUNCTIONS and getattr(FUNCTIONS[name], "_fn", fn) is not fn:
+    # NOTE: FUNCTIONS holds weak references: read each entry once (it may vanish in between)
+    while getattr(FUNCTIONS.get(name), "_fn", fn) is not fn:
         name, n = f"{qual}__{n}", n + 1
     return name
 
