@@ -192,10 +192,35 @@ def module_method(obj, name):
     return getattr(obj, name)
 
 
-class ScriptModule(Module):
-    """A module compiled to graphs (traced or scripted); subclasses name the flavour."""
+class _ScriptModuleMeta(type):
+    """Compiles a user subclass of ScriptModule (the legacy ``@script_method`` API) once its
+    ``__init__`` has run (frontend/script/legacy.py)."""
 
-    def __init__(self, type_name: str, original_name: str | None = None):
+    def __call__(cls, *args, **kwargs):
+        obj = super().__call__(*args, **kwargs)
+        if cls.__dict__.get("_gt_legacy", getattr(cls, "_gt_legacy", False)):
+            from graphtorch.frontend.script.legacy import finish_legacy_module
+
+            finish_legacy_module(obj)
+        return obj
+
+
+class ScriptModule(Module, metaclass=_ScriptModuleMeta):
+    """A module compiled to graphs (traced or scripted); subclasses name the flavour.
+
+    A user class deriving from it (``class M(graphtorch.jit.ScriptModule)`` with
+    ``@graphtorch.jit.script_method`` methods) is compiled when its constructor returns."""
+
+    _gt_legacy = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._gt_legacy = cls.__module__ != __name__
+
+    def __init__(self, type_name: str | None = None, original_name: str | None = None):
+        if type_name is None:       # a user subclass: named after its class
+            type_name = qualified_type_name(type(self))
+            original_name = type(self).__name__
         super().__init__()
         object.__setattr__(self, "_gt_type", type_name)
         object.__setattr__(self, "_gt_original_name",

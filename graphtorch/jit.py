@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from graphtorch.frontend.script.language import _unwrap_optional, annotate, jit_isinstance
+from graphtorch.frontend.script.legacy import Attribute, script_method
 from graphtorch.frontend.script_module import (
     RecursiveScriptModule,
     ScriptFunction,
@@ -21,7 +22,7 @@ __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "loa
            "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor",
            "get_executor", "set_autodiff", "get_autodiff", "ScriptModule", "ScriptFunction",
            "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final", "annotate",
-           "isinstance", "_unwrap_optional"]
+           "isinstance", "_unwrap_optional", "script_method", "Attribute"]
 
 try:
     from typing import Final

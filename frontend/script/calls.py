@@ -168,6 +168,12 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             return v
         if a.type == "Any" or T.is_subtype(t, want) or T.unify(t, want) == want:
             return v
+        if a.type.startswith("Tensor[]") and isinstance(t, T.TupleType) and \
+                all(isinstance(x, T.TensorType) for x in t.elems):
+            # torch.cat((a, b)): a tuple of tensors is passed as the list the schema takes
+            items = self.graph.emit(Prim.TupleUnpack, [v], list(t.elems)).outputs
+            return self.graph.emit(Prim.ListConstruct, list(items),
+                                   [T.ListType(T.TENSOR)]).output
         if want == T.FLOAT and t == T.INT or isinstance(t, T.AnyType):
             return v
         if isinstance(t, T.ListType) and t.elem == T.ANY:
