@@ -3,9 +3,11 @@
 Every public conv is expressed with three private primitives that are each other's adjoints, so
 gradients of any order stay registry ops:
 
-- ``_conv``: correlation of an input with a weight (im2col + one batched matmul),
+- ``_conv``: correlation of an input with a weight (im2col + matmul),
 - ``_conv_input_grad``: its adjoint in the input (matmul + col2im), i.e. a transposed conv,
-- ``_conv_weight_grad``: its adjoint in the weight (im2col + one batched matmul).
+- ``_conv_weight_grad``: its adjoint in the weight (im2col + matmul).
+
+Their array kernels (cache-chunked im2col + matmul) live in ``conv_kernels``.
 
 Padding inside the private ops is a flat list of (low, high) pairs per spatial dim; a negative
 high pad crops. That is how ``padding="same"`` with an even kernel (asymmetric) and
@@ -14,11 +16,9 @@ high pad crops. That is how ``padding="same"`` with an even kernel (asymmetric) 
 
 from __future__ import annotations
 
-import itertools
-import math
-
 from graphtorch import dtypes
 from graphtorch.errors import ArgumentError, DTypeError, ShapeError
+from graphtorch.ops.conv_kernels import conv_forward, conv_input_grad, conv_weight_grad
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import ANY, OpKind, SampleInput, register, saved
@@ -75,108 +75,6 @@ def out_dim(size, k: int, s: int, lo: int, hi: int, d: int):
 
 def _fmt(shape) -> str:
     return "[" + ", ".join(str(v) for v in shape) + "]"
-
-
-# --- array kernels (numpy or cupy through xp) -----------------------------------------------------
-def pad_spatial(xp, x, pads, value=0):
-    """Pad (or crop, for negative high pads) the spatial dims of an (N, C, *S) array."""
-    if all(lo == 0 and hi == 0 for lo, hi in pads):
-        return x
-    crop = tuple(slice(0, x.shape[2 + i] + min(hi, 0)) for i, (_, hi) in enumerate(pads))
-    x = x[(slice(None), slice(None)) + crop]
-    size = tuple(x.shape[2 + i] + lo + max(hi, 0) for i, (lo, hi) in enumerate(pads))
-    out = xp.full(x.shape[:2] + size, value, dtype=x.dtype)
-    inner = tuple(slice(lo, lo + x.shape[2 + i]) for i, (lo, _) in enumerate(pads))
-    out[(slice(None), slice(None)) + inner] = x
-    return out
-
-
-def windows(xp, x, kernel, stride, dilation, out_size=None):
-    """A strided view (N, C, *out, *kernel) of every receptive field of an (N, C, *S) array."""
-    nd = len(kernel)
-    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    win = xp.lib.stride_tricks.sliding_window_view(x, extent, axis=tuple(range(2, 2 + nd)))
-    pick = tuple(slice(0, None if out_size is None else (o - 1) * s + 1, s)
-                 for o, s in zip(out_size or (None,) * nd, stride))
-    return win[(slice(None), slice(None)) + pick + tuple(slice(None, None, d) for d in dilation)]
-
-
-def _cols(xp, x, kernel, stride, pads, dilation, groups, out_size=None):
-    """im2col, transposed: (groups, C/groups * prod(kernel), N * prod(out)) plus the out size.
-
-    Positions last (not taps last) keeps the gather's inner loop along the input rows and lets
-    the matmul write (O, N * P) directly: about twice as fast as the textbook layout on CPU.
-    """
-    nd = len(kernel)
-    win = windows(xp, pad_spatial(xp, x, pads), kernel, stride, dilation, out_size)
-    n, c = win.shape[:2]
-    out = win.shape[2:2 + nd]
-    win = win.reshape((n, groups, c // groups) + win.shape[2:])
-    order = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    # NOTE: explicit sizes, not -1: an empty batch makes -1 ambiguous
-    rows = c // groups * math.prod(kernel)
-    return win.transpose(order).reshape(groups, rows, n * math.prod(out)), out
-
-
-def _grad_rows(xp, g, groups):
-    """(N, O, *out) -> (groups, O/groups, N * prod(out)), contiguous."""
-    n, o = g.shape[:2]
-    p = math.prod(g.shape[2:])
-    g = g.reshape((n, groups, o // groups, p)).transpose(1, 2, 0, 3)
-    return xp.ascontiguousarray(g).reshape(groups, o // groups, n * p)
-
-
-def _sample_cols(xp, x, kernel, stride, pads, dilation, groups):
-    """im2col per sample: (N, groups, C/groups * prod(kernel), prod(out)) plus the out size."""
-    nd = len(kernel)
-    win = windows(xp, pad_spatial(xp, x, pads), kernel, stride, dilation)
-    n, c = win.shape[:2]
-    out = win.shape[2:2 + nd]
-    win = win.reshape((n, groups, c // groups) + win.shape[2:])
-    order = (0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
-    rows = c // groups * math.prod(kernel)
-    return win.transpose(order).reshape(n, groups, rows, math.prod(out)), out
-
-
-def conv_forward(xp, x, w, stride, pads, dilation, groups):
-    """Per-sample matmuls (O/G, Cg*K) @ (Cg*K, P) write (N, O, P) directly: no output
-    transpose (about 20% faster than one (O, N*P) matmul and a swap on CPU)."""
-    n, o = x.shape[0], w.shape[0]
-    cols, out = _sample_cols(xp, x, w.shape[2:], stride, pads, dilation, groups)
-    y = xp.matmul(w.reshape(groups, o // groups, cols.shape[2]), cols)     # (N, G, O/G, P)
-    return y.reshape((n, o) + out)
-
-
-def conv_input_grad(xp, g, w, in_size, stride, pads, dilation, groups):
-    """The adjoint of ``conv_forward`` in its input: a transposed convolution (col2im), per
-    sample like the forward (no transposes of the gradient or the result)."""
-    n, o = g.shape[:2]
-    out = tuple(g.shape[2:])
-    kernel = tuple(w.shape[2:])
-    og, cg = o // groups, w.shape[1]
-    wt = w.reshape(groups, og, cg * math.prod(kernel)).transpose(0, 2, 1)
-    rows = xp.ascontiguousarray(g).reshape(n, groups, og, math.prod(out))
-    cols = xp.matmul(wt, rows)                                   # (N, G, Cg*K, P)
-    cols = cols.reshape((n, groups, cg) + kernel + out)
-    size = tuple(lo + s + max(hi, 0) for s, (lo, hi) in zip(in_size, pads))
-    buf = xp.zeros((n, groups, cg) + size, dtype=g.dtype)
-    lead = (slice(None),) * 3
-    # NOTE: one strided add per kernel tap (25 for 5x5), never a loop over pixels
-    for tap in itertools.product(*(range(k) for k in kernel)):
-        dst = tuple(slice(t * d, t * d + (m - 1) * s + 1, s)
-                    for t, d, m, s in zip(tap, dilation, out, stride))
-        buf[lead + dst] += cols[lead + tap]
-    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(in_size, pads))
-    dx = buf[lead + inner].reshape((n, groups * cg) + tuple(in_size))
-    return xp.ascontiguousarray(dx)
-
-
-def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
-    """The adjoint of ``conv_forward`` in its weight."""
-    o = g.shape[1]
-    cols, _ = _cols(xp, x, kernel, stride, pads, dilation, groups, tuple(g.shape[2:]))
-    dw = xp.matmul(_grad_rows(xp, g, groups), cols.transpose(0, 2, 1))   # (G, O/G, Cg*K)
-    return dw.reshape((o, x.shape[1] // groups) + tuple(kernel))
 
 
 # --- checks shared by kernels and meta rules ------------------------------------------------------

@@ -15,7 +15,8 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
-from graphtorch.ops.conv import expand_param, pad_spatial
+from graphtorch.ops.conv import expand_param
+from graphtorch.ops.conv_kernels import pad_spatial
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import ANY, OpKind, SampleInput, Saves, register, saved
