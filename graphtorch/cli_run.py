@@ -29,9 +29,10 @@ def add_parser(sub):
                    help="keep iterating until S seconds have passed (at least --iters runs)")
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="progress bar on stderr for long runs (auto: when stderr is a terminal)")
-    p.add_argument("--executor", choices=("interpreter", "codegen"), default=None,
-                   help="run the graph with the reference interpreter or the CPU codegen "
-                        "(fused numpy chunks); default: $GT_EXECUTOR or interpreter")
+    p.add_argument("--executor", choices=("compiled", "interpreter", "codegen"), default=None,
+                   help="run the graph through execution plans (compiled), the reference "
+                        "interpreter or the Tensor-level CPU codegen; default: $GT_EXECUTOR "
+                        "or compiled")
     p.set_defaults(handler=run)
     return p
 
