@@ -13,6 +13,7 @@ node and its line.
 
 from __future__ import annotations
 
+import inspect
 import re
 import unicodedata
 
@@ -77,6 +78,24 @@ OUTPUT_TYPES: dict[str, type] = {
 _MODULE_USES = {(Prim.GetAttr.value, 0), (Prim.CallMethod.value, 0), (Prim.SetAttr.value, 0)}
 
 ALLOWED_PRIMS = (set(PRIM_HANDLERS) - {Prim.PythonOp.value}) | set(SCALAR_OPS)
+
+
+def _positional_range(fn) -> tuple[int, int | None] | None:
+    """(fewest, most) positional arguments ``fn`` takes (None: any), or None when Python
+    cannot say (some builtins)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return sum(p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+                   for p in params), None
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return sum(p.default is p.empty for p in positional), len(positional)
+
+
+# The input counts of the scalar prim kinds, from the functions that run them.
+SCALAR_ARITY = {k: r for k, fn in SCALAR_OPS.items() if (r := _positional_range(fn)) is not None}
 
 
 def is_dunder(name: str) -> bool:
@@ -224,8 +243,13 @@ class NodeRules:
                 raise self.fail(node, f"takes {n_in} input(s), got {len(node.inputs)}")
             if n_out is not None and len(node.outputs) != n_out:
                 raise self.fail(node, f"has {n_out} output(s), got {len(node.outputs)}")
-        elif kind in SCALAR_OPS and len(node.outputs) > 1:
-            raise self.fail(node, f"has at most one output, got {len(node.outputs)}")
+        elif kind in SCALAR_OPS:
+            if len(node.outputs) > 1:
+                raise self.fail(node, f"has at most one output, got {len(node.outputs)}")
+            lo, hi = SCALAR_ARITY.get(kind, (0, None))
+            if not (lo <= len(node.inputs) and (hi is None or len(node.inputs) <= hi)):
+                want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo}-{hi}"
+                raise self.fail(node, f"takes {want} input(s), got {len(node.inputs)}")
         if kind == Prim.CallMethod.value and not node.inputs:
             raise self.fail(node, "takes the module to call as its first input, got none")
         if kind == Prim.DictConstruct.value and len(node.inputs) % 2:

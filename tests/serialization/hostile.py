@@ -130,6 +130,8 @@ def _ir_cases(forward: str) -> dict[str, tuple[str, tuple[str, ...]]]:
             "%a : Tensor, %b : Tensor(float32, [3], cpu) = prim::TupleUnpack(%pair)",
             "%a : Tensor, %b : Tensor(float32, [3], cpu), %c : Tensor = "
             "prim::TupleUnpack(%pair)"), ("prim::TupleUnpack",)),
+        "scalar_op_arity": (after_lin("  %q : int = prim::len(%x, %x)\n"),
+                            ("prim::len", "takes 1 input(s), got 2")),
         "module_into_op": (after_lin("  %q : Tensor = op::add(%self, %x)\n"),
                            ("module value", "op::add")),
         "module_into_str": (after_lin("  %q : str = prim::str(%0)\n"),
