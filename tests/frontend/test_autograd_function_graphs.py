@@ -12,6 +12,7 @@ import graphtorch as gt
 from graphtorch import Tensor, nn
 from graphtorch.autograd import Function
 from graphtorch.errors import UnsupportedError
+from graphtorch.runtime.executor import plans_of
 
 
 class STE(Function):
@@ -120,10 +121,9 @@ def max_and_index(x):
 
 @pytest.fixture(params=["compiled", "interpreter"])
 def executor(request):
-    before = gt.jit.get_executor()
     gt.jit.set_executor(request.param)
     yield request.param
-    gt.jit.set_executor(before if before != "compiled" else None)
+    gt.jit.set_executor(None)
 
 
 def _kinds(graph) -> list[str]:
@@ -318,6 +318,25 @@ def test_forward_runs_on_every_call_of_the_compiled_plan():
     assert MulAdd.calls - before == 4       # never inlined into a kernel
     for r in results:
         np.testing.assert_allclose(r, two_outputs(x, y).numpy(), rtol=1e-12)
+
+
+def test_compiled_plan_calls_the_function_alone_and_compiles_the_rest():
+    gt.jit.set_executor("compiled")
+    try:
+        x, y = _f64([0.5, 1.5], grad=False), _f64([1.0, 2.0], grad=False)
+        fn = gt.jit.script(two_outputs)
+        with gt.no_grad():
+            for _ in range(3):
+                np.testing.assert_allclose(fn(x, y).numpy(), two_outputs(x, y).numpy(),
+                                           rtol=1e-12)
+        (plan,) = plans_of(fn).plans.values()
+        assert plan.mode == "compiled"
+        fallbacks = [k for k in plan.kernels if k.backend == "eager"]
+        assert [k.name for k in fallbacks] == ["prim::PythonOp"]
+        assert "MulAdd.apply" in fallbacks[0].detail
+        assert any(k.backend != "eager" for k in plan.kernels)      # op::mul stays compiled
+    finally:
+        gt.jit.set_executor(None)
 
 
 def test_script_return_type_comes_from_forward_annotation():
