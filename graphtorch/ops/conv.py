@@ -195,9 +195,8 @@ def _make_conv(nd: int):
 
     def kernel(xp, x, w, bias, stride, padding, dilation, groups):
         a = _ConvArgs(name, nd, x, w, bias, stride, padding, dilation, groups)
-        y = conv_forward(xp, x.reshape(a.batch_shape), w, a.stride, a.pads, a.dilation, groups)
-        if bias is not None:
-            y += bias.reshape((-1,) + (1,) * nd)
+        y = conv_forward(xp, x.reshape(a.batch_shape), w, a.stride, a.pads, a.dilation, groups,
+                         bias)
         return y[0] if a.unbatched else y
 
     def meta(x, w, bias, stride, padding, dilation, groups):

@@ -58,18 +58,22 @@ def _window_view(xp, x, kernel, stride, pads, dilation, groups, out_size=None):
     return win.transpose(order), out
 
 
-def conv_forward(xp, x, w, stride, pads, dilation, groups):
+def conv_forward(xp, x, w, stride, pads, dilation, groups, bias=None):
     """Per-sample matmuls (O/G, Cg*K) @ (Cg*K, P), a cache-sized chunk of samples at a time,
-    writing (N, O, *out) directly."""
+    writing (N, O, *out) directly; ``bias`` (O,) is added to each chunk while it is in cache."""
     n, o = x.shape[0], w.shape[0]
     view, out = _window_view(xp, x, w.shape[2:], stride, pads, dilation, groups)
     rows, p = w.shape[1] * math.prod(w.shape[2:]), math.prod(out)
     wm = w.reshape(groups, o // groups, rows)
     y = xp.empty((n, groups, o // groups, p), dtype=xp.result_type(x, w))
     step = _chunk(n, groups * rows * p, y.itemsize)
+    b = None if bias is None else bias.reshape(groups, o // groups, 1)
     for s in range(0, n, step):
         cols = view[s:s + step].reshape(-1, groups, rows, p)   # the chunk's im2col copy
-        xp.matmul(wm, cols, out=y[s:s + step])
+        part = y[s:s + step]
+        xp.matmul(wm, cols, out=part)
+        if b is not None:
+            part += b
     return y.reshape((n, o) + out)
 
 
