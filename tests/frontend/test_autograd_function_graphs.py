@@ -356,6 +356,56 @@ def test_script_rejects_an_unknown_keyword_with_the_source_line():
         gt.jit.script(bad)
 
 
+def test_function_from_a_closure_in_script_and_jit_compile():
+    def make():
+        class HalfGrad(Function):
+            @staticmethod
+            def forward(ctx, x, lo: float, hi: float):
+                return x.clamp(lo, hi)
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 0.5, None, None
+
+        def f(x):
+            return HalfGrad.apply(x, -1.0, 1.0).sum()
+
+        return f
+
+    f = make()
+    for compiled in (gt.jit.script(f), gt.jit.compile(f)):
+        x = _f64([-3.0, 0.5, 2.0])
+        out = compiled(x)
+        assert out.item() == 0.5
+        out.backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.5, 0.5])
+
+
+class Outer(Function):
+    """Its forward applies another Function: the trace records Outer only."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return STE.apply(x) + 1
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 3
+
+
+def test_nested_function_is_inside_the_outer_node():
+    def f(x):
+        return Outer.apply(x)
+
+    x = _f64([0.4, 1.6])
+    traced = gt.jit.trace(f, (x,))
+    assert _python_op_names(traced.graph) == ["Outer.apply"]
+    out = traced(x)
+    np.testing.assert_array_equal(out.detach().numpy(), [1.0, 3.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
 # --- saving ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["trace", "script"])
 def test_save_refuses_and_names_the_function(mode, tmp_path):
