@@ -117,6 +117,7 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
 from graphtorch import (  # noqa: E402 - they need the core above
     accelerator,
     distributed,  # torch.distributed; mpi4py loads only in init_process_group
+    futures,
     jit,
     linalg,
     optim,

@@ -17,12 +17,14 @@ from graphtorch.frontend.script_module import (
     TracedModule,
 )
 from graphtorch.frontend.tracer import TracerWarning
+from graphtorch.runtime.futures import Future, fork, wait
 
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
            "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor",
            "get_executor", "set_autodiff", "get_autodiff", "ScriptModule", "ScriptFunction",
            "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final", "annotate",
-           "isinstance", "_unwrap_optional", "script_method", "Attribute"]
+           "isinstance", "_unwrap_optional", "script_method", "Attribute",
+           "fork", "wait", "Future"]
 
 try:
     from typing import Final

@@ -159,6 +159,16 @@ def _needs_grad(inputs: list) -> bool:
     return any(_requires_grad(v) for v in inputs)
 
 
+def _python_may_record(graph, inputs: list) -> bool:
+    """A prim::PythonOp (a forked submodule, an @ignore'd call) can run the module's layers
+    eagerly: when some parameter of ``self`` requires grad, its results carry gradients."""
+    if not grad_mode.STATE.enabled or not inputs or not hasattr(inputs[0], "parameters"):
+        return False
+    if not any(n.kind == "prim::PythonOp" for n in graph.walk()):
+        return False
+    return any(p.requires_grad for p in inputs[0].parameters())
+
+
 def _requires_grad(v) -> bool:
     if isinstance(v, Tensor):
         return v._rg
@@ -183,6 +193,9 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
     plan = ExecutionPlan(key, "interpreter", reference=graph)
     if _needs_grad(inputs):
         plan.demote("the call records gradients: eager autograd through the interpreter")
+    elif _python_may_record(graph, inputs):
+        plan.demote("Python code in the graph (jit.fork, @ignore) may record gradients through "
+                    "the module's parameters: eager autograd through the interpreter")
     elif any(_off_cpu(v) for v in inputs):
         plan.demote("tensors on a non-CPU device: the interpreter (Triton fusion on CUDA)")
     else:

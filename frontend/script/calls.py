@@ -10,6 +10,7 @@ import math
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS, BuiltinCompiler
+from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS, LanguageCompiler
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
@@ -18,6 +19,7 @@ from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ops.registry import REGISTRY
+from graphtorch.runtime import futures as _futures
 
 _VARARG = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip", "zeros", "ones",
            "empty", "rand", "randn"}
@@ -39,8 +41,6 @@ _BUILTIN_HINTS = {
     "map": "use a list comprehension",
     "filter": "use a list comprehension with an if clause",
     "slice": "slice() is supported directly inside brackets: x[slice(a, b)] (or write x[a:b])",
-    "complex": "complex numbers are not supported in script: carry the real and imaginary parts "
-               "as two floats",
 }
 
 
@@ -193,6 +193,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             return self.language_call(obj, e)
         if (function := autograd_function_of(obj)) is not None:   # MyFn.apply: one node
             return emit_function_apply(self, function, e)
+        if obj is _futures.fork or obj is _futures.wait:
+            return compile_fork(self, obj, e)
         if getattr(obj, "_gt_ignore", False):
             return self.python_op(obj, e)
         if getattr(obj, "_gt_unused", False):
@@ -373,7 +375,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         if name == "abs":
             if args[0].type.__class__ is T.TensorType:
                 return self.call_op("abs", args, {}, e.pos)
-            return self.scalar("prim::abs", args, args[0].type)
+            out = T.FLOAT if args[0].type == T.COMPLEX else args[0].type
+            return self.scalar("prim::abs", args, out)
         if name in ("min", "max"):
             if any(isinstance(a.type, T.TensorType) for a in args):
                 return self.call_op("minimum" if name == "min" else "maximum", args, {}, e.pos)

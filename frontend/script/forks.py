@@ -1,0 +1,62 @@
+"""``graphtorch.jit.fork`` / ``wait`` in script.
+
+``fork(self.sub, x)`` (a submodule's forward) or ``fork(fn, x)`` (a function, compiled) becomes a
+call the executor runs through runtime/futures.py: the task starts on the inter-op thread pool
+and the node's value is a Future; ``wait(fut)`` blocks for it and is typed by what the forked
+callee returns (Tensor when the future went through a container). Both are ``prim::PythonOp``
+nodes, so a graph that forks runs in this process but is not saved to a ``.gt`` archive.
+"""
+
+from __future__ import annotations
+
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.values import ModuleRef, PyObj
+from graphtorch.ir import types as T
+from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
+from graphtorch.runtime import futures
+
+
+def _fork_module(module, *args):
+    return futures.fork(module, *args)
+
+
+def _fork_function(fn):
+    def fork_it(*args):
+        return futures.fork(fn, *args)
+
+    fork_it.__qualname__ = f"fork[{fn.qualified_name}]"
+    return fork_it
+
+
+def compile_fork(c, obj, e: S.Call) -> Value:
+    """The value of a ``fork(...)`` or ``wait(...)`` call compiled by FunctionCompiler ``c``."""
+    types = c.__dict__.setdefault("_gt_fork_types", {})
+    if e.keywords:
+        raise c.src.error(f"{obj.__name__}() takes positional arguments only in script", e.pos,
+                          "pass them positionally")
+    if obj is futures.wait:
+        if len(e.args) != 1:
+            raise c.src.error("wait() takes one Future", e.pos)
+        fut = c.expr_value(e.args[0])
+        ret = types.get(fut, T.TENSOR)
+        return c.graph.emit(Prim.PythonOp, [fut], [ret],
+                            {"fn": futures.wait, "name": "graphtorch.jit.wait"}).output
+    if not e.args:
+        raise c.src.error("fork() needs the function or module to run", e.pos)
+    target = c.expr(e.args[0])
+    args = [c.expr_value(a) for a in e.args[1:]]
+    if isinstance(target, ModuleRef):
+        ret = c.unit.method_return_type(target.module, "forward", c.src, e.pos)
+        inputs, fn, name = [target.value] + args, _fork_module, "graphtorch.jit.fork"
+    elif isinstance(target, PyObj) and callable(target.obj):
+        sf = c.unit.function(target.obj, c.src, e.pos)
+        outs = sf.graph.outputs
+        ret = outs[0].type if len(outs) == 1 else T.TupleType(tuple(v.type for v in outs))
+        inputs, fn, name = args, _fork_function(sf), f"graphtorch.jit.fork({sf.name})"
+    else:
+        raise c.src.error("fork() runs a submodule (self.sub) or a function in script", e.pos,
+                          "fork a module attribute or a module-level function")
+    out = c.graph.emit(Prim.PythonOp, inputs, [T.ANY], {"fn": fn, "name": name}).output
+    types[out] = ret
+    return out
