@@ -212,8 +212,9 @@ class Tracer:
             return apply_eager(function, args, kwargs)
         args = _function_args(function, args, kwargs)
         f = self.frame
+        plain = tuple(int(a) if isinstance(a, TracedInt) else a for a in args)  # forward: ints
         with self.opaque():
-            out = _distinct_outputs(apply_eager(function, args, {}), args)
+            out = _distinct_outputs(apply_eager(function, plain, {}), args)
         inputs, fixed = [], []
         for a in args:
             if _is_graph_arg(a):

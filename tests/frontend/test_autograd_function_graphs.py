@@ -406,6 +406,31 @@ def test_nested_function_is_inside_the_outer_node():
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
 
 
+class RepeatRows(Function):
+    """Takes a size argument: a traced size stays a graph value (other batch sizes work)."""
+
+    @staticmethod
+    def forward(ctx, x, n: int):
+        assert type(n) is int
+        return x.reshape(1, -1).expand(n, x.numel()).clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.sum(0), None
+
+
+def test_traced_size_argument_follows_the_input():
+    def f(x, y):
+        return RepeatRows.apply(x, y.size(0))
+
+    traced = gt.jit.trace(f, (_f64([1.0, 2.0]), gt.zeros(3)))
+    x = _f64([1.0, 2.0])
+    out = traced(x, gt.zeros(5))
+    assert tuple(out.shape) == (5, 2)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
+
+
 # --- saving ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["trace", "script"])
 def test_save_refuses_and_names_the_function(mode, tmp_path):
