@@ -47,9 +47,11 @@ def emit_function_apply(compiler, function: type, e: S.Call) -> Value:
     """Compile ``function.apply(...)`` (a call expression ``e``) to one ``prim::PythonOp``."""
     args, kwargs = compiler.args_of(e)
     args = _positional(compiler, function, args, kwargs, e)
-    call = FunctionCall(function)
-    out = compiler.graph.emit(Prim.PythonOp, args, [return_type(function)],
-                              {"fn": call, "name": call.__qualname__})
+    ret = return_type(function)
+    arity = (0 if isinstance(ret, T.TensorType) else
+             len(ret.elems) if isinstance(ret, T.TupleType) else None)
+    call = FunctionCall(function, arity=arity)
+    out = compiler.graph.emit(Prim.PythonOp, args, [ret], {"fn": call, "name": call.__qualname__})
     return out.output
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import function_node_class
-from graphtorch.errors import AutogradError
+from graphtorch.errors import AutogradError, GraphError
 
 
 class FunctionCtx:
@@ -115,22 +115,35 @@ class FunctionCall:
     FunctionCall: running the graph calls ``cls.apply`` on eager tensors, so the user's
     ``backward`` is what autograd runs. ``fixed`` holds the arguments that are not graph values
     (a Python object a graph constant cannot hold, e.g. a callable), in call order, with
-    :data:`SLOT` where the next node input goes. Never serializable (archives hold no Python code).
+    :data:`SLOT` where the next node input goes. ``arity`` (script, which types the node from
+    ``forward``'s annotation without running it): 0 when one tensor is declared, n for a tuple of
+    n; a result of another shape raises instead of flowing on mistyped. Never serializable
+    (archives hold no Python code).
     """
 
-    def __init__(self, function: type, fixed: tuple | None = None):
+    def __init__(self, function: type, fixed: tuple | None = None, arity: int | None = None):
         self.autograd_function = function
         self.fixed = fixed
+        self.arity = arity
         self.__qualname__ = f"{function.__qualname__}.apply"
         self.__module__ = function.__module__
         self.__name__ = "apply"
 
     def __call__(self, *args):
-        if self.fixed is None:
-            return self.autograd_function.apply(*args)
-        it = iter(args)
-        full = [next(it) if slot is SLOT else slot for slot in self.fixed]
-        return self.autograd_function.apply(*full)
+        if self.fixed is not None:
+            it = iter(args)
+            args = tuple(next(it) if slot is SLOT else slot for slot in self.fixed)
+        out = self.autograd_function.apply(*args)
+        if self.arity is not None:
+            got = len(out) if isinstance(out, tuple) else 0
+            if got != self.arity:
+                want = "one tensor" if self.arity == 0 else f"a tuple of {self.arity}"
+                what = f"a tuple of {got}" if isinstance(out, tuple) else type(out).__name__
+                raise GraphError(f"{self.__module__}.{self.__qualname__} returned {what}, but "
+                                 f"script typed its result as {want} from forward's return "
+                                 f"annotation; annotate forward (-> Tuple[Tensor, Tensor] for "
+                                 f"two outputs)")
+        return out
 
     def __repr__(self) -> str:
         return f"<autograd.Function {self.__module__}.{self.autograd_function.__qualname__}>"

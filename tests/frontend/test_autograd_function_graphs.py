@@ -348,6 +348,28 @@ def test_script_return_type_comes_from_forward_annotation():
     assert str(node.outputs[0].type) == "Tensor"
 
 
+class Unannotated(Function):
+    """Returns two tensors without saying so."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2, x * 3
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        return ga * 2 + gb * 3
+
+
+def test_script_result_of_another_shape_than_declared_raises_with_a_hint():
+    def f(x):
+        return Unannotated.apply(x) + 1
+
+    fn = gt.jit.script(f)
+    with pytest.raises(gt.errors.GraphError, match=r"Unannotated\.apply returned a tuple of 2.*"
+                       r"-> Tuple\[Tensor, Tensor\]"):
+        fn(_f64([1.0]))
+
+
 def test_script_rejects_an_unknown_keyword_with_the_source_line():
     def bad(x, y):
         return MulAdd.apply(x, y, factor=2.0)[0]
