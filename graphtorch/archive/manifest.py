@@ -274,9 +274,9 @@ def _module(obj, where: str, depth: int) -> ModuleEntry:
             raise FormatError(f"{where}: attribute name {slot!r}: {why}", member=MANIFEST)
         seen.add(slot)
     for meth in entry.methods:
-        if not meth.name.isidentifier():
-            raise FormatError(f"{where}: method name {meth.name!r} is not a Python identifier",
-                              member=MANIFEST)
+        if not meth.name.isidentifier() or _bad_slot_name(meth.name):
+            raise FormatError(f"{where}: method name {meth.name!r} is not a Python identifier "
+                              f"(or is a dunder)", member=MANIFEST)
         if meth.name in seen:
             raise FormatError(f"{where}: method name {meth.name!r} is also an attribute name",
                               member=MANIFEST)
@@ -291,6 +291,8 @@ def _bad_slot_name(name: str) -> str | None:
     """Why ``name`` cannot name a parameter, buffer, attribute or submodule (None if it can)."""
     if "." in name:
         return "names cannot contain '.' (it separates module paths)"
+    if name.startswith("__") and name.endswith("__"):
+        return "is reserved: dunder names are Python's, never a model's"
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in name):
         return "control, format (bidi, zero-width) and surrogate characters are not allowed"
     return None

@@ -192,14 +192,17 @@ def _check_reserved_names(loaded: LoadedArchive) -> None:
 
     if loaded.manifest.root is None:
         return
-    probes = {"script": RecursiveScriptModule("__torch__.Probe"),
-              "trace": TracedModule("__torch__.Probe")}
+    # NOTE: names from the archive are compared with sets, never passed to hasattr/getattr
+    reserved = {}
+    for kind, probe in (("script", RecursiveScriptModule("__torch__.Probe")),
+                        ("trace", TracedModule("__torch__.Probe"))):
+        reserved[kind] = set(dir(type(probe))) | set(probe.__dict__)
     for path, entry in loaded.manifest.root.walk():
-        probe = probes[entry.kind]
+        taken = reserved[entry.kind]
         slots = ([p.name for p in entry.parameters] + [b.name for b in entry.buffers]
                  + [a.name for a in entry.attributes] + [s.name for s in entry.submodules])
         for name in slots:
-            if name in probe.__dict__ or hasattr(type(probe), name):
+            if name in taken:
                 raise FormatError(f"module {path or '<root>'}: attribute name {name!r} is "
                                   f"reserved (a ScriptModule has an attribute of that name)",
                                   member=mf.MANIFEST)

@@ -232,7 +232,7 @@ def corpus() -> dict[str, tuple[bytes, tuple[str, ...]]]:
                                                        {"device": "cuda:" + "9" * 5000}),
                                   ("bad device",)),
         "attribute_dunder_name": (lambda o: _root_attr(o, "__class__", "int", {"int": 1}),
-                                  ("'__class__'",)),
+                                  ("'__class__'", "is reserved")),
         "function_renamed_away": (lambda o: o["functions"][0].__setitem__("name",
                                                                           "builtins.exec"),
                                   ("does not hold",)),
