@@ -69,13 +69,21 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        # NOTE: graphtorch.ops.dispatch imports graphtorch.autograd: a module-level import cycles
-        from graphtorch.ops.dispatch import TRACE
-
-        tracer = TRACE.tracer
+        tracer = (_TRACE[0] or _trace_state()).tracer
         if tracer is not None and hasattr(tracer, "record_function"):
             return tracer.record_function(cls, args, kwargs)  # one graph node, see FunctionCall
         return apply_eager(cls, args, kwargs)
+
+
+_TRACE: list = [None]     # graphtorch.ops.dispatch.TRACE, bound at the first apply
+
+
+def _trace_state():
+    # NOTE: graphtorch.ops.dispatch imports graphtorch.autograd: a module-level import cycles
+    from graphtorch.ops.dispatch import TRACE
+
+    _TRACE[0] = TRACE
+    return TRACE
 
 
 def apply_eager(cls, args: tuple, kwargs: dict):
