@@ -11,10 +11,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import importlib as _importlib
+
 from graphtorch import autograd, errors
 from graphtorch import dtypes as _dtypes
 from graphtorch import ops as _ops
 from graphtorch import tensor_api as _tensor_api  # installs operators and methods on Tensor
+from graphtorch.autograd import profiler as _autograd_profiler  # graphtorch.autograd.profiler
+from graphtorch.ops import scalar_ops as _scalar_ops  # graphtorch.ops.scalar_ops
 from graphtorch.autograd import (
     enable_grad,
     inference_mode,
@@ -75,7 +79,6 @@ from graphtorch.tensor_repr import set_printoptions
 
 globals().update({k: v for k, v in _public_functions().items() if k not in globals()})
 
-from graphtorch import nn  # noqa: E402 - torch.nn is importable as graphtorch.nn
 from graphtorch.functions import *  # noqa: E402 - Python-level API built on the ops above
 
 
@@ -114,17 +117,45 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
             cp.cuda.runtime.deviceSynchronize()
 
 
-from graphtorch import (  # noqa: E402 - they need the core above
-    accelerator,
-    distributed,  # torch.distributed; mpi4py loads only in init_process_group
-    futures,
-    jit,
-    linalg,
-    optim,
-    profiler,  # noqa: E402 - torch.profiler (and torch.autograd.profiler)
-    serialization,
-    testing,
-    utils,
-)
-from graphtorch.checkpoint import load, save  # noqa: E402
+from graphtorch import linalg  # noqa: E402 - light: registry ops only
 from graphtorch.python_signatures import *  # noqa: E402,F403 - unique, cummax, det ...
+
+# Heavy subpackages load on first use (PEP 562), so `import graphtorch.ir` or an eager op call does
+# not load nn, jit, the frontend or the runtime. `graphtorch.X` and `from graphtorch import X` work
+# as before; everything here is free of import-time side effects the core relies on.
+_LAZY_SUBMODULES: frozenset[str] = frozenset({
+    "accelerator",
+    "checkpoint",
+    "distributed",  # torch.distributed; mpi4py loads only in init_process_group
+    "frontend",
+    "futures",
+    "ir",
+    "jit",
+    "nn",
+    "onnx",
+    "optim",
+    "passes",
+    "profiler",  # torch.profiler (and torch.autograd.profiler)
+    "runtime",
+    "serialization",
+    "serialization_pickle",
+    "testing",
+    "utils",
+})
+# name -> module defining it, for the public functions that live in a lazily loaded module
+_LAZY_ATTRIBUTES: dict[str, str] = {"load": "graphtorch.checkpoint", "save": "graphtorch.checkpoint"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        value = _importlib.import_module(f"graphtorch.{name}")
+    elif name in _LAZY_ATTRIBUTES:
+        value = getattr(_importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
+    else:
+        raise AttributeError(f"module 'graphtorch' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_SUBMODULES | set(_LAZY_ATTRIBUTES))
