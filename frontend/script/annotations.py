@@ -8,7 +8,8 @@ import typing
 from graphtorch.frontend.script import syntax as S
 from graphtorch.ir import types as T
 
-_BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(None): T.NONE}
+_BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(None): T.NONE,
+                  complex: T.COMPLEX}
 
 
 def type_from_python(obj, what: str = "annotation") -> T.Type | None:

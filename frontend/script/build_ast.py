@@ -451,9 +451,7 @@ class AstBuilder:
 
     # --- literals ---------------------------------------------------------------------------------
     def number(self, tok: Token) -> S.Constant:
-        if tok.type == "IMAG_NUMBER":
-            raise self.src.error("complex numbers are not supported in script", pos_of(tok),
-                                 "graphtorch tensors are real-valued")
+        # NOTE: an imaginary literal (2j) is a complex scalar constant (complex tensors: no)
         return S.Constant(pos_of(tok), pyast.literal_eval(str(tok)))
 
     def string(self, t: Tree) -> S.Expr:

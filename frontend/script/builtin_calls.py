@@ -20,10 +20,10 @@ ARITY = {"abs": (1, 1), "sum": (1, 2), "len": (1, 1), "hash": (1, 1), "chr": (1,
          "reversed": (1, 1), "round": (1, 2), "divmod": (2, 2), "bin": (1, 1), "hex": (1, 1),
          "oct": (1, 1), "tuple": (0, 1), "dict": (0, 1), "zip": (1, 64), "enumerate": (1, 2),
          "min": (1, 64), "max": (1, 64), "int": (0, 1), "float": (0, 1), "bool": (0, 1),
-         "str": (0, 1), "list": (0, 1)}
+         "str": (0, 1), "list": (0, 1), "complex": (0, 2)}
 _KEYWORDS = {"sorted": {"reverse"}, "enumerate": {"start"}, "sum": {"start"}}
 _HANDLED = {"hash", "chr", "ord", "pow", "any", "all", "sorted", "reversed", "round", "divmod",
-            "bin", "hex", "oct", "tuple", "dict", "zip", "enumerate"}
+            "bin", "hex", "oct", "tuple", "dict", "zip", "enumerate", "complex"}
 SUPPORTED_BUILTINS = set(ARITY) | _HANDLED | {"isinstance", "range", "print"}
 _NUMBERS = (T.IntType, T.FloatType, T.BoolType)
 
@@ -72,6 +72,13 @@ class BuiltinCompiler:
         if name == "dict":
             return self.dict_builtin(e)
         args, kwargs = self.args_of(e)
+        if name == "complex":
+            for a in args:
+                if not (_is_number(a.type) or a.type == T.COMPLEX or
+                        isinstance(a.type, T.TensorType)):
+                    raise self.src.error(f"complex() takes numbers or one-element tensors, not "
+                                         f"{a.type}", e.pos)
+            return self.scalar("prim::complex", args, T.COMPLEX)
         t = args[0].type if args else None
         if name in ("any", "all"):
             if isinstance(t, T.TensorType):

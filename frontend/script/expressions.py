@@ -19,7 +19,7 @@ BINARY = {"+": ("add", "prim::add"), "-": ("sub", "prim::sub"), "*": ("mul", "pr
           "<<": (None, "prim::lshift"), ">>": (None, "prim::rshift")}
 COMPARE = {"==": ("eq", "prim::eq"), "!=": ("ne", "prim::ne"), "<": ("lt", "prim::lt"),
            "<=": ("le", "prim::le"), ">": ("gt", "prim::gt"), ">=": ("ge", "prim::ge")}
-NUMERIC = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+NUMERIC = (T.IntType, T.FloatType, T.BoolType, T.NumberType, T.ComplexType)
 # Deeper nesting is refused with a caret, well before Python's recursion limit could be reached.
 MAX_EXPR_DEPTH = 100
 
@@ -215,6 +215,8 @@ class ExprCompiler:
                 return self.transpose_all(v, pos)
             if attr == "mT":
                 return self.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
+        if v.type == T.COMPLEX and attr in ("real", "imag"):
+            return self.scalar(f"prim::complex_{attr}", [v], T.FLOAT)
         fields = self.tuple_fields.get(v)
         if fields is not None and attr in fields:
             k = fields.index(attr)
@@ -244,6 +246,11 @@ class ExprCompiler:
                                      "or leave it to a @graphtorch.jit.ignore function")
             return self.call_op(tensor_op, [a, b], {}, pos)
         at, bt = a.type, b.type
+        if T.COMPLEX in (at, bt) and isinstance(at, NUMERIC) and isinstance(bt, NUMERIC):
+            if op not in ("+", "-", "*", "/", "**"):
+                raise self.src.error(f"unsupported operand types for {op}: {at} and {bt}", pos,
+                                     "complex numbers take + - * / and ** in script")
+            return self.scalar(prim, [a, b], T.COMPLEX)
         if isinstance(at, NUMERIC) and isinstance(bt, NUMERIC):
             if op == "/":
                 out = T.FLOAT

@@ -56,6 +56,10 @@ class NoneType(_Simple):
     pass
 
 
+class ComplexType(_Simple):
+    """A Python complex number (TorchScript's ``complex``)."""
+
+
 class DeviceType(_Simple):
     pass
 
@@ -78,6 +82,7 @@ class GeneratorType(_Simple):
 
 INT = IntType("int")
 FLOAT = FloatType("float")
+COMPLEX = ComplexType("complex")
 BOOL = BoolType("bool")
 STR = StrType("str")
 NONE = NoneType("NoneType")
@@ -89,7 +94,7 @@ GENERATOR = GeneratorType("Generator")
 
 SIMPLE_TYPES: dict[str, Type] = {t.text: t for t in
                                  (INT, FLOAT, BOOL, STR, NONE, DEVICE, DTYPE, NUMBER, ANY,
-                                  GENERATOR)}
+                                  GENERATOR, COMPLEX)}
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,8 @@ def type_of_value(value: object) -> Type:
         return INT
     if isinstance(value, float):
         return FLOAT
+    if isinstance(value, complex):
+        return COMPLEX
     if isinstance(value, str):
         return STR
     if value is None:

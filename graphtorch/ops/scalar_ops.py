@@ -226,6 +226,12 @@ def _unwrap_optional(x, message: str):
     return x
 
 
+def _complex(real=0, imag=0) -> complex:
+    """complex(a, b) of numbers or one-element tensors (their values)."""
+    return complex(real.item() if hasattr(real, "item") else real,
+                   imag.item() if hasattr(imag, "item") else imag)
+
+
 def _zip(*lists) -> list:
     return [tuple(t) for t in zip(*lists)]
 
@@ -279,6 +285,9 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::checked_cast": (_checked_cast, "v, checked against the spec of isinstance_of "
                                           "(TypeError when it does not conform)"),
     "prim::unwrap_optional": (_unwrap_optional, "x, or AssertionError(message) when None"),
+    "prim::complex": (_complex, "complex(real, imag) of numbers or one-element tensors"),
+    "prim::complex_real": (lambda z: z.real, "z.real of a complex"),
+    "prim::complex_imag": (lambda z: z.imag, "z.imag of a complex"),
     "prim::chr": (_chr, "chr(i)"),
     "prim::ord": (_ord, "ord(c)"),
     "prim::hash": (hash, "hash(a) of an int, float, bool or str"),

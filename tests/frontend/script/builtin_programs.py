@@ -266,3 +266,18 @@ def device_keywords():
 
 def device_bad_keyword():
     return graphtorch.device(flavor="cpu")
+
+
+def complex_scalars(r: int, i: float, b: bool, z: complex, zs: List[complex],
+                    d: Dict[complex, complex]):
+    c = complex(r, i) + complex(b, r) * z - 2j
+    return c, c == z, c != z, z / (1 + 2j), abs(z), sum(zs), d[z], z.real, z.imag, \
+        complex(2), -zs[0] ** 2
+
+
+def complex_from_tensor(t: graphtorch.Tensor, y: float) -> complex:
+    return complex(t, y) + complex(2)
+
+
+def complex_ordering(a: complex, b: complex) -> complex:
+    return a // b

@@ -62,6 +62,9 @@ CASES = [
     (P.string_iteration, ("graphtorch",)),
     (P.string_iteration, ("",)),
     (P.tensor_attributes, (graphtorch.ones(2),)),
+    (P.complex_scalars, (3, -1.5, True, 2 - 3j, [1j, 2 + 0j], {2 - 3j: 5j})),
+    (P.complex_scalars, (0, 0.0, False, -1j, [3j], {-1j: 0j})),
+    (P.complex_from_tensor, (graphtorch.tensor([1.5]), 2.0)),
 ]
 
 
@@ -188,6 +191,7 @@ REFUSED = [
     (P.signature_comment_unknown_type, "unknown type 'NoSuchType'", "def "),
     (P.tuple_mixed_by_variable, "a tuple whose items have different types", "t[i]"),
     (P.device_bad_keyword, "graphtorch.device(): ", "graphtorch.device("),
+    (P.complex_ordering, "unsupported operand types for //: complex and complex", "// b"),
 ]
 
 
