@@ -1,4 +1,5 @@
-"""``graphtorch viz MODEL -o out.{dot,svg,html}``: a picture of the model's dataflow.
+"""``graphtorch viz MODEL -o out.{dot,svg,html}``: a picture of the model's dataflow
+(``--format onnx -o m.onnx [--netron]``: an ONNX file, viz/onnx_out.py).
 
 Submodule calls are expanded in place as nested clusters, ``prim::If``/``prim::Loop`` bodies as
 nested blocks, and edges carry dtype and shape (from ``--shape`` through shape propagation, else
@@ -18,7 +19,11 @@ ENGINES = ("auto", "dot", "builtin")
 def add_parser(sub):
     p = sub.add_parser("viz", help="draw the graph: DOT, SVG or an interactive HTML page")
     p.add_argument("model", help="a .gt archive")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.{dot,svg,html}")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.{dot,svg,html,onnx}")
+    p.add_argument("--format", choices=("dot", "svg", "html", "onnx"),
+                   help="output format (default: from the extension of -o)")
+    p.add_argument("--netron", action="store_true",
+                   help="with --format onnx: open the file in Netron (needs the netron package)")
     p.add_argument("--method", default="forward", help="method to draw (default: forward)")
     p.add_argument("--constants", action="store_true", help="also draw scalar constants")
     p.add_argument("--shape", action="append", metavar="NAME:DIMS[:DTYPE]",
@@ -58,7 +63,15 @@ def run(args) -> int:
     from graphtorch.viz import draw
 
     out = Path(args.output)
-    fmt = out.suffix.lower().lstrip(".")
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt == "onnx":
+        from graphtorch.viz.onnx_out import write_onnx
+
+        return write_onnx(args)
+    if args.netron:
+        raise UsageError("--netron goes with --format onnx")
+    if args.format and out.suffix.lower().lstrip(".") != fmt:
+        raise UsageError(f"-o {args.output!r} does not end in .{fmt} (--format {fmt})")
     if fmt not in ("dot", "svg", "html"):
         raise UsageError(f"-o {args.output!r}: the extension must be .dot, .svg or .html")
     if args.collapse is not None and args.collapse < 0:
