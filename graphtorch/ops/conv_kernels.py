@@ -16,6 +16,8 @@ from __future__ import annotations
 import itertools
 import math
 
+from graphtorch.ops.conv_flat import input_grad_flat, weight_grad_flat
+
 _CHUNK_BYTES = 1 << 20   # a chunk's column matrix: about a core's L2 cache
 
 
@@ -93,6 +95,12 @@ def conv_input_grad(xp, g, w, in_size, stride, pads, dilation, groups):
     dsts = [(tap, tuple(slice(t * d, t * d + (m - 1) * s + 1, s)
                         for t, d, m, s in zip(tap, dilation, out, stride)))
             for tap in itertools.product(*(range(kk) for kk in kernel))]
+    if _flat_ok(kernel, stride, dilation) and all(
+            sz == m + kk - 1 for sz, m, kk in zip(size, out, kernel)) and bool(
+            xp.isfinite(w).all()):
+        input_grad_flat(xp, g, w, groups, buf,
+                        _chunk(n, groups * og * kernel[1] * out[0] * size[1], buf.itemsize))
+        return _crop(xp, buf, in_size, pads, n, groups * cg)
     step = _chunk(n, groups * cg * k * p, buf.itemsize)
     for s in range(0, n, step):
         cols = xp.matmul(wt, rows[s:s + step]).reshape((-1, groups, cg) + kernel + out)
@@ -100,9 +108,19 @@ def conv_input_grad(xp, g, w, in_size, stride, pads, dilation, groups):
         # NOTE: one strided add per kernel tap (9 for 3x3), never a loop over pixels
         for tap, dst in dsts:
             part[lead + dst] += cols[lead + tap]
+    return _crop(xp, buf, in_size, pads, n, groups * cg)
+
+
+def _crop(xp, buf, in_size, pads, n, c):
+    """The input's region of a padded (N, G, C/G, *padded) col2im buffer, as (N, C, *S)."""
     inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(in_size, pads))
-    dx = buf[lead + inner].reshape((n, groups * cg) + tuple(in_size))
+    dx = buf[(slice(None),) * 3 + inner].reshape((n, c) + tuple(in_size))
     return xp.ascontiguousarray(dx)
+
+
+def _flat_ok(kernel, stride, dilation) -> bool:
+    """Whether the flat-shift kernels (2-D, stride 1, dilation 1) apply."""
+    return len(kernel) == 2 and all(v == 1 for v in stride) and all(v == 1 for v in dilation)
 
 
 def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
@@ -110,11 +128,22 @@ def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
     group over the chunk's positions, (O/G, chunk * P) @ (chunk * P, Cg*K), accumulated."""
     n, o = g.shape[:2]
     og, cg = o // groups, x.shape[1] // groups
+    if _flat_ok(kernel, stride, dilation):
+        xpad = pad_spatial(xp, x, pads)
+        out = tuple(g.shape[2:])
+        if all(sz == m + k - 1 for sz, m, k in zip(xpad.shape[2:], out, kernel)):
+            step = _chunk(n, x.shape[1] * math.prod(kernel) * out[0] * xpad.shape[3],
+                          g.itemsize)
+            dw = weight_grad_flat(xp, xpad, g, tuple(kernel), groups, step)
+            # NOTE: a non-finite input times a padding zero is NaN; the generic path never
+            # forms that product, so a non-finite result is recomputed there
+            if bool(xp.isfinite(dw).all()):
+                return dw.reshape((o, cg) + tuple(kernel))
     view, out = _window_view(xp, x, kernel, stride, pads, dilation, groups, tuple(g.shape[2:]))
     rows, p = cg * math.prod(kernel), math.prod(out)
     gr = g.reshape(n, groups, og, p)
-    dw = xp.zeros((groups, og, rows), dtype=xp.result_type(x, g))
-    step = _chunk(n, groups * rows * p, dw.itemsize)
+    dwt = xp.zeros((groups, rows, og), dtype=xp.result_type(x, g))   # cols @ g^T: faster
+    step = _chunk(n, groups * rows * p, dwt.itemsize)
     nd = len(kernel)
     order = (1, 2) + tuple(range(3, 3 + nd)) + (0,) + tuple(range(3 + nd, 3 + 2 * nd))
     for s in range(0, n, step):
@@ -122,5 +151,5 @@ def conv_weight_grad(xp, x, g, kernel, stride, pads, dilation, groups):
         # (G, rows, chunk, P) and (G, O/G, chunk, P): K = chunk * P contiguous in both
         cols = view[s:s + m].transpose(order).reshape(groups, rows, m * p)
         gs = gr[s:s + m].transpose(1, 2, 0, 3).reshape(groups, og, m * p)
-        dw += xp.matmul(gs, cols.transpose(0, 2, 1))
-    return dw.reshape((o, cg) + tuple(kernel))
+        dwt += xp.matmul(cols, gs.transpose(0, 2, 1))
+    return xp.ascontiguousarray(dwt.transpose(0, 2, 1)).reshape((o, cg) + tuple(kernel))

@@ -1,6 +1,8 @@
-"""The cache-chunked conv kernels (graphtorch.ops.conv_kernels) vs PyTorch and float64 finite
-differences, with the batch split into one chunk, chunks of two with a remainder, and one sample
-per chunk; geometries with stride, (asymmetric / cropping) padding, dilation and groups."""
+"""The cache-chunked conv kernels (graphtorch.ops.conv_kernels) and the flat-shift gradients of
+stride-1 2-D convs (graphtorch.ops.conv_flat) vs PyTorch and float64 finite differences, with the
+batch split into one chunk, chunks of two with a remainder, and one sample per chunk; geometries
+that take the flat paths (2-D, stride 1, dilation 1) and that skip them (strides, dilation, 1-D,
+3-D, a cropping high pad for the input gradient), with (asymmetric) padding and groups."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ GEOMETRIES = {
     "mnist_conv2": ((5, 4, 6, 6), (6, 4, 3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
     "stride_pad_dil_groups": ((5, 4, 7, 6), (6, 2, 3, 3), (2, 1), ((1, 1), (0, 2)), (1, 2), 2),
     "crop_high": ((3, 2, 6, 5), (4, 2, 2, 3), (1, 2), ((1, -1), (2, 0)), (2, 1), 1),
+    "flat_groups_asym": ((5, 4, 7, 6), (6, 2, 2, 3), (1, 1), ((1, 0), (2, 1)), (1, 1), 2),
+    "flat_crop": ((3, 2, 6, 5), (4, 2, 3, 2), (1, 1), ((0, -1), (1, 0)), (1, 1), 1),
     "depthwise": ((4, 3, 5, 5), (3, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 3),
     "conv1d": ((5, 3, 11), (4, 3, 3), (2,), ((1, 0),), (2,), 1),
     "conv3d": ((3, 2, 5, 4, 4), (2, 2, 2, 3, 2), (1, 1, 2), ((0, 1), (1, 1), (0, 0)),
@@ -136,3 +140,37 @@ def test_mnist_layers_step_float32_vs_torch(chunking):
     for a, b in zip(ours, theirs):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["mnist_conv2", "flat_groups_asym", "depthwise"])
+def test_flat_paths_with_non_finite_operands_equal_generic(name, monkeypatch):
+    """inf/NaN in the weight (input gradient) or the input (weight gradient): the flat paths
+    must not add the padding's ``inf * 0`` products; values equal the generic kernels'."""
+    x, w, g, _, stride, pads, dilation, groups, _ = _case(name, np.float64, seed=4)
+    x[0, 0, 1, 1], x[-1, -1, 2, 0] = np.inf, np.nan
+    w[0, 0, 0, 0] = -np.inf
+    with np.errstate(invalid="ignore"):  # eager dispatch silences these as PyTorch does
+        dx = ck.conv_input_grad(np, g, w, x.shape[2:], stride, pads, dilation, groups)
+        dw = ck.conv_weight_grad(np, x, g, w.shape[2:], stride, pads, dilation, groups)
+        monkeypatch.setattr(ck, "_flat_ok", lambda *args: False)
+        ref_dx = ck.conv_input_grad(np, g, w, x.shape[2:], stride, pads, dilation, groups)
+        ref_dw = ck.conv_weight_grad(np, x, g, w.shape[2:], stride, pads, dilation, groups)
+    assert np.isnan(ref_dx).any() or np.isinf(ref_dx).any()
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dw, ref_dw, rtol=1e-12, atol=1e-12)
+
+
+def test_flat_paths_taken_and_skipped(monkeypatch):
+    """The geometry rule: 2-D, stride 1, dilation 1 (and, for the input gradient, no crop)."""
+    calls = []
+    real_in, real_w = ck.input_grad_flat, ck.weight_grad_flat
+    monkeypatch.setattr(ck, "input_grad_flat", lambda *a: calls.append("in") or real_in(*a))
+    monkeypatch.setattr(ck, "weight_grad_flat", lambda *a: calls.append("w") or real_w(*a))
+    expect = {"mnist_conv2": ["in", "w"], "flat_groups_asym": ["in", "w"], "flat_crop": ["w"],
+              "crop_high": [], "stride_pad_dil_groups": [], "conv1d": [], "conv3d": []}
+    for name, taken in expect.items():
+        calls.clear()
+        x, w, g, _, stride, pads, dilation, groups, _ = _case(name, np.float32)
+        ck.conv_input_grad(np, g, w, x.shape[2:], stride, pads, dilation, groups)
+        ck.conv_weight_grad(np, x, g, w.shape[2:], stride, pads, dilation, groups)
+        assert calls == taken, name
