@@ -250,9 +250,10 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
     def refinements(self, test: S.Expr):
         """(names refined in the true branch, in the false branch) by ``is None`` tests."""
         def one(e):
-            if isinstance(e, S.Call) and isinstance(e.func, S.Name) and \
-                    e.func.id == "isinstance" and len(e.args) == 2 and \
-                    isinstance(e.args[0], S.Name):
+            if isinstance(e, S.Call) and (
+                    isinstance(e.func, S.Name) and e.func.id == "isinstance" or
+                    isinstance(e.func, S.Attribute) and e.func.attr == "isinstance") and \
+                    len(e.args) == 2 and isinstance(e.args[0], S.Name):   # also jit.isinstance
                 return e.args[0].id, True      # only Optional values are refined by it
             if (isinstance(e, S.Compare) and len(e.ops) == 1 and isinstance(e.left, S.Name)
                     and isinstance(e.comparators[0], S.Constant)

@@ -281,3 +281,9 @@ def complex_from_tensor(t: graphtorch.Tensor, y: float) -> complex:
 
 def complex_ordering(a: complex, b: complex) -> complex:
     return a // b
+
+
+def jit_isinstance_refines(x: Optional[int]) -> int:
+    if graphtorch.jit.isinstance(x, int):
+        return x + 1
+    return 0

@@ -65,6 +65,8 @@ CASES = [
     (P.complex_scalars, (3, -1.5, True, 2 - 3j, [1j, 2 + 0j], {2 - 3j: 5j})),
     (P.complex_scalars, (0, 0.0, False, -1j, [3j], {-1j: 0j})),
     (P.complex_from_tensor, (graphtorch.tensor([1.5]), 2.0)),
+    (P.jit_isinstance_refines, (4,)),
+    (P.jit_isinstance_refines, (None,)),
 ]
 
 
