@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future as _CFuture
 from concurrent.futures import ThreadPoolExecutor
+from types import GenericAlias
 from typing import Any
 
 from graphtorch.autograd import grad_mode
@@ -62,6 +63,8 @@ def _pool() -> ThreadPoolExecutor:
 
 class Future:
     """The result of an asynchronous task (``torch.jit.Future`` / ``torch.futures.Future``)."""
+
+    __class_getitem__ = classmethod(GenericAlias)     # Future[Tensor] in annotations
 
     def __init__(self, _inner: _CFuture | None = None):
         self._inner = _inner if _inner is not None else _CFuture()

@@ -51,6 +51,9 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
             if out is None:
                 return None
         return out
+    if getattr(origin, "__qualname__", "") == "Future" and \
+            getattr(origin, "__module__", "").endswith("runtime.futures"):
+        return T.ANY    # jit.Future[T]: forks are Python values in script (forks.py)
     if origin is typing.Final or str(origin) == "typing.Final":
         return type_from_python(args[0]) if args else None
     return None

@@ -1,10 +1,11 @@
 """``graphtorch.jit.fork`` / ``wait`` in script.
 
-``fork(self.sub, x)`` (a submodule's forward) or ``fork(fn, x)`` (a function, compiled) becomes a
-call the executor runs through runtime/futures.py: the task starts on the inter-op thread pool
-and the node's value is a Future; ``wait(fut)`` blocks for it and is typed by what the forked
-callee returns (Tensor when the future went through a container). Both are ``prim::PythonOp``
-nodes, so a graph that forks runs in this process but is not saved to a ``.gt`` archive.
+``fork(self.sub, x)`` (a submodule's forward) or ``fork(fn, x, k=v)`` (a function, compiled)
+becomes a call the executor runs through runtime/futures.py: the task starts on the inter-op
+thread pool and the node's value is a Future; ``wait(fut)`` blocks for it and is typed by what
+the forked callee returns (Tensor when the future went through a container). Both are
+``prim::PythonOp`` nodes, so a graph that forks runs in this process but is not saved to a
+``.gt`` archive. ``List[graphtorch.jit.Future[Tensor]]`` annotates a list of futures.
 """
 
 from __future__ import annotations
@@ -17,26 +18,25 @@ from graphtorch.ir.kinds import Prim
 from graphtorch.runtime import futures
 
 
-def _fork_module(module, *args):
-    return futures.fork(module, *args)
+def _forker(label: str, keywords: list[str], fn=None):
+    """The Python callable of a fork node: ``(target?, *positional, *keyword values)``."""
+    n_kw = len(keywords)
 
-
-def _fork_function(fn):
     def fork_it(*args):
-        return futures.fork(fn, *args)
+        target, rest = (fn, args) if fn is not None else (args[0], args[1:])
+        pos = rest[:len(rest) - n_kw]
+        kw = dict(zip(keywords, rest[len(rest) - n_kw:]))
+        return futures.fork(target, *pos, **kw)
 
-    fork_it.__qualname__ = f"fork[{fn.qualified_name}]"
+    fork_it.__qualname__ = label
     return fork_it
 
 
 def compile_fork(c, obj, e: S.Call) -> Value:
     """The value of a ``fork(...)`` or ``wait(...)`` call compiled by FunctionCompiler ``c``."""
     types = c.__dict__.setdefault("_gt_fork_types", {})
-    if e.keywords:
-        raise c.src.error(f"{obj.__name__}() takes positional arguments only in script", e.pos,
-                          "pass them positionally")
     if obj is futures.wait:
-        if len(e.args) != 1:
+        if len(e.args) != 1 or e.keywords:
             raise c.src.error("wait() takes one Future", e.pos)
         fut = c.expr_value(e.args[0])
         ret = types.get(fut, T.TENSOR)
@@ -46,14 +46,20 @@ def compile_fork(c, obj, e: S.Call) -> Value:
         raise c.src.error("fork() needs the function or module to run", e.pos)
     target = c.expr(e.args[0])
     args = [c.expr_value(a) for a in e.args[1:]]
+    keywords = [k.name for k in e.keywords]
+    if any(k is None for k in keywords):
+        raise c.src.error("fork() does not take **kwargs in script", e.pos)
+    args += [c.expr_value(k.value) for k in e.keywords]
     if isinstance(target, ModuleRef):
         ret = c.unit.method_return_type(target.module, "forward", c.src, e.pos)
-        inputs, fn, name = [target.value] + args, _fork_module, "graphtorch.jit.fork"
+        name = "graphtorch.jit.fork"
+        inputs, fn = [target.value] + args, _forker(name, keywords)
     elif isinstance(target, PyObj) and callable(target.obj):
         sf = c.unit.function(target.obj, c.src, e.pos)
         outs = sf.graph.outputs
         ret = outs[0].type if len(outs) == 1 else T.TupleType(tuple(v.type for v in outs))
-        inputs, fn, name = args, _fork_function(sf), f"graphtorch.jit.fork({sf.name})"
+        name = f"graphtorch.jit.fork({sf.name})"
+        inputs, fn = args, _forker(name, keywords, sf)
     else:
         raise c.src.error("fork() runs a submodule (self.sub) or a function in script", e.pos,
                           "fork a module attribute or a module-level function")

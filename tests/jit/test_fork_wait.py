@@ -4,6 +4,7 @@ two simultaneously running tasks pass), grad mode, and fork/wait inside scripted
 from __future__ import annotations
 
 import threading
+from typing import List  # noqa: UP035 - the tutorial spells it typing.List
 
 import numpy as np
 import pytest
@@ -120,3 +121,35 @@ def test_fork_of_something_script_cannot_run_is_a_script_error():
 
     with pytest.raises(ScriptError, match="fork"):
         graphtorch.jit.script(Bad())
+
+
+def _add(a, b: int):
+    return a + b
+
+
+def test_script_fork_with_keywords_and_a_list_of_annotated_futures():
+    def bar(a):
+        fut = graphtorch.jit.fork(_add, a, b=2)
+        return graphtorch.jit.wait(fut)
+
+    x = graphtorch.randn(3)
+    np.testing.assert_allclose(graphtorch.jit.script(bar)(x).numpy(), (x + 2).numpy())
+
+    class Annotated(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.models = nn.ModuleList([nn.Linear(3, 2) for _ in range(2)])
+
+        def forward(self, x):
+            futures: List[graphtorch.jit.Future[graphtorch.Tensor]] = []  # noqa: UP006
+            for model in self.models:
+                futures.append(graphtorch.jit.fork(model, x))
+            results = []
+            for fut in futures:
+                results.append(graphtorch.jit.wait(fut))
+            return graphtorch.stack(results).sum(dim=0)
+
+    m = Annotated()
+    x = graphtorch.randn(4, 3)
+    np.testing.assert_allclose(graphtorch.jit.script(m)(x).detach().numpy(),
+                               m(x).detach().numpy(), rtol=1e-5, atol=1e-6)
