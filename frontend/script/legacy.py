@@ -87,8 +87,9 @@ def finish_legacy_module(obj) -> None:
     # NOTE: the unit imports the compiler, which imports script_module; imported on use
     from graphtorch.frontend.script.unit import ScriptUnit
 
-    if obj.__dict__.get("_gt_legacy_done"):
-        return
+    stubs = _stubs(type(obj))
+    if obj.__dict__.get("_gt_legacy_done") or not stubs:
+        return      # already compiled, or a subclass with no script methods: left alone
     object.__setattr__(obj, "_gt_legacy_done", True)
     for name, value in list(obj.__dict__.items()):
         if isinstance(value, Attribute):
@@ -98,9 +99,6 @@ def finish_legacy_module(obj) -> None:
     for name, sub in list(obj._modules.items()):
         if sub is not None:
             obj._modules[name] = unit.script_module(sub)
-    stubs = _stubs(type(obj))
-    if not stubs:
-        return      # a ScriptModule subclass with no script methods: nothing to compile
     pending = [name for name, _ in stubs if name != "forward"]
     pending += [name for name, _ in stubs if name == "forward"]
     fns = dict(stubs)
