@@ -77,7 +77,18 @@ OUTPUT_TYPES: dict[str, type] = {
 # Where a module value may be used: as the object of a member read, method call or member write.
 _MODULE_USES = {(Prim.GetAttr.value, 0), (Prim.CallMethod.value, 0), (Prim.SetAttr.value, 0)}
 
-ALLOWED_PRIMS = (set(PRIM_HANDLERS) - {Prim.PythonOp.value}) | set(SCALAR_OPS)
+# The structural kinds a loaded graph may hold, listed (a kind the interpreter learns later is
+# not loadable until its rules are written here); the scalar kinds are pure functions of plain
+# data (ops/scalar_ops.py), whose input counts come from their signatures.
+STRUCTURAL_PRIMS = frozenset({
+    Prim.Constant.value, Prim.If.value, Prim.Loop.value, Prim.GetAttr.value, Prim.SetAttr.value,
+    Prim.CallMethod.value, Prim.CallFunction.value, Prim.TupleConstruct.value,
+    Prim.TupleUnpack.value, Prim.TupleIndex.value, Prim.ListConstruct.value,
+    Prim.ListUnpack.value, Prim.ListIndex.value, Prim.DictConstruct.value, "prim::DictIndex",
+    Prim.FusionGroup.value, Prim.RaiseException.value, Prim.Print.value,
+    Prim.Uninitialized.value, Prim.unchecked_cast.value, Prim.isinstance.value,
+    Prim.NumToTensor.value, "prim::size", "prim::format", INPLACE})
+ALLOWED_PRIMS = (STRUCTURAL_PRIMS & set(PRIM_HANDLERS)) | set(SCALAR_OPS)
 
 
 def _positional_range(fn) -> tuple[int, int | None] | None:
