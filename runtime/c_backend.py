@@ -27,6 +27,7 @@ from graphtorch.errors import GraphtorchError
 
 FLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fwrapv", "-fPIC",
          "-shared", "-std=gnu11", "-fopenmp")
+_LINK_STEPS = "compile-then-link"  # part of the cache key: libraries built in one step set FTZ
 _LOCK = threading.Lock()
 _LIBS: dict[str, ctypes.CDLL] = {}
 _STATE: dict = {}
@@ -90,7 +91,8 @@ def build(source: str, flags: tuple[str, ...] = FLAGS) -> Path:
     cc = compiler()
     if cc is None:
         raise CompileError("no C compiler: the numpy backend is active")
-    key = hashlib.sha256("\0".join([source, _STATE["version"] or cc, *flags]).encode())
+    key = hashlib.sha256("\0".join([source, _STATE["version"] or cc, *flags, _LINK_STEPS]
+                                    ).encode())
     path = cache_dir() / f"gt_{key.hexdigest()[:32]}.so"
     if not path.exists():
         with _LOCK:
@@ -104,15 +106,22 @@ def _build(cc: str, source: str, path: Path, flags: tuple[str, ...]) -> None:
     with tempfile.TemporaryDirectory(prefix="gt_cc_") as tmp:
         src = Path(tmp) / "kernel.c"
         src.write_text(source)
+        objfile = Path(tmp) / "kernel.o"
         obj = Path(tmp) / "kernel.so"
-        try:
-            res = subprocess.run([cc, *flags, str(src), "-o", str(obj), "-lm"],
-                                 capture_output=True, text=True, timeout=120)
-        except (OSError, subprocess.SubprocessError) as e:
-            raise CompileError(f"running {cc} failed: {e}") from None
-        if res.returncode != 0:
-            raise CompileError(f"{cc} could not compile a generated kernel:\n"
-                               f"{res.stderr[-2000:]}")
+        # NOTE: compile and link in two steps: gcc < 13 links crtfastmath.o into a -ffast-math
+        # shared library, whose constructor sets flush-to-zero/denormals-are-zero for the whole
+        # process as soon as it is loaded (numpy's float32 1e-40 would then read as 0).
+        compile_flags = tuple(f for f in flags if f != "-shared")
+        link_flags = tuple(f for f in flags if f in ("-shared", "-fopenmp", "-fPIC"))
+        for cmd in ([cc, *compile_flags, "-c", str(src), "-o", str(objfile)],
+                    [cc, *link_flags, str(objfile), "-o", str(obj), "-lm"]):
+            try:
+                res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            except (OSError, subprocess.SubprocessError) as e:
+                raise CompileError(f"running {cc} failed: {e}") from None
+            if res.returncode != 0:
+                raise CompileError(f"{cc} could not compile a generated kernel:\n"
+                                   f"{res.stderr[-2000:]}")
         # NOTE: rename is atomic: a concurrent process sees the whole library or none
         tmp_target = path.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(obj, tmp_target)
