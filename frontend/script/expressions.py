@@ -73,6 +73,9 @@ class ExprCompiler:
                              "and None")
 
     def py_constant(self, obj, pos) -> Value:
+        if isinstance(obj, complex):   # NOTE: built at run time: IR text has no complex literal
+            return self.scalar("prim::complex", [self.const(obj.real), self.const(obj.imag)],
+                               T.COMPLEX)
         if isinstance(obj, tuple):
             vals = [self.py_constant(x, pos) for x in obj]
             return self.graph.emit(Prim.TupleConstruct, vals,
@@ -117,7 +120,7 @@ class ExprCompiler:
         if e.value is Ellipsis:
             raise self.src.error("... (Ellipsis) is only supported in a tensor index in script",
                                  e.pos, "write the indices explicitly")
-        return self.const(e.value)
+        return self.py_constant(e.value, e.pos)
 
     def expr_Name(self, e, expected):
         if e.id in self.env:

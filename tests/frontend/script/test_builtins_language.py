@@ -207,3 +207,16 @@ def test_refused_with_caret_and_hint(fn, message, at):
     assert err.filename.endswith("builtin_programs.py")
     line = err.source_line
     assert line[err.column - 1:].startswith(at), (line, err.column)
+
+
+SAVED = [(P.complex_scalars, (3, -1.5, True, 2 - 3j, [1j], {2 - 3j: 5j})),
+         (P.dict_methods, ({"a": 1, "b": 2},)), (P.str_methods, ("a,b,ca",)),
+         (P.isinstance_any_container, ({"k": (1, "v")},)), (P.list_methods, ([5, 2, 9, 2, 5],))]
+
+
+@pytest.mark.parametrize("fn,args", SAVED, ids=[c[0].__name__ for c in SAVED])
+def test_save_load_round_trip(tmp_path, fn, args):
+    path = tmp_path / "f.gt"
+    graphtorch.jit.save(graphtorch.jit.script(fn), str(path))
+    loaded = graphtorch.jit.load(str(path))
+    assert _plain(loaded(*_copy(args))) == _plain(fn(*_copy(args)))
