@@ -17,8 +17,6 @@ from graphtorch import autograd, errors
 from graphtorch import dtypes as _dtypes
 from graphtorch import ops as _ops
 from graphtorch import tensor_api as _tensor_api  # installs operators and methods on Tensor
-from graphtorch.autograd import profiler as _autograd_profiler  # graphtorch.autograd.profiler
-from graphtorch.ops import scalar_ops as _scalar_ops  # graphtorch.ops.scalar_ops
 from graphtorch.autograd import (
     enable_grad,
     inference_mode,
@@ -26,6 +24,7 @@ from graphtorch.autograd import (
     no_grad,
     set_grad_enabled,
 )
+from graphtorch.autograd import profiler as _autograd_profiler  # graphtorch.autograd.profiler
 from graphtorch.device import device, get_default_device, set_default_device
 from graphtorch.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch exposes graphtorch.bool
@@ -63,6 +62,7 @@ from graphtorch.legacy_tensors import (  # PyTorch's legacy typed constructors
     LongTensor,
     ShortTensor,
 )
+from graphtorch.ops import scalar_ops as _scalar_ops  # graphtorch.ops.scalar_ops
 from graphtorch.ops.bindings import public_functions as _public_functions
 from graphtorch.ops.creation import as_tensor, tensor
 from graphtorch.ops.random import (
@@ -143,7 +143,8 @@ _LAZY_SUBMODULES: frozenset[str] = frozenset({
     "utils",
 })
 # name -> module defining it, for the public functions that live in a lazily loaded module
-_LAZY_ATTRIBUTES: dict[str, str] = {"load": "graphtorch.checkpoint", "save": "graphtorch.checkpoint"}
+_LAZY_ATTRIBUTES: dict[str, str] = {"load": "graphtorch.checkpoint",
+                                    "save": "graphtorch.checkpoint"}
 
 
 def __getattr__(name: str) -> object:

@@ -12,6 +12,8 @@ import re
 from enum import Enum
 
 from graphtorch.errors import GraphError
+from graphtorch.ops.scalar_ops import DOCS as SCALAR_DOCS
+from graphtorch.ops.scalar_ops import MUTATING as SCALAR_MUTATING
 
 
 class Namespace(str, Enum):
@@ -98,3 +100,8 @@ def split_kind(kind: str) -> tuple[Namespace, str]:
 INPLACE = register_prim_kind(
     "Inplace", "self <- op(self, args...) written into self's memory; the output is self",
     side_effects=True)
+
+# The scalar prim kinds (prim::add_int ...) of the runtime's table, known to every graph reader
+# whether or not the script compiler was imported (registering twice is harmless).
+for _kind, _doc in SCALAR_DOCS.items():
+    register_prim_kind(_kind, _doc, side_effects=_kind in SCALAR_MUTATING)
