@@ -15,6 +15,7 @@ from graphtorch.frontend.script.source import get_source
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph
 from graphtorch.passes.dce import eliminate_dead_code
+from graphtorch.passes.merge_ifs import merge_adjacent_ifs
 
 
 def _unwrap(fn):
@@ -61,6 +62,7 @@ class ScriptUnit:
             c = FunctionCompiler(self, src, fdef, fn, g)
             c.param_types = dict(param_types or {})
             c.compile()
+            merge_adjacent_ifs(g)
             eliminate_dead_code(g)
         finally:
             self.in_progress.discard(key)
@@ -131,6 +133,7 @@ class ScriptUnit:
             c = FunctionCompiler(self, src, fdef, fn, g, self_module=module,
                                  qualname=f"{type(module).__name__}.{name}")
             c.compile()
+            merge_adjacent_ifs(g)
             eliminate_dead_code(g)
         finally:
             self.in_progress.discard(key)

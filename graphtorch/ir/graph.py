@@ -237,6 +237,11 @@ class Node:
         self._unlink()
         self.insert_after(other)
 
+    def move_to_end_of(self, block: Block) -> None:
+        """Move this node to the end of ``block`` (before its return)."""
+        self._unlink()
+        block.append(self)
+
     def _check_insertable(self, other: Node) -> None:
         if self.block is not None:
             raise GraphError(f"{self.kind} node is already in a block; use move_before/after")
