@@ -9,6 +9,19 @@ tensor([2., 4., 6.])
 
 from __future__ import annotations
 
+# --- The public API, assembled in this one place ------------------------------------------------
+# Groups in import order; a later group overrides a name an earlier one defined:
+#   1. core objects: autograd, errors, dtypes, device, Tensor, Size, tensor, random state (below);
+#      legacy_tensors.py: FloatTensor, LongTensor ... ; tensor_api.py installs Tensor methods
+#   2. every registry op with a public binding (ops/bindings.py `public_functions`), for names
+#      group 1 does not define
+#   3. functions.py: signatures that differ from one op (zeros, arange, cat ...), with
+#      composed_functions.py (isclose, lerp, median ...) and einsum.py
+#   4. this file: is_floating_point, numel and the `cuda` namespace
+#   5. linalg.py (graphtorch.linalg) and python_signatures.py (unique, cummax, det ...)
+#   6. loaded on first use (__getattr__ at the bottom): checkpoint.py `load` / `save` and the
+#      subpackages nn, optim, jit, distributed, utils, ...
+
 __version__ = "0.1.0"
 
 import importlib as _importlib
@@ -25,7 +38,7 @@ from graphtorch.autograd import (
     set_grad_enabled,
 )
 from graphtorch.autograd import profiler as _autograd_profiler  # graphtorch.autograd.profiler
-from graphtorch.device import device, get_default_device, set_default_device
+from graphtorch.device import _cupy, device, get_default_device, set_default_device
 from graphtorch.dtypes import (
     bool_ as bool,  # noqa: A001 - PyTorch exposes graphtorch.bool
 )
@@ -77,9 +90,13 @@ from graphtorch.ops.random import (
 from graphtorch.tensor import Size, Tensor, from_numpy, is_tensor
 from graphtorch.tensor_repr import set_printoptions
 
+# group 2: registry ops
 globals().update({k: v for k, v in _public_functions().items() if k not in globals()})
 
+# group 3
 from graphtorch.functions import *  # noqa: E402 - Python-level API built on the ops above
+
+# group 4
 
 
 def is_floating_point(t: Tensor) -> bool:
@@ -97,8 +114,6 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
 
     @staticmethod
     def device_count() -> int:
-        from graphtorch.device import _cupy
-
         cp = _cupy()
         return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
 
@@ -110,19 +125,19 @@ class cuda:  # noqa: N801 - mirrors the torch.cuda namespace
 
     @staticmethod
     def synchronize() -> None:
-        from graphtorch.device import _cupy
-
         cp = _cupy()
         if cp is not None:
             cp.cuda.runtime.deviceSynchronize()
 
 
+# group 5
 from graphtorch import linalg  # noqa: E402 - light: registry ops only
 from graphtorch.python_signatures import *  # noqa: E402,F403 - unique, cummax, det ...
 
-# Heavy subpackages load on first use (PEP 562), so `import graphtorch.ir` or an eager op call does
-# not load nn, jit, the frontend or the runtime. `graphtorch.X` and `from graphtorch import X` work
-# as before; everything here is free of import-time side effects the core relies on.
+# group 6: heavy subpackages load on first use (PEP 562), so `import graphtorch.ir` or an eager op
+# call does not load nn, jit, the frontend or the runtime. `graphtorch.X` and
+# `from graphtorch import X` work as before; none of these has an import-time side effect the core
+# relies on.
 _LAZY_SUBMODULES: frozenset[str] = frozenset({
     "accelerator",
     "checkpoint",

@@ -1,4 +1,5 @@
-"""Python-level composites PyTorch scripts reach for (isclose, lerp, median, tensordot ...).
+"""Python functions composed of registry ops that PyTorch scripts reach for (isclose, lerp, median,
+tensordot ...). Not to be confused with ``OpKind.COMPOSITE`` registry ops (ops/*.py).
 
 Each is written with graphtorch ops, so gradients, tracing and devices come from those ops.
 """

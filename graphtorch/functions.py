@@ -461,8 +461,8 @@ __all__ += ["inf", "nan", "pi", "e", "set_num_threads", "get_num_threads", "finf
 
 
 # NOTE: at the bottom: both modules build on the functions above
-from graphtorch.composites import *  # noqa: E402,F403
-from graphtorch.composites import __all__ as _composites_all  # noqa: E402
+from graphtorch.composed_functions import *  # noqa: E402,F403
+from graphtorch.composed_functions import __all__ as _composed_all  # noqa: E402
 from graphtorch.einsum import einsum  # noqa: E402
 
-__all__ += _composites_all + ["einsum"]
+__all__ += _composed_all + ["einsum"]

@@ -1,6 +1,6 @@
 """Scans beyond cumsum/cumprod: cummax, cummin (values and indices) and logcumsumexp.
 
-``diff`` is a composite in graphtorch/composites.py (narrow and sub carry its gradient).
+``diff`` is a composite in graphtorch/composed_functions.py (narrow and sub carry its gradient).
 """
 
 from __future__ import annotations

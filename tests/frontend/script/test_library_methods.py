@@ -1,5 +1,6 @@
-"""Tensor methods that are graphtorch Python functions (python_signatures.py, composites.py) compile
-as their function form: x.det() is graphtorch.det(x). Each is compared with eager."""
+"""Tensor methods that are graphtorch Python functions (python_signatures.py,
+composed_functions.py) compile as their function form: x.det() is graphtorch.det(x). Each is
+compared with eager."""
 
 from __future__ import annotations
 
@@ -162,5 +163,6 @@ def test_python_function_of_a_method_reports_the_users_line():
 
     with pytest.raises(ScriptError) as info:
         torch.jit.script(f)
-    assert "graphtorch.composites.nan_to_num cannot be compiled in script" in str(info.value)
+    assert ("graphtorch.composed_functions.nan_to_num cannot be compiled in script"
+            in str(info.value))
     assert "return x.nan_to_num()" in str(info.value)
