@@ -73,13 +73,20 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
         raise UnsupportedError(f"graphtorch.onnx.export takes an nn.Module, ScriptModule or "
                                f"ScriptFunction, not a {type(model).__name__}")
     n_in = len(graph.block.inputs) - len(params) - (1 if owner is not None else 0)
-    if n_in != len(inputs):
+    defaults = _defaults(model, owner)
+    extra = []      # arguments args leaves out: their defaults (None, False ...), not inputs
+    for name in _arg_names(model, owner)[len(inputs):n_in]:
+        if name not in defaults:
+            raise UnsupportedError(f"the model takes {n_in} input(s), args has {len(inputs)} "
+                                   f"and '{name}' has no default")
+        extra.append(defaults[name])
+    if n_in != len(inputs) + len(extra):
         raise UnsupportedError(f"the model takes {n_in} input(s), args has {len(inputs)}")
     names = list(input_names or [])
     names += [f"input_{i}" if len(inputs) > 1 else "input" for i in range(len(names),
                                                                             len(inputs))]
     proto = build_model(graph, inputs, params, names, output_names, dynamic_axes or {}, opset,
-                        "graphtorch", owner)
+                        "graphtorch", owner, extra)
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
     if isinstance(f, (str, os.PathLike)):
@@ -91,3 +98,13 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
         raise TypeError(f"f must be a path or a binary file, not {type(f).__name__}")
     if verbose:
         print(onnx.helper.printable_graph(proto.graph))
+
+
+def _arg_names(model, owner) -> list[str]:
+    return list(model._method("forward").arg_names if owner is not None else
+                [v.name for v in model.graph.block.inputs])
+
+
+def _defaults(model, owner) -> dict:
+    graph = model._method("forward").graph if owner is not None else model.graph
+    return dict(getattr(graph, "defaults", None) or getattr(model, "_gt_defaults", {}) or {})

@@ -23,6 +23,8 @@ from graphtorch.tensor import Tensor
 
 _STRUCTURAL = {Prim.ListConstruct.value, Prim.TupleConstruct.value}
 _UNPACK = {Prim.ListUnpack.value, Prim.TupleUnpack.value}
+_PASS = {Prim.unchecked_cast.value}     # the value itself, retyped
+_INDEX = {Prim.TupleIndex.value, Prim.ListIndex.value}
 
 
 @dataclass
@@ -124,6 +126,19 @@ class Walk:
             if any(v in self.names for v in node.inputs):
                 self.names[node.output] = [self.names.get(v, v) for v in node.inputs]
             return None
+        if kind in _PASS:
+            if node.inputs[0] in self.names:
+                self.names[node.output] = self.names[node.inputs[0]]
+            return None
+        if kind in _INDEX:
+            src = self.names.get(node.inputs[0])
+            if isinstance(src, list):
+                if node.inputs[1] in self.dynamic:
+                    raise UnsupportedError("ONNX export: an index depends on a dynamic axis")
+                item = src[self.env[node.inputs[1]]]
+                if isinstance(item, str):
+                    self.names[node.output] = item
+            return None
         if kind in _UNPACK:
             src = self.names.get(node.inputs[0])
             if isinstance(src, list):
@@ -151,6 +166,9 @@ class Walk:
             raise UnsupportedError(f"ONNX export: the op '{name}' has no ONNX mapping (see "
                                    f"docs/onnx.md for the supported ops)")
         out = conv(self, node)
+        if len(node.outputs) == 1 and isinstance(self.env[node.output], (list, tuple)):
+            self.names[node.output] = list(out)     # one list of tensors (chunk, split)
+            return None
         outs = out if isinstance(out, list) else [out]
         for v, n in zip(node.outputs, outs):
             self.names[v] = n
@@ -233,9 +251,10 @@ def value_info(name: str, arr: np.ndarray, dyn: dict[int, str]):
 
 def build_model(graph, inputs: list, params: list, input_names: list[str],
                 output_names: list[str] | None, dynamic_axes: dict, opset: int,
-                producer: str, owner=None) -> onnx.ModelProto:
+                producer: str, owner=None, extra: list | None = None) -> onnx.ModelProto:
     """``inputs``: the example tensors; ``params``: (name, tensor) of the lifted parameters;
-    ``owner``: the module whose method ``graph`` is (its first input), None for a function."""
+    ``owner``: the module whose method ``graph`` is (its first input), None for a function;
+    ``extra``: values of the arguments after ``inputs`` (defaults: not ONNX inputs)."""
     em = Emitter(opset)
     dyn_axes = {k: _axes(v) for k, v in (dynamic_axes or {}).items()}
     dyn_sizes = {int(t.shape[ax]) for n, t in zip(input_names, inputs)
@@ -250,7 +269,10 @@ def build_model(graph, inputs: list, params: list, input_names: list[str],
         walk.env[v] = t
         walk.names[v] = n
         graph_inputs.append(value_info(n, np.array(t.detach().numpy()), dyn_axes.get(n, {})))
-    for v, (pname, p) in zip(g_inputs[len(inputs):], params):
+    extra = list(extra or [])
+    for v, value in zip(g_inputs[len(inputs):], extra):
+        walk.env[v] = value
+    for v, (pname, p) in zip(g_inputs[len(inputs) + len(extra):], params):
         walk.env[v] = p
         arr = np.array(p.detach().numpy())
         em.initializers.append(numpy_helper.from_array(arr, pname))

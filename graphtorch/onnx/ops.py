@@ -303,6 +303,14 @@ def _where(w, node):
     return w.e.one("Where", [w.name(c), w.scalar_like(a, like), w.scalar_like(b, like)])
 
 
+def _chunk(w, node):
+    x = node.inputs[0]
+    pieces = w.value(node.output)
+    axis = _arg(w, node, 2, 0) % _rank(w, x)
+    sizes = [int(p.shape[axis]) for p in pieces]
+    return w.e.node("Split", [w.name(x), w.e.ints(sizes)], {"axis": axis}, n_out=len(sizes))
+
+
 CONVERTERS = {
     "linear": _linear, "matmul": _binary("MatMul"), "add": _binary("Add"),
     "sub": _binary("Sub"), "mul": _binary("Mul"), "div": _binary("Div"),
@@ -319,5 +327,5 @@ CONVERTERS = {
     "batch_norm": _batch_norm, "mean": _reduce("ReduceMean"), "sum": _reduce("ReduceSum"),
     "unsqueeze": _unsqueeze, "squeeze": _squeeze, "embedding": _embedding, "clamp": _clamp,
     "contiguous": _identity, "clone": _identity, "detach": _identity, "expand": _expand,
-    "where": _where,
+    "where": _where, "chunk": _chunk,
 }

@@ -160,3 +160,16 @@ def test_training_dropout_is_refused():
     with pytest.raises(UnsupportedError, match="eval"):
         graphtorch.onnx.export(graphtorch.jit.script(model), (graphtorch.randn(2, 6),),
                                io.BytesIO())
+
+
+@pytest.mark.parametrize("mode", ["trace", "script"])
+def test_transformer_encoder_exports(mode):
+    """Attention (chunk, masks left at their None defaults) and layer norm, both modes."""
+    graphtorch.manual_seed(2)
+    model = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2,
+                                  enable_nested_tensor=False).eval()
+    x = graphtorch.randn(5, 2, 8)
+    compiled = graphtorch.jit.trace(model, x) if mode == "trace" else graphtorch.jit.script(model)
+    proto = _check(compiled, (x,), input_names=["src"])
+    np.testing.assert_allclose(_run(proto, {"src": x.numpy()})[0], model(x).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
