@@ -1,0 +1,178 @@
+"""The layer order holds for module-level imports (docs/architecture.md).
+
+core (tensor, ops, autograd, dtypes, device, errors ...) -> nn/optim -> ir -> passes -> runtime
+-> frontend -> jit/archive/cli/viz: a module imports, at module level, only from its own layer or
+the layers before it. Function-level imports are not checked here (each carries a reason comment).
+Run this file with Python to list every upward import and every function-level import between
+top-level parts.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# source folder -> the package it installs as (pyproject.toml package-dir)
+MAPPING = {"graphtorch": "graphtorch", "frontend": "graphtorch.frontend",
+           "passes": "graphtorch.passes", "runtime": "graphtorch.runtime"}
+
+# Layers, lowest first. A module belongs to the layer of its longest matching prefix; any other
+# graphtorch module (tensor, ops, autograd, dtypes, device, errors, functions ...) is core.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("core", ("graphtorch",)),
+    ("nn", ("graphtorch.nn", "graphtorch.optim", "graphtorch.utils", "graphtorch.distributed")),
+    ("ir", ("graphtorch.ir",)),
+    ("passes", ("graphtorch.passes",)),
+    ("runtime", ("graphtorch.runtime",)),
+    ("frontend", ("graphtorch.frontend",)),
+    ("top", ("graphtorch.jit", "graphtorch.archive", "graphtorch.cli", "graphtorch.viz",
+             "graphtorch.onnx", "graphtorch.futures", "graphtorch.__main__",
+             "graphtorch.utils.tensorboard",  # add_graph traces and draws a model
+             "graphtorch.cli_deadline", "graphtorch.cli_inputs", "graphtorch.cli_inspect",
+             "graphtorch.cli_optimize", "graphtorch.cli_profile", "graphtorch.cli_run",
+             "graphtorch.cli_viz")),
+]
+RANKS = {name: rank for rank, (name, _) in enumerate(LAYERS)}
+
+# Upward module-level imports that remain, as (importing module, imported module): each is in a
+# file being reworked elsewhere (issue 11). The test fails when one disappears (delete it here:
+# the list only shrinks) or when a new one appears.
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
+}
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of a graphtorch module name; None outside graphtorch."""
+    best, best_len = None, -1
+    for name, prefixes in LAYERS:
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and len(p) > best_len:
+                best, best_len = name, len(p)
+    return best
+
+
+def iter_modules() -> Iterator[tuple[str, Path]]:
+    """(dotted module name, path) of every Python file of the installed packages."""
+    for folder, dotted in MAPPING.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder).with_suffix("").parts
+            if rel[-1] == "__init__":
+                rel = rel[:-1]
+            yield ".".join((dotted,) + rel), path
+
+
+_MODULES = None
+
+
+def _known_modules() -> set[str]:
+    global _MODULES
+    if _MODULES is None:
+        _MODULES = {m for m, _ in iter_modules()}
+    return _MODULES
+
+
+def _resolve(mod: str, path: Path, node: ast.ImportFrom) -> str:
+    base = node.module or ""
+    if node.level:
+        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        package = package[:len(package) - node.level + 1]
+        base = ".".join(package + ([base] if base else []))
+    return base
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+
+
+def imports_of(mod: str, path: Path) -> Iterator[tuple[str, int, str]]:
+    """(imported graphtorch module, line, "module" or "function") for each import in ``path``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    known = _known_modules()
+
+    def walk(node: ast.AST, level: str) -> Iterator[tuple[str, int, str]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                yield from walk(child, "function")
+                continue
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                continue    # annotations only: never executed
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    if alias.name.startswith("graphtorch"):
+                        yield alias.name, child.lineno, level
+            elif isinstance(child, ast.ImportFrom):
+                base = _resolve(mod, path, child)
+                if not base.startswith("graphtorch"):
+                    continue
+                for alias in child.names:
+                    sub = f"{base}.{alias.name}"
+                    yield (sub if sub in known else base), child.lineno, level
+            else:
+                yield from walk(child, level)
+
+    yield from walk(tree, "module")
+
+
+def upward_imports() -> dict[tuple[str, str], int]:
+    """(importing module, imported module) -> line, for module-level imports up the layers."""
+    found: dict[tuple[str, str], int] = {}
+    for mod, path in iter_modules():
+        src = layer_of(mod)
+        for target, line, level in imports_of(mod, path):
+            dst = layer_of(target)
+            if level == "module" and dst is not None and RANKS[dst] > RANKS[src]:
+                found.setdefault((mod, target), line)
+    return found
+
+
+def test_every_module_has_a_layer():
+    assert all(layer_of(m) is not None for m, _ in iter_modules())
+    assert layer_of("graphtorch.ops.dispatch") == "core"
+    assert layer_of("graphtorch.nn.functional") == "nn"
+    assert layer_of("graphtorch.runtime.executor") == "runtime"
+    assert layer_of("graphtorch.jit") == "top"
+
+
+def test_import_parsing_sees_levels(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text("import graphtorch.ir\nfrom graphtorch import nn\n"
+                   "def f():\n    from graphtorch.runtime import executor\n")
+    found = list(imports_of("graphtorch.x", src))
+    assert ("graphtorch.ir", 1, "module") in found
+    assert ("graphtorch.nn", 2, "module") in found
+    assert ("graphtorch.runtime.executor", 4, "function") in found
+
+
+def test_no_new_upward_import():
+    new = {k: v for k, v in upward_imports().items() if k not in KNOWN_VIOLATIONS}
+    assert not new, ("module-level imports up the layer order (docs/architecture.md); import "
+                     "lazily with a reason, or move the object down: " +
+                     ", ".join(f"{a} -> {b} (line {line})" for (a, b), line in sorted(new.items())))
+
+
+def test_known_violations_still_exist():
+    gone = sorted(set(KNOWN_VIOLATIONS) - set(upward_imports()))
+    assert not gone, f"fixed, delete from KNOWN_VIOLATIONS in tests/test_layers.py: {gone}"
+
+
+if __name__ == "__main__":
+    ups = upward_imports()
+    print(f"upward module-level imports: {len(ups)}")
+    for (a, b), line in sorted(ups.items()):
+        print(f"  {a}:{line} -> {b} ({layer_of(a)} -> {layer_of(b)})")
+    between = []
+    for mod, path in iter_modules():
+        for target, line, level in imports_of(mod, path):
+            if level == "function" and layer_of(target) != layer_of(mod):
+                between.append((mod, line, target))
+    print(f"function-level imports between layers: {len(between)} in "
+          f"{len({m for m, _, _ in between})} files, "
+          f"{sum(RANKS[layer_of(t)] > RANKS[layer_of(m)] for m, _, t in between)} of them upward")
+    if "-v" in sys.argv:
+        for m, line, t in between:
+            print(f"  {m}:{line} -> {t}")
