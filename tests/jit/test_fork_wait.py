@@ -153,3 +153,8 @@ def test_script_fork_with_keywords_and_a_list_of_annotated_futures():
     x = graphtorch.randn(4, 3)
     np.testing.assert_allclose(graphtorch.jit.script(m)(x).detach().numpy(),
                                m(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_saving_a_forking_model_is_refused_by_name(tmp_path):
+    with pytest.raises(graphtorch.errors.UnsupportedError, match="graphtorch.jit.fork"):
+        graphtorch.jit.save(graphtorch.jit.script(Ensemble()), str(tmp_path / "e.gt"))
