@@ -390,3 +390,20 @@ def test_random_fusion_graphs_equal_the_interpreter(program):
                                        atol=ATOL[a.dtype] * 10 * scale, equal_nan=True)
         else:
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@needs_cc
+def test_the_ctypes_launcher_runs_the_same_kernels(monkeypatch):
+    """Without Python/numpy headers the kernels are called through ctypes instead."""
+    from graphtorch.runtime import c_launch
+
+    monkeypatch.setitem(c_launch._STATE, "launch", c_launch._ctypes_launch)
+
+    def fn(x, y):
+        return gt.softmax(gt.sin(x * y) + 2, -1)
+
+    x, y = gt.randn(6, 10), gt.randn(10)
+    traced = gt.jit.trace(fn, (x, y))
+    got, want, plan = compiled_and_reference(traced, x, y)
+    close(got, want)
+    assert "[c] fusion group" in plan.explain() and "softmax (row kernel)" in plan.explain()
