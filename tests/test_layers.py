@@ -31,9 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("top", ("graphtorch.jit", "graphtorch.archive", "graphtorch.cli", "graphtorch.viz",
              "graphtorch.onnx", "graphtorch.futures", "graphtorch.__main__",
              "graphtorch.utils.tensorboard",  # add_graph traces and draws a model
-             "graphtorch.cli_deadline", "graphtorch.cli_inputs", "graphtorch.cli_inspect",
-             "graphtorch.cli_optimize", "graphtorch.cli_profile", "graphtorch.cli_run",
-             "graphtorch.cli_viz")),
+             "graphtorch.cli_inputs", "graphtorch.cli_inspect")),  # old paths viz/ imports
 ]
 RANKS = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 

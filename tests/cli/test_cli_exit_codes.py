@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-from graphtorch import cli
 from graphtorch.archive import save
+from graphtorch.cli import app as cli
 from tests.serialization.models import scale, traced_mlp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -277,7 +277,7 @@ def test_timeout_ends_a_command_stuck_in_native_code(tmp_path):
     script = tmp_path / "stuck.py"
     script.write_text(
         "import signal, sys, time\n"
-        "from graphtorch import cli_deadline\n"
+        "from graphtorch.cli import deadline as cli_deadline\n"
         "cli_deadline.GRACE_S = 0.2\n"
         "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
         "cli_deadline.start(0.2, 'graphtorch run: error: timed out after 0.2 s (--timeout 0.2)')\n"

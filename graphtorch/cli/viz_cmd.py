@@ -40,8 +40,8 @@ def add_parser(sub):
 def input_types(specs: list[str] | None, arg_names: list[str]) -> dict:
     """Argument name -> TensorType from ``--shape`` specs."""
     from graphtorch import dtypes
-    from graphtorch.cli import UsageError
-    from graphtorch.cli_inputs import ShapeSpec
+    from graphtorch.cli.errors import UsageError
+    from graphtorch.cli.inputs import ShapeSpec
     from graphtorch.device import CPU
     from graphtorch.ir.types import TensorType
 
@@ -58,8 +58,8 @@ def input_types(specs: list[str] | None, arg_names: list[str]) -> dict:
 
 def run(args) -> int:
     from graphtorch.archive.reader import read_archive
-    from graphtorch.cli import CLIError, UsageError, emit_json
-    from graphtorch.cli_inspect import entry_method
+    from graphtorch.cli.errors import CLIError, UsageError, emit_json
+    from graphtorch.cli.inspect_cmd import entry_method
     from graphtorch.viz import draw
 
     out = Path(args.output)

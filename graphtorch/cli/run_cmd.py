@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from graphtorch import cli_deadline
 from graphtorch.archive.atomic_file import replace_file
-from graphtorch.cli_inputs import DEFAULT_MAX_INPUT_BYTES, parse_bytes
+from graphtorch.cli import deadline
+from graphtorch.cli.inputs import DEFAULT_MAX_INPUT_BYTES, parse_bytes
 
 
 def add_parser(sub):
@@ -95,7 +95,7 @@ def _positive_seconds(text: str) -> float:
 def output_path(output: str, model: str, example: str, may_be_model: bool = False) -> Path:
     """``-o`` checked before any work: a file name (not a directory) in an existing directory,
     not the model archive unless ``may_be_model``. Exactly this path is written, nothing else."""
-    from graphtorch.cli import CLIError, UsageError
+    from graphtorch.cli.errors import CLIError, UsageError
 
     path = Path(output)
     if output.endswith(("/", os.sep)) or path.is_dir():
@@ -126,7 +126,7 @@ class PreparedRun:
 
     def call(self):
         from graphtorch.autograd import no_grad
-        from graphtorch.cli import CLIError
+        from graphtorch.cli.errors import CLIError
         from graphtorch.errors import GraphtorchError
 
         try:
@@ -148,9 +148,9 @@ class PreparedRun:
 
 def prepare_run(args) -> PreparedRun:
     from graphtorch.archive.reader import build, read_archive, usable_device
-    from graphtorch.cli import CLIError
-    from graphtorch.cli_inputs import resolve_inputs, to_call_args
-    from graphtorch.cli_inspect import entry_method
+    from graphtorch.cli.errors import CLIError
+    from graphtorch.cli.inputs import resolve_inputs, to_call_args
+    from graphtorch.cli.inspect_cmd import entry_method
     from graphtorch.errors import DeviceError
 
     try:
@@ -231,7 +231,7 @@ def latency_stats(times: list[float]) -> dict:
 
 
 def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict]:
-    from graphtorch.cli import CLIError
+    from graphtorch.cli.errors import CLIError
 
     try:
         with np.load(ref_path, allow_pickle=False) as z:
@@ -263,8 +263,8 @@ def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict
 
 
 def run(args) -> int:
-    from graphtorch.cli import CLIError, UsageError, emit_json
-    from graphtorch.cli_inputs import flatten_outputs
+    from graphtorch.cli.errors import CLIError, UsageError, emit_json
+    from graphtorch.cli.inputs import flatten_outputs
     from graphtorch.jit import get_executor, set_executor
 
     if args.executor is not None:
@@ -286,7 +286,7 @@ def run(args) -> int:
                  "outputs": {k: {"shape": list(v.shape), "dtype": str(v.dtype)}
                              for k, v in outputs.items()},
                  "latency": latency_stats(times)}
-    cli_deadline.stop()      # the model ran in time; writing the outputs is not cut short
+    deadline.stop()      # the model ran in time; writing the outputs is not cut short
     if args.output:
         # NOTE: to exactly the path named (numpy.savez would append .npz), atomically; no
         # output is an object array (flatten_outputs), so nothing is pickled

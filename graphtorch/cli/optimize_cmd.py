@@ -14,8 +14,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     from graphtorch.archive import load, save
-    from graphtorch.cli import CLIError, UsageError, emit_json
-    from graphtorch.cli_run import output_path
+    from graphtorch.cli.errors import CLIError, UsageError, emit_json
+    from graphtorch.cli.run_cmd import output_path
 
     try:
         from graphtorch.passes.manager import PIPELINES, PassContext, run_passes

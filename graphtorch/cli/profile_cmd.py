@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 
 def add_parser(sub):
-    from graphtorch.cli_run import add_model_arguments, add_timing_arguments
+    from graphtorch.cli.run_cmd import add_model_arguments, add_timing_arguments
 
     p = sub.add_parser("profile", help="per-node time table, sorted by total time")
     add_model_arguments(p)
@@ -120,8 +120,8 @@ def _prepared(prep, method: str):
 
 
 def run(args) -> int:
-    from graphtorch.cli import emit_json
-    from graphtorch.cli_run import prepare_run
+    from graphtorch.cli.errors import emit_json
+    from graphtorch.cli.run_cmd import prepare_run
 
     prep = prepare_run(args)
     rows, wall = profile(prep, args.method, args.warmup, args.iters)

@@ -1,4 +1,4 @@
-"""The ``graphtorch`` command (also ``python -m graphtorch``): run and inspect .gt archives.
+"""The ``graphtorch`` command line: parser, subcommand dispatch, exit codes and ``env``.
 
 Conventions (docs/cli.md): exit 0 on success, 2 for usage errors, 1 for model or data errors,
 124 past ``--timeout``, 130 on Ctrl-C, each reported as one ``graphtorch <command>: error: ...``
@@ -10,7 +10,6 @@ one JSON document on stdout for machines.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
@@ -19,17 +18,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import graphtorch
-from graphtorch import cli_deadline
+from graphtorch.cli import deadline, inspect_cmd, optimize_cmd, profile_cmd, run_cmd, viz_cmd
+from graphtorch.cli.errors import CLIError, UsageError, emit_json
 
 EXIT_CLOSED_PIPE = 141    # 128 + SIGPIPE
-
-
-class CLIError(Exception):
-    """A model or data problem the user can fix (exit 1)."""
-
-
-class UsageError(Exception):
-    """Arguments that parse but do not make sense together (exit 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +40,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from graphtorch import cli_inspect, cli_optimize, cli_profile, cli_run, cli_viz
-
     parser = _Parser(
         prog="graphtorch", description="Run, inspect, profile and draw graphtorch .gt archives.")
     parser.add_argument("--version", action="version",
@@ -60,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     env = sub.add_parser("env", help="versions, devices, Triton/CuPy availability")
     _common(env)
     env.set_defaults(handler=cmd_env)
-    for module in (cli_inspect, cli_run, cli_profile, cli_viz, cli_optimize):
+    for module in (inspect_cmd, run_cmd, profile_cmd, viz_cmd, optimize_cmd):
         p = module.add_parser(sub)
         _common(p)
     return parser
@@ -109,14 +99,14 @@ def _one_line_warning(command: str):
 def _run_command(args) -> int:
     timeout = getattr(args, "timeout", None)
     if timeout is not None:
-        cli_deadline.start(timeout, f"graphtorch {args.command}: error: timed out after "
+        deadline.start(timeout, f"graphtorch {args.command}: error: timed out after "
                                     f"{timeout:g} s (--timeout {timeout:g})")
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:
         raise
-    except cli_deadline.Timeout as e:
-        return _fail(args, e, cli_deadline.EXIT_TIMEOUT, prefixed=True)
+    except deadline.Timeout as e:
+        return _fail(args, e, deadline.EXIT_TIMEOUT, prefixed=True)
     except UsageError as e:
         return _fail(args, e, 2)
     except (CLIError, graphtorch.errors.GraphtorchError, OSError, ValueError) as e:
@@ -131,14 +121,14 @@ def _run_command(args) -> int:
                                      "--debug for the traceback and please report it"), 1,
                      cause=e)
     finally:
-        cli_deadline.stop()
+        deadline.stop()
 
 
 def _closed_pipe() -> int:
     """The reader of stdout went away (``graphtorch inspect m.gt | head -1``): stop quietly.
     stdout is pointed at /dev/null so that the interpreter's final flush does not print
     "Exception ignored ... BrokenPipeError"."""
-    cli_deadline.stop()
+    deadline.stop()
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -164,11 +154,6 @@ def _fail(args, error: BaseException, code: int, cause: BaseException | None = N
         message = f"graphtorch {args.command}: error: {message}"
     print(message, file=sys.stderr)
     return code
-
-
-def emit_json(doc: dict) -> None:
-    json.dump(doc, sys.stdout, indent=2, sort_keys=False, default=str)
-    sys.stdout.write("\n")
 
 
 # -- env ---------------------------------------------------------------------------------------
