@@ -38,7 +38,7 @@ from graphtorch.ops.dispatch import _casts_for, dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime import c_backend, c_epilogue
+from graphtorch.runtime import c_backend, c_epilogue, plan_kernels
 from graphtorch.runtime.c_elementwise import CKernel
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
@@ -47,6 +47,12 @@ from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter
 from graphtorch.tensor import Tensor
 
 _COUNTER = count()
+
+
+def _plan_kernel(op):
+    """The kernel the plan calls for ``op``: a faster plan-local one (plan_kernels.py) or the
+    registry's."""
+    return plan_kernels.KERNELS.get(op.kernel, op.kernel)
 
 
 @dataclass
@@ -468,7 +474,7 @@ class _Emitter:
             self.kernels.append(KernelInfo(f"{op.name} (row kernel)", rows.backend, rows.detail))
             self.assign(node, f"{ref}({', '.join(vals)})", depth)
             return
-        k = self.obj(op.kernel, f"k_{op.name}_")
+        k = self.obj(_plan_kernel(op), f"k_{op.name}_")
         call = f"{k}(np, {', '.join(vals)})"
         if len(out_kinds) == 1 and out_kinds[0][0] == "T":
             rhs = f"_arr({call})" if out_kinds[0][2] else call
@@ -493,7 +499,7 @@ class _Emitter:
                     and user.inputs[0] is node.output
                     and (user.kind == "op::gelu"
                          or c_epilogue.activation_key(user.kind[4:], [None]) is not None)):
-                k = self.obj(op.kernel, f"k_{op.name}_")
+                k = self.obj(_plan_kernel(op), f"k_{op.name}_")
                 self.pending[node.output] = vals[2]
                 self.kernels.append(KernelInfo("linear (BLAS product; bias in the epilogue)",
                                                "python"))
