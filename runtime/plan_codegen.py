@@ -289,11 +289,15 @@ class _Emitter:
         self.rec = rec
         self.lines: list[str] = []
         self.ns: dict = {"np": np, "dispatch": dispatch, "_w": _w, "_u": _u, "_arr": _arr,
-                         "_arrs": _arrs, "_arrl": _arrl, "_wi": _wi, "_deopt": _deopt}
+                         "_arrs": _arrs, "_arrl": _arrl, "_wi": _wi, "_deopt": _deopt,
+                         "_wt": plan_kernels.weight_t}
         self.names: dict = {}
         self.used: set[str] = set()
         self.kernels: list[KernelInfo] = []
         self.pending: dict = {}  # linear output -> its bias, for the activation's epilogue
+        self.loops = 0  # loop nesting of the node being emitted
+        self.hoisted: dict[str, str] = {}  # a weight's name -> its transpose's (plan_kernels.py)
+        self.writes = plan_kernels.writes_in_place(graph)
 
     def name(self, v) -> str:
         n = self.names.get(v)
@@ -475,6 +479,16 @@ class _Emitter:
             self.assign(node, f"{ref}({', '.join(vals)})", depth)
             return
         k = self.obj(_plan_kernel(op), f"k_{op.name}_")
+        if self.loops and not self.writes and vals[1] == args[1] \
+                and plan_kernels.hoistable_weight(op, node, self.graph):
+            if args[1] not in self.hoisted:
+                t, i = f"{args[1]}_t", 0
+                while t in self.used or t in self.ns:
+                    i += 1
+                    t = f"{args[1]}_t{i}"
+                self.used.add(t)
+                self.hoisted[args[1]] = t
+            vals.append(self.hoisted[args[1]])
         call = f"{k}(np, {', '.join(vals)})"
         if len(out_kinds) == 1 and out_kinds[0][0] == "T":
             rhs = f"_arr({call})" if out_kinds[0][2] else call
@@ -538,7 +552,9 @@ class _Emitter:
         if params:
             self.emit(f"{', '.join(params)}, = {', '.join(carried)},", depth)
         self.emit(f"while {c} and ({trip} is None or {i} < {trip}):", depth)
+        self.loops += 1
         self.block(body, depth + 1)
+        self.loops -= 1
         rets = [self.name(v) for v in body.outputs]
         self.emit(f"{', '.join([c] + params)}, = {', '.join(rets)},", depth + 1)
         self.emit(f"{i} += 1", depth + 1)
@@ -585,7 +601,9 @@ def emit_plan(graph, rec: Recorder, inputs: list):
     e.emit(f"def plan({', '.join(originals)}):", 0)
     for p, o, v in zip(params, originals, inputs):
         e.emit(f"{p} = {'_u(' + o + ')' if has_tensor(kind(v)) else o}", 1)
+    top = len(e.lines)
     e.block(graph.block, 1)
+    e.lines[top:top] = [f"    {t} = _wt({w})" for w, t in e.hoisted.items()]
     rets = []
     for v in graph.outputs:
         if v in graph.inputs:

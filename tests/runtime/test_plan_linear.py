@@ -12,7 +12,7 @@ from graphtorch.ops.nn_ops import _linear_kernel
 from graphtorch.runtime import plan_kernels
 from graphtorch.runtime.cpu_codegen import set_executor
 from graphtorch.runtime.executor import plans_of
-from graphtorch.runtime.plan_kernels import linear_flat
+from graphtorch.runtime.plan_kernels import linear_flat, writes_in_place
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +104,57 @@ def test_transformer_encoder_layer_compiled_equals_torch():
         ref = tm(torch.from_numpy(x.numpy().copy())).numpy()
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got.numpy(), ref, rtol=1e-4, atol=1e-4)
+
+
+class CellLoop(nn.Module):
+    """An LSTM cell stepped over time: its weights are loop-invariant graph inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(8, 6)
+
+    def forward(self, xs):
+        h = xs.new_zeros(xs.shape[1], 6)
+        c = xs.new_zeros(xs.shape[1], 6)
+        for t in range(xs.shape[0]):
+            h, c = self.cell(xs[t], (h, c))
+        return h
+
+
+def test_a_loops_weight_transpose_is_made_once_per_call():
+    gt.manual_seed(2)
+    m = gt.jit.script(CellLoop())
+    xs = gt.randn(5, 3, 8)
+    got, want = run_both(m, xs)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    plan = next(p for p in plans_of(m).plans.values() if p.mode == "compiled")
+    assert plan.source.count("= _wt(") == 2  # weight_ih and weight_hh, before the loop
+    with gt.no_grad():  # new weight values: the next call transposes them afresh
+        m.cell.weight_hh.mul_(-2.0)
+        m.cell.weight_ih.add_(0.5)
+        set_executor("interpreter")
+        want = m(xs)
+        set_executor(None)
+        got = m(xs)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def scale_in_place(x, w, n: int):
+    for _ in range(n):
+        x = F.linear(x, w)
+        w.mul_(0.5)
+    return x
+
+
+def test_no_hoisting_when_the_graph_writes_in_place():
+    x, w = gt.randn(4, 5), gt.randn(5, 5)
+    fn = gt.jit.script(scale_in_place)
+    assert writes_in_place(fn.graph)
+    with gt.no_grad():
+        set_executor("interpreter")
+        want = fn(x, w.clone(), 3)
+        set_executor(None)
+        fn(x, w.clone(), 3)
+        got = fn(x, w.clone(), 3)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    assert all("_wt(" not in p.source for p in plans_of(fn).plans.values())
