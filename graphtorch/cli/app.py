@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
+import shutil
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from importlib import metadata
 from typing import NoReturn
+
+import numpy as np
 
 import graphtorch
 from graphtorch.cli import deadline, inspect_cmd, optimize_cmd, profile_cmd, run_cmd, viz_cmd
 from graphtorch.cli.errors import CLIError, UsageError, emit_json
+from graphtorch.device import cuda_is_available
+from graphtorch.runtime import c_backend
 
 EXIT_CLOSED_PIPE = 141    # 128 + SIGPIPE
 
@@ -158,16 +165,11 @@ def _fail(args, error: BaseException, code: int, cause: BaseException | None = N
 
 # -- env ---------------------------------------------------------------------------------------
 def environment() -> dict:
-    import platform
-
-    import numpy as np
-
     info: dict = {"graphtorch": graphtorch.__version__, "python": platform.python_version(),
                   "platform": platform.platform(), "numpy": np.__version__}
     for name in ("triton", "cupy", "torch", "safetensors", "lark"):
         info[name] = _version_of(name)
     devices = ["cpu"]
-    from graphtorch.device import cuda_is_available
 
     cuda = cuda_is_available()
     if cuda:
@@ -178,15 +180,12 @@ def environment() -> dict:
     info["triton_available"] = info["triton"] is not None
     info["cupy_available"] = info["cupy"] is not None
     info["dot_available"] = _which("dot") is not None
-    from graphtorch.runtime import c_backend
 
     info["cpu_backend"] = c_backend.backend_name()  # compiled kernels: C, or numpy without cc
     return info
 
 
 def _version_of(dist: str) -> str | None:
-    from importlib import metadata
-
     names = {"cupy": ("cupy", "cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x")}.get(dist, (dist,))
     for name in names:
         try:
@@ -197,8 +196,6 @@ def _version_of(dist: str) -> str | None:
 
 
 def _which(exe: str) -> str | None:
-    import shutil
-
     return shutil.which(exe)
 
 

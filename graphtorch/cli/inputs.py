@@ -3,6 +3,7 @@ flattening outputs to named arrays."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import zipfile
 import zlib
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphtorch import dtypes
+from graphtorch.cli.errors import CLIError, UsageError
+from graphtorch.errors import DTypeError
 from graphtorch.ir.types import (
     BoolType,
     FloatType,
@@ -19,6 +22,7 @@ from graphtorch.ir.types import (
     OptionalType,
     TensorType,
 )
+from graphtorch.tensor import Tensor, from_numpy
 
 # NOTE: scalar argument types: the numpy dtype kinds each takes from a 0-d array, and the Python
 # value it becomes (``Scalar`` takes the array's own: int for integers, float for floats)
@@ -36,8 +40,6 @@ class ShapeSpec:
 
     @staticmethod
     def parse(text: str) -> ShapeSpec:
-        from graphtorch.cli.errors import UsageError
-
         m = re.fullmatch(r"([^:]+):((?:\d+(?:x\d+)*)?|scalar)(?::(\w+))?", text.strip())
         if not m:
             raise UsageError(f"--shape {text!r}: expected NAME:DIMS[:DTYPE] like x:5x8 or "
@@ -57,8 +59,6 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 def parse_bytes(text: str) -> int:
     """``--max-input-bytes``: ``1000``, ``512M``, ``2G`` or ``2GiB`` (units of 1024)."""
-    import argparse
-
     m = re.fullmatch(r"\s*(\d+)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", text)
     if not m:
         raise argparse.ArgumentTypeError(f"expected a byte count like 1000000, 512M or 2G, "
@@ -85,8 +85,6 @@ class RandomInput:
 def draw_random(requests: list[RandomInput], rng: np.random.Generator,
                 max_bytes: int) -> dict[str, np.ndarray]:
     """The random arrays of ``requests`` once their total size is known to fit ``max_bytes``."""
-    from graphtorch.cli.errors import CLIError
-
     total = sum(r.nbytes for r in requests)
     if total > max_bytes:
         biggest = max(requests, key=lambda r: r.nbytes)
@@ -107,8 +105,6 @@ def random_array(shape: tuple[int, ...], dtype: str, rng: np.random.Generator) -
 
 
 def _read_error(what: str, path: str, kind: str, e: BaseException):
-    from graphtorch.cli.errors import CLIError
-
     if isinstance(e, FileNotFoundError):
         return CLIError(f"{what}: no such file: {path!r}")
     if isinstance(e, IsADirectoryError):
@@ -123,8 +119,6 @@ _READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
 def load_npz(path: str, what: str) -> dict[str, np.ndarray]:
     """Named arrays of an .npz file; a .npy file (one array) is a data error saying what to do."""
-    from graphtorch.cli.errors import CLIError
-
     try:
         data = np.load(path, allow_pickle=False)
     except _READ_ERRORS as e:
@@ -141,8 +135,6 @@ def load_npz(path: str, what: str) -> dict[str, np.ndarray]:
 
 def load_npy(path: str, what: str) -> np.ndarray:
     """The one array of a .npy file; an .npz file (named arrays) is a data error."""
-    from graphtorch.cli.errors import CLIError
-
     try:
         data = np.load(path, allow_pickle=False)
     except _READ_ERRORS as e:
@@ -156,8 +148,6 @@ def load_npy(path: str, what: str) -> np.ndarray:
 
 def check_input(name: str, arr: np.ndarray, t) -> np.ndarray:
     """``arr`` as a valid value of argument ``name : t``, or a data error naming the input."""
-    from graphtorch.cli.errors import CLIError
-    from graphtorch.errors import DTypeError
 
     where = f"input {name!r} : {t}"
     if type(t) in _SCALARS:
@@ -190,8 +180,6 @@ def _from_array(t) -> bool:
 
 def resolve_inputs(graph, arg_names: list[str], first: int, args) -> dict[str, np.ndarray]:
     """One array per method argument, from --inputs, --input, --shape or the IR type."""
-    from graphtorch.cli.errors import CLIError, UsageError
-
     params = dict(zip(arg_names, graph.inputs[first:]))
     arrays: dict[str, np.ndarray] = {}
     if args.inputs:
@@ -241,8 +229,6 @@ def to_call_args(arrays: dict[str, np.ndarray], graph, arg_names: list[str], fir
                  device) -> list:
     """Arrays as the Python values the method takes (tensors, or ints/floats for scalars);
     arguments without an array take their default value."""
-    from graphtorch.tensor import Tensor, from_numpy
-
     params = dict(zip(arg_names, graph.inputs[first:]))
     defaults = getattr(graph, "defaults", None) or {}
     out = []
@@ -266,9 +252,6 @@ def flatten_outputs(result) -> dict[str, np.ndarray]:
     Tuples, lists and dicts (by sorted key) are flattened in order; a ``None`` is left out
     (its name is skipped); numbers, bools and strings become 0-d arrays. Nothing becomes an
     object array, so the outputs are written and read without pickle."""
-    from graphtorch.cli.errors import CLIError
-    from graphtorch.tensor import Tensor
-
     flat: list = []
 
     def visit(x) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from graphtorch.archive import manifest as mf
+from graphtorch.archive.reader import build, read_archive
 from graphtorch.archive.writer import default_text
+from graphtorch.cli.errors import CLIError, emit_json
 
 
 def add_parser(sub):
@@ -34,8 +36,6 @@ def signature(graph, arg_names: list[str], first: int) -> tuple[list[dict], list
 
 def entry_method(loaded, method: str):
     """(graph, arg names, index of the first argument input) of the archive's entry point."""
-    from graphtorch.cli.errors import CLIError
-
     m = loaded.manifest
     if m.root is None:
         f = next(f for f in m.functions if f.name == m.entry_function)
@@ -113,9 +113,6 @@ def human_bytes(n: int) -> str:
 
 
 def run(args) -> int:
-    from graphtorch.archive.reader import build, read_archive
-    from graphtorch.cli.errors import emit_json
-
     loaded = read_archive(args.model)
     doc = describe(loaded, args.method)
     graph, _, _ = entry_method(loaded, args.method)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
+import graphtorch.passes as passes
+from graphtorch.archive import load, save
+from graphtorch.cli.errors import CLIError, UsageError, emit_json
+from graphtorch.cli.run_cmd import output_path
+from graphtorch.frontend.script_module import ScriptModule
+
 
 def add_parser(sub):
     p = sub.add_parser("optimize", help="run a pass pipeline (O1) offline and save the result")
@@ -13,11 +22,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from graphtorch.archive import load, save
-    from graphtorch.cli.errors import CLIError, UsageError, emit_json
-    from graphtorch.cli.run_cmd import output_path
-
-    try:
+    try:    # NOTE: guarded: an installation without the passes gets a CLIError, no traceback
         from graphtorch.passes.manager import PIPELINES, PassContext, run_passes
     except ImportError as e:
         raise CLIError(f"optimize needs the pass manager (graphtorch.passes.manager), which "
@@ -51,10 +56,6 @@ def run(args) -> int:
 
 def _import_passes() -> None:
     """Passes register themselves on import; import every module of graphtorch.passes."""
-    import importlib
-    import pkgutil
-
-    import graphtorch.passes as passes
 
     for info in pkgutil.iter_modules(passes.__path__):
         importlib.import_module(f"graphtorch.passes.{info.name}")
@@ -62,8 +63,6 @@ def _import_passes() -> None:
 
 def _methods(obj):
     """(module path, owning module or None, method-like with .graph and .name)."""
-    from graphtorch.frontend.script_module import ScriptModule
-
     if not isinstance(obj, ScriptModule):
         yield "", None, obj
         return

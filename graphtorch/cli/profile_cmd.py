@@ -12,13 +12,28 @@ chart of those slices and the table (viz/flame.py).
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from graphtorch.autograd import no_grad
+from graphtorch.cli.errors import emit_json
+from graphtorch.cli.run_cmd import add_model_arguments, add_timing_arguments, prepare_run
+from graphtorch.frontend.script_module import ScriptFunction
+from graphtorch.ir.printer import node_line
+from graphtorch.runtime.executor import (
+    _resolve,
+    check_inputs,
+    prepared_function_graph,
+    prepared_graph,
+)
+from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.viz.flame import profile_html
+from graphtorch.viz.trace import trace_events, trace_run
 
 
 def add_parser(sub):
-    from graphtorch.cli.run_cmd import add_model_arguments, add_timing_arguments
-
     p = sub.add_parser("profile", help="per-node time table, sorted by total time")
     add_model_arguments(p)
     add_timing_arguments(p, iters=10)
@@ -47,10 +62,6 @@ class NodeStats:
 
 
 def profile(prep, method: str, warmup: int, iters: int) -> tuple[list[NodeStats], float]:
-    from graphtorch.autograd import no_grad
-    from graphtorch.ir.printer import node_line
-    from graphtorch.runtime.interpreter import Interpreter
-
     graph, inputs = _prepared(prep, method)
     stats: dict[int, NodeStats] = {}
     order = {id(n): i for i, n in enumerate(graph.nodes())}
@@ -84,9 +95,6 @@ def profile(prep, method: str, warmup: int, iters: int) -> tuple[list[NodeStats]
 
 def trace(prep, method: str, iters: int, warmup: int = 0):
     """Slices of ``iters`` runs of the method's own graph (see viz/trace.py)."""
-    from graphtorch.frontend.script_module import ScriptFunction
-    from graphtorch.runtime.executor import check_inputs
-    from graphtorch.viz.trace import trace_run
 
     target = prep.target
     if isinstance(target, ScriptFunction):
@@ -99,14 +107,6 @@ def trace(prep, method: str, iters: int, warmup: int = 0):
 
 
 def _prepared(prep, method: str):
-    from graphtorch.frontend.script_module import ScriptFunction
-    from graphtorch.runtime.executor import (
-        _resolve,
-        check_inputs,
-        prepared_function_graph,
-        prepared_graph,
-    )
-
     target = prep.target
     if isinstance(target, ScriptFunction):
         fn = target
@@ -120,9 +120,6 @@ def _prepared(prep, method: str):
 
 
 def run(args) -> int:
-    from graphtorch.cli.errors import emit_json
-    from graphtorch.cli.run_cmd import prepare_run
-
     prep = prepare_run(args)
     rows, wall = profile(prep, args.method, args.warmup, args.iters)
     total = sum(r.total for r in rows) or 1e-12
@@ -162,12 +159,6 @@ def run(args) -> int:
 
 
 def _write_pictures(args, prep, doc: dict) -> None:
-    import json
-    from pathlib import Path
-
-    from graphtorch.viz.flame import profile_html
-    from graphtorch.viz.trace import trace_events
-
     iterations = trace(prep, args.method, args.iters, args.warmup)
     if args.trace:
         meta = {"model": args.model, "method": args.method, "iters": args.iters}

@@ -11,9 +11,22 @@ from pathlib import Path
 
 import numpy as np
 
+import graphtorch
 from graphtorch.archive.atomic_file import replace_file
+from graphtorch.archive.reader import build, read_archive, usable_device
+from graphtorch.autograd import no_grad
 from graphtorch.cli import deadline
-from graphtorch.cli.inputs import DEFAULT_MAX_INPUT_BYTES, parse_bytes
+from graphtorch.cli.errors import CLIError, UsageError, emit_json
+from graphtorch.cli.inputs import (
+    DEFAULT_MAX_INPUT_BYTES,
+    flatten_outputs,
+    parse_bytes,
+    resolve_inputs,
+    to_call_args,
+)
+from graphtorch.cli.inspect_cmd import entry_method
+from graphtorch.errors import DeviceError, GraphtorchError
+from graphtorch.jit import get_executor, set_executor
 
 
 def add_parser(sub):
@@ -95,8 +108,6 @@ def _positive_seconds(text: str) -> float:
 def output_path(output: str, model: str, example: str, may_be_model: bool = False) -> Path:
     """``-o`` checked before any work: a file name (not a directory) in an existing directory,
     not the model archive unless ``may_be_model``. Exactly this path is written, nothing else."""
-    from graphtorch.cli.errors import CLIError, UsageError
-
     path = Path(output)
     if output.endswith(("/", os.sep)) or path.is_dir():
         raise UsageError(f"--output {output!r} is a directory; name the file to write, like "
@@ -125,10 +136,6 @@ class PreparedRun:
     device: object
 
     def call(self):
-        from graphtorch.autograd import no_grad
-        from graphtorch.cli.errors import CLIError
-        from graphtorch.errors import GraphtorchError
-
         try:
             with no_grad():
                 return self.target(*self.call_args)
@@ -141,18 +148,10 @@ class PreparedRun:
 
     def sync(self) -> None:
         if self.device.type == "cuda":
-            import graphtorch
-
             graphtorch.cuda.synchronize()
 
 
 def prepare_run(args) -> PreparedRun:
-    from graphtorch.archive.reader import build, read_archive, usable_device
-    from graphtorch.cli.errors import CLIError
-    from graphtorch.cli.inputs import resolve_inputs, to_call_args
-    from graphtorch.cli.inspect_cmd import entry_method
-    from graphtorch.errors import DeviceError
-
     try:
         device = usable_device(args.device)
     except DeviceError as e:
@@ -231,8 +230,6 @@ def latency_stats(times: list[float]) -> dict:
 
 
 def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict]:
-    from graphtorch.cli.errors import CLIError
-
     try:
         with np.load(ref_path, allow_pickle=False) as z:
             ref = {k: z[k] for k in z.files}
@@ -263,10 +260,6 @@ def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict
 
 
 def run(args) -> int:
-    from graphtorch.cli.errors import CLIError, UsageError, emit_json
-    from graphtorch.cli.inputs import flatten_outputs
-    from graphtorch.jit import get_executor, set_executor
-
     if args.executor is not None:
         set_executor(args.executor)
     out_path = None

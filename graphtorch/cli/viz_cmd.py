@@ -13,6 +13,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from graphtorch import dtypes
+from graphtorch.archive.reader import read_archive
+from graphtorch.cli.errors import CLIError, UsageError, emit_json
+from graphtorch.cli.inputs import ShapeSpec
+from graphtorch.cli.inspect_cmd import entry_method
+from graphtorch.device import CPU
+from graphtorch.ir.types import TensorType
+from graphtorch.viz import draw
+from graphtorch.viz.onnx_out import write_onnx
+
 ENGINES = ("auto", "dot", "builtin")
 
 
@@ -39,11 +49,6 @@ def add_parser(sub):
 
 def input_types(specs: list[str] | None, arg_names: list[str]) -> dict:
     """Argument name -> TensorType from ``--shape`` specs."""
-    from graphtorch import dtypes
-    from graphtorch.cli.errors import UsageError
-    from graphtorch.cli.inputs import ShapeSpec
-    from graphtorch.device import CPU
-    from graphtorch.ir.types import TensorType
 
     out = {}
     for text in specs or []:
@@ -57,16 +62,9 @@ def input_types(specs: list[str] | None, arg_names: list[str]) -> dict:
 
 
 def run(args) -> int:
-    from graphtorch.archive.reader import read_archive
-    from graphtorch.cli.errors import CLIError, UsageError, emit_json
-    from graphtorch.cli.inspect_cmd import entry_method
-    from graphtorch.viz import draw
-
     out = Path(args.output)
     fmt = args.format or out.suffix.lower().lstrip(".")
     if fmt == "onnx":
-        from graphtorch.viz.onnx_out import write_onnx
-
         return write_onnx(args)
     if args.netron:
         raise UsageError("--netron goes with --format onnx")
