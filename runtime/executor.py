@@ -131,6 +131,10 @@ def type_mismatch(v, t) -> str | None:
         return None
     if isinstance(t, T.OptionalType):
         return None if v is None else type_mismatch(v, t.elem)
+    if isinstance(t, T.UnionType):
+        if any(type_mismatch(v, m) is None for m in t.members):
+            return None
+        return f"instead found type '{type(v).__name__}'"
     if isinstance(t, T.TupleType):
         if not isinstance(v, tuple) or len(v) != len(t.elems):
             return f"instead found type '{type(v).__name__}'"

@@ -45,12 +45,10 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
         members = [type_from_python(a) for a in args]
         if any(m is None for m in members):
             return None
-        out = members[0]
-        for m in members[1:]:
-            out = T.unify(out, m)
-            if out is None:
-                return None
-        return out
+        numeric = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+        if len(members) > 1 and all(isinstance(m, numeric) for m in members):
+            return T.NUMBER    # Union[int, float]: the schema's Scalar, as ops take it
+        return T.union(*members)
     if getattr(origin, "__qualname__", "") == "Future" and \
             getattr(origin, "__module__", "").endswith("runtime.futures"):
         return T.ANY    # jit.Future[T]: forks are Python values in script (forks.py)
@@ -114,7 +112,7 @@ def resolve(e: S.Expr, lookup, src) -> T.Type:
     if t is None:
         raise src.error(f"unknown type annotation '{annotation_text(e)}'", e.pos,
                         "script supports Tensor, int, float, bool, str, None and typing's "
-                        "List, Tuple, Dict, Optional and Union of those")
+                        "List, Tuple, Dict, Optional and Union of those (or A | B)")
     return t
 
 
@@ -159,7 +157,7 @@ def _comment_type(text: str, lookup, src, pos, where: str) -> T.Type:
     if t is None:
         raise src.error(f"unknown type '{text}' in the {where}", pos,
                         "script supports Tensor, int, float, bool, str, None and typing's "
-                        "List, Tuple, Dict, Optional and Union of those")
+                        "List, Tuple, Dict, Optional and Union of those (or A | B)")
     return t
 
 

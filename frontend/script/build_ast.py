@@ -40,8 +40,6 @@ UNSUPPORTED = {
     "await_expr": ("await is not supported in script", IGNORE_HINT),
     "classdef": ("class definitions inside a scripted function are not supported",
                  "define the class at module level"),
-    "del_stmt": ("del is not supported in script",
-                 "rebind the name instead, or use list.pop() / dict.pop()"),
     "assign_expr": ("assignment expressions (:=) are not supported in script",
                     "assign the value in a separate statement first"),
     "set": ("set literals are not supported in script",
@@ -244,6 +242,9 @@ class AstBuilder:
             return self.assign(t.children[0])
         if rule == "pass_stmt":
             return S.Pass(p)
+        if rule == "del_stmt":
+            e = self.target(t.children[0])
+            return S.Delete(p, list(e.elts) if isinstance(e, (S.Tuple, S.List)) else [e])
         if rule == "break_stmt":
             return S.Break(p)
         if rule == "continue_stmt":

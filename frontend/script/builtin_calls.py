@@ -290,6 +290,11 @@ class BuiltinCompiler:
                 return True
         if isinstance(v.type, (T.AnyType, T.NumberType)):
             return None
+        inner = v.type.elem if isinstance(v.type, T.OptionalType) else v.type
+        if isinstance(inner, T.UnionType) and any(
+                t is not None and (_matches(m, t) or T.is_subtype(t, m))
+                for m in inner.members for t in types):
+            return None    # some member passes: only the run time knows
         if isinstance(v.type, T.OptionalType):
             for t in types:
                 if t is not None and (_matches(v.type.elem, t) or t == T.NONE):
@@ -302,7 +307,8 @@ class BuiltinCompiler:
             return self.const(known)
         v = self.expr_value(e.args[0])
         types = [t for t in self.isinstance_types(e) if t is not None]
-        if isinstance(v.type, T.OptionalType) and T.NONE not in types:
+        if isinstance(v.type, T.OptionalType) and T.NONE not in types and \
+                any(_matches(v.type.elem, t) for t in types):
             # NOTE: an Optional[T] tested against T: a None test (which refines it)
             return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
         spec = "|".join(sorted({type_spec(t) for t in types}))
@@ -338,4 +344,6 @@ def type_spec(t: T.Type) -> str:
         return f"tuple[{','.join(type_spec(x) for x in t.elems)}]" if t.elems else "tuple"
     if isinstance(t, T.OptionalType):
         return f"{type_spec(t.elem)}|NoneType"
+    if isinstance(t, T.UnionType):
+        return "|".join(type_spec(m) for m in t.members)
     return str(t)

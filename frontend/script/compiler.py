@@ -14,13 +14,14 @@ from graphtorch.frontend.script.calls import CallCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.exits import RET, RV, ExitCompiler
 from graphtorch.frontend.script.expressions import ExprCompiler
+from graphtorch.frontend.script.flow import narrow
 from graphtorch.frontend.script.indexing import IndexCompiler
 from graphtorch.frontend.script.inplace import InplaceCompiler
 from graphtorch.frontend.script.library_calls import LibraryCallCompiler
 from graphtorch.frontend.script.loops import LoopCompiler
 from graphtorch.frontend.script.modules import ModuleCompiler
 from graphtorch.frontend.script.tensor_literals import TensorLiteralCompiler
-from graphtorch.frontend.script.values import ModuleRef, PyObj
+from graphtorch.frontend.script.values import ModuleRef, PyObj, Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph, Value
 from graphtorch.ir.kinds import Prim
@@ -157,6 +158,27 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
         # NOTE: past 'assert x is not None' x is refined, as after an early return
         self.apply_refinements(self.refinements(s.test)[0])
 
+    def stmt_Delete(self, s):
+        for t in s.targets:
+            if isinstance(t, S.Name):
+                self.expr(t)    # an unbound name is an error, as in Python
+                self.env[t.id] = Undefined(t.id, t.pos, f"it was deleted (del) at line "
+                                                        f"{self.src.file_line(t.pos)}")
+            elif isinstance(t, S.Subscript) and not isinstance(t.index, (S.Slice, S.Tuple)):
+                container = self.expr_value(t.value)
+                if not isinstance(container.type, (T.ListType, T.DictType)):
+                    raise self.src.error(f"del of an element needs a list or a dict, not "
+                                         f"{container.type}", t.pos,
+                                         "only list and dict elements can be deleted")
+                # NOTE: del l[i] / del d[k] are l.pop(i) / d.pop(k) with the result dropped
+                self.env["$del"] = container
+                receiver = S.Name(t.value.pos, "$del")
+                self.expr(S.Call(t.pos, S.Attribute(t.pos, receiver, "pop"), [t.index]))
+                del self.env["$del"]
+            else:
+                raise self.src.error("del takes names and list or dict elements in script",
+                                     t.pos, "for a slice, rebuild the list: l = l[:i] + l[j:]")
+
     def stmt_Import(self, s):
         import importlib
 
@@ -246,41 +268,51 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
         elif left[1] and not left[0]:
             self.apply_refinements(refine_true)
 
-    # --- Optional refinement ----------------------------------------------------------------------
+    # --- refinement (Optional by 'is None', Union and Any by isinstance) --------------------------
     def refinements(self, test: S.Expr):
-        """(names refined in the true branch, in the false branch) by ``is None`` tests."""
-        def one(e):
-            if isinstance(e, S.Call) and (
-                    isinstance(e.func, S.Name) and e.func.id == "isinstance" or
-                    isinstance(e.func, S.Attribute) and e.func.attr == "isinstance") and \
-                    len(e.args) == 2 and isinstance(e.args[0], S.Name):   # also jit.isinstance
-                return e.args[0].id, True      # only Optional values are refined by it
-            if (isinstance(e, S.Compare) and len(e.ops) == 1 and isinstance(e.left, S.Name)
-                    and isinstance(e.comparators[0], S.Constant)
-                    and e.comparators[0].value is None and e.ops[0] in ("is", "is not")):
-                return e.left.id, e.ops[0] == "is not"
-            return None
+        """(names refined in the true branch, in the false branch), as (name, type) pairs, by
+        ``is None`` and ``isinstance`` tests, under ``not`` and in ``and``/``or`` chains."""
+        if isinstance(test, S.UnaryOp) and test.op == "not":
+            t, f = self.refinements(test.operand)
+            return f, t
+        if isinstance(test, S.BoolOp):
+            t, f = [], []
+            for e in test.values:
+                et, ef = self.refinements(e)
+                if test.op == "and":
+                    t += et
+                else:
+                    f += ef
+            return t, f
+        return self.test_refinement(test)
 
-        t, f = [], []
-        parts = test.values if isinstance(test, S.BoolOp) else [test]
-        for e in parts:
-            r = one(e)
-            if r is None:
-                continue
-            name, not_none_when_true = r
-            if isinstance(test, S.BoolOp) and test.op == "and" and not_none_when_true:
-                t.append(name)
-            elif isinstance(test, S.BoolOp) and test.op == "or" and not not_none_when_true:
-                f.append(name)
-            elif not isinstance(test, S.BoolOp):
-                (t if not_none_when_true else f).append(name)
-        return t, f
-
-    def apply_refinements(self, names: list[str]) -> None:
-        for n in names:
-            v = self.env.get(n)
+    def test_refinement(self, e: S.Expr):
+        if isinstance(e, S.Call) and (
+                isinstance(e.func, S.Name) and e.func.id == "isinstance" or
+                isinstance(e.func, S.Attribute) and e.func.attr == "isinstance") and \
+                len(e.args) == 2 and isinstance(e.args[0], S.Name):   # also jit.isinstance
+            v = self.env.get(e.args[0].id)
+            if not isinstance(v, Value):
+                return [], []
+            types = [t for t in self.isinstance_types(e) if t is not None]
+            when_true, when_false = narrow(v.type, types)
+            name = e.args[0].id
+            return ([(name, when_true)] if when_true is not None else [],
+                    [(name, when_false)] if when_false is not None else [])
+        if (isinstance(e, S.Compare) and len(e.ops) == 1 and isinstance(e.left, S.Name)
+                and isinstance(e.comparators[0], S.Constant)
+                and e.comparators[0].value is None and e.ops[0] in ("is", "is not")):
+            v = self.env.get(e.left.id)
             if isinstance(v, Value) and isinstance(v.type, T.OptionalType):
-                out = self.graph.emit(Prim.unchecked_cast, [v], [v.type.elem]).output
+                refined = [(e.left.id, v.type.elem)]
+                return ([], refined) if e.ops[0] == "is" else (refined, [])
+        return [], []
+
+    def apply_refinements(self, refined: list[tuple[str, T.Type]]) -> None:
+        for n, t in refined:
+            v = self.env.get(n)
+            if isinstance(v, Value) and v.type != t and T.is_subtype(t, v.type):
+                out = self.graph.emit(Prim.unchecked_cast, [v], [t]).output
                 self.env[n] = out
 
 

@@ -21,6 +21,7 @@ returned or raised are dead where paths merge (``prim::Uninitialized`` stands in
 
 from __future__ import annotations
 
+from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.values import Undefined
 from graphtorch.ir import types as T
@@ -221,6 +222,10 @@ class ExitCompiler:
                     self.env[name] = cond if consts[0] else \
                         self.scalar("prim::not", [cond], T.BOOL)
                     continue
+            gone = [v for v in live_vals if isinstance(v, Undefined) and "(del)" in v.why]
+            if gone:
+                self.env[name] = gone[0]    # deleted on one path: say where
+                continue
             if any(v is None or isinstance(v, Undefined) for v in live_vals):
                 missing = "the true branch" if vals[0] is None else "the false branch"
                 self.env[name] = Undefined(name, pos, f"it is not assigned in {missing} of the "
@@ -234,7 +239,15 @@ class ExitCompiler:
                     self.env[name] = Undefined(name, pos, "it refers to different objects on "
                                                           "the two branches")
                 continue
-            t = self._join(name, live_vals, pos)
+            try:
+                t = self._join(name, live_vals, pos, before.get(name))
+            except ScriptError as err:
+                if name.startswith("$"):
+                    raise
+                # NOTE: as in TorchScript, a name whose branch types do not join is an error
+                # only where it is used after the if
+                self.env[name] = Undefined(name, pos, str(err), err)
+                continue
             for i, (blk, v, ok) in enumerate(zip(blocks, vals, live)):
                 with self.graph.insert_point(blk):
                     if not ok and (not isinstance(v, Value) or not T.is_subtype(v.type, t)):
@@ -251,10 +264,13 @@ class ExitCompiler:
         v = env.get(RET)
         return isinstance(v, Value) and v.is_constant and self.graph.constant_value(v) is True
 
-    def _join(self, name: str, vals: list[Value], pos) -> T.Type:
+    def _join(self, name: str, vals: list[Value], pos, prior=None) -> T.Type:
         t = vals[0].type
         for v in vals[1:]:
             u = T.unify(t, v.type)
+            if u is None and isinstance(prior, Value) and T.is_subtype(t, prior.type) and \
+                    T.is_subtype(v.type, prior.type):
+                u = prior.type   # refined differently on each branch (isinstance on a Union)
             if u is None and name == RV:
                 raise self.src.error(
                     f"{self.fn.name}() returns {t} on one path and {v.type} on another "

@@ -92,6 +92,11 @@ class ExprCompiler:
     def coerce(self, v: Value, t: T.Type, pos, what: str) -> Value:
         """``v`` as type ``t`` (int -> float is implicit), or a ScriptError."""
         if T.is_subtype(v.type, t):
+            inner = t.elem if isinstance(t, T.OptionalType) else t
+            if v.type != t and isinstance(inner, T.UnionType):
+                # NOTE: a value declared as a Union holds its declared type, so branches that
+                # assign different members join there (and isinstance refines it again)
+                return self.graph.emit(Prim.unchecked_cast, [v], [t]).output
             return v
         if t == T.FLOAT and v.type in (T.INT, T.BOOL):
             return self.scalar("prim::float", [v], T.FLOAT)
@@ -126,6 +131,8 @@ class ExprCompiler:
         if e.id in self.env:
             v = self.env[e.id]
             if isinstance(v, Undefined):
+                if v.error is not None:
+                    raise v.error
                 raise self.src.error(f"'{e.id}' may be undefined here: {v.why}", e.pos,
                                      "assign it before the if/loop, on every path")
             return v

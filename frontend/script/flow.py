@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.builtin_calls import _matches
+from graphtorch.ir import types as T
 
 INT_MAX = 2**63 - 1
 
@@ -46,6 +48,9 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
                 visit(s.body)
             elif isinstance(s, S.ExprStmt):
                 inplace_receiver(s.value)
+            elif isinstance(s, S.Delete):
+                for t in s.targets:
+                    target(t)
 
     def inplace_receiver(e):
         if isinstance(e, S.Call) and isinstance(e.func, S.Attribute) and \
@@ -72,3 +77,42 @@ def contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | No
         if found is not None:
             return found
     return None
+
+
+def narrow(vt: T.Type, types: list[T.Type]) -> tuple[T.Type | None, T.Type | None]:
+    """The types a value of static type ``vt`` has where ``isinstance(v, types)`` is true and
+    where it is false (None: no refinement there). Refines Optional and Union members; an
+    ``Any`` becomes the tested types where the test holds."""
+    if not types:
+        return None, None
+    if isinstance(vt, T.AnyType):
+        return (T.union(*types) if all(_refinable(t) for t in types) else None), None
+    inner = vt.elem if isinstance(vt, T.OptionalType) else vt
+    members = list(inner.members) if isinstance(inner, T.UnionType) else [inner]
+    if isinstance(vt, T.OptionalType):
+        members.append(T.NONE)
+    if len(members) < 2:
+        return None, None
+    yes, no = [], []
+    for m in members:
+        if any(_matches(m, t) for t in types):
+            yes.append(m)
+        else:
+            no.append(m)
+            yes += [t for t in types if _refinable(t) and T.is_subtype(t, m)]
+    out = []
+    for part in (yes, no):
+        t = T.union(*part) if part else None
+        out.append(None if t is None or t == vt or t == T.NONE else t)
+    return out[0], out[1]
+
+
+def _refinable(t: T.Type) -> bool:
+    """A tested type precise enough to give a value (``list``/``dict``/``tuple`` are not)."""
+    if isinstance(t, T.ListType):
+        return t.elem != T.ANY
+    if isinstance(t, T.DictType):
+        return t.key != T.ANY
+    if isinstance(t, T.TupleType):
+        return bool(t.elems)
+    return True

@@ -259,6 +259,13 @@ class ExprStmt(Stmt):
 
 
 @dataclass
+class Delete(Stmt):
+    """``del a, b[i]``: names become unbound; list and dict elements are removed."""
+
+    targets: list[Expr]
+
+
+@dataclass
 class ClassDef(Stmt):
     """Only as the top of a scripted class's source (methods are found through it)."""
 

@@ -66,6 +66,7 @@ class Undefined:
     name: str
     pos: Pos
     why: str
+    error: Exception | None = None   # raised as is where it is used (branch types that differ)
 
 
 Sugared = PyObj | ModuleRef | ModuleChoice | BoundMethod | Undefined

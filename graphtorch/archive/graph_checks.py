@@ -99,6 +99,8 @@ def type_depth(t) -> int:
             stack.extend((e, d + 1) for e in t.elems)
         elif isinstance(t, T.DictType):
             stack.extend(((t.key, d + 1), (t.value, d + 1)))
+        elif isinstance(t, T.UnionType):
+            stack.extend((m, d + 1) for m in t.members)
     return depth
 
 

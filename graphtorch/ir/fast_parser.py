@@ -28,6 +28,7 @@ import re
 
 from graphtorch import dtypes
 from graphtorch.device import device as Device
+from graphtorch.errors import GraphError
 from graphtorch.ir.graph import Block, Graph, TensorRef, Value
 from graphtorch.ir.source import SourceLoc
 from graphtorch.ir.types import (
@@ -40,6 +41,7 @@ from graphtorch.ir.types import (
     TensorType,
     TupleType,
     Type,
+    UnionType,
 )
 
 # The grammar's terminals as lark compiles them (tests/ir/test_fast_parser.py compares).
@@ -422,6 +424,15 @@ class _Reader:
                 value = self.type()
                 self.expect(")")
                 t = DictType(key, value)
+            elif word == "Union":
+                self.expect("(")
+                members = [self.type()]
+                while not self.item_closes(")"):
+                    members.append(self.type())
+                try:
+                    t = UnionType(tuple(members))
+                except GraphError:
+                    raise FastPathMiss from None
             elif word == "Function":
                 self.expect("(")
                 t = FunctionType(self.match(_NAME).group("NAME"))

@@ -35,6 +35,7 @@ from graphtorch.ir.types import (
     TensorType,
     TupleType,
     Type,
+    UnionType,
 )
 
 
@@ -262,6 +263,11 @@ class _Builder:
             return DictType(self.type(ch[0]), self.type(ch[1]))
         if kind == "function_type":
             return FunctionType(ch[0].value)
+        if kind == "union_type":
+            try:
+                return UnionType(tuple(self.type(c) for c in ch))
+            except GraphError as e:
+                raise self.fail(str(e), tree) from None
         if kind == "named_type":
             return SIMPLE_TYPES.get(ch[0].value) or ClassType(ch[0].value)
         if kind == "optional_type":

@@ -197,6 +197,31 @@ class OptionalType(Type):
 
 
 @dataclass(frozen=True)
+class UnionType(Type):
+    """``Union[A, B, ...]`` of two or more distinct types, none of them None, Any, Optional or
+    a Union (``union()`` flattens those: a Union with None is an Optional of a Union). The
+    members are kept sorted by their text, so equal unions compare and print alike."""
+
+    members: tuple[Type, ...]
+
+    def __post_init__(self):
+        members = tuple(sorted(self.members, key=str))
+        if len(members) < 2:
+            raise GraphError(f"a Union needs at least two member types, got {len(members)}")
+        for m in members:
+            if isinstance(m, (UnionType, OptionalType, NoneType, AnyType)) or \
+                    not isinstance(m, Type):
+                raise GraphError(f"a Union member cannot be {m} (write Union(A, B)? for an "
+                                 f"optional union; nested unions are flattened)")
+        if len({str(m) for m in members}) != len(members):
+            raise GraphError(f"a Union lists a member twice: {', '.join(map(str, members))}")
+        object.__setattr__(self, "members", members)
+
+    def __str__(self) -> str:
+        return "Union(" + ", ".join(str(m) for m in self.members) + ")"
+
+
+@dataclass(frozen=True)
 class ClassType(Type):
     """A module or scripted class, by qualified name (``__torch__.MyCell``)."""
 
@@ -221,6 +246,37 @@ def optional(t: Type) -> Type:
     if isinstance(t, (OptionalType, NoneType, AnyType)):
         return t
     return OptionalType(t)
+
+
+def union(*types: Type) -> Type:
+    """``Union[types]``: nested unions and Optionals flattened, a member that another member
+    already covers dropped, one member left giving that member, None making it Optional."""
+    flat: list[Type] = []
+    has_none = False
+    stack = list(reversed(types))
+    while stack:
+        t = stack.pop()
+        if isinstance(t, AnyType):
+            return ANY
+        if isinstance(t, NoneType):
+            has_none = True
+        elif isinstance(t, OptionalType):
+            has_none = True
+            stack.append(t.elem)
+        elif isinstance(t, UnionType):
+            stack.extend(reversed(t.members))
+        else:
+            flat.append(t)
+    kept: list[Type] = []
+    for i, t in enumerate(flat):
+        covered = any(is_subtype(t, o) and (not is_subtype(o, t) or j < i)
+                      for j, o in enumerate(flat) if j != i)
+        if not covered:
+            kept.append(t)
+    if not kept:
+        return NONE
+    out = kept[0] if len(kept) == 1 else UnionType(tuple(kept))
+    return optional(out) if has_none else out
 
 
 # -- schema type strings -----------------------------------------------------------------------
@@ -341,6 +397,10 @@ def is_subtype(a: Type, b: Type) -> bool:
         if isinstance(a, OptionalType):
             return is_subtype(a.elem, b.elem)
         return is_subtype(a, b.elem)
+    if isinstance(a, UnionType):
+        return all(is_subtype(m, b) for m in a.members)
+    if isinstance(b, UnionType):
+        return any(is_subtype(a, m) for m in b.members)
     if isinstance(b, NumberType):
         return isinstance(a, (IntType, FloatType, BoolType))
     if isinstance(a, TensorType) and isinstance(b, TensorType):

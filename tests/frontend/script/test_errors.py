@@ -17,7 +17,6 @@ CASES = [
     ("nonlocal g", "nonlocal is not supported"),
     ("yield x", "generators (yield) are not supported"),
     ("class A:\n        pass", "class definitions inside"),
-    ("del x", "del is not supported"),
     ("if (y := x):\n        pass", "assignment expressions (:=)"),
     ("s = {1, 2}", "set literals are not supported"),
     ("f(**x)", "calls with **kwargs are not supported"),
