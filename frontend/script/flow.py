@@ -86,7 +86,12 @@ def narrow(vt: T.Type, types: list[T.Type]) -> tuple[T.Type | None, T.Type | Non
     if not types:
         return None, None
     if isinstance(vt, T.AnyType):
-        return (T.union(*types) if all(_refinable(t) for t in types) else None), None
+        if not all(_refinable(t) for t in types):
+            return None, None
+        numeric = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+        if len(types) > 1 and all(isinstance(t, numeric) for t in types):
+            return T.NUMBER, None    # isinstance(x, (int, float)): a Scalar, as annotated
+        return T.union(*types), None
     inner = vt.elem if isinstance(vt, T.OptionalType) else vt
     members = list(inner.members) if isinstance(inner, T.UnionType) else [inner]
     if isinstance(vt, T.OptionalType):

@@ -9,6 +9,7 @@ import pytest
 import graphtorch as gt
 from graphtorch.errors import GraphError, ScriptError
 from graphtorch.ir import types as T
+from graphtorch.ir.fast_parser import FastPathMiss, parse_graph_fast
 from graphtorch.ir.parser import parse_graph
 
 
@@ -62,6 +63,15 @@ def test_union_round_trips_through_the_ir_text():
     assert types[1] == T.ListType(T.optional(T.union(T.TENSOR, T.ListType(T.INT))))
     assert types[2] == T.DictType(T.STR, T.union(T.FLOAT, T.STR))
     assert str(parse_graph(str(g))) == str(g)
+
+
+def test_the_fast_reader_reads_unions_itself_and_leaves_bad_ones_to_lark():
+    text = "graph(%x : Union(str, Tensor(float32, [2])), %y : Union(int, str)?):\n  return (%x)\n"
+    g = parse_graph_fast(text)
+    assert [str(v.type) for v in g.inputs] == ["Union(Tensor(float32, [2]), str)",
+                                               "Union(int, str)?"]
+    with pytest.raises(FastPathMiss):
+        parse_graph_fast("graph(%x : Union(int, int)):\n  return (%x)\n")
 
 
 @pytest.mark.parametrize("bad", ["Union(int)", "Union(int, int)", "Union(int, NoneType)",
@@ -319,3 +329,13 @@ def unused_branch_types(flag: bool) -> int:
 
 def test_branch_types_that_do_not_join_are_an_error_only_when_used():
     same(unused_branch_types, (True,), (False,))
+
+
+def any_number(x: Any) -> float:
+    if isinstance(x, (int, float)):
+        return x * 2.0
+    return -1.0
+
+
+def test_isinstance_of_numbers_narrows_any_to_a_scalar():
+    same(any_number, (2,), (1.5,), ("s",))
