@@ -7,7 +7,9 @@ Each is written with graphtorch ops, so gradients, tracing and devices come from
 from __future__ import annotations
 
 import builtins
+import math
 
+from graphtorch import dtypes
 from graphtorch.functions import (
     _R,
     _torch_type_name,
@@ -19,6 +21,7 @@ from graphtorch.functions import (
     where,
 )
 from graphtorch.functions import nonzero as _nonzero
+from graphtorch.ops.meta import normalize_dim
 
 __all__: list[str] = []
 
@@ -172,8 +175,6 @@ def _broadcast_shapes(a, b) -> list:
 
 def index_fill(input, dim: int, index, value):
     """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
-    from graphtorch.ops.meta import normalize_dim
-
     d = normalize_dim(dim, input.ndim, "index_fill")
     mask = dispatch(_R["zeros"], ([input.shape[d]],), {"dtype": _bool(), "device": input.device})
     mask[index.reshape([-1])] = True
@@ -184,8 +185,6 @@ def index_fill(input, dim: int, index, value):
 
 
 def _bool():
-    from graphtorch import dtypes
-
     return dtypes.bool_
 
 
@@ -204,8 +203,6 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
 
 def _kth(input, k, dim, keepdim, name: str):
     """Sorted value number ``k`` (a tensor of per-row positions or an int) along ``dim``."""
-    from graphtorch.ops.meta import normalize_dim
-
     d = normalize_dim(dim, builtins.max(input.ndim, 1), name)
     x = input if input.ndim else input.reshape([1])
     values, indices = sort(x, d)
@@ -222,8 +219,6 @@ def _kth(input, k, dim, keepdim, name: str):
 
 
 def _int64():
-    from graphtorch import dtypes
-
     return dtypes.int64
 
 
@@ -273,8 +268,6 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 def tensordot(a, b, dims=2):
     """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or listed dims)."""
-    import math
-
     if isinstance(dims, int):
         da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:

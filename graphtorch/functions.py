@@ -6,10 +6,19 @@ Each forwards to registry ops; nothing here computes on arrays.
 from __future__ import annotations
 
 import builtins
+import os
+import warnings
 
+import numpy as np
+
+from graphtorch import dtypes
+from graphtorch.autograd.grad_mode import STATE, no_grad
+from graphtorch.errors import AutogradError, DTypeError
 from graphtorch.ops import return_types
 from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.meta import broadcast_shapes
 from graphtorch.ops.registry import REGISTRY as _R
+from graphtorch.tensor import Tensor
 
 __all__ = ["zeros", "ones", "empty", "rand", "randn", "full", "arange"]
 
@@ -53,8 +62,6 @@ def _extreme(name: str):
     op_full, op_dim, op_pair = _R[name], _R[name + "_dim"], _R[name + "imum"]
 
     def fn(input, dim=None, keepdim=False, *, out=None):
-        from graphtorch.tensor import Tensor
-
         if isinstance(dim, Tensor):
             result = dispatch(op_pair, (input, dim), None)
         elif dim is None:
@@ -227,8 +234,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     """PyTorch's overloads: ``normal(mean, std, size)`` with numbers; ``normal(mean, std)`` with
     a tensor mean and/or std (broadcast together). As in PyTorch, the draw is not
     reparameterized: gradients to mean and std are zero (use ``mean + std * randn`` for that)."""
-    from graphtorch.tensor import Tensor
-
     t_mean, t_std = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not t_mean and not t_std:
         if size is None:
@@ -266,8 +271,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
 
 def _broadcast_shape(*values) -> tuple:
-    from graphtorch.ops.meta import broadcast_shapes
-
     return broadcast_shapes(*(tuple(v.shape) for v in values if hasattr(v, "shape")))
 
 
@@ -278,12 +281,6 @@ __all__ += ["normal"]
 def write_out(name: str, result, out, inputs):
     """Write ``result`` into ``out`` as PyTorch's ``out=`` does: resize when the shape differs,
     cast to ``out``'s dtype when allowed, never record gradients. Returns ``out``."""
-    import warnings
-
-    from graphtorch import dtypes
-    from graphtorch.autograd.grad_mode import STATE, no_grad
-    from graphtorch.errors import AutogradError, DTypeError
-    from graphtorch.tensor import Tensor
 
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
@@ -383,8 +380,6 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     """The value given to :func:`set_num_threads`, else the number of CPUs."""
-    import os
-
     return _NUM_THREADS[0] if _NUM_THREADS else (os.cpu_count() or 1)
 
 
@@ -393,10 +388,6 @@ class finfo:  # noqa: N801 - PyTorch's name
     ``tiny`` = ``smallest_normal``, ``resolution``, ``bits``, ``dtype``)."""
 
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
-        import numpy as np
-
-        from graphtorch import dtypes
-
         dt = dtypes.get_default_dtype() if type is None else type
         if not dt.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
@@ -417,8 +408,6 @@ class iinfo:  # noqa: N801 - PyTorch's name
     """Machine limits of an integer dtype (``min``, ``max``, ``bits``, ``dtype``)."""
 
     def __init__(self, type):  # noqa: A002 - PyTorch's argument name
-        import numpy as np
-
         if type.is_floating_point:
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
                             "handle 'torch.iinfo'")

@@ -12,6 +12,7 @@ eigh gradients land in the triangle they read (see graphtorch/ops/linalg_decomp.
 from __future__ import annotations
 
 from graphtorch.errors import LinAlgError
+from graphtorch.functions import finfo, where
 from graphtorch.ops import return_types
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY as _R
@@ -127,8 +128,6 @@ def multi_dot(tensors):
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N803
     """The Moore-Penrose pseudo-inverse from the reduced SVD; singular values at or below
     ``max(atol, rtol * largest)`` count as zero (``rtol`` defaults to eps * max(m, n))."""
-    from graphtorch.functions import finfo, where
-
     U, S, Vh = svd(A, full_matrices=False)
     if rtol is None:
         rtol = 0.0 if atol is not None and atol > 0 else finfo(A.dtype).eps * max(A.shape[-2:])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from graphtorch import dtypes
 from graphtorch import functions as _functions
+from graphtorch.autograd.grad_mode import STATE, no_grad
 from graphtorch.device import as_device, device
 from graphtorch.errors import ShapeError
 from graphtorch.ops import dispatch as _dispatch_mod
@@ -14,6 +15,7 @@ from graphtorch.ops.bindings import install_methods
 from graphtorch.ops.creation import tensor
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.indexing import encode_key, write_at
+from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.tensor import Tensor
 
@@ -213,8 +215,6 @@ def _fill_(self, value):
 
 
 def _grad_enabled() -> bool:
-    from graphtorch.autograd.grad_mode import STATE
-
     return STATE.enabled
 
 
@@ -315,8 +315,6 @@ Tensor.__getitem__ = _getitem
 
 def _select(self, dim: int, index: int):
     """``x.select(dim, i)`` is ``x[:, ..., i]`` with ``i`` at ``dim`` (a view)."""
-    from graphtorch.ops.meta import normalize_dim
-
     d = normalize_dim(dim, self.ndim, "select")
     return _getitem(self, (slice(None),) * d + (index,))
 
@@ -399,7 +397,6 @@ def _random_fill(name: str, draw):
             raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
                                 "operation.")
         values = draw(self, generator, *args, **kwargs)
-        from graphtorch.autograd.grad_mode import no_grad
 
         with no_grad():
             self.copy_(values)

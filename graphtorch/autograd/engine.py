@@ -6,7 +6,9 @@ from collections import defaultdict
 
 from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import AccumulateGrad, Node
+from graphtorch.device import array_module
 from graphtorch.errors import AutogradError
+from graphtorch.tensor import Tensor
 
 
 def _collect(roots: list[Node]) -> dict[Node, int]:
@@ -42,8 +44,6 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
     With ``capture`` (``{(node, output_nr): None}``), the grads reaching those slots are stored in
     it; with ``accumulate`` leaves' ``.grad`` fields are updated.
     """
-    from graphtorch.tensor import Tensor
-
     root_nodes = list(dict.fromkeys(n for n, _ in roots))
     deps = _collect(root_nodes)
     buffers: dict[Node, list] = {}
@@ -129,8 +129,6 @@ def _fill_missing(node: Node, buf: list) -> list:
     metas = getattr(node, "out_metas", None)
     if metas is None:
         return buf
-    from graphtorch.device import array_module
-    from graphtorch.tensor import Tensor
 
     xp = array_module(node.device)
     return [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype.np), node.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphtorch as gt
 from graphtorch.nn import functional as F
+from graphtorch.nn import init
 from graphtorch.nn.module import Module
 from graphtorch.nn.parameter import Parameter
 from graphtorch.tensor import Tensor
@@ -162,8 +163,6 @@ class PReLU(Module):
                                         dtype=dtype or gt.get_default_dtype()))
 
     def reset_parameters(self) -> None:
-        from graphtorch.nn import init
-
         init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:

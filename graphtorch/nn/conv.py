@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import graphtorch as gt
+from graphtorch.nn import functional as F
 from graphtorch.nn import init
 from graphtorch.nn.module import Module
 from graphtorch.nn.parameter import Parameter
@@ -137,7 +138,6 @@ class _ConvNd(Module):
         """Apply a non-zero padding_mode explicitly; returns (input, padding left for the op)."""
         if self.padding_mode == "zeros":
             return input, self.padding
-        from graphtorch.nn import functional as F
 
         if isinstance(self.padding, str):
             if self.padding == "valid":

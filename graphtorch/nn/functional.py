@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from graphtorch import dtypes
+from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.errors import DTypeError
 from graphtorch.ops import nn_ops as _nn_ops  # noqa: F401 - registers the ops used below
 from graphtorch.ops.registry import REGISTRY as _R
@@ -278,8 +279,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
 def _renorm_rows(weight: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> None:
     """Scale the looked-up rows of ``weight`` in place so their norm is at most ``max_norm``."""
-    from graphtorch.autograd.grad_mode import no_grad
-
     with no_grad():
         rows = _R["embedding"](weight, indices.reshape([-1]))
         norms = (rows.abs() ** norm_type).sum([1], keepdim=True) ** (1.0 / norm_type)

@@ -6,6 +6,8 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Callable
 
+from graphtorch.tensor import Tensor
+
 
 class RemovableHandle:
     """Returned by ``register_*_hook``; ``handle.remove()`` unregisters the hook."""
@@ -53,8 +55,6 @@ class BackwardHook:
         self.pending_inputs = 0
 
     def wrap_inputs(self, args: tuple) -> tuple:
-        from graphtorch.tensor import Tensor
-
         out = []
         for a in args:
             if isinstance(a, Tensor) and a.requires_grad:
@@ -67,8 +67,6 @@ class BackwardHook:
         return tuple(out)
 
     def wrap_outputs(self, result):
-        from graphtorch.tensor import Tensor
-
         outs = result if isinstance(result, tuple) else (result,)
         tensors = [o for o in outs if isinstance(o, Tensor) and o.requires_grad]
         self.n_outputs = len(tensors)

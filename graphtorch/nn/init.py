@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.ops.creation import tensor as make
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.tensor import Tensor
 
@@ -200,14 +203,12 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     out_per_group = tensor.shape[0] // groups
     min_dim = min(out_per_group, tensor.shape[1])
-    import numpy as np
 
     host = np.zeros(tuple(tensor.shape), dtype=tensor.dtype.np)
     centre = tuple(s // 2 for s in tensor.shape[2:])
     for g in range(groups):
         for d in range(min_dim):
             host[(g * out_per_group + d, d) + centre] = 1
-    from graphtorch.ops.creation import tensor as make
 
     return _fill_from(tensor, make(host, device=tensor.device))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import graphtorch as gt
 from graphtorch.nn import functional as F
 from graphtorch.nn.loss import _Loss
 from graphtorch.ops.losses import reduce_loss
@@ -31,8 +32,6 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """``0.5 * (log(var) + (input - target)^2 / var)`` (+ ``0.5 * log(2 pi)`` when full)."""
-    import graphtorch as gt
-
     if not isinstance(var, Tensor):
         var = gt.full(list(input.shape), float(var), dtype=input.dtype, device=input.device)
     if tuple(var.shape) != tuple(input.shape):

@@ -13,6 +13,7 @@ from graphtorch.autograd.grad_mode import is_grad_enabled, no_grad
 from graphtorch.nn.hooks import BackwardHook, RemovableHandle, _add_hook
 from graphtorch.nn.parameter import Buffer, Parameter
 from graphtorch.tensor import Tensor
+from graphtorch.tensor_api import _parse_to
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -499,8 +500,6 @@ class Module:
 
     def to(self, *args, **kwargs) -> Module:
         """Move and/or cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(t)``."""
-        from graphtorch.tensor_api import _parse_to
-
         dev, dt, _ = _parse_to(args, dict(kwargs))
         if dt is not None and not dt.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.tensor import Tensor
 
 
@@ -82,7 +83,5 @@ def _init_leaf(t: Tensor, data: Tensor) -> None:
 
 
 def _copy_of(t: Tensor) -> Tensor:
-    from graphtorch.autograd.grad_mode import no_grad
-
     with no_grad():
         return t.detach().clone()

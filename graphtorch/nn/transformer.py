@@ -10,6 +10,7 @@ import graphtorch as gt
 from graphtorch.nn.attention import MultiheadAttention
 from graphtorch.nn.container import ModuleList
 from graphtorch.nn.dropout import Dropout
+from graphtorch.nn.init import xavier_uniform_
 from graphtorch.nn.linear import Linear
 from graphtorch.nn.module import Module
 from graphtorch.nn.normalization import LayerNorm
@@ -221,8 +222,6 @@ class Transformer(Module):
         self.batch_first = batch_first
 
     def _reset_parameters(self) -> None:
-        from graphtorch.nn.init import xavier_uniform_
-
         for p in self.parameters():
             if p.dim() > 1:
                 xavier_uniform_(p)

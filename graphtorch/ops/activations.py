@@ -24,6 +24,7 @@ from graphtorch.ops.registry import (
     register,
     saved,
 )
+from graphtorch.ops.special import erf_array
 
 
 def _require_float(name: str, x) -> None:
@@ -183,8 +184,6 @@ def _gelu_decomposition(x, approximate="none"):
 
 
 def _gelu_kernel(xp, x, approximate):
-    from graphtorch.ops.special import erf_array
-
     _check_approximate(approximate)
     _require_float("gelu", x)
     if approximate == "tanh":

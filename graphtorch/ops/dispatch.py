@@ -20,6 +20,7 @@ from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, ShapeError
 from graphtorch.ops.errstate import IGNORE_STATE as _IGNORE_STATE
 from graphtorch.ops.registry import OpDef, OpKind, Promotion
+from graphtorch.ops.schema import _NO_DEFAULT
 
 
 class _TraceState(threading.local):
@@ -177,8 +178,6 @@ class _Plan:
                  "is_view", "grad_ok", "casts", "node_cls", "one_edge", "two_edges")
 
     def __init__(self, op: OpDef):
-        from graphtorch.ops.schema import _NO_DEFAULT
-
         b = op.binder
         self.promotes = op.promotion is not Promotion.NONE
         roles = []

@@ -12,6 +12,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import REGISTRY, OpKind, SampleInput, register
@@ -79,8 +80,6 @@ def _check_pdist(x, p: float) -> None:
 
 
 def _pdist(x, p=2.0):
-    from graphtorch.ops.creation import tensor
-
     _check_pdist(x, p)
     rows, cols = np.triu_indices(x.shape[0], 1)
     rows, cols = tensor(rows, device=x.device), tensor(cols, device=x.device)

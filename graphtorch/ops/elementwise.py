@@ -13,6 +13,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.ops.op_helpers import (
+    SampleMaker,
     binary_samples,
     division_samples,
     elementwise_meta,
@@ -21,7 +22,7 @@ from graphtorch.ops.op_helpers import (
     reduce_grad,
     unary_samples,
 )
-from graphtorch.ops.registry import ANY, OpKind, Promotion, Saves, register, saved
+from graphtorch.ops.registry import ANY, OpKind, Promotion, SampleInput, Saves, register, saved
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -380,9 +381,6 @@ for _name, _np, _sym in (("bitwise_and", "bitwise_and", "&"), ("bitwise_or", "bi
 
 # --- ternary --------------------------------------------------------------------------------------
 def _where_samples(dtype=dtypes.float64):
-    from graphtorch.ops.op_helpers import SampleMaker
-    from graphtorch.ops.registry import SampleInput
-
     m = SampleMaker(3)
     return [SampleInput((m.tensor((3, 4), dtypes.bool_), m.tensor((3, 4), dtype),
                          m.tensor((4,), dtype)), name="broadcast"),
@@ -426,9 +424,6 @@ def _clamp_vjp(ctx, g):
 
 
 def _clamp_samples(dtype=dtypes.float64):
-    from graphtorch.ops.op_helpers import SampleMaker
-    from graphtorch.ops.registry import SampleInput
-
     m = SampleMaker(4)
     return [SampleInput((m.tensor((6,), dtype), -1.0, 1.0), name="both"),
             SampleInput((m.tensor((2, 3), dtype), None, 0.5), name="max_only"),

@@ -18,6 +18,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, LinAlgError, ShapeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker, reduce_grad
 from graphtorch.ops.registry import REGISTRY, OpKind, SampleInput, Saves, register
@@ -97,16 +98,12 @@ def _square_meta(name: str):
 # --- samples ----------------------------------------------------------------------------------
 def _well_conditioned(shape, dtype, seed: int):
     """Random matrices plus ``n * I``: far from singular, so inverses are accurate."""
-    from graphtorch.ops.creation import tensor
-
     a = np.random.default_rng(seed).uniform(-1, 1, size=shape) + shape[-1] * np.eye(shape[-1])
     return tensor(a, dtype=dtype)
 
 
 def spd(shape, dtype, seed: int):
     """Symmetric positive-definite sample matrices with well separated eigenvalues."""
-    from graphtorch.ops.creation import tensor
-
     x = np.random.default_rng(seed).uniform(-1, 1, size=shape)
     a = x @ np.swapaxes(x, -1, -2) + np.diag(np.arange(1.0, shape[-1] + 1))
     return tensor(a, dtype=dtype)
@@ -187,8 +184,6 @@ def _slogdet_meta(a):
 
 
 def _negative_det(dtype):
-    from graphtorch.ops.creation import tensor
-
     return tensor([[0.5, 2.0, 0.0], [1.5, -1.0, 0.25], [0.0, 0.75, 3.0]], dtype=dtype)
 
 

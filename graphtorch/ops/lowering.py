@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from graphtorch.errors import GraphError
+from graphtorch.ops.registry import OpKind
 
 
 @dataclass(frozen=True)
@@ -240,8 +241,6 @@ def parse_lowering(op: object, template: str) -> Expr:
 
 @cache
 def _lowering_of(op) -> Expr | None:
-    from graphtorch.ops.registry import OpKind
-
     if op.kind is not OpKind.ELEMENTWISE or not isinstance(op.lowering, str):
         return None
     return parse_lowering(op, op.lowering)

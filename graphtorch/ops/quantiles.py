@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import REGISTRY, OpKind, SampleInput, register
@@ -51,8 +52,6 @@ def _rank_index(rank, interpolation: str):
 
 
 def _quantile(name: str, x, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
-    from graphtorch.ops.creation import tensor
-
     _check(name, x, q, interpolation)
     if x.numel() == 0:
         raise RuntimeError(f"{name}() input tensor must be non-empty")
@@ -101,8 +100,6 @@ def _quantile_meta(name: str):
 
 
 def _samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     if not dtype.is_floating_point:
         return []
     m = SampleMaker(140)

@@ -11,6 +11,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.device import as_device
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
@@ -38,8 +39,6 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        from graphtorch.ops.creation import tensor
-
         state = self._rng.bit_generator.state
         words = [state["state"]["state"], state["state"]["inc"], state["has_uint32"],
                  state["uinteger"]]

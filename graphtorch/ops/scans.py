@@ -9,6 +9,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import UnsupportedError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import OpKind, SampleInput, Saves, register
@@ -49,8 +50,6 @@ def _running_extreme_vjp(ctx, g, _g_indices=None):
 
 def _distinct(shape, dtype, seed: int):
     """Values without ties, so every element's gradient is well defined."""
-    from graphtorch.ops.creation import tensor
-
     n = int(np.prod(shape))
     values = np.random.default_rng(seed).permutation(n).reshape(shape) - n // 2
     return tensor(values * 0.5 if dtype.is_floating_point else values, dtype=dtype)

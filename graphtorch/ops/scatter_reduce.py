@@ -11,6 +11,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.indexing import _bounds, _check_gather, _coords, _embed, _scatter_values
 from graphtorch.ops.op_helpers import SampleMaker, as_input_dtype
 from graphtorch.ops.registry import OpKind, SampleInput, Saves, register
@@ -97,8 +98,6 @@ def _scatter_reduce_vjp(ctx, g):
 
 
 def _scatter_reduce_samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     m = SampleMaker(120)
     low, high = (0.5, 2.0) if dtype.is_floating_point else (-6, 7)
     idx = tensor([[0, 0, 2], [1, 3, 3], [2, 2, 2]])

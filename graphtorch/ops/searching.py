@@ -11,6 +11,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError, UnsupportedError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import OpKind, SampleInput, Saves, register
@@ -83,15 +84,11 @@ def _searchsorted_meta(seq, values, out_int32=False, right=False, side=None, sor
 
 def _sorted(shape, dtype, seed: int):
     """Sorted sample boundaries (ints keep repeats, so left and right differ)."""
-    from graphtorch.ops.creation import tensor
-
     t = SampleMaker(seed).tensor(shape, dtype, -4, 4)
     return tensor(np.sort(t.numpy(), axis=-1), dtype=dtype)
 
 
 def _searchsorted_samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     m = SampleMaker(80)
     unsorted = m.tensor((6,), dtype, -4, 4)
     return [SampleInput((_sorted((7,), dtype, 81), m.tensor((2, 3), dtype, -5, 5)), name="1d"),
@@ -165,8 +162,6 @@ def _unique_meta(x, sorted=True, return_inverse=False, return_counts=False, dim=
 
 def _repeats(shape, dtype, seed: int):
     """Sample values drawn from a few levels, so there are repeats to collapse."""
-    from graphtorch.ops.creation import tensor
-
     levels = np.random.default_rng(seed).integers(-2, 3, size=shape)
     return tensor(levels * 1.5 if dtype.is_floating_point else levels, dtype=dtype)
 

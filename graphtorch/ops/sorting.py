@@ -10,6 +10,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import REGISTRY, OpKind, SampleInput, Saves, register
@@ -107,8 +108,6 @@ def _topk_meta(x, k, dim=-1, largest=True, sorted=True):
 
 def _distinct(shape, dtype, seed: int):
     """Sample values without ties, so every library picks the same indices."""
-    from graphtorch.ops.creation import tensor
-
     n = int(np.prod(shape))
     values = np.random.default_rng(seed).permutation(n).reshape(shape) - n // 2
     return tensor(values * 0.5 if dtype.is_floating_point else values, dtype=dtype)

@@ -11,6 +11,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.pooling import _POOL_GATHER, _fmt
@@ -69,7 +70,6 @@ def _max_unpool(nd: int):
     def samples(dtype=dtypes.float64):
         if not dtype.is_floating_point:
             return []
-        from graphtorch.ops.creation import tensor
 
         t = SampleMaker(95 + nd).tensor
         if nd == 3:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
+from graphtorch.ops.indexing import encode_key
 from graphtorch.ops.meta import TensorMeta, normalize_dim, normalize_dims, numel
-from graphtorch.ops.op_helpers import SampleMaker
-from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
+from graphtorch.ops.op_helpers import SampleMaker, as_input_dtype, reduce_grad
+from graphtorch.ops.registry import REGISTRY, OpKind, Promotion, SampleInput, Saves, register
 
 
 def infer_size(shape, n: int | None, op: str = "view") -> tuple:
@@ -256,8 +259,6 @@ register("to_dtype(Tensor self, ScalarType dtype, bool copy=False) -> Tensor", O
 
 
 def _to_device(xp, x, device):
-    import numpy as np
-
     if xp is np:
         return x.get() if hasattr(x, "get") else x
     return xp.asarray(x)
@@ -286,8 +287,6 @@ def _chain_args(args) -> list:
 
 def view_of(xp, arr, chain):
     """The array view of ``arr`` that ``chain`` selects (kernels only: no autograd)."""
-    from graphtorch.ops.registry import REGISTRY
-
     for name, args, k in chain:
         arr = REGISTRY[name].kernel(xp, arr, *_chain_args(args))
         if k is not None:
@@ -297,8 +296,6 @@ def view_of(xp, arr, chain):
 
 def replay_view(t, chain):
     """``chain`` applied to the tensor ``t`` through dispatch (recorded, differentiable)."""
-    from graphtorch.ops.registry import REGISTRY
-
     for name, args, k in chain:
         t = REGISTRY[name](t, *args)
         if k is not None:
@@ -322,8 +319,6 @@ def _view_scatter(xp, base, src, chain):
 
 def _view_scatter_vjp(ctx, g):
     base, src, chain = ctx.args
-    from graphtorch.ops.op_helpers import as_input_dtype, reduce_grad
-    from graphtorch.ops.registry import REGISTRY
 
     gb = gs = None
     if ctx.needs_input_grad(0):  # the overwritten region gets no gradient
@@ -334,8 +329,6 @@ def _view_scatter_vjp(ctx, g):
 
 
 def _torch_view_scatter(torch, base, src, chain):
-    from graphtorch.ops.registry import REGISTRY
-
     out = base.clone()
     region = out
     for name, args, k in chain:
@@ -351,8 +344,6 @@ def _torch_view_scatter(torch, base, src, chain):
 
 
 def _view_scatter_samples(dtype=dtypes.float64):
-    from graphtorch.ops.indexing import encode_key
-
     m = SampleMaker(17)
     key, _ = encode_key((slice(None), 1))
     row, _ = encode_key(0)
