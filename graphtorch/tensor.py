@@ -12,6 +12,11 @@ from graphtorch.autograd.node import AccumulateGrad
 from graphtorch.device import CPU, array_module, as_device, device_of_array
 from graphtorch.errors import ArgumentError, AutogradError, DTypeError
 from graphtorch.ops import dispatch as _dispatch_mod
+from graphtorch.ops.creation import _to_array
+from graphtorch.ops.meta import normalize_dim
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.ops.views import replay_view
+from graphtorch.tensor_repr import tensor_repr
 
 _BY_NP = dtypes._BY_NP
 
@@ -58,8 +63,6 @@ class Tensor:
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
         """PyTorch's legacy constructor: ``Tensor(2, 3)`` is uninitialized of that shape,
         ``Tensor([1, 2])`` copies data, ``Tensor()`` is empty; the default float dtype."""
-        from graphtorch.ops.creation import _to_array
-
         dt = dtype or dtypes.get_default_dtype()
         dev = as_device(device)
         if not args:
@@ -159,7 +162,6 @@ class Tensor:
     def size(self, dim: int | None = None):
         if dim is None:
             return self.shape
-        from graphtorch.ops.meta import normalize_dim
 
         d = normalize_dim(dim, self._data.ndim)
         tracer = _dispatch_mod.TRACE.tracer
@@ -351,6 +353,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
                  inputs=None) -> None:
+        # NOTE: graphtorch.autograd imports graphtorch.tensor: a module-level import cycles
         from graphtorch.autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -358,14 +361,10 @@ class Tensor:
     # -- methods whose registry op does not take ``self`` first ----------------------------------
     def where(self, condition, other) -> Tensor:
         """``x.where(cond, y)`` is ``graphtorch.where(cond, x, y)``."""
-        from graphtorch.ops.registry import REGISTRY
-
         return _dispatch_mod.dispatch(REGISTRY["where"], (condition, self, other), None)
 
     # -- printing ----------------------------------------------------------------------------
     def __repr__(self) -> str:
-        from graphtorch.tensor_repr import tensor_repr
-
         return tensor_repr(self)
 
     def __format__(self, spec: str) -> str:
@@ -375,8 +374,6 @@ class Tensor:
 
     # -- in-place ----------------------------------------------------------------------------
     def _inplace(self, op_name: str, *args, **kwargs) -> Tensor:
-        from graphtorch.ops.registry import REGISTRY
-
         op = REGISTRY[op_name]
         grad_on = grad_mode.STATE.enabled
         if grad_on and self._rg and self.grad_fn is None:
@@ -429,8 +426,6 @@ def _write_through_view(view: Tensor, result: Tensor, grad_on: bool, tracer) -> 
     The base's history becomes ``view_scatter(base, result, chain)``; the view's becomes the
     chain replayed on the new base. Only the view's region of memory is written.
     """
-    from graphtorch.ops.registry import REGISTRY
-    from graphtorch.ops.views import replay_view
 
     base = view._base
     if grad_on and base._rg and base.grad_fn is None:
@@ -462,8 +457,6 @@ def _write_through_view(view: Tensor, result: Tensor, grad_on: bool, tracer) -> 
 def _refresh_view_history(view: Tensor) -> None:
     """The base (or another view of it) was written in place since ``view``'s history was
     derived: derive it again from the base's current history, as PyTorch does."""
-    from graphtorch.ops.views import replay_view
-
     chain = view._view_fn[0]
     base = view._base
     if base._rg and grad_mode.STATE.enabled:

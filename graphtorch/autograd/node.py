@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 
 from graphtorch.autograd.saved import UnsavedInput, unsaved
+from graphtorch.dtypes import from_numpy
 from graphtorch.errors import AutogradError
 
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved "
@@ -102,6 +103,7 @@ class BackwardCtx:
         return self.output(0)
 
     def output(self, i: int):
+        # NOTE: graphtorch.tensor imports graphtorch.autograd: a module-level import cycles
         from graphtorch.tensor import Tensor
 
         if self._outputs is None:
@@ -177,8 +179,6 @@ class OpNode(Node):
     @property
     def out_metas(self) -> tuple:
         """(shape, dtype) of each output: zeros stand in for outputs that get no gradient."""
-        from graphtorch.dtypes import from_numpy
-
         if self.outputs is not None:
             return tuple((a.shape, from_numpy(a.dtype)) for a in self.outputs)
         metas = (self._metas,) if self.n_outputs == 1 else self._metas

@@ -8,6 +8,7 @@ declaration, and fails loudly instead of silently keeping memory alive.
 
 from __future__ import annotations
 
+from graphtorch.dtypes import _BY_NP
 from graphtorch.errors import AutogradError
 
 
@@ -22,14 +23,13 @@ class UnsavedInput:
 
     @property
     def shape(self):
+        # NOTE: graphtorch.tensor imports graphtorch.autograd: a module-level import cycles
         from graphtorch.tensor import Size
 
         return Size(self._meta[0])
 
     @property
     def dtype(self):
-        from graphtorch.dtypes import _BY_NP
-
         return _BY_NP[self._meta[1]]
 
     @property

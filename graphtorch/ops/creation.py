@@ -8,6 +8,7 @@ from graphtorch import dtypes
 from graphtorch.device import array_module, as_device
 from graphtorch.errors import ArgumentError
 from graphtorch.ops.meta import TensorMeta
+from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, register
 
 
@@ -65,6 +66,7 @@ def _to_array(data, dtype, dev):
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False):
     """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
+    # NOTE: graphtorch.tensor imports the ops package: a module-level import cycles
     from graphtorch.tensor import Tensor
 
     dev = as_device(device) if device is not None else (
@@ -83,6 +85,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False):
 
 def as_tensor(data, dtype=None, device=None):
     """Like ``tensor`` but shares memory with a numpy array or tensor when it can."""
+    # NOTE: graphtorch.tensor imports the ops package: a module-level import cycles
     from graphtorch.tensor import Tensor
 
     if isinstance(data, Tensor):
@@ -227,8 +230,6 @@ def _like(name: str, fill):
 
 
 def _sample_tensor(dtype):
-    from graphtorch.ops.op_helpers import SampleMaker
-
     return SampleMaker(30).tensor((2, 3), dtype)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.errors import DTypeError, ShapeError
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta, broadcast_shapes, normalize_dim
 from graphtorch.ops.op_helpers import SampleMaker, as_input_dtype, reduce_grad
 from graphtorch.ops.registry import ANY, REGISTRY, OpKind, SampleInput, Saves, register, saved
@@ -36,7 +37,7 @@ def _slice_part(v):
 
 def encode_key(key) -> tuple[tuple, list]:
     """Split a Python index into a plain-data key and the list of its index tensors."""
-    from graphtorch.ops.creation import tensor
+    # NOTE: graphtorch.tensor imports the ops package: a module-level import cycles
     from graphtorch.tensor import Tensor
 
     items = key if isinstance(key, tuple) else (key,)
@@ -249,8 +250,6 @@ def _index_samples(dtype=dtypes.float64):
         k, idx = encode_key(key)
         return SampleInput((x, k, idx), name=name)
 
-    from graphtorch.ops.creation import tensor
-
     i = tensor([2, 0, 3])
     j = tensor([[1], [3]])
     return [s("int", 1), s("slices", (slice(1, None), slice(None, None, 2))),
@@ -322,8 +321,6 @@ def _index_put_vjp(ctx, g):
 
 
 def _index_put_samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     m = SampleMaker(51)
     x = m.tensor((4, 3), dtype)
 
@@ -395,8 +392,6 @@ def _gather_vjp(ctx, g):
 
 
 def _gather_samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     m = SampleMaker(52)
     return [SampleInput((m.tensor((3, 4), dtype), 1, tensor([[0, 3], [1, 1], [2, 0]])),
                         name="dim1"),
@@ -469,8 +464,6 @@ def _scatter_add_vjp(ctx, g):
 
 
 def _scatter_samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     m = SampleMaker(53)
     return [SampleInput((m.tensor((3, 4), dtype), 1, tensor([[0, 3], [1, 2], [2, 0]]),
                          m.tensor((3, 2), dtype)), name="dim1"),
@@ -481,8 +474,6 @@ def _scatter_samples(dtype=dtypes.float64):
 
 
 def _scatter_add_samples(dtype=dtypes.float64):
-    from graphtorch.ops.creation import tensor
-
     m = SampleMaker(54)
     return [SampleInput((m.tensor((3, 4), dtype), 1, tensor([[0, 0], [1, 2], [3, 3]]),
                          m.tensor((3, 2), dtype)), name="duplicates"),
@@ -542,8 +533,6 @@ def _index_select_vjp(ctx, g):
 
 def _vector_index_samples(extra_source=False):
     def samples(dtype=dtypes.float64):
-        from graphtorch.ops.creation import tensor
-
         m = SampleMaker(55)
         out = []
         for name, shape, dim, idx in (("dim0", (4, 3), 0, [3, 0, 0]),

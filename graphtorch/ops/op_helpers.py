@@ -55,6 +55,7 @@ class SampleMaker:
         self.rng = np.random.default_rng(seed)
 
     def tensor(self, shape, dtype=dtypes.float32, low=-3.0, high=3.0, requires_grad=False):
+        # NOTE: graphtorch.tensor imports the ops package: a module-level import cycles
         from graphtorch.tensor import Tensor
 
         dt = dtypes.as_dtype(dtype)
@@ -128,6 +129,7 @@ def division_samples():
 
     def samples(dtype=dtypes.float64):
         m = SampleMaker(8)
+        # NOTE: graphtorch.tensor imports the ops package: a module-level import cycles
         from graphtorch.tensor import Tensor
 
         def lhs(shape):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from graphtorch.errors import GraphError
 from graphtorch.ops.schema import Binder, Schema, parse_schema
 
 
@@ -182,6 +183,7 @@ class OpDef:
         return len(self.schema.returns)
 
     def __call__(self, *args, **kwargs):
+        # NOTE: graphtorch.ops.dispatch imports this module: a module-level import cycles
         from graphtorch.ops.dispatch import dispatch
 
         return dispatch(self, args, kwargs)
@@ -204,8 +206,6 @@ def register(schema: str, kind: OpKind, **parts) -> OpDef:
 
 
 def get(name: str) -> OpDef:
-    from graphtorch.errors import GraphError
-
     try:
         return REGISTRY[name]
     except KeyError:
