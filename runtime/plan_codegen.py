@@ -479,8 +479,8 @@ class _Emitter:
             self.assign(node, f"{ref}({', '.join(vals)})", depth)
             return
         k = self.obj(_plan_kernel(op), f"k_{op.name}_")
-        if self.loops and not self.writes and vals[1] == args[1] \
-                and plan_kernels.hoistable_weight(op, node, self.graph):
+        if self.loops and not self.writes and plan_kernels.hoistable_weight(op, node, self.graph) \
+                and vals[1] == args[1]:
             if args[1] not in self.hoisted:
                 t, i = f"{args[1]}_t", 0
                 while t in self.used or t in self.ns:
