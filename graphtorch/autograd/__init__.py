@@ -27,7 +27,7 @@ def _as_list(x) -> list:
 
 
 def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
-    from graphtorch.tensor import Tensor
+    from graphtorch.tensor import Tensor  # NOTE: graphtorch.tensor imports graphtorch.autograd
 
     grads = []
     for i, out in enumerate(outputs):
@@ -37,7 +37,7 @@ def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
             g = Tensor._wrap(out._xp.ones(out._data.shape, out._data.dtype), out.device)
         elif not isinstance(g, Tensor):
-            from graphtorch.ops.creation import tensor
+            from graphtorch.ops.creation import tensor  # NOTE: cycles through graphtorch.tensor
 
             g = tensor(g, dtype=out.dtype, device=out.device)
         elif tuple(g.shape) != tuple(out.shape):

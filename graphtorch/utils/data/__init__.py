@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+import graphtorch
 from graphtorch.ops.random import Generator, default_generator
 from graphtorch.tensor import Tensor
 
@@ -265,8 +266,6 @@ def default_collate(batch: list) -> Any:
     tensor, ints an int64 tensor, bools a bool tensor; strings stay a list; dicts and namedtuples
     are collated field by field; tuples and lists become lists of collated columns.
     """
-    import graphtorch
-
     elem = batch[0]
     if isinstance(elem, Tensor):
         return graphtorch.stack(list(batch), 0)
@@ -301,8 +300,6 @@ def default_collate(batch: list) -> Any:
 
 def default_convert(data: Any) -> Any:
     """What the loader returns per sample with ``batch_size=None``: arrays become tensors."""
-    import graphtorch
-
     if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind not in "OSUa":
         return graphtorch.as_tensor(data)
     if isinstance(data, Mapping):
