@@ -64,6 +64,15 @@ from graphtorch.dtypes import (
 from graphtorch.dtypes import float as float  # noqa: A001,PLC0414
 from graphtorch.dtypes import int as int  # noqa: A001,PLC0414
 from graphtorch.dtypes import tensor_result_type as result_type
+from graphtorch.layout import (  # PyTorch's layout and memory-format tags
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    strided,
+)
 from graphtorch.legacy_tensors import (  # PyTorch's legacy typed constructors
     BoolTensor,
     ByteTensor,

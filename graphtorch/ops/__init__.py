@@ -1,6 +1,7 @@
 """The operator registry and every op definition (importing this package registers them all)."""
 
 from graphtorch.ops import (  # noqa: F401 - imported for their registrations
+    compat_ops,
     conv,
     creation,
     distance,
