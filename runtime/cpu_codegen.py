@@ -150,7 +150,8 @@ class _Emitter:
             self.assign(node, f"[{', '.join(args)}]", depth)
         elif kind == INPLACE:
             # NOTE: the interpreter's eager in-place path: the output is the updated self
-            self.assign(node, f"_inplace({node.attrs['op']!r}, [{', '.join(args)}])", depth)
+            op_name = self.obj(node.attrs["op"], "s_")
+            self.assign(node, f"_inplace({op_name}, [{', '.join(args)}])", depth)
         elif kind == "prim::FusionGroup":
             from graphtorch.runtime.cpu_fused import FusedKernel
 

@@ -352,7 +352,8 @@ class _Emitter:
             v = node.attrs["value"]
             if isinstance(v, TensorRef):
                 v = node.graph.tensor_constants[v.name]._data
-            lit = repr(v) if isinstance(v, (bool, int, str)) or v is None else self.obj(v, "c_")
+            # NOTE: strings stay objects: no text from a graph is compiled as source
+            lit = repr(v) if isinstance(v, (bool, int)) or v is None else self.obj(v, "c_")
             self.assign(node, lit, depth)
         elif kind_.startswith("op::"):
             self.op(node, args, one, depth)
@@ -466,8 +467,8 @@ class _Emitter:
         for i, dt in casts:
             vals[i] = f"{vals[i]}.astype({self.obj(dt, 'dt_')})"
         tail = op.binder.defaults[len(args):len(op.schema.args)]
-        vals += [repr(d) if isinstance(d, (bool, int, float, str)) or d is None
-                 else self.obj(d, "d_") for d in tail]
+        vals += [repr(d) if isinstance(d, (bool, int)) or d is None
+                 else self.obj(d, "d_") for d in tail]    # NOTE: repr(inf) is not Python
         self.guard(op, node, args, arg_kinds, depth)
         if self.epilogue(op, node, vals, arg_kinds, depth):
             return

@@ -15,7 +15,7 @@ def common_scale(x: gt.Tensor) -> gt.Tensor:
 
 @script_function
 def common_shift(x: gt.Tensor, label: str) -> gt.Tensor:
-    if label == "gt-victim-label":
+    if label != str(x.size(0)):    # NOTE: not foldable: the label reaches the executors
         return x + 1.0
     return x
 
