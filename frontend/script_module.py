@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 
+from graphtorch.autograd import grad_mode
 from graphtorch.errors import GraphError
 from graphtorch.nn.module import Module
 
@@ -27,7 +28,12 @@ class ScriptMethod:
     def __call__(self, *args, **kwargs):
         from graphtorch.runtime.executor import call_method
 
-        out = call_method(self.owner, self.name, args, kwargs)
+        prev = grad_mode.STATE.enabled
+        try:
+            out = call_method(self.owner, self.name, args, kwargs)
+        except BaseException:
+            grad_mode.STATE.enabled = prev  # a script 'with no_grad()' body raised (with_stmt.py)
+            raise
         return checked_outputs(self.owner, self.graph, out, self.name)
 
     @property
@@ -62,7 +68,13 @@ class ScriptFunction:
     def __call__(self, *args, **kwargs):
         from graphtorch.runtime.executor import call_function
 
-        return checked_outputs(self, self.graph, call_function(self, args, kwargs), self.name)
+        prev = grad_mode.STATE.enabled
+        try:
+            out = call_function(self, args, kwargs)
+        except BaseException:
+            grad_mode.STATE.enabled = prev  # a script 'with no_grad()' body raised (with_stmt.py)
+            raise
+        return checked_outputs(self, self.graph, out, self.name)
 
     @property
     def code(self) -> str:

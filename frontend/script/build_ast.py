@@ -20,7 +20,6 @@ IGNORE_HINT = "move it into a function decorated with @graphtorch.jit.ignore"
 UNSUPPORTED = {
     "try_stmt": ("try/except is not supported in script", IGNORE_HINT),
     "try_finally": ("try/finally is not supported in script", IGNORE_HINT),
-    "with_stmt": ("with statements are not supported in script", IGNORE_HINT),
     "lambdef": ("lambda is not supported in script",
                 "define a named function with def at module level and call it"),
     "lambdef_nocond": ("lambda is not supported in script",
@@ -267,6 +266,8 @@ class AstBuilder:
                 raise self.src.error("while ... else is not supported in script",
                                      self.else_pos(orelse), "use a flag variable set before break")
             return S.While(p, self.expr(test), self.suite(body))
+        if rule == "with_stmt":
+            return self.with_stmt(t)
         if rule == "for_stmt":
             target, it, body, orelse = t.children
             if orelse is not None:
@@ -288,6 +289,18 @@ class AstBuilder:
             if text.lstrip().startswith("else"):
                 return Pos(line, len(text) - len(text.lstrip()) + 1)
         return p
+
+    def with_stmt(self, t: Tree) -> S.With:
+        items, body = t.children
+        exprs = []
+        for item in items.children:
+            ctx, name = item.children
+            if name is not None:
+                raise self.src.error("'with ... as name' is not supported in script",
+                                     pos_of(name), "drop 'as name': the grad-mode contexts "
+                                     "(no_grad, enable_grad, set_grad_enabled) need no name")
+            exprs.append(self.expr(ctx))
+        return S.With(pos_of(t), exprs, self.suite(body))
 
     def if_stmt(self, t: Tree) -> S.If:
         test, body, elifs, orelse = t.children

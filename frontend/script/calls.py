@@ -7,6 +7,7 @@ import builtins
 import inspect
 import math
 
+from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS, BuiltinCompiler
@@ -202,6 +203,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                              f"@graphtorch.jit.unused and cannot be called from script")
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
             return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
+        if obj is grad_mode.is_grad_enabled:   # read at run time (with no_grad() sets it)
+            return self.scalar("prim::is_grad_enabled", [], T.BOOL)
         if getattr(obj, "__name__", "") == "is_scripting" and "jit" in getattr(obj, "__module__",
                                                                                ""):
             return self.const(True)

@@ -22,13 +22,15 @@ from graphtorch.frontend.script.loops import LoopCompiler
 from graphtorch.frontend.script.modules import ModuleCompiler
 from graphtorch.frontend.script.tensor_literals import TensorLiteralCompiler
 from graphtorch.frontend.script.values import ModuleRef, PyObj, Undefined
+from graphtorch.frontend.script.with_stmt import WithCompiler
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph, Value
 from graphtorch.ir.kinds import Prim
 
 
 class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler, IndexCompiler,
-                       LoopCompiler, TensorLiteralCompiler, InplaceCompiler, LibraryCallCompiler):
+                       LoopCompiler, TensorLiteralCompiler, InplaceCompiler, LibraryCallCompiler,
+                       WithCompiler):
     """Compiles one FunctionDef into ``graph`` (self-module methods get ``self`` as input 0)."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph,

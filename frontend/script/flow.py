@@ -44,7 +44,7 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
             elif isinstance(s, S.For):
                 target(s.target)
                 visit(s.body)
-            elif isinstance(s, S.While):
+            elif isinstance(s, (S.While, S.With)):
                 visit(s.body)
             elif isinstance(s, S.ExprStmt):
                 inplace_receiver(s.value)
@@ -71,6 +71,8 @@ def contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | No
         inner = []
         if isinstance(s, S.If):
             inner = s.body + s.orelse
+        elif isinstance(s, S.With):
+            inner = s.body
         elif isinstance(s, (S.For, S.While)) and into_loops:
             inner = s.body
         found = contains(inner, kinds, into_loops)

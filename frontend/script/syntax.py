@@ -215,6 +215,12 @@ class While(Stmt):
 
 
 @dataclass
+class With(Stmt):
+    items: list[Expr]       # the context expressions (``as`` targets are refused)
+    body: list[Stmt]
+
+
+@dataclass
 class Return(Stmt):
     value: Expr | None
 

@@ -12,6 +12,8 @@ import math
 import operator
 from collections.abc import Callable
 
+from graphtorch.autograd import grad_mode
+
 
 def _raise_index(kind: str, n: int, i: int):
     raise IndexError(f"{kind} index {i} out of range for length {n}")
@@ -232,6 +234,16 @@ def _complex(real=0, imag=0) -> complex:
                    imag.item() if hasattr(imag, "item") else imag)
 
 
+def _grad_mode_set(enabled: bool) -> bool:
+    prev = grad_mode.STATE.enabled
+    grad_mode.STATE.enabled = bool(enabled)
+    return prev
+
+
+def _grad_mode_restore(prev: bool) -> None:
+    grad_mode.STATE.enabled = prev
+
+
 def _zip(*lists) -> list:
     return [tuple(t) for t in zip(*lists)]
 
@@ -352,6 +364,10 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::is_leaf": (lambda t: t.is_leaf, "t.is_leaf"),
     "prim::item": (lambda t: t.item(), "t.item() as a Python number"),
     "prim::tolist": (lambda t: t.tolist(), "t.tolist()"),
+    # grad mode (``with no_grad():`` in script; the caller restores it when the body raises)
+    "prim::grad_mode_set": (_grad_mode_set, "set grad mode to a bool; returns the previous mode"),
+    "prim::grad_mode_restore": (_grad_mode_restore, "restore the grad mode grad_mode_set saved"),
+    "prim::is_grad_enabled": (grad_mode.is_grad_enabled, "is_grad_enabled(): the current mode"),
     # math module
     "prim::math_sqrt": (math.sqrt, "math.sqrt(a)"),
     "prim::math_exp": (math.exp, "math.exp(a)"),
@@ -369,6 +385,7 @@ MUTATING = frozenset({
     "prim::list_pop", "prim::list_clear", "prim::list_reverse", "prim::dict_set",
     "prim::dict_pop", "prim::dict_update", "prim::list_sort", "prim::list_remove",
     "prim::dict_clear", "prim::dict_popitem", "prim::dict_setdefault", "prim::dict_pop_default",
+    "prim::grad_mode_set", "prim::grad_mode_restore", "prim::is_grad_enabled",
 })
 
 DOCS: dict[str, str] = {kind: doc for kind, (_, doc) in _TABLE.items()}

@@ -11,7 +11,7 @@ from graphtorch.frontend.script.source import from_string
 
 CASES = [
     ("try:\n        x = 1\n    except Exception:\n        pass", "try/except is not supported"),
-    ("with x:\n        pass", "with statements are not supported"),
+    ("with x as y:\n        pass", "'with ... as name' is not supported"),
     ("f = lambda y: y", "lambda is not supported"),
     ("global g", "global is not supported"),
     ("nonlocal g", "nonlocal is not supported"),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
+from graphtorch.errors import ScriptError
 
 
 def same(fn, *cases):
@@ -90,3 +91,157 @@ def test_ops_match_pytorch():
                                torch.rsub(torch.tensor(a), torch.tensor(a * 3), alpha=2).numpy())
     np.testing.assert_allclose(gt.tensor(a).narrow_copy(1, 1, 2).numpy(),
                                torch.tensor(a).narrow_copy(1, 1, 2).numpy())
+
+
+# -- with: grad-mode contexts ----------------------------------------------------------------------
+
+@pytest.fixture(params=["interpreter", "compiled", "codegen"])
+def executor(request):
+    before = gt.jit.get_executor()
+    gt.jit.set_executor(request.param)
+    yield request.param
+    gt.jit.set_executor(before)
+
+
+def grad_state(y):
+    return y.requires_grad, y.grad_fn is not None
+
+
+def nested_modes(x, flag: bool):
+    with gt.no_grad():
+        a = x * 2
+        inner = gt.is_grad_enabled()
+        with gt.enable_grad():
+            b = x * 3
+            mid = gt.is_grad_enabled()
+        with gt.set_grad_enabled(flag):
+            c = x * 4
+    return a, b, c, inner, mid, gt.is_grad_enabled()
+
+
+def early_return(x, flag: bool):
+    with gt.no_grad():
+        y = x * 2
+        if flag:
+            return y, gt.is_grad_enabled()
+        y = y + 1
+    return x * y, gt.is_grad_enabled()
+
+
+def loop_exits(x, n: int):
+    out = []
+    for i in range(n):
+        with gt.no_grad():
+            if i == 1:
+                continue
+            if i == 3:
+                break
+            out.append(x * i)
+        out.append(x + i)
+    return out, gt.is_grad_enabled()
+
+
+def raises_inside(x, flag: bool):
+    with gt.no_grad():
+        if flag:
+            raise ValueError("boom")
+        y = x * 2
+    return y
+
+
+def compare(fn, *args):
+    got, want = gt.jit.script(fn)(*args), fn(*args)
+    assert gt.is_grad_enabled()
+    flat_g = got[0] if isinstance(got[0], list) else got
+    flat_w = want[0] if isinstance(want[0], list) else want
+    assert len(flat_g) == len(flat_w)
+    for g, w in zip(flat_g, flat_w):
+        if isinstance(w, gt.Tensor):
+            np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy())
+            assert grad_state(g) == grad_state(w)
+        else:
+            assert g == w
+    assert got[-1] == want[-1]
+    return got
+
+
+def test_nested_grad_modes(executor):
+    x = gt.ones(3, requires_grad=True)
+    for flag in (True, False):
+        got = compare(nested_modes, x, flag)
+        assert got[3] is False and got[4] is True and got[5] is True
+        assert got[0].requires_grad is False and got[1].requires_grad is True
+        assert got[2].requires_grad is flag
+
+
+def test_return_inside_with_restores(executor):
+    x = gt.ones(3, requires_grad=True)
+    for flag in (True, False):
+        got = compare(early_return, x, flag)
+        assert got[1] is (not flag)
+
+
+def test_break_and_continue_inside_with_restore(executor):
+    x = gt.ones(2, requires_grad=True)
+    got = compare(loop_exits, x, 5)
+    assert len(got[0]) == 4 and got[1] is True
+
+
+def test_raise_inside_with_restores(executor):
+    sfn = gt.jit.script(raises_inside)
+    x = gt.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="boom"):
+        raises_inside(x, True)
+    assert gt.is_grad_enabled()
+    with pytest.raises(Exception, match="boom"):
+        sfn(x, True)
+    assert gt.is_grad_enabled()
+    assert sfn(x, False).requires_grad is False
+    assert gt.is_grad_enabled()
+    with gt.no_grad():   # the caller's mode is what comes back, not a hard-coded True
+        with pytest.raises(Exception, match="boom"):
+            sfn(x, True)
+        assert not gt.is_grad_enabled()
+
+
+class WithModule(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = gt.nn.Linear(3, 2)
+
+    def forward(self, x):
+        with gt.no_grad():
+            frozen = self.lin(x)
+        return frozen + self.lin(x)
+
+
+def test_with_in_scripted_module(executor):
+    m = WithModule()
+    x = gt.ones(4, 3)
+    sm = gt.jit.script(m)
+    got, want = sm(x), m(x)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+    got.sum().backward()
+    w = m.lin.weight.grad.numpy().copy()
+    m.lin.weight.grad = None
+    want.sum().backward()
+    np.testing.assert_allclose(w, m.lin.weight.grad.numpy(), rtol=1e-6)
+
+
+def with_as(x):
+    with gt.no_grad() as ctx:  # noqa: F841
+        y = x * 2
+    return y
+
+
+def with_other(x):
+    with open("f"):
+        y = x * 2
+    return y
+
+
+def test_with_refusals():
+    with pytest.raises(ScriptError, match="'with ... as name' is not supported"):
+        gt.jit.script(with_as)
+    with pytest.raises(ScriptError, match="only grad-mode contexts"):
+        gt.jit.script(with_other)
