@@ -23,6 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+# NOTE: run as a script, benchmarks/ is on sys.path; one definition of the mnist step
+from mnist_cnn import train_step as mnist_train_step
+
 import graphtorch as gt
 
 SEQ, BATCH, HIDDEN, LAYERS = 35, 20, 200, 2
@@ -59,53 +62,6 @@ def _rnn_step(lib, kind: str, train: bool = True) -> Callable[[], None]:
     return step if train else evaluate
 
 
-class _MnistNet:
-    """The pytorch/examples mnist network, built against either library."""
-
-    @staticmethod
-    def build(lib):
-        nn, F = lib.nn, lib.nn.functional  # noqa: N806 - the PyTorch convention
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv1 = nn.Conv2d(1, 32, 3, 1)
-                self.conv2 = nn.Conv2d(32, 64, 3, 1)
-                self.dropout1 = nn.Dropout(0.25)
-                self.dropout2 = nn.Dropout(0.5)
-                self.fc1 = nn.Linear(9216, 128)
-                self.fc2 = nn.Linear(128, 10)
-
-            def forward(self, x):
-                x = F.relu(self.conv1(x))
-                x = F.relu(self.conv2(x))
-                x = F.max_pool2d(x, 2)
-                x = self.dropout1(x)
-                x = lib.flatten(x, 1)
-                x = F.relu(self.fc1(x))
-                x = self.dropout2(x)
-                return F.log_softmax(self.fc2(x), dim=1)
-
-        return Net()
-
-
-def _mnist_step(lib) -> Callable[[], None]:
-    lib.manual_seed(0)
-    model = _MnistNet.build(lib)
-    opt = lib.optim.Adadelta(model.parameters(), lr=1.0)
-    rng = np.random.default_rng(0)
-    x = lib.tensor(rng.standard_normal((64, 1, 28, 28), dtype=np.float32))
-    y = lib.tensor(rng.integers(0, 10, 64))
-
-    def step():
-        opt.zero_grad()
-        loss = lib.nn.functional.nll_loss(model(x), y)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
 def _set_threads(threads: int | None) -> None:
     import torch
 
@@ -136,7 +92,7 @@ def main() -> None:
     for case in cases:
         if case == "mnist":
             label = "mnist CNN train step (batch 64)"
-            steps = {"torch": _mnist_step(torch), "graphtorch": _mnist_step(gt)}
+            steps = {"torch": mnist_train_step(torch), "graphtorch": mnist_train_step(gt)}
         elif case == "lstm-eval":
             label = "LSTM forward, no_grad (35x20x200)"
             steps = {"torch": _rnn_step(torch, "LSTM", False),
