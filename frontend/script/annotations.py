@@ -12,6 +12,14 @@ _BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(Non
                   complex: T.COMPLEX}
 
 
+def named_tuple_fields(obj) -> list[str] | None:
+    """The field names of a ``typing.NamedTuple`` class (annotated fields), else None."""
+    if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and \
+            set(getattr(obj, "__annotations__", {})) == set(obj._fields):
+        return list(obj._fields)
+    return None
+
+
 def type_from_python(obj, what: str = "annotation") -> T.Type | None:
     """The IR type of a Python type object (``int``, ``List[int]``, ``Optional[Tensor]`` ...)."""
     from graphtorch import device as Device
@@ -30,6 +38,9 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
         return T.DTYPE
     if obj is typing.Any:
         return T.ANY
+    if named_tuple_fields(obj) is not None:   # a typing.NamedTuple class: its fields' tuple
+        elems = [type_from_python(a) for a in typing.get_type_hints(obj).values()]
+        return T.TupleType(elems) if all(e is not None for e in elems) else None
     origin = typing.get_origin(obj)
     args = typing.get_args(obj)
     if origin in (list, typing.List) and len(args) == 1:  # noqa: UP006

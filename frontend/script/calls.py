@@ -6,9 +6,11 @@ from __future__ import annotations
 import builtins
 import inspect
 import math
+import typing
 
 from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.annotations import named_tuple_fields, type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS, BuiltinCompiler
 from graphtorch.frontend.script.forks import compile_fork
@@ -187,6 +189,39 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                              hint)
 
     # --- python objects ---------------------------------------------------------------------------
+    def named_tuple_construct(self, cls, e: S.Call) -> Value:
+        """``P(x, b=2.0)`` of a ``typing.NamedTuple`` class: the tuple of its fields (each
+        coerced to its annotation; defaults filled in), its fields known by name."""
+        fields = named_tuple_fields(cls)
+        hints = typing.get_type_hints(cls)
+        args, kwargs = self.args_of(e)
+        if len(args) > len(fields):
+            raise self.src.error(f"{cls.__name__}() takes {len(fields)} fields, got "
+                                 f"{len(args)} positional arguments", e.pos)
+        given = dict(zip(fields, args))
+        for k, v in kwargs.items():
+            if k not in fields or k in given:
+                raise self.src.error(f"{cls.__name__}() got an unexpected or repeated field "
+                                     f"'{k}'", e.pos)
+            given[k] = v
+        items = []
+        for f in fields:
+            if f in given:
+                v = given[f]
+            elif f in cls._field_defaults:
+                v = self.const(cls._field_defaults[f])
+            else:
+                raise self.src.error(f"{cls.__name__}() is missing field '{f}'", e.pos)
+            t = type_from_python(hints[f])
+            if t is None:
+                raise self.src.error(f"{cls.__name__}.{f}: unsupported field type "
+                                     f"{hints[f]!r}", e.pos)
+            items.append(self.coerce(v, t, e.pos, f"field '{f}' of {cls.__name__}"))
+        out = self.graph.emit(Prim.TupleConstruct, items,
+                              [T.TupleType([v.type for v in items])]).output
+        self.tuple_fields[out] = list(fields)
+        return out
+
     def call_python(self, obj, e: S.Call):
         from graphtorch.frontend.script_module import ScriptFunction
 
@@ -271,6 +306,8 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and \
                 e.args and isinstance(e.args[0], S.Starred):
             return self.named_tuple_call(obj, e)
+        if named_tuple_fields(obj) is not None:   # P(x, b=2.0) of a typing.NamedTuple class
+            return self.named_tuple_construct(obj, e)
         if callable(obj) and hasattr(obj, "__code__"):
             if not mod.startswith("graphtorch"):
                 fn = self.unit.function(obj, self.src, e.pos)

@@ -9,7 +9,7 @@ lowered by one structured transformation: see exits.py.
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.annotations import resolve, signature_types
+from graphtorch.frontend.script.annotations import named_tuple_fields, resolve, signature_types
 from graphtorch.frontend.script.calls import CallCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.exits import RET, RV, ExitCompiler
@@ -87,6 +87,7 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
         defaults = getattr(self.py_fn, "__defaults__", None) or ()
         sig, sig_ret = signature_types(self.src, self.fn, self.py_fn, self.lookup_global,
                                        self.self_module is not None)
+        anns = getattr(self.py_fn, "__annotations__", None) or {}
         for p in params:
             if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment
                 t = sig[p.name]
@@ -101,6 +102,9 @@ class FunctionCompiler(ExitCompiler, ExprCompiler, CallCompiler, ModuleCompiler,
                 t = T.TENSOR
             v = g.add_input(p.name, t)
             self.env[p.name] = v
+            fields = named_tuple_fields(anns.get(p.name))
+            if fields is not None:   # a typing.NamedTuple parameter: p.a reads its field
+                self.tuple_fields[v] = fields
             self.arg_names.append(p.name)
         del defaults
         if sig_ret is not None:

@@ -5,6 +5,8 @@ Each scripted function is compared with calling the same Python function eagerly
 ops with real PyTorch where it is installed.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
@@ -245,3 +247,59 @@ def test_with_refusals():
         gt.jit.script(with_as)
     with pytest.raises(ScriptError, match="only grad-mode contexts"):
         gt.jit.script(with_other)
+
+
+# -- typing.NamedTuple -----------------------------------------------------------------------------
+
+class Point(NamedTuple):
+    a: gt.Tensor
+    b: float = 2.0
+    n: int = 3
+
+
+def build_points(x, k: int):
+    p = Point(x, 1.5)
+    q = Point(a=x * 2, n=k)
+    r = Point(x + 1, b=k * 0.5)
+    a, b, n = p
+    return p.a * p.b + q[0] + q.n, a, b + n, q, r.b, r[2]
+
+
+def use_point(p: Point, scale: float):
+    return p.a * p.b * scale + p[2], p.n
+
+
+def assert_same_tree(got, want):
+    if isinstance(want, gt.Tensor):
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+    elif isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            assert_same_tree(g, w)
+    else:
+        assert got == want and type(got) is type(want), (got, want)
+
+
+def test_named_tuple_construct_fields_index_unpack_defaults():
+    x = gt.arange(3.0)
+    sfn = gt.jit.script(build_points)
+    for k in (1, 5):
+        got, want = sfn(x, k), build_points(x, k)
+        assert_same_tree(got, want)
+        assert got[4] == k * 0.5 and got[5] == 3
+
+
+def test_named_tuple_parameter_from_python():
+    x = gt.arange(3.0)
+    sfn = gt.jit.script(use_point)
+    for p in (Point(x, 3.0, 1), Point(x)):
+        assert_same_tree(sfn(p, 0.5), use_point(p, 0.5))
+
+
+def missing_field(x):
+    return Point(b=1.0)
+
+
+def test_named_tuple_missing_field_is_a_script_error():
+    with pytest.raises(ScriptError, match="missing field 'a'"):
+        gt.jit.script(missing_field)
