@@ -42,6 +42,10 @@ channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 preserve_format = memory_format("preserve_format")
 
+# The int each tag is in a scripted graph (TorchScript's codes): layouts and formats by name.
+TAG_CODES = {"strided": 0, "contiguous_format": 0, "preserve_format": 1, "channels_last": 2,
+             "channels_last_3d": 3}
+
 Tensor.layout = property(lambda self: strided, doc="Always ``graphtorch.strided``.")
 
 __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format",

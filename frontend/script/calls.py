@@ -515,6 +515,9 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             dt = getattr(dtypes, _CASTS[name]) if name != "bool" else dtypes.bool_
             return self.call_op("to_dtype", [v, self.const(dt)], {}, pos)
         if name == "to":
+            fmt = kwargs.pop("memory_format", None)   # data stay row-major (graphtorch.layout)
+            if fmt is not None and not args and not kwargs:
+                return self.call_op("contiguous", [v], {"memory_format": fmt}, pos)
             a = args[0] if args else kwargs.get("dtype") or kwargs.get("device")
             if a is not None and a.type == T.DTYPE:
                 return self.call_op("to_dtype", [v, a], {}, pos)

@@ -9,6 +9,7 @@ from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.source import SourceLoc
+from graphtorch.layout import TAG_CODES, layout, memory_format
 
 # Python operator -> (registry op for tensors, prim kind for scalars)
 BINARY = {"+": ("add", "prim::add"), "-": ("sub", "prim::sub"), "*": ("mul", "prim::mul"),
@@ -61,6 +62,8 @@ class ExprCompiler:
                                  "assign it before the if/loop, on every path")
         if isinstance(v, PyObj) and _is_constant(v.obj):
             return self.py_constant(v.obj, pos)
+        if isinstance(v, PyObj) and isinstance(v.obj, (layout, memory_format)):
+            return self.const(TAG_CODES[v.obj._name])   # an int, as in TorchScript
         if isinstance(v, ModuleRef):
             return v.value
         if isinstance(v, BoundMethod) and isinstance(v.receiver, Value):
@@ -218,6 +221,8 @@ class ExprCompiler:
                       "requires_grad": ("prim::requires_grad", T.BOOL),
                       "grad": ("prim::grad", T.optional(T.TENSOR)),
                       "is_cuda": ("prim::is_cuda", T.BOOL), "is_leaf": ("prim::is_leaf", T.BOOL)}
+            if attr == "layout":   # always strided (TAG_CODES)
+                return self.const(TAG_CODES["strided"])
             if attr in simple:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)

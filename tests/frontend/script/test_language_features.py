@@ -80,6 +80,21 @@ def test_layout_and_memory_formats():
     np.testing.assert_array_equal(x.to(memory_format=gt.channels_last).numpy(), x.numpy())
 
 
+def formats(x):
+    y = x.contiguous(memory_format=gt.contiguous_format)
+    z = x.contiguous(memory_format=gt.channels_last)
+    w = x.to(memory_format=gt.channels_last)
+    return y + 1, z * 2, w - 1, x.layout == gt.strided, gt.strided == gt.strided
+
+
+def test_layout_and_memory_formats_in_script():
+    x = gt.arange(24.0).reshape(1, 2, 3, 4)
+    got, want = gt.jit.script(formats)(x), formats(x)
+    for g, w in zip(got[:3], want[:3]):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+    assert got[3:] == want[3:] == (True, True)
+
+
 @pytest.mark.torch
 def test_ops_match_pytorch():
     torch = pytest.importorskip("torch")
