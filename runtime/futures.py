@@ -61,16 +61,42 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
+class _Task:
+    """A forked call, run once: by a pool worker, or inline by the first ``wait`` that finds it
+    not started yet (so a forked task that forks and waits never deadlocks a small pool)."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn = fn
+        self.result = _CFuture()
+        self._claimed = False
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        with self._lock:
+            if self._claimed:
+                return
+            self._claimed = True
+        try:
+            value = self.fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the waiter, as PyTorch does
+            self.result.set_exception(e)
+        else:
+            self.result.set_result(value)
+
+
 class Future:
     """The result of an asynchronous task (``torch.jit.Future`` / ``torch.futures.Future``)."""
 
     __class_getitem__ = classmethod(GenericAlias)     # Future[Tensor] in annotations
 
-    def __init__(self, _inner: _CFuture | None = None):
+    def __init__(self, _inner: _CFuture | None = None, _task: _Task | None = None):
         self._inner = _inner if _inner is not None else _CFuture()
+        self._task = _task
 
     def wait(self) -> Any:
         """Block until the value is ready and return it (or raise the task's exception)."""
+        if self._task is not None:
+            self._task.run()    # NOTE: not started yet: run it here instead of blocking a worker
         return self._inner.result()
 
     def value(self) -> Any:
@@ -116,11 +142,17 @@ def fork(fn: Callable, *args, **kwargs) -> Future:
         raise TypeError(f"fork expects a callable, not a {type(fn).__name__}")
     enabled = grad_mode.is_grad_enabled()
 
-    def task():
+    def call():
+        before = grad_mode.STATE.enabled
         grad_mode.STATE.enabled = enabled
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            grad_mode.STATE.enabled = before    # NOTE: the task may run inline in a waiter
 
-    return Future(_pool().submit(task))
+    task = _Task(call)
+    _pool().submit(task.run)
+    return Future(task.result, task)
 
 
 def wait(future: Future) -> Any:

@@ -3,6 +3,8 @@ two simultaneously running tasks pass), grad mode, and fork/wait inside scripted
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import List  # noqa: UP035 - the tutorial spells it typing.List
 
@@ -158,3 +160,40 @@ def test_script_fork_with_keywords_and_a_list_of_annotated_futures():
 def test_saving_a_forking_model_is_refused_by_name(tmp_path):
     with pytest.raises(graphtorch.errors.UnsupportedError, match="graphtorch.jit.fork"):
         graphtorch.jit.save(graphtorch.jit.script(Ensemble()), str(tmp_path / "e.gt"))
+
+
+_NESTED = """
+import graphtorch as gt
+from graphtorch.runtime import futures
+
+futures.set_num_interop_threads(2)
+
+
+def leaf(x, k):
+    return x * k
+
+
+def member(x, k):
+    inner = [gt.jit.fork(leaf, x, k + j) for j in range(3)]
+    return sum(gt.jit.wait(f) for f in inner)
+
+
+x = gt.ones(3)
+outer = [gt.jit.fork(member, x, k) for k in range(6)]
+total = sum(float(gt.jit.wait(f).sum()) for f in outer)
+want = sum(3 * (3 * k + 3) for k in range(6))
+assert total == want, (total, want)
+with gt.no_grad():
+    f = gt.jit.fork(lambda: gt.is_grad_enabled())
+    assert gt.jit.wait(f) is False and not gt.is_grad_enabled()
+print("ok", total)
+"""
+
+
+def test_nested_forks_on_a_small_pool_do_not_deadlock():
+    # 6 forked tasks each fork 3 more and wait: with 2 workers, every worker would block in wait
+    # while the inner tasks queue behind them; a wait runs a task that has not started inline.
+    proc = subprocess.run([sys.executable, "-c", _NESTED], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("ok ")
