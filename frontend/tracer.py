@@ -240,6 +240,10 @@ class Tracer:
         if path is None:
             return forward(*args, **kwargs)  # NOTE: not owned by the caller: inline its ops
         args = _positional(forward, args, kwargs)
+        if any(_holds_tensor(a) and not _is_traced_arg(a) for a in args):
+            # NOTE: a tensor inside an argument the boundary cannot pass (a PackedSequence with
+            # None fields, an object): inline the ops so its data flow is recorded, never baked
+            return forward(*args)
         sub_value = self._getattr_chain(parent, path, module)
         arg_values = [self.value_of(a, parent) for a in args if _is_traced_arg(a)]
         from graphtorch.frontend.script_module import ScriptModule
@@ -356,6 +360,22 @@ def value_type(obj):
     if isinstance(obj, TracedInt) or isinstance(obj, int) and not isinstance(obj, bool):
         return T.INT
     return T.type_of_value(obj)
+
+
+def _holds_tensor(a, depth: int = 0) -> bool:
+    """Whether ``a`` is, or holds in a tuple/list/dict (or an object's attributes), a Tensor."""
+    if isinstance(a, Tensor):
+        return True
+    if depth > 8:
+        return False
+    if isinstance(a, (tuple, list)):
+        return any(_holds_tensor(x, depth + 1) for x in a)
+    if isinstance(a, dict):
+        return any(_holds_tensor(x, depth + 1) for x in a.values())
+    fields = getattr(a, "__dict__", None)
+    if isinstance(fields, dict) and not callable(a):
+        return any(_holds_tensor(x, depth + 1) for x in fields.values())
+    return False
 
 
 def _is_traced_arg(a) -> bool:

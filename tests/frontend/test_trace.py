@@ -182,3 +182,31 @@ def test_transformer_block_at_other_batch_and_sequence_sizes():
     for shape in ((3, 5, 16), (1, 5, 16)):
         x = gt.rand(*shape)
         close(traced(x), layer(x), 1e-5)
+
+
+class _PackedGRU(gt.nn.Module):
+    def __init__(self, layers: int, bidirectional: bool):
+        super().__init__()
+        self.gru = gt.nn.GRU(3, 4, layers, bidirectional=bidirectional)
+
+    def forward(self, x, lengths):
+        packed = gt.nn.utils.rnn.pack_padded_sequence(x, lengths)
+        out, _ = self.gru(packed)
+        return gt.nn.utils.rnn.pad_packed_sequence(out)[0]
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
+def test_submodule_fed_a_packed_sequence_keeps_its_data_flow(layers, bidirectional):
+    # A PackedSequence (None fields) cannot cross a CallMethod boundary: the submodule's ops are
+    # recorded inline instead of the trace-time data being baked into its graph.
+    gt.manual_seed(0)
+    model = _PackedGRU(layers, bidirectional).eval()
+    lengths = gt.tensor([4, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = gt.jit.trace(model, (gt.randn(4, 2, 3), lengths))
+    for _ in range(2):
+        x = gt.randn(4, 2, 3)
+        with gt.no_grad():
+            np.testing.assert_allclose(traced(x, lengths).numpy(), model(x, lengths).numpy(),
+                                       rtol=1e-5, atol=1e-6)
