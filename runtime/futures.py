@@ -27,6 +27,7 @@ from graphtorch.errors import UnsupportedError
 _LOCK = threading.Lock()
 _POOL: ThreadPoolExecutor | None = None
 _THREADS: int | None = None
+_PREFIX = "graphtorch-interop"
 
 
 def _default_threads() -> int:
@@ -57,13 +58,13 @@ def _pool() -> ThreadPoolExecutor:
     with _LOCK:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=get_num_interop_threads(),
-                                       thread_name_prefix="graphtorch-interop")
+                                       thread_name_prefix=_PREFIX)
         return _POOL
 
 
 class _Task:
-    """A forked call, run once: by a pool worker, or inline by the first ``wait`` that finds it
-    not started yet (so a forked task that forks and waits never deadlocks a small pool)."""
+    """A forked call, run once: by a pool worker, or inline by a pool worker whose ``wait`` finds
+    it not started yet (so a forked task that forks and waits never deadlocks a small pool)."""
 
     def __init__(self, fn: Callable[[], Any]):
         self.fn = fn
@@ -95,8 +96,8 @@ class Future:
 
     def wait(self) -> Any:
         """Block until the value is ready and return it (or raise the task's exception)."""
-        if self._task is not None:
-            self._task.run()    # NOTE: not started yet: run it here instead of blocking a worker
+        if self._task is not None and threading.current_thread().name.startswith(_PREFIX):
+            self._task.run()    # NOTE: a worker waiting on an unstarted task runs it (no deadlock)
         return self._inner.result()
 
     def value(self) -> Any:
