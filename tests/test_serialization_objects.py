@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import struct
 from collections import OrderedDict
 
@@ -73,7 +74,6 @@ def test_whole_module_is_refused_by_default_with_pytorchs_message():
 @pytest.mark.torch
 def test_refusals_match_pytorch():
     torch = pytest.importorskip("torch")
-    import pickle
 
     for framework in (torch, gt):
         with pytest.raises(pickle.UnpicklingError, match="Weights only load failed") as info:

@@ -9,6 +9,11 @@ import io
 import os
 
 from graphtorch.errors import UnsupportedError
+from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
+from graphtorch.jit import trace
+from graphtorch.nn.module import Module
+from graphtorch.onnx.exporter import build_model
+from graphtorch.runtime.executor import _resolve, prepared_function, prepared_graph
 from graphtorch.tensor import Tensor
 
 __all__ = ["export", "is_available"]
@@ -38,11 +43,6 @@ def export(model, args, f, export_params: bool = True, verbose: bool = False,
     except ImportError:
         raise UnsupportedError("graphtorch.onnx.export needs the onnx package: "
                                "pip install 'graphtorch[onnx]'") from None
-    from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
-    from graphtorch.jit import trace
-    from graphtorch.nn.module import Module
-    from graphtorch.onnx.exporter import build_model
-    from graphtorch.runtime.executor import _resolve, prepared_function, prepared_graph
 
     if not export_params:
         raise UnsupportedError("graphtorch.onnx.export(export_params=False) is not supported")

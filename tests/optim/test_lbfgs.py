@@ -10,6 +10,8 @@ the counts or the values at once)."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -143,7 +145,6 @@ def test_options_and_errors():
 
 
 def test_state_dict_round_trip_resumes_identically():
-    import io
 
     def make():
         x = gt.tensor([-1.5, 2.0], dtype=gt.float64, requires_grad=True)

@@ -8,8 +8,11 @@ import io
 import pytest
 
 import graphtorch as gt
-from graphtorch.archive import load
-from graphtorch.errors import FormatError
+from graphtorch.archive import load, strict_json
+from graphtorch.errors import FormatError, GraphError
+from graphtorch.ir.parser import parse_graph
+from graphtorch.runtime.cpu_codegen import run_graph_codegen
+from graphtorch.runtime.interpreter import Interpreter
 
 from .hostile import corpus, pack, victim_members
 
@@ -44,7 +47,6 @@ def test_exec_payload_is_refused_before_any_executor_sees_it(capfd):
 
 
 def test_manifest_with_more_objects_than_the_cap_is_refused(monkeypatch):
-    from graphtorch.archive import strict_json
 
     data = pack(victim_members())
     monkeypatch.setattr(strict_json, "MAX_OBJECTS", 5)
@@ -53,7 +55,6 @@ def test_manifest_with_more_objects_than_the_cap_is_refused(monkeypatch):
 
 
 def _parsed(text: str):
-    from graphtorch.ir.parser import parse_graph
 
     return parse_graph(text)
 
@@ -61,8 +62,6 @@ def _parsed(text: str):
 def test_interpreter_refuses_dunders_and_undeclared_members_at_run_time():
     """Defence in depth: a graph that never went through the load checks (built here) still
     cannot read a dunder, a method or a Python attribute of a module, nor call a dunder."""
-    from graphtorch.errors import GraphError
-    from graphtorch.runtime.interpreter import Interpreter
 
     model = load(io.BytesIO(pack(victim_members())))
     cls = model._gt_type
@@ -83,9 +82,6 @@ def test_interpreter_refuses_dunders_and_undeclared_members_at_run_time():
 
 @pytest.mark.parametrize("executor", ["interpreter", "codegen"])
 def test_tuple_unpack_of_a_tensor_is_one_error_in_every_executor(executor):
-    from graphtorch.errors import GraphError
-    from graphtorch.runtime.cpu_codegen import run_graph_codegen
-    from graphtorch.runtime.interpreter import Interpreter
 
     g = _parsed("graph(%x : Tensor):\n  %a : Tensor, %b : Tensor = prim::TupleUnpack(%x)\n"
                 "  return (%a)\n")
@@ -96,8 +92,6 @@ def test_tuple_unpack_of_a_tensor_is_one_error_in_every_executor(executor):
 
 
 def test_format_cannot_reach_into_arguments_at_run_time():
-    from graphtorch.errors import GraphError
-    from graphtorch.runtime.interpreter import Interpreter
 
     g = _parsed('graph(%x : Tensor):\n'
                 '  %t : str = prim::Constant[value="{0.__class__.__init__.__globals__}"]()\n'

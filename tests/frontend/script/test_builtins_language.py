@@ -4,6 +4,8 @@ with a caret and a hint."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 import graphtorch
@@ -144,7 +146,6 @@ def test_string_index_out_of_range_raises_index_error():
 def _chain_program(tmp_path, n: int, op: str = "+"):
     """A module with ``def f(x: int) -> int: return x + x + ...`` (``n`` terms); CPython
     compiles 1000 terms, so script must too (or refuse with a ScriptError)."""
-    import importlib.util
 
     path = tmp_path / f"chain_{n}.py"
     path.write_text("def f(x: int) -> int:\n    return " + f" {op} ".join(["x"] * n) + "\n")
@@ -161,7 +162,6 @@ def test_long_expression_chain_compiles(tmp_path, n):
 
 
 def test_deep_nesting_is_a_script_error_with_caret(tmp_path):
-    import importlib.util
 
     path = tmp_path / "nested.py"
     path.write_text("def f(x: int) -> int:\n    return " + "-(" * 150 + "x" + ")" * 150 + "\n")
