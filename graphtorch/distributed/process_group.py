@@ -11,6 +11,7 @@ import atexit
 import datetime
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 
@@ -312,6 +313,7 @@ def _mark_broken(message: str) -> None:
 
 
 _HANDLERS = {"installed": False}
+_ABORT_DRAIN_S = 0.5  # seconds between flushing a failure report and MPI_Abort
 
 
 def _install_failure_handlers() -> None:
@@ -348,6 +350,10 @@ def abort_job(code: int) -> None:
     sys.stderr.flush()
     comm = WORLD.world_comm
     if comm is not None:
+        # MPI_Abort makes the launcher kill every rank at once; output still in the pipe to its
+        # forwarder can be dropped (a busy CI machine lost a whole failure report), so give the
+        # forwarder a moment to drain it first.
+        time.sleep(_ABORT_DRAIN_S)
         comm.Abort(code)
     os._exit(code)
 
