@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph, Node, Value
 from graphtorch.ir.kinds import INPLACE
+from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.ops.scalar_ops import SCALAR_OPS
 
@@ -208,9 +209,7 @@ def _static(v: Value) -> bool:
 
 
 def _bind_args(op, node: Node, args: list) -> list:
-    npos = op.binder.n_positional
-    names = op.binder.names
-    return op.binder.bind(tuple(args[:npos]), {names[i]: args[i] for i in range(npos, len(args))})
+    return op.binder.bind(*split_op_inputs(op, args))
 
 
 def _check_static_args(op, node: Node) -> None:

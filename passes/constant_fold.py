@@ -27,6 +27,7 @@ from graphtorch.dtypes import dtype as DType
 from graphtorch.errors import GraphError
 from graphtorch.ir.graph import Block, Graph, Node, Value
 from graphtorch.ir.kinds import Prim
+from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ir.types import ListType, TensorType, TupleType, Type, is_subtype, type_of_value
 from graphtorch.ops.dispatch import dispatch, set_tracer
 from graphtorch.ops.registry import REGISTRY, OpKind
@@ -170,12 +171,11 @@ class _Folder:
             return _NOT_FOLDED
         if op.meta is not None and not _small_enough(op, args):
             return _NOT_FOLDED
-        npos = op.binder.n_positional
-        kwargs = {names[i]: args[i] for i in range(npos, len(args))} or None
+        pos, kwargs = split_op_inputs(op, args)
         previous = set_tracer(None)
         try:
             with no_grad():
-                out = dispatch(op, tuple(args[:npos]), kwargs)
+                out = dispatch(op, pos, kwargs or None)
                 outs = list(out) if len(node.outputs) > 1 else [out]
                 return [o.detach().clone() if isinstance(o, Tensor) else o for o in outs]
         finally:

@@ -20,6 +20,7 @@ import warnings
 from graphtorch.ir import types as T
 from graphtorch.ir.clone import insert_graph
 from graphtorch.ir.graph import Graph, Node
+from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.passes.manager import register_pass
 
@@ -52,9 +53,7 @@ def trace_decomposition(node: Node) -> Graph | None:
             args.append(v.graph.constant_value(v))
         else:
             return None
-    npos = op.binder.n_positional
-    names = op.binder.names
-    vals = op.binder.bind(tuple(args[:npos]), {names[i]: args[i] for i in range(npos, len(args))})
+    vals = op.binder.bind(*split_op_inputs(op, args))
     graph = Graph()
     tracer = Tracer()
     frame = Frame(graph)

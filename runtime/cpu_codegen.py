@@ -28,6 +28,7 @@ from itertools import count
 from graphtorch.errors import GraphError
 from graphtorch.ir.graph import TensorRef
 from graphtorch.ir.kinds import INPLACE
+from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
@@ -116,12 +117,11 @@ class _Emitter:
             if op is None:
                 raise GraphError(f"unknown op {kind!r}")
             ref = self.obj(op, "op_")
-            npos = op.binder.n_positional
-            pos = f"({', '.join(args[:npos])}{',' if 0 < len(args[:npos]) < 2 else ''})"
+            pos_args, kw_args = split_op_inputs(op, args)
+            pos = f"({', '.join(pos_args)}{',' if len(pos_args) == 1 else ''})"
             kw = "None"
-            if len(args) > npos:
-                kw = "{" + ", ".join(f"{op.binder.names[i]!r}: {args[i]}"
-                                     for i in range(npos, len(args))) + "}"
+            if kw_args:
+                kw = "{" + ", ".join(f"{k!r}: {a}" for k, a in kw_args.items()) + "}"
             self.assign(node, f"dispatch({ref}, {pos}, {kw})", depth)
         elif kind == "prim::Constant":
             v = node.attrs["value"]

@@ -13,6 +13,7 @@ import string
 from graphtorch.errors import GraphError, GraphtorchError
 from graphtorch.ir.graph import TensorRef
 from graphtorch.ir.kinds import INPLACE
+from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
@@ -87,13 +88,10 @@ def _step(node):
         op = REGISTRY.get(kind[4:])
         if op is None:
             raise GraphError(f"unknown op {kind!r}")
-        npos = op.binder.n_positional
-        if len(node.inputs) > npos:  # keyword-only schema arguments arrive positionally
-            names = op.binder.names
+        if len(node.inputs) > op.binder.n_positional:  # keyword-only arguments by name
 
             def run_op_kw(interp, node, args, env):
-                return dispatch(op, tuple(args[:npos]),
-                                {names[i]: args[i] for i in range(npos, len(args))})
+                return dispatch(op, *split_op_inputs(op, args))
 
             return run_op_kw
         return lambda interp, node, args, env: dispatch(op, tuple(args), None)
@@ -335,9 +333,8 @@ def run_inplace(op_name: str, args: list):
         raise GraphError(f"prim::Inplace: unknown op {op_name!r}")
     if op_name == "index_put":
         return _index_put_inplace(self, *args[1:])
-    npos = op.binder.n_positional
-    kwargs = {op.binder.names[i]: args[i] for i in range(npos, len(args))}
-    return self._inplace(op_name, *args[1:npos], **kwargs)
+    pos, kwargs = split_op_inputs(op, args)
+    return self._inplace(op_name, *pos[1:], **kwargs)
 
 
 def _index_put_inplace(self, key, indices, value, accumulate=False):

@@ -34,6 +34,7 @@ from graphtorch.device import CPU
 from graphtorch.errors import GraphError
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import TensorRef
+from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import _casts_for, dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
@@ -430,12 +431,11 @@ class _Emitter:
             if op is None:
                 raise GraphError(f"unknown op {kind_!r}")
             ref = self.obj(op, "op_")
-            npos = op.binder.n_positional
-            pos = f"({', '.join(wrapped[:npos])}{',' if 0 < len(wrapped[:npos]) < 2 else ''})"
+            pos_args, kw_args = split_op_inputs(op, wrapped)
+            pos = f"({', '.join(pos_args)}{',' if len(pos_args) == 1 else ''})"
             kw = "None"
-            if len(args) > npos:
-                kw = "{" + ", ".join(f"{op.binder.names[i]!r}: {wrapped[i]}"
-                                     for i in range(npos, len(args))) + "}"
+            if kw_args:
+                kw = "{" + ", ".join(f"{k!r}: {a}" for k, a in kw_args.items()) + "}"
             self.assign(node, f"_u(dispatch({ref}, {pos}, {kw}))", depth)
             return
         handler = PRIM_HANDLERS.get(kind_)
