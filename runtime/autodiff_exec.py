@@ -20,7 +20,7 @@ import os
 from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import _FREED_MSG, GraphNode
 from graphtorch.errors import AutogradError
-from graphtorch.passes.autodiff import AutodiffGraphs, Declined, try_differentiate
+from graphtorch.runtime.autodiff import AutodiffGraphs, Declined, try_differentiate
 from graphtorch.tensor import Tensor
 
 _ENABLED: list[bool | None] = [None]

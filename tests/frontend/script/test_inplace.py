@@ -9,9 +9,9 @@ import pytest
 import graphtorch as torch
 from graphtorch.errors import AutogradError, DTypeError
 from graphtorch.ir import graphs_equal, parse_graph, verify
-from graphtorch.passes.autodiff import Declined, try_differentiate
 from graphtorch.passes.manager import run_passes
 from graphtorch.passes.prepare import prepare_function
+from graphtorch.runtime.autodiff import Declined, try_differentiate
 from graphtorch.runtime.cpu_codegen import CompiledGraph
 from graphtorch.runtime.interpreter import run_graph
 from graphtorch.testing import assert_close

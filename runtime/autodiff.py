@@ -1,7 +1,7 @@
 """Autodiff: a prepared forward graph -> a forward graph that also returns saved values, and a
 backward graph built from the registry's vjp rules.
 
-The backward graph is recorded by the tracer (``frontend/tracer.py``): the forward graph runs
+The backward graph is recorded by the tracer (``ir/capture.py``): the forward graph runs
 once on example inputs (the stand-in values), then each op node's vjp runs, in reverse order,
 on those values with the tracer recording. A forward tensor the vjps read becomes an input of the
 backward graph (a *saved value*) the first time it is read, and an extra output of the forward
@@ -24,12 +24,20 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.functions import zeros
 from graphtorch.ir import types as T
+from graphtorch.ir.capture import Frame, Tracer, TracerWarning, tracing
 from graphtorch.ir.graph import Graph, Node, Value
 from graphtorch.ir.kinds import INPLACE
 from graphtorch.ir.op_call import split_op_inputs
+from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.passes.dce import eliminate_dead_code
+from graphtorch.passes.decompose import record_decomposition, splice_decomposition
+from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.tensor import Tensor
 
 MAX_EXPANSION_ROUNDS = 8
 
@@ -144,8 +152,6 @@ def _where(node: Node) -> str:
 
 
 def _stand_ins(graph: Graph) -> list | None:
-    import graphtorch as gt
-
     out = []
     for v in graph.inputs:
         t = v.type
@@ -153,16 +159,12 @@ def _stand_ins(graph: Graph) -> list | None:
             return None
         if t.dtype is None or t.shape is None or not all(isinstance(d, int) for d in t.shape):
             return None
-        out.append(gt.zeros(*t.shape, dtype=t.dtype))
+        out.append(zeros(*t.shape, dtype=t.dtype))
     return out
 
 
 def _run(graph: Graph, inputs: list) -> dict:
     """Every value of ``graph`` on ``inputs`` (the reference interpreter, no tape)."""
-    from graphtorch.autograd.grad_mode import no_grad
-    from graphtorch.runtime.interpreter import Interpreter
-    from graphtorch.tensor import Tensor
-
     # NOTE: on copies: an op that writes to its input (batch_norm's running statistics) must
     # not write to the caller's tensors while the pass only looks
     with no_grad():
@@ -246,91 +248,56 @@ def _expand_composites(graph: Graph, rg_inputs: set, inputs: list) -> None:
 
 
 def _expand(graph: Graph, node: Node, env: dict) -> None:
-    import graphtorch as gt
-    from graphtorch.frontend.tracer import Frame, Tracer, TracerWarning, tracing
-    from graphtorch.ir.clone import insert_graph
-
     op = REGISTRY[node.op_name]
     _check_static_args(op, node)
     if op.list_args:
         raise _Decline(f"{node.kind} at {_where(node)} takes a tensor list and has no vjp")
     args = [env[v] for v in node.inputs]
-    vals = _bind_args(op, node, args)
-    sub = Graph()
-    tracer = Tracer(strict=False)
-    frame = Frame(sub)
-    tensor_inputs = []
-    for i, v in enumerate(node.inputs):
-        if isinstance(args[i], gt.Tensor):
-            tracer.bind_input(frame, v.name or f"in{i}", args[i])
-            tensor_inputs.append(v)
-    versions = [(t, t._vc[0]) for t in args if isinstance(t, gt.Tensor)]
-    tracer.frames.append(frame)
+    tensor_inputs = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    versions = [(args[i], args[i]._vc[0]) for i in tensor_inputs]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", TracerWarning)
-            with gt.no_grad(), tracing(tracer):
-                out = op.decomposition(*vals)
-                outs = [out] if len(node.outputs) == 1 else list(out)
-                sub.set_outputs([tracer.output_value(frame, o) for o in outs])
+        sub = record_decomposition(node, args, tensor_inputs, strict=False)
     except TracerWarning:
         raise _Decline(f"the decomposition of {node.kind} at {_where(node)} reads tensor "
                        "values in Python") from None
-    finally:
-        tracer.frames.pop()
     if any(t._vc[0] != v for t, v in versions):
         raise _Decline(f"{node.kind} at {_where(node)} updates an input in place (e.g. "
                        "batch_norm's running statistics in training mode)")
     for n in sub.nodes():
         if n.is_op and REGISTRY[n.op_name].kind is OpKind.RANDOM:
             raise _Decline(f"{node.kind} at {_where(node)} draws random numbers")
-        n.source = node.source
-    with graph.insert_point(node):
-        new = insert_graph(graph, sub, tensor_inputs)
-    for o, n in zip(node.outputs, new):
-        o.replace_all_uses_with(n)
-    node.destroy()
+    splice_decomposition(node, sub, tensor_inputs)
 
 
 # --- the backward graph ------------------------------------------------------------------------
-def _tracer_class():
-    from graphtorch.frontend.tracer import Tracer
+class StaticShapeTracer(Tracer):
+    """Sizes read by vjps are constants: the backward graph is specialized on shapes, and a
+    saved value must not be kept alive only for its shape."""
 
-    class StaticShapeTracer(Tracer):
-        """Sizes read by vjps are constants: the backward graph is specialized on shapes, and
-        a saved value must not be kept alive only for its shape."""
-
-        def size_of(self, t, dim: int) -> int:
-            return t._data.shape[dim]
-
-    return StaticShapeTracer
+    def size_of(self, t, dim: int) -> int:
+        return t._data.shape[dim]
 
 
-def _frame_class():
-    from graphtorch.frontend.tracer import Frame
+class SavedValueFrame(Frame):
+    """A frame where forward tensors become backward-graph inputs when first read."""
 
-    class SavedValueFrame(Frame):
-        """A frame where forward tensors become backward-graph inputs when first read."""
+    def __init__(self, graph: Graph, forward_values: dict):
+        super().__init__(graph)
+        self.forward_values = forward_values  # id(tensor) -> (tensor, forward Value)
+        self.saved: list[Value] = []  # forward values, in backward input order
 
-        def __init__(self, graph: Graph, forward_values: dict):
-            super().__init__(graph)
-            self.forward_values = forward_values  # id(tensor) -> (tensor, forward Value)
-            self.saved: list[Value] = []  # forward values, in backward input order
-
-        def lookup(self, obj):
-            val = super().lookup(obj)
-            if val is not None:
-                return val
-            hit = self.forward_values.get(id(obj))
-            if hit is None or hit[0] is not obj:
-                return None
-            fv = hit[1]
-            val = self.graph.add_input(f"saved_{fv.name}" if fv.name else None, fv.type)
-            self.bind(obj, val)
-            self.saved.append(fv)
+    def lookup(self, obj):
+        val = super().lookup(obj)
+        if val is not None:
             return val
-
-    return SavedValueFrame
+        hit = self.forward_values.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            return None
+        fv = hit[1]
+        val = self.graph.add_input(f"saved_{fv.name}" if fv.name else None, fv.type)
+        self.bind(obj, val)
+        self.saved.append(fv)
+        return val
 
 
 class GraphCtx:
@@ -367,16 +334,14 @@ def _add(a, b):
 
 class _Builder:
     def __init__(self, fwd: Graph, env: dict, rg: set, rg_inputs: set):
-        import graphtorch as gt
-
         self.fwd, self.env, self.rg = fwd, env, rg
         self.grad_inputs = [i for i, v in enumerate(fwd.inputs) if v in rg_inputs]
         self.graph = Graph()
         forward_values = {}
         for v, x in env.items():
-            if isinstance(x, gt.Tensor):
+            if isinstance(x, Tensor):
                 forward_values.setdefault(id(x), (x, v))
-        self.frame = _frame_class()(self.graph, forward_values)
+        self.frame = SavedValueFrame(self.graph, forward_values)
         self.grads: dict[Value, object] = {}
 
     def accumulate(self, v: Value, g) -> None:
@@ -385,20 +350,17 @@ class _Builder:
         self.grads[v] = _add(self.grads.get(v), g)
 
     def build(self) -> AutodiffGraphs:
-        import graphtorch as gt
-        from graphtorch.frontend.tracer import TracerWarning, tracing
-
         leaves = self._grad_outputs()
-        tracer = _tracer_class()(strict=False)
+        tracer = StaticShapeTracer(strict=False)
         for k, v in enumerate(leaves):
-            g = gt.ones_like(self.env[v])
+            g = dispatch(REGISTRY["ones_like"], (self.env[v],), None)
             tracer.bind_input(self.frame, f"grad_{v.name or k}", g)
             self.grads[v] = g
         tracer.frames.append(self.frame)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", TracerWarning)
-                with gt.no_grad(), tracing(tracer):
+                with no_grad(), tracing(tracer):
                     for node in reversed(self.fwd.block.nodes):
                         if any(o in self.grads for o in node.outputs):
                             start = len(self.graph.block)
@@ -444,8 +406,6 @@ class _Builder:
 
     def _prune(self) -> list[Value]:
         """DCE the backward graph and drop saved inputs it no longer reads."""
-        from graphtorch.passes.dce import eliminate_dead_code
-
         eliminate_dead_code(self.graph, None)
         n_grads = len(self.graph.inputs) - len(self.frame.saved)
         saved = []
@@ -485,15 +445,11 @@ class _Builder:
 
     def _fill(self, v: Value, gs: list) -> list:
         """Zeros for the elements of a tuple/list that got no gradient (vjps expect tensors)."""
-        import graphtorch as gt
-
         items = self.env[v]
-        return [g if g is not None or not isinstance(x, gt.Tensor) else _zeros(x)
+        return [g if g is not None or not isinstance(x, Tensor) else _zeros(x)
                 for g, x in zip(gs, items)]
 
     def op_node(self, node: Node) -> None:
-        import graphtorch as gt
-
         op = REGISTRY[node.op_name]
         if not any(v in self.rg for v in node.inputs) or op.vjp is None:
             for o in node.outputs:
@@ -512,7 +468,7 @@ class _Builder:
         else:
             outs = [self.env[o] for o in node.outputs]
             grads = [self.grads.pop(o, None) for o in node.outputs]
-            grads = [x if x is not None or not isinstance(t, gt.Tensor) else _zeros(t)
+            grads = [x if x is not None or not isinstance(t, Tensor) else _zeros(t)
                      for x, t in zip(grads, outs)]
         # NOTE: unlike the eager node, every argument and output is offered to the vjp (no
         # saves= stand-ins): what the needed gradients do not read is removed by DCE afterwards,
@@ -531,6 +487,4 @@ class _Builder:
 def _zeros(t):
     """Zeros shaped like forward tensor ``t``, from constants: ``zeros_like(t)`` would make
     ``t`` a saved value just for its shape."""
-    import graphtorch as gt
-
-    return gt.zeros(tuple(int(d) for d in t._data.shape), dtype=t.dtype, device=t.device)
+    return zeros(tuple(int(d) for d in t._data.shape), dtype=t.dtype, device=t.device)

@@ -19,7 +19,7 @@ from graphtorch import dtypes
 from graphtorch.ir import parse_graph
 from graphtorch.ir.verifier import verify
 from graphtorch.ops.registry import REGISTRY, OpKind
-from graphtorch.passes.autodiff import Declined, differentiate, try_differentiate
+from graphtorch.runtime.autodiff import Declined, differentiate, try_differentiate
 from graphtorch.runtime.autodiff_exec import CompiledGraphNode, set_autodiff
 from graphtorch.runtime.cpu_codegen import set_executor
 from graphtorch.runtime.executor import prepared_function_graph
