@@ -28,14 +28,14 @@ _DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float
 _DIMS = 4
 
 
-def _header(what: str, t, root: int) -> np.ndarray:
+def _header(what: str, t, root: int) -> tuple[np.ndarray, bytes]:
     if t is None:
         return _header_of(what, None, "", root)
-    return _header_of(what, tuple(t._data.shape), t.dtype.name, root)
+    return _header_of(what, t._data.shape, t.dtype.name, root)
 
 
 @functools.lru_cache(maxsize=256)
-def _header_of(what: str, shape: tuple | None, dtype: str, root: int) -> np.ndarray:
+def _header_of(what: str, shape: tuple | None, dtype: str, root: int) -> tuple[np.ndarray, bytes]:
     # NOTE: cached: a training loop repeats the same few collectives; the array is never written
     h = np.zeros(5 + _DIMS, np.int64)
     h[0] = _OPS.index(what)
@@ -46,7 +46,7 @@ def _header_of(what: str, shape: tuple | None, dtype: str, root: int) -> np.ndar
         h[3] = zlib.crc32(np.asarray(shape, np.int64).tobytes())
         h[5:5 + min(len(shape), _DIMS)] = shape[:_DIMS]
     h.flags.writeable = False
-    return h
+    return h, h.tobytes()
 
 
 def _describe(row: np.ndarray) -> str:
@@ -63,24 +63,28 @@ def _describe(row: np.ndarray) -> str:
 
 def agree(pg: ProcessGroup, what: str, t=None, root: int = -1) -> None:
     """Check that every rank of ``pg`` calls ``what`` with the same dtype, shape and root."""
-    if pg.size() == 1:
+    n = pg.engine.size
+    if n == 1:
         return
-    rows = pg.host_engine.exchange(_header(what, t, root),
-                                   f"rank {WORLD.global_rank}: {what} (waiting for every rank "
-                                   f"of {pg.group_name!r} to reach it)")
-    mine = rows[pg.rank()]
-    if (rows == mine).all():
+    header, key = _header(what, t, root)
+    rows = pg.host_engine.exchange(header, lambda: f"rank {WORLD.global_rank}: {what} (waiting "
+                                   f"for every rank of {pg.group_name!r} to reach it)")
+    if rows.tobytes() == key * n:
         return
     lines = [f"rank {pg.ranks[i]} calls {_describe(r)}" for i, r in enumerate(rows)]
     raise DistributedError(f"{what}: the ranks of process group {pg.group_name!r} do not agree "
                            "on the collective: " + "; ".join(lines))
 
 
+def _bump(t) -> None:
+    t._vc[0] += 1
+
+
 def _op(op, t, what: str) -> ReduceOp:
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{what}: op must be a ReduceOp, got {op!r}")
     try:
-        effective_op(op, np.dtype(t.dtype.np).kind)
+        effective_op(op, t._data.dtype.kind)
     except ValueError as e:
         raise DistributedError(f"{what}: {e} (tensor dtype {t.dtype.name})") from None
     return op
@@ -129,6 +133,15 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool =
     check_tensor(tensor, "all_reduce", "tensor")
     _op(op, tensor, "all_reduce")
     agree(pg, "all_reduce", tensor)
+    data = tensor._data
+    if type(data) is np.ndarray and data.flags.c_contiguous and pg.engine.stages_through_host:
+        # the common case without a Staged: MPI reduces the tensor's own buffer in place
+        work = pg.engine.all_reduce(data, op)
+        if async_op:
+            return work.then(functools.partial(_bump, tensor))
+        work.wait()
+        tensor._vc[0] += 1  # written in place: saved-tensor checks must see it
+        return None
     s = stage(tensor, pg.engine, "all_reduce", "tensor", writes=True)
     return _done(_finishing(pg.engine.all_reduce(s.buf, op), s), async_op)
 

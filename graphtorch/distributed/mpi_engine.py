@@ -8,6 +8,7 @@ group's deadline.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -20,14 +21,50 @@ from graphtorch.errors import DistributedError
 _MPI_OPS = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
             ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
             ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}
+# the length of collectives.agree's header, exchanged through a persistent request
+EXCHANGE_LEN = 9
 _MPI_BOOL_OPS = {ReduceOp.BOR: MPI.LOR, ReduceOp.BAND: MPI.LAND, ReduceOp.BXOR: MPI.LXOR}
 
 
 def mpi_op(op: ReduceOp, dtype: np.dtype):
-    op = effective_op(op, dtype.kind)
-    if dtype.kind == "b":
+    return _mpi_op(op, dtype.kind)
+
+
+@functools.lru_cache(maxsize=64)
+def _mpi_op(op: ReduceOp, kind: str):
+    op = effective_op(op, kind)
+    if kind == "b":
         return _MPI_BOOL_OPS[op]
     return _MPI_OPS[op]
+
+
+class MpiWork(Work):
+    """The work of one MPI request: ``wait()`` polls ``MPI_Test`` itself (MPI errors become
+    DistributedError naming the collective)."""
+
+    def __init__(self, req, engine: MpiEngine, what: str, finish: Callable[[], None] | None,
+                 keep: tuple):
+        # NOTE: fills Work's fields directly: one of these is made per collective
+        self._test = req.Test
+        self._timeout_s = engine.timeout_s
+        self._what = what
+        self._on_timeout = engine.on_timeout
+        self._finish = [] if finish is None else [finish]
+        self._done = False
+        self._result = None
+        self._keep = keep
+
+    def is_completed(self) -> bool:
+        try:
+            return super().is_completed()
+        except MPI.Exception as e:
+            raise DistributedError(f"{self._what}: MPI error: {e.Get_error_string()}") from None
+
+    def wait(self, timeout=None) -> bool:
+        try:
+            return super().wait(timeout)
+        except MPI.Exception as e:
+            raise DistributedError(f"{self._what}: MPI error: {e.Get_error_string()}") from None
 
 
 class MpiEngine:
@@ -42,6 +79,15 @@ class MpiEngine:
         self.size = comm.Get_size()
         self.timeout_s = timeout_s
         self.on_timeout = on_timeout
+        # the persistent request of exchange(): creating it is collective, like this constructor
+        self._xsend = np.zeros(EXCHANGE_LEN, np.int64)
+        self._xrows = np.empty((self.size, EXCHANGE_LEN), np.int64)
+        self._xreq = None
+        if self.size > 1:
+            try:
+                self._xreq = comm.Allgather_init(self._xsend, self._xrows)
+            except NotImplementedError:  # an MPI before 4.0: exchange() uses Iallgather
+                pass
 
     # -- plumbing --------------------------------------------------------------------------------
     def _start(self, what: str, start: Callable[[], object], finish=None, result=None,
@@ -50,17 +96,7 @@ class MpiEngine:
             req = start()
         except MPI.Exception as e:
             raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
-
-        def test() -> bool:
-            try:
-                return req.Test()
-            except MPI.Exception as e:
-                raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
-
-        work = Work(test, self.timeout_s, what, self.on_timeout, result=result).keep(*keep)
-        if finish is not None:
-            work.then(finish)
-        return work
+        return MpiWork(req, self, what, finish, keep)
 
     def _avg(self, op: ReduceOp, buf: np.ndarray):
         if op is not ReduceOp.AVG:
@@ -70,9 +106,12 @@ class MpiEngine:
 
     # -- collectives -----------------------------------------------------------------------------
     def all_reduce(self, buf: np.ndarray, op: ReduceOp, what: str = "all_reduce") -> Work:
-        mop = mpi_op(op, buf.dtype)
-        return self._start(what, lambda: self.comm.Iallreduce(MPI.IN_PLACE, buf, op=mop),
-                           self._avg(op, buf), keep=(buf,))
+        # NOTE: called directly (no closure) because it is the hot path of DDP and all_reduce
+        try:
+            req = self.comm.Iallreduce(MPI.IN_PLACE, buf, op=mpi_op(op, buf.dtype))
+        except MPI.Exception as e:
+            raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
+        return MpiWork(req, self, what, self._avg(op, buf), (buf,))
 
     def broadcast(self, buf: np.ndarray, root: int, what: str = "broadcast") -> Work:
         return self._start(what, lambda: self.comm.Ibcast(buf, root=root), keep=(buf,))
@@ -132,11 +171,28 @@ class MpiEngine:
     def barrier(self, what: str = "barrier") -> Work:
         return self._start(what, lambda: self.comm.Ibarrier())
 
-    def exchange(self, header: np.ndarray, what: str) -> np.ndarray:
-        """Every rank's ``header`` (int64 vector), one row per rank; blocking with the deadline."""
-        rows = np.empty((self.size, header.size), np.int64)
-        req = self.comm.Iallgather(header, rows)
-        poll_until(req.Test, self.timeout_s, lambda: what, self.on_timeout)
+    def exchange(self, header: np.ndarray, what) -> np.ndarray:
+        """Every rank's ``header`` (int64 vector), one row per rank; blocking with the deadline.
+
+        ``what`` (a string, or a callable making it) names the wait in a timeout. A header of
+        ``EXCHANGE_LEN`` values (every collective's agreement) goes through a persistent
+        ``MPI_Allgather_init`` request made at construction; the rows returned are then valid
+        until the next exchange.
+        """
+        describe = what if callable(what) else (lambda: what)
+        if header.size == EXCHANGE_LEN and self._xreq is not None:
+            req, rows = self._xreq, self._xrows
+            np.copyto(self._xsend, header)
+            req.Start()
+        else:
+            rows = np.empty((self.size, header.size), np.int64)
+            req = self.comm.Iallgather(header, rows)
+        try:
+            poll_until(req.Test, self.timeout_s, describe, self.on_timeout)
+        except BaseException:
+            if req is self._xreq:
+                self._xreq = None  # still active: never started again (nor freed)
+            raise
         return rows
 
     def split(self, member: bool, key: int):
@@ -148,5 +204,8 @@ class MpiEngine:
         self.comm.Abort(code)
 
     def destroy(self) -> None:
+        if self._xreq is not None:
+            self._xreq.Free()
+            self._xreq = None
         if self.comm != MPI.COMM_WORLD:
             self.comm.Free()
