@@ -16,14 +16,12 @@ import math
 import numbers
 import warnings
 
-import numpy as np
-
 import graphtorch as gt
 from graphtorch.nn import init
 from graphtorch.nn._rnn_fused import FusedRNNLayer
 from graphtorch.nn.module import Module
 from graphtorch.nn.parameter import Parameter
-from graphtorch.nn.utils.rnn import PackedSequence, packed_rows, pad_packed_sequence
+from graphtorch.nn.utils.rnn import PackedSequence, pack_sorted, pad_sorted, step_mask
 from graphtorch.ops.dispatch import TRACE
 from graphtorch.tensor import Tensor
 
@@ -35,6 +33,27 @@ USE_FUSED_KERNELS = True
 
 def _use_fused(w_hr) -> bool:
     return USE_FUSED_KERNELS and w_hr is None and TRACE.tracer is None
+
+
+def _warn_if_traced(module: Module, input) -> None:
+    """While tracing, the loop over time steps is unrolled into the trace: say so."""
+    tracer = TRACE.tracer
+    if tracer is None or tracer._opaque or not tracer.frames:
+        return
+    # NOTE: frontend.tracer imports the runtime, which imports nn: a module-level import cycles
+    from graphtorch.frontend.tracer import TracerWarning
+
+    data = input.data if isinstance(input, PackedSequence) else input
+    warnings.warn(f"{type(module).__name__}: the trace unrolls the loop over the time steps of "
+                  f"this input ({tuple(int(n) for n in data.shape)}); the traced graph raises on "
+                  f"a sequence of another length", TracerWarning, stacklevel=4)
+
+
+def _permute_hidden(hx, order: Tensor):
+    """``hx`` (a tensor or LSTM's (h, c)) with its batch dimension reordered by ``order``."""
+    if isinstance(hx, tuple):
+        return tuple(h.index_select(1, order) for h in hx)
+    return hx.index_select(1, order)
 
 
 # --- one step of each cell (shared by the layers and the cells) ---------------------------------
@@ -181,13 +200,14 @@ class RNNBase(Module):
     def _run_direction(self, x: Tensor, state: tuple, layer: int, direction: int, mask):
         """One layer in one direction over (T, B, in); returns (outputs (T, B, H), state).
 
-        ``mask`` ((T, B, 1) bool array, or None): where false, the step is skipped for that row.
+        ``mask`` ((T, B, 1) bool tensor, or None): where false, the step is skipped for that row.
         """
         w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
         if _use_fused(w_hr):
             recompute = functools.partial(self._recompute, layer, direction, mask)
             res = FusedRNNLayer.apply(x, state[0], state[1], w_ih, w_hh, b_ih, b_hh, self.mode,
-                                      direction == 1, mask, recompute)
+                                      direction == 1, None if mask is None else mask._data,
+                                      recompute)
             if self.mode == "LSTM":
                 return res[0], (res[1], res[2])
             return res[0], (res[1], None)
@@ -200,7 +220,7 @@ class RNNBase(Module):
     def _run_ops(self, x: Tensor, state: tuple, layer: int, direction: int, mask):
         """The op-by-op layer (graph mode, double backward, LSTM projections)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
-        keep = gt.tensor(mask, device=x.device).unbind(0) if mask is not None else None
+        keep = mask.unbind(0) if mask is not None else None
         steps = gt.linear(x, w_ih, b_ih).unbind(0)  # NOTE: one matmul for all time steps
         order = range(len(steps) - 1, -1, -1) if direction == 1 else range(len(steps))
         outs = [None] * len(steps)
@@ -226,25 +246,24 @@ class RNNBase(Module):
         return gt.stack(outs, 0), (h, c)
 
     def _forward(self, input, hx):
+        _warn_if_traced(self, input)
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
         return self._forward_padded(input, hx, None, self.batch_first)
 
     def _forward_packed(self, packed: PackedSequence, hx):
-        """Run on the padded batch (original order) with a step mask; pack the output like the
-        input. ``hx`` and ``h_n`` are in the original batch order, as in PyTorch."""
-        padded, lengths = pad_packed_sequence(packed)
-        steps = np.arange(padded.shape[0])[:, None]
-        mask = (steps < np.asarray(lengths.tolist())[None, :])[:, :, None]
+        """Run on the padded batch in the packed (sorted) order with a step mask, then pack the
+        output like the input; ``hx`` and ``h_n`` are in the original batch order, as in
+        PyTorch. Tensor ops only, so a trace keeps the lengths a function of its inputs."""
+        padded, lengths = pad_sorted(packed.data, packed.batch_sizes, 0.0, None)
+        mask = step_mask(lengths, padded.shape[0]).unsqueeze(2)
+        if hx is not None and packed.sorted_indices is not None:
+            hx = _permute_hidden(hx, packed.sorted_indices)
         # NOTE: a packed input is time-major whatever batch_first says
         output, hidden = self._forward_padded(padded, hx, mask, False)
-        batch_sizes = np.asarray(packed.batch_sizes.tolist(), dtype=np.int64)
-        order = (np.asarray(packed.sorted_indices.tolist(), dtype=np.int64)
-                 if packed.sorted_indices is not None else np.arange(batch_sizes[0]))
-        # the same rows pad_packed_sequence filled: pack the output exactly like the input
-        flat = packed_rows(batch_sizes, order, output.shape[1])
-        rows = output.reshape((output.shape[0] * output.shape[1], output.shape[2]))
-        data = rows.index_select(0, gt.tensor(flat, device=output.device))
+        if packed.unsorted_indices is not None:
+            hidden = _permute_hidden(hidden, packed.unsorted_indices)
+        data, _ = pack_sorted(output, lengths)
         return PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
                               packed.unsorted_indices), hidden
 

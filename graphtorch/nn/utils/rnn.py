@@ -11,16 +11,23 @@ of sorted sequence ``j``; ``unsorted_indices`` is its inverse. Packing and unpac
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 import graphtorch
+from graphtorch.ops.dispatch import TRACE
 from graphtorch.tensor import Tensor
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
            "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence"]
+
+_LIST_WARNING = ("pack_padded_sequence has been called with a Python list of sequence lengths. "
+                 "The tracer cannot track the data flow of Python values, and it will treat them "
+                 "as constants, likely rendering the trace incorrect for any other combination "
+                 "of lengths.")
 
 
 class _PackedFields(NamedTuple):
@@ -83,64 +90,115 @@ class PackedSequence(_PackedFields):
 
 
 def invert_permutation(permutation: Tensor | None) -> Tensor | None:
-    """The inverse of a permutation of ``0 .. n-1`` (``None`` stays ``None``)."""
+    """The inverse of a permutation of ``0 .. n-1`` (``None`` stays ``None``); tensor ops
+    only, so a trace keeps it a function of the permutation."""
     if permutation is None:
         return None
-    perm = np.asarray(permutation.tolist(), dtype=np.int64)
-    inverse = np.empty_like(perm)
-    inverse[perm] = np.arange(perm.size, dtype=np.int64)
-    return graphtorch.tensor(inverse, device=permutation.device)
+    return permutation.argsort()
 
 
-def _lengths_array(lengths) -> np.ndarray:
+def _as_int(t: Tensor) -> int:
+    """``int(t)`` of a one-element tensor; while tracing, a graph int (``prim::int``) so the
+    trace reads it at run time instead of freezing it."""
+    tracer = TRACE.tracer
+    value = int(np.asarray(t._data).reshape(-1)[0])
+    if tracer is None or tracer._opaque or not tracer.frames:
+        return value
+    return tracer.record_scalar("prim::int", [t], value)
+
+
+def _lengths_tensor(lengths) -> Tensor:
     if isinstance(lengths, Tensor):
-        lengths = lengths.tolist()
-    return np.asarray(list(lengths), dtype=np.int64).reshape(-1)
+        return lengths.to(graphtorch.int64)
+    if TRACE.tracer is not None:
+        # NOTE: frontend.tracer imports the runtime, which imports nn: a module-level import cycles
+        from graphtorch.frontend.tracer import TracerWarning
+
+        warnings.warn(_LIST_WARNING, TracerWarning, stacklevel=3)
+    return graphtorch.tensor(np.asarray(list(lengths), dtype=np.int64).reshape(-1))
 
 
-def packed_rows(batch_sizes: np.ndarray, order: np.ndarray, batch: int) -> np.ndarray:
-    """Row of each packed step in the (T * B) flattening of the padded (T, B, *) tensor."""
-    steps = np.repeat(np.arange(batch_sizes.size, dtype=np.int64), batch_sizes)
-    starts = np.repeat(np.cumsum(batch_sizes) - batch_sizes, batch_sizes)
-    within = np.arange(steps.size, dtype=np.int64) - starts
-    return steps * batch + order[within]
+def _check_lengths(lens: np.ndarray, steps: int, batch: int, enforce_sorted: bool) -> None:
+    if lens.size != batch:
+        raise ValueError(f"Expected `len(lengths)` to be equal to batch_size, but got "
+                         f"{lens.size} (batch_size={batch})")
+    if enforce_sorted and np.any(lens[:-1] < lens[1:]):
+        raise RuntimeError("`lengths` array must be sorted in decreasing order when "
+                           "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
+                           "to pack_padded_sequence and/or pack_sequence to sidestep this "
+                           "requirement if you do not need ONNX exportability.")
+    if lens.size and lens.min() <= 0:
+        raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
+                           "in 'lengths' that is <= 0")
+    if lens.size and lens.max() > steps:
+        raise RuntimeError(f"Length {int(lens.max())} is longer than the padded input's "
+                           f"{int(steps)} steps")
+
+
+def step_mask(lengths: Tensor, steps) -> Tensor:
+    """``(steps, B)`` bool: step ``t`` of sequence ``b`` exists (``t < lengths[b]``)."""
+    return graphtorch.arange(steps, device=lengths.device).unsqueeze(1) < lengths.unsqueeze(0)
 
 
 def pack_padded_sequence(input: Tensor, lengths: Tensor | Sequence[int], batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch ``(T, B, *)`` (``(B, T, *)`` with ``batch_first``) of sequences of
-    the given ``lengths``; with ``enforce_sorted`` the lengths must be decreasing."""
-    lens = _lengths_array(lengths)
-    if enforce_sorted:
-        if np.any(lens[:-1] < lens[1:]):
-            raise RuntimeError("`lengths` array must be sorted in decreasing order when "
-                               "`enforce_sorted` is True. You can pass `enforce_sorted=False` "
-                               "to pack_padded_sequence and/or pack_sequence to sidestep this "
-                               "requirement if you do not need ONNX exportability.")
-        order = np.arange(lens.size, dtype=np.int64)
-        sorted_indices = None
-    else:
-        order = np.argsort(-lens, kind="stable")
-        sorted_indices = graphtorch.tensor(order, device=input.device)
+    the given ``lengths``; with ``enforce_sorted`` the lengths must be decreasing.
+
+    Only tensor ops on ``lengths``: a trace keeps a lengths tensor as a graph input (a Python
+    list of lengths is frozen into the trace, with a TracerWarning as in PyTorch)."""
+    lengths = _lengths_tensor(lengths)
+    batch_dim = 0 if batch_first else 1
+    _check_lengths(np.asarray(lengths._data).reshape(-1), input._data.shape[1 - batch_dim],
+                   input._data.shape[batch_dim], enforce_sorted)
+    sorted_indices = None
+    if not enforce_sorted:
+        lengths, sorted_indices = graphtorch.sort(lengths, descending=True, stable=True)
+        sorted_indices = sorted_indices.to(input.device)
+        input = input.index_select(batch_dim, sorted_indices)
     if batch_first:
         input = input.transpose(0, 1)
-    steps, batch = input.shape[0], input.shape[1]
-    if lens.size != batch:
-        raise ValueError(f"Expected `len(lengths)` to be equal to batch_size, but got "
-                         f"{lens.size} (batch_size={batch})")
-    if lens.size and lens.min() <= 0:
-        raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
-                           "in 'lengths' that is <= 0")
-    if lens.max() > steps:
-        raise RuntimeError(f"Length {int(lens.max())} is longer than the padded input's "
-                           f"{steps} steps")
-    sorted_lens = lens[order]
-    batch_sizes = (sorted_lens[None, :] > np.arange(int(sorted_lens[0]))[:, None]).sum(1)
-    flat = packed_rows(batch_sizes, order, batch)
-    rows = input.reshape((steps * batch,) + tuple(input.shape[2:]))
-    data = rows.index_select(0, graphtorch.tensor(flat, device=input.device))
-    return PackedSequence(data, graphtorch.tensor(batch_sizes.astype(np.int64)), sorted_indices,
-                          invert_permutation(sorted_indices))
+    data, batch_sizes = pack_sorted(input, lengths)
+    return PackedSequence(data, batch_sizes, sorted_indices, None)
+
+
+def pack_sorted(input: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """``(data, batch_sizes)`` of a time-major ``(T, B, *)`` batch whose ``lengths`` decrease:
+    the packed rows are the existing steps in (step, batch) order, one ``index_select``."""
+    mask = step_mask(lengths, input.shape[0])
+    rows = mask.flatten().nonzero().squeeze(1)
+    data = input.flatten(0, 1).index_select(0, rows)
+    batch_sizes = mask.sum(1)
+    batch_sizes = batch_sizes.index_select(0, (batch_sizes > 0).nonzero().squeeze(1))
+    return data, batch_sizes.to("cpu")
+
+
+def pad_sorted(data: Tensor, batch_sizes: Tensor, padding_value: float,
+                total_length: int | None) -> tuple[Tensor, Tensor]:
+    """``(padded (T, B, *), lengths)`` in the packed (sorted) batch order."""
+    batch = _as_int(batch_sizes[0])
+    steps = batch_sizes.shape[0]
+    if total_length is not None:
+        if total_length < steps:
+            raise ValueError(f"Expected total_length to be at least the length of the longest "
+                             f"sequence in input, but got total_length={total_length} and max "
+                             f"sequence length being {int(steps)}")
+        if total_length > steps:
+            batch_sizes = graphtorch.cat([batch_sizes, graphtorch.zeros(
+                total_length - steps, dtype=batch_sizes.dtype, device=batch_sizes.device)])
+        steps = total_length
+    # (T, B): sequence b runs at step t when b < batch_sizes[t]
+    mask = graphtorch.arange(batch, device=batch_sizes.device).unsqueeze(0) \
+        < batch_sizes.unsqueeze(1)
+    flat = mask.flatten()
+    # the packed row of each present (t, b), in (step, batch) order; absent ones read padding
+    n = data.shape[0]
+    source = graphtorch.where(flat, flat.cumsum(0) - 1, graphtorch.full_like(flat, n,
+                                                                             dtype=graphtorch.int64))
+    feature = tuple(data.shape[1:])
+    pad = graphtorch.full((1,) + feature, padding_value, dtype=data.dtype, device=data.device)
+    rows = graphtorch.cat([data, pad]).index_select(0, source.to(data.device))
+    return rows.reshape((steps, batch) + feature), mask.sum(0)
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
@@ -148,32 +206,14 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         ) -> tuple[Tensor, Tensor]:
     """Inverse of :func:`pack_padded_sequence`: ``(padded, lengths)`` in the original batch
     order, padded to ``total_length`` steps when given."""
-    data = sequence.data
-    batch_sizes = np.asarray(sequence.batch_sizes.tolist(), dtype=np.int64)
-    batch = int(batch_sizes[0])
-    steps = batch_sizes.size
-    if total_length is not None:
-        if total_length < steps:
-            raise ValueError(f"Expected total_length to be at least the length of the longest "
-                             f"sequence in input, but got total_length={total_length} and max "
-                             f"sequence length being {steps}")
-        steps = total_length
-    order = (np.asarray(sequence.sorted_indices.tolist(), dtype=np.int64)
-             if sequence.sorted_indices is not None else np.arange(batch, dtype=np.int64))
-    flat = packed_rows(batch_sizes, order, batch)
-    source = np.full(steps * batch, flat.size, dtype=np.int64)  # flat.size: the padding row
-    source[flat] = np.arange(flat.size, dtype=np.int64)
-    feature = tuple(data.shape[1:])
-    pad = graphtorch.full((1,) + feature, padding_value, dtype=data.dtype, device=data.device)
-    rows = graphtorch.cat([data, pad]).index_select(0, graphtorch.tensor(source,
-                                                                          device=data.device))
-    padded = rows.reshape((steps, batch) + feature)
-    sorted_lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(1)
-    lengths = np.empty(batch, dtype=np.int64)
-    lengths[order] = sorted_lengths
+    padded, lengths = pad_sorted(sequence.data, sequence.batch_sizes, padding_value,
+                                  total_length)
+    if sequence.unsorted_indices is not None:
+        padded = padded.index_select(1, sequence.unsorted_indices)
+        lengths = lengths.index_select(0, sequence.unsorted_indices.to(lengths.device))
     if batch_first:
         padded = padded.transpose(0, 1)
-    return padded, graphtorch.tensor(lengths)
+    return padded, lengths
 
 
 def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False,
@@ -206,7 +246,7 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of sequences ``(L_i, *)`` (decreasing lengths unless ``enforce_sorted`` is
     False)."""
-    lengths = [s.shape[0] for s in sequences]
+    lengths = graphtorch.tensor([int(s.shape[0]) for s in sequences], dtype=graphtorch.int64)
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
@@ -215,7 +255,8 @@ def unpad_sequence(padded_sequences: Tensor, lengths: Tensor | Sequence[int],
     """The list of sequences ``padded[:length_i, i]`` of a padded batch."""
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
-    return [padded_sequences[i, :int(n)] for i, n in enumerate(_lengths_array(lengths))]
+    lens = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths)
+    return [padded_sequences[i, :int(n)] for i, n in enumerate(lens)]
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
