@@ -165,6 +165,7 @@ _LAZY_SUBMODULES: frozenset[str] = frozenset({
     "serialization_pickle",
     "testing",
     "utils",
+    "xpu",  # torch.xpu: no XPU device (is_available() is False)
 })
 # name -> module defining it, for the public functions that live in a lazily loaded module
 _LAZY_ATTRIBUTES: dict[str, str] = {"load": "graphtorch.checkpoint",

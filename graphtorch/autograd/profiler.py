@@ -5,7 +5,10 @@ methods and operators, the ops a composite runs, the ops backward formulas run) 
 ``aten::<op>`` event, nested under the op or :class:`record_function` range that called it.
 ``prof.key_averages().table(sort_by="self_cpu_time_total")`` prints PyTorch's table: self and
 total CPU time, their share, the average and the call count per name (per input shapes with
-``record_shapes=True`` and ``key_averages(group_by_input_shape=True)``).
+``record_shapes=True`` and ``key_averages(group_by_input_shape=True)``). With
+``profile_memory=True`` the table adds "CPU Mem" and "Self CPU Mem": the bytes of the new tensors
+each op returned ("Self": those its own kernel made, not a nested op's), the op's total adding the
+ops nested in it. Frees are not recorded (PyTorch subtracts the bytes released inside an op).
 
 >>> import graphtorch
 >>> from graphtorch.autograd import profiler
@@ -49,6 +52,12 @@ class FunctionEvent:
         self.children: list[FunctionEvent] = []
         self.cpu_parent: FunctionEvent | None = None
         self.count = 1
+        self.self_cpu_memory_usage = 0   # bytes of the new tensors the op itself returned
+        self.output_ids: frozenset = frozenset()  # its results' memory (a parent skips these)
+
+    @property
+    def cpu_memory_usage(self) -> int:
+        return self.self_cpu_memory_usage + sum(c.cpu_memory_usage for c in self.children)
 
     @property
     def cpu_time_total(self) -> float:
@@ -61,7 +70,7 @@ class FunctionEvent:
     cpu_time = cpu_time_total
     self_cpu_time = self_cpu_time_total
     cuda_time_total = self_cuda_time_total = device_time_total = 0.0
-    self_device_time_total = cpu_memory_usage = self_cpu_memory_usage = 0
+    self_device_time_total = 0
 
     def __repr__(self) -> str:
         return (f"<FunctionEvent name={self.name} cpu_time_total={self.cpu_time_total:.3f}us "
@@ -78,12 +87,16 @@ class FunctionEventAvg:
         self.count = 0
         self.cpu_time_total = 0.0
         self.self_cpu_time_total = 0.0
+        self.cpu_memory_usage = 0
+        self.self_cpu_memory_usage = 0
         self.is_user_annotation = False
 
     def add(self, event: FunctionEvent) -> FunctionEventAvg:
         self.count += 1
         self.cpu_time_total += event.cpu_time_total
         self.self_cpu_time_total += event.self_cpu_time_total
+        self.cpu_memory_usage += event.cpu_memory_usage
+        self.self_cpu_memory_usage += event.self_cpu_memory_usage
         self.is_user_annotation = event.is_user_annotation
         return self
 
@@ -96,7 +109,7 @@ class FunctionEventAvg:
         return self.self_cpu_time_total / max(self.count, 1)
 
     cuda_time_total = self_cuda_time_total = device_time_total = 0.0
-    self_device_time_total = cpu_memory_usage = self_cpu_memory_usage = 0
+    self_device_time_total = 0
 
     def __repr__(self) -> str:
         return (f"<FunctionEventAvg key={self.key} self_cpu_time={self.self_cpu_time_total:.3f}us "
@@ -111,12 +124,22 @@ def _format_us(us: float) -> str:
     return f"{us:.3f}us"
 
 
+def _format_memory(nbytes: int) -> str:
+    """Bytes as PyTorch's profiler tables print them (``94.79 Mb``, ``19.53 Kb``, ``572 b``)."""
+    for unit, size in (("Gb", 1024 ** 3), ("Mb", 1024 ** 2), ("Kb", 1024)):
+        if abs(nbytes) >= size:
+            return f"{nbytes / size:.2f} {unit}"
+    return f"{nbytes} b"
+
+
 class EventList(list):
     """A list of events (``FunctionEvent`` or ``FunctionEventAvg``) with PyTorch's helpers."""
 
-    def __init__(self, events: Iterable = (), with_shapes: bool = False):
+    def __init__(self, events: Iterable = (), with_shapes: bool = False,
+                 profile_memory: bool = False):
         super().__init__(events)
         self._with_shapes = with_shapes
+        self._profile_memory = profile_memory
 
     @property
     def self_cpu_time_total(self) -> float:
@@ -130,7 +153,8 @@ class EventList(list):
             if key not in groups:
                 groups[key] = FunctionEventAvg(event.key, shapes)
             groups[key].add(event)
-        return EventList(groups.values(), with_shapes=group_by_input_shapes)
+        return EventList(groups.values(), with_shapes=group_by_input_shapes,
+                         profile_memory=self._profile_memory)
 
     def total_average(self) -> FunctionEventAvg:
         total = FunctionEventAvg("Total")
@@ -159,8 +183,9 @@ class EventList(list):
         names = [e.key if len(e.key) <= max_name_column_width
                  else e.key[:max_name_column_width - 3] + "..." for e in rows]
         name_w = max([len("Name")] + [len(n) for n in names]) + 2
-        columns = ["Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg",
-                   "# of Calls"]
+        memory = self._profile_memory
+        columns = ["Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"] + (
+            ["CPU Mem", "Self CPU Mem"] if memory else []) + ["# of Calls"]
         widths = [14] * len(columns)
         with_shapes = self._with_shapes
         rule = "-" * (name_w - 2) + "".join("  " + "-" * (w - 2) for w in widths)
@@ -175,7 +200,9 @@ class EventList(list):
             cells = [f"{100 * e.self_cpu_time_total / total_self:.2f}%",
                      _format_us(e.self_cpu_time_total),
                      f"{100 * e.cpu_time_total / total_self:.2f}%",
-                     _format_us(e.cpu_time_total), _format_us(e.cpu_time), str(e.count)]
+                     _format_us(e.cpu_time_total), _format_us(e.cpu_time)] + (
+                [_format_memory(e.cpu_memory_usage), _format_memory(e.self_cpu_memory_usage)]
+                if memory else []) + [str(e.count)]
             line = name.ljust(name_w) + "".join(c.rjust(w - 2) + "  " for c, w in zip(cells,
                                                                                        widths))
             if with_shapes:
@@ -229,6 +256,7 @@ class profile:  # noqa: N801 - the PyTorch name
                  acc_events: bool = False, custom_trace_id_callback: Any = None):
         self.enabled = enabled
         self.record_shapes = record_shapes
+        self.profile_memory = profile_memory
         self._roots: list[FunctionEvent] = []
         self._stack: list[FunctionEvent] = []
         self._function_events: EventList | None = None
@@ -250,7 +278,8 @@ class profile:  # noqa: N801 - the PyTorch name
             return
         PROFILE.hook = self._previous_hook
         _ACTIVE.remove(self)
-        self._function_events = EventList(_walk(self._roots), with_shapes=False)
+        self._function_events = EventList(_walk(self._roots), with_shapes=False,
+                                          profile_memory=self.profile_memory)
 
     def _open(self, name: str, shapes: list | None, user: bool) -> FunctionEvent:
         event = FunctionEvent(name, time.perf_counter_ns(), shapes, user)
@@ -303,10 +332,45 @@ def _profiled_dispatch(op, args: tuple, kwargs: dict | None):
                        False)
     try:
         PROFILE.bypass = True
-        return dispatch(op, args, kwargs)
+        out = dispatch(op, args, kwargs)
+        if prof.profile_memory:
+            _count_memory(event, out, args, kwargs)
+        return out
     finally:
         PROFILE.bypass = False
         prof._close(event)
+
+
+def _arrays(value) -> list:
+    if isinstance(value, Tensor):
+        return [value._data]
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in _arrays(v)]
+    return []
+
+
+def _root(array):
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def _count_memory(event: FunctionEvent, out, args: tuple, kwargs: dict | None) -> None:
+    """The bytes of the tensors ``out`` holds that are new: neither an input's memory (a view,
+    an in-place result) nor a nested op's result (counted there)."""
+    inputs = {id(_root(a)) for a in _arrays(list(args) + list((kwargs or {}).values()))}
+    nested = {i for c in event.children for i in c.output_ids}
+    outputs = _arrays(out)
+    event.output_ids = frozenset(id(_root(a)) for a in outputs)
+    seen: set[int] = set()
+    total = 0
+    for a in outputs:
+        root = id(_root(a))
+        if root in inputs or root in nested or root in seen:
+            continue
+        seen.add(root)
+        total += int(a.nbytes)
+    event.self_cpu_memory_usage = total
 
 
 class record_function:  # noqa: N801 - the PyTorch name
