@@ -77,5 +77,5 @@ def _positional(compiler, function: type, args: list[Value], kwargs: dict[str, V
             p = params[i]
             if p.default is inspect.Parameter.empty:
                 raise compiler.src.error(f"{name}() missing required argument '{p.name}'", e.pos)
-            out[i] = compiler.py_constant(p.default, e.pos)
+            out[i] = compiler.exprs.py_constant(p.default, e.pos)
     return typing.cast(list[Value], out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -45,7 +46,7 @@ def _number_join(a: T.Type, b: T.Type) -> T.Type:
     return T.FLOAT if T.FLOAT in (a, b) else T.INT
 
 
-class BuiltinCompiler:
+class BuiltinCalls(Lowerer):
     def check_builtin_arity(self, name: str, e: S.Call) -> None:
         """``abs()`` / ``sum(a, b, c)``: the count Python would reject, as a ScriptError."""
         if any(isinstance(a, S.Starred) for a in e.args):
@@ -70,8 +71,8 @@ class BuiltinCompiler:
         if name not in _HANDLED:
             return None
         if name == "dict":
-            return self.dict_builtin(e)
-        args, kwargs = self.args_of(e)
+            return self._dict_builtin(e)
+        args, kwargs = self.calls.args_of(e)
         if name == "complex":
             for a in args:
                 if not (_is_number(a.type) or a.type == T.COMPLEX or
@@ -82,7 +83,7 @@ class BuiltinCompiler:
         t = args[0].type if args else None
         if name in ("any", "all"):
             if isinstance(t, T.TensorType):
-                return self.call_op(name, args, {}, e.pos)
+                return self.calls.call_op(name, args, {}, e.pos)
             self.need_list(name, args[0], e)
             return self.scalar(f"prim::{name}", args, T.BOOL)
         if name in ("sorted", "reversed"):
@@ -101,12 +102,12 @@ class BuiltinCompiler:
             out = T.INT if name in ("ord", "hash") else T.STR
             return self.scalar(f"prim::{name}", args, out)
         if name == "pow":
-            return self.expr(S.BinOp(e.pos, "**", e.args[0], e.args[1]))
+            return self.exprs.expr(S.BinOp(e.pos, "**", e.args[0], e.args[1]))
         if name == "round":
             if isinstance(t, T.TensorType):
                 if len(args) == 2:
-                    return self.call_op("round", [args[0]], {"decimals": args[1]}, e.pos)
-                return self.call_op("round", args, {}, e.pos)
+                    return self.calls.call_op("round", [args[0]], {"decimals": args[1]}, e.pos)
+                return self.calls.call_op("round", args, {}, e.pos)
             if not _is_number(t):
                 raise self.src.error(f"round() takes a number or a Tensor, not {t}", e.pos)
             out = T.INT if len(args) == 1 or t == T.INT else T.FLOAT
@@ -154,12 +155,12 @@ class BuiltinCompiler:
                 if elem is None:
                     break
             if elem is not None and elem != T.ANY:
-                return self.graph.emit(Prim.ListConstruct, self.tuple_items(v),
+                return self.graph.emit(Prim.ListConstruct, self._tuple_items(v),
                                        [T.ListType(elem)]).output
         raise self.src.error(f"{name}() of a {t} is not supported in script", e.pos,
                              "pass a list (or a str, dict, or a tuple of one item type)")
 
-    def tuple_items(self, v: Value) -> list[Value]:
+    def _tuple_items(self, v: Value) -> list[Value]:
         return [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
                 for i, et in enumerate(v.type.elems)]
 
@@ -175,9 +176,9 @@ class BuiltinCompiler:
                                  "use x.unbind(0) (a list of the rows) or x.tolist()")
         return self.need_list("list", v, e)
 
-    def dict_builtin(self, e: S.Call) -> Value:
+    def _dict_builtin(self, e: S.Call) -> Value:
         """``dict()``, ``dict(k=v, ...)``, ``dict(d)``, ``dict(pairs)``."""
-        args, kwargs = self.args_of(e)
+        args, kwargs = self.calls.args_of(e)
         if args:
             v = args[0]
             if isinstance(v.type, T.DictType):
@@ -193,7 +194,7 @@ class BuiltinCompiler:
                 if base.type.key != T.STR:
                     raise self.src.error("dict(d, name=value) needs str keys", e.pos)
                 for k, val in kwargs.items():
-                    val = self.coerce(val, base.type.value, e.pos, "dict value")
+                    val = self.exprs.coerce(val, base.type.value, e.pos, "dict value")
                     self.scalar("prim::dict_set", [base, self.const(k), val], None)
             return base
         if not kwargs:
@@ -206,7 +207,7 @@ class BuiltinCompiler:
                                      "make every value the same type")
         ins: list[Value] = []
         for k, val in kwargs.items():
-            ins += [self.const(k), self.coerce(val, vt, e.pos, "dict value")]
+            ins += [self.const(k), self.exprs.coerce(val, vt, e.pos, "dict value")]
         return self.graph.emit(Prim.DictConstruct, ins, [T.DictType(T.STR, vt)]).output
 
     # --- methods of lists, dicts and strings -----------------------------------------------------
@@ -220,7 +221,7 @@ class BuiltinCompiler:
             self.scalar("prim::list_sort", [v, kwargs.get("reverse", self.const(False))], None)
             return self.const(None)
         if name == "remove":
-            self.scalar("prim::list_remove", [v, self.coerce(args[0], t.elem, e.pos,
+            self.scalar("prim::list_remove", [v, self.exprs.coerce(args[0], t.elem, e.pos,
                                                               "list.remove() argument")], None)
             return self.const(None)
         return None
@@ -238,10 +239,10 @@ class BuiltinCompiler:
             if len(args) != 2:
                 raise self.src.error("dict.setdefault() takes a key and a default in script",
                                      e.pos, "write d.setdefault(key, default)")
-            val = self.coerce(args[1], t.value, e.pos, "the default")
+            val = self.exprs.coerce(args[1], t.value, e.pos, "the default")
             return self.scalar("prim::dict_setdefault", [v, args[0], val], t.value)
         if name == "pop" and len(args) == 2:
-            val = self.coerce(args[1], t.value, e.pos, "the default")
+            val = self.exprs.coerce(args[1], t.value, e.pos, "the default")
             return self.scalar("prim::dict_pop_default", [v, args[0], val], t.value)
         return None
 
@@ -261,9 +262,9 @@ class BuiltinCompiler:
         classes = []
         for p in parts:
             if isinstance(p, (S.Subscript, S.Constant)):   # List[int], None
-                classes.append(self.ann_type(p))
+                classes.append(self.state.ann_type(p))
                 continue
-            cls = self.expr(p)
+            cls = self.exprs.expr(p)
             if not isinstance(cls, PyObj):
                 raise self.src.error("isinstance() needs a type as its second argument", p.pos,
                                      "write a class, a tuple of classes or a typing form")
@@ -283,7 +284,7 @@ class BuiltinCompiler:
     def static_isinstance(self, e: S.Call) -> bool | None:
         """isinstance(v, cls) from v's static type; None when only the run time knows (v is
         Optional[T], Any, or a Scalar such as ``x.item()``)."""
-        v = self.expr_value(e.args[0])
+        v = self.exprs.expr_value(e.args[0])
         types = self.isinstance_types(e)
         for t in types:
             if t is not None and _matches(v.type, t):
@@ -305,7 +306,7 @@ class BuiltinCompiler:
         known = self.static_isinstance(e)
         if known is not None:
             return self.const(known)
-        v = self.expr_value(e.args[0])
+        v = self.exprs.expr_value(e.args[0])
         types = [t for t in self.isinstance_types(e) if t is not None]
         if isinstance(v.type, T.OptionalType) and T.NONE not in types and \
                 any(_matches(v.type.elem, t) for t in types):

@@ -1,5 +1,9 @@
-"""Calls: builtins, registry ops (by schema), tensor/list/dict methods, other functions and
-modules (mixed into FunctionCompiler)."""
+"""Calls: registry ops (by schema), tensor/list/dict methods, Python objects, other script
+functions, and comprehensions (the CallResolver collaborator, see state.py).
+
+Builtins and the methods of lists, dicts and str are resolved with BuiltinCalls
+(builtin_calls.py), graphtorch.jit's language functions with LanguageCalls (language.py),
+submodule calls with ModuleLowerer (modules.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import named_tuple_fields, type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
-from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS, BuiltinCompiler
+from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS
 from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
-from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS, LanguageCompiler
+from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.frontend.script_module import bind_function
 from graphtorch.ir import types as T
@@ -68,34 +73,34 @@ def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
             isinstance(t, T.TensorType) else t for m, t in zip(results, outs)]
 
 
-class CallCompiler(BuiltinCompiler, LanguageCompiler):
+class CallResolver(Lowerer):
     def expr_Call(self, e: S.Call, expected):
         if isinstance(e.func, S.Attribute) and isinstance(e.func.value, S.Call) and \
                 isinstance(e.func.value.func, S.Name) and e.func.value.func.id == "super":
-            return self.super_call(e)
-        func = self.expr(e.func)
+            return self.modules.super_call(e)
+        func = self.exprs.expr(e.func)
         if isinstance(func, BoundMethod) and isinstance(func.receiver, Value) and \
                 func.name.endswith("_") and not func.name.startswith("_") and \
                 isinstance(func.receiver.type, T.TensorType):
-            return self.inplace_method(func, e)
+            return self.inplace.inplace_method(func, e)
         if isinstance(func, PyObj):
             return self.call_python(func.obj, e)
         if isinstance(func, ModuleRef):
-            return self.call_module(func, "forward", e)
+            return self.modules.call_module(func, "forward", e)
         if isinstance(func, ModuleChoice):
-            return self.call_module_choice(func, "forward", e)
+            return self.modules.call_module_choice(func, "forward", e)
         if isinstance(func, BoundMethod):
             if isinstance(func.receiver, ModuleRef):
-                return self.call_module(func.receiver, func.name, e)
+                return self.modules.call_module(func.receiver, func.name, e)
             if isinstance(func.receiver, ModuleChoice):
-                return self.call_module_choice(func.receiver, func.name, e)
-            return self.call_method(func.receiver, func.name, e)
+                return self.modules.call_module_choice(func.receiver, func.name, e)
+            return self._call_method(func.receiver, func.name, e)
         what = func.type if isinstance(func, Value) else type(func).__name__
         raise self.src.error(f"a value of type {what} is not callable", e.pos)
 
     def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
-        return ([self.expr_value(a) for a in e.args],
-                {k.name: self.expr_value(k.value) for k in e.keywords})
+        return ([self.exprs.expr_value(a) for a in e.args],
+                {k.name: self.exprs.expr_value(k.value) for k in e.keywords})
 
     # --- registry ops -----------------------------------------------------------------------------
     def call_op(self, name: str, args: list[Value], kwargs: dict[str, Value], pos,
@@ -133,7 +138,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                 if i > given:
                     defaulted.append(vals[i])
             else:
-                vals[i] = self.check_arg(name, a, vals[i], pos)
+                vals[i] = self._check_arg(name, a, vals[i], pos)
         outs = [T.schema_type(r.split()[0]) for r in schema.returns]
         outs = _meta_types(op, vals, outs)
         kind, attrs = f"op::{name}", None
@@ -150,10 +155,10 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                               [T.TupleType(tuple(outs))]).output
         fields = [r.split()[1] if len(r.split()) > 1 else None for r in schema.returns]
         if all(fields):
-            self.tuple_fields[out] = fields     # named tuple: x.max(1).values
+            self.state.tuple_fields[out] = fields     # named tuple: x.max(1).values
         return out
 
-    def check_arg(self, opname: str, a, v: Value, pos) -> Value:
+    def _check_arg(self, opname: str, a, v: Value, pos) -> Value:
         want = T.schema_type(a.type)
         t = v.type
         if a.type in ("Tensor", "Tensor?") and isinstance(t, (T.IntType, T.FloatType,
@@ -189,7 +194,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                              hint)
 
     # --- python objects ---------------------------------------------------------------------------
-    def named_tuple_construct(self, cls, e: S.Call) -> Value:
+    def _named_tuple_construct(self, cls, e: S.Call) -> Value:
         """``P(x, b=2.0)`` of a ``typing.NamedTuple`` class: the tuple of its fields (each
         coerced to its annotation; defaults filled in), its fields known by name."""
         fields = named_tuple_fields(cls)
@@ -216,17 +221,17 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             if t is None:
                 raise self.src.error(f"{cls.__name__}.{f}: unsupported field type "
                                      f"{hints[f]!r}", e.pos)
-            items.append(self.coerce(v, t, e.pos, f"field '{f}' of {cls.__name__}"))
+            items.append(self.exprs.coerce(v, t, e.pos, f"field '{f}' of {cls.__name__}"))
         out = self.graph.emit(Prim.TupleConstruct, items,
                               [T.TupleType([v.type for v in items])]).output
-        self.tuple_fields[out] = list(fields)
+        self.state.tuple_fields[out] = list(fields)
         return out
 
     def call_python(self, obj, e: S.Call):
         from graphtorch.frontend.script_module import ScriptFunction
 
         if any(obj is f for f in LANGUAGE_FUNCTIONS):
-            return self.language_call(obj, e)
+            return self.language.language_call(obj, e)
         if (function := autograd_function_of(obj)) is not None:   # MyFn.apply: one node
             return emit_function_apply(self, function, e)
         if obj is _futures.fork or obj is _futures.wait:
@@ -267,14 +272,14 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             out = T.INT if obj in (math.floor, math.ceil) else T.FLOAT
             return self.scalar(_MATH[obj], args, out)
         if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
-            return self.call_builtin(obj.__name__, e)
+            return self._call_builtin(obj.__name__, e)
         from graphtorch.ops import creation
 
         if obj is creation.tensor or obj is creation.as_tensor:
-            return self.tensor_factory(obj, e)
+            return self.literals.tensor_factory(obj, e)
         if isinstance(obj, ScriptFunction):
             args, kwargs = self.args_of(e)
-            return self.call_function(obj, args, kwargs, e.pos)
+            return self._call_function(obj, args, kwargs, e.pos)
         from graphtorch.ops.registry import OpDef
 
         if isinstance(obj, OpDef):
@@ -289,7 +294,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                 and inspect.isfunction(obj):
             args, kwargs = self.args_of(e)
             try:
-                kw = bind_to_schema(obj, REGISTRY[name], args, kwargs, self.constant_of)
+                kw = bind_to_schema(obj, REGISTRY[name], args, kwargs, self._constant_of)
             except ValueError as err:
                 raise self.src.error(str(err), e.pos) from None
             return self.call_op(name, [], kw, e.pos)
@@ -302,38 +307,38 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         from graphtorch.ops.dispatch import dispatch
 
         if obj is dispatch:
-            return self.dispatch_call(e)
+            return self.library.dispatch_call(e)
         if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and \
                 e.args and isinstance(e.args[0], S.Starred):
-            return self.named_tuple_call(obj, e)
+            return self.library.named_tuple_call(obj, e)
         if named_tuple_fields(obj) is not None:   # P(x, b=2.0) of a typing.NamedTuple class
-            return self.named_tuple_construct(obj, e)
+            return self._named_tuple_construct(obj, e)
         if callable(obj) and hasattr(obj, "__code__"):
             if not mod.startswith("graphtorch"):
-                fn = self.unit.function(obj, self.src, e.pos)
+                fn = self.state.unit.function(obj, self.src, e.pos)
                 if fn is None:    # jit.compile: the function stays Python
                     return self.python_op(obj, e)
                 args, kwargs = self.args_of(e)
-                return self.call_function(fn, args, kwargs, e.pos)
+                return self._call_function(fn, args, kwargs, e.pos)
             args, kwargs = self.args_of(e)
-            fn = self.library_function(obj, e, self.library_param_types(obj, args, kwargs))
+            fn = self._library_function(obj, e, self.library.library_param_types(obj, args, kwargs))
             if fn is None:
-                return self.python_op(obj, self.compiled_call(e, args, kwargs))
-            return self.call_function(fn, args, kwargs, e.pos)
+                return self.python_op(obj, self.library.compiled_call(e, args, kwargs))
+            return self._call_function(fn, args, kwargs, e.pos)
         from graphtorch.frontend.script.expressions import _describe
 
         raise self.src.error(f"cannot call {_describe(obj)} from script", e.pos,
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
 
-    def library_function(self, obj, e: S.Call, param_types: dict | None = None):
+    def _library_function(self, obj, e: S.Call, param_types: dict | None = None):
         """Script a graphtorch Python function on demand (specialized to ``param_types``); when
         its code is outside the subset, the error points at the user's call, not into
         graphtorch's own source."""
         from graphtorch.errors import ScriptError
 
         try:
-            return self.unit.function(obj, self.src, e.pos, param_types)
+            return self.state.unit.function(obj, self.src, e.pos, param_types)
         except ScriptError as err:
             where = f" ({err.filename}:{err.line})" if err.line is not None else ""
             qual = f"{obj.__module__}.{obj.__qualname__}"
@@ -341,7 +346,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                                  e.pos, "call it outside the scripted code and pass the result "
                                  "in, or from a @graphtorch.jit.ignore function") from None
 
-    def constant_of(self, v: Value) -> tuple[bool, object]:
+    def _constant_of(self, v: Value) -> tuple[bool, object]:
         if v.is_constant:
             return True, self.graph.constant_value(v)
         return False, None
@@ -362,7 +367,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
         return self.graph.emit(Prim.PythonOp, args, [ret], {"fn": obj, "name": name}).output
 
-    def call_function(self, fn, args: list[Value], kwargs: dict, pos) -> Value:
+    def _call_function(self, fn, args: list[Value], kwargs: dict, pos) -> Value:
         params = [v for v in fn.graph.block.inputs]
         names = [v.name for v in params]
         vals = list(args) + [None] * (len(params) - len(args))
@@ -376,26 +381,26 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                 if p.name not in defaults:
                     raise self.src.error(f"{fn.name}() missing required argument '{p.name}'",
                                          pos)
-                vals[i] = self.py_constant(defaults[p.name], pos)
-            vals[i] = self.coerce(vals[i], p.type, pos, f"argument '{p.name}'")
+                vals[i] = self.exprs.py_constant(defaults[p.name], pos)
+            vals[i] = self.exprs.coerce(vals[i], p.type, pos, f"argument '{p.name}'")
         outs = [v.type for v in fn.graph.outputs]
         bind_function(self.graph, fn)   # the call resolves within this compilation unit
         return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
 
-    def call_builtin(self, name: str, e: S.Call):
+    def _call_builtin(self, name: str, e: S.Call):
         if name not in SUPPORTED_BUILTINS:
             raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
                                  _BUILTIN_HINTS.get(name, "script's builtins are listed in "
                                                     "docs/jit_script.md (The language subset)"))
-        self.check_builtin_arity(name, e)
-        out = self.extra_builtin(name, e)
+        self.builtin_calls.check_builtin_arity(name, e)
+        out = self.builtin_calls.extra_builtin(name, e)
         if out is not None:
             return out
         if name == "len" and len(e.args) == 1:
-            raw = self.expr(e.args[0])
+            raw = self.exprs.expr(e.args[0])
             if isinstance(raw, ModuleRef) and raw.is_container:
                 n = self.const(len(raw.module._modules))
-                self.static_lens.add(n)
+                self.state.static_lens.add(n)
                 return n
         args, kwargs = self.args_of(e) if name not in ("isinstance", "range") else ([], {})
         if name == "len":
@@ -403,7 +408,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             if is_container_len := (isinstance(v.type, T.TupleType)):
                 del is_container_len
                 return self.const(len(v.type.elems))
-            return self.length(v, e.pos)
+            return self.exprs.length(v, e.pos)
         if name == "print":
             self.graph.emit(Prim.Print, args, [])
             return self.const(None)
@@ -432,7 +437,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             if isinstance(args[0].type, T.TensorType):
                 raise self.src.error("sum() of a Tensor is not supported in script", e.pos,
                                      "Python's sum(x) adds the rows: write x.sum(0)")
-            lst = self.need_list("sum", args[0], e)
+            lst = self.builtin_calls.need_list("sum", args[0], e)
             elem = lst.type.elem
             start = args[1] if len(args) > 1 else kwargs.get("start")
             if start is None:
@@ -440,9 +445,9 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             out = T.unify(elem, start.type) or elem
             return self.scalar("prim::sum_start", [lst, start], out)
         if name == "list":
-            return self.list_builtin(args, e)
+            return self.builtin_calls.list_builtin(args, e)
         if name == "isinstance":
-            return self.isinstance_call(e)
+            return self.builtin_calls.isinstance_call(e)
         if name == "range":
             raise self.src.error("range() is only supported as the iterable of a for loop",
                                  e.pos, "write 'for i in range(...)', or build a list")
@@ -450,21 +455,21 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
 
     # --- methods ----------------------------------------------------------------------------------
-    def call_method(self, v: Value, name: str, e: S.Call):
+    def _call_method(self, v: Value, name: str, e: S.Call):
         args, kwargs = self.args_of(e)
         t = v.type
         if isinstance(t, T.TensorType):
             return self.tensor_method(v, name, args, kwargs, e.pos)
         if isinstance(t, T.ListType):
-            out = self.list_method(v, name, args, kwargs, e)
+            out = self.builtin_calls.list_method(v, name, args, kwargs, e)
             if out is not None:
                 return out
         if isinstance(t, T.DictType):
-            out = self.dict_method(v, name, args, e)
+            out = self.builtin_calls.dict_method(v, name, args, e)
             if out is not None:
                 return out
         if t == T.STR and name != "format":
-            out = self.str_method(v, name, args, e)
+            out = self.builtin_calls.str_method(v, name, args, e)
             if out is not None:
                 return out
         if isinstance(t, T.ListType) and name in _LIST_METHODS:
@@ -540,7 +545,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         if name in _VARARG and args and args[0].type == T.INT:
             args = [self.graph.emit(Prim.ListConstruct, args, [T.ListType(T.INT)]).output]
         if name == "t":
-            return self.tensor_t(v, pos)
+            return self._tensor_t(v, pos)
         if name in ("cpu", "cuda") and not args:
             from graphtorch import device as _device  # the package imports this module
 
@@ -552,7 +557,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
         name = overload(name, [v] + list(args), kwargs)
         op = REGISTRY.get(name)
         if op is None or not op.schema.args or op.schema.args[0].type != "Tensor":
-            out = self.method_as_function(v, method, args, kwargs, pos)
+            out = self.library.method_as_function(v, method, args, kwargs, pos)
             if out is None:
                 raise self.src.error(f"Tensor has no method '{method}' in script", pos,
                                      "graphtorch has no op of that name; call it from a "
@@ -560,7 +565,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             return out
         return self.call_op(name, [v] + list(args), kwargs, pos)
 
-    def tensor_t(self, v: Value, pos) -> Value:
+    def _tensor_t(self, v: Value, pos) -> Value:
         """``x.t()`` as PyTorch: transpose(0, 1) for 2-D, a no-op below, an error above (checked
         at run time when the rank is unknown)."""
         rank = len(v.type.shape) if v.type.shape is not None else None
@@ -578,7 +583,7 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
                 "t() expects a tensor with <= 2 dimensions, but self is {}D"), dim], T.STR)
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
         node.add_block()
-        return self.if_value(self.scalar("prim::lt", [dim, self.const(2)], T.BOOL), lambda: v,
+        return self.loops.if_value(self.scalar("prim::lt", [dim, self.const(2)], T.BOOL), lambda: v,
                              transposed, pos)
 
     # --- comprehensions ---------------------------------------------------------------------------
@@ -595,11 +600,23 @@ class CallCompiler(BuiltinCompiler, LanguageCompiler):
             for cond in reversed(gen.ifs):
                 body = [S.If(cond.pos, cond, body, [])]
             body = [S.For(e.pos, gen.target, gen.iter, body)]
-        self.stmt(body[0])
+        self.stmts.stmt(body[0])
         # NOTE: comprehension targets do not leak (Python 3 scoping): the enclosing names keep
         # their values; the accumulator is mutated in place, never rebound
         self.env = saved
         return acc
+
+    def stmt__Thunk(self, s: _Thunk) -> None:
+        """Append the element(s) of a comprehension to its accumulator."""
+        vals = s.make()
+        if s.kind == "list":
+            if s.acc.type == T.ListType(T.ANY):
+                s.acc.type = T.ListType(vals[0].type)
+            self.scalar("prim::list_append", [s.acc, vals[0]], None)
+        else:
+            if s.acc.type == T.DictType(T.ANY, T.ANY):
+                s.acc.type = T.DictType(vals[0].type, vals[1].type)
+            self.scalar("prim::dict_set", [s.acc] + vals, None)
 
 
 class _Thunk(S.Stmt):
@@ -608,18 +625,3 @@ class _Thunk(S.Stmt):
     def __init__(self, compiler, acc: Value, make, kind: str):
         super().__init__(None)
         self.compiler, self.acc, self.make, self.kind = compiler, acc, make, kind
-
-
-def stmt_thunk(self, s: _Thunk):
-    vals = s.make()
-    if s.kind == "list":
-        if s.acc.type == T.ListType(T.ANY):
-            s.acc.type = T.ListType(vals[0].type)
-        self.scalar("prim::list_append", [s.acc, vals[0]], None)
-    else:
-        if s.acc.type == T.DictType(T.ANY, T.ANY):
-            s.acc.type = T.DictType(vals[0].type, vals[1].type)
-        self.scalar("prim::dict_set", [s.acc] + vals, None)
-
-
-CallCompiler.stmt__Thunk = stmt_thunk

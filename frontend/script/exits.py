@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Block, Value
@@ -46,7 +47,7 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
-class ExitCompiler:
+class ExitLowerer(Lowerer):
     """Exit flags, guarded statement lists and the merge of paths (see the module docstring)."""
 
     # --- flags ------------------------------------------------------------------------------------
@@ -89,15 +90,15 @@ class ExitCompiler:
             if left is True:
                 return          # every path has left: the rest is unreachable
             if left is None:   # the paths split at the statement before: errors point there
-                self.guard(stmts[i:], stmts[i - 1].pos if i else s.pos)
+                self._guard(stmts[i:], stmts[i - 1].pos if i else s.pos)
                 return
-            self.stmt(s)
+            self.stmts.stmt(s)
 
-    def guard(self, rest: list[S.Stmt], pos) -> None:
+    def _guard(self, rest: list[S.Stmt], pos) -> None:
         """``if $exit: pass else: rest`` (inside the else branch nothing has exited)."""
         def exited():
             self.env[EXIT] = self.const(True)
-            if not self.loop_depth:     # outside loops only a return leaves
+            if not self.state.loop_depth:     # outside loops only a return leaves
                 self.env[RET] = self.env[EXIT]
 
         def go_on():
@@ -120,24 +121,24 @@ class ExitCompiler:
                     fn()
             envs.append(self.env)
         self.env = before
-        self.merge(node, blocks, envs, before, pos)
+        self._merge(node, blocks, envs, before, pos)
         return envs
 
     # --- exiting statements -----------------------------------------------------------------------
     def stmt_Return(self, s):
-        v = self.expr_value(s.value) if s.value is not None else self.const(None)
-        if self.return_type is not None:
-            v = self.coerce(v, self.return_type, s.pos, "the return value")
+        v = self.exprs.expr_value(s.value) if s.value is not None else self.const(None)
+        if self.state.return_type is not None:
+            v = self.exprs.coerce(v, self.state.return_type, s.pos, "the return value")
         self.env[RV] = v
         self.env[RET] = self.env[EXIT] = self.const(True)
 
     def stmt_Break(self, s):
-        if not self.loop_depth:
+        if not self.state.loop_depth:
             raise self.src.error("'break' outside loop", s.pos)
         self.env[BRK] = self.env[EXIT] = self.const(True)
 
     def stmt_Continue(self, s):
-        if not self.loop_depth:
+        if not self.state.loop_depth:
             raise self.src.error("'continue' not properly in loop", s.pos)
         self.env[EXIT] = self.const(True)
 
@@ -146,7 +147,7 @@ class ExitCompiler:
         e = s.exc
         if isinstance(e, S.Call) and isinstance(e.func, S.Name):
             exc = e.func.id
-            msg_v = self.expr_value(e.args[0]) if e.args else self.const("")
+            msg_v = self.exprs.expr_value(e.args[0]) if e.args else self.const("")
         elif isinstance(e, S.Name):
             exc, msg_v = e.id, self.const(msg)
         else:
@@ -165,7 +166,7 @@ class ExitCompiler:
         for f in (BRK, RET):
             if self.flag(f) is None:
                 def go(f=f, inner=go):
-                    return self.if_value(self.env[f], lambda: self.const(False), inner)
+                    return self.loops.if_value(self.env[f], lambda: self.const(False), inner)
         return go()
 
     def after_loop(self, ret: Value | None) -> None:
@@ -183,7 +184,7 @@ class ExitCompiler:
             self.env[RAISED] = True
 
     # --- merging paths ----------------------------------------------------------------------------
-    def merge(self, node, blocks: list[Block], envs: list[dict], before: dict, pos) -> None:
+    def _merge(self, node, blocks: list[Block], envs: list[dict], before: dict, pos) -> None:
         """Make the names the branches rebind outputs of ``node`` (types joined with unify).
 
         A name's value on a path that raised (any name) or returned (any name but the exit
@@ -252,7 +253,7 @@ class ExitCompiler:
                 with self.graph.insert_point(blk):
                     if not ok and (not isinstance(v, Value) or not T.is_subtype(v.type, t)):
                         v = self.graph.emit(Prim.Uninitialized, [], [t]).output
-                    outs[i].append(self.coerce(v, t, pos, f"'{name}'"))
+                    outs[i].append(self.exprs.coerce(v, t, pos, f"'{name}'"))
             out = node.add_output(t)
             if not name.startswith("$"):
                 out.name = name
@@ -273,7 +274,7 @@ class ExitCompiler:
                 u = prior.type   # refined differently on each branch (isinstance on a Union)
             if u is None and name == RV:
                 raise self.src.error(
-                    f"{self.fn.name}() returns {t} on one path and {v.type} on another "
+                    f"{self.state.fn.name}() returns {t} on one path and {v.type} on another "
                     f"(the paths split here)", pos,
                     "return the same type on every path (tuples of the same length; "
                     "annotate '-> Optional[...]' to allow None)")

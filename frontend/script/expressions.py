@@ -1,14 +1,14 @@
-"""Expressions -> IR values (mixed into FunctionCompiler)."""
+"""Expressions -> IR values (the ExpressionLowerer collaborator, see state.py)."""
 
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.language import jit_isinstance
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj, Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
-from graphtorch.ir.source import SourceLoc
 from graphtorch.layout import TAG_CODES, layout, memory_format
 
 # Python operator -> (registry op for tensors, prim kind for scalars)
@@ -39,21 +39,12 @@ def is_tensor(t: T.Type) -> bool:
     return isinstance(t, T.TensorType)
 
 
-class ExprCompiler:
-    # --- helpers ----------------------------------------------------------------------------------
-    def loc(self, pos) -> SourceLoc | None:
-        if pos is None:
-            return None
-        return SourceLoc(self.src.filename, self.src.file_line(pos), pos.column + self.src.indent)
+class ExpressionLowerer(Lowerer):
+    """Expressions: ``expr(e)`` compiles one (to a Value or a compile-time object such as a
+    module or a Python object), ``expr_value(e)`` to a Value; ``condition`` / ``static_condition``
+    compile tests; ``as_value`` / ``coerce`` convert what an expression gave."""
 
-    def const(self, value, type: T.Type | None = None) -> Value:
-        return self.graph.constant(value, type)
-
-    def scalar(self, kind: str, inputs: list[Value], out: T.Type | None) -> Value | None:
-        # NOTE: in-place kinds still get a None output: the interpreter binds one result per node.
-        node = self.graph.emit(kind, inputs, [out if out is not None else T.NONE])
-        return node.output if out is not None else None
-
+    # --- conversions ------------------------------------------------------------------------------
     def as_value(self, v, pos) -> Value:
         if isinstance(v, Value):
             return v
@@ -113,16 +104,20 @@ class ExprCompiler:
 
     # --- dispatch ---------------------------------------------------------------------------------
     def expr(self, e: S.Expr, expected: T.Type | None = None):
-        depth = getattr(self, "_expr_depth", 0)
+        depth = self.state.expr_depth
         if depth >= MAX_EXPR_DEPTH:
             raise self.src.error(f"expression nested more than {MAX_EXPR_DEPTH} levels deep",
                                  e.pos, "split it into several statements with named parts")
-        self._expr_depth = depth + 1
+        self.state.expr_depth = depth + 1
         try:
             with self.graph.source(self.loc(e.pos)):
-                return getattr(self, "expr_" + type(e).__name__)(e, expected)
+                handler = self.parts.expr_handlers.get(type(e).__name__)
+                if handler is None:
+                    raise AttributeError(f"'FunctionCompiler' object has no attribute "
+                                         f"'expr_{type(e).__name__}'")
+                return handler(e, expected)
         finally:
-            self._expr_depth = depth
+            self.state.expr_depth = depth
 
     def expr_Constant(self, e, expected):
         if e.value is Ellipsis:
@@ -140,7 +135,7 @@ class ExprCompiler:
                                      "assign it before the if/loop, on every path")
             return v
         try:
-            obj = self.lookup_global(e.id)
+            obj = self.state.lookup_global(e.id)
         except KeyError:
             raise self.src.error(f"name '{e.id}' is not defined", e.pos,
                                  "script resolves names from the function's arguments, locals, "
@@ -196,14 +191,14 @@ class ExprCompiler:
         if static is not None:
             return self.expr(e.body if static else e.orelse, expected)
         cond = self.condition(e.test)
-        return self.if_value(cond, lambda: self.expr_value(e.body),
+        return self.loops.if_value(cond, lambda: self.expr_value(e.body),
                              lambda: self.expr_value(e.orelse), e.pos)
 
     def expr_Attribute(self, e, expected):
         base = self.expr(e.value)
-        return self.attribute(base, e.attr, e.pos)
+        return self._attribute(base, e.attr, e.pos)
 
-    def attribute(self, base, attr: str, pos):
+    def _attribute(self, base, attr: str, pos):
         if isinstance(base, PyObj):
             try:
                 obj = getattr(base.obj, attr)
@@ -213,7 +208,7 @@ class ExprCompiler:
                                      "would, while compiling") from None
             return self.py_constant(obj, pos) if _is_constant(obj) else PyObj(obj)
         if isinstance(base, ModuleRef):
-            return self.module_attribute(base, attr, pos)
+            return self.modules.module_attribute(base, attr, pos)
         v = self.as_value(base, pos)
         if is_tensor(v.type):
             simple = {"shape": ("prim::size", T.ListType(T.INT)), "dtype": ("prim::dtype", T.DTYPE),
@@ -227,12 +222,12 @@ class ExprCompiler:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)
             if attr == "T":
-                return self.transpose_all(v, pos)
+                return self.indexing.transpose_all(v, pos)
             if attr == "mT":
-                return self.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
+                return self.calls.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
         if v.type == T.COMPLEX and attr in ("real", "imag"):
             return self.scalar(f"prim::complex_{attr}", [v], T.FLOAT)
-        fields = self.tuple_fields.get(v)
+        fields = self.state.tuple_fields.get(v)
         if fields is not None and attr in fields:
             k = fields.index(attr)
             return self.graph.emit(Prim.TupleIndex, [v, self.const(k)],
@@ -259,7 +254,7 @@ class ExprCompiler:
                 raise self.src.error(f"operator {op} is not supported on tensors", pos,
                                      "shift the values with integer arithmetic (x * 2 ** k) "
                                      "or leave it to a @graphtorch.jit.ignore function")
-            return self.call_op(tensor_op, [a, b], {}, pos)
+            return self.calls.call_op(tensor_op, [a, b], {}, pos)
         at, bt = a.type, b.type
         if T.COMPLEX in (at, bt) and isinstance(at, NUMERIC) and isinstance(bt, NUMERIC):
             if op not in ("+", "-", "*", "/", "**"):
@@ -312,7 +307,7 @@ class ExprCompiler:
             return v
         if is_tensor(v.type):
             name = {"-": "neg", "~": "bitwise_not"}[e.op]
-            return self.call_op(name, [v], {}, e.pos)
+            return self.calls.call_op(name, [v], {}, e.pos)
         if e.op == "-" and isinstance(v.type, NUMERIC):
             if v.is_constant:
                 return self.const(-self.graph.constant_value(v))
@@ -322,9 +317,9 @@ class ExprCompiler:
         raise self.src.error(f"bad operand type for unary {e.op}: {v.type}", e.pos)
 
     def expr_BoolOp(self, e, expected):
-        return self.bool_op(e, truthy=False)
+        return self._bool_op(e, truthy=False)
 
-    def bool_operand(self, e: S.Expr) -> Value:
+    def _bool_operand(self, e: S.Expr) -> Value:
         """An operand of and/or whose result is used as a value: it must be a bool, since
         Python would return the operand itself (``0 or 3`` is 3) where script returns a bool."""
         v = self.expr_value(e)
@@ -335,10 +330,10 @@ class ExprCompiler:
                                  "around it, or use 'a if a else b'")
         return v
 
-    def bool_op(self, e: S.BoolOp, truthy: bool) -> Value:
+    def _bool_op(self, e: S.BoolOp, truthy: bool) -> Value:
         """``a and b`` / ``a or b`` as a bool. ``truthy``: the result is a condition (if, while,
         not, assert), where any operand counts by its truth value, as in Python."""
-        operand = self.condition if truthy else self.bool_operand
+        operand = self.condition if truthy else self._bool_operand
 
         # NOTE: short-circuit: 'a and b' is 'b if a else False', evaluated lazily via prim::If.
         def chain(values):
@@ -351,20 +346,20 @@ class ExprCompiler:
                     return chain(values[1:])
                 return self.const(static)
             cond = operand(first)
-            when_true, when_false = self.refinements(first)
+            when_true, when_false = self.stmts.refinements(first)
 
             def rest(refined):
                 # NOTE: 'x is not None and x' reads the refined x in the right operand
                 saved = dict(self.env)
-                self.apply_refinements(refined)
+                self.stmts.apply_refinements(refined)
                 try:
                     return chain(values[1:])
                 finally:
                     self.env = saved
 
             if e.op == "and":
-                return self.if_value(cond, lambda: rest(when_true), lambda: self.const(False))
-            return self.if_value(cond, lambda: self.const(True), lambda: rest(when_false))
+                return self.loops.if_value(cond, lambda: rest(when_true), lambda: self.const(False))
+            return self.loops.if_value(cond, lambda: self.const(True), lambda: rest(when_false))
 
         return chain(e.values)
 
@@ -373,35 +368,35 @@ class ExprCompiler:
         if static is not None:
             return self.const(static)
         left = self.expr_value(e.left)
-        return self.compare_chain(left, list(zip(e.ops, e.comparators)), e.pos)
+        return self._compare_chain(left, list(zip(e.ops, e.comparators)), e.pos)
 
-    def compare_chain(self, left: Value, rest: list, pos) -> Value:
+    def _compare_chain(self, left: Value, rest: list, pos) -> Value:
         """``left op1 b op2 c ...``: each operand evaluated once, and (as in Python) not at all
         once a scalar comparison was False; tensor comparisons combine with logical_and."""
         op, right_e = rest[0]
         right = self.expr_value(right_e)
-        r = self.compare(op, left, right, right_e.pos)
+        r = self._compare(op, left, right, right_e.pos)
         if len(rest) == 1:
             return r
         if is_tensor(r.type):
-            tail = self.compare_chain(right, rest[1:], pos)
-            return self.call_op("logical_and", [r, tail], {}, pos)
-        return self.if_value(r, lambda: self.compare_chain(right, rest[1:], pos),
+            tail = self._compare_chain(right, rest[1:], pos)
+            return self.calls.call_op("logical_and", [r, tail], {}, pos)
+        return self.loops.if_value(r, lambda: self._compare_chain(right, rest[1:], pos),
                              lambda: self.const(False), pos)
 
-    def compare(self, op: str, a: Value, b: Value, pos) -> Value:
+    def _compare(self, op: str, a: Value, b: Value, pos) -> Value:
         if op in ("is", "is not"):
             return self.scalar("prim::is" if op == "is" else "prim::is_not", [a, b], T.BOOL)
         if op in ("in", "not in"):
             return self.scalar("prim::in" if op == "in" else "prim::not_in", [a, b], T.BOOL)
         tensor_op, prim = COMPARE[op]
         if is_tensor(a.type) or is_tensor(b.type):
-            return self.call_op(tensor_op, [a, b], {}, pos)
+            return self.calls.call_op(tensor_op, [a, b], {}, pos)
         if op in ("==", "!="):
-            a, b = self.size_as_tuple(a, b), self.size_as_tuple(b, a)
+            a, b = self._size_as_tuple(a, b), self._size_as_tuple(b, a)
         return self.scalar(prim, [a, b], T.BOOL)
 
-    def size_as_tuple(self, v: Value, other: Value) -> Value:
+    def _size_as_tuple(self, v: Value, other: Value) -> Value:
         """``x.shape == (2, 3)``: eager's shape is a tuple (torch.Size), script's an int[];
         compared with a tuple it becomes one, so the comparison means what it does in eager."""
         if isinstance(other.type, T.TupleType) and v.node is not None and \
@@ -415,7 +410,7 @@ class ExprCompiler:
 
             # NOTE: a rank other than n is never equal (None != the tuple)
             rank = self.scalar("prim::dim", [t], T.INT)
-            return self.if_value(self.scalar("prim::eq", [rank, self.const(n)], T.BOOL),
+            return self.loops.if_value(self.scalar("prim::eq", [rank, self.const(n)], T.BOOL),
                                  dims_as_tuple, lambda: self.const(None))
         return v
 
@@ -428,7 +423,7 @@ class ExprCompiler:
         if isinstance(e, S.Compare) and len(e.ops) == 1 and e.ops[0] in ("is", "is not"):
             rhs = e.comparators[0]
             if isinstance(rhs, S.Constant) and rhs.value is None:
-                v = self.peek(e.left)
+                v = self._peek(e.left)
                 if isinstance(v, Value) and not isinstance(v.type, (T.OptionalType, T.AnyType)):
                     is_none = isinstance(v.type, T.NoneType)
                     return is_none if e.ops[0] == "is" else not is_none
@@ -439,28 +434,28 @@ class ExprCompiler:
             inner = self.static_condition(e.operand)
             return None if inner is None else not inner
         if isinstance(e, S.Call):
-            return self.static_call_condition(e)
+            return self._static_call_condition(e)
         if isinstance(e, (S.Attribute, S.Name)):
-            v = self.peek(e)
+            v = self._peek(e)
             if isinstance(v, Value) and v.is_constant:
                 c = self.graph.constant_value(v)
                 if isinstance(c, (bool, int)) or c is None:
                     return bool(c)
         return None
 
-    def static_call_condition(self, e: S.Call) -> bool | None:
+    def _static_call_condition(self, e: S.Call) -> bool | None:
         """isinstance(...) and graphtorch.jit.is_scripting() are known while compiling."""
-        f = self.peek(e.func)
+        f = self._peek(e.func)
         if not isinstance(f, PyObj):
             return None
         if (f.obj is isinstance or f.obj is jit_isinstance) and len(e.args) == 2:
-            return self.static_isinstance(e)
+            return self.builtin_calls.static_isinstance(e)
         if getattr(f.obj, "__name__", "") == "is_scripting" and \
                 "jit" in (getattr(f.obj, "__module__", "") or ""):
             return True
         return None
 
-    def peek(self, e: S.Expr):
+    def _peek(self, e: S.Expr):
         """Compile ``e`` for a static test; names and attribute chains have no side effects."""
         if isinstance(e, (S.Name, S.Attribute)):
             try:
@@ -472,7 +467,7 @@ class ExprCompiler:
     def condition(self, e: S.Expr) -> Value:
         if isinstance(e, S.BoolOp):
             with self.graph.source(self.loc(e.pos)):
-                return self.bool_op(e, truthy=True)
+                return self._bool_op(e, truthy=True)
         v = self.expr_value(e)
         if v.type == T.BOOL:
             return v
@@ -489,7 +484,7 @@ class ExprCompiler:
     def expr_Subscript(self, e, expected):
         base = self.expr(e.value)
         if isinstance(base, ModuleRef) and base.is_container:
-            return self.module_item(base, e.index, e.pos)
+            return self.modules.module_item(base, e.index, e.pos)
         if isinstance(base, PyObj) and isinstance(e.index, S.Constant):
             try:
                 return PyObj(base.obj[e.index.value])
@@ -497,11 +492,11 @@ class ExprCompiler:
                 raise self.src.error(f"cannot index {_describe(base.obj)} with "
                                      f"{e.index.value!r}", e.pos) from None
         v = self.as_value(base, e.value.pos)
-        e = S.Subscript(e.pos, e.value, self.slice_calls(e.index))
+        e = S.Subscript(e.pos, e.value, self.indexing.slice_calls(e.index))
         if isinstance(v.type, T.TupleType):
             if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
                     isinstance(e.index, S.UnaryOp) and isinstance(e.index.operand, S.Constant)):
-                return self.tuple_item(v, e)
+                return self.indexing.tuple_item(v, e)
             idx = self.graph.constant_value(self.expr_value(e.index))
             n = len(v.type.elems)
             if not -n <= idx < n:
@@ -517,9 +512,9 @@ class ExprCompiler:
         if isinstance(v.type, T.DictType):
             return self.scalar("prim::dict_get", [v, self.expr_value(e.index)], v.type.value)
         if is_tensor(v.type):
-            return self.tensor_index(v, e.index, e.pos)
+            return self.indexing.tensor_index(v, e.index, e.pos)
         if v.type == T.STR:
-            return self.str_item(v, e)
+            return self.indexing.str_item(v, e)
         raise self.src.error(f"a value of type {v.type} cannot be indexed", e.pos)
 
     def assign_subscript(self, target: S.Subscript, value: Value) -> None:
@@ -530,9 +525,9 @@ class ExprCompiler:
         elif isinstance(v.type, T.DictType):
             self.scalar("prim::dict_set", [v, self.expr_value(target.index), value], None)
         elif is_tensor(v.type):
-            new = self.assign_tensor_item(target, v, value)
+            new = self.indexing.assign_tensor_item(target, v, value)
             if isinstance(target.value, S.Name):   # later reads of the name follow the write
-                self.assign(target.value, new, target.pos)
+                self.stmts.assign(target.value, new, target.pos)
         else:
             raise self.src.error(f"cannot assign to an element of a value of type {v.type}",
                                  target.pos)
@@ -545,7 +540,7 @@ class ExprCompiler:
             keys = self.scalar("prim::dict_keys", [v], T.ListType(v.type.key))
             return self.scalar("prim::list_get", [keys, i], v.type.key)
         if is_tensor(v.type):
-            return self.tensor_select(v, 0, i, pos)
+            return self.indexing.tensor_select(v, 0, i, pos)
         if v.type == T.STR:   # for c in s: one-character strings
             return self.scalar("prim::str_get", [v, i], T.STR)
         raise self.src.error(f"cannot iterate over a value of type {v.type}", pos,
@@ -569,18 +564,18 @@ class ExprCompiler:
         if isinstance(seq, list):     # ModuleDict.items()/keys()/values(), known statically
             return seq
         if isinstance(seq, ModuleRef) and seq.is_container:
-            return self.module_children(seq)
+            return self.modules.module_children(seq)
         if isinstance(seq, Value) and isinstance(seq.type, T.TupleType):
             node = self.graph.emit(Prim.TupleUnpack, [seq], list(seq.type.elems))
             return list(node.outputs)
         return None
 
     def expr_ListComp(self, e, expected):
-        return self.comprehension(e, lambda: [self.expr_value(e.elt)], "list")
+        return self.calls.comprehension(e, lambda: [self.expr_value(e.elt)], "list")
 
     def expr_DictComp(self, e, expected):
-        return self.comprehension(e, lambda: [self.expr_value(e.key), self.expr_value(e.value)],
-                                  "dict")
+        return self.calls.comprehension(
+            e, lambda: [self.expr_value(e.key), self.expr_value(e.value)], "dict")
 
     def expr_Slice(self, e, expected):
         raise self.src.error("a slice is only valid inside []", e.pos)

@@ -33,29 +33,29 @@ def _forker(label: str, keywords: list[str], fn=None):
 
 
 def compile_fork(c, obj, e: S.Call) -> Value:
-    """The value of a ``fork(...)`` or ``wait(...)`` call compiled by FunctionCompiler ``c``."""
-    types = c.__dict__.setdefault("_gt_fork_types", {})
+    """The value of a ``fork(...)`` or ``wait(...)`` call, compiled by the CallResolver ``c``."""
+    types = c.state.fork_types
     if obj is futures.wait:
         if len(e.args) != 1 or e.keywords:
             raise c.src.error("wait() takes one Future", e.pos)
-        fut = c.expr_value(e.args[0])
+        fut = c.exprs.expr_value(e.args[0])
         ret = types.get(fut, T.TENSOR)
         return c.graph.emit(Prim.PythonOp, [fut], [ret],
                             {"fn": futures.wait, "name": "graphtorch.jit.wait"}).output
     if not e.args:
         raise c.src.error("fork() needs the function or module to run", e.pos)
-    target = c.expr(e.args[0])
-    args = [c.expr_value(a) for a in e.args[1:]]
+    target = c.exprs.expr(e.args[0])
+    args = [c.exprs.expr_value(a) for a in e.args[1:]]
     keywords = [k.name for k in e.keywords]
     if any(k is None for k in keywords):
         raise c.src.error("fork() does not take **kwargs in script", e.pos)
-    args += [c.expr_value(k.value) for k in e.keywords]
+    args += [c.exprs.expr_value(k.value) for k in e.keywords]
     if isinstance(target, ModuleRef):
-        ret = c.unit.method_return_type(target.module, "forward", c.src, e.pos)
+        ret = c.state.unit.method_return_type(target.module, "forward", c.src, e.pos)
         name = "graphtorch.jit.fork"
         inputs, fn = [target.value] + args, _forker(name, keywords)
     elif isinstance(target, PyObj) and callable(target.obj):
-        sf = c.unit.function(target.obj, c.src, e.pos)
+        sf = c.state.unit.function(target.obj, c.src, e.pos)
         outs = sf.graph.outputs
         ret = outs[0].type if len(outs) == 1 else T.TupleType(tuple(v.type for v in outs))
         name = f"graphtorch.jit.fork({sf.name})"

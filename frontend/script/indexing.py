@@ -11,6 +11,7 @@ Mixed into FunctionCompiler.
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.tensor_literals import literal_value
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -35,7 +36,7 @@ def _int_list(data) -> bool:
         all(isinstance(x, bool) for x in flat) or not any(isinstance(x, bool) for x in flat))
 
 
-class IndexCompiler:
+class IndexLowerer(Lowerer):
     def tensor_key(self, index: S.Expr, pos) -> tuple[Value, Value]:
         """(key, indices) inputs of op::index / op::index_put for the subscript ``index``."""
         parts = index.elts if isinstance(index, S.Tuple) else [index]
@@ -54,7 +55,7 @@ class IndexCompiler:
             elif isinstance(p, S.Slice):
                 bounds = []
                 for b in (p.lower, p.upper, p.step):
-                    v = None if b is None else self.expr_value(b)
+                    v = None if b is None else self.exprs.expr_value(b)
                     if v is not None and not isinstance(v.type, (*_INT_LIKE, T.NoneType,
                                                                  T.OptionalType)):
                         raise self.src.error(f"slice indices must be integers or None, not "
@@ -62,15 +63,15 @@ class IndexCompiler:
                     bounds.append(self._static(v))
                 entries.append(["slice", *bounds])
             else:
-                v = self.expr_value(p)
+                v = self.exprs.expr_value(p)
                 if isinstance(v.type, T.TensorType):
                     entries.append(["tensor", len(tensors)])
                     tensors.append(v)
                 elif v.type == T.BOOL:   # eager makes tensor(b): a 0-d bool mask
                     shape = self.const([], T.ListType(T.INT))
                     entries.append(["tensor", len(tensors)])
-                    tensors.append(self.call_op("full", [shape, v],
-                                                {"dtype": self.const_dtype("bool")}, p.pos))
+                    tensors.append(self.calls.call_op("full", [shape, v],
+                                                {"dtype": self._const_dtype("bool")}, p.pos))
                 elif v.type == T.INT:
                     entries.append(["int", self._static(v)])
                 else:
@@ -107,18 +108,18 @@ class IndexCompiler:
 
     def tensor_index(self, v: Value, index: S.Expr, pos) -> Value:
         key, indices = self.tensor_key(index, pos)
-        return self.call_op("index", [v, key, indices], {}, pos)
+        return self.calls.call_op("index", [v, key, indices], {}, pos)
 
     def tensor_select(self, v: Value, dim: int, i: Value, pos) -> Value:
         """``v`` indexed by the integer ``i`` at ``dim`` (iteration over a tensor)."""
         entries = [["slice", None, None, None]] * dim + [["int", self._static(i)]]
-        return self.call_op("index", [v, self._key_value(entries), self._indices_value([])],
+        return self.calls.call_op("index", [v, self._key_value(entries), self._indices_value([])],
                             {}, pos)
 
     def assign_tensor_item(self, target: S.Subscript, base: Value, value: Value) -> Value:
         """``t[key] = value``: written into t in place (eager's ``__setitem__``)."""
         key, indices = self.tensor_key(self.slice_calls(target.index), target.pos)
-        return self.put_item(base, key, indices, value, target.pos)
+        return self.inplace.put_item(base, key, indices, value, target.pos)
 
     def slice_calls(self, index: S.Expr) -> S.Expr:
         """``x[slice(a, b, c)]`` is ``x[a:b:c]`` (also inside a tuple key)."""
@@ -128,7 +129,7 @@ class IndexCompiler:
                 and index.func.id == "slice" and index.func.id not in self.env):
             return index
         try:
-            if self.lookup_global("slice") is not slice:
+            if self.state.lookup_global("slice") is not slice:
                 return index
         except KeyError:
             return index
@@ -150,21 +151,21 @@ class IndexCompiler:
             if elem is None:
                 break
         if isinstance(e.index, S.Slice):
-            return self.tuple_slice(v, e.index, e.pos)
+            return self._tuple_slice(v, e.index, e.pos)
         if elem is None:
             raise self.src.error("a tuple whose items have different types can only be indexed "
                                  "by an integer literal", e.pos,
                                  "use a list for indexing with a variable")
-        i = self.expr_value(e.index)
+        i = self.exprs.expr_value(e.index)
         if i.type not in (T.INT, T.BOOL):
             raise self.src.error(f"tuple indices must be integers, not {i.type}", e.index.pos)
         return self.scalar("prim::tuple_item", [v, i], elem)
 
-    def tuple_slice(self, v: Value, sl: S.Slice, pos) -> Value:
+    def _tuple_slice(self, v: Value, sl: S.Slice, pos) -> Value:
         """``t[a:b:c]`` with bounds known while compiling: a new tuple of those items."""
         bounds = []
         for b in (sl.lower, sl.upper, sl.step):
-            c = None if b is None else self.expr_value(b)
+            c = None if b is None else self.exprs.expr_value(b)
             if c is not None and not (c.is_constant and isinstance(
                     self.graph.constant_value(c), (int, type(None)))):
                 raise self.src.error("a tuple slice needs bounds known while compiling", b.pos,
@@ -179,15 +180,15 @@ class IndexCompiler:
     def str_item(self, v: Value, e: S.Subscript) -> Value:
         """``s[i]`` (a one-character string) and ``s[a:b:c]``."""
         if isinstance(e.index, S.Slice):
-            lo, hi, st = (self.expr_value(x) if x is not None else self.const(None)
+            lo, hi, st = (self.exprs.expr_value(x) if x is not None else self.const(None)
                           for x in (e.index.lower, e.index.upper, e.index.step))
             return self.scalar("prim::str_slice", [v, lo, hi, st], T.STR)
-        i = self.expr_value(e.index)
+        i = self.exprs.expr_value(e.index)
         if i.type not in (T.INT, T.BOOL):
             raise self.src.error(f"string indices must be integers, not {i.type}", e.index.pos)
         return self.scalar("prim::str_get", [v, i], T.STR)
 
-    def const_dtype(self, name: str) -> Value:
+    def _const_dtype(self, name: str) -> Value:
         from graphtorch import dtypes
 
         return self.const(getattr(dtypes, name if name != "bool" else "bool_"))
@@ -197,7 +198,7 @@ class IndexCompiler:
         t = v.type
         if isinstance(t, T.TensorType) and t.shape is not None:
             dims = list(range(len(t.shape)))[::-1]
-            return self.call_op("permute", [v, self.const(dims, T.ListType(T.INT))], {}, pos)
+            return self.calls.call_op("permute", [v, self.const(dims, T.ListType(T.INT))], {}, pos)
         n = self.scalar("prim::dim", [v], T.INT)
         dims = self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.INT)]).output
         loop = self.graph.emit(Prim.Loop, [n, self.const(True)], [])
@@ -208,4 +209,4 @@ class IndexCompiler:
             self.scalar("prim::list_append", [dims, self.scalar("prim::sub", [last, i], T.INT)],
                         None)
             body.set_outputs([self.const(True)])
-        return self.call_op("permute", [v, dims], {}, pos)
+        return self.calls.call_op("permute", [v, dims], {}, pos)

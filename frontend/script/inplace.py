@@ -15,6 +15,7 @@ import inspect
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.expressions import BINARY
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE
@@ -30,7 +31,7 @@ _CLAMP_ONE = {"clamp_min_": "min", "clamp_max_": "max"}
 _COPY_BACK = frozenset({"lerp_", "addcmul_", "addcdiv_", "index_fill_"})
 
 
-class InplaceCompiler:
+class InplaceLowerer(Lowerer):
     def inplace_method(self, func, e: S.Call) -> Value:
         """``t.<name>_(...)``: the eager method's update, written into ``t``."""
         from graphtorch.tensor import Tensor
@@ -39,33 +40,33 @@ class InplaceCompiler:
         base = name[:-1]
         if not hasattr(Tensor, name):
             raise self.src.error(f"Tensor has no method '{name}'", pos)
-        args, kwargs = self.args_of(e)
+        args, kwargs = self.calls.args_of(e)
         if name in _METHODS:
-            out = self.graph.emit(INPLACE, [recv] + self.method_args(name, args, kwargs, pos),
+            out = self.graph.emit(INPLACE, [recv] + self._method_args(name, args, kwargs, pos),
                                   [recv.type], {"op": name}).output
         elif name in _CLAMP_ONE:
             bound = args[0] if args else kwargs.get(_CLAMP_ONE[name])
             if bound is None or len(args) + len(kwargs) != 1:
                 raise self.src.error(f"{name}() takes exactly one argument "
                                      f"({_CLAMP_ONE[name]})", pos)
-            out = self.call_op("clamp", [recv], {_CLAMP_ONE[name]: bound}, pos, inplace=True)
+            out = self.calls.call_op("clamp", [recv], {_CLAMP_ONE[name]: bound}, pos, inplace=True)
         elif name == "clip_":
-            out = self.call_op("clamp", [recv] + args, kwargs, pos, inplace=True)
+            out = self.calls.call_op("clamp", [recv] + args, kwargs, pos, inplace=True)
         elif name in _COPY_BACK:
-            value = self.tensor_method(recv, base, args, kwargs, pos)
+            value = self.calls.tensor_method(recv, base, args, kwargs, pos)
             out = self.graph.emit(INPLACE, [recv, value], [recv.type], {"op": "copy_"}).output
         elif name == "index_put_":
             raise self.src.error("index_put_() is not supported in script", pos,
                                  "write the assignment 'y[idx] = values' (it updates y in place)")
         elif base in REGISTRY and REGISTRY[base].kind is not OpKind.RANDOM:
-            out = self.call_op(base, [recv] + args, kwargs, pos, inplace=True)
+            out = self.calls.call_op(base, [recv] + args, kwargs, pos, inplace=True)
         else:
             raise self.src.error(f"in-place Tensor.{name}() is not supported in script", pos)
         if isinstance(e.func.value, S.Name):
-            self.assign(e.func.value, out, pos)
+            self.stmts.assign(e.func.value, out, pos)
         return out
 
-    def method_args(self, name: str, args: list[Value], kwargs: dict[str, Value],
+    def _method_args(self, name: str, args: list[Value], kwargs: dict[str, Value],
                     pos) -> list[Value]:
         """The arguments of the eager method ``Tensor.<name>`` in positional order."""
         from graphtorch.tensor import Tensor
@@ -84,7 +85,7 @@ class InplaceCompiler:
             if p.name in kwargs:
                 out.append(kwargs.pop(p.name))
             elif p.default is not inspect.Parameter.empty:
-                out.append(self.py_constant(p.default, pos))
+                out.append(self.exprs.py_constant(p.default, pos))
             else:
                 raise self.src.error(f"{name}() missing required argument '{p.name}'", pos)
         if kwargs:
@@ -92,44 +93,44 @@ class InplaceCompiler:
                                  f"'{next(iter(kwargs))}'", pos)
         return out
 
-    def inplace_binop(self, op: str, current: Value, other: Value, pos) -> Value:
+    def _inplace_binop(self, op: str, current: Value, other: Value, pos) -> Value:
         """``current <op>= other`` on a tensor: eager's ``__iadd__`` ... (an in-place op)."""
         tensor_op = BINARY[op][0]
         if tensor_op is None:
             raise self.src.error(f"operator {op}= is not supported on tensors", pos)
-        return self.call_op(tensor_op, [current, other], {}, pos, inplace=True)
+        return self.calls.call_op(tensor_op, [current, other], {}, pos, inplace=True)
 
     def stmt_AugAssign(self, s: S.AugAssign):
         """``x += v``: a tensor is updated in place, as eager's ``__iadd__`` ... do (aliases see
         it); lists are extended in place; other values are rebound."""
         target = s.target
         if isinstance(target, S.Subscript):
-            base = self.expr(target.value)
+            base = self.exprs.expr(target.value)
             if isinstance(base, Value) and isinstance(base.type, T.TensorType):
                 # NOTE: eager: tmp = t[k]; tmp += v; t[k] = tmp (the key is evaluated once)
-                key, indices = self.tensor_key(target.index, target.pos)
-                item = self.call_op("index", [base, key, indices], {}, s.pos)
-                item = self.inplace_binop(s.op, item, self.expr_value(s.value), s.pos)
+                key, indices = self.indexing.tensor_key(target.index, target.pos)
+                item = self.calls.call_op("index", [base, key, indices], {}, s.pos)
+                item = self._inplace_binop(s.op, item, self.exprs.expr_value(s.value), s.pos)
                 new = self.put_item(base, key, indices, item, s.pos)
                 if isinstance(target.value, S.Name):
-                    self.assign(target.value, new, s.pos)
+                    self.stmts.assign(target.value, new, s.pos)
                 return
-        current = self.expr_value(target)
-        other = self.expr_value(s.value)
+        current = self.exprs.expr_value(target)
+        other = self.exprs.expr_value(s.value)
         if isinstance(current.type, T.TensorType):
-            new = self.inplace_binop(s.op, current, other, s.pos)
+            new = self._inplace_binop(s.op, current, other, s.pos)
         elif isinstance(target, S.Name) and isinstance(current.type, T.ListType) and \
                 s.op == "+":
             self.scalar("prim::list_extend", [current, other], None)
             return
         else:
-            new = self.binop(s.op, current, other, s.pos)
-        self.assign(target, new, s.pos)
+            new = self.exprs.binop(s.op, current, other, s.pos)
+        self.stmts.assign(target, new, s.pos)
 
     def put_item(self, base: Value, key: Value, indices: Value, value: Value, pos) -> Value:
         """``base[key] = value`` in place (``prim::Inplace[op="index_put"]``)."""
         if isinstance(value.type, T.TensorType) and isinstance(base.type, T.TensorType) and \
                 base.type.dtype is not None and value.type.dtype is not None and \
                 value.type.dtype is not base.type.dtype:
-            value = self.call_op("to_dtype", [value, self.const(base.type.dtype)], {}, pos)
-        return self.call_op("index_put", [base, key, indices, value], {}, pos, inplace=True)
+            value = self.calls.call_op("to_dtype", [value, self.const(base.type.dtype)], {}, pos)
+        return self.calls.call_op("index_put", [base, key, indices, value], {}, pos, inplace=True)

@@ -8,6 +8,7 @@ import typing
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.builtin_calls import type_spec
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 
@@ -65,28 +66,28 @@ def jit_isinstance(obj, target_type) -> bool:
 LANGUAGE_FUNCTIONS = (annotate, _unwrap_optional, jit_isinstance)
 
 
-class LanguageCompiler:
+class LanguageCalls(Lowerer):
     def language_call(self, obj, e: S.Call) -> Value:
         if obj is annotate:
             if len(e.args) != 2 or e.keywords:
                 raise self.src.error("annotate() takes a type and a value", e.pos,
                                      "write graphtorch.jit.annotate(List[int], [])")
-            t = self.ann_type(e.args[0])
-            v = self.expr_value(e.args[1], t)
+            t = self.state.ann_type(e.args[0])
+            v = self.exprs.expr_value(e.args[1], t)
             if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
                     v.node is not None and not v.node.inputs and v.uses == []:
                 v.type = t   # an empty {} literal takes the annotated key and value types
             if isinstance(v.type, T.AnyType) and not isinstance(t, T.AnyType):
                 # x.tolist() and other Any values: checked when the function runs
                 return self.scalar("prim::checked_cast", [v, self.const(type_spec(t))], t)
-            return self.coerce(v, t, e.pos, "the annotated value")
+            return self.exprs.coerce(v, t, e.pos, "the annotated value")
         if obj is _unwrap_optional:
             if len(e.args) != 1:
                 raise self.src.error("_unwrap_optional() takes one argument", e.pos)
-            v = self.expr_value(e.args[0])
+            v = self.exprs.expr_value(e.args[0])
             if not isinstance(v.type, T.OptionalType):
                 return v
             msg = self.const("Unwrapping null optional")
             return self.graph.emit("prim::unwrap_optional", [v, msg], [v.type.elem]).output
         # graphtorch.jit.isinstance: the builtin's rules, with typing forms
-        return self.isinstance_call(e)
+        return self.builtin_calls.isinstance_call(e)

@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -32,7 +33,7 @@ class _Compiled(S.Expr):
     value: Value
 
 
-class LibraryCallCompiler:
+class LibraryCallLowerer(Lowerer):
     def expr__Compiled(self, e: _Compiled, expected):
         return e.value
 
@@ -46,11 +47,11 @@ class LibraryCallCompiler:
         if len(e.args) != 1 or e.keywords or not isinstance(e.args[0], S.Starred):
             raise self.src.error(f"{cls.__name__}() takes one starred tuple in script "
                                  f"({cls.__name__}(*values))", e.pos)
-        v = self.expr_value(e.args[0].value)
+        v = self.exprs.expr_value(e.args[0].value)
         if not isinstance(v.type, T.TupleType) or len(v.type.elems) != len(cls._fields):
             raise self.src.error(f"{cls.__name__}() needs a tuple of {len(cls._fields)} values, "
                                  f"not {v.type}", e.pos)
-        self.tuple_fields[v] = list(cls._fields)
+        self.state.tuple_fields[v] = list(cls._fields)
         return v
 
     def method_as_function(self, v: Value, name: str, args: list[Value],
@@ -67,7 +68,7 @@ class LibraryCallCompiler:
         call = S.Call(pos, _Compiled(pos, v), [_Compiled(pos, v)] + [_Compiled(pos, a)
                                                                     for a in args],
                       [S.Keyword(pos, k, _Compiled(pos, a)) for k, a in kwargs.items()])
-        return self.call_python(fn, call)
+        return self.calls.call_python(fn, call)
 
     def compiled_call(self, e: S.Call, args: list[Value], kwargs: dict[str, Value]) -> S.Call:
         """``e`` with its arguments replaced by their compiled values (never compiled twice)."""
@@ -99,14 +100,14 @@ class LibraryCallCompiler:
         """``dispatch(R["op"], (a, b), {"k": v})`` -> the op called with those arguments."""
         if len(e.args) not in (2, 3) or e.keywords:
             raise self.src.error("dispatch() takes (op, (args...), kwargs) in script", e.pos)
-        op = self.expr(e.args[0])
+        op = self.exprs.expr(e.args[0])
         if not isinstance(op, PyObj) or not isinstance(op.obj, OpDef):
             raise self.src.error("dispatch() needs a registry op known while compiling", e.pos)
         pos_e = e.args[1]
         if not isinstance(pos_e, (S.Tuple, S.List)):
             raise self.src.error("dispatch() needs its arguments as a tuple literal in script",
                                  pos_e.pos)
-        args = [self.expr_value(a) for a in pos_e.elts]
+        args = [self.exprs.expr_value(a) for a in pos_e.elts]
         kwargs: dict[str, Value] = {}
         kw_e = e.args[2] if len(e.args) == 3 else None
         if isinstance(kw_e, S.Dict):
@@ -114,8 +115,8 @@ class LibraryCallCompiler:
                 if not (isinstance(k, S.Constant) and isinstance(k.value, str)):
                     raise self.src.error("dispatch() keyword names must be string literals",
                                          k.pos)
-                kwargs[k.value] = self.expr_value(val)
+                kwargs[k.value] = self.exprs.expr_value(val)
         elif kw_e is not None and not (isinstance(kw_e, S.Constant) and kw_e.value is None):
             raise self.src.error("dispatch() needs its keyword arguments as a dict literal or "
                                  "None in script", kw_e.pos)
-        return self.call_op(op.obj.name, args, kwargs, e.pos)
+        return self.calls.call_op(op.obj.name, args, kwargs, e.pos)

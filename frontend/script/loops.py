@@ -13,25 +13,27 @@ import builtins
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.exits import BRK, EXIT, NO_VALUE, RET, RV
 from graphtorch.frontend.script.flow import INT_MAX, assigned_names, contains, target_names
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
 
 
-class LoopCompiler:
+class LoopLowerer(Lowerer):
     def stmt_While(self, s):
         def test():
-            return self.condition(s.test)
+            return self.exprs.condition(s.test)
 
-        self.loop(s.pos, self.const(INT_MAX), test, lambda it: None, s.body)
-        if self.static_condition(s.test) is True and contains(s.body, (S.Break,), False) is None:
-            self.never_falls_through()
+        self._loop(s.pos, self.const(INT_MAX), test, lambda it: None, s.body)
+        if self.exprs.static_condition(s.test) is True and \
+                contains(s.body, (S.Break,), False) is None:
+            self.exits.never_falls_through()
 
     def stmt_For(self, s):
-        self.compile_for(s)
+        self._compile_for(s)
 
-    def loop(self, pos, trip: Value, test, bind, body: list[S.Stmt],
+    def _loop(self, pos, trip: Value, test, bind, body: list[S.Stmt],
              target: S.Expr | None = None) -> None:
         """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target.
 
@@ -42,13 +44,13 @@ class LoopCompiler:
         if contains(body, (S.Return,), True):
             rebound += [RET, RV]
         rebound = list(dict.fromkeys(rebound))
-        if RV in rebound and self.env[RV] is NO_VALUE and self.return_type is not None:
-            self.env[RV] = self.graph.emit(Prim.Uninitialized, [], [self.return_type]).output
+        if RV in rebound and self.env[RV] is NO_VALUE and self.state.return_type is not None:
+            self.env[RV] = self.graph.emit(Prim.Uninitialized, [], [self.state.return_type]).output
         names = [n for n in rebound if isinstance(self.env.get(n), Value)]
         types = {n: self.env[n].type for n in names}
         cond0 = test()
         for _ in range(5):
-            node, body_types = self.try_loop(pos, trip, cond0, test, bind, body, names, types)
+            node, body_types = self._try_loop(pos, trip, cond0, test, bind, body, names, types)
             if RV in rebound and RV not in names and RV in body_types:
                 # NOTE: before the first return the result has no type yet: learn it from the body
                 node.destroy()
@@ -60,7 +62,7 @@ class LoopCompiler:
             bad = [n for n in names if widened[n] is None]
             if bad and bad[0] == RV:
                 raise self.src.error(
-                    f"{self.fn.name}() returns {types[RV]} on one path and "
+                    f"{self.state.fn.name}() returns {types[RV]} on one path and "
                     f"{body_types[RV]} on another (inside this loop)", pos,
                     "return the same type on every path")
             if bad:
@@ -76,31 +78,32 @@ class LoopCompiler:
             self.env[n] = out
             if not n.startswith("$"):
                 out.name = n
-        self.after_loop(self.env[RET] if RET in names else None)
+        self.exits.after_loop(self.env[RET] if RET in names else None)
         for n in rebound:
             if n not in names and not n.startswith("$") and n not in self.env:
                 self.env[n] = Undefined(n, pos, "it is first assigned inside a loop, which may "
                                                 "run zero times")
 
-    def try_loop(self, pos, trip, cond0, test, bind, body, names, types):
+    def _try_loop(self, pos, trip, cond0, test, bind, body, names, types):
         before = dict(self.env)
-        inputs = [trip, cond0] + [self.coerce(before[n], types[n], pos, f"'{n}'") for n in names]
+        inputs = [trip, cond0] + [self.exprs.coerce(before[n], types[n], pos, f"'{n}'")
+                                  for n in names]
         node = self.graph.emit(Prim.Loop, inputs, [types[n] for n in names])
         blk = node.add_block()
         it = blk.add_input("i", T.INT)
         for n in names:
             self.env[n] = blk.add_input(n, types[n])
         entry = dict(self.env)
-        self.loop_depth += 1
+        self.state.loop_depth += 1
         with self.graph.insert_point(blk):
             bind(it)
-            self.clear_exits()      # an iteration starts when nothing has left
-            self.block(body)
-            if self.raised():       # the iteration raises: its results are never read
+            self.exits.clear_exits()      # an iteration starts when nothing has left
+            self.exits.block(body)
+            if self.exits.raised():       # the iteration raises: its results are never read
                 self.env = entry
                 cond = self.const(False)
             else:
-                cond = self.loop_condition(test)
+                cond = self.exits.loop_condition(test)
             outs = [cond]
             body_types = {}
             for n in names:
@@ -111,11 +114,11 @@ class LoopCompiler:
                 outs.append(v)
             if RV not in names and isinstance(self.env.get(RV), Value):
                 body_types[RV] = self.env[RV].type
-        self.loop_depth -= 1
+        self.state.loop_depth -= 1
         if any(not T.is_subtype(body_types[n], types[n]) for n in names):
             blk.set_outputs(outs)   # widened and compiled again by the caller
         else:
-            blk.set_outputs([cond] + [self.coerce(o, types[n], pos, n)
+            blk.set_outputs([cond] + [self.exprs.coerce(o, types[n], pos, n)
                                       for n, o in zip(names, outs[1:])])
         self.env = before
         return node, body_types
@@ -138,16 +141,16 @@ class LoopCompiler:
         node.add_output(t)
         return node.output
 
-    def compile_for(self, s: S.For) -> None:
+    def _compile_for(self, s: S.For) -> None:
         it = s.iter
         if isinstance(it, S.Call) and isinstance(it.func, S.Name) and not it.keywords:
             fname = it.func.id
             if fname == "range" and self.env.get("range") is None:
-                args = [self.expr_value(a) for a in it.args]
+                args = [self.exprs.expr_value(a) for a in it.args]
                 for a, e in zip(args, it.args):
-                    self.expect(a, T.INT, e.pos, "range() argument")
-                if any(a in self.static_lens for a in args):
-                    return self.unrolled_range(s, args)
+                    self.exprs.expect(a, T.INT, e.pos, "range() argument")
+                if any(a in self.state.static_lens for a in args):
+                    return self._unrolled_range(s, args)
                 if len(args) == 1:
                     start, stop, step = None, args[0], None
                 elif len(args) in (2, 3):
@@ -168,20 +171,20 @@ class LoopCompiler:
                         v = self.scalar("prim::mul", [v, step], T.INT)
                     if start is not None:
                         v = self.scalar("prim::add", [start, v], T.INT)
-                    self.assign(s.target, v, s.pos)
+                    self.stmts.assign(s.target, v, s.pos)
 
-                return self.loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
+                return self._loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
         seqs: list = []
-        shape = self.iteration_shape(it, seqs)
-        return self.for_over(s, seqs, it.pos, shape)
+        shape = self._iteration_shape(it, seqs)
+        return self._for_over(s, seqs, it.pos, shape)
 
-    def iteration_shape(self, it: S.Expr, seqs: list):
+    def _iteration_shape(self, it: S.Expr, seqs: list):
         """Flatten ``enumerate``/``zip`` (nested too) into ``seqs``; the result says how an item
         is built: an index into ``seqs``, or a tuple of such shapes. A counter is an
         ``_Counter`` entry of ``seqs``."""
         if isinstance(it, S.Call) and isinstance(it.func, S.Name) and \
                 it.func.id in ("enumerate", "zip") and self.env.get(it.func.id) is None and \
-                self.lookup_global_or_none(it.func.id) is getattr(builtins, it.func.id):
+                self.state.lookup_global_or_none(it.func.id) is getattr(builtins, it.func.id):
             if it.func.id == "enumerate":
                 start = [k.value for k in it.keywords if k.name == "start"]
                 if len(it.args) + len(start) not in (1, 2) or len(it.args) not in (1, 2) or \
@@ -189,34 +192,28 @@ class LoopCompiler:
                     raise self.src.error("enumerate() takes an iterable and an optional start",
                                          it.pos)
                 first = (it.args[1:] + start or [None])[0]
-                begin = self.const(0) if first is None else self.expr_value(first)
-                self.expect(begin, T.INT, it.pos, "enumerate() start")
+                begin = self.const(0) if first is None else self.exprs.expr_value(first)
+                self.exprs.expect(begin, T.INT, it.pos, "enumerate() start")
                 seqs.append(_Counter(begin))
                 counter = len(seqs) - 1
-                return (counter, self.iteration_shape(it.args[0], seqs))
+                return (counter, self._iteration_shape(it.args[0], seqs))
             if it.keywords:
                 raise self.src.error("zip() keyword arguments are not supported in script",
                                      it.pos)
             if not it.args:
                 raise self.src.error("zip() needs at least one iterable in script", it.pos)
-            return tuple(self.iteration_shape(a, seqs) for a in it.args)
-        seqs.append(self.expr(it))
+            return tuple(self._iteration_shape(a, seqs) for a in it.args)
+        seqs.append(self.exprs.expr(it))
         return len(seqs) - 1
 
-    def lookup_global_or_none(self, name: str):
-        try:
-            return self.lookup_global(name)
-        except KeyError:
-            return None
-
-    def unrolled_range(self, s: S.For, args: list[Value]) -> None:
+    def _unrolled_range(self, s: S.For, args: list[Value]) -> None:
         """``for i in range(len(self.layers))``: unrolled, so ``self.layers[i]`` is static."""
         if not all(a.is_constant for a in args):
             raise self.src.error("range over len(<modules>) needs constant bounds", s.pos)
         ks = range(*(self.graph.constant_value(a) for a in args))
-        self.unroll(s, [lambda k=k: self.assign(s.target, self.const(k), s.pos) for k in ks])
+        self._unroll(s, [lambda k=k: self.stmts.assign(s.target, self.const(k), s.pos) for k in ks])
 
-    def unroll(self, s: S.For, binds: list) -> None:
+    def _unroll(self, s: S.For, binds: list) -> None:
         """One copy of the body per item; ``binds[k]()`` binds the target to item k. Each copy
         starts with nothing left; after a copy that may have broken or returned, the later copies
         run under ``if $brk or $ret``'s else branch."""
@@ -224,21 +221,21 @@ class LoopCompiler:
                 contains(s.body, (S.Return,), True) is None:
             for bind in binds:
                 bind()
-                self.block(s.body)
+                self.exits.block(s.body)
             return
-        self.loop_depth += 1
-        self.unroll_from(s, binds, 0)
-        self.loop_depth -= 1
-        self.after_loop(None if self.flag(RET) is False else self.env[RET])
+        self.state.loop_depth += 1
+        self._unroll_from(s, binds, 0)
+        self.state.loop_depth -= 1
+        self.exits.after_loop(None if self.exits.flag(RET) is False else self.env[RET])
 
-    def unroll_from(self, s: S.For, binds: list, k: int) -> None:
+    def _unroll_from(self, s: S.For, binds: list, k: int) -> None:
         for j in range(k, len(binds)):
             binds[j]()
             self.env[EXIT] = self.env[BRK] = self.const(False)
-            self.block(s.body)
-            if self.raised():
+            self.exits.block(s.body)
+            if self.exits.raised():
                 return
-            stop = [self.flag(BRK), self.flag(RET)]
+            stop = [self.exits.flag(BRK), self.exits.flag(RET)]
             if True in stop or j + 1 == len(binds):
                 return
             if stop == [False, False]:
@@ -248,16 +245,17 @@ class LoopCompiler:
                 self.if_value(ret, lambda: self.const(True), lambda b=brk: b)
 
             def rest(j=j):
-                self.clear_exits()
-                self.unroll_from(s, binds, j + 1)
+                self.exits.clear_exits()
+                self._unroll_from(s, binds, j + 1)
 
-            self.branches(left, None, rest, s.pos)
+            self.exits.branches(left, None, rest, s.pos)
             return
 
-    def for_over(self, s: S.For, seqs: list, pos, shape) -> None:
+    def _for_over(self, s: S.For, seqs: list, pos, shape) -> None:
         """Iterate ``seqs`` in lock step (zip); a ``_Counter`` entry is the enumerate counter;
         ``shape`` (see iteration_shape) builds each item from the entries."""
-        static = [None if isinstance(q, _Counter) else self.static_items(q, pos) for q in seqs]
+        static = [None if isinstance(q, _Counter) else self.exprs.static_items(q, pos)
+                  for q in seqs]
         if any(x is not None for x in static if x is not ...):
             # a tuple or module container: unroll with compile-time indices
             lengths = [len(x) for x in static if x is not None and x is not ...]
@@ -267,49 +265,45 @@ class LoopCompiler:
                 items = []
                 for q, st in zip(seqs, static):
                     if isinstance(q, _Counter):
-                        items.append(self.counter_at(q, self.const(k)))
+                        items.append(self._counter_at(q, self.const(k)))
                     elif st is not None:
                         items.append(st[k])
                     else:
-                        items.append(self.index_value(q, self.const(k), pos))
-                self.assign(s.target, self.build_item(shape, items, s.target, False), s.pos)
+                        items.append(self.exprs.index_value(q, self.const(k), pos))
+                self.stmts.assign(s.target, self._build_item(shape, items, s.target, False), s.pos)
 
-            self.unroll(s, [lambda k=k: bind(k) for k in range(n)])
+            self._unroll(s, [lambda k=k: bind(k) for k in range(n)])
             return
-        lengths = [self.length(q, pos) for q in seqs if not isinstance(q, _Counter)]
+        lengths = [self.exprs.length(q, pos) for q in seqs if not isinstance(q, _Counter)]
         trip = lengths[0]
         for n in lengths[1:]:
             trip = self.scalar("prim::min", [trip, n], T.INT)
 
         def bind(i):
-            items = [self.counter_at(q, i) if isinstance(q, _Counter) else
-                     self.index_value(q, i, pos) for q in seqs]
-            self.assign(s.target, self.build_item(shape, items, s.target, True), s.pos)
+            items = [self._counter_at(q, i) if isinstance(q, _Counter) else
+                     self.exprs.index_value(q, i, pos) for q in seqs]
+            self.stmts.assign(s.target, self._build_item(shape, items, s.target, True), s.pos)
 
-        self.loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
+        self._loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
 
-    def counter_at(self, counter: _Counter, i: Value) -> Value:
+    def _counter_at(self, counter: _Counter, i: Value) -> Value:
         start = counter.start
         if start.is_constant and self.graph.constant_value(start) == 0:
             return i
         return self.scalar("prim::add", [start, i], T.INT)
 
-    def build_item(self, shape, items: list, target: S.Expr, as_value: bool):
+    def _build_item(self, shape, items: list, target: S.Expr, as_value: bool):
         """The loop target's value: a tuple (or, when the target unpacks it and items may be
         modules, a compile-time list) shaped like the enumerate/zip nesting."""
         if isinstance(shape, int):
             return items[shape]
-        parts = [self.build_item(x, items, _sub(target, k), as_value)
+        parts = [self._build_item(x, items, _sub(target, k), as_value)
                  for k, x in enumerate(shape)]
         if isinstance(target, (S.Tuple, S.List)) or not as_value and \
                 not all(isinstance(p, Value) for p in parts):
             return parts
-        return self.tuple_of(parts)
+        return self.modules.tuple_of(parts)
 
-    def tuple_of(self, items: list) -> Value:
-        vals = [self.as_value(v, None) for v in items]
-        return self.graph.emit(Prim.TupleConstruct, vals,
-                               [T.TupleType(tuple(v.type for v in vals))]).output
 
 class _Counter:
     """The counter of an ``enumerate`` (starting at ``start``) among zipped sequences."""

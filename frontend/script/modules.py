@@ -7,6 +7,7 @@ import inspect
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.defaults import parameter_defaults
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
@@ -27,7 +28,7 @@ def _children_of(module) -> dict:
     return module._parameters if _holds_parameters(module) else module._modules
 
 
-class ModuleCompiler:
+class ModuleLowerer(Lowerer):
     def call_module(self, ref: ModuleRef, method: str, e: S.Call):
         if ref.is_container and method in ("items", "keys", "values") and not e.args:
             children = self.module_children(ref)
@@ -42,29 +43,30 @@ class ModuleCompiler:
         fn = getattr(type(ref.module), method, None) \
             if not isinstance(ref.module, ScriptModule) else None
         if getattr(fn, "_gt_ignore", False):
-            return self.python_op(getattr(ref.module, method), e)
+            return self.calls.python_op(getattr(ref.module, method), e)
         if getattr(fn, "_gt_unused", False):
             msg = self.const(f"{type(ref.module).__name__}.{method} was marked "
                              f"@graphtorch.jit.unused and cannot be called from script")
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
             return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
-        eager = getattr(self.unit, "eager", {})
+        eager = getattr(self.state.unit, "eager", {})
         if id(ref.module) in eager:     # jit.compile kept this submodule as Python
             fn = ref.module if method == "forward" else getattr(ref.module, method)
-            return self.python_op(fn, e, eager[id(ref.module)] if method == "forward" else None)
-        args, kwargs = self.args_of(e)
-        ret = self.unit.method_return_type(ref.module, method, self.src, e.pos)
-        args = self.method_arguments(ref.module, method, args, kwargs, e.pos)
+            return self.calls.python_op(fn, e,
+                                        eager[id(ref.module)] if method == "forward" else None)
+        args, kwargs = self.calls.args_of(e)
+        ret = self.state.unit.method_return_type(ref.module, method, self.src, e.pos)
+        args = self._method_arguments(ref.module, method, args, kwargs, e.pos)
         return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
                                {"name": method}).output
 
-    def method_arguments(self, module, method: str, args: list[Value], kwargs: dict,
+    def _method_arguments(self, module, method: str, args: list[Value], kwargs: dict,
                          pos, fn=None) -> list[Value]:
         """Positional arguments of a compiled method call: keywords placed, defaults filled,
         each coerced to the parameter's type."""
         from graphtorch.frontend.script_module import ScriptModule
 
-        sm = module if isinstance(module, ScriptModule) else self.unit.script_module(module)
+        sm = module if isinstance(module, ScriptModule) else self.state.unit.script_module(module)
         m = sm._method(method) if method in sm._gt_methods else None
         if m is None:
             return args
@@ -87,19 +89,19 @@ class ModuleCompiler:
             if vals[i] is None:
                 if name not in defaults:
                     raise self.src.error(f"{method}() missing required argument '{name}'", pos)
-                vals[i] = self.py_constant(defaults[name], pos)
-            vals[i] = self.coerce(vals[i], p.type, pos, f"argument '{name}'")
+                vals[i] = self.exprs.py_constant(defaults[name], pos)
+            vals[i] = self.exprs.coerce(vals[i], p.type, pos, f"argument '{name}'")
         return vals
 
     def call_module_choice(self, choice: ModuleChoice, method: str, e: S.Call) -> Value:
         """One prim::If per module: branch k calls module k when the index equals k."""
-        args, kwargs = self.args_of(e)
+        args, kwargs = self.calls.args_of(e)
         if kwargs:
             raise self.src.error("keyword arguments to an indexed module call are not "
                                  "supported", e.pos, "pass them positionally")
         children = self.module_children(choice.container)
         n = len(children)
-        rets = [self.unit.method_return_type(c.module, method, self.src, e.pos)
+        rets = [self.state.unit.method_return_type(c.module, method, self.src, e.pos)
                 for c in children]
         out_t = rets[0] if rets else T.NONE
         for r in rets[1:]:
@@ -110,7 +112,7 @@ class ModuleCompiler:
                                      e.pos, "iterate over it instead")
         i = choice.index
         neg = self.scalar("prim::lt", [i, self.const(0)], T.BOOL)
-        i = self.if_value(neg, lambda: self.scalar("prim::add", [i, self.const(n)], T.INT),
+        i = self.loops.if_value(neg, lambda: self.scalar("prim::add", [i, self.const(n)], T.INT),
                           lambda: i)
 
         def branch(k: int) -> Value:
@@ -120,7 +122,7 @@ class ModuleCompiler:
                 self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "IndexError"})
                 return self.graph.emit(Prim.Uninitialized, [], [out_t]).output
             hit = self.scalar("prim::eq", [i, self.const(k)], T.BOOL)
-            return self.if_value(
+            return self.loops.if_value(
                 hit, lambda: self.graph.emit(Prim.CallMethod, [children[k].value] + args,
                                              [rets[k]], {"name": method}).output,
                 lambda: branch(k + 1))
@@ -128,13 +130,13 @@ class ModuleCompiler:
         return branch(0)
 
     def super_call(self, e: S.Call) -> Value:
-        me = self.self_module
+        me = self.state.self_module
         if me is None:
             raise self.src.error("super() is only supported in module methods", e.pos)
         name = e.func.attr
+        fn_name, py_fn = self.state.fn.name, _unwrap_fn(self.state.py_fn)
         owner = next((k for k in type(me).__mro__
-                      if _unwrap_fn(k.__dict__.get(self.fn.name)) is _unwrap_fn(self.py_fn)),
-                     type(me))
+                      if _unwrap_fn(k.__dict__.get(fn_name)) is py_fn), type(me))
         base_fn = None
         for klass in owner.__mro__[1:]:
             if name in klass.__dict__:
@@ -143,15 +145,15 @@ class ModuleCompiler:
         if base_fn is None:
             raise self.src.error(f"no base class of {owner.__name__} defines '{name}'", e.pos)
         alias = f"{klass.__name__}__{name}"
-        args, kwargs = self.args_of(e)
-        ret = self.unit.method_return_type(me, alias, self.src, e.pos, fn=base_fn)
-        args = self.method_arguments(me, alias, args, kwargs, e.pos, fn=base_fn)
-        return self.graph.emit(Prim.CallMethod, [self.env_self().value] + args, [ret],
+        args, kwargs = self.calls.args_of(e)
+        ret = self.state.unit.method_return_type(me, alias, self.src, e.pos, fn=base_fn)
+        args = self._method_arguments(me, alias, args, kwargs, e.pos, fn=base_fn)
+        return self.graph.emit(Prim.CallMethod, [self._env_self().value] + args, [ret],
                                {"name": alias}).output
 
-    def env_self(self) -> ModuleRef:
+    def _env_self(self) -> ModuleRef:
         return next(v for v in self.env.values() if isinstance(v, ModuleRef)
-                    and v.module is self.self_module)
+                    and v.module is self.state.self_module)
 
     def module_attribute(self, ref: ModuleRef, attr: str, pos):
         m = ref.module
@@ -165,7 +167,7 @@ class ModuleCompiler:
             sub = m._modules[attr]
             if sub is None:
                 return self.const(None)
-            out = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+            out = self.graph.emit(Prim.GetAttr, [ref.value], [self.state.unit.module_type(sub)],
                                   {"name": attr}).output
             return ModuleRef(out, sub)
         if attr == "training":
@@ -173,14 +175,14 @@ class ModuleCompiler:
         if attr == "_modules":
             return ref      # self._modules.values()/items() iterate the children statically
         if attr == "_flat_weights" and "_flat_weights_names" in m.__dict__:
-            return self.rnn_flat_weights(ref)
+            return self._rnn_flat_weights(ref)
         if attr in getattr(m, "__dict__", {}):
             val = m.__dict__[attr]
             from graphtorch.frontend.script.expressions import _is_constant
 
             if _is_constant(val) or isinstance(val, list) and all(
                     isinstance(x, (int, float)) for x in val):
-                return self.py_constant(val, pos) if not isinstance(val, list) else \
+                return self.exprs.py_constant(val, pos) if not isinstance(val, list) else \
                     self.const(list(val))
             if inspect.isfunction(val) and (val.__module__ or "").startswith("graphtorch."):
                 return PyObj(val)   # e.g. a Transformer layer's activation (F.relu): inlined
@@ -192,10 +194,10 @@ class ModuleCompiler:
         from graphtorch.frontend.script.expressions import _is_constant
 
         if hasattr(type(m), attr) and _is_constant(getattr(type(m), attr)):
-            return self.py_constant(getattr(type(m), attr), pos)   # a class-level constant
+            return self.exprs.py_constant(getattr(type(m), attr), pos)   # a class-level constant
         raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos)
 
-    def rnn_flat_weights(self, ref: ModuleRef) -> Value:
+    def _rnn_flat_weights(self, ref: ModuleRef) -> Value:
         """A recurrent layer's weights as a compile-time tuple: one tuple per layer, one per
         direction in it, each ``(w_ih, w_hh, b_ih, b_hh, w_hr)`` with None for a missing one."""
         m = ref.module
@@ -226,7 +228,7 @@ class ModuleCompiler:
                     for name, p in ref.module._parameters.items()]
         out = []
         for name, sub in ref.module._modules.items():
-            v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+            v = self.graph.emit(Prim.GetAttr, [ref.value], [self.state.unit.module_type(sub)],
                                 {"name": name}).output
             out.append(ModuleRef(v, sub))
         return out
@@ -234,7 +236,7 @@ class ModuleCompiler:
     def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
         from graphtorch.nn.container import ModuleDict
 
-        iv = self.expr_value(index)
+        iv = self.exprs.expr_value(index)
         if not iv.is_constant:
             if isinstance(ref.module, ModuleDict) or iv.type != T.INT:
                 raise self.src.error("modules in a ModuleDict can only be indexed by a constant "
@@ -251,6 +253,6 @@ class ModuleCompiler:
             name, sub = children[key]
         else:
             name, sub = key, ref.module._modules[key]
-        v = self.graph.emit(Prim.GetAttr, [ref.value], [self.unit.module_type(sub)],
+        v = self.graph.emit(Prim.GetAttr, [ref.value], [self.state.unit.module_type(sub)],
                             {"name": name}).output
         return ModuleRef(v, sub)

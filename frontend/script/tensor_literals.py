@@ -10,6 +10,7 @@ eager's dtype inference (bool, int64 or the default float dtype). Anything else 
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 
@@ -34,14 +35,14 @@ def literal_value(e: S.Expr):
     return _NOT_LITERAL
 
 
-class TensorLiteralCompiler:
+class TensorLiteralLowerer(Lowerer):
     def tensor_factory(self, fn, e: S.Call) -> Value:
         """``graphtorch.tensor(data, dtype=..., device=..., requires_grad=...)``."""
         name = f"graphtorch.{fn.__name__}"
         if len(e.args) != 1 and not any(k.name == "data" for k in e.keywords):
             raise self.src.error(f"{name}() takes the data as its first argument", e.pos)
         data_e = e.args[0] if e.args else next(k.value for k in e.keywords if k.name == "data")
-        kwargs = {k.name: self.expr_value(k.value) for k in e.keywords if k.name != "data"}
+        kwargs = {k.name: self.exprs.expr_value(k.value) for k in e.keywords if k.name != "data"}
         allowed = {"dtype", "device", "requires_grad"}
         for k, v in kwargs.items():
             if k not in allowed:
@@ -55,8 +56,8 @@ class TensorLiteralCompiler:
                 t = fn(data, **consts)
             except (TypeError, ValueError) as err:
                 raise self.src.error(f"{name}(): {err}", e.pos) from None
-            return self.call_op("clone", [self.const(t)], {}, e.pos)
-        v = self.expr_value(data_e)
+            return self.calls.call_op("clone", [self.const(t)], {}, e.pos)
+        v = self.exprs.expr_value(data_e)
         if v.type in (T.INT, T.FLOAT, T.BOOL):
             from graphtorch import dtypes
 
@@ -67,7 +68,7 @@ class TensorLiteralCompiler:
                 kw["device"] = self.const(consts["device"])
             if consts.get("requires_grad"):
                 kw["requires_grad"] = self.const(True)
-            return self.call_op("full", [self.const([], T.ListType(T.INT)), v], kw, e.pos)
+            return self.calls.call_op("full", [self.const([], T.ListType(T.INT)), v], kw, e.pos)
         raise self.src.error(f"{name}() in script takes literal data or a single Python number "
                              f"(got {v.type})", data_e.pos,
                              "build the tensor with graphtorch.stack / graphtorch.full, or pass "

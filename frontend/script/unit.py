@@ -59,9 +59,7 @@ class ScriptUnit:
         try:
             src, fdef = parse_function(fn)
             g = Graph()
-            c = FunctionCompiler(self, src, fdef, fn, g)
-            c.param_types = dict(param_types or {})
-            c.compile()
+            FunctionCompiler(self, src, fdef, fn, g, param_types=param_types).compile()
             merge_adjacent_ifs(g)
             eliminate_dead_code(g)
         finally:

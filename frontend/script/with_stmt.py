@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import PyObj
 from graphtorch.ir import types as T
 
@@ -31,23 +32,23 @@ def _torch_kind(obj) -> str | None:
     return None
 
 
-class WithCompiler:
+class WithLowerer(Lowerer):
     """``stmt_With`` (see the module docstring)."""
 
     def stmt_With(self, s: S.With) -> None:
-        saved = [self.enter_context(item) for item in s.items]
-        self.block(s.body)
-        if self.raised():   # the body always raises: nothing after it runs
+        saved = [self._enter_context(item) for item in s.items]
+        self.exits.block(s.body)
+        if self.exits.raised():   # the body always raises: nothing after it runs
             return
         for prev in reversed(saved):
             self.scalar("prim::grad_mode_restore", [prev], None)
 
-    def enter_context(self, item: S.Expr):
+    def _enter_context(self, item: S.Expr):
         if not isinstance(item, S.Call) or item.keywords and any(
                 k.name != "mode" for k in item.keywords):
             raise self.src.error("only grad-mode contexts are supported in a script 'with'",
                                  item.pos, _HINT)
-        fn = self.expr(item.func)
+        fn = self.exprs.expr(item.func)
         obj = fn.obj if isinstance(fn, PyObj) else None
         kind = _torch_kind(obj)
         args = list(item.args) + [k.value for k in item.keywords]
@@ -58,7 +59,7 @@ class WithCompiler:
         elif obj is grad_mode.set_grad_enabled or kind == "set_grad_enabled":
             if len(args) != 1:
                 raise self.src.error("set_grad_enabled() takes one argument (mode)", item.pos)
-            mode = self.expr_value(args[0])
+            mode = self.exprs.expr_value(args[0])
             if mode.type != T.BOOL:
                 mode = self.scalar("prim::bool", [mode], T.BOOL)
         else:
