@@ -4,10 +4,12 @@
    both blocking ``Allreduce`` and ``Iallreduce`` + ``Test`` (what graphtorch calls); target >= 90%
    of the better raw call: the wrapper adds no copies, only a 72-byte header exchange;
 2. DDP step time of a 5M-parameter MLP on 2 ranks vs 1 process on half the batch (the per-rank
-   batch): the data-parallel overhead (target <= 15%);
-3. the same for torch.distributed (gloo) + torch DDP, where torch is installed.
+   batch): the data-parallel overhead (target <= 15%), also with gradient_as_bucket_view=True;
+3. the same for torch.distributed (gloo) + torch DDP, where torch is installed: all DDP
+   configurations of both frameworks run interleaved in one 2-rank job.
 
-    /work/main/.venv/bin/python benchmarks/distributed.py [--steps 15] [--sizes-mb 1 16 64]
+    /work/main/.venv/bin/python benchmarks/distributed.py [--reps 20] [--sizes-mb 1 16 64]
+        [--turns 10] [--per-turn 2]
 """
 
 from __future__ import annotations
@@ -90,49 +92,85 @@ def _torch_model():
     return torch.nn.Sequential(*layers[:-1])
 
 
-def step_worker(impl: str, distributed: bool, steps: int, wrap: bool = True) -> None:
+def _quiet_barrier(comm) -> None:
+    # NOTE: napping, not spinning: while rank 0 measures a one-process step rank 1 must leave
+    # the second core to it (a spinning MPI_Barrier would take a core on this 2-core machine)
+    req = comm.Ibarrier()
+    while not req.Test():
+        time.sleep(0.0005)
+
+
+def _stepper(lib, model, x, y):
+    opt = lib.optim.SGD(model.parameters(), lr=0.01)
+
+    def step() -> None:
+        opt.zero_grad()
+        lib.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def step_worker(turns: int, per_turn: int, with_torch: bool) -> None:
+    """Every configuration in one job, interleaved: each turn runs ``per_turn`` steps of each, in
+    rotating order, so all of them see the same machine load."""
+    from mpi4py import MPI  # initializes MPI: only in the ranks, never in the driver
+
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
     g = np.random.default_rng(0)
     x = g.standard_normal((BATCH, LAYERS[0])).astype(np.float32)
     y = g.integers(0, LAYERS[-1], BATCH)
-    if impl == "graphtorch":
-        lib, dist, DDP = gt, gt_dist, GtDDP
-        model = _gt_model()
-    else:
-        import torch as lib  # optional: only the torch comparison needs it
+    gt_dist.init_process_group("gloo")
+    configs = []  # (label, step, solo): a solo step runs on rank 0 while rank 1 naps
+    xt, yt = gt.tensor(x), gt.tensor(y)
+    configs += [("graphtorch 1 process", _stepper(gt, _gt_model(), xt, yt), True),
+                ("graphtorch 2 ranks, no DDP", _stepper(gt, _gt_model(), xt, yt), False),
+                ("graphtorch DDP", _stepper(gt, GtDDP(_gt_model()), xt, yt), False),
+                ("graphtorch DDP, grads as bucket views",
+                 _stepper(gt, GtDDP(_gt_model(), gradient_as_bucket_view=True), xt, yt), False)]
+    if with_torch:
+        import torch  # optional: only the torch comparison needs it
         import torch.distributed as dist
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        lib.set_num_threads(1)
-        model = _torch_model()
-    rank = 0
-    if distributed:
-        if impl == "torch":
-            os.environ["RANK"] = os.environ.get("PMI_RANK", "0")
-            dist.init_process_group("gloo", init_method="env://")
-        else:
-            dist.init_process_group("gloo")
-        rank = dist.get_rank()
-        if wrap:
-            model = DDP(model)
-    params = sum(p.numel() for p in model.parameters())
-    opt = lib.optim.SGD(model.parameters(), lr=0.01)
-    xt, yt = lib.tensor(x), lib.tensor(y)
-    times = []
-    for i in range(steps + 3):
-        if distributed:
-            dist.barrier()
-        s = time.perf_counter()
-        opt.zero_grad()
-        lib.nn.functional.cross_entropy(model(xt), yt).backward()
-        opt.step()
-        if i >= 3:
-            times.append(time.perf_counter() - s)
+        torch.set_num_threads(1)
+        os.environ["RANK"] = str(rank)
+        dist.init_process_group("gloo", init_method="env://")
+        xt, yt = torch.tensor(x), torch.tensor(y)
+        configs += [("torch 1 process", _stepper(torch, _torch_model(), xt, yt), True),
+                    ("torch 2 ranks, no DDP", _stepper(torch, _torch_model(), xt, yt), False),
+                    ("torch DDP", _stepper(torch, DDP(_torch_model()), xt, yt), False),
+                    ("torch DDP, grads as bucket views",
+                     _stepper(torch, DDP(_torch_model(), gradient_as_bucket_view=True), xt, yt),
+                     False)]
+    times: dict[str, list[float]] = {label: [] for label, _, _ in configs}
+    for turn in range(-1, turns):  # turn -1 warms up
+        k = turn % len(configs)
+        for label, step, solo in configs[k:] + configs[:k]:
+            for _ in range(per_turn):
+                if solo:
+                    _quiet_barrier(comm)
+                    if rank == 0:
+                        s = time.perf_counter()
+                        step()
+                        times[label].append(time.perf_counter() - s)
+                    _quiet_barrier(comm)
+                    continue
+                comm.Barrier()
+                s = time.perf_counter()
+                step()
+                times[label].append(time.perf_counter() - s)
     if rank == 0:
-        print(json.dumps({"impl": impl, "distributed": distributed, "params": int(params),
-                          "step_ms": min(times) * 1e3,
-                          "median_ms": statistics.median(times) * 1e3}), flush=True)
-    if distributed:
+        params = sum(p.numel() for p in _gt_model().parameters())
+        for label, v in times.items():
+            v = v[per_turn:]  # the warm-up turn
+            print(json.dumps({"config": label, "params": int(params),
+                              "best_ms": min(v) * 1e3, "median_ms": statistics.median(v) * 1e3,
+                              "n": len(v)}), flush=True)
+    if with_torch:
         dist.destroy_process_group()
+    gt_dist.destroy_process_group()
 
 
 # --- driver -------------------------------------------------------------------------------------
@@ -157,10 +195,9 @@ def _free_port() -> int:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--worker", choices=["bandwidth", "step"])
-    p.add_argument("--impl", default="graphtorch")
-    p.add_argument("--distributed", action="store_true")
-    p.add_argument("--no-ddp", action="store_true", help="2 ranks, model not wrapped")
-    p.add_argument("--steps", type=int, default=15)
+    p.add_argument("--torch", action="store_true", help="(worker) compare torch.distributed")
+    p.add_argument("--turns", type=int, default=10, help="rounds over the DDP configurations")
+    p.add_argument("--per-turn", type=int, default=2, help="steps per configuration and round")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--sizes-mb", type=float, nargs="+", default=[1, 16, 64])
     a = p.parse_args()
@@ -168,7 +205,7 @@ def main() -> None:
         bandwidth_worker(a.sizes_mb, a.reps)
         return
     if a.worker == "step":
-        step_worker(a.impl, a.distributed, a.steps, not a.no_ddp)
+        step_worker(a.turns, a.per_turn, a.torch)
         return
 
     print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} reps interleaved in rotating "
@@ -187,29 +224,31 @@ def main() -> None:
         print(f"{row['size_mb']:>6g}MB {cells[0]:>10} {cells[1]:>11} {cells[2]:>11} "
               f"{ratios[0]:>6.0%}/{ratios[1]:.0%}")
 
-    impls = ["graphtorch"]
     try:
         import torch  # noqa: F401 - only to know whether to compare
-        impls.append("torch")
+        with_torch = True
     except ImportError:
+        with_torch = False
         print("(torch not installed: no torch.distributed comparison)")
-    print(f"\nDDP train step, MLP {'-'.join(map(str, LAYERS))}, batch {BATCH} per rank, SGD, "
-          f"one thread per rank (best of {a.steps} steps):")
-    print(f"{'impl':>11} {'params':>9} {'1 process':>10} {'2 ranks, no DDP':>16} "
-          f"{'2 ranks DDP':>12} {'vs 1 process':>13} {'vs no DDP':>10}")
-    print("  (ms per step, best of the steps; '2 ranks, no DDP' runs both ranks' compute side by "
-          "side without communication: the CPU contention alone)")
-    for impl in impls:
-        steps = ["--worker", "step", "--impl", impl, "--steps", str(a.steps)]
-        single = _run(steps, None)[0]["step_ms"]
-        env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
-        alone = _run([*steps, "--distributed", "--no-ddp"], 2, env)[0]["step_ms"]
-        env["MASTER_PORT"] = str(_free_port())
-        multi = _run([*steps, "--distributed"], 2, env)[0]
-        print(f"{impl:>11} {multi['params']:>9} {single:>10.1f} {alone:>16.1f} "
-              f"{multi['step_ms']:>12.1f} {multi['step_ms'] / single - 1:>+13.0%} "
-              f"{multi['step_ms'] / alone - 1:>+10.0%}")
-
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
+    rows = {r["config"]: r for r in _run(["--worker", "step", "--turns", str(a.turns),
+                                          "--per-turn", str(a.per_turn)]
+                                         + (["--torch"] if with_torch else []), 2, env)}
+    n = next(iter(rows.values()))["n"]
+    params = next(iter(rows.values()))["params"]
+    print(f"\nDDP train step, MLP {'-'.join(map(str, LAYERS))} ({params / 1e6:.1f}M parameters), "
+          f"batch {BATCH} per rank, SGD, one thread per rank; ms per step, median / best of {n} "
+          "steps, every configuration interleaved in one 2-rank job ('1 process': rank 0 alone "
+          "while rank 1 sleeps):")
+    print(f"{'':>40} {'median':>8} {'best':>8} {'vs 1 process':>13}")
+    for impl in ["graphtorch", "torch"] if with_torch else ["graphtorch"]:
+        solo = rows[f"{impl} 1 process"]
+        for label, r in rows.items():
+            if not label.startswith(impl + " "):
+                continue
+            over = (f"{r['median_ms'] / solo['median_ms'] - 1:+.0%} / "
+                    f"{r['best_ms'] / solo['best_ms'] - 1:+.0%}")
+            print(f"{label:>40} {r['median_ms']:>8.1f} {r['best_ms']:>8.1f} {over:>13}")
 
 if __name__ == "__main__":
     main()

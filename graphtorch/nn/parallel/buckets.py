@@ -2,8 +2,10 @@
 
 Parameters are assigned in reverse registration order (roughly the order backward produces their
 gradients), split by dtype and device, each bucket up to a byte cap; the first bucket is capped at
-1 MiB so communication starts early (as PyTorch). A bucket's buffer lives where its engine reads:
-host memory for MPI, the GPU for NCCL.
+1 MiB so communication starts early (as PyTorch). A parameter of at least 1 MiB (or at least the
+cap) gets a bucket of its own: packing it would only add copies, the per-call cost is amortized
+anyway, and a one-parameter bucket can be reduced in place in the gradient itself. A bucket's
+buffer lives where its engine reads: host memory for MPI, the GPU for NCCL.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from graphtorch.device import _cupy
 
 FIRST_BUCKET_BYTES = 1 << 20
+OWN_BUCKET_BYTES = 1 << 20
 
 
 @dataclass(eq=False)
@@ -25,6 +28,7 @@ class Bucket:
     buffer: object  # a flat numpy (or CuPy) array
     pending: int = 0
     work: object = None
+    sent: object = None  # what the all-reduce works on: ``buffer``, or a gradient in place
     used: list[bool] = field(default_factory=list)
     ready: list[bool] = field(default_factory=list)
 
@@ -51,6 +55,12 @@ def assign_buckets(params: list, cap_bytes: int, host: bool) -> list[Bucket]:
         limit = min(FIRST_BUCKET_BYTES, cap_bytes)
         for p in members:
             nbytes = p.numel() * p._data.itemsize
+            if nbytes >= min(OWN_BUCKET_BYTES, cap_bytes):
+                if current:
+                    buckets.append(_make(len(buckets), current, host))
+                buckets.append(_make(len(buckets), [p], host))
+                current, size, limit = [], 0, cap_bytes
+                continue
             if current and size + nbytes > limit:
                 buckets.append(_make(len(buckets), current, host))
                 current, size, limit = [], 0, cap_bytes

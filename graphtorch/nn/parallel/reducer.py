@@ -42,6 +42,7 @@ class Reducer:
         self._ready_count = 0
         self._global_used: np.ndarray | None = None
         self._used_work = None
+        self._in_place: dict[int, object] = {}  # gradients reduced in place this backward
         self.events: list[tuple] = []  # ("grad", name) / ("launch", bucket): tests read the order
         self._hooks = [p.register_post_accumulate_grad_hook(self.grad_ready) for p in params]
 
@@ -53,11 +54,13 @@ class Reducer:
         self.events.clear()
         self._next_launch = 0
         self._ready_count = 0
+        self._in_place.clear()
         for b in self._buckets:
             b.pending = len(b.params)
             b.used = [True] * len(b.params)
             b.ready = [False] * len(b.params)
             b.work = None
+            b.sent = b.buffer
         self._expecting = True
         if not self.find_unused_parameters:
             return
@@ -93,8 +96,14 @@ class Reducer:
         b.ready[i] = True
         self.events.append(("grad", self._names.get(id(p), "?")))
         view = b.view(i)
-        if p.grad._data is not view:
-            copy_into(view, p.grad._data)
+        grad = p.grad._data
+        if self.gradient_as_bucket_view:
+            # the average is formed on the way in (as PyTorch): the bucket then holds the result
+            _divide(view if grad is view else grad, self.world, view)
+        elif len(b.params) == 1 and self._reducible_in_place(grad, view):
+            b.sent = grad  # reduced where it is: no copy in, no copy out
+        elif grad is not view:
+            copy_into(view, grad)
         b.pending -= 1
         self._ready_count += 1
         if b.pending == 0:
@@ -104,13 +113,24 @@ class Reducer:
         if self._ready_count == len(self._params):
             self._finalize()
 
+    def _reducible_in_place(self, grad, view) -> bool:
+        """Whether the gradient array itself can be all-reduced: a contiguous, writable host
+        array of the bucket's shape and dtype that no other parameter's reduction uses."""
+        if not (type(grad) is np.ndarray and type(view) is np.ndarray and grad.flags.c_contiguous
+                and grad.flags.writeable and grad.shape == view.shape and grad.dtype == view.dtype
+                and id(grad) not in self._in_place):
+            return False
+        self._in_place[id(grad)] = grad
+        return True
+
     def _launch_ready(self) -> None:
         while self._next_launch < len(self._buckets):
             b = self._buckets[self._next_launch]
             if b.pending:
                 return
-            # SUM here, the division by the world size is fused into the copy out (_finalize)
-            b.work = self._engine.all_reduce(b.buffer, ReduceOp.SUM,
+            # SUM here; the division by the world size is fused into the copy out (_finalize),
+            # or the copy in with gradient_as_bucket_view
+            b.work = self._engine.all_reduce(b.sent, ReduceOp.SUM,
                                              f"DistributedDataParallel gradient bucket {b.index}")
             self.events.append(("launch", b.index))
             self._next_launch += 1
@@ -122,17 +142,19 @@ class Reducer:
             self._used_work = None
         for b in self._buckets:
             b.work.wait()
+        self._in_place.clear()
         globally_used = self._global_used
         index = {id(p): k for k, p in enumerate(self._params)} if globally_used is not None else {}
         world = self.world
         for b in self._buckets:
-            if self.gradient_as_bucket_view:
-                _divide(b.buffer, world, b.buffer)
             for i, p in enumerate(b.params):
                 if globally_used is not None and not globally_used[index[id(p)]]:
                     continue
                 view = b.view(i)
-                if self.gradient_as_bucket_view:
+                if b.sent is not b.buffer:  # reduced in place in p.grad
+                    _divide(b.sent, world, b.sent)
+                    p.grad._vc[0] += 1
+                elif self.gradient_as_bucket_view:
                     if p.grad is None or p.grad._data is not view:
                         p.grad = Tensor._wrap(view, p.device)
                     else:

@@ -84,6 +84,29 @@ compare(mlp, (10,), "MLP, small buckets, grads as bucket views",
 compare(mlp, (10,), "MLP, grads as bucket views zeroed in place",
         wrap=lambda m: DDP(m, gradient_as_bucket_view=True), set_to_none=False)
 compare(mlp, (10,), "traced MLP", lambda m: torch.jit.trace(m, torch.zeros(PER_RANK, 10)))
+# a bucket per parameter: each gradient is all-reduced in place in .grad (no bucket copies),
+# both when backward creates .grad and when it accumulates into a zeroed one
+compare(mlp, (10,), "MLP, one-parameter buckets reduced in place",
+        wrap=lambda m: DDP(m, bucket_cap_mb=1e-6))
+compare(mlp, (10,), "MLP, one-parameter buckets, grads zeroed in place",
+        wrap=lambda m: DDP(m, bucket_cap_mb=1e-6), set_to_none=False)
+compare(cnn, (2, 8, 8), "CNN, one-parameter buckets", wrap=lambda m: DDP(m, bucket_cap_mb=1e-6))
+
+# in place means in .grad's own array: a second backward accumulates into the same tensors and
+# the reduction averages the accumulated sum (d sum(x W^T + b) / dW = 3 (R + 1) per rank)
+torch.manual_seed(0)
+small = nn.Linear(4, 4)
+ddp = DDP(small, bucket_cap_mb=1e-6)
+assert len(ddp._buckets) == 2 and all(len(b.params) == 1 for b in ddp._buckets)
+ddp(torch.ones(3, 4) * (R + 1)).sum().backward()
+mean_r1 = sum(r + 1 for r in range(W)) / W
+np.testing.assert_allclose(small.weight.grad.numpy(), np.full((4, 4), 3 * mean_r1), rtol=1e-6)
+np.testing.assert_allclose(small.bias.grad.numpy(), np.full(4, 3.0), rtol=1e-6)
+assert all(b.sent is b.params[0].grad._data for b in ddp._buckets)  # no bucket copy
+keep = small.weight.grad
+ddp(torch.ones(3, 4) * (R + 1)).sum().backward()
+assert small.weight.grad is keep and ddp._buckets[1].sent is keep._data
+np.testing.assert_allclose(keep.numpy(), np.full((4, 4), 6 * mean_r1), rtol=1e-6)
 
 # bucketing: with tiny buckets the first bucket is launched while backward still produces grads
 torch.manual_seed(0)
