@@ -42,6 +42,7 @@ from graphtorch.errors import GraphtorchError
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.passes.manager import PassContext, run_passes
 from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_reduce import COMPOSITES
 from graphtorch.runtime.c_rows import ROW_OPS
 from graphtorch.runtime.cpu_codegen import CompiledGraph
 from graphtorch.runtime.interpreter import Interpreter
@@ -54,6 +55,21 @@ PIPELINE = ["unroll_loops", "canonicalize", "constant_fold", "cse", "dce", "deco
 # Node kinds whose effects need the caller's Tensor objects (the raw-array code has none).
 IDENTITY_KINDS = frozenset({"prim::Inplace", "prim::SetAttr", "prim::PythonOp",
                             "prim::CallMethod", "prim::CallFunction"})
+
+
+# The documented tolerance of compiled results against the reference interpreter, per result
+# dtype (docs/fusion.md "Tolerance"): (rtol, atol). Integer and bool results are exact.
+TOLERANCE = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1e-5, 1e-6),
+             np.dtype(np.float64): (1e-12, 1e-12), np.dtype(np.complex64): (1e-5, 1e-6),
+             np.dtype(np.complex128): (1e-12, 1e-12)}
+
+
+def tolerance(dtype) -> tuple[float, float]:
+    """(rtol, atol) within which a compiled result of ``dtype`` (a numpy dtype, bfloat16 by
+    name) equals the interpreter's; (0, 0) for integers and bools."""
+    if str(dtype) == "bfloat16":
+        return 1.6e-2, 1e-5
+    return TOLERANCE.get(np.dtype(dtype), (0.0, 0.0))
 
 
 @dataclass
@@ -213,7 +229,7 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
 def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
     g = graph.copy()
     # NOTE: ops with their own C kernels stay whole; linear keeps its BLAS call (and epilogue)
-    keep = (*ROW_OPS, "linear") if c_backend.available() else ("linear",)
+    keep = (*ROW_OPS, *COMPOSITES, "linear") if c_backend.available() else ("linear",)
     try:
         run_passes(g, PIPELINE, PassContext(options={"keep_composites": keep}))
     except GraphtorchError as e:

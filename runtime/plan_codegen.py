@@ -39,7 +39,7 @@ from graphtorch.ops.dispatch import _casts_for, dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime import c_backend, c_epilogue, plan_kernels
+from graphtorch.runtime import c_backend, c_epilogue, c_reduce, plan_kernels
 from graphtorch.runtime.c_elementwise import CKernel
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
@@ -474,10 +474,16 @@ class _Emitter:
             return
         self.flush(node, depth)
         rows = row_kernel(op, node, arg_kinds, self.rec.first.get(node))
+        what = "row kernel"
+        if rows is None:
+            rows, what = c_reduce.reduce_kernel(op, arg_kinds), "reduction kernel"
         if rows is not None:
             ref = self.obj(rows, "row_")
-            self.kernels.append(KernelInfo(f"{op.name} (row kernel)", rows.backend, rows.detail))
+            self.kernels.append(KernelInfo(f"{op.name} ({what})", rows.backend, rows.detail))
             self.assign(node, f"{ref}({', '.join(vals)})", depth)
+            return
+        if op.kernel is None:      # a composite the C kernel would have run (compile failed)
+            self.generic(node, args, depth, "composite without a kernel (its C kernel failed)")
             return
         k = self.obj(_plan_kernel(op), f"k_{op.name}_")
         if self.loops and not self.writes and plan_kernels.hoistable_weight(op, node, self.graph) \
@@ -568,7 +574,7 @@ def _raw_refusal(op, node, one) -> str | None:
     if one is None:
         return "not reached when the plan was recorded" if node not in _SEEN_ANY else \
             "argument kinds vary between runs"
-    if op.kernel is None:
+    if op.kernel is None and not c_reduce.handles(op):
         return "composite without a kernel (runs its decomposition)"
     arg_kinds, out_kinds, casts = one
     if casts is None:

@@ -25,6 +25,13 @@ from graphtorch.cli.inputs import (
     to_call_args,
 )
 from graphtorch.cli.inspect_cmd import entry_method
+from graphtorch.cli.run_compare import (
+    FILE_ATOL,
+    FILE_RTOL,
+    compare_arrays,
+    executors_compared,
+    failure_line,
+)
 from graphtorch.errors import DeviceError, GraphtorchError
 from graphtorch.jit import get_executor, set_executor
 
@@ -33,10 +40,15 @@ def add_parser(sub):
     p = sub.add_parser("run", help="run a model on inputs; compare outputs; measure latency")
     add_model_arguments(p)
     p.add_argument("--output", "-o", metavar="OUT.npz", help="write the outputs to an .npz file")
-    p.add_argument("--compare", metavar="REF.npz", help="compare the outputs with reference "
-                                                         "arrays (keys output, output0 ...)")
-    p.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (1e-5)")
-    p.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (1e-8)")
+    p.add_argument("--compare", metavar="REF.npz", nargs="?", const="",
+                   help="compare the outputs with reference arrays (keys output, output0 ...); "
+                        "without a file (after the model): run the model through the "
+                        "interpreter and the execution plan and compare the two")
+    p.add_argument("--rtol", type=float, default=None,
+                   help="relative tolerance (REF.npz: 1e-5; executors: per dtype, "
+                        "docs/fusion.md)")
+    p.add_argument("--atol", type=float, default=None,
+                   help="absolute tolerance (REF.npz: 1e-8; executors: per dtype)")
     add_timing_arguments(p, iters=1)
     p.add_argument("--min-time", type=float, default=0.0, metavar="S",
                    help="keep iterating until S seconds have passed (at least --iters runs)")
@@ -229,7 +241,7 @@ def latency_stats(times: list[float]) -> dict:
             "throughput_per_s": 1e3 / mean if mean > 0 else float("inf")}
 
 
-def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict]:
+def compare(outputs: dict, ref_path: str, rtol: float | None, atol: float | None) -> list[dict]:
     try:
         with np.load(ref_path, allow_pickle=False) as z:
             ref = {k: z[k] for k in z.files}
@@ -237,26 +249,8 @@ def compare(outputs: dict, ref_path: str, rtol: float, atol: float) -> list[dict
         raise CLIError(f"--compare: no such file: {ref_path!r}") from None
     except (ValueError, OSError, EOFError) as e:
         raise CLIError(f"--compare: cannot read {ref_path!r} as .npz: {e}") from None
-    missing = sorted(set(ref) - set(outputs))
-    if missing:
-        raise CLIError(f"--compare: the reference has {missing[0]!r} but the model's outputs "
-                       f"are {sorted(outputs)}")
-    rows = []
-    for name in sorted(ref):
-        got, want = outputs[name], ref[name]
-        row = {"name": name, "shape": list(got.shape), "ok": False}
-        if got.shape != want.shape:
-            row["error"] = f"shape {list(got.shape)} != reference {list(want.shape)}"
-        else:
-            g, w = got.astype(np.float64), want.astype(np.float64)
-            diff = np.abs(g - w)
-            row["max_abs_error"] = float(diff.max()) if diff.size else 0.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rel = np.where(w != 0, diff / np.abs(w), np.where(diff == 0, 0.0, np.inf))
-            row["max_rel_error"] = float(rel.max()) if rel.size else 0.0
-            row["ok"] = bool(np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True))
-        rows.append(row)
-    return rows
+    return compare_arrays(outputs, ref, FILE_RTOL if rtol is None else rtol,
+                          FILE_ATOL if atol is None else atol, "the reference")
 
 
 def run(args) -> int:
@@ -270,6 +264,9 @@ def run(args) -> int:
                              f"optimize -o writes archives)")
         out_path = output_path(args.output, args.model, "out.npz")
     prep = prepare_run(args)
+    both = None
+    if args.compare == "":
+        both = executors_compared(prep, args.method, args.seed)
     result, times = time_runs(prep, args.warmup, args.iters, args.min_time, args.progress)
     outputs = flatten_outputs(result)
     doc: dict = {"model": args.model, "method": args.method, "device": str(prep.device),
@@ -286,20 +283,21 @@ def run(args) -> int:
         replace_file(out_path, lambda f: np.savez(f, **outputs))
         doc["output_file"] = args.output
     failed = []
-    if args.compare:
+    against = args.compare or "the interpreter"
+    if both is not None:
+        reference, planned, doc["plan"] = both
+        doc["compare_with"] = "interpreter"
+        doc["compare"] = compare_arrays(planned, reference, args.rtol, args.atol,
+                                        "the interpreter")
+    elif args.compare:
         doc["compare"] = compare(outputs, args.compare, args.rtol, args.atol)
-        failed = [r for r in doc["compare"] if not r["ok"]]
+    failed = [r for r in doc.get("compare", []) if not r["ok"]]
     if args.json:
         emit_json(doc)
     else:
         _print_report(doc, args)
     if failed:
-        r = failed[0]
-        why = r.get("error") or (f"max abs error {r['max_abs_error']:.3g}, max rel error "
-                                 f"{r['max_rel_error']:.3g} exceed rtol={args.rtol:g}, "
-                                 f"atol={args.atol:g}")
-        raise CLIError(f"--compare: {len(failed)} output(s) differ from {args.compare}; "
-                       f"{r['name']}: {why}")
+        raise CLIError(failure_line(failed, against))
     return 0
 
 
@@ -310,10 +308,14 @@ def _print_report(doc: dict, args) -> None:
         print(f"output {name}: {info['dtype']}{info['shape']}")
     if args.output:
         print(f"wrote {args.output}")
+    if "plan" in doc:
+        print(f"compared: {doc['executor']} vs the interpreter")
+        print(doc["plan"])
     for r in doc.get("compare", []):
         status = "ok" if r["ok"] else "MISMATCH"
         detail = r.get("error") or (f"max abs {r['max_abs_error']:.3g}, "
-                                    f"max rel {r['max_rel_error']:.3g}")
+                                    f"max rel {r['max_rel_error']:.3g}; rtol {r['rtol']:g}, "
+                                    f"atol {r['atol']:g}")
         print(f"compare {r['name']}: {status} ({detail})")
     lat = doc["latency"]
     if lat["runs"] > 1 or args.warmup:

@@ -137,6 +137,23 @@ def test_constant_loops_unroll_and_fuse():
     assert kinds.count("prim::FusionGroup") == 1
 
 
+def loop_reads_outer(x, h):
+    w = x * 2.0
+    for _ in range(3):
+        h = gt.tanh(w + h)
+    return h
+
+
+def test_unrolled_loop_bodies_read_values_defined_outside_the_loop():
+    # the copies of the body read w from the enclosing scope: the pipeline failed on it and
+    # the whole plan ran the interpreter
+    f = gt.jit.script(loop_reads_outer)
+    got, want, plan = compiled_and_reference(f, gt.randn(3, 4), gt.randn(3, 4))
+    close(got, want)
+    assert plan.mode == "compiled", plan.reason
+    assert "prim::Loop" not in [n.kind for n in plan.graph.walk()]
+
+
 def branchy(x, n: int):
     acc = x
     for _ in range(n):
