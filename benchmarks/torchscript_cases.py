@@ -35,6 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import torchscript_cases_programs as programs
+import torchscript_cases_report as report
+
 STATUSES = ("pass", "refused", "missing", "crash", "wrong", "hang")
 _CASE_FN = "__case__"
 
@@ -157,6 +160,8 @@ def extract_cases(path: Path) -> list[dict]:
         for meth in cls.body:
             if not (isinstance(meth, ast.FunctionDef) and meth.name.startswith("test")):
                 continue
+            if programs.method_makes_global(meth):
+                continue  # its classes need a real module: torchscript_cases_programs.py
             setup: list[ast.stmt] = []
             for stmt in meth.body:
                 if _is_check_script(stmt):
@@ -171,8 +176,9 @@ def extract_cases(path: Path) -> list[dict]:
                             "torch_src": _case_source(lines, imports, deps, setup, call, False),
                             "gt_src": _case_source(lines, imports, deps, setup, call, True)})
                     continue
-                if isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign,
-                                     ast.Import, ast.ImportFrom)) and not _uses_self(stmt):
+                if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) or isinstance(
+                        stmt, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom)
+                ) and not _uses_self(stmt):  # ``self`` in a nested class's methods is its own
                     setup.append(stmt)
     return cases
 
@@ -180,9 +186,7 @@ def extract_cases(path: Path) -> list[dict]:
 # ---------------------------------------------------------------- one case (worker process)
 
 def _load(src: str, path: Path, name: str):
-    path.write_text(src)
-    glb: dict = {"__name__": path.stem, "__file__": str(path)}
-    exec(compile(src, str(path), "exec"), glb)  # noqa: S102 - the harness's own case file
+    glb = programs.module(src, path).__dict__  # a real module: classes find their source
     fn, inputs = glb[_CASE_FN]()
     if isinstance(fn, str):  # checkScript(source_text, inputs, name=...)
         text_path = path.with_name(path.stem + "_text.py")
@@ -349,7 +353,10 @@ def worker(cases_path: str, start: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="gt_ts_"))
     for case in cases[start:]:
         print(f"BEGIN {case['id']}", flush=True)
-        res = run_case(case, workdir)
+        if case.get("kind"):
+            res = programs.run_program_case(case, workdir, sys.modules[__name__])
+        else:
+            res = run_case(case, workdir)
         print("DONE " + json.dumps(res), flush=True)
 
 
@@ -397,6 +404,9 @@ def main() -> None:
     ap.add_argument("--json", default="/tmp/torchscript_cases.json")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--only", nargs="*", help="file names to run (default: every test_*.py)")
+    ap.add_argument("--checkscript-only", action="store_true",
+                    help="only top-level checkScript calls (the measure before checkModule, "
+                         "assertEqual and make_global cases were added)")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -408,6 +418,8 @@ def main() -> None:
     rows, everything = [], []
     for path in files:
         cases = extract_cases(path)
+        if not a.checkscript_only:
+            cases += programs.extract_program_cases(path, sys.modules[__name__])
         for i, c in enumerate(cases):
             c["id"] = f"{path.stem}_{i}"
         results = run_file(cases, a.timeout) if cases else []
@@ -435,6 +447,7 @@ def main() -> None:
     refused = [r for r in everything if r["status"] == "refused"]
     print(f"refusals without a caret: {sum(not r['caret'] for r in refused)}, "
           f"without a hint: {sum(not r['hint'] for r in refused)} (of {len(refused)})")
+    report.print_blockers(everything)
     print(f"per-case results: {a.json}")
 
 

@@ -19,7 +19,7 @@ from graphtorch.ops.registry import REGISTRY as _R
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet",
            "solve", "cholesky", "qr", "svd", "svdvals", "eigh", "eigvalsh", "cross",
-           "matrix_power", "matmul", "vecdot", "multi_dot", "pinv"]
+           "matrix_power", "matmul", "vecdot", "multi_dot", "pinv", "lu_factor", "lu", "lu_solve"]
 
 
 def _named(name: str, fields: tuple[str, ...]) -> type:
@@ -35,6 +35,8 @@ _SLOGDET = _named("linalg_slogdet", ("sign", "logabsdet"))
 _EIGH = _named("linalg_eigh", ("eigenvalues", "eigenvectors"))
 _SVD = _named("linalg_svd", ("U", "S", "Vh"))
 _QR = _named("linalg_qr", ("Q", "R"))
+_LU_FACTOR = _named("linalg_lu_factor", ("LU", "pivots"))
+_LU = _named("linalg_lu", ("P", "L", "U"))
 
 
 def _op_function(op_name: str, public: str, doc: str):
@@ -136,3 +138,22 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N803
     keep = S > cutoff
     inv_s = where(keep, 1.0 / where(keep, S, S * 0 + 1), S * 0)
     return Vh.mT @ (inv_s.unsqueeze(-1) * U.mT)
+
+
+
+def lu_factor(A, *, pivot: bool = True):  # noqa: N803
+    """``return_types.linalg_lu_factor(LU, pivots)``: packed LU factors with partial pivoting
+    (``A = P @ L @ U``; ``pivots`` are 1-based int32 row swaps, see graphtorch/ops/linalg_lu.py)."""
+    return _LU_FACTOR(*dispatch(_R["linalg_lu_factor"], (A,), {"pivot": pivot}))
+
+
+def lu(A, *, pivot: bool = True):  # noqa: N803
+    """``return_types.linalg_lu(P, L, U)`` with ``A = P @ L @ U``."""
+    return _LU(*dispatch(_R["linalg_lu"], (A,), {"pivot": pivot}))
+
+
+lu_factor.op = _R["linalg_lu_factor"]  # script calls the op (a tuple there)
+lu.op = _R["linalg_lu"]
+lu_solve = _op_function("linalg_lu_solve", "lu_solve",
+                        "``lu_solve(LU, pivots, B, *, left=True, adjoint=False)``: X with "
+                        "``A X = B`` from ``lu_factor(A)``.")

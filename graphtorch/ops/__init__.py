@@ -9,6 +9,7 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     indexing,
     linalg,
     linalg_decomp,
+    linalg_lu,
     linalg_norms,
     linalg_spectral,
     nn_ops,

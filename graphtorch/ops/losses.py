@@ -180,7 +180,8 @@ def _nll_loss(x, target, weight=None, reduction="mean", ignore_index=-100):
                          f"{names[weight.dtype.name]}")
     picked, keep, hot = _picked(x, target, ignore_index)
     w = _class_weights(weight, hot, keep, x)
-    loss = -picked * w
+    # NOTE: an ignored target's loss is 0 even where its row is NaN or inf (PyTorch skips it)
+    loss = (-picked * w).where(keep, 0.0)
     if reduction == "mean":
         return _weighted_mean(loss, keep, w.sum())
     return reduce_loss(loss, reduction)

@@ -1,0 +1,80 @@
+"""What blocks the TorchScript cases: failures of benchmarks/torchscript_cases.py grouped by cause.
+
+``.venv/bin/python benchmarks/torchscript_cases_report.py /tmp/torchscript_cases.json`` prints, for
+each status other than pass, the causes by how many cases each blocks, and per file the counts by
+kind of case. The harness prints the same table at the end of a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+from pathlib import Path
+
+# (pattern on the failure message, feature): the first that matches names the feature
+_FEATURES = (
+    (r"cannot script the class|cannot call class|script an instance",
+     "user classes (@torch.jit.script class, its methods and constructor)"),
+    (r"unknown type annotation '(List\[|Dict\[|Optional\[|Tuple\[)?[A-Z]\w*\]?'",
+     "a user class or Enum as a type annotation"),
+    (r"Python \w+ object as a value|has a type script does not support",
+     "Enum members / user objects as values or module attributes"),
+    (r"interface", "torch.jit.interface"),
+    (r"\bwith\b|context manager", "with a user context manager"),
+    (r"NamedTuple|namedtuple", "NamedTuple"),
+    (r"_overload|overload", "torch.jit._overload"),
+    (r"complex", "complex tensors"),
+    (r"sparse", "sparse tensors"),
+    (r"Starred|\*x|starred", "*x unpacking"),
+    (r"recursive call", "recursion"),
+    (r"@ignore|ignored function", "@torch.jit.ignore'd functions with keyword arguments"),
+    (r"property", "@property on modules"),
+    (r"cannot import name|partially initialized module", "graphtorch import error"),
+)
+
+
+def feature(status: str, why: str) -> str:
+    """The feature a failure message points at (or the message with names elided)."""
+    for pattern, name in _FEATURES:
+        if re.search(pattern, why):
+            return name
+    msg = re.sub(r"'[^']*'", "'…'", why.split(": ", 1)[-1])
+    return re.sub(r"\d+", "N", msg)[:90]
+
+
+def blockers(results: list[dict]) -> dict[str, collections.Counter]:
+    """status -> Counter of features, over the counted (not excluded) cases."""
+    out: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for r in results:
+        if r["status"] == "wrong":
+            out["wrong"][f"{r['file']}:{r['line']} ({r['test']}): {r.get('why', '')[:90]}"] += 1
+        elif r["status"] not in ("pass", "excluded"):
+            out[r["status"]][feature(r["status"], r.get("why", ""))] += 1
+    return out
+
+
+def print_blockers(results: list[dict], top: int = 25) -> None:
+    for status, counts in blockers(results).items():
+        print(f"\n{status}: {sum(counts.values())} cases")
+        for name, n in counts.most_common(top):
+            print(f"  {n:4d}  {name}")
+    by_kind = collections.Counter((r["file"], r.get("kind") or "checkScript", r["status"])
+                                  for r in results if r["status"] != "excluded")
+    print("\nper file and kind of case (pass / cases):")
+    for file, kind in sorted({(f, k) for f, k, _ in by_kind}):
+        n = sum(v for (f, k, _), v in by_kind.items() if (f, k) == (file, kind))
+        print(f"  {file:30s} {kind:12s} {by_kind[(file, kind, 'pass')]:4d} / {n}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json", nargs="?", default="/tmp/torchscript_cases.json")
+    ap.add_argument("--top", type=int, default=25)
+    a = ap.parse_args()
+    print_blockers(json.loads(Path(a.json).read_text()), a.top)
+
+
+if __name__ == "__main__":
+    main()
