@@ -13,6 +13,7 @@ from graphtorch.device import CPU, array_module, as_device, device_of_array
 from graphtorch.errors import ArgumentError, AutogradError, DTypeError
 from graphtorch.ops import dispatch as _dispatch_mod
 from graphtorch.ops.creation import _to_array
+from graphtorch.ops.dispatch import active_tracer as _active_tracer
 from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.views import replay_view
@@ -102,7 +103,7 @@ class Tensor:
 
     @property
     def shape(self) -> Size:
-        tracer = _dispatch_mod.TRACE.tracer
+        tracer = _active_tracer()
         if tracer is not None:  # NOTE: sizes read while tracing stay graph values
             return Size(tracer.size_of(self, d) for d in range(self._data.ndim))
         return Size(self._data.shape)
@@ -164,7 +165,7 @@ class Tensor:
             return self.shape
 
         d = normalize_dim(dim, self._data.ndim)
-        tracer = _dispatch_mod.TRACE.tracer
+        tracer = _active_tracer()
         if tracer is not None:
             return tracer.size_of(self, d)
         return self._data.shape[d]
@@ -393,7 +394,7 @@ class Tensor:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                                f"shape {list(result.shape)}")
         grad_on = grad_mode.STATE.enabled
-        tracer = _dispatch_mod.TRACE.tracer
+        tracer = _active_tracer()
         base = self._base
         if base is not None and (grad_on and (result._rg or base._rg) or tracer is not None):
             if self._view_fn is not None:
@@ -498,13 +499,12 @@ class _RemovableHandle:
 
 
 def _warn_trace(kind: str, what: str) -> None:
-    tracer = _dispatch_mod.TRACE.tracer
+    tracer = _active_tracer()
     if tracer is not None:
         tracer.warn_python_value(kind, what)
 
 
-_dispatch_mod._Tensor = Tensor
-_dispatch_mod._wrap = Tensor._wrap
+_dispatch_mod.install_tensor_class(Tensor)
 
 
 def is_tensor(obj) -> bool:

@@ -26,12 +26,8 @@ from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph, SourceLoc
 from graphtorch.ir.traced_int import TracedInt
 from graphtorch.ops import dispatch as _dispatch
+from graphtorch.ops.dispatch import TracerWarning
 from graphtorch.tensor import Tensor
-
-
-class TracerWarning(UserWarning):
-    """A traced value left the graph: the trace might not generalize to other inputs."""
-
 
 _WARN_TEXT = ("{what} might cause the trace to be incorrect. We can't record the data flow of "
               "Python values, so this value will be treated as a constant in the future. This "

@@ -8,8 +8,11 @@ needed.
 from __future__ import annotations
 
 import contextvars
+import functools
 import numbers
 import threading
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 import numpy as np
 
@@ -22,20 +25,54 @@ from graphtorch.ops.errstate import IGNORE_STATE as _IGNORE_STATE
 from graphtorch.ops.registry import OpDef, OpKind, Promotion
 from graphtorch.ops.schema import _NO_DEFAULT
 
+# --- the tracer hooks ---------------------------------------------------------------------------
+# NOTE: the eager core sees a tracer only through this interface (graphtorch.ir.capture.Tracer
+# implements it): dispatch records each op call, and Tensor asks the active tracer about sizes,
+# in-place writes and Python values read from tensors (tensor.py calls active_tracer()).
+
+
+class TracerWarning(UserWarning):
+    """A traced value left the graph: the trace might not generalize to other inputs."""
+
+
+class TracerHooks(Protocol):
+    """What the eager core calls on the active tracer."""
+
+    def record(self, op: OpDef, vals: list, out) -> None:
+        """Op ``op`` ran on the bound arguments ``vals`` and returned ``out``."""
+
+    def opaque(self) -> AbstractContextManager:
+        """A context in which op calls are not recorded (a composite's decomposition)."""
+
+    def size_of(self, t, dim: int) -> int:
+        """Size ``dim`` of tensor ``t`` (an int that stays a graph value while recording)."""
+
+    def rebind(self, tensor, result) -> None:
+        """An in-place op: ``tensor`` now holds the value ``result`` was recorded as."""
+
+    def warn_python_value(self, kind: str, what: str) -> None:
+        """A tensor value is read into Python (``item``, ``bool`` ...): a TracerWarning."""
+
 
 class _TraceState(threading.local):
     def __init__(self):
-        self.tracer = None
+        self.tracer: TracerHooks | None = None
 
 
 TRACE = _TraceState()
 
 
-def set_tracer(tracer):
-    """Install ``tracer`` (an object with ``record(op, args, outputs)``); returns the previous."""
+def set_tracer(tracer: TracerHooks | None) -> TracerHooks | None:
+    """Install ``tracer`` on this thread (None: stop tracing); returns the previous one."""
     prev = TRACE.tracer
     TRACE.tracer = tracer
     return prev
+
+
+# active_tracer() -> TracerHooks | None: the tracer recording on this thread, or None (the common
+# case: eager code). NOTE: a partial of getattr, not a def: Tensor.shape and .size() call it on
+# every read, and the C-level call costs a third of a Python function call's overhead.
+active_tracer = functools.partial(getattr, TRACE, "tracer")
 
 
 class _ProfileState:
@@ -48,8 +85,16 @@ class _ProfileState:
 
 PROFILE = _ProfileState()
 
-_Tensor = None  # graphtorch.tensor.Tensor, set by graphtorch.tensor at import
+_Tensor = None  # graphtorch.tensor.Tensor, installed by graphtorch.tensor (install_tensor_class)
 _wrap = None  # Tensor._wrap, likewise
+
+
+def install_tensor_class(cls: type) -> None:
+    """Make ``cls`` the tensor type dispatch checks for and wraps results in (tensor.py calls
+    it once: the Tensor class sits above this module)."""
+    global _Tensor, _wrap
+    _Tensor = cls
+    _wrap = cls._wrap
 
 
 def _tensor_inputs(op: OpDef, vals: list) -> list:
