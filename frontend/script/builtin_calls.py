@@ -9,7 +9,7 @@ from __future__ import annotations
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.state import Lowerer
-from graphtorch.frontend.script.values import PyObj
+from graphtorch.frontend.script.values import ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -28,6 +28,12 @@ _HANDLED = {"hash", "chr", "ord", "pow", "any", "all", "sorted", "reversed", "ro
 SUPPORTED_BUILTINS = set(ARITY) | _HANDLED | {"isinstance", "range", "print"}
 _NUMBERS = (T.IntType, T.FloatType, T.BoolType)
 
+_BUILTIN_HINTS = {
+    "set": "use a List, or a Dict whose values you ignore",
+    "map": "use a list comprehension",
+    "filter": "use a list comprehension with an if clause",
+    "slice": "slice() is supported directly inside brackets: x[slice(a, b)] (or write x[a:b])",
+}
 # str method -> result type (None: the receiver's type, str)
 _STR_RESULTS: dict[str, T.Type] = {
     **{m: T.STR for m in STR_METHODS},
@@ -47,7 +53,79 @@ def _number_join(a: T.Type, b: T.Type) -> T.Type:
 
 
 class BuiltinCalls(Lowerer):
-    def check_builtin_arity(self, name: str, e: S.Call) -> None:
+    """Python builtins (``call``) and the methods of lists, dicts and str (``list_method``,
+    ``dict_method``, ``str_method``); ``isinstance`` tests known while compiling."""
+
+    def call(self, name: str, e: S.Call):
+        """The value of the call ``e`` of Python builtin ``name``."""
+        if name not in SUPPORTED_BUILTINS:
+            raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
+                                 _BUILTIN_HINTS.get(name, "script's builtins are listed in "
+                                                    "docs/jit_script.md (The language subset)"))
+        self._check_builtin_arity(name, e)
+        out = self._extra_builtin(name, e)
+        if out is not None:
+            return out
+        if name == "len" and len(e.args) == 1:
+            raw = self.exprs.lower(e.args[0])
+            if isinstance(raw, ModuleRef) and raw.is_container:
+                n = self.const(len(raw.module._modules))
+                self.state.static_lens.add(n)
+                return n
+        args, kwargs = self.calls.args_of(e) if name not in ("isinstance", "range") else ([], {})
+        if name == "len":
+            v = args[0]
+            if is_container_len := (isinstance(v.type, T.TupleType)):
+                del is_container_len
+                return self.const(len(v.type.elems))
+            return self.exprs.length(v, e.pos)
+        if name == "print":
+            self.graph.emit(Prim.Print, args, [])
+            return self.const(None)
+        if name in ("int", "float", "bool", "str"):
+            t = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR}[name]
+            if not args:
+                return self.const({"int": 0, "float": 0.0, "bool": False, "str": ""}[name])
+            return self.scalar(f"prim::{name}", [args[0]], t)
+        if name == "abs":
+            if args[0].type.__class__ is T.TensorType:
+                return self.calls.call_op("abs", args, {}, e.pos)
+            out = T.FLOAT if args[0].type == T.COMPLEX else args[0].type
+            return self.scalar("prim::abs", args, out)
+        if name in ("min", "max"):
+            if any(isinstance(a.type, T.TensorType) for a in args):
+                op = "minimum" if name == "min" else "maximum"
+                return self.calls.call_op(op, args, {}, e.pos)
+            if len(args) == 1 and isinstance(args[0].type, T.ListType):
+                return self.scalar(f"prim::{name}", args, args[0].type.elem)
+            out = args[0].type
+            for a in args[1:]:
+                out = T.unify(out, a.type) or out
+            if out == T.NUMBER:
+                out = T.FLOAT
+            return self.scalar(f"prim::{name}", args, out)
+        if name == "sum":
+            if isinstance(args[0].type, T.TensorType):
+                raise self.src.error("sum() of a Tensor is not supported in script", e.pos,
+                                     "Python's sum(x) adds the rows: write x.sum(0)")
+            lst = self._need_list("sum", args[0], e)
+            elem = lst.type.elem
+            start = args[1] if len(args) > 1 else kwargs.get("start")
+            if start is None:
+                return self.scalar("prim::sum", [lst], elem)
+            out = T.unify(elem, start.type) or elem
+            return self.scalar("prim::sum_start", [lst, start], out)
+        if name == "list":
+            return self._list_builtin(args, e)
+        if name == "isinstance":
+            return self.isinstance_call(e)
+        if name == "range":
+            raise self.src.error("range() is only supported as the iterable of a for loop",
+                                 e.pos, "write 'for i in range(...)', or build a list")
+        hint = _BUILTIN_HINTS.get(name)
+        raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
+
+    def _check_builtin_arity(self, name: str, e: S.Call) -> None:
         """``abs()`` / ``sum(a, b, c)``: the count Python would reject, as a ScriptError."""
         if any(isinstance(a, S.Starred) for a in e.args):
             raise self.src.error(f"*args in a call of {name}() is not supported in script",
@@ -66,7 +144,7 @@ class BuiltinCalls(Lowerer):
                                      "sorted() takes only reverse=; key= is not supported"
                                      if name == "sorted" else None)
 
-    def extra_builtin(self, name: str, e: S.Call) -> Value | None:
+    def _extra_builtin(self, name: str, e: S.Call) -> Value | None:
         """The value of builtin ``name`` called at ``e``, or None when it is not one of these."""
         if name not in _HANDLED:
             return None
@@ -84,10 +162,10 @@ class BuiltinCalls(Lowerer):
         if name in ("any", "all"):
             if isinstance(t, T.TensorType):
                 return self.calls.call_op(name, args, {}, e.pos)
-            self.need_list(name, args[0], e)
+            self._need_list(name, args[0], e)
             return self.scalar(f"prim::{name}", args, T.BOOL)
         if name in ("sorted", "reversed"):
-            lst = self.need_list(name, args[0], e)
+            lst = self._need_list(name, args[0], e)
             if name == "reversed":
                 return self.scalar("prim::reversed", [lst], lst.type)
             rev = kwargs.get("reverse", self.const(False))
@@ -102,7 +180,7 @@ class BuiltinCalls(Lowerer):
             out = T.INT if name in ("ord", "hash") else T.STR
             return self.scalar(f"prim::{name}", args, out)
         if name == "pow":
-            return self.exprs.expr(S.BinOp(e.pos, "**", e.args[0], e.args[1]))
+            return self.exprs.lower(S.BinOp(e.pos, "**", e.args[0], e.args[1]))
         if name == "round":
             if isinstance(t, T.TensorType):
                 if len(args) == 2:
@@ -128,17 +206,17 @@ class BuiltinCalls(Lowerer):
                                  f"not known while compiling", e.pos,
                                  "write the tuple out: (xs[0], xs[1]), or keep the list")
         if name == "zip":
-            lists = [self.need_list("zip", a, e) for a in args]
+            lists = [self._need_list("zip", a, e) for a in args]
             elem = T.TupleType(tuple(v.type.elem for v in lists))
             return self.scalar("prim::zip", lists, T.ListType(elem))
         if name == "enumerate":
-            lst = self.need_list("enumerate", args[0], e)
+            lst = self._need_list("enumerate", args[0], e)
             start = args[1] if len(args) > 1 else kwargs.get("start", self.const(0))
             elem = T.TupleType((T.INT, lst.type.elem))
             return self.scalar("prim::enumerate", [lst, start], T.ListType(elem))
         return None
 
-    def need_list(self, name: str, v: Value, e: S.Call) -> Value:
+    def _need_list(self, name: str, v: Value, e: S.Call) -> Value:
         """``v`` as a list: a list, a str (its characters), a dict (its keys) or a tuple whose
         items have one type."""
         t = v.type
@@ -164,7 +242,7 @@ class BuiltinCalls(Lowerer):
         return [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
                 for i, et in enumerate(v.type.elems)]
 
-    def list_builtin(self, args: list[Value], e: S.Call) -> Value:
+    def _list_builtin(self, args: list[Value], e: S.Call) -> Value:
         """``list(x)``: a new list (a copy; the characters of a str; the keys of a dict)."""
         if not args:
             return self.graph.emit(Prim.ListConstruct, [], [T.ListType(T.ANY)]).output
@@ -174,7 +252,7 @@ class BuiltinCalls(Lowerer):
         if isinstance(v.type, T.TensorType):
             raise self.src.error("list() of a Tensor is not supported in script", e.pos,
                                  "use x.unbind(0) (a list of the rows) or x.tolist()")
-        return self.need_list("list", v, e)
+        return self._need_list("list", v, e)
 
     def _dict_builtin(self, e: S.Call) -> Value:
         """``dict()``, ``dict(k=v, ...)``, ``dict(d)``, ``dict(pairs)``."""
@@ -221,8 +299,8 @@ class BuiltinCalls(Lowerer):
             self.scalar("prim::list_sort", [v, kwargs.get("reverse", self.const(False))], None)
             return self.const(None)
         if name == "remove":
-            self.scalar("prim::list_remove", [v, self.exprs.coerce(args[0], t.elem, e.pos,
-                                                              "list.remove() argument")], None)
+            item = self.exprs.coerce(args[0], t.elem, e.pos, "list.remove() argument")
+            self.scalar("prim::list_remove", [v, item], None)
             return self.const(None)
         return None
 
@@ -264,7 +342,7 @@ class BuiltinCalls(Lowerer):
             if isinstance(p, (S.Subscript, S.Constant)):   # List[int], None
                 classes.append(self.state.ann_type(p))
                 continue
-            cls = self.exprs.expr(p)
+            cls = self.exprs.lower(p)
             if not isinstance(cls, PyObj):
                 raise self.src.error("isinstance() needs a type as its second argument", p.pos,
                                      "write a class, a tuple of classes or a typing form")
@@ -284,7 +362,7 @@ class BuiltinCalls(Lowerer):
     def static_isinstance(self, e: S.Call) -> bool | None:
         """isinstance(v, cls) from v's static type; None when only the run time knows (v is
         Optional[T], Any, or a Scalar such as ``x.item()``)."""
-        v = self.exprs.expr_value(e.args[0])
+        v = self.exprs.lower_value(e.args[0])
         types = self.isinstance_types(e)
         for t in types:
             if t is not None and _matches(v.type, t):
@@ -306,7 +384,7 @@ class BuiltinCalls(Lowerer):
         known = self.static_isinstance(e)
         if known is not None:
             return self.const(known)
-        v = self.exprs.expr_value(e.args[0])
+        v = self.exprs.lower_value(e.args[0])
         types = [t for t in self.isinstance_types(e) if t is not None]
         if isinstance(v.type, T.OptionalType) and T.NONE not in types and \
                 any(_matches(v.type.elem, t) for t in types):

@@ -16,14 +16,13 @@ from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import named_tuple_fields, type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
-from graphtorch.frontend.script.builtin_calls import SUPPORTED_BUILTINS
 from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
-from graphtorch.frontend.script_module import bind_function
 from graphtorch.ir import types as T
+from graphtorch.ir.compilation_unit import bind_function
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ops.registry import REGISTRY
@@ -44,12 +43,6 @@ _LIST_METHODS = {"append": ("prim::list_append", None), "extend": ("prim::list_e
 
 _NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty",
                   "new_full": "full"}
-_BUILTIN_HINTS = {
-    "set": "use a List, or a Dict whose values you ignore",
-    "map": "use a list comprehension",
-    "filter": "use a list comprehension with an if clause",
-    "slice": "slice() is supported directly inside brackets: x[slice(a, b)] (or write x[a:b])",
-}
 
 
 def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
@@ -78,7 +71,7 @@ class CallResolver(Lowerer):
         if isinstance(e.func, S.Attribute) and isinstance(e.func.value, S.Call) and \
                 isinstance(e.func.value.func, S.Name) and e.func.value.func.id == "super":
             return self.modules.super_call(e)
-        func = self.exprs.expr(e.func)
+        func = self.exprs.lower(e.func)
         if isinstance(func, BoundMethod) and isinstance(func.receiver, Value) and \
                 func.name.endswith("_") and not func.name.startswith("_") and \
                 isinstance(func.receiver.type, T.TensorType):
@@ -99,8 +92,8 @@ class CallResolver(Lowerer):
         raise self.src.error(f"a value of type {what} is not callable", e.pos)
 
     def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
-        return ([self.exprs.expr_value(a) for a in e.args],
-                {k.name: self.exprs.expr_value(k.value) for k in e.keywords})
+        return ([self.exprs.lower_value(a) for a in e.args],
+                {k.name: self.exprs.lower_value(k.value) for k in e.keywords})
 
     # --- registry ops -----------------------------------------------------------------------------
     def call_op(self, name: str, args: list[Value], kwargs: dict[str, Value], pos,
@@ -272,7 +265,7 @@ class CallResolver(Lowerer):
             out = T.INT if obj in (math.floor, math.ceil) else T.FLOAT
             return self.scalar(_MATH[obj], args, out)
         if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
-            return self._call_builtin(obj.__name__, e)
+            return self.builtin_calls.call(obj.__name__, e)
         from graphtorch.ops import creation
 
         if obj is creation.tensor or obj is creation.as_tensor:
@@ -386,73 +379,6 @@ class CallResolver(Lowerer):
         outs = [v.type for v in fn.graph.outputs]
         bind_function(self.graph, fn)   # the call resolves within this compilation unit
         return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
-
-    def _call_builtin(self, name: str, e: S.Call):
-        if name not in SUPPORTED_BUILTINS:
-            raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
-                                 _BUILTIN_HINTS.get(name, "script's builtins are listed in "
-                                                    "docs/jit_script.md (The language subset)"))
-        self.builtin_calls.check_builtin_arity(name, e)
-        out = self.builtin_calls.extra_builtin(name, e)
-        if out is not None:
-            return out
-        if name == "len" and len(e.args) == 1:
-            raw = self.exprs.expr(e.args[0])
-            if isinstance(raw, ModuleRef) and raw.is_container:
-                n = self.const(len(raw.module._modules))
-                self.state.static_lens.add(n)
-                return n
-        args, kwargs = self.args_of(e) if name not in ("isinstance", "range") else ([], {})
-        if name == "len":
-            v = args[0]
-            if is_container_len := (isinstance(v.type, T.TupleType)):
-                del is_container_len
-                return self.const(len(v.type.elems))
-            return self.exprs.length(v, e.pos)
-        if name == "print":
-            self.graph.emit(Prim.Print, args, [])
-            return self.const(None)
-        if name in ("int", "float", "bool", "str"):
-            t = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR}[name]
-            if not args:
-                return self.const({"int": 0, "float": 0.0, "bool": False, "str": ""}[name])
-            return self.scalar(f"prim::{name}", [args[0]], t)
-        if name == "abs":
-            if args[0].type.__class__ is T.TensorType:
-                return self.call_op("abs", args, {}, e.pos)
-            out = T.FLOAT if args[0].type == T.COMPLEX else args[0].type
-            return self.scalar("prim::abs", args, out)
-        if name in ("min", "max"):
-            if any(isinstance(a.type, T.TensorType) for a in args):
-                return self.call_op("minimum" if name == "min" else "maximum", args, {}, e.pos)
-            if len(args) == 1 and isinstance(args[0].type, T.ListType):
-                return self.scalar(f"prim::{name}", args, args[0].type.elem)
-            out = args[0].type
-            for a in args[1:]:
-                out = T.unify(out, a.type) or out
-            if out == T.NUMBER:
-                out = T.FLOAT
-            return self.scalar(f"prim::{name}", args, out)
-        if name == "sum":
-            if isinstance(args[0].type, T.TensorType):
-                raise self.src.error("sum() of a Tensor is not supported in script", e.pos,
-                                     "Python's sum(x) adds the rows: write x.sum(0)")
-            lst = self.builtin_calls.need_list("sum", args[0], e)
-            elem = lst.type.elem
-            start = args[1] if len(args) > 1 else kwargs.get("start")
-            if start is None:
-                return self.scalar("prim::sum", [lst], elem)
-            out = T.unify(elem, start.type) or elem
-            return self.scalar("prim::sum_start", [lst, start], out)
-        if name == "list":
-            return self.builtin_calls.list_builtin(args, e)
-        if name == "isinstance":
-            return self.builtin_calls.isinstance_call(e)
-        if name == "range":
-            raise self.src.error("range() is only supported as the iterable of a for loop",
-                                 e.pos, "write 'for i in range(...)', or build a list")
-        hint = _BUILTIN_HINTS.get(name)
-        raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
 
     # --- methods ----------------------------------------------------------------------------------
     def _call_method(self, v: Value, name: str, e: S.Call):
@@ -584,7 +510,7 @@ class CallResolver(Lowerer):
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
         node.add_block()
         return self.loops.if_value(self.scalar("prim::lt", [dim, self.const(2)], T.BOOL), lambda: v,
-                             transposed, pos)
+                                   transposed, pos)
 
     # --- comprehensions ---------------------------------------------------------------------------
     def comprehension(self, e, make, kind: str) -> Value:
@@ -600,7 +526,7 @@ class CallResolver(Lowerer):
             for cond in reversed(gen.ifs):
                 body = [S.If(cond.pos, cond, body, [])]
             body = [S.For(e.pos, gen.target, gen.iter, body)]
-        self.stmts.stmt(body[0])
+        self.stmts.lower(body[0])
         # NOTE: comprehension targets do not leak (Python 3 scoping): the enclosing names keep
         # their values; the accumulator is mutated in place, never rebound
         self.env = saved

@@ -92,7 +92,7 @@ class ExitLowerer(Lowerer):
             if left is None:   # the paths split at the statement before: errors point there
                 self._guard(stmts[i:], stmts[i - 1].pos if i else s.pos)
                 return
-            self.stmts.stmt(s)
+            self.stmts.lower(s)
 
     def _guard(self, rest: list[S.Stmt], pos) -> None:
         """``if $exit: pass else: rest`` (inside the else branch nothing has exited)."""
@@ -126,7 +126,7 @@ class ExitLowerer(Lowerer):
 
     # --- exiting statements -----------------------------------------------------------------------
     def stmt_Return(self, s):
-        v = self.exprs.expr_value(s.value) if s.value is not None else self.const(None)
+        v = self.exprs.lower_value(s.value) if s.value is not None else self.const(None)
         if self.state.return_type is not None:
             v = self.exprs.coerce(v, self.state.return_type, s.pos, "the return value")
         self.env[RV] = v
@@ -147,7 +147,7 @@ class ExitLowerer(Lowerer):
         e = s.exc
         if isinstance(e, S.Call) and isinstance(e.func, S.Name):
             exc = e.func.id
-            msg_v = self.exprs.expr_value(e.args[0]) if e.args else self.const("")
+            msg_v = self.exprs.lower_value(e.args[0]) if e.args else self.const("")
         elif isinstance(e, S.Name):
             exc, msg_v = e.id, self.const(msg)
         else:

@@ -62,7 +62,7 @@ class ExpressionLowerer(Lowerer):
                                  f"'{v.name}' in script (if it is a method, call it)", pos,
                                  _ATTRIBUTE_HINT)
         what = getattr(v, "obj", v)
-        raise self.src.error(f"cannot use {_describe(what)} as a value in script", pos,
+        raise self.src.error(f"cannot use {describe(what)} as a value in script", pos,
                              "script values are tensors, numbers, strings, lists, tuples, dicts "
                              "and None")
 
@@ -76,8 +76,8 @@ class ExpressionLowerer(Lowerer):
                                    [T.TupleType(tuple(v.type for v in vals))]).output
         return self.const(obj)
 
-    def expr_value(self, e: S.Expr, expected: T.Type | None = None) -> Value:
-        return self.as_value(self.expr(e, expected), e.pos)
+    def lower_value(self, e: S.Expr, expected: T.Type | None = None) -> Value:
+        return self.as_value(self.lower(e, expected), e.pos)
 
     def expect(self, v: Value, t: T.Type, pos, what: str) -> None:
         if not T.is_subtype(v.type, t) and not (t == T.FLOAT and v.type == T.INT):
@@ -103,7 +103,7 @@ class ExpressionLowerer(Lowerer):
                              pos, "convert the value, or declare the type it has")
 
     # --- dispatch ---------------------------------------------------------------------------------
-    def expr(self, e: S.Expr, expected: T.Type | None = None):
+    def lower(self, e: S.Expr, expected: T.Type | None = None):
         depth = self.state.expr_depth
         if depth >= MAX_EXPR_DEPTH:
             raise self.src.error(f"expression nested more than {MAX_EXPR_DEPTH} levels deep",
@@ -145,12 +145,12 @@ class ExpressionLowerer(Lowerer):
         return PyObj(obj)
 
     def expr_Tuple(self, e, expected):
-        vals = [self.expr_value(x) for x in e.elts]
+        vals = [self.lower_value(x) for x in e.elts]
         return self.graph.emit(Prim.TupleConstruct, vals,
                                [T.TupleType(tuple(v.type for v in vals))]).output
 
     def expr_List(self, e, expected):
-        vals = [self.expr_value(x) for x in e.elts]
+        vals = [self.lower_value(x) for x in e.elts]
         elem = expected.elem if isinstance(expected, T.ListType) else None
         for v in vals:
             elem = v.type if elem is None else T.unify(elem, v.type)
@@ -162,8 +162,8 @@ class ExpressionLowerer(Lowerer):
         return self.graph.emit(Prim.ListConstruct, vals, [T.ListType(elem)]).output
 
     def expr_Dict(self, e, expected):
-        ks = [self.expr_value(x) for x in e.keys]
-        vs = [self.expr_value(x) for x in e.values]
+        ks = [self.lower_value(x) for x in e.keys]
+        vs = [self.lower_value(x) for x in e.values]
         kt = expected.key if isinstance(expected, T.DictType) else (ks[0].type if ks else T.STR)
         vt = expected.value if isinstance(expected, T.DictType) else \
             (vs[0].type if vs else T.TENSOR)
@@ -183,19 +183,19 @@ class ExpressionLowerer(Lowerer):
                 conv = f"!{p.conversion}" if p.conversion else ""
                 spec = f":{p.spec}" if p.spec else ""
                 template.append("{" + conv + spec + "}")
-                vals.append(self.expr_value(p.value))
+                vals.append(self.lower_value(p.value))
         return self.scalar("prim::format", [self.const("".join(template))] + vals, T.STR)
 
     def expr_IfExp(self, e, expected):
         static = self.static_condition(e.test)
         if static is not None:
-            return self.expr(e.body if static else e.orelse, expected)
+            return self.lower(e.body if static else e.orelse, expected)
         cond = self.condition(e.test)
-        return self.loops.if_value(cond, lambda: self.expr_value(e.body),
-                             lambda: self.expr_value(e.orelse), e.pos)
+        return self.loops.if_value(cond, lambda: self.lower_value(e.body),
+                                   lambda: self.lower_value(e.orelse), e.pos)
 
     def expr_Attribute(self, e, expected):
-        base = self.expr(e.value)
+        base = self.lower(e.value)
         return self._attribute(base, e.attr, e.pos)
 
     def _attribute(self, base, attr: str, pos):
@@ -203,7 +203,7 @@ class ExpressionLowerer(Lowerer):
             try:
                 obj = getattr(base.obj, attr)
             except AttributeError:
-                raise self.src.error(f"{_describe(base.obj)} has no attribute '{attr}'",
+                raise self.src.error(f"{describe(base.obj)} has no attribute '{attr}'",
                                      pos, "check the name: script resolves it as Python "
                                      "would, while compiling") from None
             return self.py_constant(obj, pos) if _is_constant(obj) else PyObj(obj)
@@ -241,10 +241,10 @@ class ExpressionLowerer(Lowerer):
         while isinstance(e, S.BinOp):
             spine.append(e)
             e = e.left
-        acc = self.expr_value(e)
+        acc = self.lower_value(e)
         for b in reversed(spine):
             with self.graph.source(self.loc(b.pos)):
-                acc = self.binop(b.op, acc, self.expr_value(b.right), b.pos)
+                acc = self.binop(b.op, acc, self.lower_value(b.right), b.pos)
         return acc
 
     def binop(self, op: str, a: Value, b: Value, pos) -> Value:
@@ -302,7 +302,7 @@ class ExpressionLowerer(Lowerer):
             if static is not None:
                 return self.const(not static)
             return self.scalar("prim::not", [self.condition(e.operand)], T.BOOL)
-        v = self.expr_value(e.operand)
+        v = self.lower_value(e.operand)
         if e.op == "+":
             return v
         if is_tensor(v.type):
@@ -322,7 +322,7 @@ class ExpressionLowerer(Lowerer):
     def _bool_operand(self, e: S.Expr) -> Value:
         """An operand of and/or whose result is used as a value: it must be a bool, since
         Python would return the operand itself (``0 or 3`` is 3) where script returns a bool."""
-        v = self.expr_value(e)
+        v = self.lower_value(e)
         if v.type != T.BOOL:
             raise self.src.error(f"an operand of 'and'/'or' whose result is used as a value must "
                                  f"be a bool in script, not {v.type}", e.pos,
@@ -367,14 +367,14 @@ class ExpressionLowerer(Lowerer):
         static = self.static_condition(e)
         if static is not None:
             return self.const(static)
-        left = self.expr_value(e.left)
+        left = self.lower_value(e.left)
         return self._compare_chain(left, list(zip(e.ops, e.comparators)), e.pos)
 
     def _compare_chain(self, left: Value, rest: list, pos) -> Value:
         """``left op1 b op2 c ...``: each operand evaluated once, and (as in Python) not at all
         once a scalar comparison was False; tensor comparisons combine with logical_and."""
         op, right_e = rest[0]
-        right = self.expr_value(right_e)
+        right = self.lower_value(right_e)
         r = self._compare(op, left, right, right_e.pos)
         if len(rest) == 1:
             return r
@@ -382,7 +382,7 @@ class ExpressionLowerer(Lowerer):
             tail = self._compare_chain(right, rest[1:], pos)
             return self.calls.call_op("logical_and", [r, tail], {}, pos)
         return self.loops.if_value(r, lambda: self._compare_chain(right, rest[1:], pos),
-                             lambda: self.const(False), pos)
+                                   lambda: self.const(False), pos)
 
     def _compare(self, op: str, a: Value, b: Value, pos) -> Value:
         if op in ("is", "is not"):
@@ -411,7 +411,7 @@ class ExpressionLowerer(Lowerer):
             # NOTE: a rank other than n is never equal (None != the tuple)
             rank = self.scalar("prim::dim", [t], T.INT)
             return self.loops.if_value(self.scalar("prim::eq", [rank, self.const(n)], T.BOOL),
-                                 dims_as_tuple, lambda: self.const(None))
+                                       dims_as_tuple, lambda: self.const(None))
         return v
 
     # --- conditions -------------------------------------------------------------------------------
@@ -459,7 +459,7 @@ class ExpressionLowerer(Lowerer):
         """Compile ``e`` for a static test; names and attribute chains have no side effects."""
         if isinstance(e, (S.Name, S.Attribute)):
             try:
-                return self.expr(e)
+                return self.lower(e)
             except Exception:  # noqa: BLE001 - the real compile reports the error
                 return None
         return None
@@ -468,7 +468,7 @@ class ExpressionLowerer(Lowerer):
         if isinstance(e, S.BoolOp):
             with self.graph.source(self.loc(e.pos)):
                 return self._bool_op(e, truthy=True)
-        v = self.expr_value(e)
+        v = self.lower_value(e)
         if v.type == T.BOOL:
             return v
         if is_tensor(v.type) or isinstance(v.type, (T.IntType, T.FloatType, T.NumberType)):
@@ -480,58 +480,7 @@ class ExpressionLowerer(Lowerer):
             return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
         raise self.src.error(f"a value of type {v.type} cannot be used as a condition", e.pos)
 
-    # --- subscripts -------------------------------------------------------------------------------
-    def expr_Subscript(self, e, expected):
-        base = self.expr(e.value)
-        if isinstance(base, ModuleRef) and base.is_container:
-            return self.modules.module_item(base, e.index, e.pos)
-        if isinstance(base, PyObj) and isinstance(e.index, S.Constant):
-            try:
-                return PyObj(base.obj[e.index.value])
-            except (KeyError, IndexError, TypeError):
-                raise self.src.error(f"cannot index {_describe(base.obj)} with "
-                                     f"{e.index.value!r}", e.pos) from None
-        v = self.as_value(base, e.value.pos)
-        e = S.Subscript(e.pos, e.value, self.indexing.slice_calls(e.index))
-        if isinstance(v.type, T.TupleType):
-            if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
-                    isinstance(e.index, S.UnaryOp) and isinstance(e.index.operand, S.Constant)):
-                return self.indexing.tuple_item(v, e)
-            idx = self.graph.constant_value(self.expr_value(e.index))
-            n = len(v.type.elems)
-            if not -n <= idx < n:
-                raise self.src.error(f"tuple index {idx} out of range for a tuple of {n}", e.pos)
-            return self.graph.emit(Prim.TupleIndex, [v, self.const(idx % n)],
-                                   [v.type.elems[idx]]).output
-        if isinstance(v.type, T.ListType):
-            if isinstance(e.index, S.Slice):
-                lo, hi, st = (self.expr_value(x) if x is not None else self.const(None)
-                              for x in (e.index.lower, e.index.upper, e.index.step))
-                return self.scalar("prim::list_slice", [v, lo, hi, st], v.type)
-            return self.scalar("prim::list_get", [v, self.expr_value(e.index)], v.type.elem)
-        if isinstance(v.type, T.DictType):
-            return self.scalar("prim::dict_get", [v, self.expr_value(e.index)], v.type.value)
-        if is_tensor(v.type):
-            return self.indexing.tensor_index(v, e.index, e.pos)
-        if v.type == T.STR:
-            return self.indexing.str_item(v, e)
-        raise self.src.error(f"a value of type {v.type} cannot be indexed", e.pos)
-
-    def assign_subscript(self, target: S.Subscript, value: Value) -> None:
-        v = self.expr_value(target.value)
-        if isinstance(v.type, T.ListType):
-            value = self.coerce(value, v.type.elem, target.pos, "the list element")
-            self.scalar("prim::list_set", [v, self.expr_value(target.index), value], None)
-        elif isinstance(v.type, T.DictType):
-            self.scalar("prim::dict_set", [v, self.expr_value(target.index), value], None)
-        elif is_tensor(v.type):
-            new = self.indexing.assign_tensor_item(target, v, value)
-            if isinstance(target.value, S.Name):   # later reads of the name follow the write
-                self.stmts.assign(target.value, new, target.pos)
-        else:
-            raise self.src.error(f"cannot assign to an element of a value of type {v.type}",
-                                 target.pos)
-
+    # --- iteration --------------------------------------------------------------------------------
     def index_value(self, seq, i: Value, pos) -> Value:
         v = self.as_value(seq, pos)
         if isinstance(v.type, T.ListType):
@@ -571,11 +520,11 @@ class ExpressionLowerer(Lowerer):
         return None
 
     def expr_ListComp(self, e, expected):
-        return self.calls.comprehension(e, lambda: [self.expr_value(e.elt)], "list")
+        return self.calls.comprehension(e, lambda: [self.lower_value(e.elt)], "list")
 
     def expr_DictComp(self, e, expected):
         return self.calls.comprehension(
-            e, lambda: [self.expr_value(e.key), self.expr_value(e.value)], "dict")
+            e, lambda: [self.lower_value(e.key), self.lower_value(e.value)], "dict")
 
     def expr_Slice(self, e, expected):
         raise self.src.error("a slice is only valid inside []", e.pos)
@@ -591,7 +540,8 @@ def _is_constant(obj) -> bool:
     return isinstance(obj, tuple) and all(_is_constant(x) for x in obj)
 
 
-def _describe(obj) -> str:
+def describe(obj) -> str:
+    """``obj`` in an error message: module 'm', class 'C', function 'f' ..."""
     import types
 
     if isinstance(obj, types.ModuleType):

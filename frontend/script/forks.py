@@ -38,18 +38,18 @@ def compile_fork(c, obj, e: S.Call) -> Value:
     if obj is futures.wait:
         if len(e.args) != 1 or e.keywords:
             raise c.src.error("wait() takes one Future", e.pos)
-        fut = c.exprs.expr_value(e.args[0])
+        fut = c.exprs.lower_value(e.args[0])
         ret = types.get(fut, T.TENSOR)
         return c.graph.emit(Prim.PythonOp, [fut], [ret],
                             {"fn": futures.wait, "name": "graphtorch.jit.wait"}).output
     if not e.args:
         raise c.src.error("fork() needs the function or module to run", e.pos)
-    target = c.exprs.expr(e.args[0])
-    args = [c.exprs.expr_value(a) for a in e.args[1:]]
+    target = c.exprs.lower(e.args[0])
+    args = [c.exprs.lower_value(a) for a in e.args[1:]]
     keywords = [k.name for k in e.keywords]
     if any(k is None for k in keywords):
         raise c.src.error("fork() does not take **kwargs in script", e.pos)
-    args += [c.exprs.expr_value(k.value) for k in e.keywords]
+    args += [c.exprs.lower_value(k.value) for k in e.keywords]
     if isinstance(target, ModuleRef):
         ret = c.state.unit.method_return_type(target.module, "forward", c.src, e.pos)
         name = "graphtorch.jit.fork"

@@ -5,14 +5,17 @@ traced graphs agree.
 
 A key whose parts are all known while compiling is one constant (what the tracer records);
 integers or slice bounds computed at run time make it a prim::TupleConstruct of entries.
-Mixed into FunctionCompiler.
+The IndexLowerer collaborator (see state.py) also compiles subscripts of lists, tuples, dicts
+and str.
 """
 
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.expressions import describe, is_tensor
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.tensor_literals import literal_value
+from graphtorch.frontend.script.values import ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -37,6 +40,63 @@ def _int_list(data) -> bool:
 
 
 class IndexLowerer(Lowerer):
+    # --- subscripts (x[i], x[i] = v) --------------------------------------------------------------
+    def expr_Subscript(self, e, expected):
+        base = self.exprs.lower(e.value)
+        if isinstance(base, ModuleRef) and base.is_container:
+            return self.modules.module_item(base, e.index, e.pos)
+        if isinstance(base, PyObj) and isinstance(e.index, S.Constant):
+            try:
+                return PyObj(base.obj[e.index.value])
+            except (KeyError, IndexError, TypeError):
+                raise self.src.error(f"cannot index {describe(base.obj)} with "
+                                     f"{e.index.value!r}", e.pos) from None
+        v = self.exprs.as_value(base, e.value.pos)
+        e = S.Subscript(e.pos, e.value, self.slice_calls(e.index))
+        if isinstance(v.type, T.TupleType):
+            if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
+                    isinstance(e.index, S.UnaryOp) and isinstance(e.index.operand, S.Constant)):
+                return self.tuple_item(v, e)
+            idx = self.graph.constant_value(self.exprs.lower_value(e.index))
+            n = len(v.type.elems)
+            if not -n <= idx < n:
+                raise self.src.error(f"tuple index {idx} out of range for a tuple of {n}", e.pos)
+            return self.graph.emit(Prim.TupleIndex, [v, self.const(idx % n)],
+                                   [v.type.elems[idx]]).output
+        if isinstance(v.type, T.ListType):
+            if isinstance(e.index, S.Slice):
+                lo, hi, st = (self.exprs.lower_value(x) if x is not None else self.const(None)
+                              for x in (e.index.lower, e.index.upper, e.index.step))
+                return self.scalar("prim::list_slice", [v, lo, hi, st], v.type)
+            i = self.exprs.lower_value(e.index)
+            return self.scalar("prim::list_get", [v, i], v.type.elem)
+        if isinstance(v.type, T.DictType):
+            k = self.exprs.lower_value(e.index)
+            return self.scalar("prim::dict_get", [v, k], v.type.value)
+        if is_tensor(v.type):
+            return self.tensor_index(v, e.index, e.pos)
+        if v.type == T.STR:
+            return self.str_item(v, e)
+        raise self.src.error(f"a value of type {v.type} cannot be indexed", e.pos)
+
+    def assign_subscript(self, target: S.Subscript, value: Value) -> None:
+        v = self.exprs.lower_value(target.value)
+        if isinstance(v.type, T.ListType):
+            value = self.exprs.coerce(value, v.type.elem, target.pos, "the list element")
+            i = self.exprs.lower_value(target.index)
+            self.scalar("prim::list_set", [v, i, value], None)
+        elif isinstance(v.type, T.DictType):
+            k = self.exprs.lower_value(target.index)
+            self.scalar("prim::dict_set", [v, k, value], None)
+        elif is_tensor(v.type):
+            new = self.assign_tensor_item(target, v, value)
+            if isinstance(target.value, S.Name):   # later reads of the name follow the write
+                self.stmts.assign(target.value, new, target.pos)
+        else:
+            raise self.src.error(f"cannot assign to an element of a value of type {v.type}",
+                                 target.pos)
+
+    # --- tensor keys ------------------------------------------------------------------------------
     def tensor_key(self, index: S.Expr, pos) -> tuple[Value, Value]:
         """(key, indices) inputs of op::index / op::index_put for the subscript ``index``."""
         parts = index.elts if isinstance(index, S.Tuple) else [index]
@@ -55,7 +115,7 @@ class IndexLowerer(Lowerer):
             elif isinstance(p, S.Slice):
                 bounds = []
                 for b in (p.lower, p.upper, p.step):
-                    v = None if b is None else self.exprs.expr_value(b)
+                    v = None if b is None else self.exprs.lower_value(b)
                     if v is not None and not isinstance(v.type, (*_INT_LIKE, T.NoneType,
                                                                  T.OptionalType)):
                         raise self.src.error(f"slice indices must be integers or None, not "
@@ -63,7 +123,7 @@ class IndexLowerer(Lowerer):
                     bounds.append(self._static(v))
                 entries.append(["slice", *bounds])
             else:
-                v = self.exprs.expr_value(p)
+                v = self.exprs.lower_value(p)
                 if isinstance(v.type, T.TensorType):
                     entries.append(["tensor", len(tensors)])
                     tensors.append(v)
@@ -71,7 +131,7 @@ class IndexLowerer(Lowerer):
                     shape = self.const([], T.ListType(T.INT))
                     entries.append(["tensor", len(tensors)])
                     tensors.append(self.calls.call_op("full", [shape, v],
-                                                {"dtype": self._const_dtype("bool")}, p.pos))
+                                                      {"dtype": self._const_dtype("bool")}, p.pos))
                 elif v.type == T.INT:
                     entries.append(["int", self._static(v)])
                 else:
@@ -114,7 +174,7 @@ class IndexLowerer(Lowerer):
         """``v`` indexed by the integer ``i`` at ``dim`` (iteration over a tensor)."""
         entries = [["slice", None, None, None]] * dim + [["int", self._static(i)]]
         return self.calls.call_op("index", [v, self._key_value(entries), self._indices_value([])],
-                            {}, pos)
+                                  {}, pos)
 
     def assign_tensor_item(self, target: S.Subscript, base: Value, value: Value) -> Value:
         """``t[key] = value``: written into t in place (eager's ``__setitem__``)."""
@@ -156,7 +216,7 @@ class IndexLowerer(Lowerer):
             raise self.src.error("a tuple whose items have different types can only be indexed "
                                  "by an integer literal", e.pos,
                                  "use a list for indexing with a variable")
-        i = self.exprs.expr_value(e.index)
+        i = self.exprs.lower_value(e.index)
         if i.type not in (T.INT, T.BOOL):
             raise self.src.error(f"tuple indices must be integers, not {i.type}", e.index.pos)
         return self.scalar("prim::tuple_item", [v, i], elem)
@@ -165,7 +225,7 @@ class IndexLowerer(Lowerer):
         """``t[a:b:c]`` with bounds known while compiling: a new tuple of those items."""
         bounds = []
         for b in (sl.lower, sl.upper, sl.step):
-            c = None if b is None else self.exprs.expr_value(b)
+            c = None if b is None else self.exprs.lower_value(b)
             if c is not None and not (c.is_constant and isinstance(
                     self.graph.constant_value(c), (int, type(None)))):
                 raise self.src.error("a tuple slice needs bounds known while compiling", b.pos,
@@ -180,10 +240,10 @@ class IndexLowerer(Lowerer):
     def str_item(self, v: Value, e: S.Subscript) -> Value:
         """``s[i]`` (a one-character string) and ``s[a:b:c]``."""
         if isinstance(e.index, S.Slice):
-            lo, hi, st = (self.exprs.expr_value(x) if x is not None else self.const(None)
+            lo, hi, st = (self.exprs.lower_value(x) if x is not None else self.const(None)
                           for x in (e.index.lower, e.index.upper, e.index.step))
             return self.scalar("prim::str_slice", [v, lo, hi, st], T.STR)
-        i = self.exprs.expr_value(e.index)
+        i = self.exprs.lower_value(e.index)
         if i.type not in (T.INT, T.BOOL):
             raise self.src.error(f"string indices must be integers, not {i.type}", e.index.pos)
         return self.scalar("prim::str_get", [v, i], T.STR)

@@ -67,7 +67,7 @@ class InplaceLowerer(Lowerer):
         return out
 
     def _method_args(self, name: str, args: list[Value], kwargs: dict[str, Value],
-                    pos) -> list[Value]:
+                     pos) -> list[Value]:
         """The arguments of the eager method ``Tensor.<name>`` in positional order."""
         from graphtorch.tensor import Tensor
 
@@ -105,18 +105,18 @@ class InplaceLowerer(Lowerer):
         it); lists are extended in place; other values are rebound."""
         target = s.target
         if isinstance(target, S.Subscript):
-            base = self.exprs.expr(target.value)
+            base = self.exprs.lower(target.value)
             if isinstance(base, Value) and isinstance(base.type, T.TensorType):
                 # NOTE: eager: tmp = t[k]; tmp += v; t[k] = tmp (the key is evaluated once)
                 key, indices = self.indexing.tensor_key(target.index, target.pos)
                 item = self.calls.call_op("index", [base, key, indices], {}, s.pos)
-                item = self._inplace_binop(s.op, item, self.exprs.expr_value(s.value), s.pos)
+                item = self._inplace_binop(s.op, item, self.exprs.lower_value(s.value), s.pos)
                 new = self.put_item(base, key, indices, item, s.pos)
                 if isinstance(target.value, S.Name):
                     self.stmts.assign(target.value, new, s.pos)
                 return
-        current = self.exprs.expr_value(target)
-        other = self.exprs.expr_value(s.value)
+        current = self.exprs.lower_value(target)
+        other = self.exprs.lower_value(s.value)
         if isinstance(current.type, T.TensorType):
             new = self._inplace_binop(s.op, current, other, s.pos)
         elif isinstance(target, S.Name) and isinstance(current.type, T.ListType) and \

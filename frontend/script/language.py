@@ -73,7 +73,7 @@ class LanguageCalls(Lowerer):
                 raise self.src.error("annotate() takes a type and a value", e.pos,
                                      "write graphtorch.jit.annotate(List[int], [])")
             t = self.state.ann_type(e.args[0])
-            v = self.exprs.expr_value(e.args[1], t)
+            v = self.exprs.lower_value(e.args[1], t)
             if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
                     v.node is not None and not v.node.inputs and v.uses == []:
                 v.type = t   # an empty {} literal takes the annotated key and value types
@@ -84,7 +84,7 @@ class LanguageCalls(Lowerer):
         if obj is _unwrap_optional:
             if len(e.args) != 1:
                 raise self.src.error("_unwrap_optional() takes one argument", e.pos)
-            v = self.exprs.expr_value(e.args[0])
+            v = self.exprs.lower_value(e.args[0])
             if not isinstance(v.type, T.OptionalType):
                 return v
             msg = self.const("Unwrapping null optional")

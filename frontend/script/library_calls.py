@@ -47,7 +47,7 @@ class LibraryCallLowerer(Lowerer):
         if len(e.args) != 1 or e.keywords or not isinstance(e.args[0], S.Starred):
             raise self.src.error(f"{cls.__name__}() takes one starred tuple in script "
                                  f"({cls.__name__}(*values))", e.pos)
-        v = self.exprs.expr_value(e.args[0].value)
+        v = self.exprs.lower_value(e.args[0].value)
         if not isinstance(v.type, T.TupleType) or len(v.type.elems) != len(cls._fields):
             raise self.src.error(f"{cls.__name__}() needs a tuple of {len(cls._fields)} values, "
                                  f"not {v.type}", e.pos)
@@ -100,14 +100,14 @@ class LibraryCallLowerer(Lowerer):
         """``dispatch(R["op"], (a, b), {"k": v})`` -> the op called with those arguments."""
         if len(e.args) not in (2, 3) or e.keywords:
             raise self.src.error("dispatch() takes (op, (args...), kwargs) in script", e.pos)
-        op = self.exprs.expr(e.args[0])
+        op = self.exprs.lower(e.args[0])
         if not isinstance(op, PyObj) or not isinstance(op.obj, OpDef):
             raise self.src.error("dispatch() needs a registry op known while compiling", e.pos)
         pos_e = e.args[1]
         if not isinstance(pos_e, (S.Tuple, S.List)):
             raise self.src.error("dispatch() needs its arguments as a tuple literal in script",
                                  pos_e.pos)
-        args = [self.exprs.expr_value(a) for a in pos_e.elts]
+        args = [self.exprs.lower_value(a) for a in pos_e.elts]
         kwargs: dict[str, Value] = {}
         kw_e = e.args[2] if len(e.args) == 3 else None
         if isinstance(kw_e, S.Dict):
@@ -115,7 +115,7 @@ class LibraryCallLowerer(Lowerer):
                 if not (isinstance(k, S.Constant) and isinstance(k.value, str)):
                     raise self.src.error("dispatch() keyword names must be string literals",
                                          k.pos)
-                kwargs[k.value] = self.exprs.expr_value(val)
+                kwargs[k.value] = self.exprs.lower_value(val)
         elif kw_e is not None and not (isinstance(kw_e, S.Constant) and kw_e.value is None):
             raise self.src.error("dispatch() needs its keyword arguments as a dict literal or "
                                  "None in script", kw_e.pos)

@@ -34,7 +34,7 @@ class LoopLowerer(Lowerer):
         self._compile_for(s)
 
     def _loop(self, pos, trip: Value, test, bind, body: list[S.Stmt],
-             target: S.Expr | None = None) -> None:
+              target: S.Expr | None = None) -> None:
         """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target.
 
         The target's names are carried too: after the loop they hold the last item (or their
@@ -146,7 +146,7 @@ class LoopLowerer(Lowerer):
         if isinstance(it, S.Call) and isinstance(it.func, S.Name) and not it.keywords:
             fname = it.func.id
             if fname == "range" and self.env.get("range") is None:
-                args = [self.exprs.expr_value(a) for a in it.args]
+                args = [self.exprs.lower_value(a) for a in it.args]
                 for a, e in zip(args, it.args):
                     self.exprs.expect(a, T.INT, e.pos, "range() argument")
                 if any(a in self.state.static_lens for a in args):
@@ -192,7 +192,7 @@ class LoopLowerer(Lowerer):
                     raise self.src.error("enumerate() takes an iterable and an optional start",
                                          it.pos)
                 first = (it.args[1:] + start or [None])[0]
-                begin = self.const(0) if first is None else self.exprs.expr_value(first)
+                begin = self.const(0) if first is None else self.exprs.lower_value(first)
                 self.exprs.expect(begin, T.INT, it.pos, "enumerate() start")
                 seqs.append(_Counter(begin))
                 counter = len(seqs) - 1
@@ -203,7 +203,7 @@ class LoopLowerer(Lowerer):
             if not it.args:
                 raise self.src.error("zip() needs at least one iterable in script", it.pos)
             return tuple(self._iteration_shape(a, seqs) for a in it.args)
-        seqs.append(self.exprs.expr(it))
+        seqs.append(self.exprs.lower(it))
         return len(seqs) - 1
 
     def _unrolled_range(self, s: S.For, args: list[Value]) -> None:

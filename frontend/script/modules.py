@@ -61,7 +61,7 @@ class ModuleLowerer(Lowerer):
                                {"name": method}).output
 
     def _method_arguments(self, module, method: str, args: list[Value], kwargs: dict,
-                         pos, fn=None) -> list[Value]:
+                          pos, fn=None) -> list[Value]:
         """Positional arguments of a compiled method call: keywords placed, defaults filled,
         each coerced to the parameter's type."""
         from graphtorch.frontend.script_module import ScriptModule
@@ -113,7 +113,7 @@ class ModuleLowerer(Lowerer):
         i = choice.index
         neg = self.scalar("prim::lt", [i, self.const(0)], T.BOOL)
         i = self.loops.if_value(neg, lambda: self.scalar("prim::add", [i, self.const(n)], T.INT),
-                          lambda: i)
+                                lambda: i)
 
         def branch(k: int) -> Value:
             if k == n:
@@ -236,7 +236,7 @@ class ModuleLowerer(Lowerer):
     def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
         from graphtorch.nn.container import ModuleDict
 
-        iv = self.exprs.expr_value(index)
+        iv = self.exprs.lower_value(index)
         if not iv.is_constant:
             if isinstance(ref.module, ModuleDict) or iv.type != T.INT:
                 raise self.src.error("modules in a ModuleDict can only be indexed by a constant "

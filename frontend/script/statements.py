@@ -4,7 +4,7 @@ names by ``is None`` / ``isinstance`` tests.
 Names map to SSA values in the environment (``state.env``, a dict copied at each branch). ``if``
 becomes prim::If whose block outputs are the names either branch rebinds (types joined with
 ``unify``, see ExitLowerer.branches). Loops, ``with`` and the exiting statements have their own
-collaborators (loops.py, with_stmt.py, exits.py); ``stmt`` dispatches to whichever owns the
+collaborators (loops.py, with_stmt.py, exits.py); ``lower`` dispatches to whichever owns the
 statement (see state.py).
 """
 
@@ -22,11 +22,11 @@ from graphtorch.ir.kinds import Prim
 
 
 class StatementLowerer(Lowerer):
-    """Statements: ``stmt(s)`` compiles one statement at the insertion point; ``assign`` binds a
+    """Statements: ``lower(s)`` compiles one statement at the insertion point; ``assign`` binds a
     target; ``refinements`` / ``apply_refinements`` narrow names by a test."""
 
     # --- statements -------------------------------------------------------------------------------
-    def stmt(self, s: S.Stmt) -> None:
+    def lower(self, s: S.Stmt) -> None:
         handler = self.parts.stmt_handlers.get(type(s).__name__)
         with self.graph.source(self.loc(s.pos)):
             if handler is None:
@@ -38,7 +38,7 @@ class StatementLowerer(Lowerer):
         pass
 
     def stmt_ExprStmt(self, s):
-        self.exprs.expr(s.value)
+        self.exprs.lower(s.value)
 
     def stmt_Assert(self, s):
         cond = self.exprs.condition(s.test)
@@ -47,7 +47,7 @@ class StatementLowerer(Lowerer):
         fail = node.add_block()
         with self.graph.insert_point(fail):
             if s.msg is not None:
-                msg = self.exprs.expr_value(s.msg)
+                msg = self.exprs.lower_value(s.msg)
                 if msg.type != T.STR:
                     msg = self.scalar("prim::str", [msg], T.STR)
             else:
@@ -59,11 +59,11 @@ class StatementLowerer(Lowerer):
     def stmt_Delete(self, s):
         for t in s.targets:
             if isinstance(t, S.Name):
-                self.exprs.expr(t)    # an unbound name is an error, as in Python
+                self.exprs.lower(t)    # an unbound name is an error, as in Python
                 self.env[t.id] = Undefined(t.id, t.pos, f"it was deleted (del) at line "
                                                         f"{self.src.file_line(t.pos)}")
             elif isinstance(t, S.Subscript) and not isinstance(t.index, (S.Slice, S.Tuple)):
-                container = self.exprs.expr_value(t.value)
+                container = self.exprs.lower_value(t.value)
                 if not isinstance(container.type, (T.ListType, T.DictType)):
                     raise self.src.error(f"del of an element needs a list or a dict, not "
                                          f"{container.type}", t.pos,
@@ -71,7 +71,7 @@ class StatementLowerer(Lowerer):
                 # NOTE: del l[i] / del d[k] are l.pop(i) / d.pop(k) with the result dropped
                 self.env["$del"] = container
                 receiver = S.Name(t.value.pos, "$del")
-                self.exprs.expr(S.Call(t.pos, S.Attribute(t.pos, receiver, "pop"), [t.index]))
+                self.exprs.lower(S.Call(t.pos, S.Attribute(t.pos, receiver, "pop"), [t.index]))
                 del self.env["$del"]
             else:
                 raise self.src.error("del takes names and list or dict elements in script",
@@ -91,7 +91,7 @@ class StatementLowerer(Lowerer):
 
     # --- assignment -------------------------------------------------------------------------------
     def stmt_Assign(self, s):
-        value = self.exprs.expr(s.value)
+        value = self.exprs.lower(s.value)
         for t in s.targets:
             self.assign(t, value, s.value.pos)
 
@@ -100,7 +100,7 @@ class StatementLowerer(Lowerer):
         if s.value is None:
             raise self.src.error("an annotated name needs a value in script", s.pos,
                                  f"write '{_text(s.target)}: ... = <value>'")
-        v = self.exprs.expr_value(s.value, expected=t)
+        v = self.exprs.lower_value(s.value, expected=t)
         self.assign(s.target, self.exprs.coerce(v, t, s.value.pos, f"'{_text(s.target)}'"),
                     s.value.pos)
 
@@ -114,9 +114,9 @@ class StatementLowerer(Lowerer):
             for t, v in zip(target.elts, parts):
                 self.assign(t, v, pos)
         elif isinstance(target, S.Subscript):
-            self.exprs.assign_subscript(target, self.exprs.as_value(value, pos))
+            self.indexing.assign_subscript(target, self.exprs.as_value(value, pos))
         elif isinstance(target, S.Attribute):
-            obj = self.exprs.expr(target.value)
+            obj = self.exprs.lower(target.value)
             if not isinstance(obj, ModuleRef):
                 raise self.src.error("only module attributes can be assigned in script",
                                      target.pos)

@@ -42,7 +42,7 @@ class TensorLiteralLowerer(Lowerer):
         if len(e.args) != 1 and not any(k.name == "data" for k in e.keywords):
             raise self.src.error(f"{name}() takes the data as its first argument", e.pos)
         data_e = e.args[0] if e.args else next(k.value for k in e.keywords if k.name == "data")
-        kwargs = {k.name: self.exprs.expr_value(k.value) for k in e.keywords if k.name != "data"}
+        kwargs = {k.name: self.exprs.lower_value(k.value) for k in e.keywords if k.name != "data"}
         allowed = {"dtype", "device", "requires_grad"}
         for k, v in kwargs.items():
             if k not in allowed:
@@ -57,7 +57,7 @@ class TensorLiteralLowerer(Lowerer):
             except (TypeError, ValueError) as err:
                 raise self.src.error(f"{name}(): {err}", e.pos) from None
             return self.calls.call_op("clone", [self.const(t)], {}, e.pos)
-        v = self.exprs.expr_value(data_e)
+        v = self.exprs.lower_value(data_e)
         if v.type in (T.INT, T.FLOAT, T.BOOL):
             from graphtorch import dtypes
 

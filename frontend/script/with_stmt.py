@@ -48,7 +48,7 @@ class WithLowerer(Lowerer):
                 k.name != "mode" for k in item.keywords):
             raise self.src.error("only grad-mode contexts are supported in a script 'with'",
                                  item.pos, _HINT)
-        fn = self.exprs.expr(item.func)
+        fn = self.exprs.lower(item.func)
         obj = fn.obj if isinstance(fn, PyObj) else None
         kind = _torch_kind(obj)
         args = list(item.args) + [k.value for k in item.keywords]
@@ -59,7 +59,7 @@ class WithLowerer(Lowerer):
         elif obj is grad_mode.set_grad_enabled or kind == "set_grad_enabled":
             if len(args) != 1:
                 raise self.src.error("set_grad_enabled() takes one argument (mode)", item.pos)
-            mode = self.exprs.expr_value(args[0])
+            mode = self.exprs.lower_value(args[0])
             if mode.type != T.BOOL:
                 mode = self.scalar("prim::bool", [mode], T.BOOL)
         else:
