@@ -8,26 +8,32 @@ taking ``self`` as its first input. Calling it runs the executor (runtime/execut
 
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 
 from graphtorch.autograd import grad_mode
-from graphtorch.errors import GraphError
+from graphtorch.errors import GraphError, UnsupportedError
+from graphtorch.ir.compilation_unit import (
+    FUNCTIONS,
+    CompiledFunction,
+    CompiledMethod,
+    qualified_type_name,
+)
 from graphtorch.nn.module import Module
+from graphtorch.runtime.executor import (
+    Prepared,
+    call_function,
+    call_method,
+    prepared_function_graph,
+    prepared_graph,
+    type_mismatch,
+)
 
 
-class ScriptMethod:
-    """One compiled method: a graph whose first input is ``self``."""
-
-    def __init__(self, owner: ScriptModule, name: str, graph, arg_names: list[str] | None = None):
-        self.owner = owner
-        self.name = name
-        self.graph = graph
-        self.arg_names = arg_names or [v.name for v in graph.block.inputs[1:]]
+class ScriptMethod(CompiledMethod):
+    """One compiled method, callable: ``sm.forward(x)`` runs its graph through the executor."""
 
     def __call__(self, *args, **kwargs):
-        from graphtorch.runtime.executor import call_method
-
         prev = grad_mode.STATE.enabled
         try:
             out = call_method(self.owner, self.name, args, kwargs)
@@ -36,38 +42,23 @@ class ScriptMethod:
             raise
         return checked_outputs(self.owner, self.graph, out, self.name)
 
-    @property
-    def code(self) -> str:
-        from graphtorch.ir.codeprinter import python_code
-
-        return python_code(self.graph, self.name)
-
-    @property
-    def schema(self) -> str:
-        ins = ", ".join(f"{v.name} : {v.type}" for v in self.graph.block.inputs[1:])
-        outs = ", ".join(str(v.type) for v in self.graph.block.outputs)
-        return f"{self.name}({ins}) -> ({outs})"
-
     def __repr__(self) -> str:
         return f"<ScriptMethod {self.owner._gt_type}.{self.name}>"
 
 
-class ScriptFunction:
+class ScriptFunction(CompiledFunction):
     """A compiled free function (``@graphtorch.jit.script`` on a def, or a traced function)."""
 
     def __init__(self, qualified_name: str, graph, fn=None, register: bool = True):
-        self.qualified_name = qualified_name
-        self.name = qualified_name.rsplit(".", 1)[-1]
-        self.graph = graph
+        super().__init__(qualified_name, graph)
         self._fn = fn
         self.__name__ = self.name
         self.__doc__ = getattr(fn, "__doc__", None)
+        self._prepared: Prepared | None = None  # the executor's prepared graph and plans
         if register:    # NOTE: only names compiled here; loaded functions stay in their archive
             FUNCTIONS[qualified_name] = self
 
     def __call__(self, *args, **kwargs):
-        from graphtorch.runtime.executor import call_function
-
         prev = grad_mode.STATE.enabled
         try:
             out = call_function(self, args, kwargs)
@@ -77,21 +68,11 @@ class ScriptFunction:
         return checked_outputs(self, self.graph, out, self.name)
 
     @property
-    def code(self) -> str:
-        from graphtorch.ir.codeprinter import python_code
-
-        return python_code(self.graph, self.name)
-
-    @property
     def inlined_graph(self):
-        from graphtorch.runtime.executor import prepared_function_graph
-
         return prepared_function_graph(self)
 
     def save(self, path) -> None:
-        from graphtorch.jit import save
-
-        save(self, path)
+        save_compiled(self, path)
 
     def __repr__(self) -> str:
         return f"<graphtorch.jit.ScriptFunction {self.qualified_name}>"
@@ -103,8 +84,6 @@ def checked_outputs(owner, graph, out, what: str):
     value of another type than its graph says, silently."""
     if not owner.__dict__.get("_gt_loaded"):
         return out
-    from graphtorch.runtime.executor import type_mismatch  # NOTE: runtime imports this module
-
     outs = graph.outputs
     values = [out] if len(outs) == 1 else list(out) if isinstance(out, tuple) else None
     if values is None or len(values) != len(outs):
@@ -118,90 +97,25 @@ def checked_outputs(owner, graph, out, what: str):
     return out
 
 
-def qualified_type_name(cls) -> str:
-    """The IR class name of a module class: ``__torch__.<module>.<qualname>``.
-
-    ``__main__`` is dropped (``__torch__.MyCell``, as TorchScript prints it) and graphtorch's own
-    layers read ``__torch__.nn.Linear``.
-    """
-    module = cls.__module__
-    qual = cls.__qualname__.replace("<locals>.", "")
-    if module == "__main__":
-        return f"__torch__.{qual}"
-    if module.startswith("graphtorch.nn"):
-        return f"__torch__.nn.{qual}"
-    return f"__torch__.{module}.{qual}"
+# The .gt writer (graphtorch/archive/writer.py) sits in the top layer: it serializes whole
+# compiled modules and reads this module's classes. TorchScript's API puts ``save`` on the
+# compiled object, so the writer registers itself here when imported (graphtorch.jit imports
+# it) instead of this layer importing upward: dependency inversion, docs/architecture.md.
+_ARCHIVE_WRITER: Callable[[object, object], None] | None = None
 
 
-# The live ScriptFunctions compiled in this process, by qualified name. It only keeps names
-# unique (two closures of one factory get distinct names); calls never resolve through it: each
-# graph holds its callees in ``graph.functions`` (its compilation unit). Weak values: a function
-# nobody references any more leaves the table, so re-scripting does not grow it without bound.
-FUNCTIONS: weakref.WeakValueDictionary[str, ScriptFunction] = weakref.WeakValueDictionary()
+def register_archive_writer(save: Callable[[object, object], None]) -> None:
+    """Install the function ``ScriptModule.save`` / ``ScriptFunction.save`` call."""
+    global _ARCHIVE_WRITER
+    _ARCHIVE_WRITER = save
 
 
-def bind_function(graph, fn: ScriptFunction) -> None:
-    """Make ``prim::CallFunction[name=fn.qualified_name]`` in ``graph`` call ``fn``."""
-    bound = graph.functions.get(fn.qualified_name)
-    if bound is not None and bound is not fn:
-        raise GraphError(f"two different functions are named {fn.qualified_name!r} in one "
-                         f"compilation unit")
-    graph.functions[fn.qualified_name] = fn
-
-
-def resolve_function(graph, name: str) -> ScriptFunction:
-    """The function ``prim::CallFunction[name=name]`` calls in ``graph`` (its own unit only)."""
-    fn = graph.functions.get(name) if isinstance(name, str) else None
-    if fn is None:
-        raise GraphError(f"prim::CallFunction: no function named {name!r} in this graph's "
-                         f"compilation unit")
-    return fn
-
-
-def _is_dunder(name: str) -> bool:
-    return name.startswith("__") and name.endswith("__")
-
-
-_SLOTS = ("_parameters", "_buffers", "_modules")
-
-
-def module_member(obj, name):
-    """``obj.<name>`` for what ``prim::GetAttr`` may read: a declared parameter, buffer,
-    submodule, constant attribute of a module, or ``training``. Never a dunder, a method or any
-    other Python attribute: a graph cannot walk from a module into Python objects."""
-    if not isinstance(obj, Module) or not isinstance(name, str) or _is_dunder(name):
-        raise GraphError(f"prim::GetAttr: cannot read {name!r} of a "
-                         f"{type(obj).__name__} (only declared module members)")
-    d = obj.__dict__
-    consts = d.get("_gt_constants")
-    if consts is not None and name in consts:
-        return consts[name]
-    for slots in _SLOTS:
-        table = d.get(slots)
-        if table is not None and name in table:
-            return table[name]
-    if name == "training":
-        return bool(obj.training)
-    raise GraphError(f"prim::GetAttr: {type(obj).__name__} has no parameter, buffer, "
-                     f"submodule or attribute {name!r}")
-
-
-def module_method(obj, name):
-    """What ``prim::CallMethod[name=...]`` calls on ``obj``: a compiled method of a
-    ScriptModule, else (an eager-fallback submodule compiled in this process) a method its
-    class defines. Never a dunder (``__call__``, ``__init__`` ...) nor a non-module object."""
-    if not isinstance(obj, Module) or not isinstance(name, str) or _is_dunder(name):
-        raise GraphError(f"prim::CallMethod: cannot call {name!r} on a {type(obj).__name__} "
-                         f"(only methods of modules)")
-    methods = obj.__dict__.get("_gt_methods")
-    if methods is not None:
-        if name in methods:
-            return methods[name]
-        raise GraphError(f"prim::CallMethod: {obj._gt_original_name} has no compiled method "
-                         f"{name!r}")
-    if not callable(getattr(type(obj), name, None)):
-        raise GraphError(f"prim::CallMethod: {type(obj).__name__} has no method {name!r}")
-    return getattr(obj, name)
+def save_compiled(obj, path) -> None:
+    """``obj.save(path)``: write a compiled module or function as a .gt archive."""
+    if _ARCHIVE_WRITER is None:
+        raise UnsupportedError(f"{type(obj).__name__}.save: the .gt archive writer is not "
+                               f"loaded; import graphtorch.jit (or call graphtorch.jit.save)")
+    _ARCHIVE_WRITER(obj, path)
 
 
 class _ScriptModuleMeta(type):
@@ -211,6 +125,7 @@ class _ScriptModuleMeta(type):
     def __call__(cls, *args, **kwargs):
         obj = super().__call__(*args, **kwargs)
         if cls.__dict__.get("_gt_legacy", getattr(cls, "_gt_legacy", False)):
+            # NOTE: legacy.py imports the script compiler, which imports this module
             from graphtorch.frontend.script.legacy import finish_legacy_module
 
             finish_legacy_module(obj)
@@ -239,6 +154,7 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
                            original_name or type_name.rsplit(".", 1)[-1])
         object.__setattr__(self, "_gt_methods", OrderedDict())
         object.__setattr__(self, "_gt_constants", OrderedDict())
+        # the executor's prepared graphs and plans, by method name (runtime/executor.py)
         object.__setattr__(self, "_gt_cache", {})
 
     # -- building -------------------------------------------------------------------------
@@ -283,8 +199,6 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
 
     @property
     def inlined_graph(self):
-        from graphtorch.runtime.executor import prepared_graph
-
         return prepared_graph(self, "forward").graph
 
     def _method(self, name: str) -> ScriptMethod:
@@ -295,15 +209,11 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
                              f"compiled: {sorted(self._gt_methods)}") from None
 
     def forward(self, *args, **kwargs):
-        from graphtorch.runtime.executor import call_method
-
         out = call_method(self, "forward", args, kwargs)
         return checked_outputs(self, self._method("forward").graph, out, "forward")
 
     def save(self, path) -> None:
-        from graphtorch.jit import save
-
-        save(self, path)
+        save_compiled(self, path)
 
     def extra_repr(self) -> str:
         return f"original_name={self._gt_original_name}"

@@ -28,6 +28,7 @@ import numpy as np
 from graphtorch import dtypes
 from graphtorch.device import CPU, as_device, device
 from graphtorch.errors import ArgumentError, FormatError
+from graphtorch.nn.parameter import Parameter
 from graphtorch.serialization_pickle import (
     DEFAULT_PROTOCOL,
     pickle_object,
@@ -154,7 +155,7 @@ def _encode_tensor(t: Tensor, arrays: dict, names: dict) -> dict:
         entry["device"] = str(t.device)
     if t.requires_grad:
         entry["requires_grad"] = True
-    if type(t).__name__ == "Parameter":
+    if type(t) is Parameter:
         entry["parameter"] = True
     return entry
 
@@ -330,8 +331,6 @@ def _restore_tensor(node: dict, arrays: dict, loaded: dict, options: _LoadOption
         if target != CPU:
             t = t.to(target)
     if node.get("parameter"):
-        from graphtorch.nn import Parameter
-
         t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
     elif node.get("requires_grad"):
         t.requires_grad_(True)

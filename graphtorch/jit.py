@@ -8,6 +8,10 @@
 
 from __future__ import annotations
 
+from graphtorch import archive as _archive
+from graphtorch.errors import UnsupportedError
+from graphtorch.frontend import script as _script
+from graphtorch.frontend.script.fallback import compile_with_report
 from graphtorch.frontend.script.language import _unwrap_optional, annotate, jit_isinstance
 from graphtorch.frontend.script.legacy import Attribute, script_method
 from graphtorch.frontend.script_module import (
@@ -16,7 +20,17 @@ from graphtorch.frontend.script_module import (
     ScriptModule,
     TracedModule,
 )
+from graphtorch.frontend.trace import trace_function
+from graphtorch.frontend.trace import trace_module as _trace_module
 from graphtorch.frontend.tracer import TracerWarning
+from graphtorch.nn.module import Module
+from graphtorch.ops import dispatch as _dispatch
+from graphtorch.passes.freeze import freeze_method
+from graphtorch.runtime.autodiff_exec import autodiff_enabled
+from graphtorch.runtime.autodiff_exec import set_autodiff as _set_autodiff
+from graphtorch.runtime.cpu_codegen import get_executor as _get_executor
+from graphtorch.runtime.cpu_codegen import set_executor as _set_executor
+from graphtorch.runtime.executor import explain_plans
 from graphtorch.runtime.futures import Future, fork, wait
 
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
@@ -39,15 +53,12 @@ def trace(func, example_inputs=None, check_trace: bool = True, check_inputs=None
     Tensor values that steer Python control flow are frozen into the trace (a TracerWarning
     says so); use :func:`script` for data-dependent control flow.
     """
-    from graphtorch.frontend.trace import trace_function, trace_module
-    from graphtorch.nn.module import Module
-
     if example_inputs is None and example_kwarg_inputs is not None:
         example_inputs = tuple(example_kwarg_inputs.values())
     if isinstance(func, ScriptModule) or isinstance(func, ScriptFunction):
         return func
     if isinstance(func, Module):
-        return trace_module(func, example_inputs, check_inputs=check_inputs, strict=strict,
+        return _trace_module(func, example_inputs, check_inputs=check_inputs, strict=strict,
                             check_tolerance=check_tolerance)
     return trace_function(func, example_inputs, check_inputs=check_inputs, strict=strict,
                           check_tolerance=check_tolerance)
@@ -56,16 +67,12 @@ def trace(func, example_inputs=None, check_trace: bool = True, check_inputs=None
 def trace_module(mod, inputs: dict, **kwargs):
     """Trace ``mod``'s methods: ``inputs`` maps method name to example inputs (forward only)."""
     if set(inputs) - {"forward"}:
-        from graphtorch.errors import UnsupportedError
-
         raise UnsupportedError("trace_module traces forward only; script other methods")
     return trace(mod, inputs["forward"], **kwargs)
 
 
 def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None):
     """Compile a function or module from its Python source into a graph (control flow kept)."""
-    from graphtorch.frontend import script as _script
-
     if isinstance(obj, (ScriptModule, ScriptFunction)):
         return obj
     return _script.script(obj)
@@ -73,8 +80,6 @@ def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=No
 
 def compile(model, *example_inputs):  # noqa: A001 - the graphtorch.jit.compile entry point
     """The forgiving entry point: script what it can, trace or run eagerly what it cannot."""
-    from graphtorch.frontend import script as _script
-
     return _script.compile_forgiving(model, *example_inputs)
 
 
@@ -82,9 +87,6 @@ def explain(model, *example_inputs) -> str:
     """A report of what compiled, what fell back to tracing or eager, and why; given example
     inputs, also the execution plan the compiled result runs for them (its kernels, which
     backend runs each, and every fallback with its reason). The example inputs are run."""
-    from graphtorch.frontend.script.fallback import compile_with_report
-    from graphtorch.runtime.executor import explain_plans
-
     compiled, report = compile_with_report(model, *example_inputs)
     text = str(report)
     if example_inputs and isinstance(compiled, (ScriptModule, ScriptFunction)):
@@ -122,15 +124,11 @@ def set_executor(name: str | None) -> None:
     generated Python); None restores the default. Calls that need gradients train through the
     graph autodiff path when ``set_autodiff(True)``, else through the interpreter's eager tape.
     ``GT_EXECUTOR`` in the environment sets the default."""
-    from graphtorch.runtime.cpu_codegen import set_executor as _set
-
-    _set(name)
+    _set_executor(name)
 
 
 def get_executor() -> str:
-    from graphtorch.runtime.cpu_codegen import get_executor as _get
-
-    return _get()
+    return _get_executor()
 
 
 def set_autodiff(enabled: bool) -> None:
@@ -138,14 +136,10 @@ def set_autodiff(enabled: bool) -> None:
     values, and ONE autograd node per call running the backward graph (with the selected
     executor). Off by default: every op is recorded on the eager tape. ``GT_AUTODIFF=1`` in the
     environment turns it on. Graphs the pass declines keep the eager-tape path."""
-    from graphtorch.runtime.autodiff_exec import set_autodiff as _set
-
-    _set(enabled)
+    _set_autodiff(enabled)
 
 
 def get_autodiff() -> bool:
-    from graphtorch.runtime.autodiff_exec import autodiff_enabled
-
     return autodiff_enabled()
 
 
@@ -155,23 +149,17 @@ def is_scripting() -> bool:
 
 
 def is_tracing() -> bool:
-    from graphtorch.ops.dispatch import TRACE
-
-    return TRACE.tracer is not None
+    return _dispatch.TRACE.tracer is not None
 
 
 def save(m, f, _extra_files=None) -> None:
     """Save a compiled module (or function) to a ``.gt`` archive (no pickle)."""
-    from graphtorch.archive import save as _save
-
-    _save(m, f)
+    _archive.save(m, f)
 
 
 def load(f, map_location=None, _extra_files=None):
     """Load a ``.gt`` archive; nothing in it is executed."""
-    from graphtorch.archive import load as _load
-
-    return _load(f, map_location=map_location)
+    return _archive.load(f, map_location=map_location)
 
 
 def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
@@ -181,9 +169,6 @@ def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
     so the result has no submodules or parameters: one flat ``forward`` graph (saveable, and
     independent of later changes to ``mod``). ``preserved_attrs`` are not supported.
     """
-    from graphtorch.errors import UnsupportedError
-    from graphtorch.passes.freeze import freeze_method
-
     if not isinstance(mod, ScriptModule):
         raise UnsupportedError("freeze expects a ScriptModule (the result of graphtorch.jit.script "
                                "or graphtorch.jit.trace)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from graphtorch.errors import GraphError
 from graphtorch.ir.clone import insert_graph
+from graphtorch.ir.compilation_unit import method_graph, module_member
 from graphtorch.passes.manager import register_pass
 
 MAX_INLINE_DEPTH = 200
@@ -27,9 +28,6 @@ def attr_path(value, self_value) -> tuple[str, ...] | None:
 
 def resolve_path(module, path: tuple[str, ...]):
     """The object at ``self.a.b``: declared module members only (module_member)."""
-    # NOTE: frontend sits above passes; the allow-list lives with ScriptModule
-    from graphtorch.frontend.script_module import module_member
-
     obj = module
     for name in path:
         obj = module_member(obj, name)
@@ -37,8 +35,6 @@ def resolve_path(module, path: tuple[str, ...]):
 
 
 def _callee(node, graph, module):
-    from graphtorch.frontend.script_module import ScriptModule
-
     if node.kind == "prim::CallFunction":
         fn = graph.functions.get(node.attrs.get("name"))
         return None if fn is None else fn.graph
@@ -46,9 +42,7 @@ def _callee(node, graph, module):
         path = attr_path(node.inputs[0], graph.inputs[0])
         if path is None:
             return None
-        target = resolve_path(module, path)
-        if isinstance(target, ScriptModule) and node.attrs["name"] in target._gt_methods:
-            return target._gt_methods[node.attrs["name"]].graph
+        return method_graph(resolve_path(module, path), node.attrs["name"])
     return None
 
 

@@ -46,13 +46,20 @@ def _counted(node: Node) -> int | None:
     return trip
 
 
+class _Scope(dict):
+    """A copy's value map: a value the body reads from an enclosing scope maps to itself."""
+
+    def __missing__(self, value):
+        return value
+
+
 def _unroll(node: Node, trip: int) -> None:
     g = node.graph
     body = node.blocks[0]
     carried = list(node.inputs[2:])
     with g.insert_point(node):
         for i in range(trip):
-            env = {body.inputs[0]: g.constant(i, T.INT)}
+            env = _Scope({body.inputs[0]: g.constant(i, T.INT)})
             env.update(zip(body.inputs[1:], carried))
             for n in body.nodes:
                 g.insert(clone_node(g, n, env))

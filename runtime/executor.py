@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.errors import ArgumentError
 from graphtorch.ir import types as T
+from graphtorch.ir.compilation_unit import CompiledFunction
+from graphtorch.passes.prepare import prepare_function, prepare_method
 from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
@@ -42,11 +45,11 @@ class Prepared:
 
 
 def prepared_graph(module, name: str) -> Prepared:
+    """A compiled module's Prepared for method ``name``, kept in the module's declared
+    ``_gt_cache`` (cleared by ScriptModule when a method or constant changes)."""
     cache = module._gt_cache
     hit = cache.get(name)
     if hit is None:
-        from graphtorch.passes.prepare import prepare_method
-
         graph, paths = prepare_method(module, name)
         hit = cache[name] = Prepared(graph, paths)
     return hit
@@ -57,14 +60,13 @@ def prepared_function_graph(fn):
 
 
 def prepared_function(fn) -> Prepared:
-    """A function's Prepared (graph, interpreter, plans), kept on the function object."""
-    from graphtorch.passes.prepare import prepare_function
-
-    hit = fn.__dict__.get("_gt_prepared_run")
+    """A function's Prepared (graph, interpreter, plans), kept in the function's declared
+    ``_prepared`` field; rebuilt when its graph was replaced."""
+    hit = fn._prepared
     if hit is None or hit.source is not fn.graph:
         hit = Prepared(prepare_function(fn), [])
         hit.source = fn.graph
-        fn._gt_prepared_run = hit
+        fn._prepared = hit
     return hit
 
 
@@ -204,9 +206,7 @@ def call_function(fn, args: tuple, kwargs: dict):
 
 def plans_of(obj) -> PlanCache:
     """The execution plans of a compiled module's forward or of a compiled function."""
-    from graphtorch.frontend.script_module import ScriptFunction
-
-    if isinstance(obj, ScriptFunction):
+    if isinstance(obj, CompiledFunction):
         return prepared_function(obj).plans
     return prepared_graph(obj, "forward").plans
 
@@ -214,8 +214,6 @@ def plans_of(obj) -> PlanCache:
 def explain_plans(obj, example_inputs: tuple = ()) -> str:
     """The plans of ``obj`` (see :meth:`ExecutionPlan.explain`); with example inputs, the plan
     for them is built first (by calling ``obj`` under no_grad until it exists)."""
-    from graphtorch.autograd.grad_mode import no_grad
-
     cache = plans_of(obj)
     if example_inputs:
         with no_grad():

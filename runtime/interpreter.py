@@ -11,6 +11,12 @@ import re
 import string
 
 from graphtorch.errors import GraphError, GraphtorchError
+from graphtorch.ir.compilation_unit import (
+    CompiledMethod,
+    module_member,
+    module_method,
+    resolve_function,
+)
 from graphtorch.ir.graph import TensorRef
 from graphtorch.ir.kinds import INPLACE
 from graphtorch.ir.op_call import split_op_inputs
@@ -125,15 +131,10 @@ def _constant(interp, node, args, env):
 
 
 def _getattr(interp, node, args, env):
-    # NOTE: frontend sits above runtime; the allow-list lives with ScriptModule
-    from graphtorch.frontend.script_module import module_member
-
     return module_member(args[0], node.attrs["name"])
 
 
 def _setattr(interp, node, args, env):
-    from graphtorch.frontend.script_module import module_member  # NOTE: layer above, see _getattr
-
     name = node.attrs["name"]
     module_member(args[0], name)    # only a declared member may be assigned
     setattr(args[0], name, args[1])
@@ -141,21 +142,17 @@ def _setattr(interp, node, args, env):
 
 
 def _call_method(interp, node, args, env):
-    from graphtorch.frontend.script_module import ScriptMethod, module_method  # NOTE: see above
-
     if not args:
         raise GraphError("prim::CallMethod without the object to call it on")
     obj, rest = args[0], args[1:]
     method = module_method(obj, node.attrs["name"])
-    if isinstance(method, ScriptMethod):
+    if isinstance(method, CompiledMethod):
         out = interp.run(method.graph, [obj] + list(rest))
         return out[0] if len(out) == 1 else tuple(out)
     return method(*rest)    # an eager-fallback submodule compiled in this process
 
 
 def _call_function(interp, node, args, env):
-    from graphtorch.frontend.script_module import resolve_function  # NOTE: see _getattr
-
     fn = resolve_function(node.graph, node.attrs["name"])
     out = interp.run(fn.graph, list(args))
     return out[0] if len(out) == 1 else tuple(out)

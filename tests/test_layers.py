@@ -23,15 +23,16 @@ MAPPING = {"graphtorch": "graphtorch", "frontend": "graphtorch.frontend",
 # graphtorch module (tensor, ops, autograd, dtypes, device, errors, functions ...) is core.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("graphtorch",)),
-    ("nn", ("graphtorch.nn", "graphtorch.optim", "graphtorch.utils", "graphtorch.distributed")),
+    ("nn", ("graphtorch.nn", "graphtorch.optim", "graphtorch.utils", "graphtorch.distributed",
+            # graphtorch.save / load (torch.serialization) restore nn.Parameters
+            "graphtorch.checkpoint", "graphtorch.serialization")),
     ("ir", ("graphtorch.ir",)),
     ("passes", ("graphtorch.passes",)),
     ("runtime", ("graphtorch.runtime",)),
     ("frontend", ("graphtorch.frontend",)),
     ("top", ("graphtorch.jit", "graphtorch.archive", "graphtorch.cli", "graphtorch.viz",
              "graphtorch.onnx", "graphtorch.futures", "graphtorch.__main__",
-             "graphtorch.utils.tensorboard",  # add_graph traces and draws a model
-             "graphtorch.cli_inputs", "graphtorch.cli_inspect")),  # old paths viz/ imports
+             "graphtorch.utils.tensorboard")),  # add_graph traces and draws a model
 ]
 RANKS = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 

@@ -15,8 +15,13 @@ from graphtorch.archive import tensor_file
 from graphtorch.archive.graph_checks import GraphChecker
 from graphtorch.archive.values import decode_value
 from graphtorch.archive.zip_container import ZipArchive
-from graphtorch.device import as_device
-from graphtorch.errors import DeviceError, FormatError
+from graphtorch.device import array_module, as_device
+from graphtorch.errors import ArgumentError, DeviceError, FormatError
+from graphtorch.frontend.script_module import RecursiveScriptModule, ScriptFunction, TracedModule
+from graphtorch.ir.types import TensorType
+from graphtorch.nn.parameter import Parameter
+from graphtorch.runtime.executor import type_mismatch
+from graphtorch.tensor import Tensor
 
 
 @dataclass
@@ -73,8 +78,6 @@ class TensorStore:
 
 def usable_device(spec):
     """The device ``spec`` names, checked to exist here (CuPy, a GPU, the index in range)."""
-    from graphtorch.device import array_module
-
     dev = as_device(spec)
     if dev.type == "cuda":
         cp = array_module(dev)          # DeviceError when CuPy or the GPU is missing
@@ -143,8 +146,6 @@ def _attach_defaults(graph, arg_names: list[str], defaults: dict[str, object],
     checked against the type the IR declares for its argument."""
     if not defaults:
         return
-    from graphtorch.runtime.executor import type_mismatch
-
     # NOTE: the checker made the counts agree; arguments are the graph's last inputs
     params = dict(zip(arg_names, graph.inputs[len(graph.inputs) - len(arg_names):]))
     for name, value in defaults.items():
@@ -158,9 +159,6 @@ def _attach_defaults(graph, arg_names: list[str], defaults: dict[str, object],
 
 def _shape_mismatch(value, ir_type) -> str | None:
     """Why a default tensor's sizes contradict the sizes its argument type declares."""
-    from graphtorch.ir.types import TensorType
-    from graphtorch.tensor import Tensor
-
     if not isinstance(value, Tensor) or not isinstance(ir_type, TensorType) \
             or ir_type.shape is None:
         return None
@@ -188,8 +186,6 @@ def _check_tensor_refs(loaded: LoadedArchive) -> None:
 def _check_reserved_names(loaded: LoadedArchive) -> None:
     """Slots may not shadow what a ScriptModule itself has (``training``, ``forward``,
     ``state_dict`` ...): PyTorch refuses such names too, and the module could not be built."""
-    from graphtorch.frontend.script_module import RecursiveScriptModule, TracedModule
-
     if loaded.manifest.root is None:
         return
     # NOTE: names from the archive are compared with sets, never passed to hasattr/getattr
@@ -220,6 +216,20 @@ def _decode_attributes(loaded: LoadedArchive) -> None:
                 f"{where}.attributes[{i}] ({a.name})")
 
 
+def entry_method(loaded: LoadedArchive, method: str = "forward"):
+    """(graph, argument names, index of the first argument input) of a loaded archive's entry
+    point: the root module's ``method`` (after its ``self`` input), or the entry function."""
+    m = loaded.manifest
+    if m.root is None:
+        f = next(f for f in m.functions if f.name == m.entry_function)
+        return loaded.graphs[f.code], f.arg_names, 0
+    for meth in m.root.methods:
+        if meth.name == method:
+            return loaded.graphs[meth.code], meth.arg_names, 1
+    names = [x.name for x in m.root.methods]
+    raise ArgumentError(f"the model has no method {method!r}; it has {names}")
+
+
 def load(path_or_file, map_location=None):
     """Load a .gt archive as a ScriptModule (or ScriptFunction) without executing anything."""
     loaded = read_archive(path_or_file, map_location)
@@ -227,8 +237,6 @@ def load(path_or_file, map_location=None):
 
 
 def build(loaded: LoadedArchive):
-    from graphtorch.frontend.script_module import ScriptFunction
-
     # NOTE: the archive is one compilation unit: its calls resolve among its own functions
     # (the checker proved every name is here), never through anything else in the process.
     functions = {}
@@ -244,9 +252,6 @@ def build(loaded: LoadedArchive):
 
 
 def _build_module(loaded: LoadedArchive, entry: mf.ModuleEntry, path: str):
-    from graphtorch.frontend.script_module import RecursiveScriptModule, TracedModule
-    from graphtorch.nn.parameter import Parameter
-
     cls = TracedModule if entry.kind == "trace" else RecursiveScriptModule
     m = cls(entry.class_name, entry.original_name or None)
     where = f"module {path or '<root>'}"

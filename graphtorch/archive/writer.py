@@ -19,10 +19,19 @@ from graphtorch.archive.manifest import (
 from graphtorch.archive.source_paths import portable_graph
 from graphtorch.archive.values import encode_value
 from graphtorch.archive.zip_container import write_archive
-from graphtorch.errors import UnsupportedError
-from graphtorch.frontend.script_module import resolve_function
+from graphtorch.errors import GraphtorchError, UnsupportedError
+from graphtorch.frontend.script_module import (
+    ScriptFunction,
+    ScriptModule,
+    TracedModule,
+    register_archive_writer,
+)
+from graphtorch.ir.compilation_unit import resolve_function
 from graphtorch.ir.graph import TensorRef as ConstRef
 from graphtorch.ir.kinds import Prim
+from graphtorch.ir.types import type_of_value
+from graphtorch.ir.verifier import verify
+from graphtorch.tensor import Tensor
 
 
 def save(obj, path_or_file) -> None:
@@ -61,8 +70,6 @@ class _Saver:
         self.function_objects: dict[str, object] = {}
 
     def run(self, obj) -> dict[str, bytes]:
-        from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
-
         root, entry = None, None
         if isinstance(obj, ScriptModule):
             root = self.module(obj, "", "")
@@ -90,8 +97,6 @@ class _Saver:
         return key
 
     def module(self, m, name: str, path: str) -> ModuleEntry:
-        from graphtorch.frontend.script_module import ScriptModule, TracedModule
-
         entry = ModuleEntry(name=name, class_name=m._gt_type, original_name=m.original_name,
                             kind="trace" if isinstance(m, TracedModule) else "script",
                             training=bool(m.training))
@@ -187,8 +192,6 @@ class _Saver:
 
 def default_text(value) -> str:
     """A default value as the signature shows it: Python literals, tensors by dtype and shape."""
-    from graphtorch.tensor import Tensor
-
     if isinstance(value, Tensor):
         return f"<tensor {value.dtype.name}{list(value.shape)}>"
     return repr(value)
@@ -196,9 +199,6 @@ def default_text(value) -> str:
 
 def _refuse_unverifiable(graph, what: str) -> None:
     """Load verifies every graph; an archive it would refuse is not written in the first place."""
-    from graphtorch.errors import GraphtorchError
-    from graphtorch.ir.verifier import verify
-
     try:
         verify(graph)
     except GraphtorchError as e:
@@ -231,6 +231,8 @@ def _refuse_python_ops(graph, what: str) -> None:
 
 
 def _type_text(value) -> str:
-    from graphtorch.ir.types import type_of_value
-
     return str(type_of_value(value))
+
+
+# ScriptModule.save / ScriptFunction.save (frontend, a layer below) write through this module
+register_archive_writer(save)

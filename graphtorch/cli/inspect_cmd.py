@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from graphtorch.archive import manifest as mf
-from graphtorch.archive.reader import build, read_archive
+from graphtorch.archive.reader import build, entry_method, read_archive
 from graphtorch.archive.writer import default_text
-from graphtorch.cli.errors import CLIError, emit_json
+from graphtorch.cli.errors import emit_json
 
 
 def add_parser(sub):
@@ -32,19 +32,6 @@ def signature(graph, arg_names: list[str], first: int) -> tuple[list[dict], list
     outputs = [{"name": "output" if len(graph.outputs) == 1 else f"output{i}",
                 "type": str(v.type)} for i, v in enumerate(graph.outputs)]
     return inputs, outputs
-
-
-def entry_method(loaded, method: str):
-    """(graph, arg names, index of the first argument input) of the archive's entry point."""
-    m = loaded.manifest
-    if m.root is None:
-        f = next(f for f in m.functions if f.name == m.entry_function)
-        return loaded.graphs[f.code], f.arg_names, 0
-    for meth in m.root.methods:
-        if meth.name == method:
-            return loaded.graphs[meth.code], meth.arg_names, 1
-    names = [x.name for x in m.root.methods]
-    raise CLIError(f"the model has no method {method!r}; it has {names}")
 
 
 def describe(loaded, method: str = "forward") -> dict:

@@ -1,5 +1,5 @@
 """``graphtorch viz MODEL -o out.{dot,svg,html}``: a picture of the model's dataflow
-(``--format onnx -o m.onnx [--netron]``: an ONNX file, viz/onnx_out.py).
+(``--format onnx -o m.onnx [--netron]``: an ONNX file, cli/viz_onnx.py).
 
 Submodule calls are expanded in place as nested clusters, ``prim::If``/``prim::Loop`` bodies as
 nested blocks, and edges carry dtype and shape (from ``--shape`` through shape propagation, else
@@ -18,10 +18,10 @@ from graphtorch.archive.reader import read_archive
 from graphtorch.cli.errors import CLIError, UsageError, emit_json
 from graphtorch.cli.inputs import ShapeSpec
 from graphtorch.cli.inspect_cmd import entry_method
+from graphtorch.cli.viz_onnx import write_onnx
 from graphtorch.device import CPU
 from graphtorch.ir.types import TensorType
 from graphtorch.viz import draw
-from graphtorch.viz.onnx_out import write_onnx
 
 ENGINES = ("auto", "dot", "builtin")
 

@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import graphtorch
+from graphtorch.archive.reader import entry_method, read_archive
+from graphtorch.cli.errors import CLIError, emit_json
+from graphtorch.cli.inputs import resolve_inputs
+from graphtorch.errors import GraphtorchError
+
 
 def write_onnx(args) -> int:
-    import graphtorch
-    from graphtorch.archive.reader import read_archive
-    from graphtorch.cli import CLIError, emit_json
-    from graphtorch.cli_inputs import resolve_inputs
-    from graphtorch.cli_inspect import entry_method
-    from graphtorch.errors import GraphtorchError
-
+    """Export the archive ``args.model`` to ONNX at ``args.output``; 0 on success."""
     out = Path(args.output)
     if args.method != "forward":
         raise CLIError("--format onnx exports forward only")

@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from graphtorch.archive.reader import entry_method
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.printer import node_line
 from graphtorch.ir.types import TensorType
+from graphtorch.viz.shapes import propagate_method
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_]")     # cluster ids stay plain in DOT, SVG and URLs
 
@@ -318,9 +320,6 @@ def build_viz(loaded, method: str = "forward", constants: bool = False,
               collapse: int | None = None, input_types: dict | None = None) -> VizGraph:
     """The drawing of ``method`` of a loaded archive. ``input_types`` (argument name ->
     TensorType) switches on shape propagation from those inputs."""
-    from graphtorch.cli_inspect import entry_method
-    from graphtorch.viz.shapes import propagate_method
-
     graph, arg_names, first = entry_method(loaded, method)
     root = loaded.manifest.root
     callees: dict = {}
