@@ -79,6 +79,10 @@ class Tracer:
     def frame(self) -> Frame:
         return self.frames[-1]
 
+    def recording(self) -> bool:
+        """Op calls are recorded now: inside a frame, outside an opaque section."""
+        return not self._opaque and bool(self.frames)
+
     @contextlib.contextmanager
     def opaque(self):
         """Run code without recording (composites recorded as one node, compiled submodules)."""
@@ -150,7 +154,7 @@ class Tracer:
                            "graphtorch.frontend.tracer.Tracer to trace modules")
 
     def record(self, op, vals: list, out) -> None:
-        if self._opaque or not self.frames:
+        if not self.recording():
             return
         f = self.frame
         args = op.schema.args
@@ -185,7 +189,7 @@ class Tracer:
 
     def rebind(self, tensor: Tensor, result: Tensor) -> None:
         """An in-place op: ``tensor`` now holds the value ``result`` was recorded as."""
-        if self._opaque or not self.frames:
+        if not self.recording():
             return
         val = self.frame.lookup(result)
         if val is not None:
@@ -193,7 +197,7 @@ class Tracer:
 
     def size_of(self, t: Tensor, dim: int) -> int:
         n = t._data.shape[dim]
-        if self._opaque or not self.frames or self.frame.lookup(t) is None:
+        if not self.recording() or self.frame.lookup(t) is None:
             return n
         f = self.frame
         node = f.graph.create("prim::size", [self.value_of(t, f), f.graph.constant(dim)],
@@ -202,7 +206,7 @@ class Tracer:
         return TracedInt(n, node.outputs[0], self)
 
     def warn_python_value(self, kind: str, what: str) -> None:
-        if self._opaque or not self.frames:
+        if not self.recording():
             return
         warnings.warn(_WARN_TEXT.format(what=what), TracerWarning, stacklevel=4)
 
@@ -211,7 +215,7 @@ class Tracer:
         """``function.apply(*args)`` while tracing: ONE ``prim::PythonOp`` whose callable is a
         :class:`FunctionCall`, so running the graph applies the Function again (its forward on
         tensors, its user-written backward in autograd) instead of the ops of its forward."""
-        if self._opaque or not self.frames:
+        if not self.recording():
             return apply_eager(function, args, kwargs)
         args = _function_args(function, args, kwargs)
         f = self.frame

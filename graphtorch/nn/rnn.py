@@ -22,7 +22,7 @@ from graphtorch.nn._rnn_fused import FusedRNNLayer
 from graphtorch.nn.module import Module
 from graphtorch.nn.parameter import Parameter
 from graphtorch.nn.utils.rnn import PackedSequence, pack_sorted, pad_sorted, step_mask
-from graphtorch.ops.dispatch import TRACE
+from graphtorch.ops.dispatch import TracerWarning, active_tracer
 from graphtorch.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -32,17 +32,14 @@ USE_FUSED_KERNELS = True
 
 
 def _use_fused(w_hr) -> bool:
-    return USE_FUSED_KERNELS and w_hr is None and TRACE.tracer is None
+    return USE_FUSED_KERNELS and w_hr is None and active_tracer() is None
 
 
 def _warn_if_traced(module: Module, input) -> None:
     """While tracing, the loop over time steps is unrolled into the trace: say so."""
-    tracer = TRACE.tracer
-    if tracer is None or tracer._opaque or not tracer.frames:
+    tracer = active_tracer()
+    if tracer is None or not tracer.recording():
         return
-    # NOTE: frontend.tracer imports the runtime, which imports nn: a module-level import cycles
-    from graphtorch.frontend.tracer import TracerWarning
-
     data = input.data if isinstance(input, PackedSequence) else input
     warnings.warn(f"{type(module).__name__}: the trace unrolls the loop over the time steps of "
                   f"this input ({tuple(int(n) for n in data.shape)}); the traced graph raises on "

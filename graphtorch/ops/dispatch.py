@@ -38,8 +38,15 @@ class TracerWarning(UserWarning):
 class TracerHooks(Protocol):
     """What the eager core calls on the active tracer."""
 
+    def recording(self) -> bool:
+        """Op calls are recorded now (inside a traced call, outside an opaque section)."""
+
     def record(self, op: OpDef, vals: list, out) -> None:
         """Op ``op`` ran on the bound arguments ``vals`` and returned ``out``."""
+
+    def record_scalar(self, kind: str, args: list, result: int) -> int:
+        """A Python int ``result`` computed by node ``kind`` from ``args`` (tensors or traced
+        ints): an int that stays a graph value while recording."""
 
     def opaque(self) -> AbstractContextManager:
         """A context in which op calls are not recorded (a composite's decomposition)."""

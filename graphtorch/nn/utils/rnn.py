@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import graphtorch
-from graphtorch.ops.dispatch import TRACE
+from graphtorch.ops.dispatch import TracerWarning, active_tracer
 from graphtorch.tensor import Tensor
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
@@ -100,9 +100,9 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
 def _as_int(t: Tensor) -> int:
     """``int(t)`` of a one-element tensor; while tracing, a graph int (``prim::int``) so the
     trace reads it at run time instead of freezing it."""
-    tracer = TRACE.tracer
+    tracer = active_tracer()
     value = int(np.asarray(t._data).reshape(-1)[0])
-    if tracer is None or tracer._opaque or not tracer.frames:
+    if tracer is None or not tracer.recording():
         return value
     return tracer.record_scalar("prim::int", [t], value)
 
@@ -110,10 +110,7 @@ def _as_int(t: Tensor) -> int:
 def _lengths_tensor(lengths) -> Tensor:
     if isinstance(lengths, Tensor):
         return lengths.to(graphtorch.int64)
-    if TRACE.tracer is not None:
-        # NOTE: frontend.tracer imports the runtime, which imports nn: a module-level import cycles
-        from graphtorch.frontend.tracer import TracerWarning
-
+    if active_tracer() is not None:
         warnings.warn(_LIST_WARNING, TracerWarning, stacklevel=3)
     return graphtorch.tensor(np.asarray(list(lengths), dtype=np.int64).reshape(-1))
 
