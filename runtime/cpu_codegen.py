@@ -32,6 +32,7 @@ from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.runtime.caches import CODEGEN
 from graphtorch.runtime.interpreter import run_inplace
 
 EXECUTORS = ("compiled", "interpreter", "codegen")
@@ -270,16 +271,15 @@ def compile_graph(graph, optimize: bool = True) -> CompiledGraph:
 
 
 def run_graph_codegen(graph, inputs: list) -> list:
-    """Run a prepared graph with the generated code (cached on the graph), or the interpreter
+    """Run a prepared graph with the generated code (runtime/caches.py CODEGEN), or the interpreter
     when a gradient must be recorded."""
     if _needs_grad(inputs):
         from graphtorch.runtime.interpreter import Interpreter
 
         return Interpreter().run(graph, list(inputs))
-    compiled = getattr(graph, "_gt_codegen", None)
+    compiled = CODEGEN.get(graph)
     if compiled is None:
-        compiled = compile_graph(graph)
-        graph._gt_codegen = compiled
+        compiled = CODEGEN.put(graph, compile_graph(graph))
     return compiled(list(inputs))
 
 

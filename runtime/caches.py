@@ -1,0 +1,73 @@
+"""What the runtime derives from the objects it runs, kept beside them, never on them.
+
+Preparing a method, generating code for a graph and differentiating a graph are done once and
+reused on every call. The results belong to the runtime, not to the IR or to the compiled module:
+each :class:`RuntimeCache` maps an object (by identity, held weakly) to what the runtime built
+from it, so an entry lives exactly as long as its object and a ``Graph`` or ``ScriptModule``
+carries no cache field.
+
+- :data:`PREPARED`: compiled module -> {method name: ``Prepared``} (runtime/executor.py).
+  ``ScriptModule`` calls :func:`invalidate` when a method or a constant attribute changes.
+- :data:`CODEGEN`: prepared graph -> its generated Tensor-level code (runtime/cpu_codegen.py).
+- :data:`AUTODIFF`: prepared graph -> {(executor, input signature): forward/backward pair or the
+  reason it declined} (runtime/autodiff_exec.py).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+
+class RuntimeCache:
+    """Object -> value, by identity, weakly held: the entry goes when its object is collected."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._entries: dict[int, tuple[weakref.ref, object]] = {}
+
+    def get(self, obj, default=None):
+        hit = self._entries.get(id(obj))
+        if hit is None or hit[0]() is not obj:
+            return default
+        return hit[1]
+
+    def put(self, obj, value):
+        """Keep ``value`` for ``obj`` (replacing any earlier one); returns ``value``."""
+        key = id(obj)
+        entries = self._entries
+
+        def _drop(ref, key=key):
+            # NOTE: only this object's entry: a later object may already reuse the id
+            hit = entries.get(key)
+            if hit is not None and hit[0] is ref:
+                del entries[key]
+
+        entries[key] = (weakref.ref(obj, _drop), value)
+        return value
+
+    def invalidate(self, obj) -> None:
+        """Forget what was built from ``obj``."""
+        hit = self._entries.get(id(obj))
+        if hit is not None and hit[0]() is obj:
+            del self._entries[id(obj)]
+
+    def __contains__(self, obj) -> bool:
+        hit = self._entries.get(id(obj))
+        return hit is not None and hit[0]() is obj
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"<RuntimeCache {self.what}: {len(self._entries)} entries>"
+
+
+PREPARED = RuntimeCache("prepared methods of compiled modules")
+CODEGEN = RuntimeCache("generated code of prepared graphs")
+AUTODIFF = RuntimeCache("autodiff specializations of prepared graphs")
+
+
+def invalidate(module) -> None:
+    """A compiled module's methods or constants changed: what was prepared from them is stale
+    (the prepared graphs go, and with them their generated code and autodiff entries)."""
+    PREPARED.invalidate(module)
