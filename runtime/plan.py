@@ -151,7 +151,14 @@ def _sig(v):
 
 def signature(inputs: list) -> tuple:
     """The plan key of a call: per input its kind, and whether gradients are recorded."""
-    return (grad_mode.STATE.enabled, tuple(_sig(v) for v in inputs))
+    sigs = []
+    for v in inputs:
+        if type(v) is Tensor:  # NOTE: _sig inlined for the common case (per-call overhead)
+            d = v._data
+            sigs.append((d.dtype, d.ndim, v._device, v._rg))
+        else:
+            sigs.append(_sig(v))
+    return (grad_mode.STATE.enabled, tuple(sigs))
 
 
 def _format_key(key: tuple) -> str:
