@@ -262,33 +262,21 @@ class AstBuilder:
             return self.if_stmt(t)
         if rule == "while_stmt":
             test, body, orelse = t.children
-            if orelse is not None:
-                raise self.src.error("while ... else is not supported in script",
-                                     self.else_pos(orelse), "use a flag variable set before break")
-            return S.While(p, self.expr(test), self.suite(body))
+            return S.While(p, self.expr(test), self.suite(body), self.else_suite(orelse))
         if rule == "with_stmt":
             return self.with_stmt(t)
         if rule == "for_stmt":
             target, it, body, orelse = t.children
-            if orelse is not None:
-                raise self.src.error("for ... else is not supported in script",
-                                     self.else_pos(orelse), "use a flag variable set before break")
-            return S.For(p, self.target(target), self.expr(it), self.suite(body))
+            return S.For(p, self.target(target), self.expr(it), self.suite(body),
+                         self.else_suite(orelse))
         if rule in ("funcdef", "decorated"):
             self.reject(t, "nested function definitions are not supported in script",
                         "define the function at module level and call it")
         return self.reject(t)
 
-    def else_pos(self, suite) -> Pos:
-        """The ``else`` keyword owning ``suite`` (lark drops the keyword token): the last
-        ``else`` on or before the suite's first line."""
-        p = pos_of(suite)
-        lines = self.src.text.splitlines()
-        for line in range(min(p.line, len(lines)), 0, -1):
-            text = lines[line - 1]
-            if text.lstrip().startswith("else"):
-                return Pos(line, len(text) - len(text.lstrip()) + 1)
-        return p
+    def else_suite(self, suite) -> list[S.Stmt]:
+        """A loop's ``else`` clause (empty when it has none)."""
+        return self.suite(suite) if suite is not None else []
 
     def with_stmt(self, t: Tree) -> S.With:
         items, body = t.children

@@ -90,12 +90,13 @@ class ExitLowerer(Lowerer):
             if left is True:
                 return          # every path has left: the rest is unreachable
             if left is None:   # the paths split at the statement before: errors point there
-                self._guard(stmts[i:], stmts[i - 1].pos if i else s.pos)
+                self._guard(lambda rest=stmts[i:]: self.block(rest),
+                            stmts[i - 1].pos if i else s.pos)
                 return
             self.stmts.lower(s)
 
-    def _guard(self, rest: list[S.Stmt], pos) -> None:
-        """``if $exit: pass else: rest`` (inside the else branch nothing has exited)."""
+    def _guard(self, rest, pos) -> None:
+        """``if $exit: pass else: rest()`` (inside the else branch nothing has exited)."""
         def exited():
             self.env[EXIT] = self.const(True)
             if not self.state.loop_depth:     # outside loops only a return leaves
@@ -103,9 +104,27 @@ class ExitLowerer(Lowerer):
 
         def go_on():
             self.clear_exits()
-            self.block(rest)
+            rest()
 
         self.branches(self.env[EXIT], exited, go_on, pos)
+
+    def loop_else(self, broke: Value, stmts: list[S.Stmt], pos) -> None:
+        """A loop's ``else`` clause, compiled past the loop: it runs on the paths that have not
+        left (returned) and where the loop ended without ``break`` (``broke`` False). A
+        break/continue inside it belongs to the enclosing loop, as in Python."""
+        if self.raised():
+            return
+        left = self.flag(EXIT)
+        if left is True:
+            return
+        if left is None:   # the loop may have returned
+            self._guard(lambda: self.loop_else(broke, stmts, pos), pos)
+            return
+        if broke.is_constant:
+            if not self.graph.constant_value(broke):
+                self.block(stmts)
+            return
+        self.branches(broke, None, lambda: self.block(stmts), pos)
 
     def branches(self, cond: Value, then, otherwise, pos) -> list[dict]:
         """A prim::If on ``cond``; ``then()`` / ``otherwise()`` compile each branch from the
@@ -226,6 +245,10 @@ class ExitLowerer(Lowerer):
             gone = [v for v in live_vals if isinstance(v, Undefined) and "(del)" in v.why]
             if gone:
                 self.env[name] = gone[0]    # deleted on one path: say where
+                continue
+            earlier = [v for v in live_vals if isinstance(v, Undefined) and v is before.get(name)]
+            if earlier:     # undefined on a path before the split: that is the reason
+                self.env[name] = earlier[0]
                 continue
             if any(v is None or isinstance(v, Undefined) for v in live_vals):
                 missing = "the true branch" if vals[0] is None else "the false branch"

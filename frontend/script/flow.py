@@ -44,7 +44,11 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
             elif isinstance(s, S.For):
                 target(s.target)
                 visit(s.body)
-            elif isinstance(s, (S.While, S.With)):
+                visit(s.orelse)
+            elif isinstance(s, S.While):
+                visit(s.body)
+                visit(s.orelse)
+            elif isinstance(s, S.With):
                 visit(s.body)
             elif isinstance(s, S.ExprStmt):
                 inplace_receiver(s.value)
@@ -64,7 +68,7 @@ def assigned_names(stmts: list[S.Stmt]) -> list[str]:
 
 def contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | None:
     """The first statement of one of ``kinds`` in ``stmts`` (inside ifs, and inside loops when
-    ``into_loops``), or None."""
+    ``into_loops``; a loop's ``else`` clause is outside the loop: always searched), or None."""
     for s in stmts:
         if isinstance(s, kinds):
             return s
@@ -73,8 +77,8 @@ def contains(stmts: list[S.Stmt], kinds: tuple, into_loops: bool) -> S.Stmt | No
             inner = s.body + s.orelse
         elif isinstance(s, S.With):
             inner = s.body
-        elif isinstance(s, (S.For, S.While)) and into_loops:
-            inner = s.body
+        elif isinstance(s, (S.For, S.While)):
+            inner = s.body + s.orelse if into_loops else s.orelse
         found = contains(inner, kinds, into_loops)
         if found is not None:
             return found

@@ -25,24 +25,35 @@ class LoopLowerer(Lowerer):
         def test():
             return self.exprs.condition(s.test)
 
-        self._loop(s.pos, self.const(INT_MAX), test, lambda it: None, s.body)
+        broke = self._loop(s.pos, self.const(INT_MAX), test, lambda it: None, s.body,
+                           track_break=bool(s.orelse))
         if self.exprs.static_condition(s.test) is True and \
                 contains(s.body, (S.Break,), False) is None:
             self.exits.never_falls_through()
+        if s.orelse:
+            self.exits.loop_else(broke, s.orelse, s.pos)
 
     def stmt_For(self, s):
-        self._compile_for(s)
+        broke = self._compile_for(s)
+        if s.orelse:
+            self.exits.loop_else(broke, s.orelse, s.pos)
 
     def _loop(self, pos, trip: Value, test, bind, body: list[S.Stmt],
-              target: S.Expr | None = None) -> None:
+              target: S.Expr | None = None, track_break: bool = False) -> Value:
         """prim::Loop(trip, cond0, carried...); ``bind(iter_value)`` assigns the loop target.
 
         The target's names are carried too: after the loop they hold the last item (or their
         value before the loop when it ran zero times), as in Python. A body that returns also
-        carries ``$ret`` and the returned value."""
+        carries ``$ret`` and the returned value. With ``track_break`` (a loop with an ``else``)
+        ``$brk`` is carried as well: the last iteration's flag says whether the loop broke.
+        Returns that flag (the constant False when not tracked or the body has no break)."""
         rebound = target_names(target) + assigned_names(body)
         if contains(body, (S.Return,), True):
             rebound += [RET, RV]
+        track_break = track_break and contains(body, (S.Break,), False) is not None
+        if track_break:     # zero iterations: no break
+            self.env[BRK] = self.const(False)
+            rebound.append(BRK)
         rebound = list(dict.fromkeys(rebound))
         if RV in rebound and self.env[RV] is NO_VALUE and self.state.return_type is not None:
             self.env[RV] = self.graph.emit(Prim.Uninitialized, [], [self.state.return_type]).output
@@ -78,11 +89,13 @@ class LoopLowerer(Lowerer):
             self.env[n] = out
             if not n.startswith("$"):
                 out.name = n
+        broke = self.env[BRK] if track_break else self.const(False)
         self.exits.after_loop(self.env[RET] if RET in names else None)
         for n in rebound:
             if n not in names and not n.startswith("$") and n not in self.env:
                 self.env[n] = Undefined(n, pos, "it is first assigned inside a loop, which may "
                                                 "run zero times")
+        return broke
 
     def _try_loop(self, pos, trip, cond0, test, bind, body, names, types):
         before = dict(self.env)
@@ -141,7 +154,8 @@ class LoopLowerer(Lowerer):
         node.add_output(t)
         return node.output
 
-    def _compile_for(self, s: S.For) -> None:
+    def _compile_for(self, s: S.For) -> Value:
+        """Compile the loop; returns whether it broke (see ``_loop``)."""
         it = s.iter
         if isinstance(it, S.Call) and isinstance(it.func, S.Name) and not it.keywords:
             fname = it.func.id
@@ -173,7 +187,8 @@ class LoopLowerer(Lowerer):
                         v = self.scalar("prim::add", [start, v], T.INT)
                     self.stmts.assign(s.target, v, s.pos)
 
-                return self._loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
+                return self._loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target,
+                                  track_break=bool(s.orelse))
         seqs: list = []
         shape = self._iteration_shape(it, seqs)
         return self._for_over(s, seqs, it.pos, shape)
@@ -206,27 +221,30 @@ class LoopLowerer(Lowerer):
         seqs.append(self.exprs.lower(it))
         return len(seqs) - 1
 
-    def _unrolled_range(self, s: S.For, args: list[Value]) -> None:
+    def _unrolled_range(self, s: S.For, args: list[Value]) -> Value:
         """``for i in range(len(self.layers))``: unrolled, so ``self.layers[i]`` is static."""
         if not all(a.is_constant for a in args):
             raise self.src.error("range over len(<modules>) needs constant bounds", s.pos)
         ks = range(*(self.graph.constant_value(a) for a in args))
-        self._unroll(s, [lambda k=k: self.stmts.assign(s.target, self.const(k), s.pos) for k in ks])
+        return self._unroll(s, [lambda k=k: self.stmts.assign(s.target, self.const(k), s.pos)
+                                for k in ks])
 
-    def _unroll(self, s: S.For, binds: list) -> None:
+    def _unroll(self, s: S.For, binds: list) -> Value:
         """One copy of the body per item; ``binds[k]()`` binds the target to item k. Each copy
         starts with nothing left; after a copy that may have broken or returned, the later copies
-        run under ``if $brk or $ret``'s else branch."""
+        run under ``if $brk or $ret``'s else branch. Returns whether the loop broke."""
         if contains(s.body, (S.Break, S.Continue), False) is None and \
                 contains(s.body, (S.Return,), True) is None:
             for bind in binds:
                 bind()
                 self.exits.block(s.body)
-            return
+            return self.const(False)
         self.state.loop_depth += 1
         self._unroll_from(s, binds, 0)
         self.state.loop_depth -= 1
+        broke = self.env[BRK]
         self.exits.after_loop(None if self.exits.flag(RET) is False else self.env[RET])
+        return broke
 
     def _unroll_from(self, s: S.For, binds: list, k: int) -> None:
         for j in range(k, len(binds)):
@@ -251,7 +269,7 @@ class LoopLowerer(Lowerer):
             self.exits.branches(left, None, rest, s.pos)
             return
 
-    def _for_over(self, s: S.For, seqs: list, pos, shape) -> None:
+    def _for_over(self, s: S.For, seqs: list, pos, shape) -> Value:
         """Iterate ``seqs`` in lock step (zip); a ``_Counter`` entry is the enumerate counter;
         ``shape`` (see iteration_shape) builds each item from the entries."""
         static = [None if isinstance(q, _Counter) else self.exprs.static_items(q, pos)
@@ -272,8 +290,7 @@ class LoopLowerer(Lowerer):
                         items.append(self.exprs.index_value(q, self.const(k), pos))
                 self.stmts.assign(s.target, self._build_item(shape, items, s.target, False), s.pos)
 
-            self._unroll(s, [lambda k=k: bind(k) for k in range(n)])
-            return
+            return self._unroll(s, [lambda k=k: bind(k) for k in range(n)])
         lengths = [self.exprs.length(q, pos) for q in seqs if not isinstance(q, _Counter)]
         trip = lengths[0]
         for n in lengths[1:]:
@@ -284,7 +301,8 @@ class LoopLowerer(Lowerer):
                      self.exprs.index_value(q, i, pos) for q in seqs]
             self.stmts.assign(s.target, self._build_item(shape, items, s.target, True), s.pos)
 
-        self._loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target)
+        return self._loop(s.pos, trip, lambda: self.const(True), bind, s.body, s.target,
+                          track_break=bool(s.orelse))
 
     def _counter_at(self, counter: _Counter, i: Value) -> Value:
         start = counter.start

@@ -206,12 +206,14 @@ class For(Stmt):
     target: Expr
     iter: Expr
     body: list[Stmt]
+    orelse: list[Stmt] = field(default_factory=list)   # runs when the loop ends without break
 
 
 @dataclass
 class While(Stmt):
     test: Expr
     body: list[Stmt]
+    orelse: list[Stmt] = field(default_factory=list)   # runs when the loop ends without break
 
 
 @dataclass

@@ -92,14 +92,6 @@ def optional_used_unrefined(x, y: Optional[torch.Tensor]):
     return x + y
 
 
-def while_else(x, n: int):
-    while n > 0:
-        n -= 1
-    else:
-        n = -1
-    return x + n
-
-
 def isinstance_arity(x):
     if isinstance(x):
         return x

@@ -177,7 +177,6 @@ REFUSED = [
      "is a method, call it)", "f", None),
     ("optional_used_unrefined", "add(): argument 'other' must be Tensor, not Tensor?", "+ y",
      "test it first"),
-    ("while_else", "while ... else is not supported in script", "else:", "flag"),
     ("isinstance_arity", "isinstance() takes exactly 2 arguments", "isinstance(x)", None),
     ("enumerate_bad_keyword", "enumerate() takes an iterable and an optional start",
      "enumerate(", None),

@@ -1,7 +1,7 @@
 """Property test of the exit transform: random programs of nested if / for (over ranges, and over
-tuples, which are unrolled) / while with return / break / continue, integer arithmetic and string
-appends, scripted with graphtorch.jit.script, must equal plain Python on many inputs (and pass
-the IR verifier).
+tuples, which are unrolled) / while, loops with and without ``else`` clauses, with return /
+break / continue, integer arithmetic and string appends, scripted with graphtorch.jit.script,
+must equal plain Python on many inputs (and pass the IR verifier).
 
 A program the compiler refuses must be refused with a ScriptError; refusals are counted and must
 stay rare for this subset.
@@ -13,6 +13,7 @@ import itertools
 import linecache
 import os
 import random
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,15 +90,25 @@ class _Generator:
             body = self.block(depth + 1, loops + [var], True)
             if self.r.random() < 0.3:     # over a tuple: unrolled while compiling
                 items = ", ".join(self.operand(loops) for _ in range(self.r.randint(1, 3)))
-                return [f"for {var} in ({items},):"] + _indent(body)
+                return [f"for {var} in ({items},):"] + _indent(body) + \
+                    self.loop_else(depth, loops, in_loop)
             bound = self.r.choice(["3", "x % 4", "y + 2", "0", "b % 3"])
-            return [f"for {var} in range({bound}):"] + _indent(body)
+            return [f"for {var} in range({bound}):"] + _indent(body) + \
+                self.loop_else(depth, loops, in_loop)
         var = f"w{depth}"
         test = f"{var} < {self.r.randint(0, 4)}"
         if self.r.random() < 0.5:
             test += f" and ({self.condition(loops)})"
         body = [f"{var} += 1"] + self.block(depth + 1, loops + [var], True)
-        return [f"{var} = 0", f"while {test}:"] + _indent(body)
+        return [f"{var} = 0", f"while {test}:"] + _indent(body) + \
+            self.loop_else(depth, loops, in_loop)
+
+    def loop_else(self, depth: int, loops: list[str], in_loop: bool) -> list[str]:
+        """Sometimes an ``else`` clause: it is outside the loop (a break in it leaves the
+        enclosing loop)."""
+        if self.r.random() < 0.3:
+            return ["else:"] + _indent(self.block(depth + 1, loops, in_loop))
+        return []
 
     def program(self) -> str:
         lines = ["def f(x: int, y: int):", "    a = x", "    b = y", '    s = ""']
@@ -160,15 +171,19 @@ def test_generator_covers_every_exit_kind():
     def collect(src):
         seen.update(w for w in ("return a, b, s\n    ", "break", "continue", "while", "for",
                                 "elif", "else") if w in src)
+        seen.update(f"{loop}-else" for loop in ("for", "while")
+                    if re.search(rf"^( *){loop} .*\n(\1 .*\n)+\1else:", src, re.M))
 
     collect()
-    assert {"break", "continue", "while", "for", "elif", "else"} <= seen
+    assert {"break", "continue", "while", "for", "elif", "else", "for-else",
+            "while-else"} <= seen
 
 
 def test_known_tricky_programs():
     """Shapes from issue 10 that used to go wrong, through the same checker."""
     stats = {"programs": 0, "refused": 0}
-    for src in (_NESTED_RETURN, _WHILE_RETURN_OR_BREAK):
+    for src in (_NESTED_RETURN, _WHILE_RETURN_OR_BREAK, _ELSE_CONTINUES_OUTER,
+                _WHILE_ELSE_AFTER_RETURN):
         _check(src, stats)
     assert stats["refused"] == 0
 
@@ -196,5 +211,37 @@ _WHILE_RETURN_OR_BREAK = '''def f(x: int, y: int):
         else:
             s += "c"
             break
+    return a, b, s
+'''
+
+_ELSE_CONTINUES_OUTER = '''def f(x: int, y: int):
+    a = x
+    b = y
+    s = ""
+    for i0 in range(x % 4):
+        for i1 in (1, 2, 3):
+            if i1 == i0 + y:
+                break
+        else:
+            s += "e"
+            continue
+        s += "n"
+    return a, b, s
+'''
+
+_WHILE_ELSE_AFTER_RETURN = '''def f(x: int, y: int):
+    a = x
+    b = y
+    s = ""
+    w0 = 0
+    while w0 < 3:
+        w0 += 1
+        if a == w0 + y:
+            return a, b, s
+        if a < w0:
+            break
+    else:
+        s += "e"
+        b = 5
     return a, b, s
 '''
