@@ -20,6 +20,7 @@ from graphtorch.ir.compilation_unit import (
     qualified_type_name,
 )
 from graphtorch.nn.module import Module
+from graphtorch.runtime.caches import invalidate
 from graphtorch.runtime.executor import (
     Prepared,
     call_function,
@@ -154,18 +155,17 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
                            original_name or type_name.rsplit(".", 1)[-1])
         object.__setattr__(self, "_gt_methods", OrderedDict())
         object.__setattr__(self, "_gt_constants", OrderedDict())
-        # the executor's prepared graphs and plans, by method name (runtime/executor.py)
-        object.__setattr__(self, "_gt_cache", {})
 
     # -- building -------------------------------------------------------------------------
     def _add_method(self, name: str, graph, arg_names=None) -> ScriptMethod:
         m = ScriptMethod(self, name, graph, arg_names)
         self._gt_methods[name] = m
-        self._gt_cache.clear()
+        invalidate(self)    # the runtime's prepared graphs of this module are stale
         return m
 
     def _set_constant(self, name: str, value) -> None:
         self._gt_constants[name] = value
+        invalidate(self)
 
     def __getattr__(self, name: str):
         methods = self.__dict__.get("_gt_methods")
@@ -180,7 +180,7 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
         consts = self.__dict__.get("_gt_constants")
         if consts is not None and name in consts:
             consts[name] = value
-            self._gt_cache.clear()
+            invalidate(self)
             return
         super().__setattr__(name, value)
 

@@ -21,6 +21,7 @@ from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import _FREED_MSG, GraphNode
 from graphtorch.errors import AutogradError
 from graphtorch.runtime.autodiff import AutodiffGraphs, Declined, try_differentiate
+from graphtorch.runtime.caches import AUTODIFF
 from graphtorch.tensor import Tensor
 
 _ENABLED: list[bool | None] = [None]
@@ -161,7 +162,9 @@ def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
     if any(_rg_in_containers(x) for x in inputs):
         _debug("declined: a tuple/list input holds a tensor that requires grad")
         return None
-    cache = graph.__dict__.setdefault("_gt_autodiff", {})
+    cache = AUTODIFF.get(graph)
+    if cache is None:
+        cache = AUTODIFF.put(graph, {})
     key = (executor, tuple(_signature(x) for x in inputs))
     spec = cache.get(key)
     if spec is None:
@@ -183,7 +186,7 @@ def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
 
 def explain_autodiff(graph) -> str:
     """What the autodiff path did with ``graph`` at each input signature seen so far."""
-    cache = graph.__dict__.get("_gt_autodiff") or {}
+    cache = AUTODIFF.get(graph, {})
     if not cache:
         return "autodiff: not used yet for this graph (off, or no call needed gradients)"
     lines = []

@@ -2,10 +2,11 @@
 
 It checks the call's inputs against the graph's input types (naming the input, expected vs
 got), prepares the graph once — calls inlined, parameters lifted to graph inputs, dead code
-removed — caches it on the module, and runs it through its execution plans (``plan.py``: one per
-input signature, the default executor ``compiled``) or, with ``GT_EXECUTOR=interpreter``, the
-reference interpreter. Calls that record gradients run the interpreter, whose ops dispatch with
-eager autograd, so ``loss.backward()`` through a compiled module fills ``param.grad``.
+removed — keeps it in the runtime's cache (``caches.py``), and runs it through its execution
+plans (``plan.py``: one per input signature, the default executor ``compiled``) or, with
+``GT_EXECUTOR=interpreter``, the reference interpreter. Calls that record gradients run the
+interpreter, whose ops dispatch with eager autograd, so ``loss.backward()`` through a compiled
+module fills ``param.grad``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from graphtorch.ir import types as T
 from graphtorch.ir.compilation_unit import CompiledFunction
 from graphtorch.passes.prepare import prepare_function, prepare_method
 from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
+from graphtorch.runtime.caches import PREPARED
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.runtime.plan import PlanCache, signature
@@ -45,9 +47,11 @@ class Prepared:
 
 
 def prepared_graph(module, name: str) -> Prepared:
-    """A compiled module's Prepared for method ``name``, kept in the module's declared
-    ``_gt_cache`` (cleared by ScriptModule when a method or constant changes)."""
-    cache = module._gt_cache
+    """A compiled module's Prepared for method ``name``, kept in runtime/caches.py ``PREPARED``
+    (which ScriptModule invalidates when a method or constant changes)."""
+    cache = PREPARED.get(module)
+    if cache is None:
+        cache = PREPARED.put(module, {})
     hit = cache.get(name)
     if hit is None:
         graph, paths = prepare_method(module, name)

@@ -17,6 +17,7 @@ from graphtorch.cli.errors import CLIError, UsageError
 from graphtorch.cli.inputs import flatten_outputs
 from graphtorch.frontend.script_module import ScriptFunction
 from graphtorch.jit import get_executor, set_executor
+from graphtorch.runtime.caches import PREPARED
 from graphtorch.runtime.executor import prepared_function, prepared_graph
 from graphtorch.runtime.plan import PlanCache, tolerance
 
@@ -49,8 +50,7 @@ def executors_compared(prep, method: str, seed: int) -> tuple[dict, dict, str]:
 def _explain(obj, method: str) -> str:
     if isinstance(obj, ScriptFunction):
         return prepared_function(obj).plans.explain()
-    cache = getattr(obj, "_gt_cache", None)
-    if cache is None or method not in cache:
+    if method not in PREPARED.get(obj, {}):
         return "no plan (the method did not run through the executor)"
     return prepared_graph(obj, method).plans.explain()
 
