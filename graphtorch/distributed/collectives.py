@@ -28,12 +28,6 @@ _DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float
 _DIMS = 4
 
 
-def _header(what: str, t, root: int) -> tuple[np.ndarray, bytes]:
-    if t is None:
-        return _header_of(what, None, "", root)
-    return _header_of(what, t._data.shape, t.dtype.name, root)
-
-
 @functools.lru_cache(maxsize=256)
 def _header_of(what: str, shape: tuple | None, dtype: str, root: int) -> tuple[np.ndarray, bytes]:
     # NOTE: cached: a training loop repeats the same few collectives; the array is never written
@@ -47,6 +41,14 @@ def _header_of(what: str, shape: tuple | None, dtype: str, root: int) -> tuple[n
         h[5:5 + min(len(shape), _DIMS)] = shape[:_DIMS]
     h.flags.writeable = False
     return h, h.tobytes()
+
+
+@functools.lru_cache(maxsize=256)
+def _header_key(what: str, shape: tuple | None, dtype: str, root: int, n: int) -> tuple[bytes,
+                                                                                     bytes]:
+    """The header's bytes and what ``n`` agreeing ranks exchange (the bytes n times)."""
+    key = _header_of(what, shape, dtype, root)[1]
+    return key, key * n
 
 
 def _describe(row: np.ndarray) -> str:
@@ -66,11 +68,14 @@ def agree(pg: ProcessGroup, what: str, t=None, root: int = -1) -> None:
     n = pg.engine.size
     if n == 1:
         return
-    header, key = _header(what, t, root)
-    rows = pg.host_engine.exchange(header, lambda: f"rank {WORLD.global_rank}: {what} (waiting "
-                                   f"for every rank of {pg.group_name!r} to reach it)")
-    if rows.tobytes() == key * n:
+    key, expected = _header_key(what, None if t is None else t._data.shape,
+                                "" if t is None else t.dtype.name, root, n)
+    got = pg.host_engine.exchange_bytes(key, lambda: f"rank {WORLD.global_rank}: {what} "
+                                        f"(waiting for every rank of {pg.group_name!r} to reach "
+                                        "it)")
+    if got == expected:
         return
+    rows = np.frombuffer(bytes(got), np.int64).reshape(n, -1)
     lines = [f"rank {pg.ranks[i]} calls {_describe(r)}" for i, r in enumerate(rows)]
     raise DistributedError(f"{what}: the ranks of process group {pg.group_name!r} do not agree "
                            "on the collective: " + "; ".join(lines))
@@ -83,11 +88,20 @@ def _bump(t) -> None:
 def _op(op, t, what: str) -> ReduceOp:
     if not isinstance(op, ReduceOp):
         raise TypeError(f"{what}: op must be a ReduceOp, got {op!r}")
-    try:
-        effective_op(op, t._data.dtype.kind)
-    except ValueError as e:
-        raise DistributedError(f"{what}: {e} (tensor dtype {t.dtype.name})") from None
+    problem = _op_problem(op, t._data.dtype.kind)
+    if problem:
+        raise DistributedError(f"{what}: {problem} (tensor dtype {t.dtype.name})")
     return op
+
+
+@functools.lru_cache(maxsize=64)
+def _op_problem(op: ReduceOp, kind: str) -> str:
+    """Why ``op`` cannot reduce elements of numpy kind ``kind`` ('' when it can)."""
+    try:
+        effective_op(op, kind)
+    except ValueError as e:
+        return str(e)
+    return ""
 
 
 def _done(work: Work, async_op: bool):
@@ -136,10 +150,9 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool =
     data = tensor._data
     if type(data) is np.ndarray and data.flags.c_contiguous and pg.engine.stages_through_host:
         # the common case without a Staged: MPI reduces the tensor's own buffer in place
-        work = pg.engine.all_reduce(data, op)
         if async_op:
-            return work.then(functools.partial(_bump, tensor))
-        work.wait()
+            return pg.engine.all_reduce(data, op).then(functools.partial(_bump, tensor))
+        pg.engine.all_reduce_now(data, op)
         tensor._vc[0] += 1  # written in place: saved-tensor checks must see it
         return None
     s = stage(tensor, pg.engine, "all_reduce", "tensor", writes=True)

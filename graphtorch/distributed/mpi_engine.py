@@ -81,7 +81,9 @@ class MpiEngine:
         self.on_timeout = on_timeout
         # the persistent request of exchange(): creating it is collective, like this constructor
         self._xsend = np.zeros(EXCHANGE_LEN, np.int64)
+        self._xsend_bytes = memoryview(self._xsend).cast("B")  # written from a header's bytes
         self._xrows = np.empty((self.size, EXCHANGE_LEN), np.int64)
+        self._xrows_bytes = memoryview(self._xrows).cast("B")
         self._xreq = None
         if self.size > 1:
             try:
@@ -112,6 +114,18 @@ class MpiEngine:
         except MPI.Exception as e:
             raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
         return MpiWork(req, self, what, self._avg(op, buf), (buf,))
+
+    def all_reduce_now(self, buf: np.ndarray, op: ReduceOp, what: str = "all_reduce") -> None:
+        """``all_reduce(buf, op, what).wait()`` without a Work: the blocking collectives' path."""
+        # NOTE: the same nonblocking call and deadline as all_reduce(); only the handle is skipped
+        try:
+            req = self.comm.Iallreduce(MPI.IN_PLACE, buf, op=_mpi_op(op, buf.dtype.kind))
+            if not req.Test():
+                poll_until(req.Test, self.timeout_s, lambda: what, self.on_timeout)
+        except MPI.Exception as e:
+            raise DistributedError(f"{what}: MPI error: {e.Get_error_string()}") from None
+        if op is ReduceOp.AVG:
+            np.true_divide(buf, self.size, out=buf, casting="unsafe")
 
     def broadcast(self, buf: np.ndarray, root: int, what: str = "broadcast") -> Work:
         return self._start(what, lambda: self.comm.Ibcast(buf, root=root), keep=(buf,))
@@ -194,6 +208,24 @@ class MpiEngine:
                 self._xreq = None  # still active: never started again (nor freed)
             raise
         return rows
+
+    def exchange_bytes(self, header: bytes, what) -> memoryview:
+        """``exchange()`` of a header of ``EXCHANGE_LEN`` int64 values given as their bytes: every
+        rank's bytes, concatenated in rank order (valid until the next exchange)."""
+        req = self._xreq
+        if req is None:
+            rows = self.exchange(np.frombuffer(header, np.int64), what)
+            return memoryview(rows).cast("B")
+        self._xsend_bytes[:] = header
+        req.Start()
+        if not req.Test():
+            try:
+                poll_until(req.Test, self.timeout_s, what if callable(what) else (lambda: what),
+                           self.on_timeout)
+            except BaseException:
+                self._xreq = None  # still active: never started again (nor freed)
+                raise
+        return self._xrows_bytes
 
     def split(self, member: bool, key: int):
         """A communicator of the members (collective over this one); None for non-members."""
