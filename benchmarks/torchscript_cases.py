@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torchscript_cases_programs as programs
 import torchscript_cases_report as report
+import torchscript_cases_sites as sites
 
 STATUSES = ("pass", "refused", "missing", "crash", "wrong", "hang")
 _CASE_FN = "__case__"
@@ -353,10 +354,17 @@ def worker(cases_path: str, start: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="gt_ts_"))
     for case in cases[start:]:
         print(f"BEGIN {case['id']}", flush=True)
-        if case.get("kind"):
+        if case.get("kind") == "site":
+            res = sites.run_site_case(case, workdir, sys.modules[__name__], programs)
+        elif case.get("kind"):
             res = programs.run_program_case(case, workdir, sys.modules[__name__])
         else:
             res = run_case(case, workdir)
+        if res["status"] == "excluded" and case.get("fallback") and "differ" not in res["why"]:
+            # the cut case does not run with torch: run the whole test method instead
+            again = sites.run_site_case(dict(case["fallback"], id=case["id"]), workdir,
+                                        sys.modules[__name__], programs)
+            res = dict(again, via="site") if again["status"] != "excluded" else res
         print("DONE " + json.dumps(res), flush=True)
 
 
@@ -418,8 +426,15 @@ def main() -> None:
     rows, everything = [], []
     for path in files:
         cases = extract_cases(path)
+        dropped: list[dict] = []
         if not a.checkscript_only:
             cases += programs.extract_program_cases(path, sys.modules[__name__])
+            more, twins, dropped = sites.extract_site_cases(path, sys.modules[__name__],
+                                                            {c["line"] for c in cases})
+            for c in cases:
+                if c.get("kind") in (None, "checkScript", "checkModule") and c["line"] in twins:
+                    c["fallback"] = twins[c["line"]]
+            cases += more
         for i, c in enumerate(cases):
             c["id"] = f"{path.stem}_{i}"
         results = run_file(cases, a.timeout) if cases else []
@@ -429,6 +444,7 @@ def main() -> None:
         everything += results
         print(f"{path.name:32s} {len(counted):4d} " + " ".join(
             f"{s}={counts[s]}" for s in STATUSES if counts[s]), flush=True)
+        report.print_found(path, results, dropped)
     total = collections.Counter()
     n = 0
     for _, k, c in rows:
@@ -441,13 +457,14 @@ def main() -> None:
     if n:
         print(f"{'share':32s} {'':5s} " + " ".join(f"{100 * total[s] / n:7.1f}%"
                                                    for s in STATUSES))
-    slim = [{k: v for k, v in r.items() if k not in ("torch_src", "gt_src")} | {
-        "gt_src": r["gt_src"]} for r in everything]
+    slim = [{k: v for k, v in r.items() if k not in ("torch_src", "gt_src", "fallback")} | {
+        "gt_src": (r["fallback"] if r.get("via") else r)["gt_src"]} for r in everything]
     Path(a.json).write_text(json.dumps(slim, indent=1))
     refused = [r for r in everything if r["status"] == "refused"]
     print(f"refusals without a caret: {sum(not r['caret'] for r in refused)}, "
           f"without a hint: {sum(not r['hint'] for r in refused)} (of {len(refused)})")
     report.print_blockers(everything)
+    report.print_checkscript_measure(everything)
     print(f"per-case results: {a.json}")
 
 

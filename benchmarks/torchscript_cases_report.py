@@ -68,12 +68,60 @@ def print_blockers(results: list[dict], top: int = 25) -> None:
         print(f"  {file:30s} {kind:12s} {by_kind[(file, kind, 'pass')]:4d} / {n}")
 
 
+def is_checkscript(r: dict) -> bool:
+    """A ``self.checkScript`` call site (the issue's measure), whichever runner took it."""
+    kind = r.get("kind")
+    return kind in (None, "checkScript") or (kind == "site" and r.get("site_call") == "checkScript")
+
+
+def _runner(r: dict) -> str:
+    kind = r.get("kind")
+    if kind is None:
+        return "checkScript"
+    if kind == "site":
+        return f"{r['site_call']}@site"
+    return kind
+
+
+def print_found(path: Path, results: list[dict], dropped: list[dict]) -> None:
+    """What the file holds and why a case is not counted (printed under the file's line)."""
+    text = path.read_text()
+    found = {name: len(re.findall(rf"\bself\.{name}\(", text))
+             for name in ("checkScript", "checkModule")}
+    by_runner = collections.Counter(_runner(r) for r in results)
+    print(f"    found: {found['checkScript']} self.checkScript and {found['checkModule']} "
+          f"self.checkModule calls in the text; cases by runner: " + ", ".join(
+              f"{k}={v}" for k, v in sorted(by_runner.items())))
+    excluded = collections.Counter(re.sub(r"call \d+", "call N", r.get("why", ""))[:110]
+                                   for r in results if r["status"] == "excluded")
+    if excluded:
+        print(f"    excluded (PyTorch itself does not pass them): {sum(excluded.values())}")
+        for why, n in excluded.most_common(8):
+            print(f"      {n:3d}  {why}")
+    for d in dropped:
+        print(f"    not taken: line {d['line']}: {d['why']}")
+
+
+def print_checkscript_measure(results: list[dict]) -> None:
+    """The issue's measure: every checkScript call site that torch.jit.script gets right."""
+    counted = [r for r in results if is_checkscript(r) and r["status"] != "excluded"]
+    counts = collections.Counter(r["status"] for r in counted)
+    n = len(counted)
+    excluded = sum(1 for r in results if is_checkscript(r) and r["status"] == "excluded")
+    print(f"\ncheckScript call sites that torch passes: {n} ({excluded} more excluded)")
+    if n:
+        print("  " + ", ".join(f"{s} {counts[s]} ({100 * counts[s] / n:.1f}%)"
+                               for s in ("pass", "refused", "missing", "crash", "wrong", "hang")))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json", nargs="?", default="/tmp/torchscript_cases.json")
     ap.add_argument("--top", type=int, default=25)
     a = ap.parse_args()
-    print_blockers(json.loads(Path(a.json).read_text()), a.top)
+    results = json.loads(Path(a.json).read_text())
+    print_blockers(results, a.top)
+    print_checkscript_measure(results)
 
 
 if __name__ == "__main__":
