@@ -21,8 +21,9 @@ import math
 
 from graphtorch.device import device as Device
 from graphtorch.dtypes import dtype as DType
+from graphtorch.ir.effects import has_side_effects
 from graphtorch.ir.graph import Block, Graph, Node, TensorRef
-from graphtorch.ir.kinds import INPLACE, SIDE_EFFECT_KINDS, Prim
+from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ir.types import (
     AnyType,
     DictType,
@@ -32,7 +33,7 @@ from graphtorch.ir.types import (
     TupleType,
     Type,
 )
-from graphtorch.ops.registry import REGISTRY, OpKind
+from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import MUTATING, SCALAR_OPS
 from graphtorch.passes.manager import register_pass
 
@@ -97,11 +98,10 @@ def is_pure(node: Node, containers_mutated: bool, attrs_written: bool,
     """Whether ``node`` always gives the same outputs for the same inputs and has no effect
     (``tensors_mutated``: the graph writes into tensors, so tensor values are not values)."""
     kind = node.kind
-    if kind in SIDE_EFFECT_KINDS or kind in MUTATING or node.blocks:
+    if node.blocks or has_side_effects(node):   # the IR's effects query (ir/effects.py)
         return False
     if node.is_op:
-        op = REGISTRY.get(node.op_name)
-        if op is None or op.kind is OpKind.RANDOM or asks_fresh_leaf(node):
+        if asks_fresh_leaf(node):
             return False
     elif kind == Prim.GetAttr.value:
         if attrs_written:

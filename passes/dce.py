@@ -1,9 +1,9 @@
-"""Dead-code elimination: unused nodes go unless running them is observable (passes/effects.py:
+"""Dead-code elimination: unused nodes go unless running them is observable (ir/effects.py:
 side effects, or they may raise)."""
 
 from __future__ import annotations
 
-from graphtorch.passes.effects import has_effects, has_side_effects
+from graphtorch.ir.effects import has_effects, has_side_effects
 from graphtorch.passes.manager import register_pass
 
 __all__ = ["eliminate_dead_code", "has_effects", "has_side_effects"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from graphtorch.ir import types as T
+from graphtorch.ir.effects import has_side_effects
 from graphtorch.ir.graph import Block, Graph, Node, Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.printer import format_attr, value_names
@@ -26,8 +28,6 @@ _TENSOR_METHODS = frozenset({"size", "dim", "numel", "item", "tolist"})
 
 def annotation(t) -> str:
     """A type as a Python annotation (``Tuple[Tensor, Tensor]``), as TorchScript's .code shows."""
-    from graphtorch.ir import types as T
-
     if isinstance(t, T.TensorType):
         return "Tensor"
     if isinstance(t, T.TupleType):
@@ -135,8 +135,6 @@ class _CodePrinter:
         return text if not text.startswith("<") else f"CONSTANTS.{self.names.get(v, 'c')}"
 
     def function(self, name: str) -> str:
-        from graphtorch.ir import types as T
-
         params = ", ".join(self.names[p] if isinstance(p.type, T.ClassType)
                            else f"{self.names[p]}: {annotation(p.type)}"
                            for p in self.graph.block.inputs)
@@ -296,20 +294,14 @@ def _unique_identifiers(printed: dict) -> dict:
     return out
 
 
+# kinds whose outputs always get a name, even when used once
+_NAMED_KINDS = frozenset({Prim.Uninitialized.value, Prim.TupleUnpack.value, Prim.ListUnpack.value})
+
+
 def _pure(n: Node) -> bool:
-    from graphtorch.ir.kinds import SIDE_EFFECT_KINDS
-
-    if n.kind in SIDE_EFFECT_KINDS or n.kind == Prim.Uninitialized.value:
-        return False
-    if n.kind.startswith("op::"):
-        from graphtorch.ops.registry import REGISTRY, OpKind
-
-        op = REGISTRY.get(n.kind[4:])
-        return op is not None and op.kind is not OpKind.RANDOM
-    from graphtorch.ops.scalar_ops import MUTATING
-
-    return n.kind not in MUTATING and n.kind not in (Prim.TupleUnpack.value,
-                                                      Prim.ListUnpack.value)
+    """Whether ``n``'s expression may be printed at its single use instead of named: no side
+    effects (the IR's effects query, ir/effects.py) and not a kind that is always named."""
+    return n.kind not in _NAMED_KINDS and not has_side_effects(n)
 
 
 def _parenthesize(expr: str) -> str:

@@ -1,10 +1,10 @@
-"""The effects query DCE asks (passes/effects.py): unused nodes that may raise are kept, nodes known
+"""The effects query DCE asks (ir/effects.py): unused nodes that may raise are kept, nodes known
 total for their input types go."""
 
 from __future__ import annotations
 
 from graphtorch.ir import parse_graph, verify
-from graphtorch.passes.effects import has_effects
+from graphtorch.ir.effects import has_effects
 from graphtorch.passes.manager import run_passes
 
 GRAPH = """graph(%x : Tensor(float32, [2, 3]), %t : Tensor, %a : int, %b : int, %f : float):

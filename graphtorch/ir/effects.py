@@ -1,4 +1,9 @@
-"""Which nodes are observable beyond their results: the one query passes ask before removing one.
+"""Which nodes are observable beyond their results: the one effects query of the IR.
+
+Every pass and printer that removes, merges, folds or inlines a node asks it: dead-code
+elimination (``has_effects``), common-subexpression elimination and constant folding (through
+``passes/cse.py`` ``is_pure``, which adds what depends on the rest of the graph), and the code
+printer (``has_side_effects``, before printing a node's expression at its single use).
 
 A node is *effectful* when running it can do something besides producing its outputs: a side
 effect (calls, prints, raises, attribute writes, mutation of a list or dict, Python ops, random
