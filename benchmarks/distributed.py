@@ -2,14 +2,17 @@
 
 1. all_reduce bus bandwidth: graphtorch.distributed.all_reduce vs raw mpi4py on the same buffers,
    both blocking ``Allreduce`` and ``Iallreduce`` + ``Test`` (what graphtorch calls); target >= 90%
-   of the better raw call: the wrapper adds no copies, only a 72-byte header exchange;
+   of the better raw call: the wrapper adds no copies, only a 72-byte header exchange. A sample
+   times one call after a barrier (``--inner N``: N back-to-back calls);
 2. DDP step time of a 5M-parameter MLP on 2 ranks vs 1 process on half the batch (the per-rank
-   batch): the data-parallel overhead (target <= 15%), also with gradient_as_bucket_view=True;
+   batch): the data-parallel overhead (target <= 15%), also with gradient_as_bucket_view=True, and
+   the floor MPI itself sets: the plain model on 2 ranks followed by raw mpi4py ``Allreduce`` of
+   every gradient in place and the division by the world size (no overlap, no wrapper);
 3. the same for torch.distributed (gloo) + torch DDP, where torch is installed: all DDP
    configurations of both frameworks run interleaved in one 2-rank job.
 
     /work/main/.venv/bin/python benchmarks/distributed.py [--reps 20] [--sizes-mb 1 16 64]
-        [--turns 10] [--per-turn 2]
+        [--turns 10] [--per-turn 2] [--inner N]
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 # --- workers (run on each rank) -----------------------------------------------------------------
-def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
+def bandwidth_worker(sizes_mb: list[float], reps: int, inner: int | None) -> None:
     from mpi4py import MPI  # initializes MPI: only in the ranks, never in the driver
 
     gt_dist.init_process_group("gloo")
@@ -46,6 +49,7 @@ def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
     for mb in sizes_mb:
         t = gt.ones(int(mb * 2 ** 20 / 4))
         arr = t._data  # the very buffer graphtorch hands to MPI
+        calls_per_sample = inner or 1
         calls = {"mpi4py": lambda a=arr: comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM),
                  "mpi4py_nb": lambda a=arr: _test_loop(comm.Iallreduce(MPI.IN_PLACE, a)),
                  "graphtorch": lambda x=t: gt_dist.all_reduce(x)}
@@ -55,13 +59,15 @@ def bandwidth_worker(sizes_mb: list[float], reps: int) -> None:
         names = list(calls)
         for rep in range(reps):  # interleaved in rotating order: all see the same machine load
             for name in names[rep % 3:] + names[:rep % 3]:
+                call = calls[name]
                 comm.Barrier()
                 s = time.perf_counter()
-                calls[name]()
-                times[name].append(time.perf_counter() - s)
+                for _ in range(calls_per_sample):
+                    call()
+                times[name].append((time.perf_counter() - s) / calls_per_sample)
         if comm.Get_rank() == 0:
             nbytes = arr.nbytes
-            row = {"size_mb": mb}
+            row = {"size_mb": mb, "inner": calls_per_sample}
             for k, v in times.items():
                 row[f"{k}_GBps"] = 2 * (n - 1) / n * nbytes / min(v) / 1e9
                 row[f"{k}_median_GBps"] = 2 * (n - 1) / n * nbytes / statistics.median(v) / 1e9
@@ -100,15 +106,31 @@ def _quiet_barrier(comm) -> None:
         time.sleep(0.0005)
 
 
-def _stepper(lib, model, x, y):
+def _stepper(lib, model, x, y, after_backward=None):
     opt = lib.optim.SGD(model.parameters(), lr=0.01)
 
     def step() -> None:
         opt.zero_grad()
         lib.nn.functional.cross_entropy(model(x), y).backward()
+        if after_backward is not None:
+            after_backward(model)
         opt.step()
 
     return step
+
+
+def _raw_mpi_average(comm, MPI):  # noqa: N803 - the mpi4py module, passed in by the worker
+    """Average every gradient over the ranks with blocking mpi4py calls: the MPI floor."""
+    n = comm.Get_size()
+
+    def average(model) -> None:
+        grads = [p.grad._data for p in model.parameters()]
+        for g in reversed(grads):  # the order backward produced them
+            comm.Allreduce(MPI.IN_PLACE, g, op=MPI.SUM)
+        for g in grads:
+            np.true_divide(g, n, out=g)
+
+    return average
 
 
 def step_worker(turns: int, per_turn: int, with_torch: bool) -> None:
@@ -126,6 +148,8 @@ def step_worker(turns: int, per_turn: int, with_torch: bool) -> None:
     xt, yt = gt.tensor(x), gt.tensor(y)
     configs += [("graphtorch 1 process", _stepper(gt, _gt_model(), xt, yt), True),
                 ("graphtorch 2 ranks, no DDP", _stepper(gt, _gt_model(), xt, yt), False),
+                ("graphtorch 2 ranks + raw mpi4py Allreduce",
+                 _stepper(gt, _gt_model(), xt, yt, _raw_mpi_average(comm, MPI)), False),
                 ("graphtorch DDP", _stepper(gt, GtDDP(_gt_model()), xt, yt), False),
                 ("graphtorch DDP, grads as bucket views",
                  _stepper(gt, GtDDP(_gt_model(), gradient_as_bucket_view=True), xt, yt), False)]
@@ -199,21 +223,24 @@ def main() -> None:
     p.add_argument("--turns", type=int, default=10, help="rounds over the DDP configurations")
     p.add_argument("--per-turn", type=int, default=2, help="steps per configuration and round")
     p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--inner", type=int, default=None,
+                   help="all_reduce calls per timed sample (default 1)")
     p.add_argument("--sizes-mb", type=float, nargs="+", default=[1, 16, 64])
     a = p.parse_args()
     if a.worker == "bandwidth":
-        bandwidth_worker(a.sizes_mb, a.reps)
+        bandwidth_worker(a.sizes_mb, a.reps, a.inner)
         return
     if a.worker == "step":
         step_worker(a.turns, a.per_turn, a.torch)
         return
 
-    print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} reps interleaved in rotating "
-          "order:")
-    print(f"{'size':>8} {'Allreduce':>10} {'Iallreduce':>11} {'graphtorch':>11} "
+    print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} samples interleaved in rotating "
+          "order, each timing 'calls' back-to-back calls after a barrier:")
+    print(f"{'size':>8} {'calls':>5} {'Allreduce':>11} {'Iallreduce':>11} {'graphtorch':>11} "
           f"{'vs best raw':>12}   (GB/s, best / median)")
+    inner = ["--inner", str(a.inner)] if a.inner else []
     for row in _run(["--worker", "bandwidth", "--reps", str(a.reps), "--sizes-mb",
-                     *map(str, a.sizes_mb)], 2):
+                     *map(str, a.sizes_mb), *inner], 2):
         cells = []
         ratios = []
         for stat in ("", "_median"):
@@ -221,8 +248,8 @@ def main() -> None:
             ratios.append(row[f"graphtorch{stat}_GBps"] / raw)
         for k in ("mpi4py", "mpi4py_nb", "graphtorch"):
             cells.append(f"{row[k + '_GBps']:.2f}/{row[k + '_median_GBps']:.2f}")
-        print(f"{row['size_mb']:>6g}MB {cells[0]:>10} {cells[1]:>11} {cells[2]:>11} "
-              f"{ratios[0]:>6.0%}/{ratios[1]:.0%}")
+        print(f"{row['size_mb']:>6g}MB {row['inner']:>5} {cells[0]:>11} {cells[1]:>11} "
+              f"{cells[2]:>11} {ratios[0]:>6.0%}/{ratios[1]:.0%}")
 
     try:
         import torch  # noqa: F401 - only to know whether to compare
@@ -240,15 +267,19 @@ def main() -> None:
           f"batch {BATCH} per rank, SGD, one thread per rank; ms per step, median / best of {n} "
           "steps, every configuration interleaved in one 2-rank job ('1 process': rank 0 alone "
           "while rank 1 sleeps):")
-    print(f"{'':>40} {'median':>8} {'best':>8} {'vs 1 process':>13}")
+    print(f"{'':>42} {'median':>8} {'best':>8} {'vs 1 process':>13} {'vs no DDP':>13}   "
+          "(median / best)")
     for impl in ["graphtorch", "torch"] if with_torch else ["graphtorch"]:
         solo = rows[f"{impl} 1 process"]
+        alone = rows[f"{impl} 2 ranks, no DDP"]
         for label, r in rows.items():
             if not label.startswith(impl + " "):
                 continue
-            over = (f"{r['median_ms'] / solo['median_ms'] - 1:+.0%} / "
-                    f"{r['best_ms'] / solo['best_ms'] - 1:+.0%}")
-            print(f"{label:>40} {r['median_ms']:>8.1f} {r['best_ms']:>8.1f} {over:>13}")
+            over = [f"{r['median_ms'] / ref['median_ms'] - 1:+.0%} / "
+                    f"{r['best_ms'] / ref['best_ms'] - 1:+.0%}" for ref in (solo, alone)]
+            print(f"{label:>42} {r['median_ms']:>8.1f} {r['best_ms']:>8.1f} {over[0]:>13} "
+                  f"{over[1]:>13}")
+
 
 if __name__ == "__main__":
     main()

@@ -38,6 +38,7 @@ class Reducer:
             for i, p in enumerate(b.params):
                 self._where[id(p)] = (b, i)
         self._next_launch = 0
+        self._first_open = 0  # the first launched bucket not yet seen complete
         self._expecting = False
         self._ready_count = 0
         self._global_used: np.ndarray | None = None
@@ -53,6 +54,7 @@ class Reducer:
     def prepare_backward(self, out) -> None:
         self.events.clear()
         self._next_launch = 0
+        self._first_open = 0
         self._ready_count = 0
         self._in_place.clear()
         for b in self._buckets:
@@ -108,10 +110,15 @@ class Reducer:
         self._ready_count += 1
         if b.pending == 0:
             self._launch_ready()
-        for other in self._buckets[:self._next_launch]:
-            other.work.is_completed()  # let MPI progress the transfers in flight
         if self._ready_count == len(self._params):
             self._finalize()
+            return
+        # let the engine progress the transfers in flight (MPI only moves data inside its calls;
+        # testing the oldest open request progresses all of them)
+        k = self._first_open
+        while k < self._next_launch and self._buckets[k].work.is_completed():
+            k += 1
+        self._first_open = k
 
     def _reducible_in_place(self, grad, view) -> bool:
         """Whether the gradient array itself can be all-reduced: a contiguous, writable host

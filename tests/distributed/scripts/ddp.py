@@ -8,6 +8,7 @@ import numpy as np
 import graphtorch as torch
 import graphtorch.distributed as dist
 from graphtorch import nn
+from graphtorch.distributed.process_group import WORLD
 from graphtorch.errors import DistributedError
 from graphtorch.nn.parallel import DistributedDataParallel as DDP
 
@@ -107,6 +108,28 @@ keep = small.weight.grad
 ddp(torch.ones(3, 4) * (R + 1)).sum().backward()
 assert small.weight.grad is keep and ddp._buckets[1].sent is keep._data
 np.testing.assert_allclose(keep.numpy(), np.full((4, 4), 6 * mean_r1), rtol=1e-6)
+
+# bucket all-reduces skip the per-collective header agreement (every rank's model was compared
+# at construction): a DDP backward exchanges no header, while a plain all_reduce exchanges one
+host = WORLD.default.host_engine
+exchanges = []
+for name in ("exchange", "exchange_bytes"):
+    def counting(*args, _real=getattr(host, name), _name=name):
+        exchanges.append(_name)
+        return _real(*args)
+    setattr(host, name, counting)
+try:
+    torch.manual_seed(0)
+    counted = DDP(mlp(), bucket_cap_mb=0.002)
+    at_construction = len(exchanges)
+    assert at_construction == 1, exchanges  # the model comparison
+    for _ in range(2):
+        counted(torch.randn(4, 10)).sum().backward()
+    assert len(counted._buckets) >= 3 and len(exchanges) == at_construction, exchanges
+    dist.all_reduce(torch.ones(2))
+    assert len(exchanges) == at_construction + 1, exchanges
+finally:
+    del host.exchange, host.exchange_bytes
 
 # bucketing: with tiny buckets the first bucket is launched while backward still produces grads
 torch.manual_seed(0)

@@ -8,6 +8,7 @@ import time
 
 import graphtorch as torch
 import graphtorch.distributed as dist
+from graphtorch.distributed.process_group import WORLD
 from graphtorch.errors import DistributedError
 
 MODE = sys.argv[1]
@@ -52,5 +53,19 @@ elif MODE == "mismatch":
     else:
         raise AssertionError("different collectives did not raise")
     dist.all_reduce(x)  # the group still works after a caught mismatch
+    # the same detection through exchange()'s fallback for an MPI without MPI_Allgather_init
+    host = WORLD.default.host_engine
+    host._xreq.Free()
+    host._xreq = None
+    try:
+        dist.all_reduce(torch.ones(5 + R))
+    except DistributedError as e:
+        assert "rank 0 calls all_reduce with a float32 tensor of shape [5]; rank 1 calls " \
+               "all_reduce with a float32 tensor of shape [6]" in str(e), e
+    else:
+        raise AssertionError("mismatched all_reduce did not raise without the persistent request")
+    y = torch.ones(3) * (R + 1)
+    dist.all_reduce(y)
+    assert y.tolist() == [3.0, 3.0, 3.0], y
     print(f"MISMATCH OK rank {R}", flush=True)
 print(f"rank {R} finished {MODE}", flush=True)
