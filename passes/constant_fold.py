@@ -30,9 +30,10 @@ from graphtorch.ir.kinds import Prim
 from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ir.types import ListType, TensorType, TupleType, Type, is_subtype, type_of_value
 from graphtorch.ops.dispatch import dispatch, set_tracer
-from graphtorch.ops.registry import REGISTRY, OpKind
+from graphtorch.ops.meta import TensorMeta, meta_of, numel
+from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.passes.cse import asks_fresh_leaf, is_pure, mutates_containers, mutates_tensors
+from graphtorch.passes.cse import is_pure, mutates_containers, mutates_tensors
 from graphtorch.passes.manager import PassContext, register_pass
 from graphtorch.tensor import Tensor
 
@@ -166,8 +167,9 @@ class _Folder:
 
     def run_op(self, node: Node, args: list):
         op = REGISTRY[node.op_name]
-        names = [a.name for a in op.schema.args]
-        if op.kind in (OpKind.RANDOM,) or "generator" in names or asks_fresh_leaf(node):
+        # NOTE: RANDOM ops and fresh leaves never get here (is_pure); a generator argument is
+        # state the graph does not show
+        if any(a.name == "generator" for a in op.schema.args):
             return _NOT_FOLDED
         if op.meta is not None and not _small_enough(op, args):
             return _NOT_FOLDED
@@ -184,8 +186,6 @@ class _Folder:
 
 def _small_enough(op, args: list) -> bool:
     """Ask the meta rule first so a huge factory result is never even computed."""
-    from graphtorch.ops.meta import TensorMeta, meta_of, numel
-
     metas = [meta_of(a) if isinstance(a, Tensor) else a for a in args]
     metas.extend(a.default for a in op.schema.args[len(metas):])
     try:
