@@ -455,3 +455,8 @@ from graphtorch.composed_functions import __all__ as _composed_all  # noqa: E402
 from graphtorch.einsum import einsum  # noqa: E402
 
 __all__ += _composed_all + ["einsum"]
+
+from graphtorch.composed_math import *  # noqa: E402,F403
+from graphtorch.composed_math import __all__ as _math_all  # noqa: E402
+
+__all__ += _math_all

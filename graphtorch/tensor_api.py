@@ -453,3 +453,40 @@ Tensor.normal_ = _random_fill("normal_", _draw_normal)
 Tensor.bernoulli_ = _random_fill("bernoulli_", _draw_bernoulli)
 Tensor.random_ = _random_fill("random_", _draw_random)
 Tensor.exponential_ = _random_fill("exponential_", _draw_exponential)
+
+
+# --- composed_math.py functions as methods (names Tensor does not define yet) -----------------
+for _name in ("true_divide", "absolute", "negative", "positive", "fix", "sgn", "signbit",
+              "deg2rad", "rad2deg", "exp2", "hypot", "xlogy", "logit", "float_power", "heaviside",
+              "isposinf", "isneginf", "isreal", "fliplr", "flipud", "ravel", "inner", "mv",
+              "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax", "msort", "rot90"):
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, getattr(_functions, _name))
+Tensor.tril_ = lambda self, diagonal=0: self.copy_(self.tril(diagonal))
+Tensor.triu_ = lambda self, diagonal=0: self.copy_(self.triu(diagonal))
+Tensor.true_divide_ = lambda self, other: self.div_(other)
+Tensor.absolute_ = lambda self: self.abs_()
+Tensor.negative_ = lambda self: self.neg_()
+Tensor.fix_ = lambda self: self.trunc_()
+
+
+# --- copy.deepcopy ------------------------------------------------------------------------------
+def _deepcopy(self, memo: dict) -> Tensor:
+    """``copy.deepcopy``: a leaf gets its own data (and ``requires_grad`` and ``.grad``); a tensor
+    computed by an autograd graph is refused, as in PyTorch."""
+    if id(self) in memo:
+        return memo[id(self)]
+    if self.grad_fn is not None:
+        raise RuntimeError("only tensors created explicitly by the user (graph leaves) support "
+                           "the deepcopy protocol; call .detach() first")
+    with no_grad():
+        out = self.detach().clone()
+    if self.requires_grad:
+        out.requires_grad_(True)
+    memo[id(self)] = out
+    if self.grad is not None:
+        out.grad = _deepcopy(self.grad, memo)
+    return out
+
+
+Tensor.__deepcopy__ = _deepcopy

@@ -1,0 +1,375 @@
+"""More PyTorch functions composed of registry ops: aliases (true_divide, absolute, fix ...),
+elementwise math (hypot, xlogy, logit, heaviside ...), NaN-aware reductions, stacking helpers
+(hstack, atleast_2d ...), small products (inner, mv, addmv, addr, kron) and rot90.
+
+Each is written with graphtorch ops and tensor methods, so gradients, tracing and devices come from
+those ops. ``functions.py`` re-exports them and ``tensor_api.py`` installs the method forms.
+"""
+
+from __future__ import annotations
+
+import math
+
+from graphtorch import dtypes
+from graphtorch.errors import ShapeError
+from graphtorch.ops import return_types
+from graphtorch.ops.creation import tensor as _tensor
+from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.meta import broadcast_shapes as _broadcast_two
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.tensor import Size, Tensor
+
+__all__ = ["true_divide", "absolute", "negative", "positive", "fix", "sgn", "signbit",
+           "deg2rad", "rad2deg", "exp2", "hypot", "xlogy", "logit", "float_power", "heaviside",
+           "isposinf", "isneginf", "isreal", "fliplr", "flipud", "ravel", "swapaxes", "swapdims",
+           "inner", "mv", "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax",
+           "msort", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
+           "dstack", "column_stack", "broadcast_shapes", "broadcast_tensors", "rot90"]
+
+
+# --- aliases --------------------------------------------------------------------------------------
+def true_divide(input, other):  # noqa: A002 - PyTorch's argument name
+    """Alias of ``div`` (true division)."""
+    return input / other
+
+
+def absolute(input):  # noqa: A002
+    """Alias of ``abs``."""
+    return input.abs()
+
+
+def negative(input):  # noqa: A002
+    """Alias of ``neg``."""
+    return -input
+
+
+def positive(input):  # noqa: A002
+    """``input`` itself; a bool tensor is refused, as in PyTorch."""
+    if input.dtype is dtypes.bool_:
+        raise TypeError("the + operator on a bool tensor is not supported")
+    return input
+
+
+def fix(input):  # noqa: A002
+    """Alias of ``trunc``."""
+    return input.trunc()
+
+
+def sgn(input):  # noqa: A002
+    """``sign`` (real tensors only: graphtorch has no complex dtype)."""
+    return input.sign()
+
+
+def swapaxes(input, axis0: int, axis1: int):  # noqa: A002
+    """Alias of ``transpose``."""
+    return input.transpose(axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def ravel(input):  # noqa: A002
+    """The elements as a contiguous 1-D tensor."""
+    return input.reshape(-1)
+
+
+# --- elementwise ----------------------------------------------------------------------------------
+def _as_float(input):
+    """Integer and bool tensors as the default float dtype (the result type of PyTorch's
+    float-only unary functions)."""
+    if input.dtype.is_floating_point:
+        return input
+    return input.to(dtypes.get_default_dtype())
+
+
+def signbit(input):  # noqa: A002
+    """True where the sign bit is set (``-0.0`` included)."""
+    if not input.dtype.is_floating_point:
+        return input < 0
+    return (input < 0) | ((input == 0) & ((1.0 / input) < 0))
+
+
+def deg2rad(input):  # noqa: A002
+    """Degrees to radians."""
+    return _as_float(input) * (math.pi / 180.0)
+
+
+def rad2deg(input):  # noqa: A002
+    """Radians to degrees."""
+    return _as_float(input) * (180.0 / math.pi)
+
+
+def exp2(input):  # noqa: A002
+    """``2 ** input``."""
+    return 2.0 ** _as_float(input)
+
+
+def hypot(input, other):  # noqa: A002
+    """``sqrt(input ** 2 + other ** 2)`` elementwise."""
+    return (input * input + other * other).sqrt()
+
+
+def xlogy(input, other):  # noqa: A002
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    if not isinstance(input, Tensor):
+        input = _tensor(input, dtype=other.dtype)  # noqa: A001
+    if not isinstance(other, Tensor):
+        other = _tensor(other, dtype=input.dtype)
+    x, y = _as_float(input), _as_float(other)
+    out = x * y.log()
+    return out.masked_fill((x == 0) & ~y.isnan(), 0.0)
+
+
+def logit(input, eps=None):  # noqa: A002
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``."""
+    p = _as_float(input)
+    if eps is not None:
+        p = p.clamp(eps, 1.0 - eps)
+    return (p / (1.0 - p)).log()
+
+
+def float_power(input, exponent):  # noqa: A002
+    """``input ** exponent`` in float64."""
+    base = input.double() if isinstance(input, Tensor) else float(input)
+    exp = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(base, Tensor):
+        return _tensor(base, dtype=dtypes.float64) ** exp
+    return base ** exp
+
+
+def heaviside(input, values):  # noqa: A002
+    """0 where ``input < 0``, ``values`` where ``input == 0``, 1 where ``input > 0``."""
+    if input.dtype is not values.dtype:
+        raise TypeError(f"heaviside is not implemented for tensors with different dtypes "
+                        f"({input.dtype} and {values.dtype})")
+    step = (input > 0).to(input.dtype)
+    return step.where(input != 0, values)
+
+
+def isposinf(input):  # noqa: A002
+    """True where the value is ``+inf``."""
+    return input.isinf() & (input > 0)
+
+
+def isneginf(input):  # noqa: A002
+    """True where the value is ``-inf``."""
+    return input.isinf() & (input < 0)
+
+
+def isreal(input):  # noqa: A002
+    """True everywhere (graphtorch tensors are real)."""
+    return input.new_ones(list(input.shape), dtype=dtypes.bool_)
+
+
+# --- shapes ---------------------------------------------------------------------------------------
+def fliplr(input):  # noqa: A002
+    """Reverse dimension 1 (left/right)."""
+    if input.ndim < 2:
+        raise ShapeError("fliplr: input must be >= 2-d")
+    return input.flip(1)
+
+
+def flipud(input):  # noqa: A002
+    """Reverse dimension 0 (up/down)."""
+    if input.ndim < 1:
+        raise ShapeError("flipud: input must be >= 1-d")
+    return input.flip(0)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)):  # noqa: A002
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the
+    second)."""
+    dims = list(dims)
+    if len(dims) != 2:
+        raise ShapeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise ShapeError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = dims[0] % input.ndim, dims[1] % input.ndim
+    if d0 == d1:
+        raise ShapeError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} "
+                         f"and dim1 = {d1}")
+    k = k % 4
+    if k == 1:
+        return input.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return input.flip(d0, d1)
+    if k == 3:
+        return input.flip(d0).transpose(d0, d1)
+    return input.clone()
+
+
+def _tensors(args) -> list:
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return list(args[0])
+    return list(args)
+
+
+def _atleast(args, n: int):
+    out = []
+    for t in _tensors(args):
+        if t.ndim == 0:
+            t = t.reshape([1] * n)
+        elif n >= 2 and t.ndim == 1:
+            t = t.unsqueeze(0) if n == 2 else t.reshape(1, -1, 1)
+        elif n == 3 and t.ndim == 2:
+            t = t.unsqueeze(-1)
+        out.append(t)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return out[0]
+    return tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dimension (a 0-d one becomes shape ``(1,)``)."""
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dimensions (1-d ``(n,)`` becomes ``(1, n)``)."""
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dimensions (``(n,)`` -> ``(1, n, 1)``, ``(m, n)`` ->
+    ``(m, n, 1)``)."""
+    return _atleast(tensors, 3)
+
+
+def _cat(tensors, dim: int):
+    return dispatch(REGISTRY["cat"], (list(tensors), dim), None)
+
+
+def hstack(tensors):
+    """Concatenate along dimension 1 (dimension 0 for 1-d tensors)."""
+    ts = _atleast((list(tensors),), 1)
+    return _cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate the tensors, made at least 2-d, along dimension 0."""
+    return _cat(_atleast((list(tensors),), 2), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Concatenate the tensors, made at least 3-d, along dimension 2."""
+    return _cat(_atleast((list(tensors),), 3), 2)
+
+
+def column_stack(tensors):
+    """Stack 0-d and 1-d tensors as columns, concatenate the others along dimension 1."""
+    cols = [t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors]
+    return _cat(cols, 1)
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape the given shapes broadcast to."""
+    out: list = []
+    for s in shapes:
+        s = [s] if isinstance(s, int) else list(s)
+        out = list(_broadcast_two(tuple(out), tuple(s)))
+    return Size(out)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape."""
+    ts = _tensors(tensors)
+    shape = broadcast_shapes(*(tuple(t.shape) for t in ts))
+    return tuple(t.expand(list(shape)) for t in ts)
+
+
+# --- products -------------------------------------------------------------------------------------
+def inner(input, other):  # noqa: A002
+    """Sum of products over the last dimension; a 0-d operand multiplies elementwise."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise ShapeError(f"inner() the last dimension must match on both input tensors but got "
+                         f"shapes {list(input.shape)} and {list(other.shape)}")
+    k = input.shape[-1]
+    out = input.reshape(-1, k) @ other.reshape(-1, k).transpose(0, 1)
+    return out.reshape(list(input.shape[:-1]) + list(other.shape[:-1]))
+
+
+def mv(input, vec):  # noqa: A002
+    """Matrix (2-d) times vector (1-d)."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise ShapeError(f"mv: expected a 2-D matrix and a 1-D vector, got {input.ndim}-D and "
+                         f"{vec.ndim}-D")
+    return input @ vec
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _scaled(input, beta) + alpha * mv(mat, vec)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):  # noqa: A002
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise ShapeError(f"addr: expected 1-D vectors, got {vec1.ndim}-D and {vec2.ndim}-D")
+    return _scaled(input, beta) + alpha * (vec1.unsqueeze(1) * vec2.unsqueeze(0))
+
+
+def _scaled(input, beta):
+    # PyTorch ignores ``input`` (NaN included) when beta is 0
+    return input.new_zeros(list(input.shape)) if beta == 0 else beta * input
+
+
+def kron(input, other):  # noqa: A002
+    """The Kronecker product: every element of ``input`` times all of ``other``."""
+    nd = max(input.ndim, other.ndim)
+    a = input.reshape([1] * (nd - input.ndim) + list(input.shape))
+    b = other.reshape([1] * (nd - other.ndim) + list(other.shape))
+    a_shape, b_shape = [], []
+    for i in range(nd):
+        a_shape += [a.shape[i], 1]
+        b_shape += [1, b.shape[i]]
+    out = a.reshape(a_shape) * b.reshape(b_shape)
+    return out.reshape([a.shape[i] * b.shape[i] for i in range(nd)])
+
+
+def dist(input, other, p=2):  # noqa: A002
+    """The ``p``-norm of ``input - other``."""
+    return (input - other).norm(p)
+
+
+# --- reductions -----------------------------------------------------------------------------------
+def _dims(dim):
+    return None if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+
+
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
+    """The sum with NaNs counted as 0."""
+    x = input.masked_fill(input.isnan(), 0) if input.dtype.is_floating_point else input
+    d = _dims(dim)
+    out = x.sum(dtype=dtype) if d is None else x.sum(d, keepdim, dtype=dtype)
+    return out
+
+
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
+    """The mean over the non-NaN elements (NaN where there are none)."""
+    if not input.dtype.is_floating_point:
+        raise TypeError(f"nanmean(): expected input to have floating point dtype but got "
+                        f"{input.dtype}")
+    keep = ~input.isnan()
+    d = _dims(dim)
+    count = keep.sum() if d is None else keep.sum(d, keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / count
+
+
+def aminmax(input, *, dim=None, keepdim: bool = False):  # noqa: A002
+    """``(amin, amax)`` as a named tuple ``(min, max)``."""
+    if dim is None:
+        lo, hi = input.amin(), input.amax()
+        if keepdim:
+            lo, hi = lo.reshape([1] * input.ndim), hi.reshape([1] * input.ndim)
+        return return_types.aminmax(lo, hi)
+    return return_types.aminmax(input.amin(dim, keepdim), input.amax(dim, keepdim))
+
+
+def msort(input):  # noqa: A002
+    """Sorted along dimension 0."""
+    return input.sort(0).values

@@ -1,0 +1,158 @@
+"""composed_math.py (aliases, elementwise math, NaN reductions, stacking, small products, rot90)
+and Tensor.__deepcopy__, each against PyTorch on the same values."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import graphtorch as gt
+
+A = np.array([[1.5, -2.0, 0.0], [-0.0, 4.25, -3.5]])
+B = np.array([[0.5, 2.0, 3.0], [1.0, -1.0, 2.5]])
+P = np.array([[0.1, 0.5, 0.9], [0.25, 0.75, 0.999]])
+V = np.array([1.0, -2.0, 3.0])
+W = np.array([0.5, 4.0])
+N = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, 2.0]])
+INF = np.array([np.inf, -np.inf, 0.0, np.nan, -1.0])
+INTS = np.array([[3, -1, 0], [7, 2, -5]])
+
+
+def _both(data):
+    import torch
+
+    return gt.tensor(data), torch.tensor(data)
+
+
+def _check(ours, theirs):
+    import torch
+
+    if isinstance(theirs, (tuple, list)):
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs):
+            _check(o, t)
+        return
+    assert isinstance(theirs, torch.Tensor)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-12,
+                               equal_nan=True)
+
+
+UNARY = [
+    ("absolute", A), ("negative", A), ("positive", A), ("fix", A), ("sgn", A), ("signbit", A),
+    ("signbit", INTS), ("deg2rad", A), ("deg2rad", INTS), ("rad2deg", A), ("exp2", A),
+    ("exp2", INTS),
+    ("logit", P), ("isposinf", INF), ("isneginf", INF), ("isreal", A), ("fliplr", A),
+    ("flipud", A), ("ravel", A), ("msort", A), ("nansum", N), ("nanmean", N), ("rot90", A),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,data", UNARY, ids=[f"{n}-{i}" for i, (n, _) in enumerate(UNARY)])
+def test_unary_function_and_method_match_pytorch(name, data):
+    import torch
+
+    x, tx = _both(data)
+    _check(getattr(gt, name)(x), getattr(torch, name)(tx))
+    _check(getattr(x, name)(), getattr(tx, name)())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("call", [
+    lambda m, a, b: m.true_divide(a, b),
+    lambda m, a, b: m.hypot(a, b),
+    lambda m, a, b: m.xlogy(a, b.abs()),
+    lambda m, a, b: m.xlogy(a * 0, b * m.nan),
+    lambda m, a, b: m.float_power(a, b),
+    lambda m, a, b: m.float_power(a.abs(), 2),
+    lambda m, a, b: m.heaviside(a, b),
+    lambda m, a, b: m.logit(a.abs() / 5, eps=0.1),
+    lambda m, a, b: m.dist(a, b),
+    lambda m, a, b: m.dist(a, b, 1),
+    lambda m, a, b: m.inner(a, b),
+    lambda m, a, b: m.kron(a, b),
+    lambda m, a, b: m.kron(a[0], b),
+    lambda m, a, b: m.rot90(a, 2),
+    lambda m, a, b: m.rot90(a, -1, [1, 0]),
+    lambda m, a, b: m.rot90(a.reshape(1, 2, 3), 3, [1, 2]),
+    lambda m, a, b: m.nansum(a, 1),
+    lambda m, a, b: m.nanmean(a, 0, True),
+    lambda m, a, b: m.aminmax(a),
+    lambda m, a, b: m.aminmax(a, dim=1, keepdim=True),
+    lambda m, a, b: m.addr(a, a[0, :2], b[0], beta=0.5, alpha=2),
+    lambda m, a, b: m.addmv(a[0], b.t(), a[:, 0], alpha=3),
+    lambda m, a, b: m.mv(a, b[0]),
+    lambda m, a, b: m.hstack([a, b]),
+    lambda m, a, b: m.hstack((a[0], b[1])),
+    lambda m, a, b: m.vstack([a, b[0]]),
+    lambda m, a, b: m.row_stack([a[0], b[0]]),
+    lambda m, a, b: m.dstack([a, b]),
+    lambda m, a, b: m.column_stack([a[0], b[0], a[1]]),
+    lambda m, a, b: m.atleast_1d(a[0, 0]),
+    lambda m, a, b: m.atleast_2d(a[0]),
+    lambda m, a, b: m.atleast_3d(a),
+    lambda m, a, b: m.atleast_3d(a[0], a[0, 0]),
+    lambda m, a, b: m.broadcast_tensors(a, b[0], a[:, :1]),
+    lambda m, a, b: m.swapaxes(a, 0, 1),
+])
+def test_binary_and_shape_functions_match_pytorch(call):
+    import torch
+
+    (a, ta), (b, tb) = _both(A), _both(B)
+    _check(call(gt, a, b), call(torch, ta, tb))
+
+
+@pytest.mark.torch
+def test_broadcast_shapes_and_in_place_forms_match_pytorch():
+    import torch
+
+    assert tuple(gt.broadcast_shapes((2, 1), (3,), 1)) == tuple(
+        torch.broadcast_shapes((2, 1), (3,), 1))
+    for name, args in (("tril_", ()), ("triu_", (1,)), ("true_divide_", (2.0,)),
+                       ("absolute_", ()), ("negative_", ()), ("fix_", ())):
+        x, tx = _both(A)
+        assert getattr(x, name)(*args) is x
+        getattr(tx, name)(*args)
+        _check(x, tx)
+
+
+def test_gradients_flow_through_composites():
+    x = gt.tensor([3.0, 4.0], requires_grad=True)
+    y = gt.tensor([4.0, 3.0], requires_grad=True)
+    gt.hypot(x, y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.6, 0.8])
+    np.testing.assert_allclose(y.grad.numpy(), [0.8, 0.6])
+
+
+def test_errors_are_precise():
+    with pytest.raises(gt.errors.ShapeError, match="fliplr: input must be >= 2-d"):
+        gt.fliplr(gt.ones(3))
+    with pytest.raises(gt.errors.ShapeError, match="rotation dims to be different"):
+        gt.rot90(gt.ones(2, 2), 1, (1, 1))
+    with pytest.raises(gt.errors.ShapeError, match="last dimension must match"):
+        gt.inner(gt.ones(2, 3), gt.ones(2))
+    with pytest.raises(TypeError, match="different dtypes"):
+        gt.heaviside(gt.ones(2), gt.ones(2, dtype=gt.float64))
+    with pytest.raises(TypeError, match="floating point dtype"):
+        gt.nanmean(gt.ones(2, dtype=gt.int64))
+
+
+def test_deepcopy_of_a_leaf_is_independent_and_keeps_requires_grad():
+    x = gt.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    pair = copy.deepcopy([x, x])
+    assert pair[0] is pair[1] and pair[0] is not x
+    assert pair[0].requires_grad and pair[0].grad_fn is None
+    np.testing.assert_array_equal(pair[0].grad.numpy(), [3.0, 3.0])
+    with gt.no_grad():
+        pair[0].add_(1)
+    np.testing.assert_array_equal(x.detach().numpy(), [1.0, 2.0])
+
+
+def test_deepcopy_of_a_computed_tensor_is_refused():
+    x = gt.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(x * 2)
