@@ -6,6 +6,7 @@ import ast
 import typing
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.enums import enum_type, is_enum_class
 from graphtorch.ir import types as T
 
 _BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(None): T.NONE,
@@ -38,6 +39,8 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
         return T.DTYPE
     if obj is typing.Any:
         return T.ANY
+    if is_enum_class(obj):
+        return enum_type(obj)
     if named_tuple_fields(obj) is not None:   # a typing.NamedTuple class: its fields' tuple
         elems = [type_from_python(a) for a in typing.get_type_hints(obj).values()]
         return T.TupleType(elems) if all(e is not None for e in elems) else None

@@ -16,6 +16,8 @@ from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import named_tuple_fields, type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
+from graphtorch.frontend.script.enums import is_enum_class, members
+from graphtorch.frontend.script.expressions import describe
 from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
@@ -318,9 +320,12 @@ class CallResolver(Lowerer):
             if fn is None:
                 return self.python_op(obj, self.library.compiled_call(e, args, kwargs))
             return self._call_function(fn, args, kwargs, e.pos)
-        from graphtorch.frontend.script.expressions import _describe
-
-        raise self.src.error(f"cannot call {_describe(obj)} from script", e.pos,
+        if is_enum_class(obj):
+            raise self.src.error(f"calling the Enum class {obj.__qualname__} (a lookup by value) "
+                                 f"is not supported in script", e.pos,
+                                 f"name the member: {obj.__qualname__}.{members(obj)[0].name}, or "
+                                 f"compare .value in a loop over {obj.__qualname__}")
+        raise self.src.error(f"cannot call {describe(obj)} from script", e.pos,
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
 

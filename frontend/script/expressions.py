@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.enums import (
+    enum_class,
+    enum_type,
+    is_enum_class,
+    is_enum_member,
+    members,
+    value_type,
+)
 from graphtorch.frontend.script.language import jit_isinstance
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj, Undefined
@@ -55,6 +63,9 @@ class ExpressionLowerer(Lowerer):
             return self.py_constant(v.obj, pos)
         if isinstance(v, PyObj) and isinstance(v.obj, (layout, memory_format)):
             return self.const(TAG_CODES[v.obj._name])   # an int, as in TorchScript
+        if isinstance(v, PyObj) and is_enum_class(v.obj):
+            # NOTE: iterated, len() or `in`: the list of its members, in definition order
+            return self.const(members(v.obj), T.ListType(enum_type(v.obj)))
         if isinstance(v, ModuleRef):
             return v.value
         if isinstance(v, BoundMethod) and isinstance(v.receiver, Value):
@@ -67,6 +78,8 @@ class ExpressionLowerer(Lowerer):
                              "and None")
 
     def py_constant(self, obj, pos) -> Value:
+        if is_enum_member(obj):     # before int/str: an IntEnum member is an int too
+            return self.const(obj, enum_type(type(obj)))
         if isinstance(obj, complex):   # NOTE: built at run time: IR text has no complex literal
             return self.scalar("prim::complex", [self.const(obj.real), self.const(obj.imag)],
                                T.COMPLEX)
@@ -227,12 +240,32 @@ class ExpressionLowerer(Lowerer):
                 return self.calls.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
         if v.type == T.COMPLEX and attr in ("real", "imag"):
             return self.scalar(f"prim::complex_{attr}", [v], T.FLOAT)
+        cls = enum_class(v.type)
+        if cls is not None:
+            return self._enum_attribute(cls, v, attr, pos)
         fields = self.state.tuple_fields.get(v)
         if fields is not None and attr in fields:
             k = fields.index(attr)
             return self.graph.emit(Prim.TupleIndex, [v, self.const(k)],
                                    [v.type.elems[k]]).output
         return BoundMethod(v, attr)
+
+    def _enum_attribute(self, cls: type, v: Value, attr: str, pos) -> Value:
+        """``x.name`` / ``x.value`` of an Enum member (folded when ``x`` is a constant)."""
+        if attr not in ("name", "value"):
+            raise self.src.error(f"an Enum value ({cls.__qualname__}) has no attribute '{attr}' "
+                                 f"in script", pos, "Enum values in script have .name and .value")
+        if attr == "name":
+            if v.is_constant:
+                return self.const(self.graph.constant_value(v).name)
+            return self.scalar("prim::enum_name", [v], T.STR)
+        t, why = value_type(cls)
+        if t is None:
+            raise self.src.error(f".value of {cls.__qualname__} is not supported in script: {why}",
+                                 pos, "script Enums hold values of one type: int, float or str")
+        if v.is_constant:
+            return self.const(self.graph.constant_value(v).value, t)
+        return self.scalar("prim::enum_value", [v], t)
 
     # --- operators --------------------------------------------------------------------------------
     def expr_BinOp(self, e, expected):
@@ -531,7 +564,7 @@ class ExpressionLowerer(Lowerer):
 
 
 def _is_constant(obj) -> bool:
-    if obj is None or isinstance(obj, (bool, int, float, str)):
+    if obj is None or isinstance(obj, (bool, int, float, str)) or is_enum_member(obj):
         return True
     from graphtorch import device, dtype
 

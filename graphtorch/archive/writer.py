@@ -29,6 +29,7 @@ from graphtorch.frontend.script_module import (
 from graphtorch.ir.compilation_unit import resolve_function
 from graphtorch.ir.graph import TensorRef as ConstRef
 from graphtorch.ir.kinds import Prim
+from graphtorch.ir.printer import format_attr
 from graphtorch.ir.types import type_of_value
 from graphtorch.ir.verifier import verify
 from graphtorch.tensor import Tensor
@@ -208,7 +209,25 @@ def _refuse_unverifiable(graph, what: str) -> None:
                                f"that made the graph, please report it") from e
 
 
+def _refuse_unwritable_values(graph, what: str) -> None:
+    """Constants IR text cannot write and Enum-typed values (script Enums are not archived)."""
+    for v in graph.block.inputs:
+        if "Enum<" in str(v.type):
+            raise UnsupportedError(f"cannot save {what}: its argument {v.name} is a {v.type} "
+                                   f"(Enum values are not archived); run it without saving")
+    for node in graph.walk():
+        value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
+        bad = [o for o in node.outputs if "Enum<" in str(o.type)]
+        if bad or "<opaque:" in format_attr(value):
+            where = f" (at {node.source})" if node.source is not None else ""
+            shown = f"a {bad[0].type}" if bad else f"a constant {value!r}"
+            raise UnsupportedError(f"cannot save {what}: it computes {shown}{where}, which "
+                                   f"archives cannot hold (Enum values are not archived); run "
+                                   f"it without saving")
+
+
 def _refuse_python_ops(graph, what: str) -> None:
+    _refuse_unwritable_values(graph, what)
     for node in graph.walk():
         if node.kind == Prim.PythonOp.value:
             fn = node.attrs.get("fn")

@@ -167,6 +167,14 @@ _KIND_TESTS: dict[str, Callable] = {
 }
 
 
+def _class_test(kind: str) -> Callable | None:
+    """``Enum<module.Qualname>``: the value's class has that module and qualified name."""
+    if not (kind.startswith("Enum<") and kind.endswith(">")):
+        return None
+    name = kind[5:-1]
+    return lambda v: f"{type(v).__module__}.{type(v).__qualname__}" == name
+
+
 def _parse_spec(spec: str, i: int = 0) -> tuple[list, int]:
     """``int|list[tuple[str,Tensor]]`` -> alternatives, each (kind, [argument specs])."""
     alts = []
@@ -193,7 +201,7 @@ def _parse_spec(spec: str, i: int = 0) -> tuple[list, int]:
 
 def _conforms(v, alts: list) -> bool:
     for kind, args in alts:
-        test = _KIND_TESTS.get(kind)
+        test = _KIND_TESTS.get(kind) or _class_test(kind)
         if test is None or not test(v):
             continue
         if not args:
@@ -297,6 +305,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::checked_cast": (_checked_cast, "v, checked against the spec of isinstance_of "
                                           "(TypeError when it does not conform)"),
     "prim::unwrap_optional": (_unwrap_optional, "x, or AssertionError(message) when None"),
+    "prim::enum_name": (lambda e: e.name, "e.name of an Enum member"),
+    "prim::enum_value": (lambda e: e.value, "e.value of an Enum member"),
     "prim::complex": (_complex, "complex(real, imag) of numbers or one-element tensors"),
     "prim::complex_real": (lambda z: z.real, "z.real of a complex"),
     "prim::complex_imag": (lambda z: z.imag, "z.imag of a complex"),
