@@ -19,6 +19,7 @@ from graphtorch.ir.compilation_unit import (
     CompiledMethod,
     qualified_type_name,
 )
+from graphtorch.ir.types import type_mismatch
 from graphtorch.nn.module import Module
 from graphtorch.runtime.caches import invalidate
 from graphtorch.runtime.executor import (
@@ -27,7 +28,6 @@ from graphtorch.runtime.executor import (
     call_method,
     prepared_function_graph,
     prepared_graph,
-    type_mismatch,
 )
 
 
@@ -82,7 +82,11 @@ class ScriptFunction(CompiledFunction):
 def checked_outputs(owner, graph, out, what: str):
     """``out``, after checking it against the types ``graph`` declares for its outputs when
     ``owner`` was loaded from an archive (``_gt_loaded``): a loaded model never returns a
-    value of another type than its graph says, silently."""
+    value of another type than its graph says, silently. A result holding NamedTuples is
+    rebuilt into their classes (``graph.named_results``, set by the script compiler)."""
+    build = getattr(graph, "named_results", None)
+    if build is not None:
+        out = build(out)
     if not owner.__dict__.get("_gt_loaded"):
         return out
     outs = graph.outputs

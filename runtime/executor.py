@@ -15,15 +15,14 @@ from dataclasses import dataclass
 
 from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.errors import ArgumentError
-from graphtorch.ir import types as T
 from graphtorch.ir.compilation_unit import CompiledFunction
+from graphtorch.ir.types import type_mismatch
 from graphtorch.passes.prepare import prepare_function, prepare_method
 from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
 from graphtorch.runtime.caches import PREPARED
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.runtime.plan import PlanCache, signature
-from graphtorch.tensor import Tensor
 
 
 @dataclass
@@ -104,7 +103,7 @@ _MISSING = object()
 def check_inputs(graph, values: list, names: list[str], what: str, first: int) -> list:
     """Compare call arguments with the graph's input types; fill defaults where recorded."""
     params = graph.block.inputs[first:]
-    defaults = getattr(graph, "defaults", None) or {}
+    defaults = graph.defaults
     out = list(values)
     if len(out) < len(params):
         out += [_MISSING] * (len(params) - len(out))
@@ -123,45 +122,6 @@ def check_inputs(graph, values: list, names: list[str], what: str, first: int) -
                                 f"'{pname}' (input {i + 1}) but {problem}. Declaration: "
                                 f"{what}({decl})")
     return out
-
-
-def type_mismatch(v, t) -> str | None:
-    """Why ``v`` does not fit IR type ``t`` (None when it fits)."""
-    if isinstance(t, T.TensorType):
-        if not isinstance(v, Tensor):
-            return f"instead found type '{type(v).__name__}'"
-        if t.dtype is not None and v.dtype is not t.dtype:
-            return f"got a tensor of dtype {v.dtype.name}"
-        if t.shape is not None and len(t.shape) != v.ndim:
-            return f"got a tensor with {v.ndim} dimension(s) {list(v.shape)}"
-        return None
-    if isinstance(t, T.OptionalType):
-        return None if v is None else type_mismatch(v, t.elem)
-    if isinstance(t, T.UnionType):
-        if any(type_mismatch(v, m) is None for m in t.members):
-            return None
-        return f"instead found type '{type(v).__name__}'"
-    if isinstance(t, T.TupleType):
-        if not isinstance(v, tuple) or len(v) != len(t.elems):
-            return f"instead found type '{type(v).__name__}'"
-        for x, et in zip(v, t.elems):
-            p = type_mismatch(x, et)
-            if p:
-                return p
-        return None
-    if isinstance(t, T.ListType):
-        if not isinstance(v, list):
-            return f"instead found type '{type(v).__name__}'"
-        return None
-    if isinstance(t, T.IntType):
-        return None if isinstance(v, int) and not isinstance(v, bool) else \
-            f"instead found type '{type(v).__name__}'"
-    if isinstance(t, T.FloatType):
-        return None if isinstance(v, (int, float)) and not isinstance(v, bool) else \
-            f"instead found type '{type(v).__name__}'"
-    if isinstance(t, T.BoolType):
-        return None if isinstance(v, bool) else f"instead found type '{type(v).__name__}'"
-    return None
 
 
 def call_method(module, name: str, args: tuple, kwargs: dict):

@@ -248,7 +248,7 @@ class GraphChecker:
     def check_attribute(self, ir_type, info: ModuleInfo, name: str, text: str, needle: str,
                         member: str) -> None:
         """A constant attribute read by prim::GetAttr: its value must fit the IR's type."""
-        from graphtorch.runtime.executor import type_mismatch
+        from graphtorch.ir.types import type_mismatch
 
         value = info.attributes[name].value
         key = value.get("tensor") if isinstance(value, dict) else None

@@ -18,9 +18,8 @@ from graphtorch.archive.zip_container import ZipArchive
 from graphtorch.device import array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, FormatError
 from graphtorch.frontend.script_module import RecursiveScriptModule, ScriptFunction, TracedModule
-from graphtorch.ir.types import TensorType
+from graphtorch.ir.types import TensorType, type_mismatch
 from graphtorch.nn.parameter import Parameter
-from graphtorch.runtime.executor import type_mismatch
 from graphtorch.tensor import Tensor
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from graphtorch import dtypes
 from graphtorch.device import device as Device
 from graphtorch.errors import GraphError
+from graphtorch.tensor import Tensor
 
 Dim = int | str | None
 
@@ -313,8 +314,6 @@ def schema_type(type_str: str) -> Type:
 
 def type_of_value(value: object) -> Type:
     """The IR type of a constant Python value (a graphtorch Tensor gives its full TensorType)."""
-    from graphtorch.tensor import Tensor
-
     if isinstance(value, bool):
         return BOOL
     if isinstance(value, int):
@@ -460,3 +459,45 @@ def unify(a: Type, b: Type) -> Type | None:
 
 def _strip_optional(t: Type) -> Type:
     return t.elem if isinstance(t, OptionalType) else t
+
+
+# -- does a Python value fit a type (call arguments, loaded defaults and outputs) ----------------
+
+def type_mismatch(v, t: Type) -> str | None:
+    """Why ``v`` does not fit IR type ``t`` (None when it fits); the executor checks call
+    arguments with it, the archive reader loaded defaults and outputs."""
+    if isinstance(t, TensorType):
+        if not isinstance(v, Tensor):
+            return f"instead found type '{type(v).__name__}'"
+        if t.dtype is not None and v.dtype is not t.dtype:
+            return f"got a tensor of dtype {v.dtype.name}"
+        if t.shape is not None and len(t.shape) != v.ndim:
+            return f"got a tensor with {v.ndim} dimension(s) {list(v.shape)}"
+        return None
+    if isinstance(t, OptionalType):
+        return None if v is None else type_mismatch(v, t.elem)
+    if isinstance(t, UnionType):
+        if any(type_mismatch(v, m) is None for m in t.members):
+            return None
+        return f"instead found type '{type(v).__name__}'"
+    if isinstance(t, TupleType):
+        if not isinstance(v, tuple) or len(v) != len(t.elems):
+            return f"instead found type '{type(v).__name__}'"
+        for x, et in zip(v, t.elems):
+            p = type_mismatch(x, et)
+            if p:
+                return p
+        return None
+    if isinstance(t, ListType):
+        if not isinstance(v, list):
+            return f"instead found type '{type(v).__name__}'"
+        return None
+    if isinstance(t, IntType):
+        return None if isinstance(v, int) and not isinstance(v, bool) else \
+            f"instead found type '{type(v).__name__}'"
+    if isinstance(t, FloatType):
+        return None if isinstance(v, (int, float)) and not isinstance(v, bool) else \
+            f"instead found type '{type(v).__name__}'"
+    if isinstance(t, BoolType):
+        return None if isinstance(v, bool) else f"instead found type '{type(v).__name__}'"
+    return None

@@ -28,6 +28,7 @@ from graphtorch.ir import (
     type_of_value,
     unify,
 )
+from graphtorch.ir.types import type_mismatch
 
 F32 = dtypes.float32
 
@@ -159,3 +160,16 @@ def test_unify():
     assert unify(INT, STR) is None
     assert unify(TupleType((INT,)), TupleType((INT, INT))) is None
     assert unify(INT, ANY) == ANY
+
+
+def test_type_mismatch_says_why_a_value_does_not_fit():
+    x = gt.zeros(2, 3)
+    assert type_mismatch(x, TensorType(dtypes.float32, (2, None))) is None
+    assert type_mismatch(x, TensorType(dtypes.int64)) == "got a tensor of dtype float32"
+    assert type_mismatch(x, TensorType(None, (1, 2, 3))) == \
+        "got a tensor with 2 dimension(s) [2, 3]"
+    assert type_mismatch(True, INT) == "instead found type 'bool'"
+    assert type_mismatch(3, FLOAT) is None
+    assert type_mismatch(None, OptionalType(TENSOR)) is None
+    assert type_mismatch((1, x), TupleType((INT, BOOL))) == "instead found type 'Tensor'"
+    assert type_mismatch([1], ListType(INT)) is None
