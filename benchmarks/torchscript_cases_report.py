@@ -92,10 +92,12 @@ def print_found(path: Path, results: list[dict], dropped: list[dict]) -> None:
     print(f"    found: {found['checkScript']} self.checkScript and {found['checkModule']} "
           f"self.checkModule calls in the text; cases by runner: " + ", ".join(
               f"{k}={v}" for k, v in sorted(by_runner.items())))
-    excluded = collections.Counter(re.sub(r"call \d+", "call N", r.get("why", ""))[:110]
-                                   for r in results if r["status"] == "excluded")
+    excluded = collections.Counter(
+        re.sub(r"call \d+", "call N", " ".join(r.get("why", "").split()))[:110]
+        for r in results if r["status"] == "excluded")
     if excluded:
-        print(f"    excluded (PyTorch itself does not pass them): {sum(excluded.values())}")
+        print(f"    excluded (torch itself fails, or eager and script disagree, on the case as run "
+              f"here): {sum(excluded.values())}")
         for why, n in excluded.most_common(8):
             print(f"      {n:3d}  {why}")
     for d in dropped:
@@ -114,12 +116,35 @@ def print_checkscript_measure(results: list[dict]) -> None:
                                for s in ("pass", "refused", "missing", "crash", "wrong", "hang")))
 
 
+def markdown(results: list[dict]) -> str:
+    """Every failing case grouped by status and feature, as a markdown list (for a blocker
+    list): file:line, test, kind and message."""
+    out = []
+    for status in ("wrong", "hang", "crash", "missing", "refused"):
+        rows = [r for r in results if r["status"] == status]
+        if not rows:
+            continue
+        out.append(f"\n## {status}: {len(rows)} cases\n")
+        groups: dict[str, list[dict]] = collections.defaultdict(list)
+        for r in rows:
+            groups[feature(status, r.get("why", ""))].append(r)
+        for name, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            out.append(f"- **{name}** ({len(members)})")
+            for r in members:
+                why = " ".join(r.get("why", "").split())[:160]
+                out.append(f"  - {r['file']}:{r['line']} {r['test']} [{_runner(r)}]: {why}")
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json", nargs="?", default="/tmp/torchscript_cases.json")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--markdown", help="write every failing case, grouped, to this file")
     a = ap.parse_args()
     results = json.loads(Path(a.json).read_text())
+    if a.markdown:
+        Path(a.markdown).write_text(markdown(results))
     print_blockers(results, a.top)
     print_checkscript_measure(results)
 
