@@ -7,18 +7,11 @@ import typing
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.enums import enum_type, is_enum_class
+from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.ir import types as T
 
 _BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(None): T.NONE,
                   complex: T.COMPLEX}
-
-
-def named_tuple_fields(obj) -> list[str] | None:
-    """The field names of a ``typing.NamedTuple`` class (annotated fields), else None."""
-    if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and \
-            set(getattr(obj, "__annotations__", {})) == set(obj._fields):
-        return list(obj._fields)
-    return None
 
 
 def type_from_python(obj, what: str = "annotation") -> T.Type | None:
@@ -42,8 +35,7 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
     if is_enum_class(obj):
         return enum_type(obj)
     if named_tuple_fields(obj) is not None:   # a typing.NamedTuple class: its fields' tuple
-        elems = [type_from_python(a) for a in typing.get_type_hints(obj).values()]
-        return T.TupleType(elems) if all(e is not None for e in elems) else None
+        return named_tuple_type(obj, type_from_python)
     origin = typing.get_origin(obj)
     args = typing.get_args(obj)
     if origin in (list, typing.List) and len(args) == 1:  # noqa: UP006

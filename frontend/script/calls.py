@@ -14,13 +14,14 @@ import typing
 
 from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.annotations import named_tuple_fields, type_from_python
+from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.enums import is_enum_class, members
 from graphtorch.frontend.script.expressions import describe
 from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
+from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
@@ -193,7 +194,12 @@ class CallResolver(Lowerer):
         """``P(x, b=2.0)`` of a ``typing.NamedTuple`` class: the tuple of its fields (each
         coerced to its annotation; defaults filled in), its fields known by name."""
         fields = named_tuple_fields(cls)
-        hints = typing.get_type_hints(cls)
+        nt = named_tuple_type(cls, type_from_python)
+        if nt is None:
+            hints = typing.get_type_hints(cls)
+            bad = next(f for f in fields if type_from_python(hints[f]) is None)
+            raise self.src.error(f"{cls.__name__}.{bad}: unsupported field type "
+                                 f"{hints[bad]!r}", e.pos)
         args, kwargs = self.args_of(e)
         if len(args) > len(fields):
             raise self.src.error(f"{cls.__name__}() takes {len(fields)} fields, got "
@@ -205,22 +211,15 @@ class CallResolver(Lowerer):
                                      f"'{k}'", e.pos)
             given[k] = v
         items = []
-        for f in fields:
+        for f, t in zip(fields, nt.elems):
             if f in given:
                 v = given[f]
             elif f in cls._field_defaults:
-                v = self.const(cls._field_defaults[f])
+                v = self.exprs.py_constant(cls._field_defaults[f], e.pos)
             else:
                 raise self.src.error(f"{cls.__name__}() is missing field '{f}'", e.pos)
-            t = type_from_python(hints[f])
-            if t is None:
-                raise self.src.error(f"{cls.__name__}.{f}: unsupported field type "
-                                     f"{hints[f]!r}", e.pos)
             items.append(self.exprs.coerce(v, t, e.pos, f"field '{f}' of {cls.__name__}"))
-        out = self.graph.emit(Prim.TupleConstruct, items,
-                              [T.TupleType([v.type for v in items])]).output
-        self.state.tuple_fields[out] = list(fields)
-        return out
+        return self.graph.emit(Prim.TupleConstruct, items, [nt]).output
 
     def call_python(self, obj, e: S.Call):
         from graphtorch.frontend.script_module import ScriptFunction

@@ -9,7 +9,7 @@ exits.py.
 from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.annotations import named_tuple_fields, signature_types
+from graphtorch.frontend.script.annotations import signature_types
 from graphtorch.frontend.script.builtin_calls import BuiltinCalls
 from graphtorch.frontend.script.calls import CallResolver
 from graphtorch.frontend.script.defaults import parameter_defaults
@@ -21,6 +21,7 @@ from graphtorch.frontend.script.language import LanguageCalls
 from graphtorch.frontend.script.library_calls import LibraryCallLowerer
 from graphtorch.frontend.script.loops import LoopLowerer
 from graphtorch.frontend.script.modules import ModuleLowerer
+from graphtorch.frontend.script.named_tuples import result_builder
 from graphtorch.frontend.script.state import FunctionState, Parts
 from graphtorch.frontend.script.statements import StatementLowerer
 from graphtorch.frontend.script.tensor_literals import TensorLiteralLowerer
@@ -72,7 +73,6 @@ class FunctionCompiler:
             params = params[1:]
         sig, sig_ret = signature_types(st.src, fn, py_fn, st.lookup_global,
                                        st.self_module is not None)
-        anns = getattr(py_fn, "__annotations__", None) or {}
         for p in params:
             if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment
                 t = sig[p.name]
@@ -85,11 +85,7 @@ class FunctionCompiler:
                 t = T.type_of_value(p.default.value)
             else:
                 t = T.TENSOR
-            v = g.add_input(p.name, t)
-            st.env[p.name] = v
-            fields = named_tuple_fields(anns.get(p.name))
-            if fields is not None:   # a typing.NamedTuple parameter: p.a reads its field
-                st.tuple_fields[v] = fields
+            st.env[p.name] = g.add_input(p.name, t)
             st.arg_names.append(p.name)
         if sig_ret is not None:
             st.return_type = sig_ret
@@ -100,6 +96,8 @@ class FunctionCompiler:
             parts.exits.block(fn.body)
             ret = self._final_return()
         g.set_outputs([ret])
+        # NOTE: read by the caller of a scripted function (checked_outputs): NamedTuples rebuilt
+        g.named_results = result_builder(ret.type)
         # NOTE: the executor fills arguments left out of a call from these
         g.defaults = {k: v for k, v in parameter_defaults(py_fn).items()
                       if k in st.arg_names}

@@ -12,6 +12,7 @@ from graphtorch.frontend.script.enums import (
     value_type,
 )
 from graphtorch.frontend.script.language import jit_isinstance
+from graphtorch.frontend.script.named_tuples import fields_of
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleRef, PyObj, Undefined
 from graphtorch.ir import types as T
@@ -243,7 +244,7 @@ class ExpressionLowerer(Lowerer):
         cls = enum_class(v.type)
         if cls is not None:
             return self._enum_attribute(cls, v, attr, pos)
-        fields = self.state.tuple_fields.get(v)
+        fields = self.state.tuple_fields.get(v) or fields_of(v.type)
         if fields is not None and attr in fields:
             k = fields.index(attr)
             return self.graph.emit(Prim.TupleIndex, [v, self.const(k)],
