@@ -3,7 +3,18 @@
 Peers: numpy (hand-written), PyTorch eager, torch.jit.script, torch.compile (when it works
 here), graphtorch eager and graphtorch compiled (``graphtorch.jit.script``, default settings).
 All run with the same thread count (``--threads``: OMP/BLAS threads, torch.set_num_threads).
-Median milliseconds per call after warm-up (which includes compilation).
+Median milliseconds per call after warm-up (which includes compilation). The last column says
+which backends ran the compiled plan's kernels (``c``: generated C; ``python``: a registry
+kernel on arrays; ``eager``: a fallback through dispatch).
+
+Training-step rows (``mlp_train``, ``lenet_train``: forward, cross-entropy, backward,
+SGD(momentum=0.9) step) compare graphtorch eager with a compiled forward (a call that records
+gradients runs the plan's interpreter mode, eager autograd through it) and PyTorch eager;
+torch.compile is not run on them.
+
+The compile table: a traced ~1,000-node graph (blocks of elementwise chains, reductions and
+softmax, every block different) compiled in a fresh process with an empty kernel cache (cold:
+passes + lowering + C compiles) and again in another fresh process with the cache filled (warm).
 
     .venv/bin/python benchmarks/compiled.py --threads 1          # --quick: fewer repeats
     .venv/bin/python benchmarks/compiled.py --only chain,loop --no-torch-compile
@@ -12,9 +23,12 @@ Median milliseconds per call after warm-up (which includes compilation).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -25,6 +39,8 @@ def _args():
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--no-torch-compile", action="store_true")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
+    ap.add_argument("--no-compile-time", action="store_true", help="skip the compile table")
+    ap.add_argument("--probe-compile", type=int, default=0, help=argparse.SUPPRESS)
     return ap.parse_args()
 
 
@@ -35,6 +51,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GT_N
 import numpy as np  # noqa: E402
 
 import graphtorch as gt  # noqa: E402
+from graphtorch.runtime.executor import plans_of, prepared_function  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -93,6 +110,20 @@ def softmax_np(x):
     return e / e.sum(-1, keepdims=True)
 
 
+def reduce_fn(x):
+    return (x.sum(0) + x.mean(1)) * x.var(1) + x.amax(1) - x.amin(0)
+
+
+def reduce_np(x):
+    return (x.sum(0) + x.mean(1)) * x.var(1, ddof=1) + x.max(1) - x.min(0)
+
+
+def cross_entropy_np(x, t):
+    m = x.max(1, keepdims=True)
+    lse = np.log(np.exp(x - m).sum(1)) + m[:, 0]
+    return (lse - x[np.arange(len(t)), t]).mean()
+
+
 def layer_norm_np(x, w, b):
     m = x.mean(-1, keepdims=True)
     c = x - m
@@ -109,6 +140,11 @@ def build(lib, name):
         return loop_fn, (arr(1000),)
     if name == "softmax":
         return softmax_fn, (arr(1024, 1024),)
+    if name == "reduce":
+        return reduce_fn, (arr(1024, 1024),)
+    if name == "cross_entropy":
+        target = lib.from_numpy(rng.integers(0, 1000, 4096).astype(np.int64))
+        return CrossEntropy(lib), (arr(4096, 1000), target)
     lib.manual_seed(0)
     if name == "layer_norm":
         return lib.nn.LayerNorm(1024).eval(), (arr(1024, 1024),)
@@ -145,11 +181,87 @@ def LSTMLoop(lib):  # noqa: N802 - a class factory per library
     return lstm_module(lib)()
 
 
-NUMPY = {"chain": lambda x, y: chain_np(x, y), "loop": loop_np, "softmax": softmax_np}
-WORKLOADS = ("chain", "layer_norm", "loop", "gelu_mlp", "softmax", "encoder", "lstm")
+def CrossEntropy(lib):  # noqa: N802 - a module per library
+    class CrossEntropy(lib.nn.Module):
+        def forward(self, x, target):
+            return lib.nn.functional.cross_entropy(x, target)
+
+    return CrossEntropy()
+
+
+NUMPY = {"chain": lambda x, y: chain_np(x, y), "loop": loop_np, "softmax": softmax_np,
+         "reduce": reduce_np, "cross_entropy": cross_entropy_np}
+WORKLOADS = ("chain", "layer_norm", "loop", "gelu_mlp", "softmax", "reduce", "cross_entropy",
+             "encoder", "lstm", "mlp_train", "lenet_train")
+TRAINING = ("mlp_train", "lenet_train")
+
+
+def plan_backends(compiled) -> str:
+    """How many kernels of each backend the compiled plan(s) run, e.g. ``5 c, 2 python``."""
+    counts: dict[str, int] = {}
+    modes = set()
+    for plan in plans_of(compiled).plans.values():
+        modes.add(plan.mode)
+        for k in plan.kernels:
+            counts[k.backend] = counts.get(k.backend, 0) + 1
+    text = ", ".join(f"{n} {b}" for b, n in sorted(counts.items()))
+    if modes - {"compiled"}:
+        text = "/".join(sorted(modes)) + (f" ({text})" if text else "")
+    return text or "—"
+
+
+# --- training steps -------------------------------------------------------------------------
+def train_model(lib, name):
+    nn = lib.nn
+    if name == "mlp_train":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                             nn.Linear(512, 10)), (256, 784)
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                         nn.Linear(84, 10)), (64, 1, 28, 28)
+
+
+def train_step(lib, model, x, y):
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        opt.zero_grad()
+        loss = lib.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def measure_training(name: str, budget: float) -> dict:
+    row: dict = {}
+    rng = np.random.default_rng(0)
+    gt.manual_seed(0)
+    gm, shape = train_model(gt, name)
+    xs = rng.standard_normal(shape).astype(np.float32)
+    ys = rng.integers(0, 10, shape[0]).astype(np.int64)
+    state = {k: v.detach().numpy().copy() for k, v in gm.state_dict().items()}
+    x, y = gt.from_numpy(xs), gt.from_numpy(ys)
+    row["gt eager"] = timeit(train_step(gt, gm, x, y), budget)
+    gm2, _ = train_model(gt, name)
+    gm2.load_state_dict({k: gt.from_numpy(v.copy()) for k, v in state.items()})
+    compiled = gt.jit.script(gm2)
+    step = train_step(gt, compiled, x, y)
+    row["gt compiled"] = timeit(step, budget)
+    row["backends"] = plan_backends(compiled)
+    if torch is not None:
+        tm, _ = train_model(torch, name)
+        tm.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+        row["torch eager"] = timeit(train_step(torch, tm, torch.from_numpy(xs),
+                                               torch.from_numpy(ys)), budget)
+    return row
 
 
 def measure(name: str, budget: float) -> dict:
+    if name in TRAINING:
+        return measure_training(name, budget)
     row: dict = {}
     gm, gin = build(gt, name)
     with gt.no_grad():
@@ -165,6 +277,7 @@ def measure(name: str, budget: float) -> dict:
         err = float(np.max(np.abs(got.numpy() - ref.numpy()))) if ref.numel() else 0.0
         row["gt compiled"] = timeit(lambda: compiled(*gin), budget)
         row["max |compiled - eager|"] = err
+        row["backends"] = plan_backends(compiled)
     ins = [t.numpy() for t in gin]
     if name in NUMPY:
         row["numpy"] = timeit(lambda: NUMPY[name](*ins), budget)
@@ -196,6 +309,50 @@ def measure(name: str, budget: float) -> dict:
     return row
 
 
+# --- compile time ---------------------------------------------------------------------------
+UNARY = ("tanh", "sigmoid", "exp", "sin", "relu", "abs", "cos", "neg")
+
+
+def probe_model(x, blocks: int):
+    """Blocks of an elementwise chain, a mean, a softmax and an amax; no two blocks alike."""
+    for i in range(blocks):
+        u, v = getattr(gt, UNARY[i % 8]), getattr(gt, UNARY[(3 * i + 1) % 8])
+        x = u(x * (1 + i / 100) + 0.5)
+        x = v(x) - x.mean(-1, keepdim=True)
+        x = x.softmax(-1) * (i + 1) + x.amax(-1, keepdim=True)
+    return x
+
+
+def probe_compile(blocks: int) -> None:
+    """(In a child process) trace ``probe_model``, build its plan, print nodes and seconds."""
+    x = gt.randn(64, 128)
+    with gt.no_grad():
+        f = gt.jit.trace(lambda t: probe_model(t, blocks), x)
+        nodes = sum(1 for _ in prepared_function(f).graph.walk())
+        f(x)  # the profiling run (the interpreter)
+        t0 = time.perf_counter()
+        f(x)  # builds the plan: pipeline, lowering, C kernels (compiled or loaded), first run
+        total = time.perf_counter() - t0
+        plan = next(iter(plans_of(f).plans.values()))
+    print(json.dumps({"nodes": nodes, "seconds": total, "build": plan.build_seconds,
+                      "mode": plan.mode, "backends": plan_backends(f)}))
+
+
+def compile_times(blocks: int = 70) -> list[dict]:
+    """Cold (empty kernel cache) and warm (filled) plan builds, each in a fresh process."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="gt_bench_cache_") as cache:
+        env = dict(os.environ, GT_CACHE_DIR=cache)
+        for what in ("cold", "warm"):
+            res = subprocess.run([sys.executable, __file__, "--probe-compile", str(blocks),
+                                  "--threads", str(ARGS.threads)], env=env, capture_output=True,
+                                 text=True, check=True)
+            row = json.loads(res.stdout.strip().splitlines()[-1])
+            row["what"] = what
+            out.append(row)
+    return out
+
+
 def fmt(v) -> str:
     if isinstance(v, str):
         return v
@@ -206,6 +363,9 @@ def fmt(v) -> str:
 
 
 def main() -> None:
+    if ARGS.probe_compile:
+        probe_compile(ARGS.probe_compile)
+        return
     names = [n for n in ARGS.only.split(",") if n] or list(WORKLOADS)
     budget = 0.3 if ARGS.quick else 1.0
     rows = {}
@@ -213,7 +373,8 @@ def main() -> None:
         rows[name] = measure(name, budget)
         print(f"{name}: " + ", ".join(f"{k}={fmt(v) if 'err' not in k and '|' not in k else v}"
                                      for k, v in rows[name].items()), file=sys.stderr)
-    head = ["workload", *PEERS, "compiled vs gt eager", "compiled vs torch.compile"]
+    head = ["workload", *PEERS, "compiled vs gt eager", "compiled vs torch.compile",
+            "compiled vs torch eager", "plan kernels"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     speedups = []
@@ -224,13 +385,25 @@ def main() -> None:
         s2 = tc / cc if isinstance(tc, float) and isinstance(cc, float) else None
         if s1:
             speedups.append(s1)
+        te = r.get("torch eager")
+        s3 = te / cc if isinstance(te, float) and isinstance(cc, float) else None
         cells = [name, *[fmt(r.get(p)) for p in PEERS],
-                 f"{s1:.2f}x" if s1 else "—", f"{s2:.2f}x" if s2 else "—"]
+                 f"{s1:.2f}x" if s1 else "—", f"{s2:.2f}x" if s2 else "—",
+                 f"{s3:.2f}x" if s3 else "—", r.get("backends", "—")]
         print("| " + " | ".join(cells) + " |")
     if speedups:
         geo = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
         print(f"\ngeometric mean, compiled vs graphtorch eager: {geo:.2f}x "
               f"(threads={ARGS.threads})")
+    if ARGS.no_compile_time:
+        return
+    print("\n| compile | nodes | seconds (first compiled call) | plan build | "
+          "ms per 1,000 nodes | plan kernels |")
+    print("|---|---|---|---|---|---|")
+    for r in compile_times():
+        per = r["seconds"] * 1e3 * 1000 / r["nodes"]
+        print(f"| {r['what']} | {r['nodes']} | {r['seconds']:.3f} | {r['build']:.3f} | "
+              f"{per:.0f} | {r['backends']} |")
 
 
 if __name__ == "__main__":

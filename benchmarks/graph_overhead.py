@@ -1,17 +1,23 @@
-"""Interpreter overhead per node vs eager per op, and trace time for a 1,000-node graph.
+"""Interpreter overhead per node vs eager per op, trace time for a 1,000-node graph, and the
+fixed cost of one compiled call.
 
-Run: python benchmarks/graph_overhead.py
+Run: python benchmarks/graph_overhead.py          # --torch-compile: also torch.compile's call
 Everything is measured side by side in one run (the machines are shared and noisy): the same
-chain of small elementwise ops runs eagerly and through the traced graph; the difference per op
-is the interpreter's overhead per node.
+chain of small elementwise ops runs eagerly and through the traced graph (the reference
+interpreter); the difference per op is the interpreter's overhead per node. The compiled rows
+time a scripted call of one tiny op (``x + 1`` on 1,000 elements: guard, unwrapping, one C
+launch, wrapping) and of the 50-step loop of benchmarks/compiled.py (one fused C kernel); best
+of 7 repeats, so the machine's other load counts least.
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 
 import graphtorch as gt
+from graphtorch.runtime.cpu_codegen import set_executor
 
 
 def chain(x, n: int):
@@ -30,7 +36,56 @@ def timeit(fn, repeat: int = 7, number: int = 20) -> float:
     return statistics.median(times)
 
 
+def one_op(t):
+    return t + 1
+
+
+def loop50(t):
+    for _ in range(50):
+        t = t * 1.0001 + 0.0001
+    return t
+
+
+def best_us(fn, number: int = 2000) -> float:
+    for _ in range(5):
+        fn()
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return min(times) * 1e6
+
+
+def compiled_calls(with_torch: bool) -> None:
+    x = gt.rand(1000)
+    print("compiled call, 1,000-element float32 input (best of 7 repeats)")
+    for name, fn in (("x + 1", one_op), ("50 x (t * 1.0001 + 0.0001)", loop50)):
+        scripted = gt.jit.script(fn)
+        with gt.no_grad():
+            set_executor(None)
+            compiled = best_us(lambda s=scripted: s(x))
+            eager = best_us(lambda f=fn: f(x))
+        line = f"  {name:28s} gt compiled {compiled:7.2f} us   gt eager {eager:8.2f} us"
+        if with_torch:
+            import torch  # NOTE: optional peer, only with --torch-compile
+
+            tx = torch.from_numpy(x.numpy())
+            tc = torch.compile(fn)
+            with torch.no_grad():
+                tc(tx)
+                per = best_us(lambda c=tc, a=tx: c(a))
+                line += f"   torch.compile {per:7.2f} us"
+        print(line)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--torch-compile", action="store_true", help="time torch.compile's call")
+    args = ap.parse_args()
+    compiled_calls(args.torch_compile)
+    set_executor("interpreter")  # NOTE: the rows below measure the reference interpreter
     n_ops = 100
     x = gt.rand(1000)
     with gt.no_grad():

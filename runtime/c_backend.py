@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -74,9 +75,22 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def load(source: str) -> ctypes.CDLL:
-    """The shared library built from ``source`` (compiled now, or found in the disk cache)."""
-    path = build(source)
+def load(source: str):
+    """The shared library built from ``source`` (compiled now, or found in the disk cache); a
+    source compiled by :func:`load_many` is one member of a shared library (``kernel`` names
+    its renamed function there)."""
+    cc = compiler()
+    if cc is None:
+        raise CompileError("no C compiler: the numpy backend is active")
+    path = _path(cc, source, FLAGS)
+    if not path.exists():
+        member = _member(path)
+        if member is not None:
+            return member
+    return _cdll(build(source))
+
+
+def _cdll(path: Path) -> ctypes.CDLL:
     lib = _LIBS.get(str(path))
     if lib is None:
         with _LOCK:
@@ -86,14 +100,113 @@ def load(source: str) -> ctypes.CDLL:
     return lib
 
 
+class _Member:
+    """One kernel of a batch library: ``kernel`` is its renamed function."""
+
+    def __init__(self, lib: ctypes.CDLL, symbol: str):
+        self._lib, self._symbol = lib, symbol
+
+    def __getattr__(self, name: str):
+        return getattr(self._lib, self._symbol if name == "kernel" else name)
+
+
+def _member(path: Path) -> _Member | None:
+    ref = path.with_suffix(".ref")
+    try:
+        lib_name, symbol = ref.read_text().split()
+    except (OSError, ValueError):
+        return None
+    lib_path = cache_dir() / lib_name
+    if not lib_path.exists():
+        return None
+    return _Member(_cdll(lib_path), symbol)
+
+
+def _path(cc: str, source: str, flags: tuple[str, ...]) -> Path:
+    key = hashlib.sha256("\0".join([source, _STATE["version"] or cc, *flags, _LINK_STEPS]
+                                    ).encode())
+    return cache_dir() / f"gt_{key.hexdigest()[:32]}.so"
+
+
+def load_many(sources: list[str], jobs: int = 2, prelude: str = "") -> int:
+    """Compile the kernels among ``sources`` (each defining ``kernel``) that the disk cache
+    lacks in one go: ``jobs`` translation units, each kernel's functions renamed, one link into
+    one shared library; :func:`load` then finds each there. Sources that start with
+    ``prelude`` share one copy of it per unit (headers parsed once, not once per kernel).
+    Returns how many were compiled; on any failure nothing is recorded (each :func:`load`
+    then compiles its own)."""
+    cc = compiler()
+    if cc is None:
+        return 0
+    todo = {}
+    for src in sources:
+        path = _path(cc, src, FLAGS)
+        if not path.exists() and not path.with_suffix(".ref").exists():
+            todo[path] = src
+    if len(todo) < 2:
+        return 0
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    batch = hashlib.sha256("".join(p.name for p in todo).encode()).hexdigest()[:32]
+    lib_path = cache / f"gt_batch_{batch}.so"
+    compile_flags = tuple(f for f in FLAGS if f != "-shared")
+    link_flags = tuple(f for f in FLAGS if f in ("-shared", "-fopenmp", "-fPIC"))
+    with tempfile.TemporaryDirectory(prefix="gt_cc_") as tmp:
+        units: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(todo))))]
+        for i, (path, src) in enumerate(todo.items()):
+            units[i % len(units)].append(_renamed(src, path.stem, prelude))
+        files = []
+        for i, parts in enumerate(units):
+            f = Path(tmp) / f"unit{i}.c"
+            f.write_text(prelude + "\n".join(parts))
+            files.append(f)
+        objs = [str(f.with_suffix(".o")) for f in files]
+        out = Path(tmp) / "batch.so"
+        try:
+            procs = [subprocess.Popen([cc, *compile_flags, "-c", str(f)], cwd=tmp,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for f in files]
+            if [p.wait(timeout=600) for p in procs] != [0] * len(procs):
+                return 0
+            res = subprocess.run([cc, *link_flags, *objs, "-o", str(out), "-lm"],
+                                 capture_output=True, timeout=600)
+        except (OSError, subprocess.SubprocessError):
+            return 0
+        if res.returncode != 0:
+            return 0
+        tmp_target = lib_path.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(out, tmp_target)
+        os.replace(tmp_target, lib_path)
+    for path in todo:
+        ref_tmp = path.with_suffix(f".ref.{os.getpid()}.tmp")
+        ref_tmp.write_text(f"{lib_path.name} {path.stem}_kernel\n")
+        os.replace(ref_tmp, path.with_suffix(".ref"))
+    return len(todo)
+
+
+_DEFINED = re.compile(r"^[A-Za-z_][\w \t\*]*?\b([A-Za-z_]\w*)\s*\([^;{]*\)\s*\{", re.M)
+
+
+_C_WORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do", "else"})
+
+
+def _renamed(src: str, stem: str, prelude: str) -> str:
+    """``src`` as one member of a batch unit: its functions renamed (``kernel`` to
+    ``<stem>_kernel``), the shared prelude cut off; a source without the prelude keeps its
+    own text inside a block of its own names (it may not redefine the prelude's)."""
+    body = src[len(prelude):] if prelude and src.startswith(prelude) else src
+    names = dict.fromkeys(n for n in _DEFINED.findall(body) if n not in _C_WORDS)
+    defs = "".join(f"#define {n} {stem}_{n}\n" for n in names)
+    undefs = "".join(f"#undef {n}\n" for n in names)
+    return f"{defs}{body}\n{undefs}"
+
+
 def build(source: str, flags: tuple[str, ...] = FLAGS) -> Path:
     """The path of the shared library built from ``source`` with ``flags`` (cached on disk)."""
     cc = compiler()
     if cc is None:
         raise CompileError("no C compiler: the numpy backend is active")
-    key = hashlib.sha256("\0".join([source, _STATE["version"] or cc, *flags, _LINK_STEPS]
-                                    ).encode())
-    path = cache_dir() / f"gt_{key.hexdigest()[:32]}.so"
+    path = _path(cc, source, flags)
     if not path.exists():
         with _LOCK:
             if not path.exists():

@@ -450,6 +450,21 @@ def collapse(full: tuple, arrays: list) -> tuple[int, int, list] | None:
     return n0, n1, list(zip(s0, s1))
 
 
+def _kinds(args: list) -> list:
+    """Each argument's dtype (arrays) or Python type; Unsupported for anything else."""
+    kinds = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            kinds.append(a.dtype)
+        elif a is None:
+            kinds.append(type(None))
+        else:
+            kinds.append(type(a))
+    if any(k not in (float, int, bool) and not isinstance(k, np.dtype) for k in kinds):
+        raise Unsupported("operand that is not a tensor or number")
+    return kinds
+
+
 class CKernel:
     """A FusionGroup as C: ``kernel(args) -> output arrays`` or None (run the numpy path)."""
 
@@ -458,9 +473,8 @@ class CKernel:
         self.variants: dict = {}
         self.failed: str | None = None
 
-    def layout(self, args: list):
-        """(kernel address, output shape, output dtypes, ints prefix, strides) for these
-        arguments' dtypes, shapes and strides, or None (the numpy path runs them)."""
+    def _geometry(self, args: list):
+        """(spec, output shape, n0, n1, strides, inner kinds) of these arguments, or None."""
         spec = self.fused.spec(args)
         if spec is None:
             return None
@@ -476,6 +490,27 @@ class CKernel:
             return None
         n0, n1, strides = lay
         inner = tuple("0" if s1 == 0 else "1" if s1 == 1 else "g" for _, s1 in strides)
+        return spec, full, n0, n1, strides, inner
+
+    def pending_source(self, args: list) -> str | None:
+        """The C source :meth:`layout` would compile for these arguments (None: nothing to
+        compile), so that a plan can compile all its kernels in one go
+        (``c_backend.load_many``)."""
+        geo = self._geometry(args)
+        if geo is None or (id(geo[0]), geo[5]) in self.variants:
+            return None
+        try:
+            return generate(geo[0], _kinds(args), list(geo[5]))
+        except Exception:  # noqa: BLE001 - layout() records the failure when it retries
+            return None
+
+    def layout(self, args: list):
+        """(kernel address, output shape, output dtypes, ints prefix, strides) for these
+        arguments' dtypes, shapes and strides, or None (the numpy path runs them)."""
+        geo = self._geometry(args)
+        if geo is None:
+            return None
+        spec, full, n0, n1, strides, inner = geo
         key = (id(spec), inner)
         var = self.variants.get(key)
         if var is None:
@@ -500,18 +535,8 @@ class CKernel:
         return outs
 
     def _build(self, spec, args: list, inner: tuple):
-        kinds = []
-        for a in args:
-            if isinstance(a, np.ndarray):
-                kinds.append(a.dtype)
-            elif a is None:
-                kinds.append(type(None))
-            else:
-                kinds.append(type(a))
         try:
-            if any(k not in (float, int, bool) and not isinstance(k, np.dtype) for k in kinds):
-                raise Unsupported("operand that is not a tensor or number")
-            src = generate(spec, kinds, list(inner))
+            src = generate(spec, _kinds(args), list(inner))
             lib = c_backend.load(src)
         except Exception as e:  # noqa: BLE001 - any generator failure keeps the numpy path
             self.failed = str(e)[:200]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import keyword
 import linecache
+import os
 import re
 from dataclasses import dataclass
 from itertools import count
@@ -40,7 +41,7 @@ from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
 from graphtorch.runtime import c_backend, c_epilogue, c_reduce, plan_kernels
-from graphtorch.runtime.c_elementwise import CKernel
+from graphtorch.runtime.c_elementwise import CKernel, prelude
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
 from graphtorch.runtime.cpu_fused import FusedKernel
@@ -644,6 +645,24 @@ def _raw_refusal(op, node, one) -> str | None:
 _SEEN_ANY: set = set()
 
 
+def prebuild(graph, rec: Recorder) -> int:
+    """Compile the C kernels of the plan's fusion groups in one go (``c_backend.load_many``:
+    one compiler run per core, one link) before emission loads them one by one; a cold plan
+    of many groups pays one compiler start instead of one per group. Returns how many."""
+    if not c_backend.available():
+        return 0
+    sources = []
+    for node in graph.walk():
+        first = rec.first.get(node) if node.kind == "prim::FusionGroup" else None
+        if first is None:
+            continue
+        ckernel = _kernels_for(node)[1]
+        src = ckernel.pending_source(_u(list(first))) if ckernel is not None else None
+        if src is not None:
+            sources.append(src)
+    return c_backend.load_many(sources, jobs=min(4, os.cpu_count() or 1), prelude=prelude())
+
+
 def emit_plan(graph, rec: Recorder, inputs: list):
     """(runner, source, kernels) for ``graph`` given its recording."""
     _SEEN_ANY.clear()
@@ -662,6 +681,7 @@ def emit_plan(graph, rec: Recorder, inputs: list):
         else:
             e.emit(f"{p} = {'_u(' + o + ')' if has_tensor(k) else o}", 1)
     top = len(e.lines)
+    prebuild(graph, rec)
     e.block(graph.block, 1)
     e.lines[top:top] = [f"    {t} = _wt({w})" for w, t in e.hoisted.items()]
     rets = []

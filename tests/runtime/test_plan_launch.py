@@ -3,11 +3,17 @@ the arrays' shapes, strides and dtypes, checked against the reference interprete
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import graphtorch as gt
 from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_launch import address, launcher
 from graphtorch.runtime.cpu_codegen import set_executor
 from graphtorch.runtime.executor import plans_of
 from graphtorch.runtime.plan import signature
@@ -87,3 +93,63 @@ def test_a_dtype_the_recording_never_saw_is_not_launched_as_another():
     assert the_plan(branchy, x, True).mode == "compiled"
     with gt.no_grad():
         same(branchy(x, True), reference(branchy, x, True))
+
+
+BATCH = """
+import json, graphtorch as gt, numpy as np
+from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_launch import address, launcher
+from graphtorch.runtime.executor import plans_of
+
+def blocks(x):
+    for i in range(4):   # fusion groups with their own constants: a kernel each
+        x = (x * (1.5 + i / 10) + (i + 0.5)).tanh() - x.mean(-1, keepdim=True)
+    return x
+
+x = gt.randn(6, 7)
+f = gt.jit.trace(blocks, x)
+with gt.no_grad():
+    f(x)
+    got = f(x)   # builds the plan: its kernels compiled together
+want = blocks(x)
+np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+plan = next(iter(plans_of(f).plans.values()))
+groups = [k for k in plan.kernels if k.name.startswith("fusion group")]
+print(json.dumps({"groups": len(groups), "c": sum(k.backend == "c" for k in groups),
+                  "mode": plan.mode}))
+"""
+
+
+@needs_cc
+def test_a_cold_plan_compiles_its_kernels_in_one_batch(tmp_path):
+    env = dict(os.environ, GT_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", BATCH], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    first = json.loads(out.strip().splitlines()[-1])
+    assert first["mode"] == "compiled" and first["c"] == first["groups"] >= 3
+    kernels = tmp_path / "kernels"
+    batches = list(kernels.glob("gt_batch_*.so"))
+    refs = list(kernels.glob("*.ref"))
+    assert len(batches) == 1 and len(refs) == first["groups"]
+    # a second process finds every kernel in the batch library: nothing is compiled again
+    before = {p.name: p.stat().st_mtime_ns for p in kernels.iterdir()}
+    out = subprocess.run([sys.executable, "-c", BATCH], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == first
+    assert {p.name: p.stat().st_mtime_ns for p in kernels.iterdir()} == before
+
+
+@needs_cc
+def test_batch_members_keep_their_own_functions(tmp_path, monkeypatch):
+    monkeypatch.setenv("GT_CACHE_DIR", str(tmp_path))
+    head = "#include <stdint.h>\n"
+    body = ("static double scale(double v) {{ return v * {k}; }}\n"
+            "void kernel(void *const *P, const int64_t *I, const double *D) {{\n"
+            "  ((double *)P[0])[0] = scale(D[0]) + (double)I[0];\n}}\n")
+    sources = [head + body.format(k=k) for k in (2, 3, 5)]
+    assert c_backend.load_many(sources, jobs=2, prelude=head) == 3
+    for k, src in zip((2, 3, 5), sources):
+        out = np.zeros(1)
+        launcher()(address(c_backend.load(src)), [out], [1], [1.5])
+        assert out[0] == 1.5 * k + 1
+    assert c_backend.load_many(sources, jobs=2, prelude=head) == 0  # all cached now
