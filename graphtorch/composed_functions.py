@@ -7,7 +7,6 @@ Each is written with graphtorch ops, so gradients, tracing and devices come from
 from __future__ import annotations
 
 import builtins
-import math
 
 from graphtorch import dtypes
 from graphtorch.functions import (
@@ -22,6 +21,7 @@ from graphtorch.functions import (
 )
 from graphtorch.functions import nonzero as _nonzero
 from graphtorch.ops.meta import normalize_dim
+from graphtorch.tensor import Tensor
 
 __all__: list[str] = []
 
@@ -266,19 +266,43 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return (input if beta == 1 else beta * input) + (product if alpha == 1 else alpha * product)
 
 
+def _last_dims(a, b, dims: int) -> list[int]:
+    if dims < 0:
+        raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+    if dims > a.ndim or dims > b.ndim:
+        raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+    return [d for d in range(a.ndim - dims, a.ndim)]
+
+
 def tensordot(a, b, dims=2):
-    """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or listed dims)."""
-    if isinstance(dims, int):
-        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or the listed dims:
+    ``[[dims of a], [dims of b]]``, also as a tensor). Written without generator expressions, so
+    the script compiler can compile it."""
+    if isinstance(dims, Tensor):
+        if dims.numel() == 1:
+            n = int(dims.reshape([-1])[0].item())
+            da = _last_dims(a, b, n)
+            db = [d for d in range(n)]
+        else:
+            da = [int(dims[0][i].item()) for i in range(dims.shape[1])]
+            db = [int(dims[1][i].item()) for i in range(dims.shape[1])]
+    elif isinstance(dims, int):
+        da = _last_dims(a, b, dims)
+        db = [d for d in range(dims)]
     else:
-        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
-    da, db = [d % a.ndim for d in da], [d % b.ndim for d in db]
+        da = list(dims[0])
+        db = list(dims[1])
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
     free_a = [d for d in range(a.ndim) if d not in da]
     free_b = [d for d in range(b.ndim) if d not in db]
-    k = math.prod(a.shape[d] for d in da)
-    left = a.permute(free_a + da).reshape([math.prod(a.shape[d] for d in free_a), k])
-    right = b.permute(db + free_b).reshape([k, math.prod(b.shape[d] for d in free_b)])
-    return (left @ right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+    out_shape = [a.shape[d] for d in free_a] + [b.shape[d] for d in free_b]
+    k = 1
+    for d in da:
+        k = k * a.shape[d]
+    left = a.permute(free_a + da).reshape([-1, k])
+    right = b.permute(db + free_b).reshape([k, -1])
+    return (left @ right).reshape(out_shape)
 
 
 def diag(input, diagonal: int = 0):

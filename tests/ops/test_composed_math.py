@@ -156,3 +156,40 @@ def test_deepcopy_of_a_computed_tensor_is_refused():
     x = gt.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="graph leaves"):
         copy.deepcopy(x * 2)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dims", [2, [[1, 0], [0, 1]], ([1, 0], [0, 1]), "t2", "t22"])
+def test_tensordot_dims_forms_match_pytorch(dims):
+    import torch
+
+    a4, b4 = np.arange(120.0).reshape(2, 3, 4, 5), np.arange(840.0).reshape(4, 5, 6, 7)
+    a3, b3 = np.arange(60.0).reshape(3, 4, 5), np.arange(24.0).reshape(4, 3, 2)
+    a, b = (a4, b4) if dims in (2, "t2") else (a3, b3)
+    if dims == "t2":
+        ours, theirs = gt.tensor([2]), torch.tensor([2])
+    elif dims == "t22":
+        ours, theirs = gt.tensor([[1, 0], [0, 1]]), torch.tensor([[1, 0], [0, 1]])
+    else:
+        ours = theirs = dims
+    _check(gt.tensordot(gt.tensor(a), gt.tensor(b), dims=ours),
+           torch.tensordot(torch.tensor(a), torch.tensor(b), dims=theirs))
+
+
+def test_tensordot_scripts_with_int_and_list_dims_and_checks_dims():
+    a, b = gt.arange(60.0).reshape(3, 4, 5), gt.arange(24.0).reshape(4, 3, 2)
+
+    def by_list(x, y, dims: list[list[int]]):
+        return gt.tensordot(x, y, dims=dims)
+
+    def by_int(x, y, dims: int):
+        return gt.tensordot(x, y, dims=dims)
+
+    np.testing.assert_array_equal(gt.jit.script(by_list)(a, b, [[1, 0], [0, 1]]).numpy(),
+                                  by_list(a, b, [[1, 0], [0, 1]]).numpy())
+    c = gt.arange(20.0).reshape(4, 5)
+    np.testing.assert_array_equal(gt.jit.script(by_int)(a, c, 2).numpy(), by_int(a, c, 2).numpy())
+    with pytest.raises(RuntimeError, match="tensordot expects dims >= 0, but got dims=-1"):
+        gt.tensordot(a, b, -1)
+    with pytest.raises(RuntimeError, match="dims < ndim_a or ndim_b, but got dims=5"):
+        gt.tensordot(a, b, 5)
