@@ -3,7 +3,10 @@
 1. all_reduce bus bandwidth: graphtorch.distributed.all_reduce vs raw mpi4py on the same buffers,
    both blocking ``Allreduce`` and ``Iallreduce`` + ``Test`` (what graphtorch calls); target >= 90%
    of the better raw call: the wrapper adds no copies, only a 72-byte header exchange. A sample
-   times one call after a barrier (``--inner N``: N back-to-back calls);
+   times one call after a barrier (``--inner N``: N back-to-back calls); sizes under 8 MB take
+   proportionally more samples (``--reps`` at 8 MB and above), and besides best and median the
+   table gives the median of the per-round ratios (raw / graphtorch within one rotation, which
+   cancels the load changes of a shared machine);
 2. DDP step time of a 5M-parameter MLP on 2 ranks vs 1 process on half the batch (the per-rank
    batch): the data-parallel overhead (target <= 15%), also with gradient_as_bucket_view=True, and
    the floor MPI itself sets: the plain model on 2 ranks followed by raw mpi4py ``Allreduce`` of
@@ -47,7 +50,7 @@ def bandwidth_worker(sizes_mb: list[float], reps: int, inner: int | None) -> Non
     comm = MPI.COMM_WORLD
     n = comm.Get_size()
     for mb in sizes_mb:
-        t = gt.ones(int(mb * 2 ** 20 / 4))
+        t = gt.zeros(int(mb * 2 ** 20 / 4))  # sums of zeros: no overflow however many calls
         arr = t._data  # the very buffer graphtorch hands to MPI
         calls_per_sample = inner or 1
         calls = {"mpi4py": lambda a=arr: comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM),
@@ -57,7 +60,8 @@ def bandwidth_worker(sizes_mb: list[float], reps: int, inner: int | None) -> Non
         for call in calls.values():
             call()
         names = list(calls)
-        for rep in range(reps):  # interleaved in rotating order: all see the same machine load
+        for rep in range(max(reps, int(reps * 8 / mb))):  # interleaved in rotating order: all
+            # see the same machine load
             for name in names[rep % 3:] + names[:rep % 3]:
                 call = calls[name]
                 comm.Barrier()
@@ -71,6 +75,10 @@ def bandwidth_worker(sizes_mb: list[float], reps: int, inner: int | None) -> Non
             for k, v in times.items():
                 row[f"{k}_GBps"] = 2 * (n - 1) / n * nbytes / min(v) / 1e9
                 row[f"{k}_median_GBps"] = 2 * (n - 1) / n * nbytes / statistics.median(v) / 1e9
+            row["paired"] = statistics.median(
+                min(a, b) / g for a, b, g in zip(times["mpi4py"], times["mpi4py_nb"],
+                                                 times["graphtorch"]))
+            row["samples"] = len(times["graphtorch"])
             print(json.dumps(row), flush=True)
     gt_dist.destroy_process_group()
 
@@ -236,8 +244,8 @@ def main() -> None:
 
     print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} samples interleaved in rotating "
           "order, each timing 'calls' back-to-back calls after a barrier:")
-    print(f"{'size':>8} {'calls':>5} {'Allreduce':>11} {'Iallreduce':>11} {'graphtorch':>11} "
-          f"{'vs best raw':>12}   (GB/s, best / median)")
+    print(f"{'size':>8} {'samples':>7} {'calls':>5} {'Allreduce':>11} {'Iallreduce':>11} "
+          f"{'graphtorch':>11} {'vs best raw':>12} {'paired':>7}   (GB/s, best / median)")
     inner = ["--inner", str(a.inner)] if a.inner else []
     for row in _run(["--worker", "bandwidth", "--reps", str(a.reps), "--sizes-mb",
                      *map(str, a.sizes_mb), *inner], 2):
@@ -248,8 +256,9 @@ def main() -> None:
             ratios.append(row[f"graphtorch{stat}_GBps"] / raw)
         for k in ("mpi4py", "mpi4py_nb", "graphtorch"):
             cells.append(f"{row[k + '_GBps']:.2f}/{row[k + '_median_GBps']:.2f}")
-        print(f"{row['size_mb']:>6g}MB {row['inner']:>5} {cells[0]:>11} {cells[1]:>11} "
-              f"{cells[2]:>11} {ratios[0]:>6.0%}/{ratios[1]:.0%}")
+        print(f"{row['size_mb']:>6g}MB {row['samples']:>7} {row['inner']:>5} {cells[0]:>11} "
+              f"{cells[1]:>11} {cells[2]:>11} {ratios[0]:>8.0%}/{ratios[1]:.0%} "
+              f"{row['paired']:>7.0%}")
 
     try:
         import torch  # noqa: F401 - only to know whether to compare
