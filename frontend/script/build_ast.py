@@ -280,15 +280,12 @@ class AstBuilder:
 
     def with_stmt(self, t: Tree) -> S.With:
         items, body = t.children
-        exprs = []
+        exprs, targets = [], []
         for item in items.children:
             ctx, name = item.children
-            if name is not None:
-                raise self.src.error("'with ... as name' is not supported in script",
-                                     pos_of(name), "drop 'as name': the grad-mode contexts "
-                                     "(no_grad, enable_grad, set_grad_enabled) need no name")
             exprs.append(self.expr(ctx))
-        return S.With(pos_of(t), exprs, self.suite(body))
+            targets.append(self.target(name) if name is not None else None)
+        return S.With(pos_of(t), exprs, self.suite(body), targets)
 
     def if_stmt(self, t: Tree) -> S.If:
         test, body, elifs, orelse = t.children

@@ -218,8 +218,9 @@ class While(Stmt):
 
 @dataclass
 class With(Stmt):
-    items: list[Expr]       # the context expressions (``as`` targets are refused)
+    items: list[Expr]       # the context expressions
     body: list[Stmt]
+    targets: list[Expr | None] = field(default_factory=list)   # ``as`` targets (refused)
 
 
 @dataclass

@@ -13,6 +13,7 @@ would have restored.
 from __future__ import annotations
 
 from graphtorch.autograd import grad_mode
+from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import PyObj
@@ -36,14 +37,20 @@ class WithLowerer(Lowerer):
     """``stmt_With`` (see the module docstring)."""
 
     def stmt_With(self, s: S.With) -> None:
-        saved = [self._enter_context(item) for item in s.items]
+        saved = [self._enter_context(item, target)
+                 for item, target in zip(s.items, s.targets or [None] * len(s.items))]
         self.exits.block(s.body)
         if self.exits.raised():   # the body always raises: nothing after it runs
             return
         for prev in reversed(saved):
             self.scalar("prim::grad_mode_restore", [prev], None)
 
-    def _enter_context(self, item: S.Expr):
+    def _enter_context(self, item: S.Expr, target: S.Expr | None):
+        self._refuse_user_context(item)
+        if target is not None:
+            raise self.src.error("'with ... as name' is not supported in script", target.pos,
+                                 "drop 'as name': the grad-mode contexts (no_grad, enable_grad, "
+                                 "set_grad_enabled) need no name")
         if not isinstance(item, S.Call) or item.keywords and any(
                 k.name != "mode" for k in item.keywords):
             raise self.src.error("only grad-mode contexts are supported in a script 'with'",
@@ -66,3 +73,25 @@ class WithLowerer(Lowerer):
             raise self.src.error("only grad-mode contexts are supported in a script 'with'",
                                  item.pos, _HINT)
         return self.scalar("prim::grad_mode_set", [mode], T.BOOL)
+
+    def _refuse_user_context(self, item: S.Expr) -> None:
+        """A user context manager (a class with ``__enter__`` / ``__exit__``, called or an
+        instance) gets its own refusal: script has no classes with methods to run them."""
+        e = item.func if isinstance(item, S.Call) else item
+        if not isinstance(e, (S.Name, S.Attribute)):
+            return
+        try:
+            v = self.exprs.lower(e)
+        except ScriptError:
+            return     # not a compile-time object: the general refusal below names it
+        obj = v.obj if isinstance(v, PyObj) else None
+        cls = obj if isinstance(obj, type) else type(obj) if obj is not None else None
+        if cls is None or obj in _FIXED or obj is grad_mode.set_grad_enabled or \
+                _torch_kind(obj) is not None or cls.__module__.startswith("graphtorch"):
+            return
+        if hasattr(cls, "__enter__") and hasattr(cls, "__exit__"):
+            raise self.src.error(
+                f"the context manager {cls.__qualname__} (a class with __enter__/__exit__) is "
+                f"not supported in script: script has no user classes with methods", item.pos,
+                "run the with-block in a function decorated with @graphtorch.jit.ignore, or "
+                "use no_grad(), enable_grad() or set_grad_enabled(b)")

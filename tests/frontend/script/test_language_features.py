@@ -257,11 +257,51 @@ def with_other(x):
     return y
 
 
+class Timer:
+    """A user context manager: script has no classes with methods to run it."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+TIMER = Timer("global")
+
+
+def with_user_class(x):
+    with Timer("t") as t:  # noqa: F841
+        y = x * 2
+    return y
+
+
+def with_user_instance(x):
+    with TIMER:
+        y = x * 2
+    return y
+
+
 def test_with_refusals():
     with pytest.raises(ScriptError, match="'with ... as name' is not supported"):
         gt.jit.script(with_as)
     with pytest.raises(ScriptError, match="only grad-mode contexts"):
         gt.jit.script(with_other)
+
+
+@pytest.mark.parametrize("fn,at", [(with_user_class, 'Timer("t")'), (with_user_instance, "TIMER")])
+def test_user_context_manager_is_refused_precisely(fn, at):
+    with pytest.raises(ScriptError) as info:
+        gt.jit.script(fn)
+    err = info.value
+    assert str(err).splitlines()[0] == ("the context manager Timer (a class with "
+                                        "__enter__/__exit__) is not supported in script: script "
+                                        "has no user classes with methods")
+    assert err.source_line[err.column - 1:].startswith(at)
+    assert "@graphtorch.jit.ignore" in err.hint
 
 
 # -- typing.NamedTuple -----------------------------------------------------------------------------
