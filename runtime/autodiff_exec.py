@@ -20,8 +20,11 @@ import os
 from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import _FREED_MSG, GraphNode
 from graphtorch.errors import AutogradError
+from graphtorch.functions import zeros
 from graphtorch.runtime.autodiff import AutodiffGraphs, Declined, try_differentiate
 from graphtorch.runtime.caches import AUTODIFF
+from graphtorch.runtime.cpu_codegen import compile_graph
+from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.tensor import Tensor
 
 _ENABLED: list[bool | None] = [None]
@@ -93,9 +96,7 @@ class CompiledGraphNode(GraphNode):
 
 
 def _zeros(shape, dtype, device) -> Tensor:
-    import graphtorch as gt
-
-    return gt.zeros(shape, dtype=dtype, device=device)
+    return zeros(shape, dtype=dtype, device=device)
 
 
 class _Specialization:
@@ -128,16 +129,12 @@ class _Specialization:
 
 def _runner(graph, executor: str):
     if executor == "codegen":
-        from graphtorch.runtime.cpu_codegen import compile_graph
-
         compiled = compile_graph(graph)
 
         def run_codegen(inputs: list) -> list:
             return compiled(list(inputs))  # NOTE: runs under no_grad itself
 
         return run_codegen
-    from graphtorch.runtime.interpreter import Interpreter
-
     interp = Interpreter()
 
     def run_interpreted(inputs: list) -> list:

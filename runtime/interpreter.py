@@ -7,10 +7,13 @@ the reference semantics every faster executor is tested against.
 
 from __future__ import annotations
 
+import os
 import re
 import string
+import time
 
-from graphtorch.errors import GraphError, GraphtorchError
+from graphtorch.autograd.grad_mode import STATE
+from graphtorch.errors import GraphError, GraphtorchError, UnsupportedError
 from graphtorch.ir.compilation_unit import (
     CompiledMethod,
     module_member,
@@ -20,9 +23,12 @@ from graphtorch.ir.compilation_unit import (
 from graphtorch.ir.graph import TensorRef
 from graphtorch.ir.kinds import INPLACE
 from graphtorch.ir.op_call import split_op_inputs
-from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.creation import tensor
+from graphtorch.ops.dispatch import active_tracer, dispatch
+from graphtorch.ops.indexing import write_at
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.tensor import Tensor
 
 _FORMATTER = string.Formatter()
 _HUGE_WIDTH = re.compile(r"\d{5,}")
@@ -56,8 +62,6 @@ class Interpreter:
         if steps is None:
             steps = self._plans[block] = [(_step(n), n.inputs, n.outputs, n) for n in block.nodes]
         hook = self.hook if top else None
-        if hook is not None:
-            import time
         for fn, ins, outs, node in steps:
             args = [env[v] for v in ins]
             if hook is not None:
@@ -203,8 +207,6 @@ def _size(interp, node, args, env):
 
 
 def _num_to_tensor(interp, node, args, env):
-    from graphtorch.ops.creation import tensor
-
     return tensor(args[0])
 
 
@@ -214,7 +216,7 @@ def _isinstance(interp, node, args, env):
 
 def _fusion_group(interp, node, args, env):
     if _triton_wanted(args):
-        from graphtorch.errors import UnsupportedError
+        # NOTE: the Triton backend loads only when a fusion group runs on it
         from graphtorch.runtime.triton import run_fusion_group
 
         try:
@@ -231,11 +233,6 @@ def _triton_wanted(args) -> bool:
     default), always (``triton``: on CPU through Triton's interpreter, for testing) or never
     (``interpreter``). Calls that record gradients run the subgraph's ops instead: the kernels
     record no autograd."""
-    import os
-
-    from graphtorch.autograd.grad_mode import STATE
-    from graphtorch.tensor import Tensor
-
     mode = os.environ.get("GT_FUSION_BACKEND", "auto")
     if mode == "interpreter":
         return False
@@ -316,8 +313,6 @@ def run_inplace(op_name: str, args: list):
     rebasing and view write-through); ``index_put`` takes eager ``t[key] = v``'s path, which
     writes straight into the array when nothing records. Returns ``self``, the same object.
     """
-    from graphtorch.tensor import Tensor
-
     self = args[0]
     if not isinstance(self, Tensor):
         raise GraphError(f"prim::Inplace[op={op_name!r}]: expected a tensor to update, got "
@@ -336,15 +331,10 @@ def run_inplace(op_name: str, args: list):
 
 def _index_put_inplace(self, key, indices, value, accumulate=False):
     """``self[key] = value`` with an encoded key, exactly as ``Tensor.__setitem__``."""
-    from graphtorch.autograd.grad_mode import STATE
-    from graphtorch.ops import dispatch as dispatch_mod
-    from graphtorch.ops.indexing import write_at
-    from graphtorch.tensor import Tensor
-
     if isinstance(value, Tensor):
         value = value.to(self.device)
     recorded = (STATE.enabled and (self._rg or (isinstance(value, Tensor) and value._rg))
-                or dispatch_mod.TRACE.tracer is not None)
+                or active_tracer() is not None)
     if recorded:
         if isinstance(value, Tensor) and value.dtype is not self.dtype:
             value = value.to(self.dtype)

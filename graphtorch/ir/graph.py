@@ -18,6 +18,7 @@ from graphtorch.errors import GraphError
 from graphtorch.ir.kinds import Namespace, Prim, check_kind, split_kind
 from graphtorch.ir.source import SourceLoc
 from graphtorch.ir.types import TENSOR, Type, type_of_value
+from graphtorch.tensor import Tensor
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ class Node:
         """Erase this node; its outputs must be unused."""
         for o in self.outputs:
             if o.uses:
+                # NOTE: printer.py imports this module: a module-level import would cycle
                 from graphtorch.ir.printer import node_line
 
                 user = o.uses[0].node
@@ -298,7 +300,7 @@ class Node:
         self._unlink()
 
     def __str__(self) -> str:
-        from graphtorch.ir.printer import node_line
+        from graphtorch.ir.printer import node_line  # NOTE: printer.py imports this module
 
         return node_line(self)
 
@@ -559,8 +561,6 @@ class Graph:
 
     def constant(self, value: object, type: Type | None = None, name: str | None = None) -> Value:
         """Insert a ``prim::Constant`` holding ``value``; tensors go to ``tensor_constants``."""
-        from graphtorch.tensor import Tensor
-
         t = type if type is not None else type_of_value(value)
         if isinstance(value, Tensor):
             value = self.add_tensor_constant(value)
@@ -602,12 +602,12 @@ class Graph:
         return out
 
     def copy(self) -> Graph:
-        from graphtorch.ir.clone import copy_graph
+        from graphtorch.ir.clone import copy_graph  # NOTE: clone.py imports this module
 
         return copy_graph(self)
 
     def __str__(self) -> str:
-        from graphtorch.ir.printer import print_graph
+        from graphtorch.ir.printer import print_graph  # NOTE: printer.py imports this module
 
         return print_graph(self)
 

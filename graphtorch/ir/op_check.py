@@ -7,14 +7,14 @@ from graphtorch.errors import ArgumentError, DTypeError, GraphError, ShapeError
 from graphtorch.ir.graph import Node, TensorRef, Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.types import TensorType, Type
+from graphtorch.ops.meta import TensorMeta
+from graphtorch.ops.registry import REGISTRY
 
 _UNKNOWN = object()
 
 
 def _meta_arg(v: Value):
     """What a meta rule gets for this input, or _UNKNOWN when the graph does not say."""
-    from graphtorch.ops.meta import TensorMeta
-
     t = v.type
     if isinstance(t, TensorType):
         if t.dtype is None or t.shape is None:
@@ -41,8 +41,6 @@ def _dims_agree(a, b) -> bool:
 
 def _type_agrees(meta, t: Type) -> str | None:
     """Why the output type ``t`` contradicts the meta rule's result, or None."""
-    from graphtorch.ops.meta import TensorMeta
-
     if not isinstance(meta, TensorMeta) or not isinstance(t, TensorType):
         return None
     if t.dtype is not None and meta.dtype is not t.dtype:
@@ -60,8 +58,6 @@ def _type_agrees(meta, t: Type) -> str | None:
 def check_op_node(n: Node) -> str | None:
     """The problem with op node ``n`` (unknown op, wrong arity, types contradicting the meta
     rule), or None when it is fine or cannot be judged from the types at hand."""
-    from graphtorch.ops.registry import REGISTRY
-
     op = REGISTRY.get(n.op_name)
     if op is None:
         return f"unknown op {n.op_name!r}: no registry entry has that name"

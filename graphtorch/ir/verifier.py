@@ -9,6 +9,7 @@ from __future__ import annotations
 from graphtorch.errors import GraphError
 from graphtorch.ir.graph import Block, Graph, Node, TensorRef, Value
 from graphtorch.ir.kinds import Prim
+from graphtorch.ir.op_check import check_op_node
 from graphtorch.ir.printer import node_context, value_names
 from graphtorch.ir.types import (
     AnyType,
@@ -103,8 +104,6 @@ class _Verifier:
             self.define(o, scopes, n)
         _KIND_CHECKS.get(n.kind, _no_check)(self, n)
         if n.is_op:
-            from graphtorch.ir.op_check import check_op_node
-
             problem = check_op_node(n)
             if problem is not None:
                 raise self.fail(n, problem)
