@@ -40,7 +40,8 @@ def _binop(name: str):
 for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"),
                        ("floordiv", "floor_divide"), ("mod", "remainder"), ("pow", "pow"),
                        ("matmul", "matmul"), ("and", "bitwise_and"), ("or", "bitwise_or"),
-                       ("xor", "bitwise_xor")):
+                       ("xor", "bitwise_xor"), ("lshift", "bitwise_left_shift"),
+                       ("rshift", "bitwise_right_shift")):
     _f, _r, _i = _binop(_name)
     setattr(Tensor, f"__{_dunder}__", _f)
     setattr(Tensor, f"__r{_dunder}__", _r)

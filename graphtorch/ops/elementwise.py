@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from graphtorch import dtypes
+from graphtorch.errors import DTypeError
 from graphtorch.ops.op_helpers import (
     SampleMaker,
     binary_samples,
@@ -378,6 +379,33 @@ for _name, _np, _sym in (("bitwise_and", "bitwise_and", "&"), ("bitwise_or", "bi
            lower=f"({{0}} {_sym} {{1}})", saves=Saves.NOTHING, differentiable=False,
            samples=binary_samples(0, 8, scalar=3, float_ok=False))
 
+
+
+def _shift_kernel(left: bool):
+    """PyTorch's integer shifts: a shift by the bit width or more gives 0 (left) or the sign
+    fill (right), where numpy's result would depend on the machine."""
+    def kernel(xp, a, b):
+        a, b = xp.asarray(a), xp.asarray(b)
+        if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+            raise DTypeError(f"{'left' if left else 'right'} shift is only implemented for "
+                             f"integer tensors, got {a.dtype} and {b.dtype}")
+        bits = a.dtype.itemsize * 8
+        big = (b >= bits) | (b < 0)
+        amount = xp.where(big, 0, b).astype(a.dtype)
+        if left:
+            return xp.where(big, 0, xp.left_shift(a, amount)).astype(a.dtype)
+        fill = xp.right_shift(a, bits - 1) if a.dtype.kind == "i" else xp.zeros_like(a)
+        return xp.where(big, fill, xp.right_shift(a, amount)).astype(a.dtype)
+
+    return kernel
+
+
+for _name, _left in (("bitwise_left_shift", True), ("bitwise_right_shift", False)):
+    binary(f"{_name}(Tensor self, Tensor other) -> Tensor", _shift_kernel(_left),
+           saves=Saves.NOTHING, differentiable=False,
+           samples=binary_samples(0, 9, scalar=3, float_ok=False),
+           doc=f"Elementwise {'left' if _left else 'right'} shift of an integer tensor "
+               f"(``{'<<' if _left else '>>'}``).")
 
 # --- ternary --------------------------------------------------------------------------------------
 def _where_samples(dtype=dtypes.float64):
