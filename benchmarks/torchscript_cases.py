@@ -101,8 +101,20 @@ _IMPORT_FIXES = (  # textual, on import lines only: the case's own text keeps it
     (re.compile(r"^(\s*)import torch$", re.M), r"\1import graphtorch as torch"),
     (re.compile(r"^(\s*)import torch\.(\S+) as", re.M), r"\1import graphtorch.\2 as"),
     (re.compile(r"^(\s*)import torch\.\S+$", re.M), r"\1import graphtorch as torch"),
-    (re.compile(r"^(\s*)from torch(\.\S+)? import", re.M), r"\1from graphtorch\2 import"),
+    # PyTorch's test_module holds plain Python functions the tests script: kept as they are
+    (re.compile(r"^(\s*)from torch(?!\.testing\._internal\.test_module)(\.\S+)? import", re.M),
+     r"\1from graphtorch\2 import"),
 )
+_TEST_MODULE = "testing._internal.test_module"
+
+
+def kept_import(stmt: ast.stmt) -> bool:
+    """A module-level import a case may use: not PyTorch's test utilities (jit_utils,
+    common_utils ...), except its ``test_module`` of plain functions."""
+    text = ast.unparse(stmt)
+    if _TEST_MODULE in text:
+        return True
+    return "testing._internal" not in text and "jit_utils" not in text
 
 
 def _text(lines: list[str], stmt: ast.stmt, indent: str) -> str:
@@ -152,8 +164,7 @@ def extract_cases(path: Path) -> list[dict]:
     text = path.read_text()
     tree, lines = ast.parse(text), text.splitlines()
     imports, defs = _module_context(tree)
-    imports = [i for i in imports if "testing._internal" not in ast.unparse(i)
-               and "jit_utils" not in ast.unparse(i)]
+    imports = [i for i in imports if kept_import(i)]
     cases = []
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef):

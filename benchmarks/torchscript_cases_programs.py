@@ -128,8 +128,7 @@ def extract_program_cases(path: Path, ctx) -> list[dict]:
     text = path.read_text()
     tree, lines = ast.parse(text), text.splitlines()
     imports, defs = ctx._module_context(tree)
-    imports = [i for i in imports if "testing._internal" not in ast.unparse(i)
-               and "jit_utils" not in ast.unparse(i)]
+    imports = [i for i in imports if ctx.kept_import(i)]
     module_scripted: set[str] = set()
     for stmt in defs.values():
         _bound_scripted(stmt, module_scripted)

@@ -252,8 +252,7 @@ def extract_site_cases(path: Path, ctx, taken: set[int]):
     tree, lines = ast.parse(text), text.splitlines()
     parents = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     imports, defs = ctx._module_context(tree)
-    imports = [i for i in imports if "testing._internal" not in ast.unparse(i)
-               and "jit_utils" not in ast.unparse(i)]
+    imports = [i for i in imports if ctx.kept_import(i)]
     cases, twins, dropped = [], {}, []
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef):
