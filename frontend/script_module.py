@@ -186,6 +186,14 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
             consts[name] = value
             invalidate(self)
             return
+        old = self.__dict__.get("_modules", {}).get(name)
+        if isinstance(old, Module) and value is not old:
+            # NOTE: the compiled code (and what enclosing modules prepared from it) calls the
+            # submodule it was compiled with; running the old one silently would be wrong
+            raise UnsupportedError(
+                f"cannot replace the submodule '{name}' of the compiled module "
+                f"{self._gt_original_name}: its compiled code was built for the submodule it "
+                f"had; change the eager model and compile it again")
         super().__setattr__(name, value)
 
     # -- TorchScript's inspection API -----------------------------------------------------------

@@ -7,6 +7,7 @@ import typing
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.enums import enum_type, is_enum_class
+from graphtorch.frontend.script.interfaces import interface_type, is_interface
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.ir import types as T
 
@@ -34,6 +35,8 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
         return T.ANY
     if is_enum_class(obj):
         return enum_type(obj)
+    if is_interface(obj):
+        return interface_type(obj)
     if named_tuple_fields(obj) is not None:   # a typing.NamedTuple class: its fields' tuple
         return named_tuple_type(obj, type_from_python)
     origin = typing.get_origin(obj)

@@ -16,10 +16,16 @@ from graphtorch.autograd import grad_mode
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
+from graphtorch.frontend.script.builtin_calls import type_spec
 from graphtorch.frontend.script.enums import is_enum_class, members
 from graphtorch.frontend.script.expressions import describe
 from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
+from graphtorch.frontend.script.interfaces import (
+    declared_methods,
+    interface_class,
+    missing_method_message,
+)
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.frontend.script.state import Lowerer
@@ -90,9 +96,43 @@ class CallResolver(Lowerer):
                 return self.modules.call_module(func.receiver, func.name, e)
             if isinstance(func.receiver, ModuleChoice):
                 return self.modules.call_module_choice(func.receiver, func.name, e)
+            cls = interface_class(func.receiver.type) \
+                if isinstance(func.receiver, Value) else None
+            if cls is not None:
+                return self._interface_call(cls, func.receiver, func.name, e)
             return self._call_method(func.receiver, func.name, e)
+        if isinstance(func, Value) and interface_class(func.type) is not None:
+            return self._interface_call(interface_class(func.type), func, "forward", e)
         what = func.type if isinstance(func, Value) else type(func).__name__
         raise self.src.error(f"a value of type {what} is not callable", e.pos)
+
+    def _interface_call(self, cls, v: Value, name: str, e: S.Call) -> Value:
+        """``v.<name>(...)`` on a value typed by an interface: prim::CallMethod with the declared
+        signature, dispatched at run time; the result is checked against the declared type."""
+        if name not in declared_methods(cls):
+            msg, hint = missing_method_message(cls, name)
+            raise self.src.error(msg, e.pos, hint)
+        params, ret = self.state.unit.interface_signature(cls, name, self.src, e.pos)
+        args, kwargs = self.args_of(e)
+        if len(args) > len(params):
+            raise self.src.error(f"{cls.__qualname__}.{name}() takes {len(params)} argument(s) "
+                                 f"but {len(args)} were given", e.pos)
+        given = dict(zip([p for p, _ in params], args))
+        for k, a in kwargs.items():
+            if k not in dict(params) or k in given:
+                raise self.src.error(f"{cls.__qualname__}.{name}() got an unexpected or "
+                                     f"repeated argument '{k}'", e.pos)
+            given[k] = a
+        vals = []
+        for p, t in params:
+            if p not in given:
+                raise self.src.error(f"{cls.__qualname__}.{name}() is missing argument '{p}'",
+                                     e.pos)
+            vals.append(self.exprs.coerce(given[p], t, e.pos, f"argument '{p}'"))
+        out = self.graph.emit(Prim.CallMethod, [v] + vals, [ret], {"name": name}).output
+        if ret == T.ANY:
+            return out
+        return self.scalar("prim::checked_cast", [out, self.const(type_spec(ret))], ret)
 
     def args_of(self, e: S.Call) -> tuple[list[Value], dict[str, Value]]:
         return ([self.exprs.lower_value(a) for a in e.args],

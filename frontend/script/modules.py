@@ -7,6 +7,11 @@ import inspect
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.defaults import parameter_defaults
+from graphtorch.frontend.script.interfaces import (
+    annotated_interface,
+    declared_methods,
+    missing_method_message,
+)
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
@@ -29,7 +34,22 @@ def _children_of(module) -> dict:
 
 
 class ModuleLowerer(Lowerer):
+    def _check_implements(self, sub, attr: str, iface: type, pos) -> None:
+        from graphtorch.frontend.script_module import ScriptModule
+
+        for name in declared_methods(iface):
+            has = name in sub._gt_methods if isinstance(sub, ScriptModule) else \
+                callable(getattr(type(sub), name, None))
+            if not has:
+                raise self.src.error(f"submodule '{attr}' ({type(sub).__name__}) does not "
+                                     f"implement '{name}' of the interface {iface.__qualname__}",
+                                     pos, "define the method (a scripted module must have "
+                                     "compiled it: call it from forward or @jit.export it)")
+
     def call_module(self, ref: ModuleRef, method: str, e: S.Call):
+        if ref.interface is not None and method not in declared_methods(ref.interface):
+            msg, hint = missing_method_message(ref.interface, method)
+            raise self.src.error(msg, e.pos, hint)
         if ref.is_container and method in ("items", "keys", "values") and not e.args:
             children = self.module_children(ref)
             names = [self.const(n) for n in _children_of(ref.module)]
@@ -167,9 +187,12 @@ class ModuleLowerer(Lowerer):
             sub = m._modules[attr]
             if sub is None:
                 return self.const(None)
+            iface = annotated_interface(type(m), attr)
+            if iface is not None:
+                self._check_implements(sub, attr, iface, pos)
             out = self.graph.emit(Prim.GetAttr, [ref.value], [self.state.unit.module_type(sub)],
                                   {"name": attr}).output
-            return ModuleRef(out, sub)
+            return ModuleRef(out, sub, iface)
         if attr == "training":
             return self.graph.emit(Prim.GetAttr, [ref.value], [T.BOOL], {"name": attr}).output
         if attr == "_modules":

@@ -3,10 +3,12 @@ recursively, and names their IR types."""
 
 from __future__ import annotations
 
+import builtins
 import inspect
 
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.annotations import resolve, signature_types
 from graphtorch.frontend.script.build_ast import build
 from graphtorch.frontend.script.compiler import FunctionCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
@@ -154,6 +156,31 @@ class ScriptUnit:
                             f"supported yet", pos, "make it a module-level @ignore function")
         m = self.compile_method(module, name, fn)
         return m.graph.outputs[0].type
+
+    def interface_signature(self, cls, name: str, src, pos) -> tuple[list, T.Type]:
+        """([(parameter name, type)], return type) of method ``name`` of the interface ``cls``
+        (annotations or a ``# type:`` comment; an unannotated parameter is a Tensor)."""
+        fn = vars(cls)[name]
+
+        def lookup(n):
+            g = getattr(fn, "__globals__", {})
+            if n in g:
+                return g[n]
+            if hasattr(builtins, n):
+                return getattr(builtins, n)
+            raise KeyError(n)
+
+        isrc, fdef = parse_function(fn)
+        sig, ret = signature_types(isrc, fdef, fn, lookup, True)
+        params = [(p.name, sig[p.name] if p.name in sig else
+                   resolve(p.annotation, lookup, isrc) if p.annotation is not None else T.TENSOR)
+                  for p in fdef.params[1:]]
+        if ret is None:
+            if fdef.returns is None:
+                raise src.error(f"the interface method {cls.__qualname__}.{name} declares no "
+                                f"return type", pos, f"annotate it: def {name}(...) -> Tensor")
+            ret = resolve(fdef.returns, lookup, isrc)
+        return params, ret
 
     @staticmethod
     def defining_class(cls, method_name: str):

@@ -27,6 +27,7 @@ class ModuleRef:
 
     value: Value
     module: object
+    interface: type | None = None   # the class annotation's jit.interface (interfaces.py)
 
     @property
     def is_container(self) -> bool:

@@ -209,21 +209,28 @@ def _refuse_unverifiable(graph, what: str) -> None:
                                f"that made the graph, please report it") from e
 
 
+def _unarchived(t) -> bool:
+    """Script Enum and jit.interface types (frontend/script/enums.py, interfaces.py)."""
+    text = str(t)
+    return "Enum<" in text or "Interface<" in text
+
+
 def _refuse_unwritable_values(graph, what: str) -> None:
-    """Constants IR text cannot write and Enum-typed values (script Enums are not archived)."""
+    """Constants IR text cannot write, and Enum / interface values (not archived)."""
     for v in graph.block.inputs:
-        if "Enum<" in str(v.type):
+        if _unarchived(v.type):
             raise UnsupportedError(f"cannot save {what}: its argument {v.name} is a {v.type} "
-                                   f"(Enum values are not archived); run it without saving")
+                                   f"(Enum and interface values are not archived); run it "
+                                   f"without saving")
     for node in graph.walk():
         value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
-        bad = [o for o in node.outputs if "Enum<" in str(o.type)]
+        bad = [o for o in node.outputs if _unarchived(o.type)]
         if bad or "<opaque:" in format_attr(value):
             where = f" (at {node.source})" if node.source is not None else ""
             shown = f"a {bad[0].type}" if bad else f"a constant {value!r}"
             raise UnsupportedError(f"cannot save {what}: it computes {shown}{where}, which "
-                                   f"archives cannot hold (Enum values are not archived); run "
-                                   f"it without saving")
+                                   f"archives cannot hold (Enum and interface values are not "
+                                   f"archived); run it without saving")
 
 
 def _refuse_python_ops(graph, what: str) -> None:
