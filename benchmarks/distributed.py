@@ -242,8 +242,9 @@ def main() -> None:
         step_worker(a.turns, a.per_turn, a.torch)
         return
 
-    print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} samples interleaved in rotating "
-          "order, each timing 'calls' back-to-back calls after a barrier:")
+    print(f"all_reduce bus bandwidth, 2 ranks, float32, {a.reps} samples ({a.reps} x 8 / size "
+          "below 8 MB) interleaved in rotating order, each timing 'calls' back-to-back calls after "
+          "a barrier; 'paired': median over rounds of best raw time / graphtorch time:")
     print(f"{'size':>8} {'samples':>7} {'calls':>5} {'Allreduce':>11} {'Iallreduce':>11} "
           f"{'graphtorch':>11} {'vs best raw':>12} {'paired':>7}   (GB/s, best / median)")
     inner = ["--inner", str(a.inner)] if a.inner else []
