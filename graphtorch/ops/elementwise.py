@@ -401,11 +401,15 @@ def _shift_kernel(left: bool):
 
 
 for _name, _left in (("bitwise_left_shift", True), ("bitwise_right_shift", False)):
-    binary(f"{_name}(Tensor self, Tensor other) -> Tensor", _shift_kernel(_left),
-           saves=Saves.NOTHING, differentiable=False,
-           samples=binary_samples(0, 9, scalar=3, float_ok=False),
-           doc=f"Elementwise {'left' if _left else 'right'} shift of an integer tensor "
-               f"(``{'<<' if _left else '>>'}``).")
+    # OPAQUE, not ELEMENTWISE: the fused code generators have no shift whose result is defined
+    # for shifts by the bit width or more, so these are never fused (no lowering)
+    _op = register(f"{_name}(Tensor self, Tensor other) -> Tensor", OpKind.OPAQUE,
+                   kernel=_shift_kernel(_left), promotion=Promotion.DEFAULT,
+                   saves=Saves.NOTHING, differentiable=False,
+                   samples=binary_samples(0, 9, scalar=3, float_ok=False),
+                   doc=f"Elementwise {'left' if _left else 'right'} shift of an integer tensor "
+                       f"(``{'<<' if _left else '>>'}``).")
+    _op.meta = elementwise_meta(_op)
 
 # --- ternary --------------------------------------------------------------------------------------
 def _where_samples(dtype=dtypes.float64):
