@@ -69,7 +69,7 @@ class BuiltinCalls(Lowerer):
         if name == "len" and len(e.args) == 1:
             raw = self.exprs.lower(e.args[0])
             if isinstance(raw, ModuleRef) and raw.is_container:
-                n = self.const(len(raw.module._modules))
+                n = self.const(self.modules.container_length(raw))
                 self.state.static_lens.add(n)
                 return n
         args, kwargs = self.calls.args_of(e) if name not in ("isinstance", "range") else ([], {})

@@ -73,6 +73,7 @@ class FunctionCompiler:
             params = params[1:]
         sig, sig_ret = signature_types(st.src, fn, py_fn, st.lookup_global,
                                        st.self_module is not None)
+        devices = []    # device parameters: a str argument is converted (as TorchScript)
         for p in params:
             if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment
                 t = sig[p.name]
@@ -87,11 +88,16 @@ class FunctionCompiler:
                 t = T.TENSOR
             st.env[p.name] = g.add_input(p.name, t)
             st.arg_names.append(p.name)
+            if t in (T.DEVICE, T.optional(T.DEVICE)):
+                devices.append(p.name)
         if sig_ret is not None:
             st.return_type = sig_ret
         elif fn.returns is not None:
             st.return_type = st.ann_type(fn.returns)
         with g.insert_point(g.block):
+            for name in devices:
+                v = st.env[name]
+                st.env[name] = g.emit("prim::as_device", [v], [v.type]).output
             parts.exits.start_exits()
             parts.exits.block(fn.body)
             ret = self._final_return()

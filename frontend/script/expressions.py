@@ -408,7 +408,16 @@ class ExpressionLowerer(Lowerer):
         """``left op1 b op2 c ...``: each operand evaluated once, and (as in Python) not at all
         once a scalar comparison was False; tensor comparisons combine with logical_and."""
         op, right_e = rest[0]
-        right = self.lower_value(right_e)
+        raw = self.lower(right_e)
+        if op in ("in", "not in") and isinstance(raw, ModuleRef) and raw.is_container:
+            r = self.modules.container_contains(raw, left, right_e.pos)   # `k in self.mdict`
+            if op == "not in":
+                r = self.scalar("prim::not", [r], T.BOOL)
+            if len(rest) == 1:
+                return r
+            raise self.src.error("a chained comparison through a module container is not "
+                                 "supported in script", pos, "split it with 'and'")
+        right = self.as_value(raw, right_e.pos)
         r = self._compare(op, left, right, right_e.pos)
         if len(rest) == 1:
             return r
@@ -547,7 +556,7 @@ class ExpressionLowerer(Lowerer):
         if isinstance(seq, list):     # ModuleDict.items()/keys()/values(), known statically
             return seq
         if isinstance(seq, ModuleRef) and seq.is_container:
-            return self.modules.module_children(seq)
+            return self.modules.iteration_items(seq)
         if isinstance(seq, Value) and isinstance(seq.type, T.TupleType):
             node = self.graph.emit(Prim.TupleUnpack, [seq], list(seq.type.elems))
             return list(node.outputs)

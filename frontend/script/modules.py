@@ -244,6 +244,36 @@ class ModuleLowerer(Lowerer):
         return self.graph.emit(Prim.TupleConstruct, values,
                                [T.TupleType([v.type for v in values])]).output
 
+    def container_length(self, ref: ModuleRef) -> int:
+        """``len(<container>)`` as eager Python computes it (a subclass's ``__len__`` too)."""
+        return len(ref.module)
+
+    def container_contains(self, ref: ModuleRef, key: Value, pos) -> Value:
+        """``key in <container>``: a constant key is tested as eager Python tests it (a
+        subclass's ``__contains__`` too); a run-time key against the keys of a ModuleDict /
+        ParameterDict."""
+        from graphtorch.nn.container import ModuleDict, ParameterDict
+
+        if key.is_constant:
+            return self.const(self.graph.constant_value(key) in ref.module)
+        own = next((k for k in type(ref.module).__mro__ if "__contains__" in vars(k)), None)
+        if not isinstance(ref.module, (ModuleDict, ParameterDict)) or \
+                own not in (ModuleDict, ParameterDict):
+            raise self.src.error(f"'in' on a {type(ref.module).__name__} with a key known only "
+                                 f"at run time is not supported in script", pos,
+                                 "test a string literal, or keep the keys in a list")
+        keys = self.const(list(_children_of(ref.module)), T.ListType(T.STR))
+        return self.scalar("prim::in", [key, keys], T.BOOL)
+
+    def iteration_items(self, ref: ModuleRef) -> list:
+        """What ``for x in <container>`` binds, as Python: a ModuleDict / ParameterDict gives
+        its keys (constant strings), a list-like container its children."""
+        from graphtorch.nn.container import ModuleDict, ParameterDict
+
+        if isinstance(ref.module, (ModuleDict, ParameterDict)):
+            return [self.const(n) for n in _children_of(ref.module)]
+        return self.module_children(ref)
+
     def module_children(self, ref: ModuleRef) -> list:
         if _holds_parameters(ref.module):     # ParameterList / ParameterDict: their tensors
             return [self.graph.emit(Prim.GetAttr, [ref.value], [T.type_of_value(p)],
@@ -267,15 +297,23 @@ class ModuleLowerer(Lowerer):
                                      "self.layers.items()' or index with a string literal")
             return ModuleChoice(ref, iv)
         key = self.graph.constant_value(iv)
-        children = list(ref.module._modules.items())
-        if isinstance(key, int):
+        table = _children_of(ref.module)
+        children = list(table.items())
+        what = "parameters" if _holds_parameters(ref.module) else "modules"
+        if isinstance(key, int) and not isinstance(key, bool):
             if not -len(children) <= key < len(children):
                 raise self.src.error(f"index {key} is out of range for a "
-                                     f"{type(ref.module).__name__} of {len(children)} modules",
+                                     f"{type(ref.module).__name__} of {len(children)} {what}",
                                      pos)
             name, sub = children[key]
+        elif isinstance(key, str) and key in table:
+            name, sub = key, table[key]
         else:
-            name, sub = key, ref.module._modules[key]
+            raise self.src.error(f"{type(ref.module).__name__} has no key {key!r} (its keys: "
+                                 f"{', '.join(map(repr, table)) or 'none'})", pos)
+        if _holds_parameters(ref.module):     # a ParameterList / ParameterDict: the tensor
+            return self.graph.emit(Prim.GetAttr, [ref.value], [T.type_of_value(sub)],
+                                   {"name": name}).output
         v = self.graph.emit(Prim.GetAttr, [ref.value], [self.state.unit.module_type(sub)],
                             {"name": name}).output
         return ModuleRef(v, sub)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import types
 
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
@@ -114,6 +115,9 @@ class ScriptUnit:
         sm = self.script_module(module)
         if name in sm._gt_methods:
             return sm._gt_methods[name]
+        own = module.__dict__.get(name)
+        if fn is None and isinstance(own, types.MethodType) and own.__self__ is module:
+            fn = own.__func__   # `self.forward = types.MethodType(f, self)` in __init__
         if fn is None and name == "forward":
             from graphtorch.frontend.script.library import script_forward
 
@@ -147,6 +151,9 @@ class ScriptUnit:
             m = module._method(name)
             outs = m.graph.outputs
             return outs[0].type if len(outs) == 1 else T.TupleType(tuple(v.type for v in outs))
+        own = module.__dict__.get(name)
+        if fn is None and isinstance(own, types.MethodType) and own.__self__ is module:
+            fn = own.__func__
         if fn is None:
             fn = getattr(type(module), name, None)
             if fn is None:
@@ -209,9 +216,13 @@ def _unique_name(qual: str, fn, specialized: bool = False) -> str:
 
 
 def _has_forward(module) -> bool:
+    """Containers have no forward, unless a subclass defines one."""
     from graphtorch.nn.container import ModuleDict, ModuleList
 
-    return not isinstance(module, (ModuleList, ModuleDict))
+    if not isinstance(module, (ModuleList, ModuleDict)):
+        return True
+    return any("forward" in vars(k) for k in type(module).__mro__
+               if k not in (ModuleList, ModuleDict) and issubclass(k, (ModuleList, ModuleDict)))
 
 
 def _graph_defaults(graph, defaults: dict) -> dict:

@@ -13,6 +13,7 @@ import operator
 from collections.abc import Callable
 
 from graphtorch.autograd import grad_mode
+from graphtorch.device import device as Device
 
 
 def _raise_index(kind: str, n: int, i: int):
@@ -167,6 +168,11 @@ _KIND_TESTS: dict[str, Callable] = {
 }
 
 
+def _as_device(v):
+    """A ``device`` parameter's argument: a str is converted (as TorchScript does at the call)."""
+    return Device(v) if isinstance(v, str) else v
+
+
 def _class_test(kind: str) -> Callable | None:
     """``Enum<module.Qualname>``: the value's class has that module and qualified name."""
     if not (kind.startswith("Enum<") and kind.endswith(">")):
@@ -305,6 +311,7 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::checked_cast": (_checked_cast, "v, checked against the spec of isinstance_of "
                                           "(TypeError when it does not conform)"),
     "prim::unwrap_optional": (_unwrap_optional, "x, or AssertionError(message) when None"),
+    "prim::as_device": (_as_device, "a device parameter: a str naming one becomes the device"),
     "prim::enum_name": (lambda e: e.name, "e.name of an Enum member"),
     "prim::enum_value": (lambda e: e.value, "e.value of an Enum member"),
     "prim::complex": (_complex, "complex(real, imag) of numbers or one-element tensors"),

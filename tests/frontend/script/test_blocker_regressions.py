@@ -1,0 +1,166 @@
+"""Wrong results and crashes found by running PyTorch's TorchScript tests against graphtorch
+(issue 10's blocker list), each reduced to its own case and compared with eager Python."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+import graphtorch as gt
+from graphtorch import nn
+from graphtorch.errors import DeviceError, ScriptError
+
+
+def same(a, b):
+    if isinstance(b, gt.Tensor):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy())
+    else:
+        assert a == b and type(a) is type(b), (a, b)
+
+
+# -- a str passed for a device parameter becomes the device (it came back as the str) ----------
+def identity_device(x: gt.device):
+    return x
+
+
+def optional_device(x: gt.device | None = None):
+    return x
+
+
+def test_str_argument_for_a_device_parameter_is_converted():
+    sfn = gt.jit.script(identity_device)
+    for _ in range(2):      # the second call takes the executor's checked fast path
+        got = sfn("cpu")
+        assert isinstance(got, gt.device) and got == gt.device("cpu")
+    assert sfn(gt.device("cpu")) == gt.device("cpu")
+    assert gt.jit.script(optional_device)("cpu") == gt.device("cpu")
+    assert gt.jit.script(optional_device)() is None
+    with pytest.raises(DeviceError, match="unknown device type 'nope'"):
+        sfn("nope")
+
+
+# -- iterating a ModuleDict gives its keys (it gave the modules) ---------------------------------
+class KeysOfDicts(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.d = nn.ModuleDict({"a": nn.ReLU(), "b": nn.Tanh()})
+        self.p = nn.ParameterDict({"w": nn.Parameter(gt.ones(2))})
+
+    def forward(self, x):
+        names: list[str] = []
+        for name in self.d:
+            names.append(name)
+        for k in self.p:
+            names.append(k)
+        for i, name in enumerate(self.d):
+            names.append(name + str(i))
+        for _name, m in self.d.items():
+            x = m(x)
+        return names, x
+
+
+def test_iterating_a_module_dict_gives_its_keys():
+    m = KeysOfDicts()
+    x = gt.tensor([-1.0, 2.0])
+    got, want = gt.jit.script(m)(x), m(x)
+    assert got[0] == want[0] == ["a", "b", "w", "a0", "b1"]
+    same(got[1], want[1])
+
+
+# -- containers: own forward, len / in as eager computes them, parameter containers -------------
+class Chain(nn.ModuleList):
+    def forward(self, x):
+        for mod in self:
+            x = mod(x)
+        return x
+
+
+class Keyed(nn.ModuleDict):
+    def forward(self, x):
+        for key in self:
+            x = self[key](x)
+        return x
+
+
+class ClaimsTwo(nn.ModuleList):
+    def __len__(self):      # eager's len() answers 2 whatever it holds: so does script's
+        return 2
+
+
+class NeverContains(nn.ModuleDict):
+    def __contains__(self, key):
+        return False
+
+
+class Containers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.chain = Chain([nn.ReLU(), nn.Tanh()])
+        self.keyed = Keyed({"a": nn.ReLU(), "b": nn.Sigmoid()})
+        self.two = ClaimsTwo([nn.ReLU()])
+        self.dict = nn.ModuleDict({"a": nn.ReLU()})
+        self.never = NeverContains({"a": nn.ReLU()})
+        self.plist = nn.ParameterList([nn.Parameter(gt.ones(2)), nn.Parameter(gt.ones(2) * 3)])
+        self.pdict = nn.ParameterDict({"a": nn.Parameter(gt.ones(2) * 5)})
+
+    def forward(self, x, key: str):
+        y = self.chain(x) + self.keyed(x)
+        flags = [len(self.two), len(self.plist), len(self.pdict), len(self.dict)]
+        found = ["a" in self.dict, "b" in self.dict, "a" not in self.dict, "a" in self.never,
+                 key in self.dict]
+        return y + self.plist[1] + self.plist[-2] + self.pdict["a"], flags, found
+
+
+def test_container_forward_len_in_and_parameter_items():
+    m = Containers()
+    sm = gt.jit.script(m)
+    x = gt.tensor([-1.0, 0.5])
+    for key in ("a", "zz"):
+        got, want = sm(x, key), m(x, key)
+        same(got[0], want[0])
+        assert got[1:] == want[1:]
+
+
+def test_missing_container_key_is_a_script_error():
+    class Missing(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pdict = nn.ParameterDict({"a": nn.Parameter(gt.ones(2))})
+
+        def forward(self, x):
+            return x + self.pdict["b"]
+
+    with pytest.raises(ScriptError, match=r"ParameterDict has no key 'b' \(its keys: 'a'\)"):
+        gt.jit.script(Missing())
+
+
+# -- forward replaced on the instance in __init__ --------------------------------------------------
+class Base(nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+class Replaced(Base):
+    def __init__(self):
+        super().__init__()
+        self.forward = types.MethodType(Base.forward, self)
+
+    def forward(self, x):
+        raise AssertionError("the instance's forward replaces this one")
+
+
+class HoldsReplaced(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = Replaced()
+
+    def forward(self, x):
+        return self.inner(x) * 2
+
+
+def test_forward_replaced_on_the_instance_is_the_one_compiled():
+    x = gt.ones(2)
+    for m in (Replaced(), HoldsReplaced()):
+        same(gt.jit.script(m)(x), m(x))
