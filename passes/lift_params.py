@@ -16,11 +16,20 @@ def lift_parameters(graph, module) -> list[tuple[str, ...]]:
     """Rewrite ``graph``; returns the attribute paths of the new trailing inputs, in order."""
     self_value = graph.inputs[0]
     lifted: dict[tuple[str, ...], object] = {}
+    # NOTE: an attribute the graph assigns (prim::SetAttr) is read where it is read, never lifted:
+    # a lifted input holds the value from the start of the call
+    assigned = set()
+    for node in graph.walk():
+        if node.kind == "prim::SetAttr":
+            owner = attr_path(node.inputs[0], self_value)
+            if owner is not None:
+                assigned.add(tuple(owner) + (node.attrs["name"],))
     for node in graph.walk():
         if node.kind != "prim::GetAttr":
             continue
         path = attr_path(node.outputs[0], self_value)
-        if path is None or not isinstance(resolve_path(module, path), Tensor):
+        if path is None or tuple(path) in assigned or \
+                not isinstance(resolve_path(module, path), Tensor):
             continue
         value = lifted.get(path)
         if value is None:

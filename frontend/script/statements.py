@@ -120,6 +120,14 @@ class StatementLowerer(Lowerer):
             if not isinstance(obj, ModuleRef):
                 raise self.src.error("only module attributes can be assigned in script",
                                      target.pos)
+            m = obj.module
+            if target.attr not in m._parameters and target.attr not in m._buffers:
+                # NOTE: plain attributes are read as constants: an update would be lost
+                raise self.src.error(
+                    f"assigning the attribute '{target.attr}' of module {type(m).__name__} is "
+                    f"not supported in script: plain module attributes are constants there",
+                    target.pos, "keep a changing value in a buffer (register_buffer) and "
+                    "update it in place, or return it")
             v = self.exprs.as_value(value, pos)
             self.graph.emit(Prim.SetAttr, [obj.value, v], [], {"name": target.attr})
 

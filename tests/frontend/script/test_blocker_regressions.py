@@ -164,3 +164,54 @@ def test_forward_replaced_on_the_instance_is_the_one_compiled():
     x = gt.ones(2)
     for m in (Replaced(), HoldsReplaced()):
         same(gt.jit.script(m)(x), m(x))
+
+
+# -- module attributes assigned in forward --------------------------------------------------------
+class ReassignsBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("b", gt.zeros(2))
+
+    def forward(self, x):
+        before = self.b + 0
+        self.b = x * 2
+        after = self.b + 1          # reads the new tensor (it read the one from the call's start)
+        for i in range(3):
+            self.b = self.b + i
+        if bool(x.sum() > 0):
+            self.b = self.b * 10
+        return before, after, self.b
+
+
+@pytest.mark.parametrize("executor", ["interpreter", "compiled"])
+def test_a_reassigned_buffer_is_read_after_the_assignment(executor):
+    previous = gt.jit.get_executor()
+    gt.jit.set_executor(executor)
+    try:
+        m, sm = ReassignsBuffer(), gt.jit.script(ReassignsBuffer())
+        for x in (gt.ones(2), -gt.ones(2), gt.ones(2) * 3):
+            for got, want in zip(sm(x), m(x)):
+                same(got, want)
+    finally:
+        gt.jit.set_executor(previous)
+
+
+class AssignsPlainAttribute(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hi = 1
+
+    def forward(self, x):
+        self.hi = 5
+        return x + self.hi
+
+
+def test_assigning_a_plain_attribute_is_refused_where_it_happens():
+    with pytest.raises(ScriptError) as info:
+        gt.jit.script(AssignsPlainAttribute())
+    err = info.value
+    assert str(err).splitlines()[0] == (
+        "assigning the attribute 'hi' of module AssignsPlainAttribute is not supported in "
+        "script: plain module attributes are constants there")
+    assert err.source_line.strip() == "self.hi = 5"
+    assert "register_buffer" in err.hint
