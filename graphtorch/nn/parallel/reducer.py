@@ -179,7 +179,13 @@ class Reducer:
                     p.grad = Tensor._wrap(avg, p.device)
 
     def check_previous_reduction(self) -> None:
+        """Called at the start of each forward: raise if the previous backward left buckets
+        unreduced; otherwise drop the references to last step's in-place reduced gradients (an
+        optimizer's ``zero_grad()`` may have released them: their memory is free for the forward).
+        """
         if not self._expecting or self._ready_count == 0:
+            for b in self._buckets:
+                b.sent = b.buffer
             return
         missing = [self._names.get(id(p), "?") for b in self._buckets
                    for i, p in enumerate(b.params) if b.used[i] and not b.ready[i]]

@@ -2,6 +2,7 @@
 a scripted MLP; no_sync accumulation; find_unused_parameters; bucket launch order."""
 
 import sys
+import weakref
 
 import numpy as np
 
@@ -108,6 +109,18 @@ keep = small.weight.grad
 ddp(torch.ones(3, 4) * (R + 1)).sum().backward()
 assert small.weight.grad is keep and ddp._buckets[1].sent is keep._data
 np.testing.assert_allclose(keep.numpy(), np.full((4, 4), 6 * mean_r1), rtol=1e-6)
+# the next forward lets go of the gradients reduced in place before the module runs: once
+# zero_grad() dropped them, their memory is free for the forward's activations
+reduced = weakref.ref(keep._data)
+del keep
+small.zero_grad(set_to_none=True)
+alive_in_forward = []
+probe = small.register_forward_pre_hook(
+    lambda m, args: alive_in_forward.append(reduced() is not None))
+ddp(torch.ones(3, 4))
+probe.remove()
+assert alive_in_forward == [False], "DDP kept last step's gradient alive during the forward"
+assert all(b.sent is b.buffer for b in ddp._buckets)
 
 # bucket all-reduces skip the per-collective header agreement (every rank's model was compared
 # at construction): a DDP backward exchanges no header, while a plain all_reduce exchanges one
