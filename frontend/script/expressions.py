@@ -26,7 +26,8 @@ BINARY = {"+": ("add", "prim::add"), "-": ("sub", "prim::sub"), "*": ("mul", "pr
           "%": ("remainder", "prim::mod"), "**": ("pow", "prim::pow"),
           "@": ("matmul", None), "&": ("bitwise_and", "prim::bitand"),
           "|": ("bitwise_or", "prim::bitor"), "^": ("bitwise_xor", "prim::bitxor"),
-          "<<": (None, "prim::lshift"), ">>": (None, "prim::rshift")}
+          "<<": ("bitwise_left_shift", "prim::lshift"),
+          ">>": ("bitwise_right_shift", "prim::rshift")}
 COMPARE = {"==": ("eq", "prim::eq"), "!=": ("ne", "prim::ne"), "<": ("lt", "prim::lt"),
            "<=": ("le", "prim::le"), ">": ("gt", "prim::gt"), ">=": ("ge", "prim::ge")}
 NUMERIC = (T.IntType, T.FloatType, T.BoolType, T.NumberType, T.ComplexType)

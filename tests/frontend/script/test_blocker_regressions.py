@@ -215,3 +215,15 @@ def test_assigning_a_plain_attribute_is_refused_where_it_happens():
         "script: plain module attributes are constants there")
     assert err.source_line.strip() == "self.hi = 5"
     assert "register_buffer" in err.hint
+
+
+# -- << and >> on tensors ---------------------------------------------------------------------
+def shifts(x, y, n: int):
+    return x << y, x >> 1, x << n, (x >> y) << 2
+
+
+def test_shifts_on_tensors_match_eager():
+    x, y = gt.tensor([1, 8, 33]), gt.tensor([1, 2, 3])
+    for got, want in zip(gt.jit.script(shifts)(x, y, 2), shifts(x, y, 2)):
+        assert got.dtype == want.dtype
+        same(got, want)
