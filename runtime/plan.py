@@ -4,8 +4,10 @@ One :class:`ExecutionPlan` is built per *input signature* (each input's dtype, r
 requires-grad flag, the Python type of scalars, grad mode) and cached by the executor. Building
 one is, in one place:
 
-1. **mode**: a call that records gradients, or has non-CPU tensors, runs the reference
-   interpreter over the prepared graph (eager autograd records through it) — the plan says so;
+1. **mode**: a call that records gradients runs the prepared graph (no fusion) as Tensor-level
+   generated code (``cpu_codegen.py``: each op dispatched, eager autograd records through it;
+   mode ``autograd-codegen``), or the reference interpreter when the graph has effects on the
+   caller's Tensors; non-CPU tensors run the interpreter — the plan says so;
 2. **optimizing pipeline** (:data:`PIPELINE`): loop unrolling, canonicalize, constant folding,
    CSE, DCE, decomposition of composites, elementwise fusion;
 3. **lowering**: the optimized graph runs once through a recording interpreter on the call's
@@ -57,6 +59,10 @@ IDENTITY_KINDS = frozenset({"prim::Inplace", "prim::SetAttr", "prim::PythonOp",
                             "prim::CallMethod", "prim::CallFunction"})
 
 
+# A call that records gradients: Tensor-level code over the prepared graph (no fusion). Like
+# "compiled", a failure re-runs the call through the interpreter (the graph has no effects).
+AUTOGRAD_MODE = "autograd-codegen"
+
 # The documented tolerance of compiled results against the reference interpreter, per result
 # dtype (docs/fusion.md "Tolerance"): (rtol, atol). Integer and bool results are exact.
 TOLERANCE = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1e-5, 1e-6),
@@ -77,7 +83,8 @@ class ExecutionPlan:
     """What one input signature runs: mode, optimized graph, kernels, fallbacks, source."""
 
     key: tuple
-    mode: str                       # "compiled", "tensor-codegen" or "interpreter"
+    mode: str                       # "compiled", "autograd-codegen", "tensor-codegen" or
+    #                                 "interpreter"
     reason: str = ""                # why not "compiled"
     graph: object = None            # the graph that runs (optimized, unless interpreter)
     kernels: list[KernelInfo] = field(default_factory=list)
@@ -89,7 +96,7 @@ class ExecutionPlan:
 
     def run(self, inputs: list) -> list:
         self.calls += 1
-        if self.mode != "compiled":
+        if self.mode != "compiled" and self.mode != AUTOGRAD_MODE:
             return self.runner(inputs)
         try:
             return self.runner(inputs)
@@ -215,7 +222,7 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
     t0 = time.perf_counter()
     plan = ExecutionPlan(key, "interpreter", reference=graph)
     if _needs_grad(inputs):
-        plan.demote("the call records gradients: eager autograd through the interpreter")
+        _autograd_code(plan, graph, inputs)
     elif _python_may_record(graph, inputs):
         plan.demote("Python code in the graph (jit.fork, @ignore) may record gradients through "
                     "the module's parameters: eager autograd through the interpreter")
@@ -231,6 +238,29 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
     if _debug():
         print(plan.explain())
     return plan, None
+
+
+def _autograd_code(plan: ExecutionPlan, graph, inputs: list) -> None:
+    """A call that records gradients: the prepared graph (no fusion: every op records its eager
+    autograd node) as Tensor-level generated code (``cpu_codegen.CompiledGraph``), which skips
+    the interpreter's per-node work. Graphs with effects on the caller's Tensors, or tensors
+    off the CPU, run the interpreter (a failed call could not be re-run there)."""
+    kinds = sorted({n.kind for n in graph.walk() if n.kind in IDENTITY_KINDS})
+    if kinds or any(_off_cpu(v) for v in inputs):
+        why = f"{', '.join(kinds)} in the graph" if kinds else "tensors off the CPU"
+        plan.demote(f"the call records gradients ({why}): eager autograd through the "
+                    "interpreter")
+        return
+    try:
+        code = CompiledGraph(graph)
+    except GraphtorchError as e:
+        plan.demote(f"the call records gradients and the Tensor-level codegen failed ({e}): "
+                    "eager autograd through the interpreter")
+        return
+    fn = code.fn
+    plan.mode, plan.graph, plan.source = AUTOGRAD_MODE, graph, code.source
+    plan.reason = "the call records gradients: eager autograd through Tensor-level code"
+    plan.runner = lambda inputs: fn(*inputs)
 
 
 def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:

@@ -105,7 +105,7 @@ def test_jit_explain_reports_the_plan():
         assert "linear + gelu epilogue" in text
 
 
-def test_gradient_calls_run_the_interpreter_and_train():
+def test_gradient_calls_run_tensor_level_code_and_train():
     gt.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
     s = gt.jit.script(m)
@@ -119,7 +119,7 @@ def test_gradient_calls_run_the_interpreter_and_train():
     for g, p in zip(got, m.parameters()):
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-6, atol=1e-7)
     plan = next(iter(plans_of(s).plans.values()))
-    assert plan.mode == "interpreter" and "gradients" in plan.reason
+    assert plan.mode == "autograd-codegen" and "gradients" in plan.reason
 
 
 def loop(t):

@@ -153,3 +153,75 @@ def test_batch_members_keep_their_own_functions(tmp_path, monkeypatch):
         launcher()(address(c_backend.load(src)), [out], [1], [1.5])
         assert out[0] == 1.5 * k + 1
     assert c_backend.load_many(sources, jobs=2, prelude=head) == 0  # all cached now
+
+
+# --- calls that record gradients (plan mode "autograd-codegen") ------------------------------
+class Net(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = gt.nn.Linear(4, 6)
+        self.b = gt.nn.Linear(6, 2)
+
+    def forward(self, x, k: int):
+        h = self.a(x).tanh()
+        for _ in range(k):
+            h = h * 0.5 + 1
+        if k > 1:
+            h = h.softmax(-1)
+        return self.b(h).sum(), h
+
+
+def grads_of(model, x, k):
+    model.zero_grad()
+    loss, h = model(x, k)
+    loss.backward()
+    return [loss.detach().numpy()] + [p.grad.numpy().copy() for p in model.parameters()]
+
+
+def test_gradient_calls_run_generated_code_and_equal_the_interpreter():
+    gt.manual_seed(0)
+    net = Net()
+    scripted = gt.jit.script(net)
+    x = gt.randn(3, 4)
+    for k in (0, 2, 3, 2):
+        got = grads_of(scripted, x, k)
+        set_executor("interpreter")
+        want = grads_of(scripted, x, k)
+        set_executor(None)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    plans = list(plans_of(scripted).plans.values())
+    assert [p.mode for p in plans] == ["autograd-codegen"]
+    assert "records gradients" in plans[0].explain()
+
+
+def test_gradient_calls_with_in_place_effects_run_the_interpreter():
+    @gt.jit.script
+    def bump(x, y):
+        y.add_(1)
+        return (x * y).sum()
+
+    x = gt.randn(3, requires_grad=True)
+    y = gt.zeros(3)
+    for _ in range(3):
+        bump(x, y).backward()
+    np.testing.assert_allclose(y.numpy(), [3, 3, 3])
+    np.testing.assert_allclose(x.grad.numpy(), [6, 6, 6])  # 1 + 2 + 3
+    plan = next(iter(plans_of(bump).plans.values()))
+    assert plan.mode == "interpreter" and "prim::Inplace" in plan.reason
+
+
+def test_gradient_call_errors_keep_the_interpreters_message():
+    f = gt.jit.trace(lambda a, b: (a + b).sum(), (gt.ones(3), gt.ones(3)))
+    a = gt.ones(3, requires_grad=True)
+    f(a, gt.ones(3))
+    f(a, gt.ones(3))
+    set_executor("interpreter")
+    with pytest.raises(Exception) as want:
+        f(a, gt.ones(4))
+    set_executor(None)
+    with pytest.raises(type(want.value)) as got:
+        f(a, gt.ones(4))
+    assert str(got.value) == str(want.value)
+    plan = next(iter(plans_of(f).plans.values()))
+    assert plan.mode == "autograd-codegen"  # a user error is no reason to demote
