@@ -37,6 +37,18 @@ def test_rank_that_never_joins_times_out():
         in run.stderr
 
 
+def test_peer_skipping_ddp_backward_times_out_instead_of_hanging():
+    run = run_ranks("failures.py", "ddp_skew", timeout=60)
+    assert run.returncode != 0, show(run)
+    bucket = ("rank 0 failed with DistributedTimeoutError: DistributedDataParallel gradient "
+              "bucket 0 did not complete within the timeout of 3 s")
+    collective = ("rank 1 failed with DistributedTimeoutError: rank 1: all_reduce (waiting for "
+                  "every rank of 'default' to reach it) did not complete within the timeout of 3 s")
+    # whichever rank's deadline passes first aborts the job; the other may not get to report
+    assert bucket in run.stderr or collective in run.stderr, show(run)
+    assert "finished" not in run.stdout
+
+
 def test_launcher_names_the_failing_rank():
     run = run_launcher("failures.py", "raise", timeout=60)
     assert run.returncode != 0, show(run)

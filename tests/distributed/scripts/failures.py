@@ -8,8 +8,10 @@ import time
 
 import graphtorch as torch
 import graphtorch.distributed as dist
+from graphtorch import nn
 from graphtorch.distributed.process_group import WORLD
 from graphtorch.errors import DistributedError
+from graphtorch.nn.parallel import DistributedDataParallel as DDP
 
 MODE = sys.argv[1]
 dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=3))
@@ -31,6 +33,15 @@ elif MODE == "hang":
     if R == 1:
         time.sleep(60)  # never joins: rank 0 must time out after 3 s
     dist.all_reduce(x)
+elif MODE == "ddp_skew":
+    # DDP's bucket all-reduces skip the header agreement: a peer calling another collective
+    # instead of the backward is caught by the timeout on both ranks, never a hang
+    torch.manual_seed(0)
+    ddp = DDP(nn.Linear(4, 4))
+    if R == 0:
+        ddp(torch.ones(2, 4)).sum().backward()
+    else:
+        dist.all_reduce(torch.ones(16))
 elif MODE == "mismatch":
     for bad, needle in [(torch.ones(3 + R), "shape [4]"),
                         (torch.ones(3, dtype=torch.float64 if R else torch.float32),
