@@ -669,9 +669,12 @@ def emit_plan(graph, rec: Recorder, inputs: list):
     _SEEN_ANY.update(n for n, s in rec.records.items() if s)
     e = _Emitter(graph, rec)
     e.ns["_interp"] = Interpreter()
+    e.used.add("_inputs")
     params = [e.name(v) for v in graph.inputs]
     originals = [f"{p}_in" for p in params]
-    e.emit(f"def plan({', '.join(originals)}):", 0)
+    e.emit("def plan(_inputs):", 0)   # NOTE: takes the input list: the plan's runner itself
+    if originals:
+        e.emit(f"{', '.join(originals)}, = _inputs", 1)
     e.ns["_T"], e.ns["_CPU"] = Tensor, CPU
     for p, o, v in zip(params, originals, inputs):
         k = kind(v)
@@ -703,19 +706,18 @@ def emit_plan(graph, rec: Recorder, inputs: list):
     if e.kernels and all(k.name.startswith("fusion group") for k in e.kernels):
         # NOTE: only fusion groups compute here (their numpy path silences numpy itself, the
         # C kernels never warn): no error state to set around the call
-        def runner(inputs: list) -> list:
-            return fn(*inputs)
+        runner = fn
     elif IGNORE_STATE is not None:
         var, ignore = IGNORE_STATE
 
         def runner(inputs: list) -> list:
             token = var.set(ignore)
             try:
-                return fn(*inputs)
+                return fn(inputs)
             finally:
                 var.reset(token)
     else:  # pragma: no cover - depends on the numpy version
         def runner(inputs: list) -> list:
             with np.errstate(all="ignore"):
-                return fn(*inputs)
+                return fn(inputs)
     return runner, source, e.kernels
