@@ -44,13 +44,6 @@ RANKS = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 # test_lazy_imports_between_layers_say_why; the listing script (python tests/test_layers.py) names
 # stale entries.
 UNEXPLAINED_LAZY: dict[str, set[str]] = {
-    "graphtorch.archive.graph_checks": {
-        "graphtorch.dtypes", "graphtorch.ir.graph", "graphtorch.ir.kinds", "graphtorch.ir.parser",
-        "graphtorch.ir.types", "graphtorch.ir.verifier",
-    },
-    "graphtorch.archive.reader": {"graphtorch.device", "graphtorch.tensor"},
-    "graphtorch.archive.source_paths": {"graphtorch.ir.graph", "graphtorch.ir.source"},
-    "graphtorch.archive.values": {"graphtorch.tensor"},
     "graphtorch.cli.optimize_cmd": {"graphtorch.passes.manager"},
     "graphtorch.frontend.script.annotations": {
         "graphtorch", "graphtorch.device", "graphtorch.tensor",

@@ -8,12 +8,17 @@ from the type the IR declares for it. Each becomes a FormatError naming the memb
 
 from __future__ import annotations
 
+from graphtorch import dtypes
 from graphtorch.archive import manifest as mf
 from graphtorch.archive.instruction_set import ModuleInfo, NodeRules
 from graphtorch.archive.values import MAX_DEVICE_INDEX
 from graphtorch.errors import FormatError, GraphtorchError, IRParseError
 from graphtorch.ir import types as T
+from graphtorch.ir.graph import TensorRef
+from graphtorch.ir.kinds import Prim
 from graphtorch.ir.nesting import nesting_problem as ir_nesting_problem
+from graphtorch.ir.parser import parse_graph
+from graphtorch.ir.verifier import verify
 
 # NOTE: the IR parser reads ~10 MB/s of node text, but malformed text falls back to the slower
 # lark parser (~0.3 MB/s) for its precise error, so both caps bound a hostile member's cost
@@ -49,8 +54,6 @@ def ir_size_problem(text: str) -> str | None:
 
 def parse_member(archive, member: str):
     """Parse one IR member; parse failures carry the member, line and column."""
-    from graphtorch.ir.parser import parse_graph
-
     raw = archive.read(member, MAX_IR_BYTES)
     try:
         text = bytes(raw).decode("utf-8")
@@ -210,9 +213,6 @@ class GraphChecker:
                                       f"is above {MAX_DEVICE_INDEX}", member=member)
 
     def _bind_constants(self, graph, text: str, meth: mf.Method, member: str) -> None:
-        from graphtorch.ir.graph import TensorRef
-        from graphtorch.ir.kinds import Prim
-
         for node in graph.walk():
             value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
             if isinstance(value, TensorRef):
@@ -230,15 +230,12 @@ class GraphChecker:
 
     def _check_tensor_type(self, ir_type, key: str, what: str, text: str, needle: str,
                            member: str) -> None:
-        from graphtorch import dtypes
-        from graphtorch.ir.types import TensorType, is_subtype
-
         entry = self.loaded.tensors.entry(key, what)
-        actual = TensorType(dtypes.from_numpy(entry.numpy_dtype), entry.shape)
+        actual = T.TensorType(dtypes.from_numpy(entry.numpy_dtype), entry.shape)
         declared = ir_type
-        if isinstance(declared, TensorType) and declared.device is not None:
-            declared = TensorType(declared.dtype, declared.shape)  # map_location may move it
-        if not is_subtype(actual, declared):
+        if isinstance(declared, T.TensorType) and declared.device is not None:
+            declared = T.TensorType(declared.dtype, declared.shape)  # map_location may move it
+        if not T.is_subtype(actual, declared):
             raise FormatError(f"{_line_of(text, needle)}{what} is declared {ir_type} in the IR "
                               f"but the tensors member holds {actual} under key {key!r}",
                               member=member)
@@ -248,8 +245,6 @@ class GraphChecker:
     def check_attribute(self, ir_type, info: ModuleInfo, name: str, text: str, needle: str,
                         member: str) -> None:
         """A constant attribute read by prim::GetAttr: its value must fit the IR's type."""
-        from graphtorch.ir.types import type_mismatch
-
         value = info.attributes[name].value
         key = value.get("tensor") if isinstance(value, dict) else None
         if isinstance(key, str):
@@ -257,17 +252,13 @@ class GraphChecker:
                                     needle, member)
             return
         decoded = self.loaded.attributes.get((self._paths.get(id(info.entry), ""), name))
-        problem = type_mismatch(decoded, ir_type)
+        problem = T.type_mismatch(decoded, ir_type)
         if problem:
             raise FormatError(f"{_line_of(text, needle)}attribute {name!r} of "
                               f"{info.entry.original_name} is read as {ir_type}, but its value "
                               f"does not fit: {problem}", member=member)
 
     def _verify(self, graph, member: str) -> None:
-        try:
-            from graphtorch.ir.verifier import verify
-        except ImportError:  # pragma: no cover - the verifier lands with the IR
-            return
         try:
             verify(graph)
         except GraphtorchError as e:

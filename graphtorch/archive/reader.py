@@ -15,7 +15,7 @@ from graphtorch.archive import tensor_file
 from graphtorch.archive.graph_checks import GraphChecker
 from graphtorch.archive.values import decode_value
 from graphtorch.archive.zip_container import ZipArchive
-from graphtorch.device import array_module, as_device
+from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, FormatError
 from graphtorch.frontend.script_module import RecursiveScriptModule, ScriptFunction, TracedModule
 from graphtorch.ir.types import TensorType, type_mismatch
@@ -58,9 +58,6 @@ class TensorStore:
     def tensor(self, key: str, where: str):
         """One Tensor per key: tied weights stay tied after loading."""
         if key not in self._made:
-            from graphtorch.device import CPU, array_module
-            from graphtorch.tensor import Tensor
-
             arr = self.array(key, where)
             dev = self.device or CPU
             if dev.type == "cuda":

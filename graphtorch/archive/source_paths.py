@@ -15,6 +15,9 @@ import functools
 import os
 from pathlib import PurePath
 
+from graphtorch.ir.graph import Graph
+from graphtorch.ir.source import SourceLoc
+
 MAX_PACKAGE_DEPTH = 64   # a guard against pathological trees, far beyond real package nesting
 
 
@@ -40,8 +43,6 @@ def portable_graph(graph):
     ``graph`` itself is left untouched (it belongs to a live module); nested graphs held in
     attributes (fusion groups) are rewritten too.
     """
-    from graphtorch.ir.source import SourceLoc
-
     if not _has_absolute_source(graph):
         return graph
     copy = graph.copy()
@@ -54,8 +55,6 @@ def portable_graph(graph):
 
 
 def _graphs(graph):
-    from graphtorch.ir.graph import Graph
-
     yield graph
     for node in graph.walk():
         for attr in node.attrs.values():

@@ -14,6 +14,7 @@ from graphtorch import dtypes
 from graphtorch.archive.manifest import MANIFEST, decode_float, encode_float
 from graphtorch.device import device as Device
 from graphtorch.errors import FormatError
+from graphtorch.tensor import Tensor
 
 MAX_DEVICE_INDEX = 1023     # no machine has more devices; a larger index is not data
 
@@ -22,8 +23,6 @@ MAX_VALUE_DEPTH = 64
 
 def encode_value(value, tensor_key: Callable, where: str):
     """Tagged JSON for ``value``; ``tensor_key(tensor)`` stores a tensor and returns its key."""
-    from graphtorch.tensor import Tensor
-
     if isinstance(value, bool):
         return {"bool": value}
     if isinstance(value, int):
