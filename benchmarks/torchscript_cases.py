@@ -1,13 +1,25 @@
 """PyTorch's own TorchScript test cases, run with graphtorch in place of torch.
 
 Run: ``.venv/bin/python benchmarks/torchscript_cases.py DIR [--json OUT] [--timeout S]
-[--only FILE ...]`` where DIR holds PyTorch test files (``test/jit/test_list_dict.py``,
-``test/test_jit.py`` ...; they are read, never committed here). Each self-contained
-``self.checkScript(fn, inputs)`` call at the top level of a test method becomes one case: the
-statements of the method before the call (nested ``def``s, classes, assignments, imports) plus the
-module-level imports and definitions they name. A case counts when real PyTorch gets it right
-(eager and ``torch.jit.script`` agree); it is then run with ``graphtorch.jit.script`` on the same
-inputs (converted from the torch values) and compared with eager PyTorch:
+[--only FILE ...] [--checkscript-only]`` where DIR holds PyTorch test files flat in one folder
+(``test_jit.py`` from ``test/``, ``test_list_dict.py`` ... from ``test/jit/``; they are read,
+never committed here). Every ``self.checkScript`` and ``self.checkModule`` call site of a test
+class, and every ``self.assertEqual`` that compares a scripted value, is one case, taken by one
+of three runners:
+
+    plain     (this file) a ``self.checkScript(fn, inputs)`` statement at the top level of a test
+              method: the statements of the method before the call (nested ``def``s, classes,
+              assignments, imports) plus the module-level imports and definitions they name
+    program   (torchscript_cases_programs.py) ``checkModule``, ``assertEqual`` and methods whose
+              classes must be global (``make_global``)
+    site      (torchscript_cases_sites.py) every other call site (in a loop, an ``if``, a
+              ``with``, a nested helper or a helper method, or with ``self`` in its arguments):
+              the whole test method runs with a stand-in ``self`` that measures that site; a
+              plain or program case that torch cannot run as cut falls back to it
+
+A case counts when real PyTorch gets it right (eager and ``torch.jit.script`` agree); it is then
+run with ``graphtorch.jit.script`` on the same inputs (converted from the torch values) and
+compared with eager PyTorch:
 
     pass      same values
     refused   graphtorch.errors.ScriptError (a refusal with a message)
@@ -17,7 +29,10 @@ inputs (converted from the torch values) and compared with eager PyTorch:
     hang      no answer within --timeout seconds
 
 Cases run in one worker process per file; a case that hangs or kills the worker is recorded and the
-worker restarts after it. The per-case list (with the error message) goes to --json.
+worker restarts after it. Per file the run prints how many calls the text holds, the cases each
+runner took and why any was excluded; at the end the totals, the blockers by cause and the issue's
+measure (``checkScript`` call sites only). The per-case list (with the error message) goes to
+--json; ``torchscript_cases_report.py --markdown`` writes every failing case grouped by cause.
 """
 
 from __future__ import annotations
