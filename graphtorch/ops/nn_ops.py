@@ -112,7 +112,10 @@ def _linear_vjp(ctx, g):
     gx = g.matmul(w2)
     out_f, in_f = w2.shape
     g2 = g.reshape([-1, out_f])
-    gw = g2.t().matmul(x.reshape([-1, in_f])).reshape(tuple(w.shape))
+    # NOTE: no reshape to the same shape: a view would make autograd copy the weight's gradient
+    gw = g2.t().matmul(x.reshape([-1, in_f]))
+    if w.ndim == 1:
+        gw = gw.reshape(tuple(w.shape))
     gb = None
     if b is not None:
         gb = g2.sum(0) if b.ndim == 1 else g2.sum().reshape(tuple(b.shape))
@@ -229,11 +232,14 @@ def _embedding_backward(xp, g, idx, num_weights, padding_idx, scale_grad_by_freq
     if scale_grad_by_freq:
         counts = xp.bincount(flat, minlength=num_weights)
         rows = rows / counts[flat][:, None].astype(g.dtype)
-    out = xp.zeros((num_weights, rows.shape[1]), dtype=g.dtype)
+    # NOTE: allocated in its final shape, written through a 2-d view: a reshaped result would be
+    # a view, which autograd copies before making it the weight's gradient
+    result = xp.zeros((num_weights,) + g.shape[idx.ndim:], dtype=g.dtype)
+    out = result.reshape(num_weights, rows.shape[1])
     _scatter_add_rows(xp, out, flat, rows)
     if padding_idx is not None and padding_idx >= 0:
         out[padding_idx] = 0
-    return out.reshape((num_weights,) + g.shape[idx.ndim:])
+    return result
 
 
 def _embedding_vjp(ctx, g):
