@@ -9,6 +9,7 @@ those ops. ``functions.py`` re-exports them and ``tensor_api.py`` installs the m
 from __future__ import annotations
 
 import math
+from builtins import max as builtins_max
 
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
@@ -16,6 +17,7 @@ from graphtorch.ops import return_types
 from graphtorch.ops.creation import tensor as _tensor
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.meta import broadcast_shapes as _broadcast_two
+from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.tensor import Size, Tensor
 
@@ -24,7 +26,8 @@ __all__ = ["true_divide", "absolute", "negative", "positive", "fix", "sgn", "sig
            "isposinf", "isneginf", "isreal", "fliplr", "flipud", "ravel", "swapaxes", "swapdims",
            "inner", "mv", "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax",
            "msort", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
-           "dstack", "column_stack", "broadcast_shapes", "broadcast_tensors", "rot90"]
+           "dstack", "column_stack", "broadcast_shapes", "broadcast_tensors", "rot90",
+           "repeat_interleave", "unfold"]
 
 
 # --- aliases --------------------------------------------------------------------------------------
@@ -373,3 +376,62 @@ def aminmax(input, *, dim=None, keepdim: bool = False):  # noqa: A002
 def msort(input):  # noqa: A002
     """Sorted along dimension 0."""
     return input.sort(0).values
+
+
+# --- repetition and windows -----------------------------------------------------------------------
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # noqa: A002
+    """Repeat each element (or slice along ``dim``) ``repeats`` times: an int, or a tensor of
+    one count per element. ``repeat_interleave(counts)`` alone repeats ``arange(len(counts))``.
+    Without ``dim`` the input is flattened first."""
+    if repeats is None:
+        first = dispatch(REGISTRY["arange"], (0, input.shape[0]), {"dtype": input.dtype})
+        return _repeat_counts(first, input, 0, output_size)
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else normalize_dim(dim, x.ndim, "repeat_interleave")
+    if isinstance(repeats, int):
+        return _repeat_int(x, repeats, d)
+    if repeats.ndim == 0 or (repeats.ndim == 1 and repeats.shape[0] == 1):
+        return _repeat_int(x, int(repeats.reshape(-1)[0].item()), d)
+    return _repeat_counts(x, repeats, d, output_size)
+
+
+def _repeat_int(x, repeats: int, d: int):
+    if repeats < 0:
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    shape = list(x.shape)
+    wide = x.unsqueeze(d + 1).expand(shape[:d + 1] + [repeats] + shape[d + 1:])
+    return wide.reshape(shape[:d] + [shape[d] * repeats] + shape[d + 1:])
+
+
+def _repeat_counts(x, repeats, d: int, output_size):
+    if repeats.ndim != 1 or repeats.shape[0] != x.shape[d]:
+        raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along "
+                           f"dim {d} ({x.shape[d]}), got {list(repeats.shape)}")
+    ends = repeats.cumsum(0)
+    total = int(ends[-1].item()) if x.shape[d] > 0 else 0
+    if output_size is not None and output_size != total:
+        raise RuntimeError(f"repeat_interleave: output_size {output_size} does not match the "
+                           f"sum of repeats {total}")
+    positions = dispatch(REGISTRY["arange"], (0, total), {"dtype": ends.dtype})
+    index = dispatch(REGISTRY["searchsorted"], (ends, positions), {"right": True})
+    return x.index_select(d, index)
+
+
+def unfold(input, dimension: int, size: int, step: int):  # noqa: A002
+    """``Tensor.unfold``: every window of ``size`` elements along ``dimension``, ``step`` apart,
+    as a new last dimension. The result is a copy (PyTorch's is a view)."""
+    d = normalize_dim(dimension, builtins_max(input.ndim, 1), "unfold")
+    shape = list(input.shape) if input.ndim else [1]
+    x = input.reshape(shape)
+    if size > shape[d]:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {shape[d]} but size is "
+                           f"{size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    count = (shape[d] - size) // step + 1
+    starts = dispatch(REGISTRY["arange"], (0, count * step, step), {"dtype": dtypes.int64})
+    offsets = dispatch(REGISTRY["arange"], (0, size), {"dtype": dtypes.int64})
+    index = (starts.unsqueeze(1) + offsets.unsqueeze(0)).reshape(-1)
+    windows = x.index_select(d, index).reshape(shape[:d] + [count, size] + shape[d + 1:])
+    out = windows.movedim(d + 1, -1)
+    return out.reshape([size]) if input.ndim == 0 else out

@@ -460,7 +460,8 @@ Tensor.exponential_ = _random_fill("exponential_", _draw_exponential)
 for _name in ("true_divide", "absolute", "negative", "positive", "fix", "sgn", "signbit",
               "deg2rad", "rad2deg", "exp2", "hypot", "xlogy", "logit", "float_power", "heaviside",
               "isposinf", "isneginf", "isreal", "fliplr", "flipud", "ravel", "inner", "mv",
-              "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax", "msort", "rot90"):
+              "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax", "msort", "rot90",
+              "repeat_interleave", "unfold"):
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, getattr(_functions, _name))
 Tensor.tril_ = lambda self, diagonal=0: self.copy_(self.tril(diagonal))

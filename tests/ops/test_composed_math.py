@@ -193,3 +193,46 @@ def test_tensordot_scripts_with_int_and_list_dims_and_checks_dims():
         gt.tensordot(a, b, -1)
     with pytest.raises(RuntimeError, match="dims < ndim_a or ndim_b, but got dims=5"):
         gt.tensordot(a, b, 5)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.repeat_interleave(2),
+    lambda m, x: x.repeat_interleave(3, dim=1),
+    lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), dim=0),
+    lambda m, x: x.repeat_interleave(m.tensor([2]), dim=-1),
+    lambda m, x: x.repeat_interleave(m.tensor(2)),
+    lambda m, x: m.repeat_interleave(m.tensor([2, 1, 3])),
+    lambda m, x: m.repeat_interleave(x, 2, 0),
+    lambda m, x: x.unfold(1, 2, 1),
+    lambda m, x: x.unfold(0, 2, 2),
+    lambda m, x: x.unfold(-1, 4, 3),
+    lambda m, x: x.reshape(2, 3, 2).unfold(1, 2, 1),
+    lambda m, x: x[0, 0].unfold(0, 1, 1),
+])
+def test_repeat_interleave_and_unfold_match_pytorch(call):
+    import torch
+
+    data = np.arange(12.0).reshape(3, 4)
+    _check(call(gt, gt.tensor(data)), call(torch, torch.tensor(data)))
+
+
+def test_repeat_interleave_and_unfold_script_and_check_arguments():
+    def repeat(x, counts):
+        return x.repeat_interleave(counts)
+
+    def windows(x):
+        return x.unfold(0, 2, 1)
+
+    x = gt.tensor([5, 7])
+    np.testing.assert_array_equal(gt.jit.script(repeat)(x, gt.tensor([2, 1])).numpy(), [5, 5, 7])
+    np.testing.assert_array_equal(gt.jit.script(windows)(gt.arange(3.0)).numpy(),
+                                  [[0.0, 1.0], [1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="same size as input along dim 0"):
+        x.repeat_interleave(gt.tensor([1, 2, 3]))
+    with pytest.raises(RuntimeError, match="can not be negative"):
+        x.repeat_interleave(-1)
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 0 is 2"):
+        x.unfold(0, 3, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        x.unfold(0, 1, 0)
