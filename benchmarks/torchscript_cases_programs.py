@@ -31,6 +31,7 @@ import types
 from pathlib import Path
 
 _CASE_FN = "__case__"
+_VALUE = "value:"  # in the set of scripted names: a name bound to a scripted call's result
 _INTERNAL = re.compile(r"\._c\b|torch\._C|\.graph\b|FileCheck|\.code\b|_jit_internal")
 _PRELUDE = (
     "def make_global(*objs):\n"
@@ -61,8 +62,11 @@ def _is_jit_script(node: ast.AST) -> bool:
 
 
 def _calls_scripted(node: ast.AST, scripted: set[str]) -> bool:
-    """``node`` calls a scripted name (``f(...)``, ``m.method(...)``) or ``jit.script(f)(...)``."""
+    """``node`` calls a scripted name (``f(...)``, ``m.method(...)``) or ``jit.script(f)(...)``,
+    or reads a name bound to the result of such a call (``out = sf(x)``)."""
     for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and _VALUE + sub.id in scripted:
+            return True
         if not isinstance(sub, ast.Call):
             continue
         f = sub.func
@@ -104,6 +108,11 @@ def _bound_scripted(stmt: ast.stmt, scripted: set[str]) -> None:
         for t in stmt.targets:
             if isinstance(t, ast.Name):
                 scripted.add(t.id)
+    elif isinstance(stmt, ast.Assign) and _calls_scripted(stmt.value, scripted):
+        for t in stmt.targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name):
+                    scripted.add(_VALUE + n.id)
 
 
 def _case_stmt(stmt: ast.stmt, in_global_method: bool, scripted: set[str], uses_self):
