@@ -36,7 +36,7 @@ def is_fusable(node: Node) -> bool:
         return False
     if not isinstance(node.output.type, T.TensorType):
         return False
-    for i, default in unread_args(op).items():
+    for i, default in _unread(op).items():
         if i >= len(node.inputs):
             continue  # omitted trailing argument: its default
         v = node.inputs[i]
@@ -44,6 +44,16 @@ def is_fusable(node: Node) -> bool:
                                                                   default):
             return False
     return all(_is_operand(v) for v in node.inputs)
+
+
+_UNREAD: dict = {}  # op -> unread_args(op): a registry op's lowering never changes
+
+
+def _unread(op) -> dict:
+    hit = _UNREAD.get(op)
+    if hit is None:
+        hit = _UNREAD[op] = unread_args(op)
+    return hit
 
 
 def _same(a: object, b: object) -> bool:

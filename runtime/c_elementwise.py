@@ -471,6 +471,7 @@ class CKernel:
     def __init__(self, fused):
         self.fused = fused
         self.variants: dict = {}
+        self.sources: dict = {}  # variant -> the source pending_source generated
         self.failed: str | None = None
 
     def _geometry(self, args: list):
@@ -500,9 +501,11 @@ class CKernel:
         if geo is None or (id(geo[0]), geo[5]) in self.variants:
             return None
         try:
-            return generate(geo[0], _kinds(args), list(geo[5]))
+            src = generate(geo[0], _kinds(args), list(geo[5]))
         except Exception:  # noqa: BLE001 - layout() records the failure when it retries
             return None
+        self.sources[(id(geo[0]), geo[5], tuple(_kinds(args)))] = src  # NOTE: for _build
+        return src
 
     def layout(self, args: list):
         """(kernel address, output shape, output dtypes, ints prefix, strides) for these
@@ -536,7 +539,9 @@ class CKernel:
 
     def _build(self, spec, args: list, inner: tuple):
         try:
-            src = generate(spec, _kinds(args), list(inner))
+            kinds = _kinds(args)
+            src = self.sources.pop((id(spec), inner, tuple(kinds)), None) or \
+                generate(spec, kinds, list(inner))
             lib = c_backend.load(src)
         except Exception as e:  # noqa: BLE001 - any generator failure keeps the numpy path
             self.failed = str(e)[:200]

@@ -304,6 +304,7 @@ class _Emitter:
                          "_wt": plan_kernels.weight_t, "_empty": np.empty}
         self.names: dict = {}
         self.used: set[str] = set()
+        self.suffix: dict[str, int] = {}  # base name -> the last suffix given
         self.kernels: list[KernelInfo] = []
         self.pending: dict = {}  # linear output -> its bias, for the activation's epilogue
         self.loops = 0  # loop nesting of the node being emitted
@@ -316,10 +317,13 @@ class _Emitter:
             base = re.sub(r"\W", "_", v.name or "v")
             if not base[0].isalpha() or keyword.iskeyword(base) or base in self.ns:
                 base = f"v_{base}"
-            n, i = base, 0
+            n, i = base, self.suffix.get(base, 0)
+            if i:
+                n = f"{base}_{i}"
             while n in self.used or n in self.ns:
                 i += 1
                 n = f"{base}_{i}"
+            self.suffix[base] = i  # NOTE: the next value of this name starts here (no rescan)
             self.used.add(n)
             self.names[v] = n
         return n
