@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
+from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.errors import TracingError
-from graphtorch.frontend.script_module import ScriptFunction, TracedModule, share_state
+from graphtorch.frontend.script_module import (
+    ScriptFunction,
+    ScriptModule,
+    TracedModule,
+    share_state,
+)
 from graphtorch.frontend.tracer import (
     Frame,
     Tracer,
@@ -62,8 +70,6 @@ def _unpatch(patched: list) -> None:
 
 
 def _build(module, graphs: dict, memo: dict):
-    from graphtorch.frontend.script_module import ScriptModule
-
     if isinstance(module, ScriptModule):
         return module
     if id(module) in memo:
@@ -125,10 +131,6 @@ def _flat(x) -> list:
 
 
 def _check(traced, eager, check_inputs, tol: float) -> None:
-    import numpy as np
-
-    from graphtorch.autograd.grad_mode import no_grad
-
     for i, ci in enumerate(check_inputs):
         args = _as_tuple(ci)
         with no_grad(), warnings.catch_warnings():

@@ -7,9 +7,10 @@ import pkgutil
 
 import graphtorch.passes as passes
 from graphtorch.archive import load, save
-from graphtorch.cli.errors import CLIError, UsageError, emit_json
+from graphtorch.cli.errors import UsageError, emit_json
 from graphtorch.cli.run_cmd import output_path
 from graphtorch.frontend.script_module import ScriptModule
+from graphtorch.passes.manager import PIPELINES, PassContext, run_passes
 
 
 def add_parser(sub):
@@ -22,11 +23,6 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    try:    # NOTE: guarded: an installation without the passes gets a CLIError, no traceback
-        from graphtorch.passes.manager import PIPELINES, PassContext, run_passes
-    except ImportError as e:
-        raise CLIError(f"optimize needs the pass manager (graphtorch.passes.manager), which "
-                       f"this installation lacks: {e}") from None
     _import_passes()
     if args.level not in PIPELINES:
         raise UsageError(f"unknown pipeline {args.level!r}; known: {sorted(PIPELINES)}")

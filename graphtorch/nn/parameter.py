@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.ops.creation import tensor
 from graphtorch.tensor import Tensor
 
 
@@ -22,8 +23,6 @@ class Parameter(Tensor):
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True):
         if data is None:
-            from graphtorch.ops.creation import tensor
-
             data = tensor([], dtype=None)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): expected a Tensor as data, got {type(data).__name__}")
