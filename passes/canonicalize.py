@@ -26,6 +26,7 @@ from graphtorch.errors import GraphError
 from graphtorch.ir.graph import Graph, Node, Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.types import TensorType, is_subtype
+from graphtorch.ops.meta import TensorMeta, meta_of
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.passes.cse import mutates_containers, mutates_tensors
 from graphtorch.passes.manager import PassContext, register_pass
@@ -85,8 +86,6 @@ class _Rewriter:
 
     def keeps_dtype(self, node: Node, x: Value) -> bool:
         """Whether the op's meta rule gives ``x``'s dtype for this node."""
-        from graphtorch.ops.meta import TensorMeta, meta_of
-
         op = REGISTRY[node.op_name]
         t = x.type
         args = []

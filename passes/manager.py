@@ -7,11 +7,13 @@ graph after each pass.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graphtorch.errors import GraphError
+from graphtorch.ir.verifier import verify as verify_graph
 
 
 @dataclass
@@ -64,8 +66,6 @@ def get_pass(name: str) -> PassInfo:
 
 def _import_pass_module(name: str) -> None:
     """Passes register on import; a pass lives in the module of its name (cse -> cse.py)."""
-    import importlib
-
     try:
         importlib.import_module(f"graphtorch.passes.{name}")
     except ModuleNotFoundError as e:
@@ -96,8 +96,6 @@ def run_passes(graph, names, ctx: PassContext | None = None, verify: bool = Fals
         changed = bool(info.fn(graph, ctx))
         changed_any |= changed
         if verify:
-            from graphtorch.ir.verifier import verify as verify_graph
-
             verify_graph(graph)
         if debug:
             print(f"--- after {name} ({'changed' if changed else 'unchanged'}) ---\n{graph}")

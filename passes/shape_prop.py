@@ -33,6 +33,7 @@ from graphtorch.ir.types import (
     type_of_value,
     unify,
 )
+from graphtorch.ops.meta import TensorMeta, meta_of
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.passes.cse import mutates_containers
 from graphtorch.passes.manager import PassContext, register_pass
@@ -118,8 +119,6 @@ class _Propagator:
     # -- op nodes ----------------------------------------------------------------------------
     def meta_arg(self, v: Value):
         """What the meta rule gets for this input, or _UNKNOWN."""
-        from graphtorch.ops.meta import TensorMeta, meta_of
-
         t = v.type
         if isinstance(t, TensorType):
             if t.dtype is None or t.shape is None:
@@ -156,8 +155,6 @@ class _Propagator:
         return _UNKNOWN if d is None else d
 
     def op(self, node: Node) -> None:
-        from graphtorch.ops.meta import TensorMeta
-
         op = REGISTRY.get(node.op_name)
         if op is None or op.meta is None:
             return

@@ -65,9 +65,6 @@ UNEXPLAINED_LAZY: dict[str, set[str]] = {
     "graphtorch.frontend.script.tensor_literals": {"graphtorch.dtypes"},
     "graphtorch.frontend.script.unit": {"graphtorch.nn.container", "graphtorch.nn.module"},
     "graphtorch.frontend.script.values": {"graphtorch.nn.container"},
-    "graphtorch.passes.canonicalize": {"graphtorch.ops.meta"},
-    "graphtorch.passes.manager": {"graphtorch.ir.verifier"},
-    "graphtorch.passes.shape_prop": {"graphtorch.ops.meta"},
     "graphtorch.runtime.cpu_codegen": {
         "graphtorch.autograd.grad_mode", "graphtorch.device", "graphtorch.passes.manager",
         "graphtorch.tensor",
