@@ -18,7 +18,8 @@ Each case is a small module, executed once with torch and once with ``import gra
 must then pass the same check (eager equals scripted, ``a`` equals ``b``); where torch's values do
 not depend on the random seed (the module run again with another seed gives the same values),
 graphtorch's values must also equal torch's. Cases that read TorchScript internals (``._c``,
-``torch._C``, ``.graph``, ``FileCheck``) are not taken.
+``torch._C``, ``.graph``, ``graph_for``, ``last_executed_optimized_graph``, ``FileCheck``) are
+not taken.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pathlib import Path
 
 _CASE_FN = "__case__"
 _VALUE = "value:"  # in the set of scripted names: a name bound to a scripted call's result
-_INTERNAL = re.compile(r"\._c\b|torch\._C|\.graph\b|FileCheck|\.code\b|_jit_internal")
+_INTERNAL = re.compile(r"\._c\b|torch\._C|\.graph\b|FileCheck|\.code\b|_jit_internal|\.graph_for\b"
+                       r"|last_executed_optimized_graph")
 _PRELUDE = (
     "def make_global(*objs):\n"
     "    for o in objs:\n"
