@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphtorch import dtypes
 from graphtorch.ops import lowering as L
 from graphtorch.ops.dispatch import compute_dtype
 from graphtorch.ops.registry import REGISTRY, Promotion
@@ -252,8 +253,6 @@ class FusedKernel:
 
     # -- compilation ---------------------------------------------------------------------------
     def _compile(self, args: list) -> _Spec:
-        from graphtorch import dtypes
-
         ns = dict(_NAMESPACE)
         w = _BodyWriter(ns)
         env: dict[object, _Operand] = {}
@@ -338,8 +337,6 @@ class FusedKernel:
         return res
 
     def _cast(self, w: _BodyWriter, o: _Operand, dtype: np.dtype, probe_env: dict) -> _Operand:
-        from graphtorch import dtypes
-
         t = w.call("_cast", [o.code, w.literal(dtypes.from_numpy(dtype))])
         self._probe(w, len(w.lines) - 1, probe_env)
         return _Operand(t, True, o.zero_dim)

@@ -69,9 +69,6 @@ UNEXPLAINED_LAZY: dict[str, set[str]] = {
         "graphtorch.autograd.grad_mode", "graphtorch.device", "graphtorch.passes.manager",
         "graphtorch.tensor",
     },
-    "graphtorch.runtime.cpu_fused": {"graphtorch.dtypes"},
-    "graphtorch.runtime.triton.codegen": {"graphtorch.ir.printer"},
-    "graphtorch.runtime.triton.launch": {"graphtorch.device", "graphtorch.tensor"},
     "graphtorch.utils.data.distributed": {"graphtorch"},
     "graphtorch.viz.trace": {"graphtorch.autograd"},
 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from graphtorch import dtypes
 from graphtorch.errors import GraphError, UnsupportedError
 from graphtorch.ir.graph import Graph, TensorRef, Value
-from graphtorch.ir.printer import print_graph
+from graphtorch.ir.printer import print_graph, value_names
 from graphtorch.ops.dispatch import compute_dtype
 from graphtorch.ops.lowering import NO_DEFAULT, lowering_of, unread_args
 from graphtorch.ops.meta import TensorMeta
@@ -275,8 +275,6 @@ class _Kernel:
 
 
 def _short_names(sub: Graph) -> dict[Value, str]:
-    from graphtorch.ir.printer import value_names
-
     return value_names(sub)
 
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from graphtorch import dtypes
+from graphtorch.device import CPU, array_module, device_of_array
 from graphtorch.errors import GraphError, UnsupportedError
 from graphtorch.ir.graph import Graph, Node
 from graphtorch.ops.meta import broadcast_shapes
+from graphtorch.tensor import Tensor
 
 from . import source_cache
 from .codegen import (
@@ -33,7 +35,9 @@ from .codegen import (
     generate,
     graph_key,
 )
+from .cupy_driver import CupyArg, install
 from .layout import Access, element_strides, plan_layout
+from .numpy_adapter import NumpyArg
 
 GPU_BLOCK, GPU_WARPS = 1024, 4
 INTERPRETER_MAX_BLOCK = 1 << 16   # one interpreted program per 64K elements: numpy does the work
@@ -77,6 +81,7 @@ def compile_kernel(sub: Graph, spec: Specialization, backend: str) -> CompiledKe
     stem = f"fg_{info.key[:16]}_{spec_hash}"
     src = generate(sub, spec, f"fused_{info.key[:12]}")
     path = source_cache.write_source(stem, src.text)
+    # NOTE: triton takes ~0.35 s to import and is a Linux-only dependency: loaded on first compile
     if backend == "interpreter":
         from triton.runtime.interpreter import InterpretedFunction as jit
     else:
@@ -119,18 +124,12 @@ def run_fusion_group(node_or_subgraph: Node | Graph, inputs: Sequence) -> list:
             results[j] = arr
     if not wrap:
         return results
-    from graphtorch.device import CPU
-    from graphtorch.tensor import Tensor
-
     return [Tensor._wrap(r, device or CPU) for r in results]
 
 
 def _unwrap(inputs: Sequence) -> tuple[list, object, bool]:
     """Arrays and Python numbers of ``inputs``, their device (None: host) and whether any input
     was a Tensor (then outputs are Tensors too)."""
-    from graphtorch.device import device_of_array
-    from graphtorch.tensor import Tensor
-
     values, device, wrap = [], None, False
     for x in inputs:
         if isinstance(x, Tensor):
@@ -148,8 +147,6 @@ def _unwrap(inputs: Sequence) -> tuple[list, object, bool]:
 def _array_of(t, device):
     data = getattr(t, "_data", t)
     if device is not None and device.type != "cpu" and isinstance(data, np.ndarray):
-        from graphtorch.device import array_module
-
         return array_module(device).asarray(data)
     return data
 
@@ -185,7 +182,7 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
     arrays = [xp.empty(shape, dtype=np.uint8 if dt is dtypes.bool_ else dt.np)
               for dt in src.out_dtypes]
     if layout.numel:
-        wrap = _numpy_arg if backend == "interpreter" else _cupy_arg
+        wrap = NumpyArg if backend == "interpreter" else CupyArg
         args = [wrap(values[i]) for i in src.tensor_args] + [wrap(a) for a in arrays]
         if src.float_args:
             buf = np.array([values[i] for i in src.float_args], dtype=np.float64)
@@ -199,8 +196,6 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
             with np.errstate(all="ignore"):
                 kernel.fn[(math.ceil(layout.numel / block),)](*args, BLOCK=block)
         else:
-            from .cupy_driver import install
-
             install()
             grid = (math.ceil(layout.numel / GPU_BLOCK),)
             kernel.fn[grid](*args, BLOCK=GPU_BLOCK, num_warps=GPU_WARPS)
@@ -233,19 +228,7 @@ def _plan(sub: Graph, values: list, used: frozenset, shape: tuple, outs: tuple,
     return layout, dict(zip(tensor_pos, layout.strides)), kernel
 
 
-def _numpy_arg(a):
-    from .numpy_adapter import NumpyArg
-
-    return NumpyArg(a)
-
-
-def _cupy_arg(a):
-    from .cupy_driver import CupyArg
-
-    return CupyArg(a)
-
-
 def _cupy():
-    import cupy
+    import cupy  # NOTE: an optional dependency (the cuda12/cuda13 extras): CUDA inputs only
 
     return cupy
