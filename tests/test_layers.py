@@ -69,8 +69,6 @@ UNEXPLAINED_LAZY: dict[str, set[str]] = {
         "graphtorch.autograd.grad_mode", "graphtorch.device", "graphtorch.passes.manager",
         "graphtorch.tensor",
     },
-    "graphtorch.utils.data.distributed": {"graphtorch"},
-    "graphtorch.viz.trace": {"graphtorch.autograd"},
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from graphtorch.autograd import no_grad
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.printer import node_line
 from graphtorch.runtime.interpreter import Interpreter
@@ -88,8 +89,6 @@ def _module_paths(root) -> dict[int, str]:
 def trace_run(target, inputs: list, iters: int, module=None, warmup: int = 0) -> list[Slice]:
     """One slice per iteration of ``target``'s graph run on ``inputs`` (module first when the
     target is a method), each holding its nodes' slices; ``warmup`` untraced runs first."""
-    from graphtorch.autograd import no_grad
-
     names = _module_paths(module) if module is not None else {}
     interp = _TimingInterpreter(names)
     out = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+import graphtorch as gt
 from graphtorch.distributed.process_group import get_rank, get_world_size
 from graphtorch.ops.random import Generator
 from graphtorch.utils.data import Sampler
@@ -75,7 +76,5 @@ class DistributedSampler(Sampler):
 
 
 def _randperm(n: int, generator: Generator) -> list[int]:
-    # the registry op: graphtorch.randperm is installed on the package at import time
-    from graphtorch import randperm
-
-    return randperm(n, generator=generator).tolist()
+    # the registry op, bound on the package when graphtorch/__init__.py runs
+    return gt.randperm(n, generator=generator).tolist()
