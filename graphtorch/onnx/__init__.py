@@ -107,4 +107,4 @@ def _arg_names(model, owner) -> list[str]:
 
 def _defaults(model, owner) -> dict:
     graph = model._method("forward").graph if owner is not None else model.graph
-    return dict(getattr(graph, "defaults", None) or getattr(model, "_gt_defaults", {}) or {})
+    return dict(graph.defaults)
