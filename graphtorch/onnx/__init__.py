@@ -22,7 +22,7 @@ __all__ = ["export", "is_available"]
 def is_available() -> bool:
     """Whether the ``onnx`` package is installed."""
     try:
-        import onnx  # noqa: F401 - a probe
+        import onnx  # noqa: F401 - NOTE: a probe for the optional dependency
     except ImportError:
         return False
     return True
