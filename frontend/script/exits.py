@@ -215,6 +215,12 @@ class ExitLowerer(Lowerer):
                 blk.set_outputs([])
             return
         returned = [self._returned(env) for env in envs]
+        # NOTE: in a prim::Loop body, a name a path never assigned before it left (break /
+        # continue) is dead there: the rest of the iteration is guarded, and a name first
+        # assigned in the body is not carried out of the loop. Not so in an unrolled loop,
+        # whose copies share the names.
+        in_loop_body = bool(self.state.unrolled) and not self.state.unrolled[-1]
+        left = [in_loop_body and self.has_left(env) for env in envs]
         names = []
         for env in envs:
             for k, v in env.items():
@@ -228,7 +234,9 @@ class ExitLowerer(Lowerer):
             elif name == RV:
                 live = [not r and isinstance(v, Value) for v, r in zip(vals, raised)]
             else:
-                live = [not r and not ret for r, ret in zip(raised, returned)]
+                live = [not r and not ret and not (gone and (v is None or
+                                                            isinstance(v, Undefined)))
+                        for r, ret, gone, v in zip(raised, returned, left, vals)]
             live_vals = [v for v, ok in zip(vals, live) if ok]
             if not live_vals:
                 continue

@@ -108,6 +108,7 @@ class LoopLowerer(Lowerer):
             self.env[n] = blk.add_input(n, types[n])
         entry = dict(self.env)
         self.state.loop_depth += 1
+        self.state.unrolled.append(False)
         with self.graph.insert_point(blk):
             bind(it)
             self.exits.clear_exits()      # an iteration starts when nothing has left
@@ -128,6 +129,7 @@ class LoopLowerer(Lowerer):
             if RV not in names and isinstance(self.env.get(RV), Value):
                 body_types[RV] = self.env[RV].type
         self.state.loop_depth -= 1
+        self.state.unrolled.pop()
         if any(not T.is_subtype(body_types[n], types[n]) for n in names):
             blk.set_outputs(outs)   # widened and compiled again by the caller
         else:
@@ -240,7 +242,9 @@ class LoopLowerer(Lowerer):
                 self.exits.block(s.body)
             return self.const(False)
         self.state.loop_depth += 1
+        self.state.unrolled.append(True)
         self._unroll_from(s, binds, 0)
+        self.state.unrolled.pop()
         self.state.loop_depth -= 1
         broke = self.env[BRK]
         self.exits.after_loop(None if self.exits.flag(RET) is False else self.env[RET])

@@ -80,6 +80,7 @@ class FunctionState:
         self.qualname = qualname or fn.name
         self.env: dict[str, object] = {}
         self.loop_depth = 0
+        self.unrolled: list[bool] = []  # per enclosing loop (innermost last): unrolled?
         self.return_type: T.Type | None = None
         self.arg_names: list[str] = []
         self.static_lens: set = set()   # len(<module container>) values: their ranges unroll

@@ -227,3 +227,49 @@ def test_shifts_on_tensors_match_eager():
     for got, want in zip(gt.jit.script(shifts)(x, y, 2), shifts(x, y, 2)):
         assert got.dtype == want.dtype
         same(got, want)
+
+
+# -- a name assigned on every path that stays in the loop body -----------------------------------
+def assigned_unless_broke(cond: int) -> int:
+    m = 0
+    for _ in range(3):
+        if cond == 2:
+            if cond == 2:
+                m = 2
+                break
+            k = 1
+        else:
+            k = 2
+        m += k
+    return m
+
+
+def unrolled_first_assigned_after_break(cond: int) -> int:
+    k = -1
+    for i in (1, 2, 3):
+        if cond == i:
+            break
+        j = i
+        k = j
+    return k
+
+
+def unrolled_reads_name_a_break_skipped(cond: int) -> int:
+    for i in (1, 2, 3):
+        if cond == i:
+            break
+        k = i
+    return k        # Python: UnboundLocalError when cond == 1
+
+
+def test_a_name_dead_on_the_path_that_broke_is_not_undefined():
+    sfn = gt.jit.script(assigned_unless_broke)
+    assert [sfn(c) for c in (0, 2, 3)] == [assigned_unless_broke(c) for c in (0, 2, 3)]
+    sfn = gt.jit.script(unrolled_first_assigned_after_break)
+    assert [sfn(c) for c in range(5)] == [unrolled_first_assigned_after_break(c)
+                                          for c in range(5)]
+
+
+def test_an_unrolled_loop_keeps_refusing_a_name_a_break_may_skip():
+    with pytest.raises(ScriptError, match="'k' may be undefined here"):
+        gt.jit.script(unrolled_reads_name_a_break_skipped)

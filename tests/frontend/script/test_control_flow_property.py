@@ -1,7 +1,8 @@
 """Property test of the exit transform: random programs of nested if / for (over ranges, and over
-tuples, which are unrolled) / while, loops with and without ``else`` clauses, with return /
-break / continue, integer arithmetic and string appends, scripted with graphtorch.jit.script,
-must equal plain Python on many inputs (and pass the IR verifier).
+tuples, which are unrolled) / while, loops with and without ``else`` clauses and with names first
+assigned in the body, with return / break / continue, integer arithmetic and string appends,
+scripted with graphtorch.jit.script, must equal plain Python on many inputs (and pass the IR
+verifier).
 
 A program the compiler refuses must be refused with a ScriptError; refusals are counted and must
 stay rare for this subset.
@@ -87,11 +88,12 @@ class _Generator:
             return lines
         if kind == "for":
             var = f"i{depth}"
-            body = self.block(depth + 1, loops + [var], True)
             if self.r.random() < 0.3:     # over a tuple: unrolled while compiling
+                body = self.block(depth + 1, loops + [var], True)
                 items = ", ".join(self.operand(loops) for _ in range(self.r.randint(1, 3)))
                 return [f"for {var} in ({items},):"] + _indent(body) + \
                     self.loop_else(depth, loops, in_loop)
+            body = self.loop_body(depth, loops + [var])
             bound = self.r.choice(["3", "x % 4", "y + 2", "0", "b % 3"])
             return [f"for {var} in range({bound}):"] + _indent(body) + \
                 self.loop_else(depth, loops, in_loop)
@@ -99,9 +101,22 @@ class _Generator:
         test = f"{var} < {self.r.randint(0, 4)}"
         if self.r.random() < 0.5:
             test += f" and ({self.condition(loops)})"
-        body = [f"{var} += 1"] + self.block(depth + 1, loops + [var], True)
+        body = [f"{var} += 1"] + self.loop_body(depth, loops + [var])
         return [f"{var} = 0", f"while {test}:"] + _indent(body) + \
             self.loop_else(depth, loops, in_loop)
+
+    def loop_body(self, depth: int, loops: list[str]) -> list[str]:
+        """The body of a prim::Loop (range, while); sometimes a name first assigned in the body
+        in both branches of an if, one of which may break or continue before it, and read after
+        the if (the name is dead on the paths that left)."""
+        if self.r.random() < 0.3:
+            fresh = f"t{depth}"
+            assign = f"{fresh} = ({self.operand(loops)} + 1) % 101"
+            return [f"if {self.condition(loops)}:"] + \
+                _indent(self.block(depth + 1, loops, True) + [assign]) + \
+                ["else:", f"    {fresh} = {self.operand(loops)}"] + \
+                self.block(depth + 1, loops, True) + [f"a = (a + {fresh}) % 101"]
+        return self.block(depth + 1, loops, True)
 
     def loop_else(self, depth: int, loops: list[str], in_loop: bool) -> list[str]:
         """Sometimes an ``else`` clause: it is outside the loop (a break in it leaves the
