@@ -44,30 +44,30 @@ class _TsSkipTest(Exception):
 class _Recorder:
     """A stand-in for the JitTestCase ``self``: records the calls of one checkScript site."""
 
-    target = None       # the site this run measures
-    feed = None         # inputs to use at the i-th call (graphtorch side: torch's, converted)
-    records = []        # per call: ("ok", inputs, eager, scripted) or ("error", phase, exc)
-    lib = None          # torch or graphtorch
-    text_dir = None     # where checkScript(source_text) writes its source (inspect needs a file)
+    _ts_target = None       # the site this run measures
+    _ts_feed = None         # inputs to use at the i-th call (graphtorch side: torch's, converted)
+    _ts_records = []        # per call: ("ok", inputs, eager, scripted) or ("error", phase, exc)
+    _ts_lib = None          # torch or graphtorch
+    _ts_text_dir = None     # where checkScript(source_text) writes its source (for inspect)
 
-    def _inputs(self, inputs):
-        i = len(type(self).records)
-        feed = type(self).feed
+    def _ts_inputs(self, inputs):
+        i = len(type(self)._ts_records)
+        feed = type(self)._ts_feed
         if feed is not None and i < len(feed):
             return feed[i]
         return tuple(inputs) if inputs is not None else ()
 
     def checkScript(self, site, script, inputs=(), name="func", *args, frames_up=1, **kwargs):
-        if site != type(self).target:
+        if site != type(self)._ts_target:
             return None
-        records = type(self).records
+        records = type(self)._ts_records
         try:
-            inputs = self._inputs(inputs)
+            inputs = self._ts_inputs(inputs)
             if isinstance(script, str):
                 frame = _ts_sys._getframe(frames_up)
                 scope = dict(frame.f_globals)
                 scope.update(frame.f_locals)
-                path = f"{type(self).text_dir}/site_{len(records)}_{id(self)}.py"
+                path = f"{type(self)._ts_text_dir}/site_{len(records)}_{id(self)}.py"
                 with open(path, "w") as f:
                     f.write(script)
                 exec(compile(script, path, "exec"), scope)
@@ -79,18 +79,18 @@ class _Recorder:
             raise
         kept = _ts_copy.deepcopy(inputs)
         try:
-            scripted = type(self).lib.jit.script(fn)
+            scripted = type(self)._ts_lib.jit.script(fn)
         except Exception as exc:
             records.append(("error", "script", exc))
             raise
         try:
-            type(self).lib.manual_seed(7)
+            type(self)._ts_lib.manual_seed(7)
             eager = fn(*_ts_copy.deepcopy(inputs))
         except Exception as exc:
             records.append(("error", "eager", exc))
             raise
         try:
-            type(self).lib.manual_seed(7)
+            type(self)._ts_lib.manual_seed(7)
             got = scripted(*_ts_copy.deepcopy(inputs))
         except Exception as exc:
             records.append(("error", "run", exc))
@@ -99,24 +99,24 @@ class _Recorder:
         return scripted
 
     def checkModule(self, site, module, inputs=(), *args, **kwargs):
-        if site != type(self).target:
+        if site != type(self)._ts_target:
             return None
-        records = type(self).records
-        inputs = self._inputs(inputs)
+        records = type(self)._ts_records
+        inputs = self._ts_inputs(inputs)
         kept = _ts_copy.deepcopy(inputs)
         try:
-            scripted = type(self).lib.jit.script(module)
+            scripted = type(self)._ts_lib.jit.script(module)
         except Exception as exc:
             records.append(("error", "script", exc))
             raise
         try:
-            type(self).lib.manual_seed(7)
+            type(self)._ts_lib.manual_seed(7)
             eager = module(*inputs)
         except Exception as exc:
             records.append(("error", "eager", exc))
             raise
         try:
-            type(self).lib.manual_seed(7)
+            type(self)._ts_lib.manual_seed(7)
             got = scripted(*inputs)
         except Exception as exc:
             records.append(("error", "run", exc))
@@ -125,7 +125,7 @@ class _Recorder:
         return scripted
 
     @_ts_contextlib.contextmanager
-    def _swallow(self):
+    def _ts_swallow(self):
         try:
             yield
         except Exception:
@@ -133,15 +133,15 @@ class _Recorder:
 
     def assertRaises(self, exc_type, fn=None, *args, **kwargs):
         if fn is None:
-            return self._swallow()
-        with self._swallow():
+            return self._ts_swallow()
+        with self._ts_swallow():
             fn(*args, **kwargs)
 
     def assertRaisesRegex(self, exc_type, regex, fn=None, *args, **kwargs):
         return self.assertRaises(exc_type, fn, *args, **kwargs)
 
     def assertRaisesRegexWithHighlight(self, exc_type, regex, highlight):
-        return self._swallow()
+        return self._ts_swallow()
 
     assertWarns = assertRaises
     assertWarnsRegex = assertRaisesRegex
@@ -313,8 +313,8 @@ def _run_method(case: dict, src: str, path: Path, lib, seed: int, feed, programs
     """(records, exception or None) of one run of the case's test method."""
     mod = programs.module(src, path)
     rec = mod.__dict__["_Recorder"]
-    rec.target, rec.feed, rec.records = case["site"], feed, []
-    rec.lib, rec.text_dir = lib, str(path.parent)
+    rec._ts_target, rec._ts_feed, rec._ts_records = case["site"], feed, []
+    rec._ts_lib, rec._ts_text_dir = lib, str(path.parent)
     lib.manual_seed(seed)
     inst = mod.__dict__["__Self__"]()
     try:
@@ -324,7 +324,7 @@ def _run_method(case: dict, src: str, path: Path, lib, seed: int, feed, programs
         raise
     except BaseException as e:  # noqa: BLE001 - the records say how far it got
         exc = e
-    return rec.records, exc
+    return rec._ts_records, exc
 
 
 def _describe(exc: BaseException | None) -> str:
