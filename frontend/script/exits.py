@@ -104,9 +104,18 @@ class ExitLowerer(Lowerer):
 
         def go_on():
             self.clear_exits()
+            self._narrow_to_staying_paths()
             rest()
 
         self.branches(self.env[EXIT], exited, go_on, pos)
+
+    def _narrow_to_staying_paths(self) -> None:
+        """Past ``if $exit`` only the paths that stayed run: a name merged from a path that
+        left (``x = None; continue``) and from paths that stayed has their narrower type here."""
+        stay = self.state.stay_types
+        for name, v in list(self.env.items()):
+            if not name.startswith("$") and isinstance(v, Value) and v in stay:
+                self.env[name] = self.graph.emit(Prim.unchecked_cast, [v], [stay[v]]).output
 
     def loop_else(self, broke: Value, stmts: list[S.Stmt], pos) -> None:
         """A loop's ``else`` clause, compiled past the loop: it runs on the paths that have not
@@ -288,9 +297,26 @@ class ExitLowerer(Lowerer):
             out = node.add_output(t)
             if not name.startswith("$"):
                 out.name = name
+                self._record_stay_type(out, t, vals, live, envs)
             self.env[name] = out
         for blk, o in zip(blocks, outs):
             blk.set_outputs(o)
+
+    def _record_stay_type(self, out: Value, t: T.Type, vals: list, live: list,
+                          envs: list[dict]) -> None:
+        """The type ``out`` has on the paths that did not leave, when narrower than ``t``."""
+        stay = self.state.stay_types
+        types = [stay.get(v, v.type) for v, ok, env in zip(vals, live, envs)
+                 if ok and not self.has_left(env) and isinstance(v, Value)]
+        if not types:
+            return
+        narrow = types[0]
+        for u in types[1:]:
+            narrow = T.unify(narrow, u)
+            if narrow is None:
+                return
+        if narrow != t and T.is_subtype(narrow, t):
+            stay[out] = narrow
 
     def _returned(self, env: dict) -> bool:
         v = env.get(RET)

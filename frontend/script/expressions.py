@@ -206,8 +206,20 @@ class ExpressionLowerer(Lowerer):
         if static is not None:
             return self.lower(e.body if static else e.orelse, expected)
         cond = self.condition(e.test)
-        return self.loops.if_value(cond, lambda: self.lower_value(e.body),
-                                   lambda: self.lower_value(e.orelse), e.pos)
+        refine_true, refine_false = self.stmts.refinements(e.test)
+
+        def refined(branch: S.Expr, refine):
+            def lower():    # `1 if x is None else x`: x is refined in its branch only
+                saved = dict(self.env)
+                self.stmts.apply_refinements(refine)
+                try:
+                    return self.lower_value(branch)
+                finally:
+                    self.env = saved
+            return lower
+
+        return self.loops.if_value(cond, refined(e.body, refine_true),
+                                   refined(e.orelse, refine_false), e.pos)
 
     def expr_Attribute(self, e, expected):
         base = self.lower(e.value)

@@ -88,6 +88,7 @@ class FunctionState:
         self.param_types: dict = dict(param_types or {})   # unannotated parameters' types
         self.expr_depth = 0             # nesting of the expression being compiled
         self.fork_types: dict = {}      # the result types of the futures fork() returned
+        self.stay_types: dict = {}      # merged value -> its type on the paths that did not leave
 
     def lookup_global(self, name: str):
         """What ``name`` means in the function's closure, module globals or builtins."""

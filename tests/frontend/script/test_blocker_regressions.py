@@ -273,3 +273,53 @@ def test_a_name_dead_on_the_path_that_broke_is_not_undefined():
 def test_an_unrolled_loop_keeps_refusing_a_name_a_break_may_skip():
     with pytest.raises(ScriptError, match="'k' may be undefined here"):
         gt.jit.script(unrolled_reads_name_a_break_skipped)
+
+
+# -- refinement: in a ternary's branches, and past paths that continued ----------------------------
+def refine_outside_loop():
+    if 1 == 1:
+        x = None
+    else:
+        x = 1
+    i = 0
+    j = 0
+    while x is None or gt.jit._unwrap_optional(x) > 3:
+        if i < 3:
+            if i < 3:
+                x = gt.jit.annotate(int | None, None)
+                i += 1
+                continue
+            x = 1
+        else:
+            x = 1 if x is None else x   # refined in the ternary's false branch
+        x = x + 1                       # an int here: the path that set None continued
+        j = x + x
+    return x, j
+
+
+def ternary_refines(x: int | None, y: int | str):
+    return (0 if x is None else x + 1), (y + 1 if isinstance(y, int) else len(y))
+
+
+def none_on_a_path_that_stays(n: int):
+    x: int | None = 0
+    for i in range(n):
+        if i == 1:
+            x = None
+            continue
+        if i == 2:
+            x = None            # stays: x may be None below
+        x = x + 1
+    return x
+
+
+def test_refinement_in_ternaries_and_past_continue():
+    assert gt.jit.script(refine_outside_loop)() == refine_outside_loop()
+    sfn = gt.jit.script(ternary_refines)
+    for args in ((None, 1), (3, "ab")):
+        assert sfn(*args) == ternary_refines(*args)
+
+
+def test_a_none_on_a_path_that_stays_is_not_narrowed_away():
+    with pytest.raises(ScriptError, match=r"unsupported operand types for \+: int\? and int"):
+        gt.jit.script(none_on_a_path_that_stays)
