@@ -30,6 +30,7 @@ the call is re-run by the interpreter; if that succeeds the plan is demoted to t
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -220,6 +221,16 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
     """A plan for ``graph`` (a prepared graph) and the outputs of this first call (or None when
     the caller must run the plan itself)."""
     t0 = time.perf_counter()
+    collecting = gc.isenabled()
+    gc.disable()  # NOTE: building allocates graphs by the thousand: no cyclic GC passes meanwhile
+    try:
+        return _build(graph, inputs, key, t0)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(graph, inputs: list, key: tuple, t0: float) -> tuple[ExecutionPlan, list | None]:
     plan = ExecutionPlan(key, "interpreter", reference=graph)
     if _needs_grad(inputs):
         _autograd_code(plan, graph, inputs)
