@@ -72,6 +72,9 @@ class BuiltinCalls(Lowerer):
                 n = self.const(self.modules.container_length(raw))
                 self.state.static_lens.add(n)
                 return n
+        if name == "list" and len(e.args) == 1 and not e.keywords and \
+                is_range_call(e.args[0], self):
+            return self.range_list(e.args[0])     # list(range(...))
         args, kwargs = self.calls.args_of(e) if name not in ("isinstance", "range") else ([], {})
         if name == "len":
             v = args[0]
@@ -120,8 +123,10 @@ class BuiltinCalls(Lowerer):
         if name == "isinstance":
             return self.isinstance_call(e)
         if name == "range":
-            raise self.src.error("range() is only supported as the iterable of a for loop",
-                                 e.pos, "write 'for i in range(...)', or build a list")
+            raise self.src.error("range() is only supported as the iterable of a for loop, in "
+                                 "zip()/enumerate() there, and in list()", e.pos,
+                                 "write 'for i in range(...)', or build a list with "
+                                 "list(range(...))")
         hint = _BUILTIN_HINTS.get(name)
         raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
 
@@ -241,6 +246,11 @@ class BuiltinCalls(Lowerer):
     def _tuple_items(self, v: Value) -> list[Value]:
         return [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
                 for i, et in enumerate(v.type.elems)]
+
+    def range_list(self, e: S.Call) -> Value:
+        """The ``int[]`` of ``range(...)`` (as the comprehension ``[i for i in range(...)]``)."""
+        var = S.Name(e.pos, "range$item")
+        return self.exprs.lower_value(S.ListComp(e.pos, var, [S.Comprehension(e.pos, var, e, [])]))
 
     def _list_builtin(self, args: list[Value], e: S.Call) -> Value:
         """``list(x)``: a new list (a copy; the characters of a str; the keys of a dict)."""
@@ -426,3 +436,10 @@ def type_spec(t: T.Type) -> str:
     if isinstance(t, T.UnionType):
         return "|".join(type_spec(m) for m in t.members)
     return str(t)
+
+
+def is_range_call(e: S.Expr, lowerer: Lowerer) -> bool:
+    """``e`` calls Python's ``range`` (not a local or global rebinding the name)."""
+    return isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id == "range" and \
+        e.func.id not in lowerer.env and \
+        lowerer.state.lookup_global_or_none("range") is range

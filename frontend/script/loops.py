@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.builtin_calls import is_range_call
 from graphtorch.frontend.script.exits import BRK, EXIT, NO_VALUE, RET, RV
 from graphtorch.frontend.script.flow import INT_MAX, assigned_names, contains, target_names
 from graphtorch.frontend.script.state import Lowerer
@@ -220,7 +221,10 @@ class LoopLowerer(Lowerer):
             if not it.args:
                 raise self.src.error("zip() needs at least one iterable in script", it.pos)
             return tuple(self._iteration_shape(a, seqs) for a in it.args)
-        seqs.append(self.exprs.lower(it))
+        if is_range_call(it, self):    # zip(xs, range(n)): the list of the range
+            seqs.append(self.builtin_calls.range_list(it))
+        else:
+            seqs.append(self.exprs.lower(it))
         return len(seqs) - 1
 
     def _unrolled_range(self, s: S.For, args: list[Value]) -> Value:

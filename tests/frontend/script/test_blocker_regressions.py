@@ -323,3 +323,21 @@ def test_refinement_in_ternaries_and_past_continue():
 def test_a_none_on_a_path_that_stays_is_not_narrowed_away():
     with pytest.raises(ScriptError, match=r"unsupported operand types for \+: int\? and int"):
         gt.jit.script(none_on_a_path_that_stays)
+
+
+# -- range() in list() and in zip()/enumerate() of a for loop -------------------------------------
+def range_lists():
+    return list(range(5)), list(range(2, 9, 3)), list(range(5, 0, -2)), list(range(0))
+
+
+def zip_with_range(x: list[int], y: list[int]) -> int:
+    total = 0
+    for (i, (j, v), k) in zip(x, enumerate(y), range(0, 100)):
+        total += i * j * v * k
+    return total
+
+
+def test_range_in_list_and_zip():
+    assert gt.jit.script(range_lists)() == range_lists()
+    args = ([1, 2, 3], [4, 5, 6])
+    assert gt.jit.script(zip_with_range)(*args) == zip_with_range(*args)

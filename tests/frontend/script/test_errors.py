@@ -108,8 +108,8 @@ SEMANTIC = [
      "by an integer literal", "t[i]", "use a list"),
     ("string_indexing", "string indices must be integers, not str", '"0"', None),
     ("percent_format", "unsupported operand types for %: int and str", '% "%d"', None),
-    ("range_as_value", "range() is only supported as the iterable of a for loop", "range(n)",
-     "for i in range"),
+    ("range_as_value", "range() is only supported as the iterable of a for loop, in "
+     "zip()/enumerate() there, and in list()", "range(n)", "list(range(...))"),
     ("wrong_return_annotation", "the return value is declared as int, but the value has type "
      "str", "return", None),
     ("annotated_mismatch", "'n' is declared as int, but the value has type str", '"three"',
