@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script.source import Pos, get_source
 from graphtorch.frontend.script.unit import ScriptUnit
 
 
@@ -17,8 +18,7 @@ def script(obj):
     if isinstance(obj, Module):
         return script_module(obj)
     if isinstance(obj, type):
-        raise ScriptError(f"cannot script the class {obj.__qualname__}: script an instance",
-                          hint=f"write graphtorch.jit.script({obj.__name__}(...))")
+        raise _class_refusal(obj, issubclass(obj, Module))
     if not callable(obj):
         raise ScriptError(f"cannot script a {type(obj).__name__} object: script takes a "
                           f"function or an nn.Module")
@@ -39,6 +39,28 @@ def script_module(module):
         return ScriptUnit().script_module(module)
     except RecursionError:
         raise _too_deep(type(module)) from None
+
+
+def _class_refusal(cls: type, is_module: bool) -> ScriptError:
+    """``script`` of a class: a module class wants an instance; other classes (TorchScript's
+    script classes) are not supported. The caret points at the ``class`` line."""
+    if is_module:
+        message = f"cannot script the class {cls.__qualname__}: script an instance"
+        hint = f"write graphtorch.jit.script({cls.__name__}(...))"
+    else:
+        message = (f"script classes (graphtorch.jit.script on the class {cls.__qualname__}) "
+                   f"are not supported: script has no user classes with methods")
+        hint = ("use an nn.Module (its methods compile), a typing.NamedTuple or an Enum for "
+                "data, or functions; code that needs the class can stay Python in a "
+                "@graphtorch.jit.ignore function")
+    try:
+        src = get_source(cls)
+    except ScriptError:
+        return ScriptError(message, hint=hint)
+    for n, line in enumerate(src.text.splitlines(), 1):
+        if line.lstrip().startswith("class "):
+            return src.error(message, Pos(n, len(line) - len(line.lstrip()) + 1), hint)
+    return ScriptError(message, hint=hint)
 
 
 def _too_deep(obj) -> ScriptError:

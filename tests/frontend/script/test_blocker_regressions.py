@@ -341,3 +341,24 @@ def test_range_in_list_and_zip():
     assert gt.jit.script(range_lists)() == range_lists()
     args = ([1, 2, 3], [4, 5, 6])
     assert gt.jit.script(zip_with_range)(*args) == zip_with_range(*args)
+
+
+# -- script() of a class: refused with a caret at the class line -----------------------------------
+class PlainCounter:
+    def __init__(self, start: int):
+        self.value = start
+
+
+def test_scripting_a_class_is_refused_at_its_class_line():
+    with pytest.raises(ScriptError) as info:
+        gt.jit.script(PlainCounter)
+    err = info.value
+    assert str(err).splitlines()[0] == (
+        "script classes (graphtorch.jit.script on the class PlainCounter) are not supported: "
+        "script has no user classes with methods")
+    assert err.source_line == "class PlainCounter:" and err.column == 1
+    assert "typing.NamedTuple" in err.hint
+    with pytest.raises(ScriptError, match="cannot script the class ReassignsBuffer: script an "
+                                          "instance") as info:
+        gt.jit.script(ReassignsBuffer)
+    assert info.value.source_line.startswith("class ReassignsBuffer(")
