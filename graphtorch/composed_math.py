@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from builtins import max as builtins_max
+from builtins import min as builtins_min
 
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
@@ -27,7 +28,10 @@ __all__ = ["true_divide", "absolute", "negative", "positive", "fix", "sgn", "sig
            "inner", "mv", "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax",
            "msort", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
            "dstack", "column_stack", "broadcast_shapes", "broadcast_tensors", "rot90",
-           "repeat_interleave", "unfold"]
+           "repeat_interleave", "unfold", "ldexp", "sinc", "gcd", "lcm", "take", "tensor_split",
+           "diag_embed", "diagflat", "cartesian_prod", "block_diag", "vander", "trapezoid",
+           "trapz", "cumulative_trapezoid", "is_nonzero", "is_same_size", "index_copy",
+           "select_scatter", "slice_scatter"]
 
 
 # --- aliases --------------------------------------------------------------------------------------
@@ -435,3 +439,218 @@ def unfold(input, dimension: int, size: int, step: int):  # noqa: A002
     windows = x.index_select(d, index).reshape(shape[:d] + [count, size] + shape[d + 1:])
     out = windows.movedim(d + 1, -1)
     return out.reshape([size]) if input.ndim == 0 else out
+
+
+# --- more elementwise, indexing and construction helpers ---------------------------------------
+def _arange(start: int, end: int, step: int = 1):
+    return dispatch(REGISTRY["arange"], (start, end, step), {"dtype": dtypes.int64})
+
+
+def ldexp(input, other):  # noqa: A002
+    """``input * 2 ** other`` (a float result)."""
+    return _as_float(input) * (2.0 ** _as_float(other))
+
+
+def sinc(input):  # noqa: A002
+    """The normalized sinc: ``sin(pi x) / (pi x)``, 1 at 0."""
+    x = _as_float(input) * math.pi
+    safe = x.masked_fill(x == 0, 1.0)
+    return (safe.sin() / safe).masked_fill(x == 0, 1.0)
+
+
+def gcd(input, other):  # noqa: A002
+    """Elementwise greatest common divisor of integer tensors (non-negative)."""
+    if input.dtype.is_floating_point or other.dtype.is_floating_point:
+        raise TypeError("gcd is only implemented for integer tensors")
+    a, b = broadcast_tensors(input.abs(), other.abs())
+    a, b = a.clone(), b.clone()
+    while bool((b != 0).any()):
+        nonzero = b != 0
+        rest = (a % b.masked_fill(~nonzero, 1)).where(nonzero, b)
+        a, b = b.where(nonzero, a), rest
+    return a
+
+
+def lcm(input, other):  # noqa: A002
+    """Elementwise least common multiple of integer tensors (non-negative; 0 if either is 0)."""
+    g = gcd(input, other)
+    return (input // g.masked_fill(g == 0, 1) * other).abs().masked_fill(g == 0, 0)
+
+
+def take(input, index):  # noqa: A002
+    """Elements of the flattened input at ``index`` (the result has the index's shape)."""
+    return input.reshape(-1).index_select(0, index.reshape(-1)).reshape(list(index.shape))
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0):  # noqa: A002
+    """Split into ``n`` nearly equal parts (the first ``size % n`` one longer), or at the listed
+    indices; every part is a view (``narrow``)."""
+    d = normalize_dim(dim, input.ndim, "tensor_split")
+    size = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = (int(indices_or_sections.item()) if indices_or_sections.ndim == 0
+                               else indices_or_sections.tolist())
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        bounds, start = [], 0
+        for i in range(n):
+            start += size // n + (1 if i < size % n else 0)
+            bounds.append(start)
+        bounds = bounds[:-1]
+    else:
+        bounds = list(indices_or_sections)
+    parts, start = [], 0
+    for b in bounds + [size]:
+        lo = builtins_max(0, builtins_min(start, size))
+        hi = builtins_max(lo, builtins_min(b, size))
+        parts.append(input.narrow(d, lo, hi - lo))
+        start = b
+    return tuple(parts)
+
+
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):  # noqa: A002
+    """Tensors whose diagonals (in the plane of ``dim1``, ``dim2``) are the last dimension of
+    ``input``; ``offset`` picks the diagonal."""
+    length = input.shape[-1]
+    n = length + abs(offset)
+    batch = list(input.shape[:-1])
+    rows = _arange(0, length) + builtins_max(-offset, 0)
+    cols = _arange(0, length) + builtins_max(offset, 0)
+    flat = (rows * n + cols).expand(batch + [length])
+    out = input.new_zeros(batch + [n * n]).scatter(-1, flat, input).reshape(batch + [n, n])
+    nd = input.ndim + 1
+    d1, d2 = normalize_dim(dim1, nd, "diag_embed"), normalize_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return out.movedim([nd - 2, nd - 1], [d1, d2])
+
+
+def diagflat(input, offset: int = 0):  # noqa: A002
+    """A 2-D tensor with the flattened input on diagonal ``offset``."""
+    return diag_embed(input.reshape(-1), offset)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-D tensor, as rows (1-D for one tensor)."""
+    ts = _tensors(tensors)
+    if len(ts) == 1:
+        return ts[0]
+    sizes = [t.shape[0] for t in ts]
+    columns = []
+    for i, t in enumerate(ts):
+        shape = [1] * len(ts)
+        shape[i] = -1
+        columns.append(t.reshape(shape).expand(sizes).reshape(-1))
+    return dispatch(REGISTRY["stack"], (columns, 1), None)
+
+
+def block_diag(*tensors):
+    """The tensors (0-, 1- or 2-D) as blocks on the diagonal of one 2-D tensor."""
+    blocks = []
+    for t in tensors:
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {len(blocks)} has {t.ndim} dimensions")
+        blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    dtype = blocks[0].dtype if blocks else dtypes.get_default_dtype()
+    for b in blocks[1:]:
+        dtype = dtypes.promote_types(dtype, b.dtype)
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        rows.append(_cat([b.new_zeros([r, left], dtype=dtype), b.to(dtype),
+                          b.new_zeros([r, width - left - c], dtype=dtype)], 1))
+        left += c
+    if not rows:
+        return _tensor([], dtype=dtype).reshape(1, 0)
+    return _cat(rows, 0)
+
+
+def vander(x, N=None, increasing: bool = False):  # noqa: N803 - PyTorch's argument name
+    """Columns are powers of the 1-D ``x``: ``x ** (N-1) ... x ** 0`` (or increasing)."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    powers = _arange(0, n) if increasing else _arange(n - 1, -1, -1)
+    base = x if x.dtype.is_floating_point else x.to(dtypes.int64)
+    return base.unsqueeze(-1) ** powers.to(base.dtype)
+
+
+def trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """The trapezoid rule along ``dim``: with sample points ``x``, or spacing ``dx`` (1)."""
+    d = normalize_dim(dim, y.ndim, "trapezoid")
+    n = y.shape[d]
+    if n == 0:
+        return y.sum(d)
+    mids = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) / 2
+    if x is None:
+        return mids.sum(d) * (1.0 if dx is None else dx)
+    gaps = x.narrow(-1 if x.ndim == 1 else d, 1, n - 1) - x.narrow(-1 if x.ndim == 1 else d, 0,
+                                                                    n - 1)
+    if x.ndim == 1 and y.ndim > 1:
+        gaps = gaps.reshape([n - 1] + [1] * (y.ndim - 1 - d))
+    return (mids * gaps).sum(d)
+
+
+trapz = trapezoid
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """The running trapezoid rule along ``dim`` (one element shorter than ``y``)."""
+    d = normalize_dim(dim, y.ndim, "cumulative_trapezoid")
+    n = y.shape[d]
+    mids = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) / 2
+    if x is None:
+        return (mids * (1.0 if dx is None else dx)).cumsum(d)
+    gaps = x.narrow(-1 if x.ndim == 1 else d, 1, n - 1) - x.narrow(-1 if x.ndim == 1 else d, 0,
+                                                                    n - 1)
+    if x.ndim == 1 and y.ndim > 1:
+        gaps = gaps.reshape([n - 1] + [1] * (y.ndim - 1 - d))
+    return (mids * gaps).cumsum(d)
+
+
+def is_nonzero(input) -> bool:  # noqa: A002
+    """The truth of a one-element tensor."""
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous"
+                           if input.numel() else "Boolean value of Tensor with no values is "
+                           "ambiguous")
+    return bool(input.reshape(-1)[0].item() != 0)
+
+
+def is_same_size(input, other) -> bool:  # noqa: A002
+    """True when both tensors have the same shape."""
+    return tuple(input.shape) == tuple(other.shape)
+
+
+def index_copy(input, dim: int, index, source):  # noqa: A002
+    """A copy of ``input`` with the slices at ``index`` along ``dim`` replaced by ``source``'s."""
+    d = normalize_dim(dim, builtins_max(input.ndim, 1), "index_copy")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
+                           f"but got (self) {input.dtype} and (source) {source.dtype}")
+    if input.ndim == 0:
+        return source.reshape([]).clone()
+    shape = [1] * input.ndim
+    shape[d] = index.numel()
+    wide = index.reshape(shape).expand(list(source.shape))
+    return input.scatter(d, wide, source)
+
+
+def select_scatter(input, src, dim: int, index: int):  # noqa: A002
+    """A copy of ``input`` with ``input.select(dim, index)`` replaced by ``src``."""
+    d = normalize_dim(dim, input.ndim, "select_scatter")
+    i = index + input.shape[d] if index < 0 else index
+    return index_copy(input, d, _arange(i, i + 1), src.unsqueeze(d))
+
+
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1):  # noqa: A002
+    """A copy of ``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    d = normalize_dim(dim, input.ndim, "slice_scatter")
+    lo, hi, st = slice(start, end, step).indices(input.shape[d])
+    return index_copy(input, d, _arange(lo, hi, st), src)

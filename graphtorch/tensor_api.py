@@ -461,7 +461,9 @@ for _name in ("true_divide", "absolute", "negative", "positive", "fix", "sgn", "
               "deg2rad", "rad2deg", "exp2", "hypot", "xlogy", "logit", "float_power", "heaviside",
               "isposinf", "isneginf", "isreal", "fliplr", "flipud", "ravel", "inner", "mv",
               "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax", "msort", "rot90",
-              "repeat_interleave", "unfold"):
+              "repeat_interleave", "unfold", "ldexp", "sinc", "gcd", "lcm", "take", "tensor_split",
+              "diag_embed", "diagflat", "is_nonzero", "is_same_size", "index_copy",
+              "select_scatter", "slice_scatter"):
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, getattr(_functions, _name))
 Tensor.tril_ = lambda self, diagonal=0: self.copy_(self.tril(diagonal))
@@ -470,6 +472,8 @@ Tensor.true_divide_ = lambda self, other: self.div_(other)
 Tensor.absolute_ = lambda self: self.abs_()
 Tensor.negative_ = lambda self: self.neg_()
 Tensor.fix_ = lambda self: self.trunc_()
+Tensor.index_copy_ = lambda self, dim, index, source: self.copy_(
+    _functions.index_copy(self, dim, index, source))
 
 
 # --- copy.deepcopy ------------------------------------------------------------------------------

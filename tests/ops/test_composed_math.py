@@ -236,3 +236,60 @@ def test_repeat_interleave_and_unfold_script_and_check_arguments():
         x.unfold(0, 3, 1)
     with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
         x.unfold(0, 1, 0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("call", [
+    lambda m, a, i: m.ldexp(a, i),
+    lambda m, a, i: m.sinc(a),
+    lambda m, a, i: m.sinc(i),
+    lambda m, a, i: m.gcd(i * 6, i + 4),
+    lambda m, a, i: m.lcm(i * 6, i + 4),
+    lambda m, a, i: m.take(a, m.tensor([[0, 5], [3, 1]])),
+    lambda m, a, i: m.tensor_split(a, 2, 1),
+    lambda m, a, i: m.tensor_split(a, [1, 2], 1),
+    lambda m, a, i: m.tensor_split(a, [1, 5], 1),
+    lambda m, a, i: a.tensor_split(3, -1),
+    lambda m, a, i: m.diag_embed(a),
+    lambda m, a, i: m.diag_embed(a, 1),
+    lambda m, a, i: m.diag_embed(a, -2, 0, 2),
+    lambda m, a, i: m.diagflat(a),
+    lambda m, a, i: m.diagflat(a[0], -1),
+    lambda m, a, i: m.cartesian_prod(a[0], a[1, :2]),
+    lambda m, a, i: m.cartesian_prod(a[0]),
+    lambda m, a, i: m.block_diag(a, i[0], m.tensor(7)),
+    lambda m, a, i: m.vander(a[0]),
+    lambda m, a, i: m.vander(i[0], 4, True),
+    lambda m, a, i: m.trapezoid(a),
+    lambda m, a, i: m.trapezoid(a, dx=0.5, dim=0),
+    lambda m, a, i: m.trapezoid(a, m.tensor([0.0, 1.0, 3.0])),
+    lambda m, a, i: m.trapz(a, a),
+    lambda m, a, i: m.cumulative_trapezoid(a),
+    lambda m, a, i: m.cumulative_trapezoid(a, m.tensor([0.0, 1.0, 3.0])),
+    lambda m, a, i: m.index_copy(a, 1, m.tensor([2, 0]), m.ones(2, 2, dtype=m.float64)),
+    lambda m, a, i: m.select_scatter(a, m.zeros(3, dtype=m.float64), 0, -1),
+    lambda m, a, i: m.slice_scatter(a, m.zeros(2, 2, dtype=m.float64), 1, 0, 3, 2),
+])
+def test_more_helpers_match_pytorch(call):
+    import torch
+
+    a = np.array([[1.5, -2.0, 0.0], [0.25, 4.0, -3.5]])
+    i = np.array([[3, 0, -2], [7, 2, 5]])
+    _check(call(gt, gt.tensor(a), gt.tensor(i)), call(torch, torch.tensor(a), torch.tensor(i)))
+
+
+def test_more_helpers_predicates_and_errors():
+    assert gt.is_nonzero(gt.tensor([2])) and not gt.tensor(0.0).is_nonzero()
+    assert gt.is_same_size(gt.ones(2, 3), gt.zeros(2, 3)) and not gt.ones(2).is_same_size(
+        gt.ones(3))
+    with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+        gt.is_nonzero(gt.ones(2))
+    with pytest.raises(RuntimeError, match="2 or fewer dimensions"):
+        gt.block_diag(gt.ones(1, 1, 1))
+    with pytest.raises(RuntimeError, match="number of sections must be larger than 0"):
+        gt.tensor_split(gt.ones(3), 0)
+    with pytest.raises(TypeError, match="only implemented for integer tensors"):
+        gt.gcd(gt.ones(2), gt.ones(2))
+    x = gt.zeros(2, 3)
+    assert x.index_copy_(0, gt.tensor([1]), gt.ones(1, 3)) is x
+    np.testing.assert_array_equal(x.numpy(), [[0, 0, 0], [1, 1, 1]])
