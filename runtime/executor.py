@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from graphtorch.autograd.grad_mode import no_grad
 from graphtorch.errors import ArgumentError
 from graphtorch.ir.compilation_unit import CompiledFunction
-from graphtorch.ir.types import type_mismatch
+from graphtorch.ir.types import FLOAT, INT, type_mismatch
 from graphtorch.passes.prepare import prepare_function, prepare_method
 from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
 from graphtorch.runtime.caches import PREPARED
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.runtime.plan import PlanCache, signature
+from graphtorch.tensor import Tensor
 
 
 @dataclass
@@ -116,12 +117,24 @@ def check_inputs(graph, values: list, names: list[str], what: str, first: int) -
             raise ArgumentError(f"{what}() is missing value for argument '{pname}'. "
                                 f"Declaration: {what}({', '.join(names)})")
         problem = type_mismatch(v, p.type)
+        if problem and _one_element(v, p.type):
+            # NOTE: as TorchScript: a one-element tensor of the kind's dtype for an int / float
+            out[i], problem = (int if p.type == INT else float)(v.item()), None
         if problem:
             decl = ", ".join(f"{n} : {q.type}" for n, q in zip(names, params))
             raise ArgumentError(f"{what}() expected a value of type '{p.type}' for argument "
                                 f"'{pname}' (input {i + 1}) but {problem}. Declaration: "
                                 f"{what}({decl})")
     return out
+
+
+def _one_element(v, t) -> bool:
+    """``v`` is a one-element tensor whose value an ``int`` (integer dtype) or ``float``
+    (floating dtype) parameter takes."""
+    if not isinstance(v, Tensor) or t not in (INT, FLOAT) or v.numel() != 1:
+        return False
+    floating = v.dtype.is_floating_point
+    return floating if t == FLOAT else (not floating and v.dtype.name != "bool")
 
 
 def call_method(module, name: str, args: tuple, kwargs: dict):

@@ -10,7 +10,7 @@ import pytest
 
 import graphtorch as gt
 from graphtorch import nn
-from graphtorch.errors import DeviceError, ScriptError
+from graphtorch.errors import ArgumentError, DeviceError, ScriptError
 
 
 def same(a, b):
@@ -362,3 +362,24 @@ def test_scripting_a_class_is_refused_at_its_class_line():
                                           "instance") as info:
         gt.jit.script(ReassignsBuffer)
     assert info.value.source_line.startswith("class ReassignsBuffer(")
+
+
+# -- a one-element tensor for an int / float parameter (TorchScript converts it at the call) -----
+def add_ints(a, b):
+    # type: (int, int) -> int
+    return a + b
+
+
+def twice(x: float) -> float:
+    return x * 2
+
+
+def test_one_element_tensor_for_a_number_parameter():
+    sfn = gt.jit.script(add_ints)
+    for _ in range(2):      # the second call takes the executor's checked fast path
+        got = sfn(gt.tensor(1), gt.tensor(2))
+        assert got == 3 and type(got) is int
+    assert gt.jit.script(twice)(gt.tensor(1.5)) == 3.0
+    for bad in (gt.tensor([1, 2]), gt.tensor(1.5), gt.tensor(True)):
+        with pytest.raises(ArgumentError, match="expected a value of type 'int'"):
+            sfn(bad, 1)
