@@ -44,6 +44,8 @@ class IndexLowerer(Lowerer):
     def expr_Subscript(self, e, expected):
         base = self.exprs.lower(e.value)
         if isinstance(base, ModuleRef) and base.is_container:
+            if isinstance(e.index, S.Slice):   # self.layers[1:]: the items, known statically
+                return self.modules.module_slice(base, e.index, e.pos)
             return self.modules.module_item(base, e.index, e.pos)
         if isinstance(base, PyObj) and isinstance(e.index, S.Constant):
             try:

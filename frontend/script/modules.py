@@ -286,6 +286,23 @@ class ModuleLowerer(Lowerer):
             out.append(ModuleRef(v, sub))
         return out
 
+    def module_slice(self, ref: ModuleRef, index: S.Slice, pos) -> list:
+        """``self.layers[lo:hi:step]`` with constant bounds: a compile-time list of its items
+        (iterated, indexed with constants, or called in an unrolled loop)."""
+        bounds = []
+        for x in (index.lower, index.upper, index.step):
+            v = self.exprs.lower_value(x) if x is not None else self.const(None)
+            if not v.is_constant:
+                raise self.src.error(f"a slice of a {type(ref.module).__name__} needs constant "
+                                     f"bounds in script", pos, "slice with integer literals")
+            bounds.append(self.graph.constant_value(v))
+        items = self.module_children(ref)
+        try:
+            return items[slice(*bounds)]
+        except (TypeError, ValueError) as err:
+            raise self.src.error(f"bad slice of a {type(ref.module).__name__}: {err}",
+                                 pos) from None
+
     def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
         from graphtorch.nn.container import ModuleDict
 

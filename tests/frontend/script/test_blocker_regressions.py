@@ -383,3 +383,22 @@ def test_one_element_tensor_for_a_number_parameter():
     for bad in (gt.tensor([1, 2]), gt.tensor(1.5), gt.tensor(True)):
         with pytest.raises(ArgumentError, match="expected a value of type 'int'"):
             sfn(bad, 1)
+
+
+# -- slices of a ModuleList ----------------------------------------------------------------------
+class SlicedLayers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(5)])
+
+    def forward(self, x):
+        for m in self.layers[::-2]:
+            x = m(x)
+        for m in self.layers[1:4]:
+            x = m(x) * 2
+        return x
+
+
+def test_iterating_a_module_list_slice():
+    m, x = SlicedLayers(), gt.ones(1, 2)
+    same(gt.jit.script(m)(x), m(x))
