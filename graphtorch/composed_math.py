@@ -31,7 +31,8 @@ __all__ = ["true_divide", "absolute", "negative", "positive", "fix", "sgn", "sig
            "repeat_interleave", "unfold", "ldexp", "sinc", "gcd", "lcm", "take", "tensor_split",
            "diag_embed", "diagflat", "cartesian_prod", "block_diag", "vander", "trapezoid",
            "trapz", "cumulative_trapezoid", "is_nonzero", "is_same_size", "index_copy",
-           "select_scatter", "slice_scatter"]
+           "select_scatter", "slice_scatter", "copysign", "fmax", "fmin", "isin", "logspace",
+           "cov", "corrcoef"]
 
 
 # --- aliases --------------------------------------------------------------------------------------
@@ -654,3 +655,84 @@ def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1)
     d = normalize_dim(dim, input.ndim, "slice_scatter")
     lo, hi, st = slice(start, end, step).indices(input.shape[d])
     return index_copy(input, d, _arange(lo, hi, st), src)
+
+
+# --- NaN-aware extrema, membership, logspace, covariance ------------------------------------------
+def copysign(input, other):  # noqa: A002
+    """``|input|`` with the sign of ``other`` (``-0.0`` counts as negative); a float result."""
+    if not isinstance(other, Tensor):
+        other = _tensor(float(other))
+    magnitude = _as_float(input).abs()
+    return magnitude.where(~signbit(_as_float(other)), -magnitude)
+
+
+def fmax(input, other):  # noqa: A002
+    """Elementwise maximum that ignores a NaN (NaN only where both are NaN)."""
+    both = dispatch(REGISTRY["maximum"], (input, other), None)
+    return both.where(~input.isnan(), other).where(~other.isnan(), input)
+
+
+def fmin(input, other):  # noqa: A002
+    """Elementwise minimum that ignores a NaN (NaN only where both are NaN)."""
+    both = dispatch(REGISTRY["minimum"], (input, other), None)
+    return both.where(~input.isnan(), other).where(~other.isnan(), input)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """True where an element of ``elements`` is in ``test_elements`` (a tensor or a number)."""
+    if not isinstance(test_elements, Tensor):
+        test_elements = _tensor(test_elements)
+    if not isinstance(elements, Tensor):
+        elements = _tensor(elements)
+    hit = (elements.unsqueeze(-1) == test_elements.reshape(-1)).any(-1)
+    return ~hit if invert else hit
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad: bool = False):
+    """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``."""
+    exps = dispatch(REGISTRY["linspace"], (start, end, steps), {"dtype": dtypes.float64})
+    out = (base ** exps).to(dtype or dtypes.get_default_dtype())
+    if device is not None:
+        out = out.to(device)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def cov(input, *, correction: int = 1, fweights=None, aweights=None):  # noqa: A002
+    """The covariance of the variables in the rows of ``input`` (observations in columns), with
+    optional integer frequency weights and float observation weights (as PyTorch and numpy)."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+    x = _as_float(input).reshape(1, -1) if input.ndim < 2 else _as_float(input)
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    if w is None:
+        w_sum = float(n)
+        mean = x.mean(1, True)
+        fact = w_sum - correction
+        xm = x - mean
+        out = (xm @ xm.transpose(0, 1)) / builtins_max(fact, 0)
+    else:
+        w_sum_t = w.sum()
+        mean = (x * w).sum(1, True) / w_sum_t
+        if aweights is None:
+            fact = w_sum_t - correction
+        else:
+            fact = w_sum_t - correction * (w * aweights.to(x.dtype)).sum() / w_sum_t
+        xm = x - mean
+        out = ((xm * w) @ xm.transpose(0, 1)) / fact.clamp(0.0, None)
+    return out.reshape([]) if input.ndim < 2 else out
+
+
+def corrcoef(input):  # noqa: A002
+    """Pearson correlation coefficients of the variables in the rows of ``input``."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal().sqrt()
+    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1.0, 1.0)

@@ -463,7 +463,7 @@ for _name in ("true_divide", "absolute", "negative", "positive", "fix", "sgn", "
               "addmv", "addr", "kron", "dist", "nansum", "nanmean", "aminmax", "msort", "rot90",
               "repeat_interleave", "unfold", "ldexp", "sinc", "gcd", "lcm", "take", "tensor_split",
               "diag_embed", "diagflat", "is_nonzero", "is_same_size", "index_copy",
-              "select_scatter", "slice_scatter"):
+              "select_scatter", "slice_scatter", "copysign", "fmax", "fmin", "cov", "corrcoef"):
     if not hasattr(Tensor, _name):
         setattr(Tensor, _name, getattr(_functions, _name))
 Tensor.tril_ = lambda self, diagonal=0: self.copy_(self.tril(diagonal))

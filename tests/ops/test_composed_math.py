@@ -293,3 +293,31 @@ def test_more_helpers_predicates_and_errors():
     x = gt.zeros(2, 3)
     assert x.index_copy_(0, gt.tensor([1]), gt.ones(1, 3)) is x
     np.testing.assert_array_equal(x.numpy(), [[0, 0, 0], [1, 1, 1]])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("call", [
+    lambda m, a, b: m.copysign(a, b),
+    lambda m, a, b: m.copysign(a, -0.0),
+    lambda m, a, b: m.fmax(a, b),
+    lambda m, a, b: m.fmin(a, b),
+    lambda m, a, b: m.isin(a, b),
+    lambda m, a, b: m.isin(a, 4.0, invert=True),
+    lambda m, a, b: m.logspace(0, 2, 5),
+    lambda m, a, b: m.logspace(-1, 1, 3, base=2.0, dtype=m.float64),
+    lambda m, a, b: m.cov(a.nan_to_num()),
+    lambda m, a, b: m.cov(b, correction=0),
+    lambda m, a, b: m.cov(b[0]),
+    lambda m, a, b: m.cov(b, fweights=m.tensor([1, 2, 1]), aweights=m.tensor([0.5, 1.0, 2.0],
+                                                                             dtype=m.float64)),
+    lambda m, a, b: m.cov(b, fweights=m.tensor([1, 3, 1])),
+    lambda m, a, b: m.corrcoef(b),
+    lambda m, a, b: m.corrcoef(b[0]),
+])
+def test_extrema_membership_and_covariance_match_pytorch(call):
+    import torch
+
+    a = np.array([[1.5, np.nan, 0.0], [-0.0, 4.0, np.nan]])
+    b = np.array([[0.5, 2.0, np.nan], [1.0, -1.0, 4.0]])
+    b = np.nan_to_num(b, nan=3.0)
+    _check(call(gt, gt.tensor(a), gt.tensor(b)), call(torch, torch.tensor(a), torch.tensor(b)))
