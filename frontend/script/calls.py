@@ -153,6 +153,9 @@ class CallResolver(Lowerer):
                                  f"{len(args)} were given\n  schema: {schema}", pos)
         vals: list[Value | None] = list(args) + [None] * (len(schema.args) - len(args))
         for k, v in kwargs.items():
+            if k == "input" and schema.args and schema.args[0].name == "self" and \
+                    not any(a.name == "input" for a in schema.args):
+                k = "self"      # TorchScript accepts `input=` for a schema's self: ceil(input=x)
             try:
                 i = schema.arg_index(k)
             except KeyError:

@@ -402,3 +402,15 @@ class SlicedLayers(nn.Module):
 def test_iterating_a_module_list_slice():
     m, x = SlicedLayers(), gt.ones(1, 2)
     same(gt.jit.script(m)(x), m(x))
+
+
+# -- `input=` names a schema's self, as in TorchScript ----------------------------------------
+def input_keyword(x):
+    return gt.ceil(input=x), gt.add(input=x, other=x), gt.sum(input=x, dim=0)
+
+
+def test_input_keyword_names_self():
+    x = gt.tensor([[1.5, -2.2], [0.1, 3.0]])
+    got = gt.jit.script(input_keyword)(x)
+    for g, want in zip(got, (gt.ceil(x), gt.add(x, x), gt.sum(x, dim=0))):
+        same(g, want)
