@@ -330,6 +330,11 @@ class CallResolver(Lowerer):
         if (mod == "graphtorch.nn" or mod.startswith("graphtorch.nn.")) and name in REGISTRY \
                 and inspect.isfunction(obj):
             args, kwargs = self.args_of(e)
+            if f"{name}_with_indices" in REGISTRY and self._returns_indices(obj, args, kwargs):
+                # F.max_pool2d(..., return_indices=True): the op that also gives the indices
+                kwargs = {k: v for k, v in inspect.signature(obj).bind(*args, **kwargs)
+                          .arguments.items() if k != "return_indices"}
+                args, name = [], f"{name}_with_indices"
             try:
                 kw = bind_to_schema(obj, REGISTRY[name], args, kwargs, self._constant_of)
             except ValueError as err:
@@ -370,6 +375,18 @@ class CallResolver(Lowerer):
         raise self.src.error(f"cannot call {describe(obj)} from script", e.pos,
                              "script calls graphtorch ops, Python functions with source, and "
                              "@graphtorch.jit.ignore functions")
+
+    def _returns_indices(self, fn, args: list[Value], kwargs: dict[str, Value]) -> bool:
+        """The call passes a constant ``return_indices=True`` (a non-constant is left to
+        bind_to_schema, which refuses it)."""
+        try:
+            value = inspect.signature(fn).bind(*args, **kwargs).arguments.get("return_indices")
+        except TypeError:
+            return False
+        if value is None:
+            return False
+        ok, const = self._constant_of(value)
+        return ok and const is True
 
     def _library_function(self, obj, e: S.Call, param_types: dict | None = None):
         """Script a graphtorch Python function on demand (specialized to ``param_types``); when

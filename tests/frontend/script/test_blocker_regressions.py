@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
+import graphtorch.nn.functional as F
 from graphtorch import nn
 from graphtorch.errors import ArgumentError, DeviceError, ScriptError
 
@@ -414,3 +415,19 @@ def test_input_keyword_names_self():
     got = gt.jit.script(input_keyword)(x)
     for g, want in zip(got, (gt.ceil(x), gt.add(x, x), gt.sum(x, dim=0))):
         same(g, want)
+
+
+# -- F.max_poolNd(..., return_indices=True) -------------------------------------------------------
+def pools_with_indices(x, y):
+    a, i = F.max_pool1d(x, 2, return_indices=True)
+    b = F.max_pool1d(x, 2, 1, 0, 1, False, False)
+    c, j = F.max_pool1d(x, kernel_size=2, stride=1, return_indices=True)
+    d, k = F.max_pool2d(y, 2, return_indices=True)
+    return a, i, b, c, j, d, k
+
+
+def test_max_pool_return_indices():
+    x, y = gt.randn(2, 3, 8), gt.randn(1, 2, 4, 4)
+    for got, want in zip(gt.jit.script(pools_with_indices)(x, y), pools_with_indices(x, y)):
+        assert got.dtype == want.dtype
+        same(got, want)
