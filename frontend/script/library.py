@@ -95,10 +95,13 @@ _OVERRIDES: dict | None = None
 
 
 def script_forward(module):
-    """The script-ready forward for a graphtorch.nn module (its exact class), or None."""
+    """The script-ready forward for a graphtorch.nn module (the class defining its forward), or
+    None."""
     global _OVERRIDES
     if _OVERRIDES is None:
         _OVERRIDES = _table()
     if getattr(module, "padding_mode", "zeros") != "zeros":
         return None    # the eager forward pads explicitly; script reports why it cannot
-    return _OVERRIDES.get(type(module))
+    # NOTE: a subclass that inherits forward (class Custom(nn.Sequential)) uses its base's
+    owner = next((k for k in type(module).__mro__ if "forward" in vars(k)), type(module))
+    return _OVERRIDES.get(owner)

@@ -431,3 +431,25 @@ def test_max_pool_return_indices():
     for got, want in zip(gt.jit.script(pools_with_indices)(x, y), pools_with_indices(x, y)):
         assert got.dtype == want.dtype
         same(got, want)
+
+
+# -- a subclass of a graphtorch container that inherits its forward ----------------------------
+class MySequential(nn.Sequential):
+    pass
+
+
+class UsesMySequential(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seq = MySequential(nn.Linear(2, 2), nn.ReLU())
+
+    def forward(self, x):
+        n = 0
+        for _m in self.seq:
+            n += 1
+        return self.seq(x) * n
+
+
+def test_subclass_inheriting_a_library_forward():
+    m, x = UsesMySequential(), gt.randn(3, 2)
+    same(gt.jit.script(m)(x), m(x))
