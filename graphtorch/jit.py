@@ -11,6 +11,7 @@ from __future__ import annotations
 from graphtorch import archive as _archive
 from graphtorch.errors import UnsupportedError
 from graphtorch.frontend import script as _script
+from graphtorch.frontend.script.compilation_unit import CompilationUnit
 from graphtorch.frontend.script.fallback import compile_with_report
 from graphtorch.frontend.script.interfaces import interface
 from graphtorch.frontend.script.language import _unwrap_optional, annotate, jit_isinstance
@@ -39,7 +40,7 @@ __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "loa
            "get_executor", "set_autodiff", "get_autodiff", "ScriptModule", "ScriptFunction",
            "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final", "annotate",
            "isinstance", "_unwrap_optional", "script_method", "Attribute",
-           "fork", "wait", "Future", "interface"]
+           "fork", "wait", "Future", "interface", "CompilationUnit"]
 
 try:
     from typing import Final

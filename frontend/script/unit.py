@@ -28,6 +28,8 @@ def _unwrap(fn):
 def parse_function(fn) -> tuple:
     """(SourceInfo, FunctionDef) of a Python function."""
     fn = inspect.unwrap(_unwrap(fn))
+    if (parsed := getattr(fn, "_gt_parsed", None)) is not None:   # compilation_unit.py
+        return parsed
     src = get_source(fn)
     defs = build(src, parse_module(src))
     for d in defs:
