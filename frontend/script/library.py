@@ -103,5 +103,8 @@ def script_forward(module):
     if getattr(module, "padding_mode", "zeros") != "zeros":
         return None    # the eager forward pads explicitly; script reports why it cannot
     # NOTE: a subclass that inherits forward (class Custom(nn.Sequential)) uses its base's
+    exact = _OVERRIDES.get(type(module))
+    if exact is not None:
+        return exact
     owner = next((k for k in type(module).__mro__ if "forward" in vars(k)), type(module))
     return _OVERRIDES.get(owner)
