@@ -13,6 +13,7 @@ from graphtorch.errors import UnsupportedError
 from graphtorch.frontend import script as _script
 from graphtorch.frontend.script.compilation_unit import CompilationUnit
 from graphtorch.frontend.script.fallback import compile_with_report
+from graphtorch.frontend.script.if_tracing import script_if_tracing
 from graphtorch.frontend.script.interfaces import interface
 from graphtorch.frontend.script.language import _unwrap_optional, annotate, jit_isinstance
 from graphtorch.frontend.script.legacy import Attribute, script_method
@@ -40,7 +41,8 @@ __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "loa
            "get_executor", "set_autodiff", "get_autodiff", "ScriptModule", "ScriptFunction",
            "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final", "annotate",
            "isinstance", "_unwrap_optional", "script_method", "Attribute",
-           "fork", "wait", "Future", "interface", "CompilationUnit"]
+           "fork", "wait", "Future", "interface", "CompilationUnit",
+           "script_if_tracing"]
 
 try:
     from typing import Final

@@ -22,6 +22,7 @@ from graphtorch.passes.merge_ifs import merge_adjacent_ifs
 
 
 def _unwrap(fn):
+    fn = getattr(fn, "_gt_script_if_tracing", fn)   # jit.script_if_tracing: the function itself
     return getattr(fn, "__func__", fn)
 
 
