@@ -17,6 +17,9 @@ from graphtorch.frontend.script.if_tracing import script_if_tracing
 from graphtorch.frontend.script.interfaces import interface
 from graphtorch.frontend.script.language import _unwrap_optional, annotate, jit_isinstance
 from graphtorch.frontend.script.legacy import Attribute, script_method
+from graphtorch.frontend.script.overloads import overload as _overload
+from graphtorch.frontend.script.overloads import overload_method as _overload_method
+from graphtorch.frontend.script.overloads import refuse_direct_script as _refuse_overloaded
 from graphtorch.frontend.script_module import (
     RecursiveScriptModule,
     ScriptFunction,
@@ -42,7 +45,7 @@ __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "loa
            "TracedModule", "RecursiveScriptModule", "TracerWarning", "Final", "annotate",
            "isinstance", "_unwrap_optional", "script_method", "Attribute",
            "fork", "wait", "Future", "interface", "CompilationUnit",
-           "script_if_tracing"]
+           "script_if_tracing", "_overload", "_overload_method"]
 
 try:
     from typing import Final
@@ -79,6 +82,8 @@ def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=No
     """Compile a function or module from its Python source into a graph (control flow kept)."""
     if isinstance(obj, (ScriptModule, ScriptFunction)):
         return obj
+    if callable(obj) and hasattr(obj, "__code__"):
+        _refuse_overloaded(obj)
     return _script.script(obj)
 
 

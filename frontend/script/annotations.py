@@ -23,6 +23,8 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
 
     if obj is None:
         return T.NONE
+    if isinstance(obj, T.Type):   # an IR type already (overloads.py: a declaration's types)
+        return obj
     if obj in _BUILTIN_TYPES:
         return _BUILTIN_TYPES[obj]
     if obj is Tensor or getattr(obj, "__name__", "") == "Parameter":

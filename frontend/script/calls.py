@@ -13,6 +13,7 @@ import math
 import typing
 
 from graphtorch.autograd import grad_mode
+from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
@@ -356,6 +357,10 @@ class CallResolver(Lowerer):
         if named_tuple_fields(obj) is not None:   # P(x, b=2.0) of a typing.NamedTuple class
             return self._named_tuple_construct(obj, e)
         if callable(obj) and hasattr(obj, "__code__"):
+            if overloads.is_unimplemented_declaration(obj):
+                raise overloads.missing_implementation(obj, self.src, e.pos)
+            if not mod.startswith("graphtorch") and (owned := overloads.declarations(obj)):
+                return self._call_function(*overloads.specialization(self, obj, owned, e), e.pos)
             if not mod.startswith("graphtorch"):
                 fn = self.state.unit.function(obj, self.src, e.pos)
                 if fn is None:    # jit.compile: the function stays Python

@@ -1,0 +1,245 @@
+"""Function overloads (``graphtorch.jit._overload``), TorchScript's form of ``typing.overload``.
+
+Declarations (bodies ``pass`` or ``...``) give signatures; the next ``def`` of the same name is the
+implementation. A scripted call picks the declaration its argument types match and calls the
+implementation compiled with that declaration's parameter and return types (one compiled
+function per declaration, made on first use). Matching is by the types of the arguments, with
+no conversion (each argument's type a subtype of the parameter's: an ``int`` is no ``float``
+here, as in TorchScript); anything but exactly one match is a ScriptError at the call. In Python the
+implementation runs as is.
+
+Declarations are kept by qualified name until an implementation is first called from script,
+which then owns them (later declarations of that name add to the one called next, as in
+TorchScript; a def statement run again replaces its earlier declaration). Parameters the
+implementation has beyond a declaration's must have a default and a type; a default the
+implementation gives applies to a declaration's parameter when it has the parameter's type; a
+default a declaration repeats must equal the implementation's.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import weakref
+
+from graphtorch.errors import ScriptError
+from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script import unit as _unit  # NOTE: unit -> calls -> here: a cycle
+from graphtorch.frontend.script.annotations import resolve, signature_types
+from graphtorch.frontend.script.defaults import parameter_defaults
+from graphtorch.ir import types as T
+
+# qualified name -> declarations not yet owned by an implementation
+_PENDING: dict[str, list] = {}
+# implementation -> [[declaration, its compiled specialization or None until first used]]
+_OWNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _qualified(fn) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def overload(fn):
+    """``@graphtorch.jit._overload``: declare one signature of the function defined next."""
+    _check_body(fn, "function")
+    fn._gt_overload_decl = True
+    pending = _PENDING.setdefault(_qualified(fn), [])
+    # NOTE: the same def statement run again (its enclosing function called twice) makes the
+    # same declaration again: it replaces the earlier one instead of adding a duplicate
+    pending[:] = [d for d in pending if d.__code__ is not fn.__code__]
+    pending.append(fn)
+    return fn
+
+
+def overload_method(fn):
+    """``@graphtorch.jit._overload_method``: declare one signature of a module method. Scripting
+    a module whose method has declarations is refused (overloaded methods are not supported)."""
+    _check_body(fn, "method")
+    fn._gt_overload_decl = True
+    fn._gt_overload_method = True
+    return fn
+
+
+def _check_body(fn, what: str) -> None:
+    src, fdef = _unit.parse_function(fn)
+    body = [s for s in fdef.body
+            if not (isinstance(s, S.ExprStmt) and isinstance(s.value, S.Constant)
+                    and (s.value.value is Ellipsis or isinstance(s.value.value, str)))]
+    if any(not isinstance(s, S.Pass) for s in body):
+        bad = next(s for s in body if not isinstance(s, S.Pass))
+        raise src.error(f"the body of an overload declaration of {what} {fn.__qualname__} "
+                        f"must be `pass` or `...`", bad.pos,
+                        "declarations give signatures only; write the code in the "
+                        "implementation, the def of the same name after them")
+
+
+def declarations(fn):
+    """The overload declarations ``fn`` implements (claiming those pending under its name),
+    or None when it has none."""
+    owned = _OWNED.get(fn)
+    pending = _PENDING.pop(_qualified(fn), None) if not getattr(fn, "_gt_overload_decl",
+                                                                  False) else None
+    if pending:
+        owned = (owned or []) + [[d, None] for d in pending]
+        _OWNED[fn] = owned
+    return owned
+
+
+def is_unimplemented_declaration(fn) -> bool:
+    return getattr(fn, "_gt_overload_decl", False) and not \
+        getattr(fn, "_gt_overload_method", False)
+
+
+def refuse_direct_script(fn) -> None:
+    """``graphtorch.jit.script`` of an overloaded function or a declaration is refused."""
+    if getattr(fn, "_gt_overload_decl", False):
+        raise ScriptError(f"{fn.__qualname__} is an overload declaration and cannot be "
+                          f"compiled", hint="define its implementation (a def of the same name "
+                          "after the declarations) and script a function that calls it")
+    if declarations(fn):
+        raise ScriptError(f"the overloaded function {fn.__qualname__} cannot be directly "
+                          f"compiled: which declaration applies depends on a call's arguments",
+                          hint="script a function that calls it")
+
+
+class _Signature:
+    """One declaration merged with the implementation: parameters (name, type, default)."""
+
+    def __init__(self, decl, impl, src, pos):
+        self.decl = decl
+        dsrc, dfdef = _unit.parse_function(decl)
+        isrc, ifdef = _unit.parse_function(impl)
+        dtypes, self.ret = _types(dsrc, dfdef, decl)
+        itypes, _ = _types(isrc, ifdef, impl)
+        dnames, inames = [p.name for p in dfdef.params], [p.name for p in ifdef.params]
+        if len(dnames) > len(inames) or inames[:len(dnames)] != dnames:
+            raise dsrc.error(f"the overload declaration of {decl.__qualname__} has the "
+                             f"parameters ({', '.join(dnames)}), which are not the first of the "
+                             f"implementation's ({', '.join(inames)})", dfdef.pos,
+                             "declare the implementation's parameters, by the same names, in "
+                             "the same order")
+        idefaults, ddefaults = parameter_defaults(impl), parameter_defaults(decl)
+        for name, d in ddefaults.items():
+            if name not in idefaults or idefaults[name] != d:
+                raise dsrc.error(f"the default of '{name}' in an overload declaration of "
+                                 f"{decl.__qualname__} must equal to the default parameter of "
+                                 f"the implementation ({idefaults.get(name, 'none')})",
+                                 dfdef.pos, "repeat the implementation's default or leave it out")
+        self.params: list[tuple[str, T.Type, bool, object]] = []
+        for name in dnames:
+            t, d = dtypes.get(name, T.TENSOR), idefaults.get(name, inspect.Parameter.empty)
+            ok = d is not inspect.Parameter.empty and T.is_subtype(T.type_of_value(d), t)
+            self.params.append((name, t, ok, d if ok else None))
+        for name in inames[len(dnames):]:
+            if name not in idefaults:
+                raise isrc.error(f"parameter '{name}' of {impl.__qualname__} is not in the "
+                                 f"overload declaration, so it must have a default", ifdef.pos,
+                                 "give it a default or declare it in every overload")
+            if name not in itypes:
+                raise isrc.error(f"Parameters not specified on the overloaded declaration "
+                                 f"must have a type in the implementation: '{name}' of "
+                                 f"{impl.__qualname__} has none", ifdef.pos,
+                                 f"annotate it: {name}: int = ...")
+            self.params.append((name, itypes[name], True, idefaults[name]))
+
+    def describe(self) -> str:
+        ps = ", ".join(f"{n}: {t}" for n, t, _, _ in self.params)
+        return f"({ps})" + (f" -> {self.ret}" if self.ret is not None else "")
+
+    def mismatch(self, args, kwargs) -> str | None:
+        """Why the call's arguments do not fit this declaration; None when they do."""
+        names = [p[0] for p in self.params]
+        if len(args) > len(names):
+            return f"it takes {len(names)} arguments, the call passes {len(args)}"
+        for k in kwargs:
+            if k not in names[len(args):]:
+                return f"unexpected keyword argument '{k}'"
+        given = dict(zip(names, args)) | kwargs
+        for name, t, has_default, _ in self.params:
+            v = given.get(name)
+            if v is None:
+                if not has_default:
+                    return f"argument '{name}' is missing"
+            elif not T.is_subtype(v.type, t):
+                return f"argument '{name}' of type '{t}' was given a value of type '{v.type}'"
+        return None
+
+
+def _types(src, fdef: S.FunctionDef, fn) -> tuple[dict, T.Type | None]:
+    """The parameter types ``fn``'s annotations or type comments give, and its return type."""
+    def lookup(name):
+        closure = getattr(fn, "__closure__", None)
+        if closure:
+            for cname, cell in zip(fn.__code__.co_freevars, closure):
+                if cname == name:
+                    return cell.cell_contents
+        if name in fn.__globals__:
+            return fn.__globals__[name]
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        raise KeyError(name)
+
+    sig, ret = signature_types(src, fdef, fn, lookup, False)
+    for p in fdef.params:
+        if p.name not in sig and p.annotation is not None:
+            sig[p.name] = resolve(p.annotation, lookup, src)
+    if ret is None and fdef.returns is not None:
+        ret = resolve(fdef.returns, lookup, src)
+    return sig, ret
+
+
+class _Specialized:
+    """The implementation as the compiler reads it, typed by one declaration: its parsed source,
+    globals and closure, with the declaration's types as its annotations."""
+
+    def __init__(self, impl, sig: _Signature, index: int):
+        self.__name__ = impl.__name__
+        self.__qualname__ = f"{impl.__qualname__}__overload{index}"
+        self.__module__ = impl.__module__
+        self.__doc__ = impl.__doc__
+        self.__globals__ = impl.__globals__
+        self.__closure__ = impl.__closure__
+        self.__code__ = impl.__code__
+        self.__annotations__ = {n: t for n, t, _, _ in sig.params}
+        if sig.ret is not None:
+            self.__annotations__["return"] = sig.ret
+        self._gt_parsed = _unit.parse_function(impl)
+        self.__signature__ = inspect.Signature(
+            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               default=d if ok else inspect.Parameter.empty)
+             for n, _, ok, d in sig.params])
+
+    def __call__(self, *args, **kwargs):   # NOTE: never called; inspect.signature wants one
+        raise ScriptError(f"{self.__qualname__} exists only as compiled code")
+
+
+def specialization(resolver, impl, owned: list, e: S.Call):
+    """(compiled function, args, kwargs) of the call ``impl(...)`` at ``e``: the one matching
+    declaration's specialization of ``impl``."""
+    src, pos = resolver.src, e.pos
+    sigs = [_Signature(decl, impl, src, pos) for decl, _ in owned]
+    args, kwargs = resolver.args_of(e)
+    hits = [i for i, s in enumerate(sigs) if s.mismatch(args, kwargs) is None]
+    given = ", ".join([str(a.type) for a in args] + [f"{k}={v.type}" for k, v in kwargs.items()])
+    if not hits:
+        why = "; ".join(f"{s.describe()}: {s.mismatch(args, kwargs)}" for s in sigs)
+        raise src.error(f"Arguments for call are not valid: no overload of {impl.__qualname__} "
+                        f"takes ({given}). The overloads: {why}", pos,
+                        "pass arguments of the types one declaration names")
+    if len(hits) > 1:
+        raise src.error(f"the call of {impl.__qualname__} with ({given}) matches "
+                        f"{len(hits)} overloads: "
+                        + "; ".join(sigs[i].describe() for i in hits), pos,
+                        "make the arguments' types select one declaration (annotate them, "
+                        "or remove the overlap between the declarations)")
+    i = hits[0]
+    if owned[i][1] is None:   # compiled once for the process, as TorchScript caches overloads
+        owned[i][1] = resolver.state.unit.function(_Specialized(impl, sigs[i], i), src, pos)
+    return owned[i][1], args, kwargs
+
+
+def missing_implementation(fn, src, pos) -> ScriptError:
+    return src.error(f'Implementation for the function "{fn.__qualname__}" is missing: the '
+                     f'name holds an overload declaration', pos,
+                     "define the implementation, a def of the same name after the "
+                     "declarations")
