@@ -25,6 +25,9 @@ import os
 import re
 from itertools import count
 
+from graphtorch.autograd import grad_mode
+from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.device import CPU
 from graphtorch.errors import GraphError
 from graphtorch.ir.graph import TensorRef
 from graphtorch.ir.kinds import INPLACE
@@ -32,8 +35,11 @@ from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.passes.manager import run_passes
 from graphtorch.runtime.caches import CODEGEN
-from graphtorch.runtime.interpreter import run_inplace
+from graphtorch.runtime.cpu_fused import FusedKernel
+from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter, run_inplace
+from graphtorch.tensor import Tensor
 
 EXECUTORS = ("compiled", "interpreter", "codegen")
 _EXECUTOR: list[str | None] = [None]
@@ -154,8 +160,6 @@ class _Emitter:
             op_name = self.obj(node.attrs["op"], "s_")
             self.assign(node, f"_inplace({op_name}, [{', '.join(args)}])", depth)
         elif kind == "prim::FusionGroup":
-            from graphtorch.runtime.cpu_fused import FusedKernel
-
             k = self.obj(FusedKernel(node), "fg_")
             rhs = f"_fused({k}, [{', '.join(args)}])"
             rhs += "[0]" if len(node.outputs) == 1 else ""
@@ -192,15 +196,11 @@ class _Emitter:
 
 
 def _prim_handler(kind: str):
-    from graphtorch.runtime.interpreter import PRIM_HANDLERS
-
     return PRIM_HANDLERS.get(kind)
 
 
 def _run_fused(kernel, args: list) -> list:
     """Run a FusionGroup: fused on numpy arrays, else through the interpreter."""
-    from graphtorch.device import CPU
-    from graphtorch.tensor import Tensor
 
     arrays = []
     for a in args:
@@ -217,8 +217,6 @@ def _run_fused(kernel, args: list) -> list:
 
 
 def _interpret_group(kernel, args: list) -> list:
-    from graphtorch.runtime.interpreter import Interpreter
-
     return Interpreter().run(kernel.graph, list(args))
 
 
@@ -226,8 +224,6 @@ class CompiledGraph:
     """The generated function of one graph: ``compiled(inputs) -> outputs`` (a list)."""
 
     def __init__(self, graph, name: str = "forward"):
-        from graphtorch.runtime.interpreter import Interpreter
-
         self.graph = graph
         e = _Emitter(graph)
         e.ns["_interp"] = Interpreter()
@@ -245,16 +241,11 @@ class CompiledGraph:
             print(f"--- {self.filename} ---\n{self.source}")
 
     def __call__(self, inputs: list) -> list:
-        from graphtorch.autograd.grad_mode import no_grad
-
         with no_grad():
             return self.fn(*inputs)
 
 
 def _needs_grad(inputs: list) -> bool:
-    from graphtorch.autograd import grad_mode
-    from graphtorch.tensor import Tensor
-
     if not grad_mode.STATE.enabled:
         return False
     return any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
@@ -264,8 +255,6 @@ def compile_graph(graph, optimize: bool = True) -> CompiledGraph:
     """Optimize a copy of a prepared graph (pipeline "O2": decompose + fusion) and compile it."""
     g = graph.copy()
     if optimize:
-        from graphtorch.passes.manager import run_passes
-
         run_passes(g, "O2")
     return CompiledGraph(g)
 
@@ -274,8 +263,6 @@ def run_graph_codegen(graph, inputs: list) -> list:
     """Run a prepared graph with the generated code (runtime/caches.py CODEGEN), or the interpreter
     when a gradient must be recorded."""
     if _needs_grad(inputs):
-        from graphtorch.runtime.interpreter import Interpreter
-
         return Interpreter().run(graph, list(inputs))
     compiled = CODEGEN.get(graph)
     if compiled is None:
@@ -287,6 +274,5 @@ def run_prepared(graph, inputs: list) -> list:
     """The executor's entry point: runs ``graph`` with the selected executor."""
     if get_executor() == "codegen":
         return run_graph_codegen(graph, inputs)
-    from graphtorch.runtime.interpreter import Interpreter
 
     return Interpreter().run(graph, list(inputs))

@@ -47,27 +47,10 @@ UNEXPLAINED_LAZY: dict[str, set[str]] = {
     "graphtorch.frontend.script.annotations": {
         "graphtorch", "graphtorch.device", "graphtorch.tensor",
     },
-    "graphtorch.frontend.script.api": {"graphtorch.nn.module"},
     "graphtorch.frontend.script.calls": {
         "graphtorch.device", "graphtorch.dtypes", "graphtorch.errors", "graphtorch.ir.op_check",
         "graphtorch.ops.creation", "graphtorch.ops.dispatch", "graphtorch.ops.meta",
         "graphtorch.ops.registry",
-    },
-    "graphtorch.frontend.script.expressions": {"graphtorch", "graphtorch.device"},
-    "graphtorch.frontend.script.fallback": {"graphtorch.autograd", "graphtorch.nn.module"},
-    "graphtorch.frontend.script.indexing": {"graphtorch.dtypes"},
-    "graphtorch.frontend.script.inplace": {"graphtorch.tensor"},
-    "graphtorch.frontend.script.language": {"graphtorch.tensor"},
-    "graphtorch.frontend.script.library": {"graphtorch.nn"},
-    "graphtorch.frontend.script.library_calls": {"graphtorch.tensor"},
-    "graphtorch.frontend.script.library_layers": {"graphtorch.nn"},
-    "graphtorch.frontend.script.modules": {"graphtorch.nn.container"},
-    "graphtorch.frontend.script.tensor_literals": {"graphtorch.dtypes"},
-    "graphtorch.frontend.script.unit": {"graphtorch.nn.container", "graphtorch.nn.module"},
-    "graphtorch.frontend.script.values": {"graphtorch.nn.container"},
-    "graphtorch.runtime.cpu_codegen": {
-        "graphtorch.autograd.grad_mode", "graphtorch.device", "graphtorch.passes.manager",
-        "graphtorch.tensor",
     },
 }
 

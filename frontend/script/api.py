@@ -5,13 +5,13 @@ from __future__ import annotations
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script.source import Pos, get_source
 from graphtorch.frontend.script.unit import ScriptUnit
+from graphtorch.nn.module import Module
 
 
 def script(obj):
     """``graphtorch.jit.script``: a module becomes a RecursiveScriptModule, a function a
     ScriptFunction; already compiled objects are returned unchanged."""
     from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
-    from graphtorch.nn.module import Module
 
     if isinstance(obj, (ScriptModule, ScriptFunction)):
         return obj

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from graphtorch import device, dtype
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.enums import (
     enum_class,
@@ -589,7 +590,6 @@ class ExpressionLowerer(Lowerer):
 def _is_constant(obj) -> bool:
     if obj is None or isinstance(obj, (bool, int, float, str)) or is_enum_member(obj):
         return True
-    from graphtorch import device, dtype
 
     if isinstance(obj, (dtype, device)):
         return True

@@ -14,9 +14,11 @@ import inspect
 from dataclasses import dataclass, field
 from enum import Enum
 
+from graphtorch.autograd import no_grad
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script.unit import ScriptUnit
 from graphtorch.ir import types as T
+from graphtorch.nn.module import Module
 
 
 class Outcome(str, Enum):
@@ -169,8 +171,6 @@ def _record_inputs(unit: ForgivingUnit, model, example_inputs: tuple) -> None:
     for m in model.modules():
         handles.append(m.register_forward_hook(hook))
     try:
-        from graphtorch.autograd import no_grad
-
         with no_grad():
             model(*example_inputs)
     except Exception:  # noqa: BLE001 - the model itself fails: nothing to record
@@ -182,7 +182,6 @@ def _record_inputs(unit: ForgivingUnit, model, example_inputs: tuple) -> None:
 
 def compile_with_report(model, *example_inputs):
     """(compiled model or function, CompileReport)."""
-    from graphtorch.nn.module import Module
 
     report = CompileReport()
     unit = ForgivingUnit(report)

@@ -11,6 +11,7 @@ and str.
 
 from __future__ import annotations
 
+from graphtorch import dtypes
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.expressions import describe, is_tensor
 from graphtorch.frontend.script.state import Lowerer
@@ -251,8 +252,6 @@ class IndexLowerer(Lowerer):
         return self.scalar("prim::str_get", [v, i], T.STR)
 
     def _const_dtype(self, name: str) -> Value:
-        from graphtorch import dtypes
-
         return self.const(getattr(dtypes, name if name != "bool" else "bool_"))
 
     def transpose_all(self, v: Value, pos) -> Value:

@@ -20,6 +20,7 @@ from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE
 from graphtorch.ops.registry import REGISTRY, OpKind
+from graphtorch.tensor import Tensor
 
 # Eager in-place methods that are not one registry op: the node calls the method itself (the
 # interpreter's METHOD_INPLACE).
@@ -34,7 +35,6 @@ _COPY_BACK = frozenset({"lerp_", "addcmul_", "addcdiv_", "index_fill_"})
 class InplaceLowerer(Lowerer):
     def inplace_method(self, func, e: S.Call) -> Value:
         """``t.<name>_(...)``: the eager method's update, written into ``t``."""
-        from graphtorch.tensor import Tensor
 
         name, recv, pos = func.name, func.receiver, e.pos
         base = name[:-1]
@@ -69,7 +69,6 @@ class InplaceLowerer(Lowerer):
     def _method_args(self, name: str, args: list[Value], kwargs: dict[str, Value],
                      pos) -> list[Value]:
         """The arguments of the eager method ``Tensor.<name>`` in positional order."""
-        from graphtorch.tensor import Tensor
 
         params = list(inspect.signature(getattr(Tensor, name)).parameters.values())[1:]
         if any(p.kind is p.VAR_POSITIONAL for p in params):

@@ -11,6 +11,7 @@ from graphtorch.frontend.script.builtin_calls import type_spec
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
+from graphtorch.tensor import Tensor
 
 
 def annotate(the_type, the_value):
@@ -31,7 +32,6 @@ def check_type(obj, target) -> bool:
     """Whether ``obj`` is a ``target``: a class or a typing form (``List[int]``,
     ``Optional[Tensor]``, ``Dict[str, Tuple[int, float]]``); containers are checked item by
     item (an empty one passes)."""
-    from graphtorch.tensor import Tensor  # noqa: PLC0415 - tensor sits above this layer
 
     if target is typing.Any:
         return True

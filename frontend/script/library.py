@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import graphtorch as gt
 import graphtorch.nn.functional as F
+from graphtorch import nn
 
 
 def conv1d_forward(self, input):
@@ -74,8 +75,6 @@ def sequential_forward(self, input):
 
 
 def _table() -> dict:
-    from graphtorch import nn
-
     table = {nn.Conv1d: conv1d_forward, nn.Conv2d: conv2d_forward,
              nn.ConvTranspose1d: conv_transpose1d_forward,
              nn.ConvTranspose2d: conv_transpose2d_forward, nn.Flatten: flatten_forward,

@@ -24,6 +24,7 @@ from graphtorch.frontend.script.values import PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ops.registry import OpDef
+from graphtorch.tensor import Tensor
 
 
 @dataclass
@@ -58,7 +59,6 @@ class LibraryCallLowerer(Lowerer):
                            kwargs: dict[str, Value], pos):
         """``v.<name>(...)`` as ``<function>(v, ...)`` when the method is a graphtorch function
         installed on Tensor; None when it is not."""
-        from graphtorch.tensor import Tensor
 
         fn = getattr(Tensor, name, None)
         module = getattr(fn, "__module__", None) or ""

@@ -13,6 +13,7 @@ import math
 
 import graphtorch as gt
 import graphtorch.nn.functional as F
+from graphtorch import nn
 from graphtorch.tensor import Tensor
 
 
@@ -457,7 +458,6 @@ def lstm_cell_forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = No
 
 def table() -> dict:
     """Class -> script-ready forward, merged into library.py's table."""
-    from graphtorch import nn
 
     return {nn.CELU: celu_forward, nn.SELU: selu_forward, nn.Hardsigmoid: hardsigmoid_forward,
             nn.Hardswish: hardswish_forward, nn.LogSigmoid: logsigmoid_forward,

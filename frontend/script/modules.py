@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 
+from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.interfaces import (
@@ -17,6 +18,7 @@ from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleR
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
+from graphtorch.nn.container import ModuleDict, ParameterDict, ParameterList
 
 
 def _unwrap_fn(fn):
@@ -24,8 +26,6 @@ def _unwrap_fn(fn):
 
 
 def _holds_parameters(module) -> bool:
-    from graphtorch.nn.container import ParameterDict, ParameterList
-
     return isinstance(module, (ParameterList, ParameterDict))
 
 
@@ -62,6 +62,9 @@ class ModuleLowerer(Lowerer):
 
         fn = getattr(type(ref.module), method, None) \
             if not isinstance(ref.module, ScriptModule) else None
+        original = ref.module.__dict__.get("_gt_original", ref.module)
+        if overloads.overloaded_method(type(original), method):
+            return self._call_overloaded(ref, method, getattr(type(original), method), e)
         if getattr(fn, "_gt_ignore", False):
             return self.calls.python_op(getattr(ref.module, method), e)
         if getattr(fn, "_gt_unused", False):
@@ -79,6 +82,17 @@ class ModuleLowerer(Lowerer):
         args = self._method_arguments(ref.module, method, args, kwargs, e.pos)
         return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
                                {"name": method}).output
+
+    def _call_overloaded(self, ref: ModuleRef, method: str, impl, e: S.Call) -> Value:
+        """``sub.method(...)`` of an overloaded method: the matching declaration's method,
+        compiled into the submodule's compiled form (overloads.py)."""
+        name, fn, args, kwargs = overloads.method_specialization(
+            self, ref.module, method, impl, overloads.declarations(impl), e)
+        outs = self.state.unit.compile_method(ref.module, name, fn).graph.outputs
+        ret = outs[0].type if len(outs) == 1 else T.TupleType(tuple(v.type for v in outs))
+        args = self._method_arguments(ref.module, name, args, kwargs, e.pos, fn=fn)
+        return self.graph.emit(Prim.CallMethod, [ref.value] + args, [ret],
+                               {"name": name}).output
 
     def _method_arguments(self, module, method: str, args: list[Value], kwargs: dict,
                           pos, fn=None) -> list[Value]:
@@ -252,8 +266,6 @@ class ModuleLowerer(Lowerer):
         """``key in <container>``: a constant key is tested as eager Python tests it (a
         subclass's ``__contains__`` too); a run-time key against the keys of a ModuleDict /
         ParameterDict."""
-        from graphtorch.nn.container import ModuleDict, ParameterDict
-
         if key.is_constant:
             return self.const(self.graph.constant_value(key) in ref.module)
         own = next((k for k in type(ref.module).__mro__ if "__contains__" in vars(k)), None)
@@ -268,8 +280,6 @@ class ModuleLowerer(Lowerer):
     def iteration_items(self, ref: ModuleRef) -> list:
         """What ``for x in <container>`` binds, as Python: a ModuleDict / ParameterDict gives
         its keys (constant strings), a list-like container its children."""
-        from graphtorch.nn.container import ModuleDict, ParameterDict
-
         if isinstance(ref.module, (ModuleDict, ParameterDict)):
             return [self.const(n) for n in _children_of(ref.module)]
         return self.module_children(ref)
@@ -304,8 +314,6 @@ class ModuleLowerer(Lowerer):
                                  pos) from None
 
     def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
-        from graphtorch.nn.container import ModuleDict
-
         iv = self.exprs.lower_value(index)
         if not iv.is_constant:
             if isinstance(ref.module, ModuleDict) or iv.type != T.INT:

@@ -9,6 +9,7 @@ eager's dtype inference (bool, int64 or the default float dtype). Anything else 
 
 from __future__ import annotations
 
+from graphtorch import dtypes
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
@@ -59,8 +60,6 @@ class TensorLiteralLowerer(Lowerer):
             return self.calls.call_op("clone", [self.const(t)], {}, e.pos)
         v = self.exprs.lower_value(data_e)
         if v.type in (T.INT, T.FLOAT, T.BOOL):
-            from graphtorch import dtypes
-
             dt = consts.get("dtype") or {T.INT: dtypes.int64, T.BOOL: dtypes.bool_}.get(
                 v.type, dtypes.get_default_dtype())
             kw = {"dtype": self.const(dt)}

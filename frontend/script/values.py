@@ -12,6 +12,13 @@ from dataclasses import dataclass
 
 from graphtorch.frontend.script.source import Pos
 from graphtorch.ir.graph import Value
+from graphtorch.nn.container import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 
 
 @dataclass(frozen=True)
@@ -31,14 +38,6 @@ class ModuleRef:
 
     @property
     def is_container(self) -> bool:
-        from graphtorch.nn.container import (
-            ModuleDict,
-            ModuleList,
-            ParameterDict,
-            ParameterList,
-            Sequential,
-        )
-
         return isinstance(self.module, (ModuleList, Sequential, ModuleDict, ParameterList,
                                         ParameterDict))
 
