@@ -41,7 +41,7 @@ def _qualified(fn) -> str:
 
 def overload(fn):
     """``@graphtorch.jit._overload``: declare one signature of the function defined next."""
-    _check_body(fn, "function")
+    _check_body(fn, "method" if getattr(fn, "_gt_overload_method", False) else "function")
     fn._gt_overload_decl = True
     pending = _PENDING.setdefault(_qualified(fn), [])
     # NOTE: the same def statement run again (its enclosing function called twice) makes the
@@ -52,12 +52,12 @@ def overload(fn):
 
 
 def overload_method(fn):
-    """``@graphtorch.jit._overload_method``: declare one signature of a module method. Scripting
-    a module whose method has declarations is refused (overloaded methods are not supported)."""
-    _check_body(fn, "method")
-    fn._gt_overload_decl = True
+    """``@graphtorch.jit._overload_method``: declare one signature of a module method (the
+    method of the same name after the declarations implements them). A scripted call of the
+    method on a submodule compiles one method per declaration; the module's own compiled
+    methods do not include the overloaded one."""
     fn._gt_overload_method = True
-    return fn
+    return overload(fn)
 
 
 def _check_body(fn, what: str) -> None:
@@ -86,8 +86,20 @@ def declarations(fn):
 
 
 def is_unimplemented_declaration(fn) -> bool:
-    return getattr(fn, "_gt_overload_decl", False) and not \
-        getattr(fn, "_gt_overload_method", False)
+    return getattr(fn, "_gt_overload_decl", False)
+
+
+def overloaded_method(cls, name: str) -> bool:
+    """Whether the method ``name`` of the module class ``cls`` has overload declarations (then
+    it is compiled per call, never as itself); a declaration without implementation raises."""
+    fn = getattr(cls, name, None)
+    if getattr(fn, "_gt_overload_decl", False):
+        src, fdef = _unit.parse_function(fn)
+        raise src.error(f'Implementation for the method "{fn.__qualname__}" is missing: the '
+                        f'class holds only overload declarations of it', fdef.pos,
+                        "define the implementation, a def of the same name after the "
+                        "declarations")
+    return fn is not None and bool(declarations(fn))
 
 
 def refuse_direct_script(fn) -> None:
@@ -105,13 +117,15 @@ def refuse_direct_script(fn) -> None:
 class _Signature:
     """One declaration merged with the implementation: parameters (name, type, default)."""
 
-    def __init__(self, decl, impl, src, pos):
+    def __init__(self, decl, impl, method: bool = False):
         self.decl = decl
         dsrc, dfdef = _unit.parse_function(decl)
         isrc, ifdef = _unit.parse_function(impl)
-        dtypes, self.ret = _types(dsrc, dfdef, decl)
-        itypes, _ = _types(isrc, ifdef, impl)
-        dnames, inames = [p.name for p in dfdef.params], [p.name for p in ifdef.params]
+        dtypes, self.ret = _types(dsrc, dfdef, decl, method)
+        itypes, _ = _types(isrc, ifdef, impl, method)
+        skip = 1 if method else 0   # a method's self is no declared parameter
+        dnames = [p.name for p in dfdef.params][skip:]
+        inames = [p.name for p in ifdef.params][skip:]
         if len(dnames) > len(inames) or inames[:len(dnames)] != dnames:
             raise dsrc.error(f"the overload declaration of {decl.__qualname__} has the "
                              f"parameters ({', '.join(dnames)}), which are not the first of the "
@@ -165,7 +179,7 @@ class _Signature:
         return None
 
 
-def _types(src, fdef: S.FunctionDef, fn) -> tuple[dict, T.Type | None]:
+def _types(src, fdef: S.FunctionDef, fn, method: bool) -> tuple[dict, T.Type | None]:
     """The parameter types ``fn``'s annotations or type comments give, and its return type."""
     def lookup(name):
         closure = getattr(fn, "__closure__", None)
@@ -179,8 +193,8 @@ def _types(src, fdef: S.FunctionDef, fn) -> tuple[dict, T.Type | None]:
             return getattr(builtins, name)
         raise KeyError(name)
 
-    sig, ret = signature_types(src, fdef, fn, lookup, False)
-    for p in fdef.params:
+    sig, ret = signature_types(src, fdef, fn, lookup, method)
+    for p in fdef.params[1 if method else 0:]:
         if p.name not in sig and p.annotation is not None:
             sig[p.name] = resolve(p.annotation, lookup, src)
     if ret is None and fdef.returns is not None:
@@ -192,7 +206,7 @@ class _Specialized:
     """The implementation as the compiler reads it, typed by one declaration: its parsed source,
     globals and closure, with the declaration's types as its annotations."""
 
-    def __init__(self, impl, sig: _Signature, index: int):
+    def __init__(self, impl, sig: _Signature, index: int, method: bool = False):
         self.__name__ = impl.__name__
         self.__qualname__ = f"{impl.__qualname__}__overload{index}"
         self.__module__ = impl.__module__
@@ -204,8 +218,9 @@ class _Specialized:
         if sig.ret is not None:
             self.__annotations__["return"] = sig.ret
         self._gt_parsed = _unit.parse_function(impl)
-        self.__signature__ = inspect.Signature(
-            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        self_param = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        self.__signature__ = inspect.Signature(self_param * method + [
+            inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                default=d if ok else inspect.Parameter.empty)
              for n, _, ok, d in sig.params])
 
@@ -217,8 +232,28 @@ def specialization(resolver, impl, owned: list, e: S.Call):
     """(compiled function, args, kwargs) of the call ``impl(...)`` at ``e``: the one matching
     declaration's specialization of ``impl``."""
     src, pos = resolver.src, e.pos
-    sigs = [_Signature(decl, impl, src, pos) for decl, _ in owned]
+    sigs = [_Signature(decl, impl) for decl, _ in owned]
     args, kwargs = resolver.args_of(e)
+    i = _select(sigs, impl, args, kwargs, src, pos)
+    if owned[i][1] is None:   # compiled once for the process, as TorchScript caches overloads
+        owned[i][1] = resolver.state.unit.function(_Specialized(impl, sigs[i], i), src, pos)
+    return owned[i][1], args, kwargs
+
+
+def method_specialization(lowerer, module, method: str, impl, owned: list, e: S.Call):
+    """(compiled method name, its Python stand-in, args, kwargs) of the call
+    ``submodule.method(...)`` at ``e``: the matching declaration's method, compiled once per
+    module as ``<method>__overload<i>``."""
+    src, pos = lowerer.src, e.pos
+    sigs = [_Signature(decl, impl, method=True) for decl, _ in owned]
+    args, kwargs = lowerer.calls.args_of(e)
+    i = _select(sigs, impl, args, kwargs, src, pos)
+    if owned[i][1] is None:
+        owned[i][1] = _Specialized(impl, sigs[i], i, method=True)
+    return f"{method}__overload{i}", owned[i][1], args, kwargs
+
+
+def _select(sigs: list, impl, args, kwargs, src, pos) -> int:
     hits = [i for i, s in enumerate(sigs) if s.mismatch(args, kwargs) is None]
     given = ", ".join([str(a.type) for a in args] + [f"{k}={v.type}" for k, v in kwargs.items()])
     if not hits:
@@ -232,14 +267,12 @@ def specialization(resolver, impl, owned: list, e: S.Call):
                         + "; ".join(sigs[i].describe() for i in hits), pos,
                         "make the arguments' types select one declaration (annotate them, "
                         "or remove the overlap between the declarations)")
-    i = hits[0]
-    if owned[i][1] is None:   # compiled once for the process, as TorchScript caches overloads
-        owned[i][1] = resolver.state.unit.function(_Specialized(impl, sigs[i], i), src, pos)
-    return owned[i][1], args, kwargs
+    return hits[0]
 
 
 def missing_implementation(fn, src, pos) -> ScriptError:
-    return src.error(f'Implementation for the function "{fn.__qualname__}" is missing: the '
+    what = "method" if getattr(fn, "_gt_overload_method", False) else "function"
+    return src.error(f'Implementation for the {what} "{fn.__qualname__}" is missing: the '
                      f'name holds an overload declaration', pos,
                      "define the implementation, a def of the same name after the "
                      "declarations")

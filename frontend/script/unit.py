@@ -8,6 +8,7 @@ import inspect
 import types
 
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import resolve, signature_types
 from graphtorch.frontend.script.build_ast import build
@@ -110,7 +111,8 @@ class ScriptUnit:
         object.__setattr__(sm, "_gt_original", module)
         for name, sub in module._modules.items():
             sm._modules[name] = self.script_module(sub) if sub is not None else None
-        if type(module).forward is not Module.forward and _has_forward(module):
+        if type(module).forward is not Module.forward and _has_forward(module) and \
+                not overloads.overloaded_method(type(module), "forward"):   # compiled per call
             self.compile_method(module, "forward")
         return sm
 

@@ -5,7 +5,7 @@ does not match exactly one declaration is a ScriptError with a caret."""
 
 # ruff: noqa: F811 - a name declared several times is what overloads are
 
-from typing import Optional, Union  # noqa: F401 - Union: named by a type comment below
+from typing import Optional, Tuple, Union  # noqa: F401, UP035 - named by type comments below
 
 import pytest
 
@@ -297,3 +297,87 @@ def test_python_runs_the_implementation():
     assert fns[0]() == (1.0, 0.5, 3, "hi")
     assert scales(gt.tensor([2.0]))[1].tolist() == [1.0]
 
+
+
+def _over(lib):
+    class Over(lib.nn.Module):
+        @lib.jit._overload_method
+        def forward(self, x):
+            # type: (Tuple[Tensor, Tensor]) -> Tensor
+            pass
+
+        @lib.jit._overload_method
+        def forward(self, x):
+            # type: (Tensor) -> Tensor
+            pass
+
+        def forward(self, x):
+            if isinstance(x, lib.Tensor):
+                return x + 20
+            return x[0] * 5
+
+    class Outer(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weak = Over()
+
+        def forward(self, x):
+            return self.weak(x) * self.weak((x, x))
+
+    return Over, Outer
+
+
+def test_overloaded_methods_match_python_and_torch_jit():
+    torch = pytest.importorskip("torch")
+    _, outer = _over(gt)
+    _, theirs = _over(torch)
+    x = [1.0, 2.0]
+    ours = gt.jit.script(outer())(gt.tensor(x))
+    assert ours.tolist() == outer()(gt.tensor(x)).tolist()
+    assert ours.tolist() == torch.jit.script(theirs())(torch.tensor(x)).tolist()
+
+
+def test_overloaded_methods_in_a_legacy_script_module():
+    over, _ = _over(gt)
+
+    class Legacy(gt.jit.ScriptModule):
+        def __init__(self):
+            super().__init__()
+            self.weak = over()
+
+        @gt.jit.script_method
+        def forward(self, x):
+            return self.weak(x) + self.weak((x, x))
+
+    x = gt.ones(1)
+    assert Legacy()(x).tolist() == [26.0]
+
+
+def test_overloaded_method_misuse():
+    over, _ = _over(gt)
+
+    class Caller(gt.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weak = over()
+
+        def forward(self, x):
+            return self.weak(3)
+
+    with pytest.raises(ScriptError, match="Arguments for call are not valid") as info:
+        gt.jit.script(Caller())
+    assert "self.weak(3)" in info.value.source_line
+
+    class NoImpl(gt.nn.Module):
+        @gt.jit._overload_method
+        def forward(self, x: int) -> int:
+            pass
+
+    with pytest.raises(ScriptError, match='Implementation for the method ".+" is missing'):
+        gt.jit.script(NoImpl())
+
+    with pytest.raises(ScriptError, match="must be `pass` or `...`"):
+        class BadBody(gt.nn.Module):
+            @gt.jit._overload_method
+            def forward(self, x: int) -> int:
+                return x
