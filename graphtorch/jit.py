@@ -116,8 +116,9 @@ def ignore(drop=False, **kwargs):
 
 
 def unused(fn):
-    """Compile a call to ``fn`` as an exception: the method is left out of the graph."""
-    fn._gt_unused = True
+    """Compile a call to ``fn`` as an exception: the method is left out of the graph. On a
+    ``property`` the getter is marked (a property's own attributes cannot be set)."""
+    (fn.fget if isinstance(fn, property) else fn)._gt_unused = True
     return fn
 
 

@@ -54,3 +54,25 @@ def test_is_scripting_is_false_in_python_and_true_in_script():
     x = torch.zeros(2)
     assert_close(f(x), x - 1)
     assert_close(torch.jit.script(f)(x), x + 1)
+
+
+class WithUnusedProperty(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+
+    @torch.jit.unused
+    @property
+    def width(self) -> int:
+        return self.fc.in_features
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def test_unused_property_stays_a_property_and_the_module_scripts():
+    m = WithUnusedProperty()
+    assert m.width == 3  # eager: an ordinary property
+    assert WithUnusedProperty.width.fget._gt_unused
+    x = torch.randn(2, 3)
+    assert_close(torch.jit.script(m)(x), m(x))
