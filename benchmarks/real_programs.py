@@ -300,7 +300,17 @@ def judge(torch_run: dict, gt_run: dict, entry: dict, rtol: float, atol: float) 
             at = f"at {torch_run['where']}: " if same_line else ""
             return {"status": "refused" if same or same_line else "stops",
                     "detail": f"{at}torch: {torch_run['error']} / graphtorch: {gt_run['error']}"}
-        return {"status": "torch-only-fails", "detail": torch_run["error"]}
+        detail = torch_run["error"]
+        if torch_run["stdout"].strip() and entry.get("compare", True) is not False:
+            ignore, only = _DEFAULT_IGNORE + entry.get("ignore", []), entry.get("only", "")
+            printed = _numbers(torch_run["stdout"], ignore, only)
+            ours = _numbers(gt_run["stdout"], ignore, only)[:len(printed)]
+            diff = compare_outputs(torch_run["stdout"], "\n".join(
+                gt_run["stdout"].splitlines()[:len(torch_run["stdout"].splitlines())]),
+                ignore, rtol, atol, only)
+            detail += (f"; the {len(printed)} numbers PyTorch printed first: "
+                       + ("equal" if not diff and len(ours) == len(printed) else diff))
+        return {"status": "torch-only-fails", "detail": detail}
     if gt_run["rc"] != 0:
         return {"status": "stops", "detail": f"{gt_run['where']}: {gt_run['error']}"}
     if entry.get("compare", True) is False:
