@@ -270,6 +270,22 @@ def _select(sigs: list, impl, args, kwargs, src, pos) -> int:
     return hits[0]
 
 
+def compiled_overloads(fn) -> list | None:
+    """The compiled function of every declaration ``fn`` implements, in declaration order
+    (compiling those not compiled yet); None when it has none (``torch.jit._script.
+    _get_overloads``)."""
+    owned = declarations(fn)
+    if not owned:
+        return None
+    if any(getattr(decl, "_gt_overload_method", False) for decl, _ in owned):
+        raise ScriptError(f"{fn.__qualname__} is an overloaded method: its declarations are "
+                          f"compiled when a scripted module calls it")
+    for i, entry in enumerate(owned):
+        if entry[1] is None:
+            entry[1] = _unit.ScriptUnit().function(_Specialized(fn, _Signature(entry[0], fn), i))
+    return [sf for _, sf in owned]
+
+
 def missing_implementation(fn, src, pos) -> ScriptError:
     what = "method" if getattr(fn, "_gt_overload_method", False) else "function"
     return src.error(f'Implementation for the {what} "{fn.__qualname__}" is missing: the '

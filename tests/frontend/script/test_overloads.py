@@ -381,3 +381,26 @@ def test_overloaded_method_misuse():
             @gt.jit._overload_method
             def forward(self, x: int) -> int:
                 return x
+
+
+def test_get_overloads_compiles_each_declaration_once():
+    @gt.jit._overload
+    def f(x: int) -> int:
+        pass
+
+    @gt.jit._overload
+    def f(x: str) -> str:
+        pass
+
+    def f(x):
+        return x
+
+    first = gt.jit._script._get_overloads(f)
+    second = gt.jit._script._get_overloads(f)
+    assert len(first) == 2 and all(a.graph is b.graph for a, b in zip(first, second))
+    assert [sf(v) for sf, v in zip(first, (3, "a"))] == [3, "a"]
+
+    def plain(x):
+        return x
+
+    assert gt.jit._script._get_overloads(plain) is None
