@@ -76,6 +76,8 @@ def _check_body(fn, what: str) -> None:
 def declarations(fn):
     """The overload declarations ``fn`` implements (claiming those pending under its name),
     or None when it has none."""
+    if not inspect.isfunction(fn):
+        return None
     owned = _OWNED.get(fn)
     pending = _PENDING.pop(_qualified(fn), None) if not getattr(fn, "_gt_overload_decl",
                                                                   False) else None
@@ -99,7 +101,7 @@ def overloaded_method(cls, name: str) -> bool:
                         f'class holds only overload declarations of it', fdef.pos,
                         "define the implementation, a def of the same name after the "
                         "declarations")
-    return fn is not None and bool(declarations(fn))
+    return inspect.isfunction(fn) and bool(declarations(fn))
 
 
 def refuse_direct_script(fn) -> None:
