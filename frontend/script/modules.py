@@ -18,6 +18,7 @@ from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleR
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
+from graphtorch.nn.container import ModuleDict, ParameterDict, ParameterList
 
 
 def _unwrap_fn(fn):
@@ -25,8 +26,6 @@ def _unwrap_fn(fn):
 
 
 def _holds_parameters(module) -> bool:
-    from graphtorch.nn.container import ParameterDict, ParameterList
-
     return isinstance(module, (ParameterList, ParameterDict))
 
 
@@ -267,8 +266,6 @@ class ModuleLowerer(Lowerer):
         """``key in <container>``: a constant key is tested as eager Python tests it (a
         subclass's ``__contains__`` too); a run-time key against the keys of a ModuleDict /
         ParameterDict."""
-        from graphtorch.nn.container import ModuleDict, ParameterDict
-
         if key.is_constant:
             return self.const(self.graph.constant_value(key) in ref.module)
         own = next((k for k in type(ref.module).__mro__ if "__contains__" in vars(k)), None)
@@ -283,8 +280,6 @@ class ModuleLowerer(Lowerer):
     def iteration_items(self, ref: ModuleRef) -> list:
         """What ``for x in <container>`` binds, as Python: a ModuleDict / ParameterDict gives
         its keys (constant strings), a list-like container its children."""
-        from graphtorch.nn.container import ModuleDict, ParameterDict
-
         if isinstance(ref.module, (ModuleDict, ParameterDict)):
             return [self.const(n) for n in _children_of(ref.module)]
         return self.module_children(ref)
@@ -319,8 +314,6 @@ class ModuleLowerer(Lowerer):
                                  pos) from None
 
     def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
-        from graphtorch.nn.container import ModuleDict
-
         iv = self.exprs.lower_value(index)
         if not iv.is_constant:
             if isinstance(ref.module, ModuleDict) or iv.type != T.INT:

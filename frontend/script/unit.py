@@ -18,6 +18,8 @@ from graphtorch.frontend.script.parser import parse_module
 from graphtorch.frontend.script.source import get_source
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph
+from graphtorch.nn.container import ModuleDict, ModuleList
+from graphtorch.nn.module import Module
 from graphtorch.passes.dce import eliminate_dead_code
 from graphtorch.passes.merge_ifs import merge_adjacent_ifs
 
@@ -99,7 +101,6 @@ class ScriptUnit:
             ScriptModule,
             share_state,
         )
-        from graphtorch.nn.module import Module
 
         if isinstance(module, ScriptModule):
             return module
@@ -222,7 +223,6 @@ def _unique_name(qual: str, fn, specialized: bool = False) -> str:
 
 def _has_forward(module) -> bool:
     """Containers have no forward, unless a subclass defines one."""
-    from graphtorch.nn.container import ModuleDict, ModuleList
 
     if not isinstance(module, (ModuleList, ModuleDict)):
         return True
