@@ -20,8 +20,7 @@ from graphtorch.ir import parse_graph
 from graphtorch.ir.verifier import verify
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.runtime.autodiff import Declined, differentiate, try_differentiate
-from graphtorch.runtime.autodiff_exec import CompiledGraphNode, set_autodiff
-from graphtorch.runtime.cpu_codegen import set_executor
+from graphtorch.runtime.autodiff_exec import CompiledGraphNode
 from graphtorch.runtime.executor import prepared_function_graph
 from graphtorch.runtime.interpreter import run_graph
 from tests.ops.registry_matrix import UNINITIALIZED, all_cases, case_id
@@ -43,14 +42,6 @@ def _differentiable(name: str) -> bool:
 
 
 CASES = [c for c in all_cases((dtypes.float64,)) if _differentiable(c[0])]
-
-
-@pytest.fixture
-def autodiff_on():
-    set_autodiff(True)
-    yield
-    set_autodiff(False)
-    set_executor("interpreter")
 
 
 def _split(args):

@@ -21,14 +21,6 @@ from graphtorch.runtime.executor import prepared_function_graph, prepared_graph
 EXECUTORS = ["interpreter", "codegen"]
 
 
-@pytest.fixture
-def autodiff_on():
-    set_autodiff(True)
-    yield
-    set_autodiff(False)
-    set_executor("interpreter")
-
-
 class MLP(nn.Module):
     def __init__(self):
         super().__init__()

@@ -1,0 +1,17 @@
+"""Fixtures shared by the runtime tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphtorch.runtime.autodiff_exec import set_autodiff
+from graphtorch.runtime.cpu_codegen import set_executor
+
+
+@pytest.fixture
+def autodiff_on():
+    """Graph autodiff on for one test; after it, autodiff off and the default executor again."""
+    set_autodiff(True)
+    yield
+    set_autodiff(False)
+    set_executor(None)
