@@ -15,3 +15,11 @@ def autodiff_on():
     yield
     set_autodiff(False)
     set_executor(None)
+
+
+@pytest.fixture(autouse=True)
+def _default_executor():
+    """Every runtime test starts and ends with the default executor."""
+    set_executor(None)
+    yield
+    set_executor(None)

@@ -26,13 +26,6 @@ TOL = {np.dtype(np.float32): (1e-5, 1e-6), np.dtype(np.float64): (1e-12, 1e-12)}
 OPS = ("sum", "mean", "amax", "amin", "var")
 
 
-@pytest.fixture(autouse=True)
-def _default_executor():
-    set_executor(None)
-    yield
-    set_executor(None)
-
-
 def kernel_args(name: str, x, dim, keepdim: bool, correction=None) -> tuple:
     if name in ("sum", "mean"):
         return (x, dim, keepdim, None)

@@ -30,13 +30,6 @@ RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 ATOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 
 
-@pytest.fixture(autouse=True)
-def _default_executor():
-    set_executor(None)
-    yield
-    set_executor(None)
-
-
 def assert_close(got, want) -> None:
     got, want = outputs(got), outputs(want)
     assert len(got) == len(want)

@@ -23,13 +23,6 @@ ATOL = {gt.float32: 1e-6, gt.float64: 1e-12}
 needs_cc = pytest.mark.skipif(not c_backend.available(), reason="no C compiler")
 
 
-@pytest.fixture(autouse=True)
-def _default_executor():
-    set_executor(None)
-    yield
-    set_executor(None)
-
-
 def close(got, want) -> None:
     got = got if isinstance(got, (tuple, list)) else [got]
     want = want if isinstance(want, (tuple, list)) else [want]

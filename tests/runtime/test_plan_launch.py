@@ -21,13 +21,6 @@ from graphtorch.runtime.plan import signature
 needs_cc = pytest.mark.skipif(not c_backend.available(), reason="no C compiler")
 
 
-@pytest.fixture(autouse=True)
-def _default_executor():
-    set_executor(None)
-    yield
-    set_executor(None)
-
-
 def reference(fn, *args):
     set_executor("interpreter")
     try:

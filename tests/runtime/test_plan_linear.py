@@ -15,13 +15,6 @@ from graphtorch.runtime.executor import plans_of
 from graphtorch.runtime.plan_kernels import linear_flat, writes_in_place
 
 
-@pytest.fixture(autouse=True)
-def _default_executor():
-    set_executor(None)
-    yield
-    set_executor(None)
-
-
 def run_both(fn, *args):
     """(compiled output, interpreter output); asserts the compiled plan ran."""
     with gt.no_grad():
