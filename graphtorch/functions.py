@@ -13,11 +13,12 @@ import numpy as np
 
 from graphtorch import dtypes
 from graphtorch.autograd.grad_mode import STATE, no_grad
-from graphtorch.errors import AutogradError, DTypeError
+from graphtorch.errors import AutogradError, DTypeError, UnsupportedError
 from graphtorch.ops import return_types
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.meta import broadcast_shapes
 from graphtorch.ops.registry import REGISTRY as _R
+from graphtorch.ops.registry import OpKind
 from graphtorch.tensor import Tensor
 
 __all__ = ["zeros", "ones", "empty", "rand", "randn", "full", "arange"]
@@ -114,8 +115,6 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p is None or p == "fro":
         p = 2
     elif isinstance(p, str):
-        from graphtorch.errors import UnsupportedError
-
         raise UnsupportedError(f"norm(): p={p!r} is not supported by graphtorch; use a number, "
                                "inf, -inf or 'fro'")
     if isinstance(dim, int):
@@ -256,7 +255,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         shape = _broadcast_shape(mean, std)
         z = dispatch(_R["randn"], (list(shape),), {"generator": generator, "dtype": ref.dtype,
                                                    "device": ref.device})
-        from graphtorch.autograd.grad_mode import no_grad
 
         with no_grad():
             result = mean + std * z
@@ -345,7 +343,6 @@ def _with_out(op):
 def _out_functions() -> dict:
     # NOTE: ops computing from tensors and returning one tensor; factories and views keep their
     # own bindings (a view written through out= would lose its aliasing)
-    from graphtorch.ops.registry import OpKind
 
     made = {}
     for name, op in _R.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 from graphtorch import linalg
+from graphtorch.functions import write_out
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY as _R
 from graphtorch.tensor import Tensor
@@ -61,8 +62,6 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False,  # noqa: A0
     result = dispatch(_R["searchsorted"], (sorted_sequence, input),
                       {"out_int32": out_int32, "right": right, "side": side, "sorter": sorter})
     if out is not None:
-        from graphtorch.functions import write_out
-
         return write_out("searchsorted", result, out, [sorted_sequence])
     return result
 

@@ -9,7 +9,7 @@ from graphtorch import dtypes
 from graphtorch import functions as _functions
 from graphtorch.autograd.grad_mode import STATE, no_grad
 from graphtorch.device import as_device, device
-from graphtorch.errors import ShapeError
+from graphtorch.errors import AutogradError, ShapeError
 from graphtorch.ops import dispatch as _dispatch_mod
 from graphtorch.ops.bindings import install_methods
 from graphtorch.ops.creation import tensor
@@ -172,8 +172,6 @@ Tensor.squeeze = _squeeze
 
 def _check_leaf_inplace(self) -> None:
     if self._rg and self.grad_fn is None and _grad_enabled():
-        from graphtorch.errors import AutogradError
-
         raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
                             "operation.")
 
@@ -221,8 +219,6 @@ def _grad_enabled() -> bool:
 
 def _copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
-        from graphtorch.ops.creation import tensor
-
         src = tensor(src, dtype=self.dtype, device=self.device)
     _check_leaf_inplace(self)
     value = src.to(self.device)
@@ -289,8 +285,6 @@ def _setitem(self, key, value):
     recorded (autograd or tracing), directly into the array otherwise."""
     grad_on = _grad_enabled()
     if grad_on and self._rg and self.grad_fn is None:
-        from graphtorch.errors import AutogradError
-
         raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
                             "operation.")
     k, indices = encode_key(key)
@@ -393,8 +387,6 @@ Tensor.baddbmm = lambda self, batch1, batch2, *, beta=1, alpha=1: _functions.bad
 def _random_fill(name: str, draw):
     def method(self, *args, generator=None, **kwargs):
         if self._rg and self.grad_fn is None and _grad_enabled():
-            from graphtorch.errors import AutogradError
-
             raise AutogradError("a leaf Variable that requires grad is being used in an in-place "
                                 "operation.")
         values = draw(self, generator, *args, **kwargs)

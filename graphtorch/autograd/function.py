@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graphtorch.autograd import grad_mode
-from graphtorch.autograd.node import function_node_class
+from graphtorch.autograd.node import _FREED_MSG, function_node_class
 from graphtorch.errors import AutogradError, GraphError
 
 
@@ -25,8 +25,6 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         if self.saved_tensors_released:
-            from graphtorch.autograd.node import _FREED_MSG
-
             raise AutogradError(_FREED_MSG)
         for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
             if t is not None and t._vc[0] != v:

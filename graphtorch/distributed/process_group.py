@@ -191,7 +191,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     host = make_mpi_engine(comm, timeout_s)
     engine = host
     if _BACKEND_ALIASES[name] == "nccl":
-        from graphtorch.distributed.nccl_engine import NcclEngine  # needs CuPy: only for nccl
+        from graphtorch.distributed.nccl_engine import NcclEngine  # NOTE: CuPy, for nccl only
 
         engine = NcclEngine.bootstrap(host, timeout_s, _mark_broken, device_id)
     WORLD.default = ProcessGroup(engine, tuple(range(size)), name, timeout_s,
@@ -201,7 +201,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 
 
 def make_mpi_engine(comm, timeout_s: float):
-    from graphtorch.distributed.mpi_engine import MpiEngine  # imports mpi4py: MPI is now wanted
+    # NOTE: mpi_engine imports mpi4py: loaded only once MPI is wanted
+    from graphtorch.distributed.mpi_engine import MpiEngine
 
     return MpiEngine(comm, timeout_s, _mark_broken)
 
@@ -248,7 +249,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
     engine = host
     name = backend or world.backend_name
     if _BACKEND_ALIASES.get(str(name).lower()) == "nccl":
-        from graphtorch.distributed.nccl_engine import NcclEngine  # needs CuPy: only for nccl
+        from graphtorch.distributed.nccl_engine import NcclEngine  # NOTE: CuPy, for nccl only
 
         engine = NcclEngine.bootstrap(host, timeout_s, _mark_broken, None)
     group = ProcessGroup(engine, members, str(name), timeout_s,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import graphtorch as gt
+from graphtorch.nn import functional as F
 from graphtorch.nn import init
 from graphtorch.nn.linear import Linear
 from graphtorch.nn.module import Module
@@ -98,8 +99,6 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, num_
         k = gt.cat([k, bias_k.expand([1, bsz, embed_dim])], 0)
         v = gt.cat([v, bias_v.expand([1, bsz, embed_dim])], 0)
     if extra:
-        from graphtorch.nn import functional as F
-
         src_len += extra
         if attn_mask is not None:
             attn_mask = F.pad(attn_mask, [0, extra])

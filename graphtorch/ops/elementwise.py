@@ -24,6 +24,7 @@ from graphtorch.ops.op_helpers import (
     unary_samples,
 )
 from graphtorch.ops.registry import ANY, OpKind, Promotion, SampleInput, Saves, register, saved
+from graphtorch.ops.special import erf_array
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -164,7 +165,6 @@ unary("isfinite", lambda xp, x: xp.isfinite(x), lower="isfinite({0})",
 def _erf(xp, x):
     # NOTE: numpy has no erf; this is W. J. Cody's rational approximation split in three ranges,
     # accurate to float64 rounding (checked against math.erf in tests/ops/test_special.py).
-    from graphtorch.ops.special import erf_array
 
     return erf_array(xp, x)
 

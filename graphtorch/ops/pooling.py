@@ -17,6 +17,7 @@ from graphtorch import dtypes
 from graphtorch.errors import ShapeError
 from graphtorch.ops.conv import expand_param
 from graphtorch.ops.conv_kernels import pad_spatial
+from graphtorch.ops.creation import tensor
 from graphtorch.ops.meta import TensorMeta
 from graphtorch.ops.op_helpers import SampleMaker
 from graphtorch.ops.registry import ANY, OpKind, SampleInput, Saves, register, saved
@@ -250,8 +251,6 @@ def _scatter_kernel(xp, grad, indices, size, unique_indices):
 
 
 def _index_sample(unique: bool = False):
-    from graphtorch.ops.creation import tensor
-
     rows = [[0, 3, 1], [2, 1, 0]] if unique else [[0, 3, 3], [2, 1, 2]]
     return tensor(rows, dtype=dtypes.int64)
 
@@ -415,8 +414,6 @@ def _adaptive_avg(nd: int):
         return xp.ascontiguousarray(y)
 
     def vjp(ctx, g):
-        from graphtorch.ops.creation import tensor
-
         x = ctx.args[0]
         gx = g
         for j in range(nd):
