@@ -69,16 +69,19 @@ def _unpatch(patched: list) -> None:
         m.__dict__.pop("forward", None)
 
 
-def _build(module, graphs: dict, memo: dict):
+def _build(module, graphs: dict, memo: dict, scripted: dict):
     if isinstance(module, ScriptModule):
         return module
+    hit = scripted.get(id(module))
+    if hit is not None and hit[0] is module:
+        return hit[1]   # a recurrent layer, called through its scripted form
     if id(module) in memo:
         return memo[id(module)]
     tm = TracedModule(class_type(module).name, type(module).__name__)
     memo[id(module)] = tm
     share_state(tm, module)
     for name, child in module._modules.items():
-        tm._modules[name] = None if child is None else _build(child, graphs, memo)
+        tm._modules[name] = None if child is None else _build(child, graphs, memo, scripted)
     entry = graphs.get(id(module))
     if entry is not None:
         tm._add_method("forward", entry[1])
@@ -99,7 +102,7 @@ def trace_module(module, example_inputs, check_inputs=None, strict: bool = True,
     tracer.method_graphs[id(module)] = (module, graph)
     for _, g in tracer.method_graphs.values():
         eliminate_dead_code(g)  # NOTE: sizes read by library code but never used
-    traced = _build(module, tracer.method_graphs, {})
+    traced = _build(module, tracer.method_graphs, {}, tracer.scripted)
     if check_inputs:
         _check(traced, module, check_inputs, check_tolerance)
     return traced

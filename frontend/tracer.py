@@ -11,7 +11,9 @@ from __future__ import annotations
 import inspect
 import os
 
+from graphtorch.errors import TracingError
 from graphtorch.frontend.script_module import ScriptModule, qualified_type_name
+from graphtorch.frontend.traced_rnn import is_recurrent, packed_call, scripted_layer
 from graphtorch.ir import capture
 from graphtorch.ir import types as T
 from graphtorch.ir.capture import (
@@ -24,6 +26,7 @@ from graphtorch.ir.capture import (
     value_type,
 )
 from graphtorch.ir.graph import Graph
+from graphtorch.nn.utils.rnn import PackedSequence
 from graphtorch.tensor import Tensor
 
 __all__ = ["Frame", "Tracer", "TracerWarning", "class_type", "tensor_type", "tracing",
@@ -39,10 +42,19 @@ def class_type(module) -> T.ClassType:
 
 
 class Tracer(capture.Tracer):
-    """The capture tracer, plus submodule calls recorded as ``prim::CallMethod``."""
+    """The capture tracer, plus submodule calls recorded as ``prim::CallMethod``.
+
+    A recurrent layer (RNN / LSTM / GRU) is scripted and called, as PyTorch keeps a scripted
+    submodule inside a trace: its loop over time steps stays a loop (``scripted`` maps the
+    layer's id to the scripted module that replaces it in the traced result)."""
+
+    def __init__(self, strict: bool = True):
+        super().__init__(strict)
+        self.scripted: dict[int, tuple[object, ScriptModule, bool]] = {}
 
     def class_type(self, module) -> T.ClassType:
-        return class_type(module)
+        hit = self.scripted.get(id(module))
+        return class_type(hit[1] if hit is not None and hit[0] is module else module)
 
     def call_module(self, module, forward, args, kwargs):
         """A submodule's forward was called while tracing: record a CallMethod and its graph."""
@@ -53,6 +65,8 @@ class Tracer(capture.Tracer):
         if path is None:
             return forward(*args, **kwargs)  # NOTE: not owned by the caller: inline its ops
         args = _positional(forward, args, kwargs)
+        if is_recurrent(module) and args and isinstance(args[0], (Tensor, PackedSequence)):
+            return self._call_recurrent(module, path, args)
         if any(_holds_tensor(a) and not _is_traced_arg(a) for a in args):
             # NOTE: a tensor inside an argument the boundary cannot pass (a PackedSequence with
             # None fields, an object): inline the ops so its data flow is recorded, never baked
@@ -80,6 +94,58 @@ class Tracer(capture.Tracer):
         parent.graph.insert(node)
         self.bind_output(parent, out, node.outputs[0])
         return out
+
+    def _call_recurrent(self, module, path: tuple, args: tuple):
+        """Record ``module(*args)`` as one CallMethod on the scripted layer (a PackedSequence:
+        the padding around it recorded as ops, the masked recurrence scripted)."""
+        packed = isinstance(args[0], PackedSequence)
+        if len(args) > 2:
+            raise TracingError(f"{type(module).__name__}.forward takes (input, hx), got "
+                               f"{len(args)} arguments")
+        hx = args[1] if len(args) > 1 else None
+        hit = self.scripted.get(id(module))
+        if hit is None:
+            hit = (module, scripted_layer(module, packed), packed)
+            self.scripted[id(module)] = hit
+        elif hit[2] != packed:
+            raise TracingError(
+                f"{type(module).__name__} at '{'.'.join(path)}' is called both with a "
+                "PackedSequence and with a tensor in one trace; a traced recurrent layer takes "
+                "one kind of input (trace two modules, or script the caller)")
+        scripted = hit[1]
+        parent = self.frame
+        sub_value = self._getattr_chain(parent, path, module)
+
+        def call(*call_args):
+            vals = [self.value_of(a, parent) for a in call_args]
+            with self.opaque():
+                out = scripted(*call_args)
+            # NOTE: typed as the scripted forward declares it (the archive checks calls)
+            node = parent.graph.create("prim::CallMethod", [sub_value] + vals,
+                                       [scripted.graph.outputs[0].type],
+                                       attrs={"name": "forward"})
+            parent.graph.insert(node)
+            _bind_declared(parent, out, node.outputs[0])
+            return out
+
+        if packed:
+            return packed_call(call, module, args[0], hx)
+        return call(args[0], hx)
+
+
+def _bind_declared(frame: Frame, out, value) -> None:
+    """Bind ``out`` (a tensor or nested tuple of tensors) to ``value`` of its declared type."""
+    if isinstance(out, Tensor):
+        frame.bind(out, value)
+        return
+    elem_types = value.type.elems if isinstance(value.type, T.TupleType) else None
+    if not isinstance(out, tuple) or elem_types is None or len(elem_types) != len(out):
+        raise TracingError(f"a scripted recurrent layer returned {type(out).__name__}, "
+                           f"declared {value.type}")
+    node = frame.graph.create("prim::TupleUnpack", [value], list(elem_types))
+    frame.graph.insert(node)
+    for x, v in zip(out, node.outputs):
+        _bind_declared(frame, x, v)
 
 
 def _holds_tensor(a, depth: int = 0) -> bool:

@@ -1,8 +1,8 @@
 """Tracing packed sequences (the deploy_seq2seq tutorial's encoder pattern): a lengths tensor
 stays a graph input through ``pack_padded_sequence`` / ``pad_packed_sequence``, so a trace made
 at one sentence length runs at others, equal to eager and to PyTorch's own trace. A recurrent
-layer inside a trace is unrolled over the traced steps: graphtorch says so with a TracerWarning
-and the traced graph refuses other lengths instead of returning wrong numbers."""
+layer inside a trace (packed input or not) is one call to its scripted form, so its loop over
+time steps stays a loop and the trace runs at any length, as PyTorch's does."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import graphtorch
-from graphtorch.errors import GraphError
 from graphtorch.jit import TracerWarning
 from tests.compat.harness import assert_same, initial_state, load_state, to_numpy
 
@@ -107,17 +106,44 @@ def _encoder(torch):
     return Encoder()
 
 
-def test_traced_recurrent_layer_warns_and_refuses_other_lengths():
-    graphtorch.manual_seed(0)
-    model = _encoder(graphtorch).eval()
+# (steps, lengths) other than the traced one: shorter and longer, batch sizes 1 and 3
+RECURRENT_RUNS = [(n, lengths) for n in (2, 5, 10, 17)
+                  for lengths in ([n], [n, max(n - 1, 1), 1])]
+
+
+def _encoder_runs(torch, state):
+    """The encoder traced at TRACED, then (traced, eager) at each of RECURRENT_RUNS."""
+    model = load_state(torch, _encoder(torch), state).eval()
     steps, lengths = TRACED
-    with pytest.warns(TracerWarning, match="unrolls"):
-        traced = graphtorch.jit.trace(model, _inputs(graphtorch, steps, lengths, 0))
-    same = _inputs(graphtorch, steps, lengths, 3)
-    assert_same(to_numpy(model(*same)), to_numpy(traced(*same)), rtol=1e-5, atol=1e-6)
-    for steps, lengths in OTHERS:
-        with pytest.raises(GraphError):
-            traced(*_inputs(graphtorch, steps, lengths, 1))
+    traced = torch.jit.trace(model, _inputs(torch, steps, lengths, 0))
+    return [(traced(*args), model(*args)) for args in
+            (_inputs(torch, n, lengths, i + 1) for i, (n, lengths) in enumerate(RECURRENT_RUNS))]
+
+
+def _encoder_state():
+    if _has_torch():
+        return initial_state(_encoder)
+    graphtorch.manual_seed(0)
+    return {k: v.detach().numpy().copy() for k, v in _encoder(graphtorch).state_dict().items()}
+
+
+def test_traced_recurrent_layer_runs_at_other_lengths_like_eager():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TracerWarning)   # the time loop is not unrolled
+        runs = _encoder_runs(graphtorch, _encoder_state())
+    for (steps, lengths), (traced, eager) in zip(RECURRENT_RUNS, runs):
+        assert tuple(traced[0].shape) == (steps, len(lengths), 6)
+        assert tuple(traced[1].shape) == (4, len(lengths), 6)
+        assert_same(to_numpy(eager), to_numpy(traced), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_traced_recurrent_layer_matches_pytorchs_trace():
+    torch = pytest.importorskip("torch")
+    state = initial_state(_encoder)
+    expected = to_numpy([t for t, _ in _encoder_runs(torch, state)])
+    actual = to_numpy([t for t, _ in _encoder_runs(graphtorch, state)])
+    assert_same(expected, actual)
 
 
 def _has_torch() -> bool:
