@@ -144,6 +144,7 @@ def _python_def(text: str) -> ast.FunctionDef | None:
 
 def _with_script_names(lookup):
     """``lookup``, then the names TorchScript knows in a type comment without an import."""
+    from graphtorch import device as Device
     from graphtorch.tensor import Tensor
 
     def find(name: str):
@@ -152,6 +153,8 @@ def _with_script_names(lookup):
         except KeyError:
             if name == "Tensor":
                 return Tensor
+            if name == "Device":
+                return Device
             if name in ("List", "Dict", "Tuple", "Optional", "Union", "Any"):
                 return getattr(typing, name)
             raise

@@ -305,17 +305,35 @@ class AstBuilder:
             return S.AugAssign(p, self.target(target), str(op.children[0])[:-1],
                                self.expr(value))
         *targets, value = t.children
-        return S.Assign(p, [self.target(x) for x in targets], self.expr(value))
+        return S.Assign(p, [self.target(x, starred=True) for x in targets], self.expr(value))
 
-    def target(self, t) -> S.Expr:
-        e = self.expr(t)
+    def target(self, t, starred: bool = False) -> S.Expr:
+        """An assignment target; ``starred``: ``a, *b = ...`` may take one ``*name`` per
+        tuple (plain assignments only)."""
+        e = self.starred_target(t) if starred else self.expr(t)
         self.check_target(e)
         return e
+
+    def starred_target(self, t) -> S.Expr:
+        if isinstance(t, Tree) and t.data in ("tuple", "testlist_tuple", "exprlist", "list"):
+            elts = []
+            for c in t.children:
+                if c is None:
+                    continue
+                if isinstance(c, Tree) and c.data == "star_expr":
+                    elts.append(S.Starred(pos_of(c), self.starred_target(c.children[0])))
+                else:
+                    elts.append(self.starred_target(c))
+            if sum(isinstance(x, S.Starred) for x in elts) > 1:
+                raise self.src.error("multiple starred expressions in one assignment target",
+                                     pos_of(t), "unpack into at most one *name per tuple")
+            return (S.List if t.data == "list" else S.Tuple)(pos_of(t), elts)
+        return self.expr(t)
 
     def check_target(self, e: S.Expr) -> None:
         if isinstance(e, (S.Tuple, S.List)):
             for x in e.elts:
-                self.check_target(x)
+                self.check_target(x.value if isinstance(x, S.Starred) else x)
         elif not isinstance(e, (S.Name, S.Attribute, S.Subscript)):
             raise self.src.error("cannot assign to this expression", e.pos,
                                  "assign to a name, an attribute, an element or a tuple of them")

@@ -29,6 +29,7 @@ from graphtorch.frontend.script.interfaces import (
 )
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
+from graphtorch.frontend.script.python_calls import flag_result_type, positional_arguments
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
@@ -76,6 +77,14 @@ def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
             isinstance(t, T.TensorType) else t for m, t in zip(results, outs)]
 
 
+def _empty_dict_call(e: S.Call) -> bool:
+    """``dict()`` or ``dict([])``: no keys, whatever the argument's type would be."""
+    if e.keywords:
+        return False
+    return not e.args or (len(e.args) == 1 and isinstance(e.args[0], S.List) and
+                          not e.args[0].elts)
+
+
 class CallResolver(Lowerer):
     def expr_Call(self, e: S.Call, expected):
         if isinstance(e.func, S.Attribute) and isinstance(e.func.value, S.Call) and \
@@ -86,6 +95,10 @@ class CallResolver(Lowerer):
                 func.name.endswith("_") and not func.name.startswith("_") and \
                 isinstance(func.receiver.type, T.TensorType):
             return self.inplace.inplace_method(func, e)
+        if isinstance(func, PyObj) and func.obj is builtins.dict and _empty_dict_call(e):
+            # dict() / dict([]): an empty dict of the annotated type (Dict[str, Tensor] if none)
+            t = expected if isinstance(expected, T.DictType) else T.DictType(T.STR, T.TENSOR)
+            return self.graph.emit(Prim.DictConstruct, [], [t]).output
         if isinstance(func, PyObj):
             return self.call_python(func.obj, e)
         if isinstance(func, ModuleRef):
@@ -417,8 +430,10 @@ class CallResolver(Lowerer):
         """A call left to Python (prim::PythonOp), typed by its return annotation."""
         args, kwargs = self.args_of(e)
         if kwargs:
-            raise self.src.error("keyword arguments to a Python (@ignore or eager fallback) "
-                                 "function are not supported", e.pos, "pass them positionally")
+            args = positional_arguments(obj, args, kwargs, self.exprs.py_constant, self.src,
+                                        e.pos)
+        if ret is None:
+            ret = flag_result_type(obj, args, self._constant_of, self.src, e.pos)
         if ret is None:
             ret = T.TENSOR
             ann = getattr(obj, "__annotations__", {}).get("return")

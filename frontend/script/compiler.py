@@ -8,6 +8,7 @@ exits.py.
 
 from __future__ import annotations
 
+from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import signature_types
 from graphtorch.frontend.script.builtin_calls import BuiltinCalls
@@ -60,6 +61,17 @@ class FunctionCompiler:
         """The names of the parameters, in order (``self`` left out)."""
         return self.state.arg_names
 
+    def _annotated_type(self, p) -> T.Type:
+        """A parameter's annotation; a graphtorch library function compiled for one call
+        (``param_types``) takes the argument's type where its annotation is outside script's
+        types (``Sequence[Tensor] | Tensor``)."""
+        try:
+            return self.state.ann_type(p.annotation)
+        except ScriptError:
+            if p.name in self.state.param_types:
+                return self.state.param_types[p.name]
+            raise
+
     # --- entry ------------------------------------------------------------------------------------
     def compile(self) -> Graph:
         st, parts = self.state, self.parts
@@ -78,7 +90,7 @@ class FunctionCompiler:
             if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment
                 t = sig[p.name]
             elif p.annotation is not None:
-                t = st.ann_type(p.annotation)
+                t = self._annotated_type(p)
             elif p.name in st.param_types:
                 t = st.param_types[p.name]
             elif p.default is not None and isinstance(p.default, S.Constant) \

@@ -249,10 +249,13 @@ class ExpressionLowerer(Lowerer):
             if attr in simple:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)
-            if attr == "T":
+            if attr in ("T", "H"):   # H: the conjugate of T, which is T itself (no complex dtype)
                 return self.indexing.transpose_all(v, pos)
-            if attr == "mT":
+            if attr in ("mT", "mH"):
                 return self.calls.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
+        if v.type == T.DEVICE and attr in ("type", "index"):
+            out = T.STR if attr == "type" else T.optional(T.INT)
+            return self.scalar(f"prim::device_{attr}", [v], out)
         if v.type == T.COMPLEX and attr in ("real", "imag"):
             return self.scalar(f"prim::complex_{attr}", [v], T.FLOAT)
         cls = enum_class(v.type)

@@ -83,16 +83,19 @@ class LibraryCallLowerer(Lowerer):
             bound = sig.bind(*args, **kwargs)
         except (TypeError, ValueError):
             return {}
-        types = {}
+        types, plain = {}, {}   # plain: the types the compile without param_types gives
         for name, p in sig.parameters.items():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 return {}
+            default = None if p.default is inspect.Parameter.empty else \
+                T.type_of_value(p.default)
+            plain[name] = T.TENSOR if default is None or p.default is None else default
             if name in bound.arguments:
                 t = bound.arguments[name].type
                 types[name] = T.TENSOR if isinstance(t, T.TensorType) else t
-            elif p.default is not inspect.Parameter.empty:
-                types[name] = T.type_of_value(p.default)
-        if all(t == T.TENSOR for t in types.values()):
+            elif default is not None:
+                types[name] = default
+        if all(t == T.TENSOR and plain[n] == T.TENSOR for n, t in types.items()):
             return {}
         return types
 

@@ -63,6 +63,9 @@ class ModuleLowerer(Lowerer):
         fn = getattr(type(ref.module), method, None) \
             if not isinstance(ref.module, ScriptModule) else None
         original = ref.module.__dict__.get("_gt_original", ref.module)
+        static = inspect.getattr_static(type(original), method, None)
+        if isinstance(static, staticmethod):   # self.helper(x): a plain function, no self
+            return self.calls.call_python(static.__func__, e)
         if overloads.overloaded_method(type(original), method):
             return self._call_overloaded(ref, method, getattr(type(original), method), e)
         if getattr(fn, "_gt_ignore", False):

@@ -109,6 +109,9 @@ class StatementLowerer(Lowerer):
             if isinstance(value, Value) and value.name is None and not value.is_param:
                 value.name = target.id
             self.env[target.id] = value
+        elif isinstance(target, (S.Tuple, S.List)) and \
+                any(isinstance(t, S.Starred) for t in target.elts):
+            self._assign_starred(target, value, pos)
         elif isinstance(target, (S.Tuple, S.List)):
             parts = self._unpack(value, len(target.elts), pos)
             for t, v in zip(target.elts, parts):
@@ -130,6 +133,30 @@ class StatementLowerer(Lowerer):
                     "update it in place, or return it")
             v = self.exprs.as_value(value, pos)
             self.graph.emit(Prim.SetAttr, [obj.value, v], [], {"name": target.attr})
+
+    def _assign_starred(self, target: S.Tuple | S.List, value, pos) -> None:
+        """``a, *b, c = t``: as TorchScript does, ``b`` is a tuple of the middle elements; the
+        value must be a tuple (its length is known while compiling)."""
+        star = next(i for i, t in enumerate(target.elts) if isinstance(t, S.Starred))
+        if isinstance(value, Value) and isinstance(value.type, T.TupleType):
+            n = len(value.type.elems)
+        else:
+            t = value.type if isinstance(value, Value) else type(value).__name__
+            raise self.src.error(f"starred unpacking of a value of type {t} is not supported "
+                                 "in script", target.elts[star].pos,
+                                 "starred unpacking needs a tuple (its length is known while "
+                                 "compiling); index a list instead")
+        fixed = len(target.elts) - 1
+        if n < fixed:
+            raise self.src.error(f"cannot unpack a tuple of {n} values into {fixed} or more "
+                                 "names", pos)
+        items = self._unpack(value, n, pos)
+        rest = items[star:star + n - fixed]
+        middle = self.graph.emit(Prim.TupleConstruct, rest,
+                                 [T.TupleType(tuple(v.type for v in rest))]).output
+        parts = items[:star] + [middle] + items[star + n - fixed:]
+        for t, v in zip(target.elts, parts):
+            self.assign(t.value if isinstance(t, S.Starred) else t, v, pos)
 
     def _unpack(self, value, n: int, pos) -> list:
         if isinstance(value, list):

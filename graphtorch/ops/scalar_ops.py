@@ -374,6 +374,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::numel": (lambda t: t.numel(), "t.numel()"),
     "prim::dtype": (lambda t: t.dtype, "t.dtype"),
     "prim::device": (lambda t: t.device, "t.device"),
+    "prim::device_type": (lambda d: d.type, "d.type of a device: 'cpu' or 'cuda'"),
+    "prim::device_index": (lambda d: d.index, "d.index of a device (None for cpu)"),
     "prim::is_floating_point": (lambda t: t.is_floating_point(), "t.is_floating_point()"),
     "prim::requires_grad": (lambda t: t.requires_grad, "t.requires_grad"),
     "prim::grad": (lambda t: t.grad, "t.grad (None until a backward fills it)"),

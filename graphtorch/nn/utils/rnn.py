@@ -227,12 +227,21 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
     if padding_side not in ("left", "right"):
         raise ValueError(f"Expected padding_side to be one of left or right, but got "
                          f"{padding_side}.")
-    sequences = list(sequences.unbind(0) if isinstance(sequences, Tensor) else sequences)
-    longest = max(s.shape[0] for s in sequences)
+    # NOTE: written in the script subset (no generator expressions): graphtorch.jit.script
+    # compiles it when a scripted function calls it with a List[Tensor]
+    if isinstance(sequences, Tensor):
+        seqs = sequences.unbind(0)
+    else:
+        seqs = list(sequences)
+    if len(seqs) == 0:
+        raise RuntimeError("received an empty list of sequences")
+    longest = 0
+    for s in seqs:
+        longest = max(longest, s.shape[0])
     padded = []
-    for s in sequences:
+    for s in seqs:
         missing = longest - s.shape[0]
-        if missing:
+        if missing > 0:
             fill = graphtorch.full([missing] + list(s.shape[1:]), padding_value, dtype=s.dtype,
                                    device=s.device)
             s = graphtorch.cat([s, fill] if padding_side == "right" else [fill, s])
