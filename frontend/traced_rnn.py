@@ -13,16 +13,20 @@ import graphtorch as gt
 from graphtorch.errors import TracingError
 from graphtorch.frontend.script import script
 from graphtorch.nn.module import Module
-from graphtorch.nn.rnn import RNNBase, _permute_hidden
+from graphtorch.nn.rnn import GRU, LSTM, RNN, RNNBase, _permute_hidden
 from graphtorch.nn.utils.rnn import PackedSequence, pack_sorted, pad_sorted, step_mask
 from graphtorch.tensor import Tensor
 
 __all__ = ["MaskedRecurrence", "is_recurrent", "scripted_layer"]
 
 
+_LIBRARY_FORWARDS = (RNN.forward, LSTM.forward, GRU.forward)
+
+
 def is_recurrent(module) -> bool:
-    """Whether ``module`` is an RNN / LSTM / GRU layer (recorded as one scripted call)."""
-    return isinstance(module, RNNBase)
+    """Whether ``module`` is an RNN / LSTM / GRU layer with the library's own forward (recorded
+    as one scripted call; a subclass that overrides forward is traced into like any module)."""
+    return isinstance(module, RNNBase) and type(module).forward in _LIBRARY_FORWARDS
 
 
 def scripted_layer(module: RNNBase, packed: bool):
