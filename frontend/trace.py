@@ -14,6 +14,7 @@ from graphtorch.frontend.script_module import (
     TracedModule,
     share_state,
 )
+from graphtorch.frontend.traced_rnn import is_recurrent, scripted_layer
 from graphtorch.frontend.tracer import (
     Frame,
     Tracer,
@@ -91,6 +92,12 @@ def _build(module, graphs: dict, memo: dict, scripted: dict):
 def trace_module(module, example_inputs, check_inputs=None, strict: bool = True,
                  check_tolerance: float = 1e-5):
     inputs = _as_tuple(example_inputs)
+    if is_recurrent(module) and inputs and isinstance(inputs[0], Tensor):
+        # NOTE: a recurrent layer traced on its own is its scripted form (the time loop kept)
+        traced = scripted_layer(module, packed=False)
+        if check_inputs:
+            _check(traced, module, check_inputs, check_tolerance)
+        return traced
     tracer = Tracer(strict=strict)
     graph = Graph()
     frame = Frame(graph, module, graph.add_input("self", class_type(module)))

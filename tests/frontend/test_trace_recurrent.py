@@ -182,3 +182,16 @@ def test_a_subclass_with_its_own_forward_is_traced_into():
         traced = gt.jit.trace(model, (x,))
     assert isinstance(traced.rnn, TracedModule)          # its own forward, traced
     _assert_close(model(x), traced(x))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_recurrent_layer_traced_on_its_own_keeps_its_loop(kind):
+    gt.manual_seed(5)
+    layer = getattr(nn, kind)(3, 4, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TracerWarning)
+        traced = gt.jit.trace(layer, (gt.randn(6, 2, 3),))
+    assert "prim::Loop" in str(traced.inlined_graph)
+    for steps, batch in ((1, 1), (13, 3)):
+        x = gt.randn(steps, batch, 3)
+        _assert_close(layer(x), traced(x))
