@@ -32,7 +32,6 @@ _BUILTIN_HINTS = {
     "set": "use a List, or a Dict whose values you ignore",
     "map": "use a list comprehension",
     "filter": "use a list comprehension with an if clause",
-    "slice": "slice() is supported directly inside brackets: x[slice(a, b)] (or write x[a:b])",
 }
 # str method -> result type (None: the receiver's type, str)
 _STR_RESULTS: dict[str, T.Type] = {
@@ -58,6 +57,8 @@ class BuiltinCalls(Lowerer):
 
     def call(self, name: str, e: S.Call):
         """The value of the call ``e`` of Python builtin ``name``."""
+        if name == "slice":
+            return self._slice_constant(e)
         if name not in SUPPORTED_BUILTINS:
             raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
                                  _BUILTIN_HINTS.get(name, "script's builtins are listed in "
@@ -129,6 +130,26 @@ class BuiltinCalls(Lowerer):
                                  "list(range(...))")
         hint = _BUILTIN_HINTS.get(name)
         raise self.src.error(f"builtin '{name}' is not supported in script", e.pos, hint)
+
+    def _slice_constant(self, e: S.Call) -> PyObj:
+        """``a = slice(1, 5)`` outside brackets: a slice known while compiling (its bounds
+        constants), which ``x[a]`` then uses as ``x[1:5]``."""
+        if e.keywords or not 1 <= len(e.args) <= 3 or \
+                any(isinstance(a, S.Starred) for a in e.args):
+            raise self.src.error("slice() takes 1 to 3 positional arguments", e.pos,
+                                 "write slice(stop), slice(start, stop) or "
+                                 "slice(start, stop, step)")
+        bounds = []
+        for a in e.args:
+            ok, value = self.calls._constant_of(self.exprs.lower_value(a))
+            if not ok or not (value is None or (isinstance(value, int) and
+                                                not isinstance(value, bool))):
+                raise self.src.error("a slice() outside brackets needs integer bounds known "
+                                     "while compiling", a.pos,
+                                     "write the slice inside the brackets: x[a:b] or "
+                                     "x[slice(a, b)]")
+            bounds.append(value)
+        return PyObj(slice(*bounds))
 
     def _check_builtin_arity(self, name: str, e: S.Call) -> None:
         """``abs()`` / ``sum(a, b, c)``: the count Python would reject, as a ScriptError."""

@@ -188,6 +188,12 @@ class IndexLowerer(Lowerer):
         """``x[slice(a, b, c)]`` is ``x[a:b:c]`` (also inside a tuple key)."""
         if isinstance(index, S.Tuple):
             return S.Tuple(index.pos, [self.slice_calls(x) for x in index.elts])
+        if isinstance(index, S.Name) and index.id in self.env and \
+                isinstance(self.env[index.id], PyObj) and \
+                isinstance(self.env[index.id].obj, slice):   # a = slice(1); x[a]
+            sl = self.env[index.id].obj
+            return S.Slice(index.pos, *(None if b is None else S.Constant(index.pos, b)
+                                        for b in (sl.start, sl.stop, sl.step)))
         if not (isinstance(index, S.Call) and isinstance(index.func, S.Name)
                 and index.func.id == "slice" and index.func.id not in self.env):
             return index

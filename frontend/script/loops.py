@@ -15,10 +15,19 @@ from graphtorch.frontend.script.builtin_calls import is_range_call
 from graphtorch.frontend.script.exits import BRK, EXIT, NO_VALUE, RET, RV
 from graphtorch.frontend.script.flow import INT_MAX, assigned_names, contains, target_names
 from graphtorch.frontend.script.state import Lowerer
-from graphtorch.frontend.script.values import Undefined
+from graphtorch.frontend.script.values import PyObj, Undefined
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
+
+
+def _same_object(a, b) -> bool:
+    """Two compile-time bindings of a name denote the same object."""
+    if a is b:
+        return True
+    if isinstance(a, PyObj) and isinstance(b, PyObj):
+        return a.obj is b.obj or (isinstance(a.obj, slice) and a.obj == b.obj)
+    return False
 
 
 class LoopLowerer(Lowerer):
@@ -121,6 +130,13 @@ class LoopLowerer(Lowerer):
                 cond = self.exits.loop_condition(test)
             outs = [cond]
             body_types = {}
+            for n, old in before.items():   # a compile-time object (slice, function) rebound
+                if n not in names and not isinstance(old, Value) and n in self.env and \
+                        not isinstance(self.env[n], Value) and \
+                        not _same_object(self.env[n], old):
+                    raise self.src.error(f"'{n}' refers to a different object after an "
+                                         "iteration of this loop", pos,
+                                         "assign it once, before the loop")
             for n in names:
                 v = self.env[n]
                 if not isinstance(v, Value):

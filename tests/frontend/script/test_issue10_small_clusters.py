@@ -220,3 +220,52 @@ def test_tensordot_with_tensor_dims():
         b = np.arange(np.prod(sb), dtype=np.float32).reshape(sb)
         got = gt.jit.script(tensordot_tensor_dims)(gt.tensor(a), gt.tensor(b), gt.tensor(dims))
         same(got, torch.tensordot(torch.tensor(a), torch.tensor(b), dims=torch.tensor(dims)))
+
+
+# -- slice() outside brackets: a slice known while compiling -----------------------------------
+def slice_variables(x: list[int]):
+    a = slice(1)
+    b = slice(2, None, 2)
+    return x[a], x[b]
+
+
+def slice_on_a_tensor(x):
+    a = slice(1, 3)
+    return x[a], x[a, 0]
+
+
+def slice_of_a_runtime_bound(x: list[int], n: int):
+    a = slice(n)
+    return x[a]
+
+
+def slice_returned():
+    return slice(1)
+
+
+def slice_rebound_in_a_loop(x: list[int]):
+    a = slice(1)
+    for _ in range(2):
+        a = slice(3)
+    return x[a]
+
+
+def test_slice_variables():
+    got = gt.jit.script(slice_variables)(list(range(10)))
+    assert got == slice_variables(list(range(10))) == \
+        torch.jit.script(slice_variables)(list(range(10)))
+    data = np.arange(12).reshape(4, 3)
+    same(gt.jit.script(slice_on_a_tensor)(gt.tensor(data)),
+         torch.jit.script(slice_on_a_tensor)(torch.tensor(data)))
+
+
+def test_slice_variable_refusals():
+    with pytest.raises(ScriptError, match="integer bounds known while compiling") as info:
+        gt.jit.script(slice_of_a_runtime_bound)
+    assert info.value.hint and "x[a:b]" in info.value.hint
+    with pytest.raises(ScriptError, match="cannot use a Python slice object as a value"):
+        gt.jit.script(slice_returned)
+    # it was compiled as slice(1) (the loop's rebinding lost): now refused
+    with pytest.raises(ScriptError, match="'a' refers to a different object after an "
+                                          "iteration"):
+        gt.jit.script(slice_rebound_in_a_loop)
