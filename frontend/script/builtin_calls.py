@@ -59,6 +59,14 @@ class BuiltinCalls(Lowerer):
         """The value of the call ``e`` of Python builtin ``name``."""
         if name == "slice":
             return self._slice_constant(e)
+        if name == "hasattr" and len(e.args) == 2 and not e.keywords:
+            known = self.exprs.static_hasattr(e)
+            if known is None:
+                raise self.src.error("hasattr() in script takes a module (or an object known "
+                                     "while compiling) and a constant attribute name", e.pos,
+                                     "write hasattr(self, \"name\") or hasattr(self.sub, "
+                                     "\"name\")")
+            return self.const(known)
         if name not in SUPPORTED_BUILTINS:
             raise self.src.error(f"builtin '{name}' is not supported in script", e.pos,
                                  _BUILTIN_HINTS.get(name, "script's builtins are listed in "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from graphtorch import device, dtype
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.enums import (
@@ -495,6 +497,11 @@ class ExpressionLowerer(Lowerer):
             return None if inner is None else not inner
         if isinstance(e, S.Call):
             return self._static_call_condition(e)
+        if isinstance(e, S.BoolOp):   # every operand known: nothing is evaluated at run time
+            known = [self.static_condition(x) for x in e.values]
+            if all(k is not None for k in known):
+                return all(known) if e.op == "and" else any(known)
+            return None
         if isinstance(e, (S.Attribute, S.Name)):
             v = self._peek(e)
             if isinstance(v, Value) and v.is_constant:
@@ -510,9 +517,24 @@ class ExpressionLowerer(Lowerer):
             return None
         if (f.obj is isinstance or f.obj is jit_isinstance) and len(e.args) == 2:
             return self.builtin_calls.static_isinstance(e)
+        if f.obj is builtins.hasattr and len(e.args) == 2 and not e.keywords:
+            return self.static_hasattr(e)
         if getattr(f.obj, "__name__", "") == "is_scripting" and \
                 "jit" in (getattr(f.obj, "__module__", "") or ""):
             return True
+        return None
+
+    def static_hasattr(self, e: S.Call) -> bool | None:
+        """``hasattr(module, "name")``: known while compiling (a module's attributes are fixed
+        when it is scripted); None where the object or the name is not known."""
+        name = e.args[1]
+        if not (isinstance(name, S.Constant) and isinstance(name.value, str)):
+            return None
+        obj = self._peek(e.args[0])
+        if isinstance(obj, ModuleRef):
+            return hasattr(obj.module, name.value)
+        if isinstance(obj, PyObj):
+            return hasattr(obj.obj, name.value)
         return None
 
     def _peek(self, e: S.Expr):

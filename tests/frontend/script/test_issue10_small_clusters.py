@@ -269,3 +269,59 @@ def test_slice_variable_refusals():
     with pytest.raises(ScriptError, match="'a' refers to a different object after an "
                                           "iteration"):
         gt.jit.script(slice_rebound_in_a_loop)
+
+
+# -- hasattr on modules: known while compiling, and it prunes the branch it guards ------------
+class WithA(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = 3
+
+
+class WithB(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = 4
+
+
+class HasattrOverChildren(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mods = nn.ModuleList([WithA(), WithB()])
+
+    def forward(self):
+        out: list[int] = []
+        for mod in self.mods:
+            out.append(int(hasattr(mod, "a")))
+            if hasattr(mod, "b"):
+                out.append(mod.b)
+        return out
+
+
+class MaybeAttribute(nn.Module):
+    def __init__(self, add: bool):
+        super().__init__()
+        if add:
+            self.maybe = 7
+
+    def forward(self):
+        if not hasattr(self, "maybe") or False:
+            return 0
+        return self.maybe
+
+
+def hasattr_of_a_tensor(x):
+    return hasattr(x, "shape")
+
+
+def test_hasattr_on_modules():
+    m = HasattrOverChildren()
+    assert gt.jit.script(m)() == m() == [1, 0, 4]
+    for add in (True, False):
+        assert gt.jit.script(MaybeAttribute(add))() == MaybeAttribute(add)() == (7 if add else 0)
+
+
+def test_hasattr_of_a_runtime_value_is_refused():
+    with pytest.raises(ScriptError, match="hasattr\\(\\) in script takes a module") as info:
+        gt.jit.script(hasattr_of_a_tensor)
+    assert info.value.hint
