@@ -3,9 +3,10 @@
 core (tensor, ops, autograd, dtypes, device, errors ...) -> nn/optim -> ir -> passes -> runtime
 -> frontend -> jit/archive/cli/viz: a module imports only from its own layer or the layers before
 it, at module level and inside functions alike (a function-level import defers loading, it does
-not make an upward dependency acceptable), and a function-level import between layers says why it
-is not at module level (``# NOTE:``). Run this file with Python to list every upward import
-and every function-level import between top-level parts (``-v``: each of them).
+not make an upward dependency acceptable), and every function-level import of a graphtorch module
+says why it is not at module level (``# NOTE:``: a cycle, or a heavy part loaded on use). Run
+this file with Python to list every upward import, every function-level import between
+top-level parts (``-v``: each of them) and any function-level import without a reason.
 """
 
 from __future__ import annotations
@@ -36,24 +37,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
              "graphtorch.utils.tensorboard")),  # add_graph traces and draws a model
 ]
 RANKS = {name: rank for rank, (name, _) in enumerate(LAYERS)}
-
-# Function-level imports between layers that do not yet say why they are not at module level
-# (a one-line `# NOTE:` on the import or in the comment just above it), as importing module ->
-# imported modules. Each is in a file owned elsewhere (issue 11): move the import to module level
-# where no cycle forces laziness, or add the reason, then delete the entry. A new one fails
-# test_lazy_imports_between_layers_say_why; the listing script (python tests/test_layers.py) names
-# stale entries.
-UNEXPLAINED_LAZY: dict[str, set[str]] = {
-    "graphtorch.frontend.script.annotations": {
-        "graphtorch", "graphtorch.device", "graphtorch.tensor",
-    },
-    "graphtorch.frontend.script.calls": {
-        "graphtorch.device", "graphtorch.dtypes", "graphtorch.errors", "graphtorch.ir.op_check",
-        "graphtorch.ops.creation", "graphtorch.ops.dispatch", "graphtorch.ops.meta",
-        "graphtorch.ops.registry",
-    },
-}
-
 
 def layer_of(module: str) -> str | None:
     """The layer of a graphtorch module name; None outside graphtorch."""
@@ -157,14 +140,13 @@ def has_reason(lines: list[str], line: int) -> bool:
 
 
 def unexplained_lazy_imports(modules=None) -> dict[tuple[str, str], int]:
-    """(importing module, imported module) -> line, for function-level imports between layers
-    that do not say why they are not at module level."""
+    """(importing module, imported module) -> line, for function-level imports of graphtorch
+    modules (in any layer) that do not say why they are not at module level."""
     found: dict[tuple[str, str], int] = {}
     for mod, path in iter_modules() if modules is None else modules:
         lines = path.read_text().splitlines()
         for target, line, at in imports_of(mod, path):
-            if at == "function" and layer_of(target) != layer_of(mod) and \
-                    not has_reason(lines, line):
+            if at == "function" and not has_reason(lines, line):
                 found.setdefault((mod, target), line)
     return found
 
@@ -214,13 +196,12 @@ def test_upward_imports_found_at_both_levels(tmp_path):
                                                     "graphtorch.frontend.tracer"): 3}
 
 
-def test_lazy_imports_between_layers_say_why():
-    new = {k: v for k, v in unexplained_lazy_imports().items()
-           if k[1] not in UNEXPLAINED_LAZY.get(k[0], ())}
-    assert not new, ("function-level imports between layers without a reason: import at module "
-                     "level, or say on the line above why not (# NOTE: ...): " +
-                     ", ".join(f"{a} -> {b} (line {line})" for (a, b), line in
-                               sorted(new.items())))
+def test_lazy_imports_say_why():
+    found = unexplained_lazy_imports()
+    assert not found, ("function-level imports without a reason: import at module level, or "
+                       "say on the line above why not (# NOTE: ...): " +
+                       ", ".join(f"{a} -> {b} (line {line})" for (a, b), line in
+                                 sorted(found.items())))
 
 
 def test_reason_comment_is_found(tmp_path):
@@ -248,12 +229,9 @@ if __name__ == "__main__":
           f"{len({m for m, _, _ in between})} files, "
           f"{sum(RANKS[layer_of(t)] > RANKS[layer_of(m)] for m, _, t in between)} of them upward")
     unexplained = unexplained_lazy_imports()
-    print(f"function-level imports between layers without a reason: {len(unexplained)}")
-    stale = sorted((m, t) for m, ts in UNEXPLAINED_LAZY.items() for t in ts
-                   if (m, t) not in unexplained)
-    if stale:
-        print("  fixed, delete from UNEXPLAINED_LAZY: " +
-              ", ".join(f"{m} -> {t}" for m, t in stale))
+    print(f"function-level imports without a reason: {len(unexplained)}")
+    for (a, b), line in sorted(unexplained.items()):
+        print(f"  {a}:{line} -> {b}")
     if "-v" in sys.argv:
         for m, line, t in between:
             print(f"  {m}:{line} -> {t}")

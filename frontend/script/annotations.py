@@ -5,11 +5,14 @@ from __future__ import annotations
 import ast
 import typing
 
+from graphtorch import device as Device
+from graphtorch import dtype as DType
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.enums import enum_type, is_enum_class
 from graphtorch.frontend.script.interfaces import interface_type, is_interface
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.ir import types as T
+from graphtorch.tensor import Tensor
 
 _BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(None): T.NONE,
                   complex: T.COMPLEX}
@@ -17,9 +20,6 @@ _BUILTIN_TYPES = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR, type(Non
 
 def type_from_python(obj, what: str = "annotation") -> T.Type | None:
     """The IR type of a Python type object (``int``, ``List[int]``, ``Optional[Tensor]`` ...)."""
-    from graphtorch import device as Device
-    from graphtorch import dtype as DType
-    from graphtorch.tensor import Tensor
 
     if obj is None:
         return T.NONE
@@ -144,8 +144,6 @@ def _python_def(text: str) -> ast.FunctionDef | None:
 
 def _with_script_names(lookup):
     """``lookup``, then the names TorchScript knows in a type comment without an import."""
-    from graphtorch import device as Device
-    from graphtorch.tensor import Tensor
 
     def find(name: str):
         try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script.source import Pos, get_source
 from graphtorch.frontend.script.unit import ScriptUnit
+from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
 from graphtorch.nn.module import Module
 
 
 def script(obj):
     """``graphtorch.jit.script``: a module becomes a RecursiveScriptModule, a function a
     ScriptFunction; already compiled objects are returned unchanged."""
-    from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
 
     if isinstance(obj, (ScriptModule, ScriptFunction)):
         return obj
@@ -65,7 +65,6 @@ def _class_refusal(cls: type, is_module: bool) -> ScriptError:
 
 def _too_deep(obj) -> ScriptError:
     """Nesting beyond what the compiler's recursion allows is a refusal, never a crash."""
-    from graphtorch.frontend.script.source import get_source
 
     src = get_source(obj)
     return ScriptError(f"{getattr(obj, '__qualname__', obj)} is nested too deeply to compile "

@@ -12,7 +12,10 @@ import inspect
 import math
 import typing
 
+from graphtorch import device as _device
+from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
+from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
@@ -32,11 +35,16 @@ from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tu
 from graphtorch.frontend.script.python_calls import flag_result_type, positional_arguments
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
+from graphtorch.frontend.script_module import ScriptFunction
 from graphtorch.ir import types as T
 from graphtorch.ir.compilation_unit import bind_function
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE, Prim
-from graphtorch.ops.registry import REGISTRY
+from graphtorch.ir.op_check import _UNKNOWN, _meta_arg
+from graphtorch.ops import creation
+from graphtorch.ops.dispatch import dispatch
+from graphtorch.ops.meta import TensorMeta
+from graphtorch.ops.registry import REGISTRY, OpDef
 from graphtorch.runtime import futures as _futures
 
 _VARARG = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip", "zeros", "ones",
@@ -58,8 +66,6 @@ _NEW_FACTORIES = {"new_zeros": "zeros", "new_ones": "ones", "new_empty": "empty"
 
 def _meta_types(op, vals: list[Value], outs: list[T.Type]) -> list[T.Type]:
     """Output types from the op's meta rule when every input's type is known, else ``outs``."""
-    from graphtorch.ir.op_check import _UNKNOWN, _meta_arg
-    from graphtorch.ops.meta import TensorMeta
 
     if op.meta is None or not any(isinstance(t, T.TensorType) for t in outs):
         return outs
@@ -279,7 +285,6 @@ class CallResolver(Lowerer):
         return self.graph.emit(Prim.TupleConstruct, items, [nt]).output
 
     def call_python(self, obj, e: S.Call):
-        from graphtorch.frontend.script_module import ScriptFunction
 
         if any(obj is f for f in LANGUAGE_FUNCTIONS):
             return self.language.language_call(obj, e)
@@ -299,7 +304,6 @@ class CallResolver(Lowerer):
         if getattr(obj, "__name__", "") == "is_scripting" and "jit" in getattr(obj, "__module__",
                                                                                ""):
             return self.const(True)
-        from graphtorch import device as _device
 
         if obj is _device:
             args, kwargs = self.args_of(e)
@@ -324,14 +328,12 @@ class CallResolver(Lowerer):
             return self.scalar(_MATH[obj], args, out)
         if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
             return self.builtin_calls.call(obj.__name__, e)
-        from graphtorch.ops import creation
 
         if obj is creation.tensor or obj is creation.as_tensor:
             return self.literals.tensor_factory(obj, e)
         if isinstance(obj, ScriptFunction):
             args, kwargs = self.args_of(e)
             return self._call_function(obj, args, kwargs, e.pos)
-        from graphtorch.ops.registry import OpDef
 
         if isinstance(obj, OpDef):
             args, kwargs = self.args_of(e)
@@ -360,7 +362,6 @@ class CallResolver(Lowerer):
                 args = [self.graph.emit(Prim.ListConstruct, args,
                                         [T.ListType(T.INT)]).output]
             return self.call_op(overload(name, args, kwargs), args, kwargs, e.pos)
-        from graphtorch.ops.dispatch import dispatch
 
         if obj is dispatch:
             return self.library.dispatch_call(e)
@@ -410,7 +411,6 @@ class CallResolver(Lowerer):
         """Script a graphtorch Python function on demand (specialized to ``param_types``); when
         its code is outside the subset, the error points at the user's call, not into
         graphtorch's own source."""
-        from graphtorch.errors import ScriptError
 
         try:
             return self.state.unit.function(obj, self.src, e.pos, param_types)
@@ -438,7 +438,6 @@ class CallResolver(Lowerer):
             ret = T.TENSOR
             ann = getattr(obj, "__annotations__", {}).get("return")
             if ann is not None:
-                from graphtorch.frontend.script.annotations import type_from_python
 
                 ret = type_from_python(ann) or T.TENSOR
         name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
@@ -525,7 +524,6 @@ class CallResolver(Lowerer):
                 return self.graph.emit("prim::size", [v, args[0]], [T.INT]).output
             return self.graph.emit("prim::size", [v], [T.ListType(T.INT)]).output
         if name in _CASTS:
-            from graphtorch import dtypes
 
             dt = getattr(dtypes, _CASTS[name]) if name != "bool" else dtypes.bool_
             return self.call_op("to_dtype", [v, self.const(dt)], {}, pos)
@@ -557,7 +555,6 @@ class CallResolver(Lowerer):
         if name == "t":
             return self._tensor_t(v, pos)
         if name in ("cpu", "cuda") and not args:
-            from graphtorch import device as _device  # the package imports this module
 
             return self.call_op("to_device", [v, self.const(_device(name))], {}, pos)
         if name == "where" and args:   # x.where(cond, y) is where(cond, x, y)

@@ -16,7 +16,9 @@ from enum import Enum
 
 from graphtorch.autograd import no_grad
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.unit import ScriptUnit
+from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
 from graphtorch.ir import types as T
 from graphtorch.nn.module import Module
 
@@ -104,7 +106,6 @@ class ForgivingUnit(ScriptUnit):
 
     def forgive_module(self, module, path: str) -> None:
         """Script ``module``'s children, then ``module``; fall back per module on failure."""
-        from graphtorch.frontend.script_module import ScriptModule
 
         if isinstance(module, ScriptModule):
             self.report.add(Entry(path, f"module {type(module).__name__}", Outcome.SCRIPTED,
@@ -124,6 +125,7 @@ class ForgivingUnit(ScriptUnit):
         self.report.add(Entry(path, what, Outcome.SCRIPTED))
 
     def fall_back(self, module, path: str, what: str, why: str, where: str | None) -> None:
+        # NOTE: trace -> tracer -> traced_rnn -> the script compiler -> this module: a cycle
         from graphtorch.frontend.trace import trace_module
 
         inputs = self.recorded.get(id(module))
@@ -153,7 +155,6 @@ def _type_of_output(out) -> T.Type:
 
 
 def _annotated_return(module) -> T.Type:
-    from graphtorch.frontend.script.annotations import type_from_python
 
     ann = getattr(type(module).forward, "__annotations__", {}).get("return")
     return (type_from_python(ann) if ann is not None else None) or T.TENSOR
@@ -197,7 +198,7 @@ def compile_with_report(model, *example_inputs):
 
 
 def _compile_function(unit: ForgivingUnit, fn, example_inputs: tuple):
-    from graphtorch.frontend.script_module import ScriptFunction
+    # NOTE: trace -> tracer -> traced_rnn -> the script compiler -> this module: a cycle
     from graphtorch.frontend.trace import trace_function
 
     name = getattr(fn, "__qualname__", repr(fn))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import graphtorch as gt
 import graphtorch.nn.functional as F
 from graphtorch import nn
+from graphtorch.frontend.script.library_layers import table as more_layers
 
 
 def conv1d_forward(self, input):
@@ -81,7 +82,6 @@ def _table() -> dict:
              nn.AdaptiveAvgPool2d: adaptive_avg_pool2d_forward,
              nn.AdaptiveMaxPool2d: adaptive_max_pool2d_forward,
              nn.Sequential: sequential_forward}
-    from graphtorch.frontend.script.library_layers import table as more_layers
 
     table.update(more_layers())
     for name in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"):

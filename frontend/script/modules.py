@@ -8,6 +8,7 @@ import inspect
 from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.defaults import parameter_defaults
+from graphtorch.frontend.script.expressions import _is_constant
 from graphtorch.frontend.script.interfaces import (
     annotated_interface,
     declared_methods,
@@ -15,6 +16,7 @@ from graphtorch.frontend.script.interfaces import (
 )
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
+from graphtorch.frontend.script_module import ScriptModule
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -35,7 +37,6 @@ def _children_of(module) -> dict:
 
 class ModuleLowerer(Lowerer):
     def _check_implements(self, sub, attr: str, iface: type, pos) -> None:
-        from graphtorch.frontend.script_module import ScriptModule
 
         for name in declared_methods(iface):
             has = name in sub._gt_methods if isinstance(sub, ScriptModule) else \
@@ -58,7 +59,6 @@ class ModuleLowerer(Lowerer):
             if method == "values":
                 return children
             return [[n, c] for n, c in zip(names, children)]
-        from graphtorch.frontend.script_module import ScriptModule
 
         fn = getattr(type(ref.module), method, None) \
             if not isinstance(ref.module, ScriptModule) else None
@@ -101,7 +101,6 @@ class ModuleLowerer(Lowerer):
                           pos, fn=None) -> list[Value]:
         """Positional arguments of a compiled method call: keywords placed, defaults filled,
         each coerced to the parameter's type."""
-        from graphtorch.frontend.script_module import ScriptModule
 
         sm = module if isinstance(module, ScriptModule) else self.state.unit.script_module(module)
         m = sm._method(method) if method in sm._gt_methods else None
@@ -218,7 +217,6 @@ class ModuleLowerer(Lowerer):
             return self._rnn_flat_weights(ref)
         if attr in getattr(m, "__dict__", {}):
             val = m.__dict__[attr]
-            from graphtorch.frontend.script.expressions import _is_constant
 
             if _is_constant(val) or isinstance(val, list) and all(
                     isinstance(x, (int, float)) for x in val):
@@ -231,7 +229,6 @@ class ModuleLowerer(Lowerer):
                                  "mark the method using it @graphtorch.jit.ignore")
         if callable(getattr(type(m), attr, None)):
             return BoundMethod(ref, attr)
-        from graphtorch.frontend.script.expressions import _is_constant
 
         if hasattr(type(m), attr) and _is_constant(getattr(type(m), attr)):
             return self.exprs.py_constant(getattr(type(m), attr), pos)   # a class-level constant

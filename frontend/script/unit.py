@@ -14,8 +14,17 @@ from graphtorch.frontend.script.annotations import resolve, signature_types
 from graphtorch.frontend.script.build_ast import build
 from graphtorch.frontend.script.compiler import FunctionCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
+from graphtorch.frontend.script.library import script_forward
 from graphtorch.frontend.script.parser import parse_module
 from graphtorch.frontend.script.source import get_source
+from graphtorch.frontend.script_module import (
+    FUNCTIONS,
+    RecursiveScriptModule,
+    ScriptFunction,
+    ScriptModule,
+    qualified_type_name,
+    share_state,
+)
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Graph
 from graphtorch.nn.container import ModuleDict, ModuleList
@@ -52,7 +61,6 @@ class ScriptUnit:
     def function(self, fn, caller_src=None, pos=None, param_types: dict | None = None):
         """The ScriptFunction of ``fn``; ``param_types`` types its unannotated parameters (a
         specialization of graphtorch's own Python functions to the types of one call)."""
-        from graphtorch.frontend.script_module import ScriptFunction
 
         if isinstance(fn, ScriptFunction):
             return fn
@@ -87,20 +95,13 @@ class ScriptUnit:
 
     # --- modules ----------------------------------------------------------------------------------
     def module_type(self, module) -> T.Type:
-        from graphtorch.frontend.script_module import ScriptModule
 
         if isinstance(module, ScriptModule):
             return T.ClassType(module._gt_type)
-        from graphtorch.frontend.script_module import qualified_type_name
 
         return T.ClassType(qualified_type_name(type(module)))
 
     def script_module(self, module):
-        from graphtorch.frontend.script_module import (
-            RecursiveScriptModule,
-            ScriptModule,
-            share_state,
-        )
 
         if isinstance(module, ScriptModule):
             return module
@@ -125,7 +126,6 @@ class ScriptUnit:
         if fn is None and isinstance(own, types.MethodType) and own.__self__ is module:
             fn = own.__func__   # `self.forward = types.MethodType(f, self)` in __init__
         if fn is None and name == "forward":
-            from graphtorch.frontend.script.library import script_forward
 
             fn = script_forward(module)
         fn = fn if fn is not None else getattr(type(module), name)
@@ -151,7 +151,6 @@ class ScriptUnit:
         return sm._add_method(name, g, c.arg_names)
 
     def method_return_type(self, module, name: str, src, pos, fn=None) -> T.Type:
-        from graphtorch.frontend.script_module import ScriptModule
 
         if isinstance(module, ScriptModule):
             m = module._method(name)
@@ -207,7 +206,6 @@ def _unique_name(qual: str, fn, specialized: bool = False) -> str:
     """``qual``, or ``qual__<n>`` when another Python function already holds that name (two
     closures made by one factory share a qualname; prim::CallFunction must tell them apart).
     A specialization (``specialized``) gets a name of its own: ``qual__s<n>``."""
-    from graphtorch.frontend.script_module import FUNCTIONS
 
     if specialized:
         n = 1
