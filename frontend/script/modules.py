@@ -232,7 +232,13 @@ class ModuleLowerer(Lowerer):
 
         if hasattr(type(m), attr) and _is_constant(getattr(type(m), attr)):
             return self.exprs.py_constant(getattr(type(m), attr), pos)   # a class-level constant
-        raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos)
+        if isinstance(getattr(type(m), attr, None), property):
+            hint = (f"script does not compile properties: make '{attr}' a method, or an attribute "
+                    f"set in __init__")
+        else:
+            hint = (f"script sees the attributes set in __init__ (self.{attr} = ...), the "
+                    f"submodules, parameters, buffers and methods")
+        raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos, hint)
 
     def _rnn_flat_weights(self, ref: ModuleRef) -> Value:
         """A recurrent layer's weights as a compile-time tuple: one tuple per layer, one per

@@ -158,3 +158,31 @@ def test_semantic_error_is_golden(name, message, at, hint):
     if hint is not None:
         assert hint in err.hint
     assert "Traceback" not in text and "lark" not in text.lower()
+
+
+class ReadsMissing(graphtorch.nn.Module):
+    @property
+    def scale(self) -> float:
+        return 2.0
+
+    def forward(self, x, which: bool):
+        if which:
+            return x * self.scale
+        return x * self.missing
+
+
+def test_unknown_module_attribute_is_refused_with_a_hint():
+    with pytest.raises(ScriptError, match="has no attribute 'scale'") as e:
+        graphtorch.jit.script(ReadsMissing())
+    assert "properties" in str(e.value)
+
+
+class ReadsUnset(graphtorch.nn.Module):
+    def forward(self, x):
+        return x * self.factor
+
+
+def test_an_attribute_never_set_is_refused_with_a_hint():
+    with pytest.raises(ScriptError, match="has no attribute 'factor'") as e:
+        graphtorch.jit.script(ReadsUnset())
+    assert "set in __init__" in str(e.value)
