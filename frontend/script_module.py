@@ -84,7 +84,7 @@ def checked_outputs(owner, graph, out, what: str):
     ``owner`` was loaded from an archive (``_gt_loaded``): a loaded model never returns a
     value of another type than its graph says, silently. A result holding NamedTuples is
     rebuilt into their classes (``graph.named_results``, set by the script compiler)."""
-    build = getattr(graph, "named_results", None)
+    build = graph.named_results
     if build is not None:
         out = build(out)
     if not owner.__dict__.get("_gt_loaded"):

@@ -285,7 +285,6 @@ class CallResolver(Lowerer):
         return self.graph.emit(Prim.TupleConstruct, items, [nt]).output
 
     def call_python(self, obj, e: S.Call):
-
         if any(obj is f for f in LANGUAGE_FUNCTIONS):
             return self.language.language_call(obj, e)
         if (function := autograd_function_of(obj)) is not None:   # MyFn.apply: one node
@@ -438,7 +437,6 @@ class CallResolver(Lowerer):
             ret = T.TENSOR
             ann = getattr(obj, "__annotations__", {}).get("return")
             if ann is not None:
-
                 ret = type_from_python(ann) or T.TENSOR
         name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
         return self.graph.emit(Prim.PythonOp, args, [ret], {"fn": obj, "name": name}).output
@@ -451,7 +449,7 @@ class CallResolver(Lowerer):
             if k not in names:
                 raise self.src.error(f"{fn.name}() got an unexpected keyword argument '{k}'", pos)
             vals[names.index(k)] = v
-        defaults = dict(getattr(fn, "_gt_defaults", {}))
+        defaults = dict(fn.arg_defaults)
         for i, p in enumerate(params):
             if vals[i] is None:
                 if p.name not in defaults:
@@ -524,7 +522,6 @@ class CallResolver(Lowerer):
                 return self.graph.emit("prim::size", [v, args[0]], [T.INT]).output
             return self.graph.emit("prim::size", [v], [T.ListType(T.INT)]).output
         if name in _CASTS:
-
             dt = getattr(dtypes, _CASTS[name]) if name != "bool" else dtypes.bool_
             return self.call_op("to_dtype", [v, self.const(dt)], {}, pos)
         if name == "to":
@@ -555,7 +552,6 @@ class CallResolver(Lowerer):
         if name == "t":
             return self._tensor_t(v, pos)
         if name in ("cpu", "cuda") and not args:
-
             return self.call_op("to_device", [v, self.const(_device(name))], {}, pos)
         if name == "where" and args:   # x.where(cond, y) is where(cond, x, y)
             return self.call_op(overload("where", [args[0], v] + list(args[1:]), kwargs),

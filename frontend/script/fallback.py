@@ -155,7 +155,6 @@ def _type_of_output(out) -> T.Type:
 
 
 def _annotated_return(module) -> T.Type:
-
     ann = getattr(type(module).forward, "__annotations__", {}).get("return")
     return (type_from_python(ann) if ann is not None else None) or T.TENSOR
 

@@ -37,7 +37,6 @@ def _children_of(module) -> dict:
 
 class ModuleLowerer(Lowerer):
     def _check_implements(self, sub, attr: str, iface: type, pos) -> None:
-
         for name in declared_methods(iface):
             has = name in sub._gt_methods if isinstance(sub, ScriptModule) else \
                 callable(getattr(type(sub), name, None))

@@ -84,8 +84,8 @@ class ScriptUnit:
         qual = _unique_name(f"__torch__.{fn.__module__}.{fn.__qualname__}"
                             .replace("<locals>.", ""), fn, specialized=bool(param_types))
         sf = ScriptFunction(qual, g, fn)
-        sf._gt_defaults = parameter_defaults(fn)
-        g.defaults = _graph_defaults(g, sf._gt_defaults)
+        sf.arg_defaults = parameter_defaults(fn)
+        g.defaults = _graph_defaults(g, sf.arg_defaults)
         if param_types:   # NOTE: a default of another type than the specialization's is not one
             types = {v.name: v.type for v in g.inputs}
             g.defaults = {k: d for k, d in g.defaults.items()
@@ -95,14 +95,12 @@ class ScriptUnit:
 
     # --- modules ----------------------------------------------------------------------------------
     def module_type(self, module) -> T.Type:
-
         if isinstance(module, ScriptModule):
             return T.ClassType(module._gt_type)
 
         return T.ClassType(qualified_type_name(type(module)))
 
     def script_module(self, module):
-
         if isinstance(module, ScriptModule):
             return module
         if id(module) in self.modules:
@@ -126,7 +124,6 @@ class ScriptUnit:
         if fn is None and isinstance(own, types.MethodType) and own.__self__ is module:
             fn = own.__func__   # `self.forward = types.MethodType(f, self)` in __init__
         if fn is None and name == "forward":
-
             fn = script_forward(module)
         fn = fn if fn is not None else getattr(type(module), name)
         if getattr(fn, "_gt_ignore", False) or getattr(fn, "_gt_unused", False):
@@ -151,7 +148,6 @@ class ScriptUnit:
         return sm._add_method(name, g, c.arg_names)
 
     def method_return_type(self, module, name: str, src, pos, fn=None) -> T.Type:
-
         if isinstance(module, ScriptModule):
             m = module._method(name)
             outs = m.graph.outputs

@@ -58,6 +58,7 @@ def copy_graph(g: Graph) -> Graph:
     new.tensor_constants = dict(g.tensor_constants)
     new.defaults = dict(g.defaults)
     new.functions = dict(g.functions)
+    new.named_results = g.named_results
     clone_block_into(new, g.block, new.block, {})
     return new
 

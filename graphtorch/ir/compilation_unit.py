@@ -34,6 +34,10 @@ class CompiledFunction:
         self.qualified_name = qualified_name
         self.name = qualified_name.rsplit(".", 1)[-1]
         self.graph = graph
+        # The Python defaults of its parameters, by name, as written (the script compiler sets
+        # them; a call from script fills missing arguments from them). graph.defaults keeps
+        # those whose type fits the graph's (a specialized graph drops the others).
+        self.arg_defaults: dict[str, object] = {}
 
     @property
     def code(self) -> str:

@@ -445,6 +445,9 @@ class Graph:
         # The functions prim::CallFunction[name=...] calls, by name: this graph's compilation
         # unit (a jit.script call tree, or one loaded archive), never a process-wide table.
         self.functions: dict[str, object] = {}
+        # How Python sees the results when they hold NamedTuples (the script compiler sets it: a
+        # function rebuilding the classes from the tuples the graph returns); None otherwise.
+        self.named_results = None
         self._ip_block: Block = self.block
         self._ip_before: Node | None = None
         self._source: SourceLoc | None = None
