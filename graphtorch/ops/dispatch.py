@@ -258,8 +258,9 @@ class _Plan:
         # the grad_fn class (None: the name depends on the arguments)
         self.node_cls = node_class(op.backward_name) if type(op.backward_name) is str else None
         # NOTE: the common unary case (relu, view, sum ...): the one gradient edge is argument 0
-        self.one_edge = op.edge_args == (0,)
-        self.two_edges = op.edge_args == (0, 1)
+        # NOTE: a list argument expands to one edge per tensor: the general case
+        self.one_edge = op.edge_args == (0,) and not op.list_args
+        self.two_edges = op.edge_args == (0, 1) and not op.list_args
         # (n args, dtype/scalar-type key) -> ((position, np dtype), ...); one-tensor calls use
         # the input's np dtype as key and keep the np dtype to cast to (or None)
         self.casts: dict = {}
@@ -380,24 +381,7 @@ def _run_fast(op: OpDef, plan: _Plan, args: tuple, arrays: list, first, need_gra
     else:
         out = _wrap_result(op, res, np, CPU, first, [*args, *plan.tails[len(args)]])
     if need_grad and plan.grad_ok and grad_mode.STATE.enabled:
-        vals = [*args, *plan.tails[len(args)]]
-        cls = plan.node_cls or node_class(op.backward_name(vals))
-        if plan.one_edge and type(out) is _Tensor:  # ``first`` is args[0] and requires grad
-            node = cls(op, vals, (out,), (first._edge(),), CPU, 1, True)
-            if out._data.dtype.kind == "f":
-                out._rg = True
-                out.grad_fn = node
-        elif plan.two_edges and type(out) is _Tensor and len(args) >= 2:
-            x, y = args[0], args[1]
-            ex = x._edge() if isinstance(x, _Tensor) and x._rg else None
-            ey = y._edge() if isinstance(y, _Tensor) and y._rg else None
-            node = cls(op, vals, (out,), (ex, ey), CPU, (ex is not None) | (ey is not None) << 1,
-                       True)
-            if out._data.dtype.kind == "f":
-                out._rg = True
-                out.grad_fn = node
-        else:
-            _attach_grad(op, vals, out, CPU, plan, True)
+        _attach_grad(op, [*args, *plan.tails[len(args)]], out, CPU, plan, True)
     return out
 
 
@@ -530,8 +514,39 @@ def _shares(a, b) -> bool:
 def _attach_grad(op: OpDef, vals: list, out, device, plan=None, owned: bool = False) -> None:
     """Record ``op``'s backward node; ``owned``: ``vals`` is a fresh list nobody reads after."""
     T = _Tensor
+    if plan is None:
+        plan = _PLANS[op]
+    # mask: bit i set when argument i requires grad (what the node's saves rule is evaluated on)
+    if plan.one_edge:  # unary ops, the common case, spelled out
+        v = vals[0]
+        edges, mask = ((v._edge(),), 1) if isinstance(v, T) and v._rg else ((None,), 0)
+    elif plan.two_edges:  # binary ops, likewise
+        x, y = vals[0], vals[1]
+        ex = x._edge() if isinstance(x, T) and x._rg else None
+        ey = y._edge() if isinstance(y, T) and y._rg else None
+        edges, mask = (ex, ey), (ex is not None) | (ey is not None) << 1
+    else:
+        edges, mask = _edges(op, vals)
+    cls = plan.node_cls or node_class(op.backward_name(vals))
+    if type(out) is T:
+        node = cls(op, vals, (out,), edges, device, mask, owned)
+        if out._data.dtype.kind == "f":
+            out._rg = True
+            out.grad_fn = node
+        return
+    node = cls(op, vals, tuple(out), edges, device, mask, owned)
+    for nr, o in enumerate(out):
+        if o._data.dtype.kind == "f":
+            o._rg = True
+            o.grad_fn = node
+            o._output_nr = nr
+
+
+def _edges(op: OpDef, vals: list) -> tuple:
+    """(edges, mask) of the general case: every edge argument, lists of tensors expanded."""
+    T = _Tensor
     edges = []
-    mask = 0  # bit i: argument i requires grad (what the node's saves rule is evaluated on)
+    mask = 0
     if op.list_args:
         for i in op.edge_args:
             v = vals[i]
@@ -556,17 +571,4 @@ def _attach_grad(op: OpDef, vals: list, out, device, plan=None, owned: bool = Fa
                     mask |= 1 << i
                     continue
             edges.append(None)
-    edges = tuple(edges)
-    cls = (plan or _PLANS[op]).node_cls or node_class(op.backward_name(vals))
-    if type(out) is T:
-        node = cls(op, vals, (out,), edges, device, mask, owned)
-        if out._data.dtype.kind == "f":
-            out._rg = True
-            out.grad_fn = node
-        return
-    node = cls(op, vals, tuple(out), edges, device, mask, owned)
-    for nr, o in enumerate(out):
-        if o._data.dtype.kind == "f":
-            o._rg = True
-            o.grad_fn = node
-            o._output_nr = nr
+    return tuple(edges), mask
