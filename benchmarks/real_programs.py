@@ -119,6 +119,7 @@ class _TorchDraws:
 
 def _share_torch_rng(torch, seed: int) -> None:
     """Route graphtorch's random draws through PyTorch's generators (see the module doc)."""
+    # NOTE: runs in the program's process after it chose its mode: graphtorch loads only there
     import numpy as np
 
     from graphtorch.ops import random as gt_random
@@ -203,7 +204,7 @@ def _child(mode: str, program: str, seed: int) -> None:
     if mode == "graphtorch":
         for name in [m for m in sys.modules if m == "torch" or m.startswith("torch.")]:
             del sys.modules[name]
-        import graphtorch
+        import graphtorch  # NOTE: loaded once the torch modules are gone (the hook replaces them)
 
         _share_torch_rng(torch, seed)
         sys.meta_path.insert(0, _TorchIsGraphtorch())

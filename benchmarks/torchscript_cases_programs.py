@@ -281,7 +281,7 @@ def _swallowed_cause(mod_name: str, exc: BaseException) -> BaseException:
 def run_program_case(case: dict, workdir: Path, ctx) -> dict:
     import torch  # noqa: PLC0415 - worker-only dependencies
 
-    import graphtorch as gt  # noqa: PLC0415
+    import graphtorch as gt  # noqa: PLC0415 - NOTE: worker-only, like torch above
 
     stem = f"case_{case['id']}"
     rtol, atol = 1.3e-6, 1e-5

@@ -337,7 +337,7 @@ def _describe(exc: BaseException | None) -> str:
 def run_site_case(case: dict, workdir: Path, ctx, programs) -> dict:
     import torch  # noqa: PLC0415 - worker-only dependencies
 
-    import graphtorch as gt  # noqa: PLC0415
+    import graphtorch as gt  # noqa: PLC0415 - NOTE: worker-only, like torch above
 
     stem = f"case_{case['id']}"
     rtol, atol = 1.3e-6, 1e-5

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 import graphtorch
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script import script_function
 from graphtorch.frontend.script.build_ast import build
 from graphtorch.frontend.script.parser import parse_module
 from graphtorch.frontend.script.source import from_string
@@ -43,8 +46,6 @@ def test_unsupported_construct_is_a_script_error(body, message):
 
 def test_lone_starred_call_is_refused_while_compiling():
     """``f(*t)`` parses (named-tuple constructors take it); any other callee is refused."""
-    from graphtorch.frontend.script import script_function
-
     def g(a, b):
         return a + b
 
@@ -60,8 +61,6 @@ def test_lone_starred_call_is_refused_while_compiling():
 def test_with_as_name_is_refused_while_compiling():
     """``as`` targets parse (a user context manager is refused by name first: with_stmt.py);
     with a grad-mode context the name itself is refused, the caret under it."""
-    from graphtorch.frontend.script import script_function
-
     def f(x):
         with graphtorch.no_grad() as ctx:  # noqa: F841
             x = x * 2
@@ -81,8 +80,6 @@ def test_parse_error_is_labelled():
 
 
 def test_type_mismatch_on_branches():
-    from graphtorch.frontend.script import script_function
-
     def f(x, c: bool):
         if c:
             y = 1
@@ -136,9 +133,6 @@ SEMANTIC = [
 
 @pytest.mark.parametrize("name,message,at,hint", SEMANTIC, ids=[c[0] for c in SEMANTIC])
 def test_semantic_error_is_golden(name, message, at, hint):
-    import inspect
-
-    from graphtorch.frontend.script import script_function
     from tests.frontend.script import bad_programs
 
     fn = getattr(bad_programs, name)
