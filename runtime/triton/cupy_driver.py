@@ -13,13 +13,15 @@ _INSTALLED = None
 
 
 class CupyArg:
-    """A CuPy array as a Triton pointer argument."""
+    """A CuPy array as a Triton pointer argument; ``dtype`` (a name) overrides the array's, as
+    for bfloat16 data held in a uint16 array (CuPy has no bfloat16)."""
 
     __slots__ = ("ptr", "dtype")
 
-    def __init__(self, array):
+    def __init__(self, array, dtype: str | None = None):
         self.ptr = array.data.ptr
-        self.dtype = array.dtype   # a numpy dtype: Triton maps "float32" -> *fp32
+        # NOTE: Triton maps the dtype's name to a pointer type ("float32" -> *fp32)
+        self.dtype = dtype if dtype is not None and dtype != array.dtype.name else array.dtype
 
     def data_ptr(self) -> int:
         return self.ptr
