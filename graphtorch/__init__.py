@@ -44,6 +44,10 @@ from graphtorch.dtypes import (
 )
 from graphtorch.dtypes import (
     can_cast,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,
     float16,

@@ -14,6 +14,7 @@ class Category(IntEnum):
     BOOL = 0
     INT = 1
     FLOAT = 2
+    COMPLEX = 3
 
 
 class dtype:  # noqa: N801 - the PyTorch name
@@ -24,7 +25,7 @@ class dtype:  # noqa: N801 - the PyTorch name
         self.np = np.dtype(np_dtype)
         self.category = category
         self.itemsize = self.np.itemsize
-        self.is_signed = category == Category.FLOAT or self.np.kind == "i"
+        self.is_signed = category >= Category.FLOAT or self.np.kind == "i"
 
     @property
     def is_floating_point(self) -> bool:
@@ -32,10 +33,19 @@ class dtype:  # noqa: N801 - the PyTorch name
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self.category == Category.COMPLEX
 
     def to_real(self) -> dtype:
-        return self
+        """The dtype of the real and imaginary parts (complex64 -> float32); others unchanged."""
+        return _REAL_OF.get(self, self)
+
+    def to_complex(self) -> dtype:
+        """The complex dtype whose parts have this dtype (float64 -> complex128)."""
+        try:
+            return _COMPLEX_OF[self]
+        except KeyError:
+            raise DTypeError(f"{self} has no complex counterpart in graphtorch (complex32 is "
+                             "not supported); use float32 or float64") from None
 
     def __repr__(self) -> str:
         return f"graphtorch.{self.name}"
@@ -53,18 +63,27 @@ int32 = dtype("int32", np.int32, Category.INT)
 int64 = dtype("int64", np.int64, Category.INT)
 uint8 = dtype("uint8", np.uint8, Category.INT)
 bool_ = dtype("bool", np.bool_, Category.BOOL)
+complex64 = dtype("complex64", np.complex64, Category.COMPLEX)
+complex128 = dtype("complex128", np.complex128, Category.COMPLEX)
 
 half, float, double = float16, float32, float64  # noqa: A001 - PyTorch aliases
 short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 
-ALL: tuple[dtype, ...] = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+ALL: tuple[dtype, ...] = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64,
+                          complex64, complex128)
 FLOATING: tuple[dtype, ...] = (float16, float32, float64)
 INTEGRAL: tuple[dtype, ...] = (uint8, int8, int16, int32, int64)
+COMPLEX: tuple[dtype, ...] = (complex64, complex128)
+_REAL_OF = {complex64: float32, complex128: float64}
+_COMPLEX_OF = {float32: complex64, float64: complex128, complex64: complex64,
+               complex128: complex128}
 
 # PyTorch's ScalarType names, which its error messages use ("not implemented for 'Long'")
 SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
                      "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
-                     "float64": "Double"}
+                     "float64": "Double", "complex64": "ComplexFloat",
+                     "complex128": "ComplexDouble"}
 
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NP = {d.np: d for d in ALL}
@@ -107,6 +126,8 @@ def as_dtype(d) -> dtype:
         return int64
     if d is _builtins.float:
         return _default_float
+    if d is _builtins.complex:
+        return default_complex()
     if isinstance(d, str):
         return from_name(d)
     return from_numpy(d)
@@ -114,6 +135,12 @@ def as_dtype(d) -> dtype:
 
 def get_default_dtype() -> dtype:
     return _default_float
+
+
+def default_complex() -> dtype:
+    """The complex dtype of Python complex numbers: complex64, or complex128 when the default
+    float dtype is float64 (PyTorch's rule)."""
+    return complex128 if _default_float is float64 else complex64
 
 
 def set_default_dtype(d: dtype) -> None:
@@ -128,7 +155,8 @@ def set_default_dtype(d: dtype) -> None:
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
-    """PyTorch's promoteTypes: the higher category wins; within one category, the wider type."""
+    """PyTorch's promoteTypes: the higher category wins; within one category, the wider type
+    (a complex dtype with a float: the complex dtype whose parts hold both)."""
     if a is b:
         return a
     return _PROMOTE[(a, b)]
@@ -138,11 +166,23 @@ def _build_promotion_table() -> dict:
     table = {}
     for a in ALL:
         for b in ALL:
-            if a.category != b.category:
+            if a.category == Category.COMPLEX or b.category == Category.COMPLEX:
+                # complex64 with float64 is complex128: the parts promote as reals
+                table[(a, b)] = _complex_promotion(a, b)
+            elif a.category != b.category:
                 table[(a, b)] = a if a.category > b.category else b
             else:
                 table[(a, b)] = from_numpy(np.promote_types(a.np, b.np))
     return table
+
+
+def _complex_promotion(a: dtype, b: dtype) -> dtype:
+    """A complex dtype with any other: the wider complex whose parts hold both."""
+    if a.category != Category.COMPLEX:
+        a, b = b, a
+    if b.category < Category.FLOAT:
+        return a
+    return _COMPLEX_OF[from_numpy(np.promote_types(a.to_real().np, b.to_real().np))]
 
 
 _PROMOTE = _build_promotion_table()
@@ -154,13 +194,21 @@ def scalar_dtype(value) -> dtype:
         return bool_
     if isinstance(value, _builtins.int):
         return int64
+    if isinstance(value, _builtins.complex):
+        return default_complex()
     return _default_float
 
 
 def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
     if higher is None:
         return lower
-    if lower is None or higher.category == Category.FLOAT:
+    if lower is None or higher.category == Category.COMPLEX:
+        return higher
+    if lower.category == Category.COMPLEX:
+        # a float operand of higher priority keeps its precision: float64 tensor * 1j is
+        # complex128; an integral or bool one takes the complex operand's dtype
+        return higher.to_complex() if higher.category == Category.FLOAT else lower
+    if higher.category == Category.FLOAT:
         return higher
     if higher is bool_ or lower.category == Category.FLOAT:
         return promote_types(higher, lower)
@@ -190,7 +238,7 @@ def _operand_dtypes(x):
     shape = getattr(x, "shape", None)
     if shape is not None and isinstance(getattr(x, "dtype", None), dtype):
         return ([x.dtype], [], []) if len(shape) else ([], [x.dtype], [])
-    if isinstance(x, (_builtins.bool, _builtins.int, _builtins.float)):
+    if isinstance(x, (_builtins.bool, _builtins.int, _builtins.float, _builtins.complex)):
         return [], [], [x]
     raise DTypeError(f"result_type() expects a Tensor or a Python number, got {type(x).__name__}")
 

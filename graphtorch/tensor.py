@@ -158,7 +158,21 @@ class Tensor:
         return self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
+
+    def is_conj(self) -> bool:
+        return False  # NOTE: conj() makes a copy: no tensor carries PyTorch's lazy conjugate bit
+
+    def resolve_conj(self) -> Tensor:
+        return self
+
+    @property
+    def real(self) -> Tensor:
+        return REGISTRY["real"](self)
+
+    @property
+    def imag(self) -> Tensor:
+        return REGISTRY["imag"](self)
 
     def size(self, dim: int | None = None):
         if dim is None:
@@ -261,6 +275,10 @@ class Tensor:
         _warn_trace("float", "Converting a tensor to a Python float")
         return float(self.item())
 
+    def __complex__(self) -> complex:
+        _warn_trace("complex", "Converting a tensor to a Python complex")
+        return complex(self.item())
+
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
@@ -283,6 +301,11 @@ class Tensor:
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
+            if self.dtype.is_complex:
+                raise DTypeError("autograd for complex tensors is not supported in graphtorch "
+                                 "(no Wirtinger derivatives); let real tensors require grad and "
+                                 "build the complex one from them under graphtorch.no_grad(), "
+                                 "or differentiate the real and imaginary parts separately")
             raise DTypeError("only Tensors of floating point dtype can require gradients")
         self._rg = bool(requires_grad)
         return self

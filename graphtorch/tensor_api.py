@@ -127,15 +127,16 @@ def _type(self, dtype=None):
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+               "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor"}
 Tensor.type = _type
 
 
 # --- shape sugar ----------------------------------------------------------------------------------
 Tensor.T = property(lambda self: self.permute(list(range(self.ndim))[::-1]))
 Tensor.mT = property(lambda self: self.transpose(-2, -1))
-Tensor.H = Tensor.T
-Tensor.mH = Tensor.mT
+Tensor.H = property(lambda self: self.T.conj() if self.is_complex() else self.T)
+Tensor.mH = property(lambda self: self.mT.conj() if self.is_complex() else self.mT)
 
 
 def _t(self):

@@ -84,6 +84,23 @@ class _Formatter:
         return text.rjust(self.max_width)
 
 
+class _ComplexFormatter:
+    """PyTorch's complex style: the real and imaginary parts each get their own formatter
+    (``tensor([1.0000+2.j, 3.5000-1.j])``); the sign joins them."""
+
+    def __init__(self, values: np.ndarray, dtype: dtypes.dtype):
+        self.real = _Formatter(values.real, dtype.to_real())
+        self.imag = _Formatter(values.imag, dtype.to_real())
+        # NOTE: one column is both parts, the joining sign and the "j"
+        self.max_width = self.real.max_width + self.imag.max_width + 1
+
+    def format(self, v) -> str:
+        v = complex(v)
+        imag = (self.imag.format(v.imag) + "j").lstrip()
+        sign = "" if imag[0] in "+-" else "+"
+        return self.real.format(v.real) + sign + imag
+
+
 def _summarized_values(arr: np.ndarray, summarize: bool) -> np.ndarray:
     if not summarize or arr.ndim == 0:
         return arr
@@ -113,6 +130,11 @@ def _format_array(arr: np.ndarray, fmt: _Formatter, indent: int, summarize: bool
     return "[" + sep.join(parts) + "]"
 
 
+def _IMPLIED_DTYPES() -> tuple:  # noqa: N802 - reads like the constant it almost is
+    """The dtypes a repr leaves unsaid for floating data: the default float and complex."""
+    return (dtypes.get_default_dtype(), dtypes.default_complex())
+
+
 def tensor_repr(t) -> str:
     arr = t._host()
     dt = t.dtype
@@ -128,9 +150,10 @@ def tensor_repr(t) -> str:
         if dt is not dtypes.get_default_dtype():  # nothing to infer int64 or bool from
             suffixes.append(f"dtype=graphtorch.{dt.name}")
     else:
-        fmt = _Formatter(_summarized_values(arr, summarize), dt)
+        values = _summarized_values(arr, summarize)
+        fmt = _ComplexFormatter(values, dt) if dt.is_complex else _Formatter(values, dt)
         body = _format_array(arr, fmt, len(prefix), summarize)
-    if arr.size and dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+    if arr.size and dt not in _IMPLIED_DTYPES() + (dtypes.int64, dtypes.bool_):
         suffixes.append(f"dtype=graphtorch.{dt.name}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -125,7 +125,7 @@ def test_tensor_copies_and_as_tensor_shares():
 
 def test_from_numpy_rejects_unsupported():
     with pytest.raises(DTypeError, match="has no graphtorch equivalent"):
-        gt.from_numpy(np.array([1 + 2j]))
+        gt.from_numpy(np.array(["2026-01-01"], dtype="datetime64[D]"))
 
 
 def test_ragged_nested_list_raises():

@@ -2,6 +2,7 @@
 
 from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     compat_ops,
+    complex_ops,
     conv,
     creation,
     distance,

@@ -13,9 +13,10 @@ from graphtorch.ops.registry import OpKind, Promotion, SampleInput, Saves, regis
 
 
 def _infer_dtype(data) -> dtypes.dtype:
-    """PyTorch's inference for nested data: Python bools, ints and floats count as bool, int64
-    and the default float; numpy scalars and tensors inside lists keep their own dtype; the
-    result is the promotion of them all (``[np.float64(1.5), 1]`` is float64)."""
+    """PyTorch's inference for nested data: Python bools, ints, floats and complex numbers count
+    as bool, int64, the default float and its complex dtype; numpy scalars and tensors inside
+    lists keep their own dtype; the result is the promotion of them all (``[np.float64(1.5), 1]``
+    is float64)."""
     out = None
     stack = [data]
     while stack:
@@ -27,7 +28,7 @@ def _infer_dtype(data) -> dtypes.dtype:
             d = x.dtype
         elif isinstance(x, np.generic):
             d = dtypes.from_numpy(x.dtype)
-        elif isinstance(x, (bool, int, float)):
+        elif isinstance(x, (bool, int, float, complex)):
             d = dtypes.scalar_dtype(x)
         else:
             raise ArgumentError(f"Could not infer dtype of {type(x).__name__}")

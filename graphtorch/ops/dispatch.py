@@ -21,6 +21,12 @@ from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import OpNode, node_class
 from graphtorch.device import CPU, array_module, as_device
 from graphtorch.errors import ArgumentError, DeviceError, ShapeError
+from graphtorch.ops.complex_support import (
+    COMPLEX_OPS,
+    COMPLEX_RESULT_OPS,
+    refuse_complex,
+    refuse_complex_grad,
+)
 from graphtorch.ops.errstate import IGNORE_STATE as _IGNORE_STATE
 from graphtorch.ops.registry import OpDef, OpKind, Promotion
 from graphtorch.ops.schema import _NO_DEFAULT
@@ -148,7 +154,10 @@ def compute_dtype(op: OpDef, vals: list) -> dtypes.dtype:
         elif v is not None:
             scalars.append(v)
     ct = dtypes.result_type(dims, zeros, scalars)
-    if op.promotion is Promotion.INT_TO_FLOAT and not ct.is_floating_point:
+    if ct.category >= dtypes.Category.FLOAT:
+        if ct.category == dtypes.Category.COMPLEX and op.name not in COMPLEX_OPS:
+            refuse_complex(op.name, ct)
+    elif op.promotion is Promotion.INT_TO_FLOAT:
         ct = dtypes.get_default_dtype()
     return ct
 
@@ -169,6 +178,10 @@ def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
     vals = op.binder.bind(args, kwargs)
     T = _Tensor
     tensors = _tensor_inputs(op, vals)
+    if plan.no_complex:
+        _check_no_complex(op, plan, vals, tensors)
+    elif plan.makes_complex and grad_mode.STATE.enabled and any(t._rg for t in tensors):
+        refuse_complex_grad(op.name)
     if op.tensor_args and not tensors and op.promotion is not Promotion.NONE:
         # e.g. graphtorch.add(2, 3): the first scalar becomes a tensor, as in PyTorch
         i = op.tensor_args[0]
@@ -194,6 +207,17 @@ def dispatch(op: OpDef, args: tuple, kwargs: dict | None):
     if tracer is not None:
         tracer.record(op, vals, out)
     return out
+
+
+def _check_no_complex(op: OpDef, plan: _Plan, vals: list, tensors: list) -> None:
+    """Refuse complex tensors (or a complex ``dtype=``) in an op not known to handle them."""
+    for t in tensors:
+        if t._data.dtype.kind == "c":
+            refuse_complex(op.name, dtypes.from_numpy(t._data.dtype))
+    if plan.dtype_arg is not None:
+        d = vals[plan.dtype_arg]
+        if d is not None and dtypes.as_dtype(d).is_complex:
+            refuse_complex(op.name, dtypes.as_dtype(d))
 
 
 def _name_composite_output(op: OpDef, vals: list, out, inputs: list) -> None:
@@ -227,11 +251,19 @@ class _Plan:
     """Per-op facts dispatch needs on every call, computed once."""
 
     __slots__ = ("fast", "roles", "tails", "min_args", "max_args", "unary", "binary", "promotes",
-                 "is_view", "grad_ok", "casts", "node_cls", "one_edge", "two_edges")
+                 "is_view", "grad_ok", "casts", "node_cls", "one_edge", "two_edges",
+                 "no_complex", "check_complex", "dtype_arg", "makes_complex")
 
     def __init__(self, op: OpDef):
         b = op.binder
         self.promotes = op.promotion is not Promotion.NONE
+        # complex inputs: refused unless the op is known to handle them (ops/complex_support.py);
+        # a promoting op finds a complex compute dtype in compute_dtype (cached per dtype key),
+        # the fast path checks the others' inputs (check_complex)
+        self.no_complex = op.name not in COMPLEX_OPS
+        self.check_complex = self.no_complex and not self.promotes
+        names = [a.name for a in op.schema.args]
+        self.dtype_arg = names.index("dtype") if "dtype" in names else None
         roles = []
         for i in range(len(op.schema.args)):
             if self.promotes and i in op.promote_args:
@@ -253,6 +285,10 @@ class _Plan:
         self.fast = (op.decomposition is None and op.kernel is not None and not op.list_args
                      and op.device_arg is None and op.rg_arg is None
                      and all(d is not _NO_DEFAULT for d in b.defaults[b.n_positional:]))
+        # NOTE: complex(real, imag) and the like take the general path, which refuses inputs that
+        # require grad (the result is complex: autograd does not reach it)
+        self.makes_complex = op.name in COMPLEX_RESULT_OPS
+        self.fast = self.fast and not self.makes_complex
         self.is_view = op.kind is OpKind.VIEW
         self.grad_ok = op.vjp is not None and op.differentiable
         # the grad_fn class (None: the name depends on the arguments)
@@ -285,6 +321,8 @@ def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
         if not isinstance(x, T) or x._device is not CPU:
             return _SLOW
         a = x._data
+        if plan.check_complex and a.dtype.kind == "c":
+            return _SLOW
         if plan.promotes:
             key = a.dtype
             ct = plan.casts.get(key, _SLOW)
@@ -302,6 +340,8 @@ def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
                 if y._device is not CPU:
                     return _SLOW
                 b = y._data
+                if plan.check_complex and (a.dtype.kind == "c" or b.dtype.kind == "c"):
+                    return _SLOW
                 key = (a.dtype, b.dtype, not a.ndim, not b.ndim)
                 need_grad = x._rg or y._rg
             elif plan.promotes and ((t := type(y)) is float or t is int or t is bool):
@@ -332,6 +372,8 @@ def _dispatch_fast(op: OpDef, plan: _Plan, args: tuple):
             if role == _ROLE_OTHER or role == _ROLE_SCALAR or v._device is not CPU:
                 return _SLOW
             a = arrays[i] = v._data
+            if plan.check_complex and a.dtype.kind == "c":
+                return _SLOW
             if first is None:
                 first = v
             if v._rg:
@@ -529,11 +571,15 @@ def _attach_grad(op: OpDef, vals: list, out, device, plan=None, owned: bool = Fa
         edges, mask = _edges(op, vals)
     cls = plan.node_cls or node_class(op.backward_name(vals))
     if type(out) is T:
+        if out._data.dtype.kind == "c":
+            refuse_complex_grad(op.name)
         node = cls(op, vals, (out,), edges, device, mask, owned)
         if out._data.dtype.kind == "f":
             out._rg = True
             out.grad_fn = node
         return
+    if any(o._data.dtype.kind == "c" for o in out):
+        refuse_complex_grad(op.name)
     node = cls(op, vals, tuple(out), edges, device, mask, owned)
     for nr, o in enumerate(out):
         if o._data.dtype.kind == "f":

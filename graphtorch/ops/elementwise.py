@@ -119,7 +119,10 @@ unary("relu", _relu,
       lambda ctx, g: (g * (ctx.out > 0),), lower="relu({0})", saves=Saves.OUTPUTS)
 unary("neg", lambda xp, x: xp.negative(x), lambda ctx, g: (-g,), lower="(-{0})",
       saves=Saves.NOTHING)
-unary("abs", lambda xp, x: xp.abs(x), lambda ctx, g: (g * ctx.args[0].sign(),), lower="abs({0})")
+_abs = unary("abs", lambda xp, x: xp.abs(x), lambda ctx, g: (g * ctx.args[0].sign(),),
+             lower="abs({0})")
+_abs_broadcast_meta = _abs.meta
+_abs.meta = lambda *vals: (m := _abs_broadcast_meta(*vals)).with_(dtype=m.dtype.to_real())
 def _sign(xp, x):
     out = xp.sign(x)
     if x.dtype.kind == "f":

@@ -51,13 +51,13 @@ def reduction_samples(dtype=dtypes.float64):
 
 
 def _sum_dtype(d):
-    return dtypes.int64 if d.category != dtypes.Category.FLOAT else d
+    return dtypes.int64 if d.category < dtypes.Category.FLOAT else d
 
 
 def _sum(xp, x, dim, keepdim, dtype):
     if dtype is not None:
         dt = dtype.np
-    elif x.dtype.kind == "f":
+    elif x.dtype.kind in "fc":
         dt = None  # NOTE: the input's own dtype; the ndarray method skips numpy's wrapper
     else:
         dt = _sum_dtype(dtypes.from_numpy(x.dtype)).np
@@ -73,7 +73,7 @@ register("sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? d
 
 
 def _mean(xp, x, dim, keepdim, dtype):
-    if dtype is None and x.dtype.kind not in "f":
+    if dtype is None and x.dtype.kind not in "fc":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {dtypes.from_numpy(x.dtype)}")
     return xp.mean(x, axis=_axes(x, dim), keepdims=keepdim,
@@ -126,7 +126,7 @@ register("sum_to_size(Tensor self, int[] size) -> Tensor", OpKind.REDUCTION,
 
 # --- helpers shared by the reductions below --------------------------------------------------
 def _int_to_long(d):
-    return dtypes.int64 if d.category != dtypes.Category.FLOAT else d
+    return dtypes.int64 if d.category < dtypes.Category.FLOAT else d
 
 
 _SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",

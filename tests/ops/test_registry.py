@@ -81,7 +81,8 @@ def test_matches_pytorch(case):
         assert tuple(a.shape) == tuple(b.shape), f"{name}: shape {a.shape} vs {b.shape}"
         if op.kind in NONDETERMINISTIC or name in UNINITIALIZED:
             continue
-        tol = {"float32": 1e-5, "float64": 1e-10}.get(a.dtype.name, 0)
+        tol = {"float32": 1e-5, "float64": 1e-10, "complex64": 1e-5,
+               "complex128": 1e-10}.get(a.dtype.name, 0)
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol,
                                    atol=tol, err_msg=name)
     _ = torch
