@@ -40,7 +40,7 @@ from graphtorch.ops.dispatch import _casts_for, dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime import c_backend, c_epilogue, c_reduce, plan_kernels
+from graphtorch.runtime import c_backend, c_epilogue, c_reduce, c_reduce_group, plan_kernels
 from graphtorch.runtime.c_elementwise import CKernel, prelude
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
@@ -310,6 +310,24 @@ class _Emitter:
         self.loops = 0  # loop nesting of the node being emitted
         self.hoisted: dict[str, str] = {}  # a weight's name -> its transpose's (plan_kernels.py)
         self.writes = plan_kernels.writes_in_place(graph)
+        self.reduce_groups: dict = {}  # member node -> its group's member nodes (c_reduce_group)
+        if c_reduce_group.available() and not self.writes:
+            for nodes in c_reduce_group.find_groups(graph.block, self.group_rank):
+                for n in nodes:
+                    self.reduce_groups[n] = nodes
+
+    def group_rank(self, node) -> int | None:
+        """The input's rank when a reduction's recording lets it run in a reduction group
+        (one kind of arguments, a float array input, nothing the plan would refuse)."""
+        seen = self.rec.records.get(node)
+        one = next(iter(seen)) if seen and len(seen) == 1 else None
+        if one is None or _raw_refusal(REGISTRY.get(node.kind[4:]), node, one) is not None:
+            return None
+        x = one[0][0]
+        if not (type(x) is tuple and x[0] == "T" and x[1] in (np.float32, np.float64)):
+            return None
+        first = self.rec.first.get(node)
+        return first[0]._data.ndim if first and isinstance(first[0], Tensor) else None
 
     def name(self, v) -> str:
         n = self.names.get(v)
@@ -496,6 +514,11 @@ class _Emitter:
         op = REGISTRY.get(node.kind[4:])
         if op is None:
             raise GraphError(f"unknown op {node.kind!r}")
+        group = self.reduce_groups.get(node)
+        if group is not None:
+            if node is group[0]:   # NOTE: the others' arguments are constants: all known here
+                self.reduce_group(group, args[0], depth)
+            return
         why = _raw_refusal(op, node, one)
         if why is not None:
             self.flush(node, depth)
@@ -548,6 +571,15 @@ class _Emitter:
             rhs = f"_arrs({call})"
         self.kernels.append(KernelInfo(op.name, "python"))
         self.assign(node, rhs, depth)
+
+    def reduce_group(self, nodes: list, x: str, depth: int) -> None:
+        """Reductions of one value: one call computing all of them where the first stood."""
+        self.flush(nodes[0], depth)
+        group = c_reduce_group.ReduceGroup([c_reduce_group.member_of(n) for n in nodes])
+        ref = self.obj(group, "rg_")
+        self.kernels.append(KernelInfo(group.name, group.backend, group.detail))
+        outs = [self.name(n.output) for n in nodes]
+        self.emit(f"{', '.join(outs)}, = {ref}({x})", depth)
 
     def epilogue(self, op, node, vals: list[str], arg_kinds, depth: int) -> bool:
         """``linear`` feeding only an activation: product now, bias + activation in one C

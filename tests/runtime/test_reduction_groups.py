@@ -1,0 +1,265 @@
+"""Reduction groups (runtime/c_reduce_group.py): several reductions of one value in one sweep.
+
+The group kernel is checked against the eager kernels on hypothesis-generated shapes, dims,
+keepdim, corrections and NaNs; compiled plans holding groups (and reductions mixed with
+elementwise prologues and epilogues, broadcast back over the reduced dims) against the
+interpreter on hypothesis-generated programs; the fallbacks (integers, strided views, dims
+without a common split, errors) against the interpreter and the eager errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import graphtorch as gt
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_reduce_group import Member, ReduceGroup, find_groups, generate
+from graphtorch.runtime.cpu_codegen import set_executor
+from graphtorch.runtime.executor import plans_of
+
+pytestmark = pytest.mark.skipif(not c_backend.available(), reason="no C compiler")
+
+TOL = {np.dtype(np.float32): (1e-5, 1e-6), np.dtype(np.float64): (1e-12, 1e-12)}
+
+
+def member(name: str, dim, keepdim: bool, correction=None) -> Member:
+    if name in ("sum", "mean"):
+        return Member(name, (dim, keepdim, None))
+    if name == "var":
+        return Member(name, (dim, correction, keepdim))
+    return Member(name, ([] if dim is None else dim, keepdim))
+
+
+def eager(m: Member, x: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):     # the eager kernels run under PyTorch's silence
+        return np.asarray(REGISTRY.get(m.op_name).kernel(np, x, *m.args))
+
+
+def assert_close(got, want) -> None:
+    assert type(got) is np.ndarray
+    assert got.shape == want.shape and got.dtype == want.dtype, (got.shape, want.shape)
+    if want.dtype.kind != "f":
+        np.testing.assert_array_equal(got, want)
+        return
+    rtol, atol = TOL[want.dtype]
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+@st.composite
+def groups(draw):
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(1, 6), min_size=ndim, max_size=ndim)))
+    k = draw(st.integers(0, ndim))
+    members = []
+    for _ in range(draw(st.integers(2, 6))):
+        name = draw(st.sampled_from(["sum", "mean", "amax", "amin", "var"]))
+        side = draw(st.sampled_from(["row", "col", "other"]))
+        if side == "row":
+            dim = list(range(k, ndim)) or None
+        elif side == "col":
+            dim = list(range(0, k)) or None
+        else:       # any dims: no common split makes the group run its single kernels
+            dim = sorted(set(draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=2))))
+        if dim is not None and draw(st.booleans()):
+            dim = [d - ndim for d in dim]                    # negative dims alike
+        if dim is not None and len(dim) == 1 and draw(st.booleans()):
+            dim = dim[0]                                     # an int dim
+        members.append(member(name, dim, draw(st.booleans()),
+                              draw(st.sampled_from([None, 0, 1, 2, 0.5]))))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return shape, members, dtype, draw(st.integers(0, 2**16)), draw(st.integers(0, 2))
+
+
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning")   # numpy's var
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=groups())
+def test_a_group_equals_its_members_eager_kernels(case):
+    shape, members, dtype, seed, nans = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[rng.integers(0, x.size, nans)] = np.nan      # NaN propagates (max/min too)
+    got = ReduceGroup(members)(x)
+    assert len(got) == len(members)
+    for g, m in zip(got, members):
+        assert_close(g, eager(m, x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_rows_and_columns_in_one_sweep_stay_within_the_tolerance(dtype):
+    # sums of 1000 values: compared with the float64 result (eager float32 column sums
+    # accumulate in float32), var in columns by Welford's update, inf/-inf/NaN in the columns
+    x = (np.random.default_rng(1).standard_normal((1000, 1037)) * 3 + 5).astype(dtype)
+    x[3, 5], x[7, 9], x[11, 13], x[17, 13] = np.inf, -np.inf, np.nan, np.inf
+    x[21, 15], x[22, 15] = np.inf, -np.inf
+    members = [member(n, d, keep, c) for n in ("sum", "mean", "amax", "amin", "var")
+               for d, keep, c in ((0, False, None), (1, True, 0), ([0, 1], False, 2))]
+    got = ReduceGroup(members)(x)
+    for g, m in zip(got, members):
+        want = eager(m, x.astype(np.float64)).astype(dtype)
+        assert_close(g, want)
+
+
+def test_the_kernel_source_has_one_sweep_and_the_welford_update():
+    src = generate(np.dtype(np.float32), [member("sum", 0, False), member("var", 0, False),
+                                          member("amax", 1, False)], ["col", "col", "row"])
+    assert src.count("for (long p = 0; p < np_; p++)") == 1
+    assert "acc[1 * nq + j] += d * r" in src and "reduction(max:mx)" in src
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")   # as eager
+def test_calls_the_kernel_does_not_cover_run_the_single_kernels():
+    g = ReduceGroup([member("sum", 1, False), member("amax", 0, True)])
+    ints = np.arange(12).reshape(3, 4)
+    s, m = g(ints)
+    assert s.dtype == np.int64 and s.tolist() == [6, 22, 38] and m.tolist() == [[8, 9, 10, 11]]
+    f = np.arange(12, dtype=np.float32).reshape(3, 4)
+    s, m = g(f.T)                                                   # strided
+    np.testing.assert_array_equal(s, f.T.sum(1))
+    np.testing.assert_array_equal(m, f.T.max(0, keepdims=True))
+    with pytest.raises(IndexError):
+        ReduceGroup([member("sum", 2, False), member("mean", 2, False)])(f)
+    with pytest.raises(IndexError, match="non-zero size"):          # amax of an empty slice
+        ReduceGroup([member("sum", 1, False), member("amax", 1, False)])(
+            np.zeros((2, 0), np.float32))
+    s, m = ReduceGroup([member("sum", 1, False), member("mean", 1, False)])(
+        np.zeros((2, 0), np.float32))
+    assert s.tolist() == [0, 0] and np.isnan(m).all()
+
+
+def reduce_fn(x):
+    return (x.sum(0) + x.mean(1)) * x.var(1) + x.amax(1) - x.amin(0)
+
+
+def softmax_by_hand(x):
+    e = (x - x.amax(1, keepdim=True)).exp()
+    return e / e.sum(1, keepdim=True), x.var(1, keepdim=True, correction=0), x.mean(1)
+
+
+def partly_grouped(x):
+    return x.sum(1) * 2, x.amax(0) + 1, x.sum()     # the total shares no split with them
+
+
+def several_splits(x):
+    return x.sum(-1), x.mean([1, 2]), x.amax(0), x.amin(-1, keepdim=True), x.var(1), x.sum()
+
+
+def run_both(fn, *args):
+    with gt.no_grad():
+        set_executor("interpreter")
+        want = fn(*args)
+        set_executor(None)
+        fn(*args)
+        got = fn(*args)
+    return got, want
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64, gt.int64])
+@pytest.mark.parametrize("fn, groups", [(reduce_fn, 1), (softmax_by_hand, 1),
+                                        (partly_grouped, 1), (several_splits, 2)])
+def test_compiled_plans_run_groups_and_equal_the_interpreter(fn, groups, dtype):
+    f = gt.jit.script(fn)
+    x = (gt.randn(9, 9, 4) if fn is several_splits else gt.randn(9, 9) * 4).to(dtype)
+    if dtype.is_floating_point:
+        x[2, 3] = float("nan")
+    elif fn is not partly_grouped:
+        x = x.double()       # mean and var need floats
+    got, want = run_both(f, x)
+    for a, b in zip(got if isinstance(got, tuple) else [got],
+                    want if isinstance(want, tuple) else [want]):
+        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
+        assert_close(a.numpy(), b.numpy())
+    text = plans_of(f).explain()
+    assert text.count("reduction group [") == (groups if x.dtype.is_floating_point else 0), text
+
+
+def test_groups_are_found_per_value_and_per_block():
+    g = gt.jit.script(reduce_fn).graph
+    found = find_groups(g.block, lambda n: 2)
+    assert [[n.kind for n in nodes] for nodes in found] == \
+        [["op::sum", "op::mean", "op::var", "op::amax", "op::amin"]]
+    assert find_groups(g.block, lambda n: None if n.kind == "op::var" else 2)[0][2].kind == \
+        "op::amax"
+    # rank 3: sum(-1), amin(-1) share split 2; mean([1, 2]), amax(0) split 1; var(1) none
+    g = gt.jit.script(several_splits).graph
+    found = find_groups(g.block, lambda n: 3)
+    assert [[n.kind for n in nodes] for nodes in found] == \
+        [["op::mean", "op::amax"], ["op::sum", "op::amin"]]
+
+
+# --- hypothesis: random elementwise / reduction DAGs ---------------------------------------------
+UNARY = ["exp", "abs", "neg", "tanh", "relu"]
+BINARY = ["add", "sub", "mul", "maximum"]
+REDUCE = ["sum", "mean", "amax", "amin", "var"]
+
+
+def _apply(step, vals):
+    kind, name, i, j, dim, keep = step
+    a, b = vals[i % len(vals)], vals[j % len(vals)]
+    if kind == "u":
+        return {"exp": lambda t: (t * 0.1).exp(), "abs": gt.abs, "neg": gt.neg,
+                "tanh": gt.tanh, "relu": gt.relu}[name](a)
+    if kind == "b":
+        try:
+            np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+        except ValueError:
+            return a
+        return {"add": gt.add, "sub": gt.sub, "mul": gt.mul, "maximum": gt.maximum}[name](a, b)
+    if a.ndim < 2:
+        return a
+    if not a.dtype.is_floating_point and name in ("mean", "var"):
+        a = a.double()
+    r = getattr(a, name)(dim, keepdim=keep)
+    # an epilogue broadcast back over the reduced dim (x - x.amax(1, keepdim=True))
+    return a - r if keep and kind == "rb" else r
+
+
+@st.composite
+def programs(draw):
+    shape = draw(st.sampled_from([(3, 4), (5, 1), (1, 6), (2, 3, 4)]))
+    dt = draw(st.sampled_from([gt.float32, gt.float64, gt.int64]))
+    steps = []
+    for _ in range(draw(st.integers(2, 9))):
+        kind = draw(st.sampled_from(["u", "b", "r", "r", "rb"]))
+        name = draw(st.sampled_from({"u": UNARY, "b": BINARY}.get(kind, REDUCE)))
+        steps.append((kind, name, draw(st.integers(0, 20)), draw(st.integers(0, 20)),
+                      draw(st.sampled_from([0, 1, -1])), draw(st.booleans())))
+    return shape, dt, steps, draw(st.integers(0, 2**16))
+
+
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning")   # eager var warns
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_reduction_graphs_equal_the_interpreter(program):
+    shape, dt, steps, seed = program
+    a = np.random.default_rng(seed).standard_normal(shape) * 3
+    x = gt.tensor(a).to(dt) if dt.is_floating_point else gt.tensor(np.round(a)).to(dt)
+
+    def fn(x):
+        vals = [x, x * 2]
+        for step in steps:
+            vals.append(_apply(step, vals))
+        return tuple(vals[2:])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = gt.jit.trace(fn, (x,), check_trace=False)
+    got, want = run_both(traced, x)
+    for a, b in zip(got, want):
+        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
+        if a.dtype.is_floating_point:
+            scale = max(1.0, float(np.nanmax(np.abs(np.nan_to_num(b.numpy(), posinf=0,
+                                                                   neginf=0)), initial=0)))
+            # fast-math bounds (docs/fusion.md "Tolerance") x10 as in test_plan.py; float32
+            # values (a float32 exp of an integer input) bound a float64 result
+            rtol, atol = TOL[np.dtype(np.float64 if dt is gt.float64 else np.float32)]
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol * 10,
+                                       atol=atol * 10 * scale, equal_nan=True)
+        else:
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
