@@ -22,6 +22,7 @@ from graphtorch.ir.compilation_unit import (
 from graphtorch.ir.types import type_mismatch
 from graphtorch.nn.module import Module
 from graphtorch.runtime.caches import invalidate
+from graphtorch.runtime.call_guard import MISS
 from graphtorch.runtime.executor import (
     Prepared,
     call_function,
@@ -60,6 +61,11 @@ class ScriptFunction(CompiledFunction):
             FUNCTIONS[qualified_name] = self
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast_call  # NOTE: the signature's guarded call (runtime/call_guard.py)
+        if fast is not None and not kwargs:
+            out = fast(args)
+            if out is not MISS:
+                return out
         prev = grad_mode.STATE.enabled
         try:
             out = call_function(self, args, kwargs)

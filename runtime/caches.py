@@ -11,6 +11,9 @@ carries no cache field.
 - :data:`CODEGEN`: prepared graph -> its generated Tensor-level code (runtime/cpu_codegen.py).
 - :data:`AUTODIFF`: prepared graph -> {(executor, input signature): forward/backward pair or the
   reason it declined} (runtime/autodiff_exec.py).
+- :data:`FAST_CALLS`: the compiled functions holding a guarded call (runtime/call_guard.py, in
+  their declared ``_fast_call`` field: the one place a call looks before anything else);
+  :func:`drop_fast_calls` clears them all when another executor is selected.
 """
 
 from __future__ import annotations
@@ -65,6 +68,17 @@ class RuntimeCache:
 PREPARED = RuntimeCache("prepared methods of compiled modules")
 CODEGEN = RuntimeCache("generated code of prepared graphs")
 AUTODIFF = RuntimeCache("autodiff specializations of prepared graphs")
+
+
+FAST_CALLS: weakref.WeakSet = weakref.WeakSet()
+
+
+def drop_fast_calls() -> None:
+    """Another executor was selected: no guarded call stays (each function's next
+    call takes the general path, which decides again)."""
+    for fn in list(FAST_CALLS):
+        fn._fast_call = None
+    FAST_CALLS.clear()
 
 
 def invalidate(module) -> None:

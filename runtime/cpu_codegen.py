@@ -36,7 +36,7 @@ from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
 from graphtorch.passes.manager import run_passes
-from graphtorch.runtime.caches import CODEGEN
+from graphtorch.runtime.caches import CODEGEN, drop_fast_calls
 from graphtorch.runtime.cpu_fused import FusedKernel
 from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter, run_inplace
 from graphtorch.tensor import Tensor
@@ -55,6 +55,7 @@ def set_executor(name: str | None) -> None:
     if name is not None and name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
     _EXECUTOR[0] = name
+    drop_fast_calls()
 
 
 def get_executor() -> str:

@@ -19,7 +19,8 @@ from graphtorch.ir.compilation_unit import CompiledFunction
 from graphtorch.ir.types import FLOAT, INT, type_mismatch
 from graphtorch.passes.prepare import prepare_function, prepare_method
 from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
-from graphtorch.runtime.caches import PREPARED
+from graphtorch.runtime.caches import FAST_CALLS, PREPARED
+from graphtorch.runtime.call_guard import guarded_call
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.runtime.plan import PlanCache, signature
@@ -36,6 +37,7 @@ class Prepared:
     checked: set = None  # signatures of argument lists that passed check_inputs
     interpreter: Interpreter = None  # keeps the graph's compiled block plans
     plans: PlanCache = None  # the execution plans, one per input signature
+    guards: dict = None  # signature -> (its plan, the guarded call of it or None)
 
     def __post_init__(self):
         if self.interpreter is None:
@@ -44,6 +46,8 @@ class Prepared:
             self.plans = PlanCache(self.graph)
         if self.checked is None:
             self.checked = set()
+        if self.guards is None:
+            self.guards = {}
 
 
 def prepared_graph(module, name: str) -> Prepared:
@@ -172,13 +176,33 @@ def call_function(fn, args: tuple, kwargs: dict):
         vals = list(args)
         key = signature(vals)
         if key in prep.checked:
-            return _finish(prep.plans.run(vals, key))
+            out = prep.plans.run(vals, key)
+            _install_guarded_call(fn, prep, key)
+            return _finish(out)
     names = [v.name for v in fn.graph.block.inputs]
     vals = _bind(names, args, kwargs, fn.name)
     vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
     if not kwargs and len(vals) == len(args) and len(prep.checked) < 64:
         prep.checked.add(signature(vals))
     return _finish(_run(prep, vals))
+
+
+def _install_guarded_call(fn, prep: Prepared, key: tuple) -> None:
+    """Once ``key``'s plan exists, ``fn``'s next calls of that signature go straight to it
+    (runtime/call_guard.py), unless its results are rebuilt or checked after the call."""
+    plan = prep.plans.plans.get(key)
+    if plan is None:
+        return
+    hit = prep.guards.get(key)
+    if hit is None or hit[0] is not plan:
+        plain = fn.graph.named_results is None and not fn.__dict__.get("_gt_loaded")
+        guard = guarded_call(plan, key, len(prep.graph.outputs)) if plain else None
+        if len(prep.guards) >= PlanCache.MAX_PLANS:
+            prep.guards.pop(next(iter(prep.guards)))
+        hit = prep.guards[key] = (plan, guard)
+    if hit[1] is not None:
+        fn._fast_call = hit[1]
+        FAST_CALLS.add(fn)
 
 
 def plans_of(obj) -> PlanCache:

@@ -97,17 +97,25 @@ class ExecutionPlan:
 
     def run(self, inputs: list) -> list:
         self.calls += 1
-        if self.mode != "compiled" and self.mode != AUTOGRAD_MODE:
-            return self.runner(inputs)
         try:
             return self.runner(inputs)
-        except Deopt:
+        except BaseException as e:
+            return self.recover(e, inputs)
+
+    def recover(self, error: BaseException, inputs: list) -> list:
+        """The outputs of a call whose code raised ``error``: generated code (a failed guard,
+        a compiler bug) re-runs the call through the interpreter, whose error, if it has one,
+        is what the caller sees; a plan the interpreter ran before it failed is demoted. An
+        error of the interpreter (or Tensor-level code) itself propagates."""
+        if self.mode != "compiled" and self.mode != AUTOGRAD_MODE or \
+                not isinstance(error, Exception):
+            raise error
+        if isinstance(error, Deopt):
             return _interpreter_run(self.reference, inputs)
-        except Exception as e:  # noqa: BLE001 - the reference decides what the call means
-            out = _interpreter_run(self.reference, inputs)  # raises the proper error
-            self.demote(f"the compiled code failed on a call the interpreter ran "
-                        f"({type(e).__name__}: {e})")
-            return out
+        out = _interpreter_run(self.reference, inputs)  # raises the proper error
+        self.demote(f"the compiled code failed on a call the interpreter ran "
+                    f"({type(error).__name__}: {error})")
+        return out
 
     def demote(self, reason: str) -> None:
         interp = Interpreter()

@@ -33,11 +33,23 @@ class CompiledFunction:
     def __init__(self, qualified_name: str, graph: Graph):
         self.qualified_name = qualified_name
         self.name = qualified_name.rsplit(".", 1)[-1]
-        self.graph = graph
+        # The executor's guarded call of the latest signature (runtime/call_guard.py), dropped
+        # when the graph is replaced.
+        self._fast_call = None
+        self._graph = graph
         # The Python defaults of its parameters, by name, as written (the script compiler sets
         # them; a call from script fills missing arguments from them). graph.defaults keeps
         # those whose type fits the graph's (a specialized graph drops the others).
         self.arg_defaults: dict[str, object] = {}
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: Graph) -> None:
+        self._graph = graph
+        self._fast_call = None
 
     @property
     def code(self) -> str:
