@@ -50,6 +50,7 @@ from graphtorch.runtime.c_rows import ROW_OPS
 from graphtorch.runtime.cpu_codegen import CompiledGraph
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.runtime.plan_codegen import Deopt, KernelInfo, emit_plan, record
+from graphtorch.runtime.triton import selection as triton_selection
 from graphtorch.tensor import Tensor
 
 # The plan's optimizing pipeline, in order (each a registered pass).
@@ -135,7 +136,7 @@ class ExecutionPlan:
         if counts:
             lines.append("  kernels: " + ", ".join(f"{n} {b}" for b, n in sorted(counts.items())))
         for k in self.kernels:
-            if k.backend in ("c", "numpy", "eager"):
+            if k.backend in ("c", "numpy", "eager", "triton"):
                 lines.append(f"    [{k.backend}] {k.name}" + (f": {k.detail}" if k.detail else ""))
         return "\n".join(lines)
 
@@ -245,10 +246,16 @@ def _build(graph, inputs: list, key: tuple, t0: float) -> tuple[ExecutionPlan, l
     elif _python_may_record(graph, inputs):
         plan.demote("Python code in the graph (jit.fork, @ignore) may record gradients through "
                     "the module's parameters: eager autograd through the interpreter")
-    elif any(_off_cpu(v) for v in inputs):
+    elif any(_off_cpu(v) for v in inputs) and not triton_selection.wanted(inputs):
         plan.demote("tensors on a non-CPU device: the interpreter (Triton fusion on CUDA)")
     else:
-        out = _compile(plan, graph, inputs)
+        if triton_selection.wanted(inputs):
+            # NOTE: the Triton backend loads only when a call runs on it (CUDA, or forced)
+            from graphtorch.runtime.triton.device_plan import compile_plan
+
+            out = compile_plan(plan, graph, inputs, PIPELINE)
+        else:
+            out = _compile(plan, graph, inputs)
         plan.build_seconds = time.perf_counter() - t0
         if _debug():
             print(plan.explain())
