@@ -251,10 +251,16 @@ class ExpressionLowerer(Lowerer):
             if attr in simple:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)
-            if attr in ("T", "H"):   # H: the conjugate of T, which is T itself (no complex dtype)
-                return self.indexing.transpose_all(v, pos)
+            if attr in ("T", "H"):
+                out = self.indexing.transpose_all(v, pos)
+                # NOTE: H is the conjugate of T (conj of a real tensor: the same values)
+                return self.calls.call_op("conj", [out], {}, pos) if attr == "H" else out
             if attr in ("mT", "mH"):
-                return self.calls.call_op("transpose", [v, self.const(-2), self.const(-1)], {}, pos)
+                out = self.calls.call_op("transpose", [v, self.const(-2), self.const(-1)], {},
+                                         pos)
+                return self.calls.call_op("conj", [out], {}, pos) if attr == "mH" else out
+            if attr in ("real", "imag"):   # views of a complex tensor (real of a real: itself)
+                return self.calls.call_op(attr, [v], {}, pos)
         if v.type == T.DEVICE and attr in ("type", "index"):
             out = T.STR if attr == "type" else T.optional(T.INT)
             return self.scalar(f"prim::device_{attr}", [v], out)
