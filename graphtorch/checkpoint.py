@@ -2,7 +2,8 @@
 object pickled into the same file (:mod:`graphtorch.serialization_pickle`).
 
 File format: one safetensors file. Every tensor in ``obj`` is a safetensors entry named by a
-number (``"0"``, ``"1"`` ...); the object's shape — dicts, lists, tuples, numbers, strings,
+number (``"0"``, ``"1"`` ...; a complex tensor as its (real, imag) pairs, a last dimension of 2,
+marked ``"complex": true``); the object's shape — dicts, lists, tuples, numbers, strings,
 ``None`` and where each tensor goes — is JSON stored in the safetensors metadata under
 ``graphtorch.structure``, next to ``graphtorch.format_version``. Loading parses that JSON and
 copies bytes into arrays: nothing is imported or executed. Numpy arrays are data too (a ``U8``
@@ -148,9 +149,13 @@ def _encode_tensor(t: Tensor, arrays: dict, names: dict) -> dict:
     if name is None:  # a tensor reached twice is stored once and loads as one tensor
         name = names[id(t)] = str(len(names) - 1)  # - 1: names["protocol"]
         host = t._host()
+        if host.dtype.kind == "c":  # NOTE: stored as (real, imag) pairs: F32/F64, shape + [2]
+            host = np.stack([host.real, host.imag], axis=-1)
         # NOTE: not np.ascontiguousarray, which turns 0-d arrays into 1-d ones
         arrays[name] = host if host.flags.c_contiguous else host.copy(order="C")
     entry: dict[str, Any] = {"tensor": name}
+    if t.is_complex():
+        entry["complex"] = True
     if t.device != CPU:
         entry["device"] = str(t.device)
     if t.requires_grad:
@@ -319,7 +324,8 @@ def _restore_tensor(node: dict, arrays: dict, loaded: dict, options: _LoadOption
         raise FormatError(f"refers to tensor {name!r}, which the file does not contain",
                           member=_STRUCTURE_KEY)
     saved_device = node.get("device", "cpu")
-    t = Tensor._wrap(arrays[name], CPU)
+    t = Tensor._wrap(_complex_pairs(name, arrays[name]) if node.get("complex") is True
+                     else arrays[name], CPU)
     map_location = options.map_location
     if callable(map_location):
         t = map_location(t, saved_device)
@@ -336,6 +342,17 @@ def _restore_tensor(node: dict, arrays: dict, loaded: dict, options: _LoadOption
         t.requires_grad_(True)
     loaded[name] = t
     return t
+
+
+def _complex_pairs(name: str, pairs: np.ndarray) -> np.ndarray:
+    """A complex tensor's entry: float32/float64 (real, imag) pairs in a last dimension of 2."""
+    if pairs.dtype not in (np.float32, np.float64) or pairs.ndim == 0 or pairs.shape[-1] != 2:
+        raise FormatError(f"a complex tensor is stored as F32 or F64 pairs (last dimension 2), "
+                          f"got {pairs.dtype} of shape {list(pairs.shape)}",
+                          member=f"tensor {name!r}")
+    out = np.empty(pairs.shape[:-1], np.complex64 if pairs.dtype == np.float32 else np.complex128)
+    out.real, out.imag = pairs[..., 0], pairs[..., 1]
+    return out
 
 
 def _restore_ndarray(node: dict, arrays: dict, loaded: dict) -> np.ndarray:

@@ -5,7 +5,8 @@ buffer), so any safetensors reader can open the member. What we add: the header 
 spaces so the data buffer starts 64-byte aligned, and every tensor starts 64-byte aligned too —
 the gaps are filled with ``__pad.N__`` uint8 entries because safetensors forbids holes. Together
 with the container's aligned members this makes every tensor a well-aligned slice of the mapped
-archive file: loading is ``np.frombuffer`` on the mapping, no copy.
+archive file: loading is ``np.frombuffer`` on the mapping, no copy. Complex tensors have the codes
+C64 and C128 (C128 is ours: a safetensors reader without it refuses the member).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ PAD_PREFIX = "__pad."
 
 # safetensors dtype names <-> numpy (little-endian on disk, whatever the host)
 _TO_NUMPY = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "I32": "<i4", "I64": "<i8",
-             "F16": "<f2", "F32": "<f4", "F64": "<f8"}
+             "F16": "<f2", "F32": "<f4", "F64": "<f8", "C64": "<c8", "C128": "<c16"}
 _FROM_NUMPY = {(np.dtype(v).kind, np.dtype(v).itemsize): k for k, v in _TO_NUMPY.items()}
 
 
