@@ -158,6 +158,7 @@ def _str_method(s: str, name: str, *args):
 
 _KIND_TESTS: dict[str, Callable] = {
     "int": lambda v: isinstance(v, int), "float": lambda v: isinstance(v, float),
+    "complex": lambda v: isinstance(v, complex),
     "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str),
     "NoneType": lambda v: v is None, "list": lambda v: isinstance(v, list),
     "dict": lambda v: isinstance(v, dict), "tuple": lambda v: isinstance(v, tuple),
