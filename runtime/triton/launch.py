@@ -2,8 +2,10 @@
 
 Numpy inputs run under Triton's interpreter (no GPU, no TRITON_INTERPRET needed: the kernel
 functions are wrapped in the interpreter directly); CuPy inputs are launched through the
-CuPy-backed driver. Kernels are specialized by input dtypes, access kinds (contiguous, scalar,
-strided), collapsed rank and index width, and cached per process (source files on disk).
+CuPy-backed driver (Triton's own launch the first time per specialization, then the thin
+launcher of :mod:`.thin_launch`). Kernels are specialized by input dtypes, access kinds
+(contiguous, scalar, strided), collapsed rank and index width, and cached per process (source
+files on disk).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .codegen import (
 from .cupy_driver import CupyArg, install
 from .layout import Access, element_strides, plan_layout
 from .numpy_adapter import NumpyArg
+from .thin_launch import Launch
 
 GPU_BLOCK, GPU_WARPS = 1024, 4
 INTERPRETER_MAX_BLOCK = 1 << 16   # one interpreted program per 64K elements: numpy does the work
@@ -55,6 +58,7 @@ class CompiledKernel:
     source: KernelSource
     path: str
     fn: object          # a triton JITFunction or an interpreter InterpretedFunction
+    launch: Launch      # launches ``fn`` (thin precompiled launches on a GPU)
 
 
 _INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -89,7 +93,9 @@ def compile_kernel(sub: Graph, spec: Specialization, backend: str) -> CompiledKe
 
         jit = triton.jit
     mod = source_cache.load_module(path, jit, backend)
-    kernel = _KERNELS[cache_key] = CompiledKernel(src, str(path), getattr(mod, src.name))
+    fn = getattr(mod, src.name)
+    kernel = CompiledKernel(src, str(path), fn, Launch(fn, backend, str(path)))
+    _KERNELS[cache_key] = kernel
     return kernel
 
 
@@ -183,22 +189,21 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
               for dt in src.out_dtypes]
     if layout.numel:
         wrap = NumpyArg if backend == "interpreter" else CupyArg
-        args = [wrap(values[i]) for i in src.tensor_args] + [wrap(a) for a in arrays]
+        ptrs = [wrap(values[i]) for i in src.tensor_args] + [wrap(a) for a in arrays]
         if src.float_args:
             buf = np.array([values[i] for i in src.float_args], dtype=np.float64)
-            args.append(wrap(xp.asarray(buf)))
-        args += [int(values[i]) for i in src.int_args] + [layout.numel]
+            ptrs.append(wrap(xp.asarray(buf)))
+        ints = [int(values[i]) for i in src.int_args] + [layout.numel]
         if src.strided_args:
-            args += list(layout.sizes)
-            args += [s for i in src.strided_args for s in strides[i]]
+            ints += list(layout.sizes)
+            ints += [s for i in src.strided_args for s in strides[i]]
         if backend == "interpreter":
             block = min(INTERPRETER_MAX_BLOCK, 1 << max(layout.numel - 1, 0).bit_length())
-            with np.errstate(all="ignore"):
-                kernel.fn[(math.ceil(layout.numel / block),)](*args, BLOCK=block)
         else:
             install()
-            grid = (math.ceil(layout.numel / GPU_BLOCK),)
-            kernel.fn[grid](*args, BLOCK=GPU_BLOCK, num_warps=GPU_WARPS)
+            block = GPU_BLOCK
+        kernel.launch((math.ceil(layout.numel / block),), ptrs, ints, {"BLOCK": block},
+                      GPU_WARPS)
     return [a.view(np.bool_) if dt is dtypes.bool_ else a
             for a, dt in zip(arrays, src.out_dtypes)]
 

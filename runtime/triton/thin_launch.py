@@ -32,12 +32,14 @@ def arg_key(ptrs: list, ints: list) -> tuple:
 
 
 def _hooks_set() -> bool:
+    """Whether a launch hook (a profiler's) is set: Triton 3.6 keeps a function or None, 3.9 a
+    chain of hooks (``HookChain.calls``), empty by default."""
     try:
         from triton import knobs  # NOTE: triton is imported by the caller already (kernel made)
     except ImportError:   # pragma: no cover - a Triton without knobs: no thin launches
         return True
-    return knobs.runtime.launch_enter_hook is not None or \
-        knobs.runtime.launch_exit_hook is not None
+    hooks = (knobs.runtime.launch_enter_hook, knobs.runtime.launch_exit_hook)
+    return any(h is not None and getattr(h, "calls", True) for h in hooks)
 
 
 def _cupy_stream() -> int:
