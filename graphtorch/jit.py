@@ -32,7 +32,7 @@ from graphtorch.frontend.tracer import TracerWarning
 from graphtorch.nn.module import Module
 from graphtorch.ops import dispatch as _dispatch
 from graphtorch.passes.freeze import freeze_method
-from graphtorch.runtime.autodiff_exec import autodiff_enabled
+from graphtorch.runtime.autodiff_exec import autodiff_setting
 from graphtorch.runtime.autodiff_exec import set_autodiff as _set_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor as _get_executor
 from graphtorch.runtime.cpu_codegen import set_executor as _set_executor
@@ -132,7 +132,7 @@ def set_executor(name: str | None) -> None:
     """Run compiled graphs with ``"compiled"`` (the default: one execution plan per input
     signature, runtime/plan.py), ``"interpreter"`` (the reference) or ``"codegen"`` (Tensor-level
     generated Python); None restores the default. Calls that need gradients train through the
-    graph autodiff path when ``set_autodiff(True)``, else through the interpreter's eager tape.
+    graph autodiff path (see :func:`set_autodiff`).
     ``GT_EXECUTOR`` in the environment sets the default."""
     _set_executor(name)
 
@@ -141,16 +141,20 @@ def get_executor() -> str:
     return _get_executor()
 
 
-def set_autodiff(enabled: bool) -> None:
-    """Train compiled graphs through the autodiff pass: one forward graph that also returns saved
-    values, and ONE autograd node per call running the backward graph (with the selected
-    executor). Off by default: every op is recorded on the eager tape. ``GT_AUTODIFF=1`` in the
-    environment turns it on. Graphs the pass declines keep the eager-tape path."""
+def set_autodiff(enabled: bool | None) -> None:
+    """How calls that need gradients train: through the autodiff pass (one forward graph that
+    also returns saved values, and ONE autograd node per call running the backward graph) or
+    on the eager tape (every op recorded). None, the default: the ``compiled`` executor trains
+    through autodiff (both graphs as execution plans, after one profiling call per signature),
+    the other executors record the tape. True: every executor uses autodiff from the first
+    call; False: never. ``GT_AUTODIFF=1`` / ``GT_AUTODIFF=0`` set True / False. Graphs the pass
+    declines keep the eager-tape path."""
     _set_autodiff(enabled)
 
 
-def get_autodiff() -> bool:
-    return autodiff_enabled()
+def get_autodiff() -> bool | None:
+    """The setting of :func:`set_autodiff` (None: the default)."""
+    return autodiff_setting()
 
 
 def is_scripting() -> bool:

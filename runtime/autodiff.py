@@ -25,21 +25,26 @@ import warnings
 from dataclasses import dataclass, field
 
 from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.errors import GraphtorchError
 from graphtorch.functions import zeros
 from graphtorch.ir import types as T
-from graphtorch.ir.capture import Frame, Tracer, TracerWarning, tracing
+from graphtorch.ir.capture import Frame, Tracer, TracerWarning, tensor_type, tracing
+from graphtorch.ir.effects import has_side_effects
 from graphtorch.ir.graph import Graph, Node, Value
 from graphtorch.ir.kinds import INPLACE
 from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.passes.dce import eliminate_dead_code
 from graphtorch.passes.decompose import record_decomposition, splice_decomposition
+from graphtorch.passes.manager import PassContext, run_passes
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.tensor import Tensor
 
 MAX_EXPANSION_ROUNDS = 8
+# Run on a graph with control flow, its tensor values typed by the example values, before
+# differentiating: branches on ranks, sizes and dtypes (``if x.dim() == 0`` in nn.Flatten) fold.
+SPECIALIZE = ["constant_fold", "canonicalize", "dce"]
 
 _STRUCTURAL = {"prim::Constant", "prim::TupleConstruct", "prim::ListConstruct",
                "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex", "prim::ListIndex",
@@ -124,17 +129,17 @@ def try_differentiate(graph: Graph, requires_grad: list[bool],
     if len(requires_grad) != len(graph.inputs):
         raise ValueError(f"requires_grad has {len(requires_grad)} entries for a graph with "
                          f"{len(graph.inputs)} inputs")
-    reason = structural_reason(graph)
-    if reason is not None:
-        return Declined(reason)
-    for v, rg in zip(graph.inputs, requires_grad):
-        if rg and not isinstance(v.type, T.TensorType):
-            return Declined(f"input %{v.name} ({v.type}) requires grad: only tensor inputs are "
-                            "differentiated")
     inputs = list(example_inputs) if example_inputs is not None else _stand_ins(graph)
     if inputs is None:
         return Declined("no example inputs, and the input types lack a dtype or full shape")
-    fwd = graph.copy()
+    fwd = specialize(graph, inputs) if any(n.blocks for n in graph.block.nodes) else graph.copy()
+    reason = structural_reason(fwd)
+    if reason is not None:
+        return Declined(reason)
+    for v, rg in zip(fwd.inputs, requires_grad):
+        if rg and not isinstance(v.type, T.TensorType):
+            return Declined(f"input %{v.name} ({v.type}) requires grad: only tensor inputs are "
+                            "differentiated")
     rg_inputs = {v for v, rg in zip(fwd.inputs, requires_grad) if rg}
     try:
         _expand_composites(fwd, rg_inputs, inputs)
@@ -143,6 +148,33 @@ def try_differentiate(graph: Graph, requires_grad: list[bool],
         return _Builder(fwd, env, rg, rg_inputs).build()
     except _Decline as e:
         return Declined(str(e))
+
+
+def specialize(graph: Graph, inputs: list) -> Graph:
+    """A copy of ``graph`` whose tensor values have the types they take on ``inputs`` (dtype,
+    sizes, device: the graph runs once), with what those types decide folded
+    (:data:`SPECIALIZE`). The result is keyed on the inputs' types anyway (sizes are constants
+    of the backward graph). A graph the passes fail on is copied as it is."""
+    g = graph.copy()
+    env = _run(g, inputs)
+    for v, x in env.items():
+        if isinstance(x, Tensor) and isinstance(v.type, T.TensorType):
+            v.type = tensor_type(x)
+    try:
+        run_passes(g, SPECIALIZE, PassContext(options={"static_shapes": True}))
+    except GraphtorchError:
+        return graph.copy()
+    return g
+
+
+def drop_unused(graph: Graph) -> None:
+    """Remove nodes whose results are unused and that have no side effects, even those that
+    "may raise" (``passes/dce.py`` keeps them): every node of a recorded backward graph ran
+    without raising on the sizes and dtypes the graph is specialized to."""
+    block = graph.block
+    for node in reversed(block.nodes):
+        if not any(o.uses for o in node.outputs) and not has_side_effects(node):
+            node.destroy()
 
 
 # --- analysis ---------------------------------------------------------------------------------
@@ -266,7 +298,9 @@ def _expand(graph: Graph, node: Node, env: dict) -> None:
     for n in sub.nodes():
         if n.is_op and REGISTRY[n.op_name].kind is OpKind.RANDOM:
             raise _Decline(f"{node.kind} at {_where(node)} draws random numbers")
-    splice_decomposition(node, sub, tensor_inputs)
+    outs = [env.get(o) for o in node.outputs]
+    for v, x in zip(splice_decomposition(node, sub, tensor_inputs), outs):
+        env[v] = x  # NOTE: a later composite of this round reads the value that replaced it
 
 
 # --- the backward graph ------------------------------------------------------------------------
@@ -406,7 +440,7 @@ class _Builder:
 
     def _prune(self) -> list[Value]:
         """DCE the backward graph and drop saved inputs it no longer reads."""
-        eliminate_dead_code(self.graph, None)
+        drop_unused(self.graph)  # NOTE: e.g. the input gradient of a first linear layer
         n_grads = len(self.graph.inputs) - len(self.frame.saved)
         saved = []
         for k in range(len(self.frame.saved) - 1, -1, -1):

@@ -2,21 +2,33 @@
 
 When grad mode is on and an input (or lifted parameter) requires grad, the executor asks
 :func:`run_with_autodiff` first. It runs the autodiff pass's forward graph (outputs plus saved
-values) without recording a tape, with the selected executor (interpreter or CPU codegen), and
-registers one :class:`CompiledGraphNode` whose backward runs the backward graph with the same
-executor. The outputs carry that node as ``grad_fn``.
+values) without recording a tape and registers one :class:`CompiledGraphNode` whose backward runs
+the backward graph. The outputs carry that node as ``grad_fn``.
+
+With the default executor (``compiled``) both graphs run as execution plans (``plan.py``: the
+optimizing pipeline, fusion groups as C kernels, raw-array code), built at their first call;
+with the ``interpreter`` or ``codegen`` executors they run through that executor.
+
+When it is used (:func:`autodiff_setting`):
+
+- default (``None``): calls with the ``compiled`` executor, after one profiling call per input
+  signature (as plans: a model called once never compiles); other executors record every op on
+  the eager tape;
+- ``set_autodiff(True)`` / ``GT_AUTODIFF=1``: every executor, from the first call;
+- ``set_autodiff(False)`` / ``GT_AUTODIFF=0``: never (every op on the eager tape, through the
+  plan's Tensor-level code or the interpreter).
 
 Graphs are differentiated once per input signature (shapes, dtypes, devices, requires_grad,
 non-tensor values), since the pass records vjps the way a trace does. A graph the pass declines
-returns None here and the caller keeps the interpreter path (eager autograd through every op).
-
-Opt-in while it matures: ``graphtorch.jit.set_autodiff(True)`` or ``GT_AUTODIFF=1``.
+returns None here and the caller keeps the eager-tape path; :func:`explain_autodiff` and
+``GT_DEBUG=1`` say why.
 """
 
 from __future__ import annotations
 
 import os
 
+from graphtorch.autograd import grad as autograd_grad
 from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import _FREED_MSG, GraphNode
 from graphtorch.errors import AutogradError
@@ -25,27 +37,40 @@ from graphtorch.runtime.autodiff import AutodiffGraphs, Declined, try_differenti
 from graphtorch.runtime.caches import AUTODIFF
 from graphtorch.runtime.cpu_codegen import compile_graph
 from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.runtime.plan import build_plan, signature
 from graphtorch.tensor import Tensor
 
 _ENABLED: list[bool | None] = [None]
-MAX_SPECIALIZATIONS = 16  # per graph; past it new signatures run on the interpreter path
+MAX_SPECIALIZATIONS = 16  # per graph; past it new signatures run on the eager-tape path
+PROFILING_RUNS = 1  # default setting: calls of a signature on the eager tape before compiling
+MAX_PLANS = 8  # per graph of a pair: input signatures (dtypes, grad flags) seen by its runner
 
 
-def set_autodiff(enabled: bool) -> None:
-    """Train compiled graphs through one autograd node per call (True) or record every op on the
-    eager tape (False, the default). ``GT_AUTODIFF=1`` in the environment turns it on."""
-    _ENABLED[0] = bool(enabled)
+def set_autodiff(enabled: bool | None) -> None:
+    """True: every executor trains compiled graphs through one autograd node per call, from
+    the first call; False: every op is recorded on the eager tape; None: the default (the
+    ``compiled`` executor trains through autodiff after a profiling call, the others record
+    the tape). ``GT_AUTODIFF=1`` / ``GT_AUTODIFF=0`` in the environment set True / False."""
+    _ENABLED[0] = None if enabled is None else bool(enabled)
 
 
-_ENV: list[bool | None] = [None]
+_ENV: list[tuple | None] = [None]
 
 
-def autodiff_enabled() -> bool:
+def autodiff_setting() -> bool | None:
+    """The setting in force: True, False or None (the default; see the module doc)."""
     if _ENABLED[0] is not None:
         return _ENABLED[0]
     if _ENV[0] is None:  # NOTE: $GT_AUTODIFF is read once, at the first call
-        _ENV[0] = os.environ.get("GT_AUTODIFF", "0") not in ("", "0")
-    return _ENV[0]
+        raw = os.environ.get("GT_AUTODIFF", "")
+        _ENV[0] = (None if raw == "" else raw != "0",)
+    return _ENV[0][0]
+
+
+def autodiff_enabled() -> bool:
+    """Whether every executor trains through autodiff from the first call (``set_autodiff(True)``
+    or ``GT_AUTODIFF=1``)."""
+    return autodiff_setting() is True
 
 
 def _signature(x):
@@ -65,17 +90,15 @@ def _rg_in_containers(x) -> bool:
 
 
 class CompiledGraphNode(GraphNode):
-    """The one backward node of a compiled call: it keeps the forward graph's saved values."""
+    """The one backward node of a compiled call: it keeps the forward graph's saved values.
 
-    __slots__ = ("saved", "versions", "metas", "freed")
+    A double backward (``create_graph=True``) replays the call: the forward graph runs again on
+    the call's inputs with the eager tape recording, and the gradients are taken through that
+    tape (so they are differentiable again)."""
+
+    __slots__ = ("saved", "versions", "metas", "freed", "inputs", "spec")
 
     def apply(self, grads: list, create_graph: bool = False) -> list:
-        if create_graph:
-            raise AutogradError(
-                f"{self.label}: double backward (create_graph=True) through a compiled graph "
-                "is not supported: its backward graph runs as one node that records no tape. "
-                "Call graphtorch.jit.set_autodiff(False) to record every op of the compiled "
-                "graph on the eager tape instead.")
         if self.freed:
             raise AutogradError(_FREED_MSG)
         for i, (t, version) in enumerate(self.versions):
@@ -87,16 +110,38 @@ class CompiledGraphNode(GraphNode):
                     f"expected version {version} instead. Hint: use an out-of-place operation "
                     "or .clone() before modifying it.")
         filled = [g if g is not None else _zeros(*m) for g, m in zip(grads, self.metas)]
+        if create_graph:
+            return self.spec.replay(self.inputs, filled)
         return list(self.fn(filled + self.saved))
 
     def release(self) -> None:
         self.freed = True
         self.saved = None
+        self.inputs = None
         self.versions = ()
 
 
 def _zeros(shape, dtype, device) -> Tensor:
     return zeros(shape, dtype=dtype, device=device)
+
+
+def _by_array(values, found: dict) -> dict:
+    """id(array) -> Tensor for the tensors in ``values`` (tuples and lists walked)."""
+    for v in values:
+        if isinstance(v, Tensor):
+            found.setdefault(id(v._data), v)
+        elif isinstance(v, (tuple, list)):
+            _by_array(v, found)
+    return found
+
+
+def _same_tensor(t, arrays: dict):
+    """The output Tensor holding ``t``'s array (compiled plans wrap each returned array in a
+    new Tensor: an output that is also a saved value or a gradient leaf must be one object)."""
+    if not isinstance(t, Tensor):
+        return t
+    o = arrays.get(id(t._data))
+    return o if o is not None and o._data is t._data else t
 
 
 class _Specialization:
@@ -112,13 +157,17 @@ class _Specialization:
         with grad_mode.no_grad():
             outs = self.forward(inputs)
         n, k = g.n_outputs, g.n_grad_outputs
-        leaves, saved = outs[n:n + k], outs[n + k:]
+        arrays = _by_array(outs[:n], {})
+        leaves = [_same_tensor(t, arrays) for t in outs[n:n + k]]
+        saved = [_same_tensor(t, arrays) for t in outs[n + k:]]
         edges = tuple(inputs[i]._edge() for i in g.grad_inputs)
         node = CompiledGraphNode(self.backward, edges, k)
         node.saved = saved
         node.versions = tuple((t, t._vc[0]) for t in saved if isinstance(t, Tensor))
         node.metas = tuple((tuple(t._data.shape), t.dtype, t._device) for t in leaves)
         node.freed = False
+        node.inputs = inputs
+        node.spec = self
         for nr, t in enumerate(leaves):
             if t._data.dtype.kind in "fc":
                 t._rg = True
@@ -126,8 +175,52 @@ class _Specialization:
                 t._output_nr = nr
         return outs[:n]
 
+    def replay(self, inputs: list, grads: list) -> list:
+        """The input gradients through the eager tape of the forward graph run again on
+        ``inputs`` (double backward: the result records its own tape)."""
+        g = self.graphs
+        with grad_mode.enable_grad():
+            outs = Interpreter().run(g.forward, list(inputs))
+            leaves = outs[g.n_outputs:g.n_outputs + g.n_grad_outputs]
+            wrt = [inputs[i] for i in g.grad_inputs]
+            pairs = [(t, gr) for t, gr in zip(leaves, grads) if t.requires_grad]
+            if not pairs:
+                return [None] * len(wrt)
+            return list(autograd_grad([t for t, _ in pairs], wrt, [gr for _, gr in pairs],
+                                      create_graph=True, allow_unused=True))
+
+
+class GraphPlans:
+    """One graph of a differentiated pair run as execution plans (``plan.py``), one per input
+    signature, each built at its first call (the pair was recorded on a call already: no
+    profiling run). Runs under no_grad: its results record no tape."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.plans: dict = {}
+        self.interpreter = Interpreter()
+
+    def __call__(self, inputs: list) -> list:
+        with grad_mode.no_grad():
+            key = signature(inputs)
+            plan = self.plans.get(key)
+            if plan is None:
+                if len(self.plans) >= MAX_PLANS:
+                    return self.interpreter.run(self.graph, list(inputs))
+                plan, out = build_plan(self.graph, inputs, key)
+                self.plans[key] = plan
+                if out is not None:
+                    plan.calls += 1
+                    return out
+            return plan.run(inputs)
+
+    def explain(self) -> str:
+        return "\n".join(p.explain() for p in self.plans.values()) or "no plan built yet"
+
 
 def _runner(graph, executor: str):
+    if executor == "compiled":
+        return GraphPlans(graph)
     if executor == "codegen":
         compiled = compile_graph(graph)
 
@@ -149,10 +242,23 @@ def _debug(msg: str) -> None:
         print(f"[graphtorch autodiff] {msg}")
 
 
+class _Profiling:
+    """A signature seen fewer than :data:`PROFILING_RUNS` times (default setting only)."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self):
+        self.calls = 0
+
+
 def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
     """Run ``graph`` as forward graph + one backward node; None: the caller runs it as before
-    (autodiff off, no gradient needed, or the pass declined — see :func:`explain_autodiff`)."""
-    if not grad_mode.STATE.enabled or not autodiff_enabled():
+    (autodiff off, no gradient needed, a profiling call, or the pass declined — see
+    :func:`explain_autodiff`)."""
+    if not grad_mode.STATE.enabled:
+        return None
+    setting = autodiff_setting()
+    if setting is False or setting is None and executor != "compiled":
         return None
     if not any(isinstance(x, Tensor) and x._rg for x in inputs):
         return None
@@ -164,8 +270,14 @@ def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
         cache = AUTODIFF.put(graph, {})
     key = (executor, tuple(_signature(x) for x in inputs))
     spec = cache.get(key)
-    if spec is None:
-        if len(cache) >= MAX_SPECIALIZATIONS:
+    if spec is None or type(spec) is _Profiling:
+        if setting is None:
+            if spec is None:
+                spec = cache[key] = _Profiling()
+            if spec.calls < PROFILING_RUNS:
+                spec.calls += 1
+                return None
+        if sum(type(s) is not _Profiling for s in cache.values()) >= MAX_SPECIALIZATIONS:
             return None
         rg = [isinstance(x, Tensor) and x._rg for x in inputs]
         result = try_differentiate(graph, rg, inputs)
@@ -182,16 +294,37 @@ def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
 
 
 def explain_autodiff(graph) -> str:
-    """What the autodiff path did with ``graph`` at each input signature seen so far."""
+    """What the autodiff path did with ``graph`` at each input signature seen so far (with the
+    ``compiled`` executor, also the plans of its forward and backward graphs)."""
     cache = AUTODIFF.get(graph, {})
-    if not cache:
-        return "autodiff: not used yet for this graph (off, or no call needed gradients)"
+    specs = [(k, s) for k, s in cache.items() if type(s) is not _Profiling]
+    if not specs:
+        return ("autodiff: not used yet for this graph (off, no call needed gradients, or only "
+                "profiling calls so far)")
     lines = []
-    for (executor, _), spec in cache.items():
+    for (executor, _), spec in specs:
         if isinstance(spec, Declined):
             lines.append(f"autodiff ({executor}): declined: {spec.reason}")
-        else:
-            g = spec.graphs
-            lines.append(f"autodiff ({executor}): forward {len(g.forward.nodes())} nodes, "
-                         f"backward {len(g.backward.nodes())} nodes, {g.n_saved} saved values")
+            continue
+        g = spec.graphs
+        lines.append(f"autodiff ({executor}): forward {len(g.forward.nodes())} nodes, "
+                     f"backward {len(g.backward.nodes())} nodes, {g.n_saved} saved values")
+        for what, runner in (("forward", spec.forward), ("backward", spec.backward)):
+            if isinstance(runner, GraphPlans):
+                text = runner.explain().replace("\n", "\n  ")
+                lines.append(f"  {what} graph {text}")
     return "\n".join(lines)
+
+
+def training_kernels(graph) -> dict:
+    """Kernel counts by backend over the compiled forward and backward plans of ``graph``'s
+    autodiff specializations (``{"c": 3, "python": 9}``); empty when none ran compiled."""
+    counts: dict = {}
+    for spec in AUTODIFF.get(graph, {}).values():
+        if not isinstance(spec, _Specialization):
+            continue
+        for runner in (spec.forward, spec.backward):
+            for plan in getattr(runner, "plans", {}).values():
+                for k in plan.kernels:
+                    counts[k.backend] = counts.get(k.backend, 0) + 1
+    return counts

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphtorch.autograd.grad_mode import no_grad
+from graphtorch.autograd.grad_mode import STATE, no_grad
 from graphtorch.errors import ArgumentError
 from graphtorch.ir.compilation_unit import CompiledFunction
 from graphtorch.ir.types import FLOAT, INT, type_mismatch
@@ -182,7 +182,8 @@ def call_function(fn, args: tuple, kwargs: dict):
     names = [v.name for v in fn.graph.block.inputs]
     vals = _bind(names, args, kwargs, fn.name)
     vals = check_inputs(fn.graph, vals, names, fn.name, first=0)
-    if not kwargs and len(vals) == len(args) and len(prep.checked) < 64:
+    if not kwargs and len(vals) == len(args) and len(prep.checked) < 64 and \
+            not _trains(vals):
         prep.checked.add(signature(vals))
     return _finish(_run(prep, vals))
 
@@ -203,6 +204,12 @@ def _install_guarded_call(fn, prep: Prepared, key: tuple) -> None:
     if hit[1] is not None:
         fn._fast_call = hit[1]
         FAST_CALLS.add(fn)
+
+
+def _trains(vals: list) -> bool:
+    """A call that records gradients: it goes through :func:`run_with_autodiff`, never the
+    fast path (which skips it)."""
+    return STATE.enabled and any(isinstance(v, Tensor) and v._rg for v in vals)
 
 
 def plans_of(obj) -> PlanCache:

@@ -150,13 +150,23 @@ def test_one_node_instead_of_a_tape(autodiff_on):
     assert not isinstance(traced(make_x()).grad_fn, CompiledGraphNode)
 
 
-def test_create_graph_raises(autodiff_on):
-    _, _, traced, make_x, _ = _pair("mlp")
+@pytest.mark.parametrize("executor", ["compiled", *EXECUTORS])
+def test_create_graph_replays_through_the_eager_tape(executor, autodiff_on):
+    set_executor(executor)
+    eager, twin, traced, make_x, _ = _pair("mlp")
     x = make_x().requires_grad_()
-    loss = traced(x).pow(2).sum()
-    with pytest.raises(AutogradError, match=r"GraphBackward: double backward \(create_graph="
-                                            r"True\) through a compiled graph is not supported"):
-        gt.autograd.grad(loss, [x], create_graph=True)
+    xe = x.detach().clone().requires_grad_()
+    out = traced(x)
+    assert isinstance(out.grad_fn, CompiledGraphNode)
+    # a gradient penalty: d/dparams of |d loss / d x|^2 needs the second derivative
+    (gx,) = gt.autograd.grad(out.pow(2).sum(), [x], create_graph=True)
+    (gxe,) = gt.autograd.grad(eager(xe).pow(2).sum(), [xe], create_graph=True)
+    _close(gx, gxe)
+    gx.pow(2).sum().backward()
+    gxe.pow(2).sum().backward()
+    for (pname, p), q in zip(twin.named_parameters(), eager.parameters()):
+        assert p.grad is not None, pname
+        _close(p.grad, q.grad)
 
 
 def test_second_backward_needs_retain_graph(autodiff_on):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import graphtorch as gt
 from graphtorch import nn
 from graphtorch.runtime import c_backend
+from graphtorch.runtime.autodiff_exec import set_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor, set_executor
 from graphtorch.runtime.executor import plans_of
 
@@ -99,6 +100,7 @@ def test_jit_explain_reports_the_plan():
 
 
 def test_gradient_calls_run_tensor_level_code_and_train():
+    set_autodiff(False)  # NOTE: the default trains through autodiff (test_autodiff_exec.py)
     gt.manual_seed(0)
     m = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
     s = gt.jit.script(m)
