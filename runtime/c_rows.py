@@ -6,7 +6,8 @@ its max, writes ``exp(x - max)`` while summing, then scales; log_softmax subtrac
 writes ``(x - mean) * rstd * weight + bias`` in one pass (the epilogue fused). float32 and
 float64, C-contiguous input, reduction over the last dimension only; anything else (another
 ``dim``, a ``dtype`` argument, strided input, a normalized shape over several dims) calls the
-eager kernel. Rows are split between OpenMP threads when the tensor is large.
+eager kernel. Rows are split between OpenMP threads when the tensor is large. float32's
+``exp(x - max)`` is the prelude's inlined ``gt_expf`` (within about 1 ulp of exp).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _SOFTMAX = """    {T} m = -INFINITY;
     for (long j = 0; j < n; j++) {{ {T} v = xr[j]; m = v > m ? v : m; nan |= (v != v); }}
     if (nan) m = NAN;
     {T} s = 0;
-    for (long j = 0; j < n; j++) {{ {T} e = exp{f}(xr[j] - m); yr[j] = e; s += e; }}
+    for (long j = 0; j < n; j++) {{ {T} e = {exp}(xr[j] - m); yr[j] = e; s += e; }}
     {T} inv = 1 / s;
     for (long j = 0; j < n; j++) yr[j] *= inv;"""
 
@@ -51,7 +52,7 @@ _LOG_SOFTMAX = """    {T} m = -INFINITY;
     for (long j = 0; j < n; j++) {{ {T} v = xr[j]; m = v > m ? v : m; nan |= (v != v); }}
     if (nan) m = NAN;
     {T} s = 0;
-    for (long j = 0; j < n; j++) s += exp{f}(xr[j] - m);
+    for (long j = 0; j < n; j++) s += {exp}(xr[j] - m);
     {T} c = m + log{f}(s);
     for (long j = 0; j < n; j++) yr[j] = xr[j] - c;"""
 
@@ -87,8 +88,9 @@ def _function(op_name: str, dt: np.dtype, affine: tuple[bool, bool]):
             extra += f" const {T}* restrict bs = (const {T}*)P[{2 + affine[0]}];"
         w = " * wt[j]" if affine[0] else ""
         b = " + bs[j]" if affine[1] else ""
+    exp = "gt_expf" if dt == np.float32 else "exp"    # NOTE: x - max <= 0: gt_expf's domain
     src = prelude() + _TEMPLATE.format(T=T, extra=extra, par=PARALLEL_MIN,
-                                       body=body.format(T=T, f=f, w=w, b=b))
+                                       body=body.format(T=T, f=f, w=w, b=b, exp=exp))
     fn = address(c_backend.load(src))
     _LIBS[key] = fn
     return fn

@@ -16,6 +16,8 @@ import graphtorch.nn.functional as F
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_elementwise import prelude
+from graphtorch.runtime.c_launch import address, launcher
 from graphtorch.runtime.c_reduce import BLOCK, ReduceKernel
 from graphtorch.runtime.cpu_codegen import set_executor
 from graphtorch.runtime.executor import plans_of
@@ -106,6 +108,33 @@ def test_unsupported_calls_run_the_eager_kernel():
         k(x, [1, -1], False, None)
     with pytest.raises(IndexError, match="non-zero size"):     # amax of an empty slice
         ReduceKernel(REGISTRY.get("amax"))(np.zeros((2, 0), np.float32), [1], False)
+
+
+EXP_KERNEL = """
+void kernel(void *const *P, const int64_t *I, const double *D) {
+  const float* restrict x = (const float*)P[0];
+  float* restrict y = (float*)P[1];
+  #pragma omp simd
+  for (long j = 0; j < I[0]; j++) y[j] = gt_expf(x[j]);
+}
+"""
+
+
+def test_gt_expf_is_within_its_documented_ulp_bound():
+    # the softmax-row exp (x - max <= 0) of cross_entropy, softmax and log_softmax
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(-87.3, 0, 200_001, dtype=np.float32),
+                        -np.abs(rng.standard_normal(100_000)).astype(np.float32)])
+    y = np.empty_like(x)
+    launcher()(address(c_backend.load(prelude() + EXP_KERNEL)), (x, y), (x.size,), ())
+    want = np.exp(x.astype(np.float64))
+    ulps = np.abs(y - want) / np.spacing(want.astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= 1.05, ulps.max()
+    edges = np.array([-np.inf, -100.0, np.nan, 0.0, -0.0, np.inf], np.float32)
+    out = np.empty_like(edges)
+    launcher()(address(c_backend.load(prelude() + EXP_KERNEL)), (edges, out), (6,), ())
+    assert out[0] == 0 and out[1] == 0 and np.isnan(out[2]) and out[3] == 1 and out[4] == 1
+    assert out[5] == np.inf
 
 
 def ce_reference(x, t, reduction, ignore_index, weight=None, label_smoothing=0.0):
