@@ -221,7 +221,8 @@ class CallResolver(Lowerer):
         want = T.schema_type(a.type)
         t = v.type
         if a.type in ("Tensor", "Tensor?") and isinstance(t, (T.IntType, T.FloatType,
-                                                              T.BoolType, T.NumberType)):
+                                                              T.BoolType, T.NumberType,
+                                                              T.ComplexType)):
             return v   # a Python scalar where a tensor goes: promoted like eager
         if a.type.startswith("int[]") and t == T.INT:
             return v   # NOTE: as eager dispatch: the kernel expands an int to every dim

@@ -21,7 +21,8 @@ _NOT_LITERAL = object()
 def literal_value(e: S.Expr):
     """The Python value of a literal expression (numbers, bools, None, nested lists/tuples,
     negated numbers), or _NOT_LITERAL."""
-    if isinstance(e, S.Constant) and (e.value is None or isinstance(e.value, (bool, int, float))):
+    if isinstance(e, S.Constant) and (e.value is None or
+                                      isinstance(e.value, (bool, int, float, complex))):
         return e.value
     if isinstance(e, S.UnaryOp) and e.op in ("-", "+"):
         v = literal_value(e.operand)
@@ -59,8 +60,16 @@ class TensorLiteralLowerer(Lowerer):
                 raise self.src.error(f"{name}(): {err}", e.pos) from None
             return self.calls.call_op("clone", [self.const(t)], {}, e.pos)
         v = self.exprs.lower_value(data_e)
-        if v.type in (T.INT, T.FLOAT, T.BOOL):
-            dt = consts.get("dtype") or {T.INT: dtypes.int64, T.BOOL: dtypes.bool_}.get(
+        if isinstance(v.type, T.TensorType) and fn.__name__ == "as_tensor":
+            # as_tensor(t, dtype=...) of a tensor: t itself, or t converted (as eager)
+            if consts.get("device") is not None:
+                v = self.calls.call_op("to_device", [v, self.const(consts["device"])], {}, e.pos)
+            if consts.get("dtype") is not None:
+                v = self.calls.call_op("to_dtype", [v, self.const(consts["dtype"])], {}, e.pos)
+            return v
+        if v.type in (T.INT, T.FLOAT, T.BOOL, T.COMPLEX):
+            dt = consts.get("dtype") or {T.INT: dtypes.int64, T.BOOL: dtypes.bool_,
+                                         T.COMPLEX: dtypes.default_complex()}.get(
                 v.type, dtypes.get_default_dtype())
             kw = {"dtype": self.const(dt)}
             if "device" in consts:

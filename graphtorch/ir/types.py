@@ -386,7 +386,8 @@ def is_subtype(a: Type, b: Type) -> bool:
     """Whether every value of type ``a`` is a value of type ``b``.
 
     Lists, tuples and dicts are covariant (IR values are not mutated through a wider type);
-    ``int``, ``float`` and ``bool`` are subtypes of ``Scalar``; ``None`` and ``T`` of ``T?``.
+    ``int``, ``float``, ``bool`` and ``complex`` are subtypes of ``Scalar``; ``None`` and ``T`` of
+    ``T?``.
     """
     if a == b or isinstance(b, AnyType):
         return True
@@ -401,7 +402,7 @@ def is_subtype(a: Type, b: Type) -> bool:
     if isinstance(b, UnionType):
         return any(is_subtype(a, m) for m in b.members)
     if isinstance(b, NumberType):
-        return isinstance(a, (IntType, FloatType, BoolType))
+        return isinstance(a, (IntType, FloatType, BoolType, ComplexType))
     if isinstance(a, TensorType) and isinstance(b, TensorType):
         return _tensor_subtype(a, b)
     if isinstance(a, ListType) and isinstance(b, ListType):
