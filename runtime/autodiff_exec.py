@@ -96,7 +96,7 @@ class CompiledGraphNode(GraphNode):
     the call's inputs with the eager tape recording, and the gradients are taken through that
     tape (so they are differentiable again)."""
 
-    __slots__ = ("saved", "versions", "metas", "freed", "inputs", "spec")
+    __slots__ = ("saved", "versions", "metas", "freed", "inputs", "input_versions", "spec")
 
     def apply(self, grads: list, create_graph: bool = False) -> list:
         if self.freed:
@@ -111,6 +111,13 @@ class CompiledGraphNode(GraphNode):
                     "or .clone() before modifying it.")
         filled = [g if g is not None else _zeros(*m) for g, m in zip(grads, self.metas)]
         if create_graph:
+            for i, (t, version) in enumerate(self.input_versions):
+                if t._vc[0] != version:
+                    raise AutogradError(
+                        f"{self.label}: input {i} of the compiled call ([{t.dtype.name} tensor "
+                        f"of shape {list(t.shape)}]) has been modified by an inplace operation "
+                        f"since the call (version {t._vc[0]}, expected {version}); a double "
+                        "backward (create_graph=True) runs the call again on its inputs.")
             return self.spec.replay(self.inputs, filled)
         return list(self.fn(filled + self.saved))
 
@@ -118,7 +125,7 @@ class CompiledGraphNode(GraphNode):
         self.freed = True
         self.saved = None
         self.inputs = None
-        self.versions = ()
+        self.versions = self.input_versions = ()
 
 
 def _zeros(shape, dtype, device) -> Tensor:
@@ -167,6 +174,7 @@ class _Specialization:
         node.metas = tuple((tuple(t._data.shape), t.dtype, t._device) for t in leaves)
         node.freed = False
         node.inputs = inputs
+        node.input_versions = tuple((t, t._vc[0]) for t in inputs if isinstance(t, Tensor))
         node.spec = self
         for nr, t in enumerate(leaves):
             if t._data.dtype.kind in "fc":

@@ -224,3 +224,27 @@ def test_random_elementwise_chains_fused_in_backward_equal_eager(spec, dtype):
         assert isinstance(out.grad_fn, CompiledGraphNode) == (call == 1)
         for a, e in zip(got, (w.grad.numpy(), b.grad.numpy())):
             np.testing.assert_allclose(a, e, rtol=rtol * 10, atol=atol * 10)
+
+
+def test_double_backward_replays_and_refuses_a_modified_input():
+    eager, scripted, x, _ = _models("mlp")
+    for _ in range(2):
+        xs = x.clone().requires_grad_()
+        out = scripted(xs)
+    assert isinstance(out.grad_fn, CompiledGraphNode)
+    xe = x.clone().requires_grad_()
+    (g,) = gt.autograd.grad(out.tanh().sum(), [xs], create_graph=True)
+    (ge,) = gt.autograd.grad(eager(xe).tanh().sum(), [xe], create_graph=True)
+    close(g, ge)
+
+    def f(a, w):
+        return (a * 2 + w).tanh()  # tanh's vjp saves its output, not ``a``
+
+    a, w = gt.randn(3), gt.randn(3, requires_grad=True)
+    traced = gt.jit.trace(f, (a, w))
+    traced(a, w)
+    out = traced(a, w)
+    assert isinstance(out.grad_fn, CompiledGraphNode)
+    a.mul_(2)
+    with pytest.raises(gt.errors.AutogradError, match="modified by an inplace operation since"):
+        gt.autograd.grad(out.sum(), [w], create_graph=True)
