@@ -54,6 +54,8 @@ _COUNTER = count()
 def _plan_kernel(op):
     """The kernel the plan calls for ``op``: a faster plan-local one (plan_kernels.py) or the
     registry's."""
+    if op.kernel is None:
+        return plan_kernels.COMPOSITES.get(op.name)
     return plan_kernels.KERNELS.get(op.kernel, op.kernel)
 
 
@@ -548,7 +550,7 @@ class _Emitter:
             self.kernels.append(KernelInfo(f"{op.name} ({what})", rows.backend, rows.detail))
             self.assign(node, f"{ref}({', '.join(vals)})", depth)
             return
-        if op.kernel is None:      # a composite the C kernel would have run (compile failed)
+        if _plan_kernel(op) is None:   # a composite the C kernel would have run (it failed)
             self.generic(node, args, depth, "composite without a kernel (its C kernel failed)")
             return
         k = self.obj(_plan_kernel(op), f"k_{op.name}_")
@@ -658,7 +660,7 @@ def _raw_refusal(op, node, one) -> str | None:
     if one is None:
         return "not reached when the plan was recorded" if node not in _SEEN_ANY else \
             "argument kinds vary between runs"
-    if op.kernel is None and not c_reduce.handles(op):
+    if op.kernel is None and not c_reduce.handles(op) and op.name not in plan_kernels.COMPOSITES:
         return "composite without a kernel (runs its decomposition)"
     arg_kinds, out_kinds, casts = one
     if casts is None:

@@ -8,13 +8,18 @@ than copying the rows once and calling BLAS once. Inside a loop (an RNN cell ste
 time), the weight's contiguous transpose is made once per plan call (:func:`weight_t`, hoisted
 to the plan's top) when the graph never writes a tensor in place. Same checks, same result up
 to BLAS summation order.
+
+``chunk`` (a composite: eager runs its decomposition through dispatch) is the views of its
+``split`` on arrays (an LSTM cell's four gates, each step), with the eager errors.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.nn_ops import _linear_kernel
+from graphtorch.ops.shape_ops import _chunk_size, _split
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -61,4 +66,11 @@ def hoistable_weight(op, node, graph) -> bool:
             and node.inputs[1] in graph.inputs)
 
 
+def chunk_views(xp, x, chunks, dim=0):
+    """``chunk(x, chunks, dim)`` on an array: ``split`` views of ``ceil(size / chunks)``."""
+    d = normalize_dim(dim, x.ndim, "chunk")
+    return _split(xp, x, _chunk_size(x.shape[d], chunks), d)
+
+
 KERNELS = {_linear_kernel: linear_flat}  # an op's eager kernel -> the plan's replacement
+COMPOSITES = {"chunk": chunk_views}  # a composite op's name -> the plan's kernel for it

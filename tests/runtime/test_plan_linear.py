@@ -151,3 +151,33 @@ def test_no_hoisting_when_the_graph_writes_in_place():
         got = fn(x, w.clone(), 3)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
     assert all("_wt(" not in p.source for p in plans_of(fn).plans.values())
+
+
+def gates(x, n: int, d: int):
+    a, b, c, e = (x * 2).chunk(4, 1)
+    return a.sigmoid() * b.tanh() + c - e, x.chunk(n, d)
+
+
+@pytest.mark.parametrize("n, d", [(4, 1), (3, -1), (7, 0), (1, 0)])
+def test_chunk_runs_as_views_in_the_plan(n, d):
+    f = gt.jit.script(gates)
+    x = gt.randn(5, 12)
+    got, want = run_both(f, x, n, d)
+    np.testing.assert_allclose(got[0].numpy(), want[0].numpy(), rtol=1e-6)
+    assert [tuple(t.shape) for t in got[1]] == [tuple(t.shape) for t in want[1]]
+    for a, b in zip(got[1], want[1]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    kernels = [(k.name, k.backend) for p in plans_of(f).plans.values() for k in p.kernels]
+    assert kernels.count(("chunk", "python")) == 2 and "eager" not in dict(kernels).values()
+
+
+def test_chunk_in_the_plan_keeps_the_eager_errors():
+    f = gt.jit.script(gates)
+    x = gt.randn(5, 12)
+    with gt.no_grad():
+        f(x, 2, 1)
+        f(x, 2, 1)
+        with pytest.raises(RuntimeError, match="greater than 0"):
+            f(x, 0, 1)
+        with pytest.raises(IndexError):
+            f(x, 2, 5)
