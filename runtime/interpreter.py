@@ -28,6 +28,7 @@ from graphtorch.ops.dispatch import active_tracer, dispatch
 from graphtorch.ops.indexing import write_at
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.runtime.objects import OBJECT_HANDLERS, context_depth, unwind_contexts
 from graphtorch.tensor import Tensor
 
 _FORMATTER = string.Formatter()
@@ -55,7 +56,12 @@ class Interpreter:
         if len(inputs) != len(block.inputs):
             raise GraphError(f"graph expects {len(block.inputs)} inputs, got {len(inputs)}")
         env = dict(zip(block.inputs, inputs))
-        return self.run_block(block, env, top=True)
+        depth = context_depth()
+        try:
+            return self.run_block(block, env, top=True)
+        except BaseException:
+            unwind_contexts(depth)   # the __exit__ of each `with` the graph left by raising
+            raise
 
     def run_block(self, block, env: dict, top: bool = False) -> list:
         steps = self._plans.get(block)
@@ -350,6 +356,7 @@ def _inplace(interp, node, args, env):
 
 
 PRIM_HANDLERS[INPLACE] = _inplace
+PRIM_HANDLERS.update(OBJECT_HANDLERS)   # scripted objects and their contexts (objects.py)
 
 
 _SEQUENCE = (tuple, list)

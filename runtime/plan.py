@@ -49,6 +49,7 @@ from graphtorch.runtime.c_reduce import COMPOSITES
 from graphtorch.runtime.c_rows import ROW_OPS
 from graphtorch.runtime.cpu_codegen import CompiledGraph
 from graphtorch.runtime.interpreter import Interpreter
+from graphtorch.runtime.objects import OBJECT_KINDS
 from graphtorch.runtime.plan_codegen import Deopt, KernelInfo, emit_plan, record
 from graphtorch.runtime.triton import selection as triton_selection
 from graphtorch.tensor import Tensor
@@ -241,7 +242,10 @@ def build_plan(graph, inputs: list, key: tuple) -> tuple[ExecutionPlan, list | N
 
 def _build(graph, inputs: list, key: tuple, t0: float) -> tuple[ExecutionPlan, list | None]:
     plan = ExecutionPlan(key, "interpreter", reference=graph)
-    if _needs_grad(inputs):
+    if any(n.kind in OBJECT_KINDS for n in graph.walk()):
+        plan.demote("objects of scripted classes (prim::CreateObject, GetField, SetField, "
+                    "contexts): the interpreter runs them")
+    elif _needs_grad(inputs):
         _autograd_code(plan, graph, inputs)
     elif _python_may_record(graph, inputs):
         plan.demote("Python code in the graph (jit.fork, @ignore) may record gradients through "

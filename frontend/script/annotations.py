@@ -8,6 +8,7 @@ import typing
 from graphtorch import device as Device
 from graphtorch import dtype as DType
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.class_types import class_type, is_script_class
 from graphtorch.frontend.script.enums import enum_type, is_enum_class
 from graphtorch.frontend.script.interfaces import interface_type, is_interface
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
@@ -41,6 +42,8 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
         return interface_type(obj)
     if named_tuple_fields(obj) is not None:   # a typing.NamedTuple class: its fields' tuple
         return named_tuple_type(obj, type_from_python)
+    if is_script_class(obj):    # a user class: its objects (classes.py)
+        return class_type(obj)
     origin = typing.get_origin(obj)
     args = typing.get_args(obj)
     if origin in (list, typing.List) and len(args) == 1:  # noqa: UP006

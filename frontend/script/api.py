@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script.class_types import is_script_class
 from graphtorch.frontend.script.source import Pos, get_source
 from graphtorch.frontend.script.unit import ScriptUnit
 from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
@@ -11,12 +12,18 @@ from graphtorch.nn.module import Module
 
 def script(obj):
     """``graphtorch.jit.script``: a module becomes a RecursiveScriptModule, a function a
-    ScriptFunction; already compiled objects are returned unchanged."""
+    ScriptFunction; already compiled objects are returned unchanged, and so are a user class
+    (a script class, compiled when scripted code first uses it) and its objects."""
 
     if isinstance(obj, (ScriptModule, ScriptFunction)):
         return obj
     if isinstance(obj, Module):
         return script_module(obj)
+    if is_script_class(obj):    # compiled on first use (classes.py); Python keeps the class
+        obj._gt_script_class = True
+        return obj
+    if is_script_class(type(obj)):   # an object of a script class is already a script value
+        return obj
     if isinstance(obj, type):
         raise _class_refusal(obj, issubclass(obj, Module))
     if not callable(obj):
@@ -48,10 +55,11 @@ def _class_refusal(cls: type, is_module: bool) -> ScriptError:
         message = f"cannot script the class {cls.__qualname__}: script an instance"
         hint = f"write graphtorch.jit.script({cls.__name__}(...))"
     else:
-        message = (f"script classes (graphtorch.jit.script on the class {cls.__qualname__}) "
-                   f"are not supported: script has no user classes with methods")
-        hint = ("use an nn.Module (its methods compile), a typing.NamedTuple or an Enum for "
-                "data, or functions; code that needs the class can stay Python in a "
+        message = (f"the class {cls.__qualname__} cannot be scripted: script classes are plain "
+                   f"classes (object their only base, no metaclass), not exceptions, tuples "
+                   f"or Enums")
+        hint = ("derive the class from object only, or use an nn.Module, a typing.NamedTuple "
+                "or an Enum; code that needs the class can stay Python in a "
                 "@graphtorch.jit.ignore function")
     try:
         src = get_source(cls)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
+from graphtorch.frontend.script.class_types import script_class_of
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import ModuleRef, PyObj
 from graphtorch.ir import types as T
@@ -203,6 +204,8 @@ class BuiltinCalls(Lowerer):
             if name == "reversed":
                 return self.scalar("prim::reversed", [lst], lst.type)
             rev = kwargs.get("reverse", self.const(False))
+            if script_class_of(lst.type.elem) is not None:   # by the class's __lt__
+                return self.classes.sort(lst, rev, e.pos, copy=True)
             return self.scalar("prim::sorted", [lst, rev], lst.type)
         if name in ("hash", "chr", "ord", "bin", "hex", "oct"):
             want = {"ord": T.STR, "hash": None}.get(name, T.INT)
@@ -335,7 +338,11 @@ class BuiltinCalls(Lowerer):
             if args or set(kwargs) - {"reverse"}:
                 raise self.src.error("list.sort() takes only reverse= in script", e.pos,
                                      "key= is not supported: sort a list of keys instead")
-            self.scalar("prim::list_sort", [v, kwargs.get("reverse", self.const(False))], None)
+            rev = kwargs.get("reverse", self.const(False))
+            if script_class_of(t.elem) is not None:   # by the class's __lt__
+                self.classes.sort(v, rev, e.pos, copy=False)
+            else:
+                self.scalar("prim::list_sort", [v, rev], None)
             return self.const(None)
         if name == "remove":
             item = self.exprs.coerce(args[0], t.elem, e.pos, "list.remove() argument")

@@ -21,6 +21,7 @@ from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.builtin_calls import type_spec
+from graphtorch.frontend.script.class_types import is_script_class, script_class_of
 from graphtorch.frontend.script.enums import is_enum_class, members
 from graphtorch.frontend.script.expressions import describe
 from graphtorch.frontend.script.forks import compile_fork
@@ -116,6 +117,8 @@ class CallResolver(Lowerer):
                 return self.modules.call_module(func.receiver, func.name, e)
             if isinstance(func.receiver, ModuleChoice):
                 return self.modules.call_module_choice(func.receiver, func.name, e)
+            if isinstance(func.receiver, Value) and script_class_of(func.receiver.type):
+                return self.classes.call_method(func.receiver, func.name, e)
             cls = interface_class(func.receiver.type) \
                 if isinstance(func.receiver, Value) else None
             if cls is not None:
@@ -333,7 +336,7 @@ class CallResolver(Lowerer):
             return self.literals.tensor_factory(obj, e)
         if isinstance(obj, ScriptFunction):
             args, kwargs = self.args_of(e)
-            return self._call_function(obj, args, kwargs, e.pos)
+            return self.call_function(obj, args, kwargs, e.pos)
 
         if isinstance(obj, OpDef):
             args, kwargs = self.args_of(e)
@@ -370,22 +373,28 @@ class CallResolver(Lowerer):
             return self.library.named_tuple_call(obj, e)
         if named_tuple_fields(obj) is not None:   # P(x, b=2.0) of a typing.NamedTuple class
             return self._named_tuple_construct(obj, e)
+        if is_script_class(obj):    # Foo(x): a new object of a user class (classes.py)
+            return self.classes.construct(obj, e)
+        if inspect.ismethod(obj) and is_script_class(obj.__self__):   # Foo.a_classmethod(x)
+            args, kwargs = self.args_of(e)
+            return self.classes.call_classmethod(obj.__self__, obj.__name__, args, kwargs,
+                                                 e.pos)
         if callable(obj) and hasattr(obj, "__code__"):
             if overloads.is_unimplemented_declaration(obj):
                 raise overloads.missing_implementation(obj, self.src, e.pos)
             if not mod.startswith("graphtorch") and (owned := overloads.declarations(obj)):
-                return self._call_function(*overloads.specialization(self, obj, owned, e), e.pos)
+                return self.call_function(*overloads.specialization(self, obj, owned, e), e.pos)
             if not mod.startswith("graphtorch"):
                 fn = self.state.unit.function(obj, self.src, e.pos)
                 if fn is None:    # jit.compile: the function stays Python
                     return self.python_op(obj, e)
                 args, kwargs = self.args_of(e)
-                return self._call_function(fn, args, kwargs, e.pos)
+                return self.call_function(fn, args, kwargs, e.pos)
             args, kwargs = self.args_of(e)
             fn = self._library_function(obj, e, self.library.library_param_types(obj, args, kwargs))
             if fn is None:
                 return self.python_op(obj, self.library.compiled_call(e, args, kwargs))
-            return self._call_function(fn, args, kwargs, e.pos)
+            return self.call_function(fn, args, kwargs, e.pos)
         if is_enum_class(obj):
             raise self.src.error(f"calling the Enum class {obj.__qualname__} (a lookup by value) "
                                  f"is not supported in script", e.pos,
@@ -442,7 +451,7 @@ class CallResolver(Lowerer):
         name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
         return self.graph.emit(Prim.PythonOp, args, [ret], {"fn": obj, "name": name}).output
 
-    def _call_function(self, fn, args: list[Value], kwargs: dict, pos) -> Value:
+    def call_function(self, fn, args: list[Value], kwargs: dict, pos) -> Value:
         params = [v for v in fn.graph.block.inputs]
         names = [v.name for v in params]
         vals = list(args) + [None] * (len(params) - len(args))

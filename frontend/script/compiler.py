@@ -13,6 +13,7 @@ from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import signature_types
 from graphtorch.frontend.script.builtin_calls import BuiltinCalls
 from graphtorch.frontend.script.calls import CallResolver
+from graphtorch.frontend.script.classes import ClassLowerer
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.exits import RET, RV, ExitLowerer
 from graphtorch.frontend.script.expressions import ExpressionLowerer
@@ -37,9 +38,10 @@ class FunctionCompiler:
     """Compiles one FunctionDef into ``graph`` (self-module methods get ``self`` as input 0)."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph,
-                 self_module=None, qualname: str = "", param_types: dict | None = None):
+                 self_module=None, qualname: str = "", param_types: dict | None = None,
+                 self_class: type | None = None, bound_class: bool = False):
         self.state = state = FunctionState(unit, src, fn, py_fn, graph, self_module, qualname,
-                                           param_types)
+                                           param_types, self_class, bound_class)
         self.parts = parts = Parts()
         parts.stmts = StatementLowerer(state, parts)
         parts.exits = ExitLowerer(state, parts)
@@ -54,6 +56,7 @@ class FunctionCompiler:
         parts.indexing = IndexLowerer(state, parts)
         parts.inplace = InplaceLowerer(state, parts)
         parts.literals = TensorLiteralLowerer(state, parts)
+        parts.classes = ClassLowerer(state, parts)
         parts.finish()
 
     @property
@@ -83,8 +86,13 @@ class FunctionCompiler:
             sv = g.add_input("self", st.unit.module_type(st.self_module))
             st.env[params[0].name] = ModuleRef(sv, st.self_module)
             params = params[1:]
+        elif st.bound_class:   # a classmethod: `cls` is the class, known while compiling
+            if not params:
+                raise st.src.error(f"classmethod {fn.name} has no 'cls' parameter", fn.pos)
+            st.env[params[0].name] = PyObj(st.self_class)
+            params = params[1:]
         sig, sig_ret = signature_types(st.src, fn, py_fn, st.lookup_global,
-                                       st.self_module is not None)
+                                       st.self_module is not None or st.self_class is not None)
         devices = []    # device parameters: a str argument is converted (as TorchScript)
         for p in params:
             if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment

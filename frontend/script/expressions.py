@@ -6,6 +6,7 @@ import builtins
 
 from graphtorch import device, dtype
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.class_types import is_script_class, script_class_of
 from graphtorch.frontend.script.enums import (
     enum_class,
     enum_type,
@@ -78,6 +79,10 @@ class ExpressionLowerer(Lowerer):
                                  f"'{v.name}' in script (if it is a method, call it)", pos,
                                  _ATTRIBUTE_HINT)
         what = getattr(v, "obj", v)
+        if isinstance(v, PyObj) and is_script_class(type(v.obj)):
+            raise self.src.error(f"cannot use the global object {describe(what)} in script "
+                                 f"(objects of script classes are values made in script or "
+                                 f"passed in)", pos, "pass the object in as an argument")
         raise self.src.error(f"cannot use {describe(what)} as a value in script", pos,
                              "script values are tensors, numbers, strings, lists, tuples, dicts "
                              "and None")
@@ -269,6 +274,8 @@ class ExpressionLowerer(Lowerer):
         cls = enum_class(v.type)
         if cls is not None:
             return self._enum_attribute(cls, v, attr, pos)
+        if script_class_of(v.type) is not None:   # an object of a user class
+            return self.classes.attribute(v, attr, pos)
         fields = self.state.tuple_fields.get(v) or fields_of(v.type)
         if fields is not None and attr in fields:
             k = fields.index(attr)
@@ -307,6 +314,10 @@ class ExpressionLowerer(Lowerer):
         return acc
 
     def binop(self, op: str, a: Value, b: Value, pos) -> Value:
+        if script_class_of(a.type) or script_class_of(b.type):
+            out = self.classes.binary(op, a, b, pos)
+            if out is not None:
+                return out
         tensor_op, prim = BINARY[op]
         if is_tensor(a.type) or is_tensor(b.type):
             if tensor_op is None:
@@ -453,6 +464,10 @@ class ExpressionLowerer(Lowerer):
                                    lambda: self.const(False), pos)
 
     def _compare(self, op: str, a: Value, b: Value, pos) -> Value:
+        if op not in ("is", "is not") and (script_class_of(a.type) or script_class_of(b.type)):
+            out = self.classes.compare(op, a, b, pos)
+            if out is not None:
+                return out
         if op in ("is", "is not"):
             return self.scalar("prim::is" if op == "is" else "prim::is_not", [a, b], T.BOOL)
         if op in ("in", "not in"):
@@ -586,6 +601,9 @@ class ExpressionLowerer(Lowerer):
 
     def length(self, seq, pos) -> Value:
         v = self.as_value(seq, pos)
+        if script_class_of(v.type) is not None and \
+                (n := self.classes.dunder(v, "__len__", [], pos)) is not None:
+            return n
         if is_tensor(v.type):
             return self.scalar("prim::size", [v, self.const(0)], T.INT)
         if isinstance(v.type, (T.ListType, T.DictType, T.StrType)):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from graphtorch import dtypes
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.class_types import script_class_of
 from graphtorch.frontend.script.expressions import describe, is_tensor
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.tensor_literals import literal_value
@@ -55,6 +56,13 @@ class IndexLowerer(Lowerer):
                 raise self.src.error(f"cannot index {describe(base.obj)} with "
                                      f"{e.index.value!r}", e.pos) from None
         v = self.exprs.as_value(base, e.value.pos)
+        if script_class_of(v.type) is not None:   # obj[k]: its __getitem__ (classes.py)
+            out = self.classes.dunder(v, "__getitem__", [self.exprs.lower_value(e.index)],
+                                      e.pos)
+            if out is None:
+                raise self.src.error(f"a value of type {v.type} cannot be indexed (its class "
+                                     f"defines no __getitem__)", e.pos)
+            return out
         e = S.Subscript(e.pos, e.value, self.slice_calls(e.index))
         if isinstance(v.type, T.TupleType):
             if not (isinstance(e.index, S.Constant) and isinstance(e.index.value, int)) and not (
@@ -84,6 +92,10 @@ class IndexLowerer(Lowerer):
 
     def assign_subscript(self, target: S.Subscript, value: Value) -> None:
         v = self.exprs.lower_value(target.value)
+        if script_class_of(v.type) is not None and self.classes.dunder(
+                v, "__setitem__", [self.exprs.lower_value(target.index), value],
+                target.pos) is not None:
+            return
         if isinstance(v.type, T.ListType):
             value = self.exprs.coerce(value, v.type.elem, target.pos, "the list element")
             i = self.exprs.lower_value(target.index)

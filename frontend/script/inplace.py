@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.class_types import script_class_of
 from graphtorch.frontend.script.expressions import BINARY
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
@@ -122,6 +123,8 @@ class InplaceLowerer(Lowerer):
                 s.op == "+":
             self.scalar("prim::list_extend", [current, other], None)
             return
+        elif script_class_of(current.type) is not None:   # __iadd__, else __add__
+            new = self.classes.augmented(s.op, current, other, s.pos)
         else:
             new = self.exprs.binop(s.op, current, other, s.pos)
         self.stmts.assign(target, new, s.pos)

@@ -28,7 +28,8 @@ The collaborators (module: class, attribute name on every Lowerer):
 - modules.py: ModuleLowerer (``modules``): submodules, attributes, containers, super();
 - indexing.py: IndexLowerer (``indexing``): tensor/tuple/str indexing and slicing;
 - inplace.py: InplaceLowerer (``inplace``): in-place methods and augmented assignment;
-- tensor_literals.py: TensorLiteralLowerer (``literals``): tensor(...) of literals.
+- tensor_literals.py: TensorLiteralLowerer (``literals``): tensor(...) of literals;
+- classes.py: ClassLowerer (``classes``): objects of script classes (user classes).
 
 Statements and expressions are dispatched by syntax class name to the handler methods
 ``stmt_<Class>`` / ``expr_<Class>`` of whichever collaborator owns that syntax
@@ -49,6 +50,7 @@ from graphtorch.ir.source import SourceLoc
 if TYPE_CHECKING:   # the collaborators import this module
     from graphtorch.frontend.script.builtin_calls import BuiltinCalls
     from graphtorch.frontend.script.calls import CallResolver
+    from graphtorch.frontend.script.classes import ClassLowerer
     from graphtorch.frontend.script.exits import ExitLowerer
     from graphtorch.frontend.script.expressions import ExpressionLowerer
     from graphtorch.frontend.script.indexing import IndexLowerer
@@ -70,13 +72,16 @@ class FunctionState:
     names starting with ``$`` are the exit flags of exits.py."""
 
     def __init__(self, unit, src, fn: S.FunctionDef, py_fn, graph: Graph, self_module=None,
-                 qualname: str = "", param_types: dict | None = None) -> None:
+                 qualname: str = "", param_types: dict | None = None,
+                 self_class: type | None = None, bound_class: bool = False) -> None:
         self.unit = unit               # the ScriptUnit: compiled functions/modules, type names
         self.src = src                 # the Source: file, lines and ScriptError with a caret
         self.fn = fn                   # the FunctionDef being compiled
         self.py_fn = py_fn             # the Python function: globals, closure, defaults
         self.graph = graph             # the graph built (its insertion point moves)
         self.self_module = self_module  # the module of a method, else None
+        self.self_class = self_class    # the script class of a method (classes.py), else None
+        self.bound_class = bound_class  # a classmethod: its first parameter is self_class
         self.qualname = qualname or fn.name
         self.env: dict[str, object] = {}
         self.loop_depth = 0
@@ -140,6 +145,7 @@ class Parts:
     indexing: IndexLowerer
     inplace: InplaceLowerer
     literals: TensorLiteralLowerer
+    classes: ClassLowerer
 
     def __init__(self) -> None:
         self.stmt_handlers: dict = {}
@@ -247,3 +253,7 @@ class Lowerer:
     @property
     def literals(self) -> TensorLiteralLowerer:
         return self.parts.literals
+
+    @property
+    def classes(self) -> ClassLowerer:
+        return self.parts.classes

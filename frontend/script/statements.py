@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.class_types import script_class_of
 from graphtorch.frontend.script.flow import narrow
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import ModuleRef, PyObj, Undefined
@@ -101,6 +102,12 @@ class StatementLowerer(Lowerer):
             raise self.src.error("an annotated name needs a value in script", s.pos,
                                  f"write '{_text(s.target)}: ... = <value>'")
         v = self.exprs.lower_value(s.value, expected=t)
+        if isinstance(s.target, S.Attribute):   # self.a: T = v declares a class attribute
+            obj = self.exprs.lower(s.target.value)
+            if isinstance(obj, Value) and script_class_of(obj.type) is not None:
+                v = self.exprs.coerce(v, t, s.value.pos, f"'{_text(s.target)}'")
+                self.classes.set_attribute(obj, s.target.attr, v, s.target.pos, declared=t)
+                return
         self.assign(s.target, self.exprs.coerce(v, t, s.value.pos, f"'{_text(s.target)}'"),
                     s.value.pos)
 
@@ -120,6 +127,9 @@ class StatementLowerer(Lowerer):
             self.indexing.assign_subscript(target, self.exprs.as_value(value, pos))
         elif isinstance(target, S.Attribute):
             obj = self.exprs.lower(target.value)
+            if isinstance(obj, Value) and script_class_of(obj.type) is not None:
+                self.classes.set_attribute(obj, target.attr, value, target.pos)
+                return
             if not isinstance(obj, ModuleRef):
                 raise self.src.error("only module attributes can be assigned in script",
                                      target.pos)

@@ -14,6 +14,7 @@ from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
+from graphtorch.ir.kinds import Prim
 
 _NOT_LITERAL = object()
 
@@ -59,6 +60,9 @@ class TensorLiteralLowerer(Lowerer):
             except (TypeError, ValueError) as err:
                 raise self.src.error(f"{name}(): {err}", e.pos) from None
             return self.calls.call_op("clone", [self.const(t)], {}, e.pos)
+        if isinstance(data_e, (S.List, S.Tuple)) and data_e.elts and \
+                not consts.get("requires_grad"):
+            return self._stacked(data_e, consts, e.pos)
         v = self.exprs.lower_value(data_e)
         if isinstance(v.type, T.TensorType) and fn.__name__ == "as_tensor":
             # as_tensor(t, dtype=...) of a tensor: t itself, or t converted (as eager)
@@ -81,3 +85,42 @@ class TensorLiteralLowerer(Lowerer):
                              f"(got {v.type})", data_e.pos,
                              "build the tensor with graphtorch.stack / graphtorch.full, or pass "
                              "it in as an argument")
+
+    def _stacked(self, data_e: S.List | S.Tuple, consts: dict, pos) -> Value:
+        """``tensor([a, b], dtype=...)`` of numbers known at run time (nested lists too): each
+        number a 0-d tensor, stacked; the dtype is eager's inference over the items' types
+        (any float: the default float dtype, all bool: bool, else int64)."""
+        leaves: list[Value] = []
+
+        def lower(e: S.Expr):
+            if isinstance(e, (S.List, S.Tuple)):
+                return [lower(x) for x in e.elts]
+            v = self.exprs.lower_value(e)
+            if v.type not in (T.INT, T.FLOAT, T.BOOL):
+                raise self.src.error(f"graphtorch.tensor() in script takes literal data, "
+                                     f"numbers, or lists of numbers (got an item of type "
+                                     f"{v.type})", e.pos, "build the tensor with "
+                                     "graphtorch.stack, or pass it in as an argument")
+            leaves.append(v)
+            return v
+
+        nested = lower(data_e)
+        kinds = {v.type for v in leaves}
+        dt = consts.get("dtype") or (dtypes.get_default_dtype() if T.FLOAT in kinds else
+                                     dtypes.bool_ if kinds == {T.BOOL} else dtypes.int64)
+        kw = {"dtype": self.const(dt)}
+        if "device" in consts:
+            kw["device"] = self.const(consts["device"])
+        empty = self.const([], T.ListType(T.INT))
+
+        def build(item) -> Value:
+            if isinstance(item, Value):
+                return self.calls.call_op("full", [empty, item], kw, pos)
+            if not item:
+                raise self.src.error("graphtorch.tensor() of an empty nested list with "
+                                     "values known at run time is not supported in script", pos)
+            parts = [build(x) for x in item]
+            seq = self.graph.emit(Prim.ListConstruct, parts, [T.ListType(T.TENSOR)]).output
+            return self.calls.call_op("stack", [seq, self.const(0)], {}, pos)
+
+        return build(nested)

@@ -93,6 +93,40 @@ class ScriptUnit:
         self.functions[key] = sf
         return sf
 
+    # --- script classes ---------------------------------------------------------------------------
+    def class_function(self, cls: type, name: str, fn, self_type: T.ClassType,
+                       bound_class: bool = False) -> ScriptFunction:
+        """Method ``name`` (Python function ``fn``) of script class ``cls`` compiled into a
+        function whose first input is the object (``self_type``); a classmethod
+        (``bound_class``) has no such input: its ``cls`` is the class itself. ``__exit__``'s
+        unannotated parameters take ``Any`` (script passes None for each)."""
+        key = (cls, name, bound_class)
+        if key in self.in_progress:
+            raise ScriptError(f"recursive method {cls.__qualname__}.{name} is not supported "
+                              f"in script")
+        self.in_progress.add(key)
+        try:
+            src, fdef = parse_function(fn)
+            if not fdef.params:
+                raise src.error(f"method {cls.__qualname__}.{name} has no 'self' parameter",
+                                fdef.pos, "a method of a script class takes self first; mark "
+                                "it @staticmethod otherwise")
+            types = {} if bound_class else {fdef.params[0].name: self_type}
+            if name == "__exit__":
+                types.update({p.name: T.ANY for p in fdef.params[1:]})
+            g = Graph()
+            FunctionCompiler(self, src, fdef, fn, g, qualname=f"{cls.__qualname__}.{name}",
+                             param_types=types, self_class=cls,
+                             bound_class=bound_class).compile()
+            merge_adjacent_ifs(g)
+            eliminate_dead_code(g)
+        finally:
+            self.in_progress.discard(key)
+        sf = ScriptFunction(_unique_name(f"{self_type.name}.{name}", fn), g, fn)
+        sf.arg_defaults = parameter_defaults(fn)
+        g.defaults = _graph_defaults(g, sf.arg_defaults)
+        return sf
+
     # --- modules ----------------------------------------------------------------------------------
     def module_type(self, module) -> T.Type:
         if isinstance(module, ScriptModule):

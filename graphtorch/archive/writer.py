@@ -30,7 +30,7 @@ from graphtorch.ir.compilation_unit import resolve_function
 from graphtorch.ir.graph import TensorRef as ConstRef
 from graphtorch.ir.kinds import Prim
 from graphtorch.ir.printer import format_attr
-from graphtorch.ir.types import type_of_value
+from graphtorch.ir.types import ClassType, type_of_value
 from graphtorch.ir.verifier import verify
 from graphtorch.tensor import Tensor
 
@@ -210,9 +210,19 @@ def _refuse_unverifiable(graph, what: str) -> None:
 
 
 def _unarchived(t) -> bool:
-    """Script Enum and jit.interface types (frontend/script/enums.py, interfaces.py)."""
+    """Script Enum and jit.interface types (frontend/script/enums.py, interfaces.py), and
+    objects of script classes (classes.py: their class is Python code), anywhere in ``t``."""
     text = str(t)
-    return "Enum<" in text or "Interface<" in text
+    return "Enum<" in text or "Interface<" in text or _holds_object(t)
+
+
+def _holds_object(t) -> bool:
+    if isinstance(t, ClassType):
+        return t.py_class is not None
+    inner = getattr(t, "elems", None) or getattr(t, "members", None) or \
+        [x for x in (getattr(t, "elem", None), getattr(t, "key", None),
+                     getattr(t, "value", None)) if x is not None]
+    return any(_holds_object(x) for x in inner)
 
 
 def _refuse_unwritable_values(graph, what: str) -> None:
@@ -220,8 +230,8 @@ def _refuse_unwritable_values(graph, what: str) -> None:
     for v in graph.block.inputs:
         if _unarchived(v.type):
             raise UnsupportedError(f"cannot save {what}: its argument {v.name} is a {v.type} "
-                                   f"(Enum and interface values are not archived); run it "
-                                   f"without saving")
+                                   f"(Enum and interface values are not archived, nor objects "
+                                   f"of script classes); run it without saving")
     for node in graph.walk():
         value = node.attrs.get("value") if node.kind == Prim.Constant.value else None
         bad = [o for o in node.outputs if _unarchived(o.type)]
@@ -230,7 +240,8 @@ def _refuse_unwritable_values(graph, what: str) -> None:
             shown = f"a {bad[0].type}" if bad else f"a constant {value!r}"
             raise UnsupportedError(f"cannot save {what}: it computes {shown}{where}, which "
                                    f"archives cannot hold (Enum and interface values are not "
-                                   f"archived); run it without saving")
+                                   f"archived, nor objects of script classes); run it without "
+                                   f"saving")
 
 
 def _refuse_python_ops(graph, what: str) -> None:

@@ -9,7 +9,7 @@ reads back. Tensor shapes use the dims of :mod:`graphtorch.ops.meta`: ``int`` (k
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphtorch import dtypes
 from graphtorch.device import device as Device
@@ -224,9 +224,15 @@ class UnionType(Type):
 
 @dataclass(frozen=True)
 class ClassType(Type):
-    """A module or scripted class, by qualified name (``__torch__.MyCell``)."""
+    """A module or scripted class, by qualified name (``__torch__.MyCell``).
+
+    A scripted user class (frontend/script/classes.py) also carries its Python class
+    (``py_class``): instances are objects of that class, created by ``prim::CreateObject``.
+    The class is not part of the type's identity nor of its text: a graph parsed from text
+    knows the name only, and never looks a class up by it."""
 
     name: str
+    py_class: type | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         return self.name
@@ -501,4 +507,8 @@ def type_mismatch(v, t: Type) -> str | None:
             f"instead found type '{type(v).__name__}'"
     if isinstance(t, BoolType):
         return None if isinstance(v, bool) else f"instead found type '{type(v).__name__}'"
+    if isinstance(t, ClassType) and t.py_class is not None:
+        return None if type(v) is t.py_class else \
+            f"expected an object of class {t.py_class.__qualname__}, instead found type " \
+            f"'{type(v).__name__}'"
     return None

@@ -1,0 +1,276 @@
+"""Script classes (frontend/script/classes.py): user classes compiled on first use, their objects
+shared with Python; every scripted result is compared with Python running the same code."""
+
+from __future__ import annotations
+
+import pytest
+
+import graphtorch as gt
+from graphtorch.errors import ArgumentError, ScriptError, UnsupportedError
+from graphtorch.ir import types as T
+from graphtorch.runtime.objects import CREATE_OBJECT, GET_FIELD, SET_FIELD
+
+
+@gt.jit.script
+class Counter:
+    def __init__(self, start: int, step: int = 1):
+        self.value = start
+        self.step = step
+        self.history: list[int] = []
+
+    def bump(self, times: int = 1) -> int:
+        for _ in range(times):
+            self.history.append(self.value)
+            self.value += self.step
+        return self.value
+
+    def copy(self) -> Counter:
+        c = Counter(self.value, self.step)
+        return c
+
+    def __lt__(self, other: Counter) -> bool:
+        return self.value < other.value
+
+    def __eq__(self, other: Counter) -> bool:
+        return self.value == other.value
+
+    def __add__(self, other: Counter) -> Counter:
+        return Counter(self.value + other.value, self.step)
+
+    def __iadd__(self, n: int) -> Counter:
+        self.value += n
+        return self
+
+    def __len__(self) -> int:
+        return len(self.history)
+
+    def __contains__(self, v: int) -> bool:
+        return v in self.history
+
+    def __getitem__(self, i: int) -> int:
+        return self.history[i]
+
+    def __setitem__(self, i: int, v: int) -> None:
+        self.history[i] = v
+
+    @staticmethod
+    def twice(x: int) -> int:
+        return 2 * x
+
+    @classmethod
+    def from_pair(cls, a: int, b: int) -> Counter:
+        return cls(a, b)
+
+    @property
+    def doubled(self) -> int:
+        return self.value * 2
+
+
+class Untagged:   # no decorator: compiled when scripted code first uses it
+    def __init__(self, x: gt.Tensor, scale: float | None = None):
+        self.x = x
+        self.scale = scale
+        self.seen = {"calls": 0}
+
+    def forward(self, y: gt.Tensor) -> gt.Tensor:
+        self.seen["calls"] = self.seen["calls"] + 1
+        s = self.scale
+        if s is not None:
+            return self.x * s + y
+        return self.x + y
+
+
+def construct_and_call(a: int, b: int) -> int:
+    c = Counter(a)
+    c.bump()
+    c.bump(b)
+    return c.value * 100 + len(c)
+
+
+def operators(a: int, b: int) -> list[int]:
+    x, y = Counter(a, 2), Counter(b)
+    z = x + y
+    z += 5
+    out = [z.value, int(x < y), int(x == y), int(x != y), int(y > x)]
+    z.bump(3)
+    out.append(int(z.history[0] in z))
+    out.append(int(-1 in z))
+    z[0] = 42
+    out.append(z[0])
+    return out
+
+
+def statics(a: int) -> int:
+    c = Counter.from_pair(a, 3)
+    c.bump()
+    return Counter.twice(c.value) + c.doubled + c.twice(1)
+
+
+def references(a: int) -> list[int]:
+    c = Counter(a)
+    alias = c
+    alias.bump()
+    copied = c.copy()
+    copied.bump(5)
+    lst = [c, alias, copied]
+    lst[1].bump()
+    return [c.value, alias.value, copied.value, int(lst[0] is c)]
+
+
+def sorting(values: list[int]) -> list[int]:
+    objs = [Counter(v) for v in values]
+    ordered = sorted(objs)
+    objs.sort(reverse=True)
+    return [o.value for o in ordered] + [o.value for o in objs]
+
+
+def untagged(x: gt.Tensor, y: gt.Tensor) -> gt.Tensor:
+    a = Untagged(x)
+    b = Untagged(x, 2.0)
+    return a.forward(y) + b.forward(y) * b.seen["calls"]
+
+
+def optional_objects(flag: bool) -> int:
+    c: Counter | None = None
+    if flag:
+        c = Counter(7)
+    if c is not None:
+        return c.bump()
+    return -1
+
+
+def dict_of_objects(n: int) -> dict[str, int]:
+    d: dict[str, Counter] = {}
+    for i in range(n):
+        d[str(i)] = Counter(i)
+    out: dict[str, int] = {}
+    for k, v in d.items():
+        out[k] = v.bump(2)
+    return out
+
+
+@pytest.mark.parametrize("fn,args", [
+    (construct_and_call, (3, 4)), (construct_and_call, (-2, 0)),
+    (operators, (1, 2)), (operators, (5, 5)),
+    (statics, (4,)),
+    (references, (1,)),
+    (sorting, ([3, 1, 2, 1, -5],)), (sorting, ([],)),
+    (optional_objects, (True,)), (optional_objects, (False,)),
+    (dict_of_objects, (3,)),
+])
+def test_scripted_equals_python(fn, args):
+    assert gt.jit.script(fn)(*args) == fn(*args)
+
+
+def test_untagged_class_with_tensors_and_optional_attribute():
+    x, y = gt.randn(3), gt.randn(3)
+    gt.testing.assert_close(gt.jit.script(untagged)(x, y), untagged(x, y))
+
+
+def test_objects_pass_between_python_and_script():
+    def bump_and_return(c: Counter, n: int) -> Counter:
+        c.bump(n)
+        return c
+
+    def make(a: int) -> Counter:
+        return Counter(a, 10)
+
+    sf = gt.jit.script(bump_and_return)
+    obj = Counter(1)                   # made in Python: its Python __init__ ran
+    out = sf(obj, 2)
+    assert out is obj and obj.value == 3 and obj.history == [1, 2]
+    made = gt.jit.script(make)(5)      # made in script, an object of the Python class
+    assert type(made) is Counter and made.value == 5 and made.step == 10
+    assert made.bump() == 15           # its Python methods work on it
+    with pytest.raises(ArgumentError, match="expected an object of class Counter"):
+        sf(Untagged(gt.zeros(1)), 1)
+
+
+def test_graph_uses_the_object_node_kinds_and_a_class_type():
+    g = gt.jit.script(construct_and_call).graph
+    kinds = {n.kind for n in g.walk()}
+    assert CREATE_OBJECT in kinds and GET_FIELD in kinds
+    obj = next(n for n in g.walk() if n.kind == CREATE_OBJECT).output
+    assert obj.type == T.ClassType(obj.type.name) and obj.type.py_class is Counter
+    assert "prim::CreateObject()" in str(g)
+    init = gt.jit.script(make_counter_in_init).graph
+    assert any(n.kind == "prim::CallFunction" for n in init.walk())
+    sets = [n for fn in init.functions.values() for n in fn.graph.walk() if n.kind == SET_FIELD]
+    assert {n.attrs["name"] for n in sets} >= {"value", "step", "history"}
+
+
+def make_counter_in_init(a: int) -> int:
+    return Counter(a).value
+
+
+def test_saving_a_graph_with_objects_is_refused(tmp_path):
+    """A loaded file never names a Python class to create: objects are not archived."""
+    for fn in (construct_and_call, sorting):
+        with pytest.raises(UnsupportedError, match="not archived, nor objects of script "
+                                                   "classes"):
+            gt.jit.script(fn).save(str(tmp_path / "f.gt"))
+    assert not (tmp_path / "f.gt").exists()
+
+
+# -- refusals --------------------------------------------------------------------------------------
+class Base:
+    def __init__(self):
+        self.a = 1
+
+
+class Derived(Base):
+    pass
+
+
+class LateAttribute:
+    def __init__(self):
+        self.a = 1
+
+    def set_b(self):
+        self.b = 2
+
+
+class WrongType:
+    def __init__(self, x: gt.Tensor):
+        self.x = x
+        self.x = 10
+
+
+def uses_derived() -> int:
+    return Derived().a
+
+
+def uses_late() -> int:
+    o = LateAttribute()
+    o.set_b()
+    return o.a
+
+
+def uses_wrong_type(x: gt.Tensor) -> gt.Tensor:
+    return WrongType(x).x
+
+
+def reads_missing(a: int) -> int:
+    return Counter(a).nothing
+
+
+def sorts_untagged(x: gt.Tensor) -> int:
+    lst = [Untagged(x)]
+    lst.sort()
+    return len(lst)
+
+
+@pytest.mark.parametrize("fn,message,at", [
+    (uses_derived, "the class Derived cannot be scripted: it derives from Base", "Derived()"),
+    (uses_late, "the LateAttribute object has no attribute 'b'", "self.b = 2"),
+    (uses_wrong_type, "wrong type for attribute assignment: WrongType.x is Tensor", "self.x = 10"),
+    (reads_missing, "the Counter object has no attribute or method 'nothing'", "Counter(a)"),
+    (sorts_untagged, "sorting a list of Untagged needs Untagged.__lt__", "lst.sort()"),
+])
+def test_refusals_name_the_class_and_point_at_the_code(fn, message, at):
+    with pytest.raises(ScriptError) as info:
+        gt.jit.script(fn)
+    err = info.value
+    assert str(err).splitlines()[0].startswith(message)
+    assert err.source_line[err.column - 1:].startswith(at) or at in err.source_line
+    assert err.hint
