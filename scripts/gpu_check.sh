@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# One prepared check of the Triton backend on a lent NVIDIA GPU (self-contained, offline).
+# The one check of graphtorch's GPU path on a lent NVIDIA GPU (self-contained, offline, < 6 min).
 #
 #   bash scripts/gpu_check.sh            # from the repository root or anywhere
 #
-# Needs a Python (PYTHON=..., default python3) with numpy, triton and cupy; graphtorch is not
-# installed: a sitecustomize maps frontend/ passes/ runtime/ into the graphtorch namespace as
-# pyproject.toml does. graphtorch imports lark (pure Python); when the device Python lacks it,
-# carry the project's copy (.venv/lib/python3.11/site-packages/lark) and it is picked up.
-# Steps (each under its own timeout; the script goes on after a failure and exits non-zero):
-#   1. environment report (GPU, Python, Triton, CuPy, torch)
-#   2. torch-free launch check in a fresh process (plain Python, no pytest)
-#   3. GPU tests (tests/runtime/test_triton_gpu.py) and the CPU interpreter tests of the same
-#      kernels under this machine's Triton version (pytest when present, else a plain loop)
-#   4. bandwidth benchmark: fused 4-op chain vs CuPy eager vs torch eager
-# Results are printed; with $OUT set, the benchmark JSON and a log also land there.
+# Needs a Python (PYTHON=..., default python3) with numpy, triton, cupy and pytest (torch for
+# the comparison rows); graphtorch is not installed: a sitecustomize maps frontend/ passes/
+# runtime/ into the graphtorch namespace as pyproject.toml does. graphtorch imports lark (pure
+# Python); when the device Python lacks it, carry the project's copy
+# (.venv/lib/python3.*/site-packages/lark) and it is picked up.
+# Steps, each under its own timeout (their sum is 6 minutes); the script goes on after a failure
+# and exits non-zero when any step failed:
+#   1. environment report (GPU, Python, Triton, CuPy, torch)                          20 s
+#   2. torch-free launch in a fresh process (plain Python, no pytest)                  40 s
+#   3. GPU tests: tests/runtime/test_triton_gpu.py (elementwise matrix, row kernels,
+#      compiled plan on CUDA tensors, thin launches, CUDA graphs)                      80 s
+#   4. the registry matrix's cuda column (tests/ops/test_registry_cuda.py)             70 s
+#      meanwhile, in the background: the CPU interpreter tests of the same kernels
+#      under this machine's Triton version (test_triton*.py)                      (waited for)
+#   5. benchmarks/gpu.py --strict: the issue's six targets, graphtorch vs torch eager
+#      and torch.compile side by side                                                150 s
+# Results are printed; with $OUT set, the benchmark JSON and the logs also land there.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -24,7 +30,7 @@ LOG="$OUTDIR/gpu_check.log"
 STATUS=0
 exec > >(tee -a "$LOG") 2>&1
 
-step() { echo; echo "=== $* ==="; }
+step() { echo; echo "=== $* ($(date +%T)) ==="; }
 fail() { echo "FAILED: $*"; STATUS=1; }
 
 # --- bootstrap: graphtorch from the source tree, kernels in a fresh cache ----------------------
@@ -48,38 +54,43 @@ if ! "$PY" -c "import lark" 2>/dev/null && [ -n "$LARK" ]; then
   ln -s "$LARK" "$WORK/boot/lark"
 fi
 export PYTHONPATH="$WORK/boot:$ROOT:$ROOT/tests/runtime${PYTHONPATH:+:$PYTHONPATH}"
-export GT_CACHE_DIR="$WORK/kernels"
+export GT_CACHE_DIR="$WORK/kernels" TRITON_CACHE_DIR="$WORK/triton" PYTHONUNBUFFERED=1
+PYTEST=("$PY" -m pytest -q -p no:cacheprovider -o addopts= -rfs)
 
 step "1. environment"
 nvidia-smi -L 2>/dev/null || echo "nvidia-smi: not available"
-"$PY" - <<'EOF' || { echo "the device Python cannot import what the check needs"; exit 2; }
+timeout 20 "$PY" - <<'EOF' || { echo "the device Python cannot import what the check needs"; exit 2; }
 import sys, importlib
 print("python", sys.version.split()[0])
-for name in ("numpy", "triton", "cupy", "lark", "pytest", "torch"):
+for name in ("numpy", "triton", "cupy", "ml_dtypes", "lark", "pytest", "xdist", "torch"):
     try:
         m = importlib.import_module(name)
-        print(f"{name:8s}", getattr(m, "__version__", "?"))
+        print(f"{name:9s}", getattr(m, "__version__", "?"))
     except Exception as e:
-        print(f"{name:8s} missing ({type(e).__name__})")
+        print(f"{name:9s} missing ({type(e).__name__})")
 import cupy, triton, numpy, lark, graphtorch  # noqa: E401,F401 - the required ones
 print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())
 EOF
 
 step "2. torch-free launch (fresh process)"
-timeout 300 "$PY" - <<'EOF' || fail "torch-free launch"
+timeout 40 "$PY" - <<'EOF' || fail "torch-free launch"
 import sys
 import test_triton_gpu as t
 t.test_gpu_launch_never_imports_torch()
 print("ok: kernel launched on CuPy arrays; torch not imported:", "torch" not in sys.modules)
 EOF
 
-step "3. tests"
+# the CPU interpreter tests need no GPU: they run beside steps 3 and 4
+timeout 150 "${PYTEST[@]}" tests/runtime/test_triton.py tests/runtime/test_triton_registry.py \
+  tests/runtime/test_triton_rows.py tests/runtime/test_triton_plan.py \
+  tests/runtime/test_triton_launch.py > "$OUTDIR/cpu_tests.log" 2>&1 &
+CPU_TESTS=$!
+
+step "3. GPU tests (Triton backend)"
 if "$PY" -c "import pytest" 2>/dev/null; then
-  timeout 540 "$PY" -m pytest -q -p no:cacheprovider -x \
-    tests/runtime/test_triton_gpu.py tests/runtime/test_triton.py \
-    tests/runtime/test_triton_registry.py || fail "pytest"
+  timeout 80 "${PYTEST[@]}" tests/runtime/test_triton_gpu.py || fail "GPU tests"
 else
-  timeout 540 "$PY" - <<'EOF' || fail "GPU tests (plain loop)"
+  timeout 80 "$PY" - <<'EOF' || fail "GPU tests (plain loop)"
 import time, test_triton_gpu as t
 for name in sorted(n for n in dir(t) if n.startswith("test_")):
     t0 = time.time()
@@ -88,9 +99,21 @@ for name in sorted(n for n in dir(t) if n.startswith("test_")):
 EOF
 fi
 
-step "4. benchmark: fused 4-op chain (float32, 2**25 elements)"
-timeout 300 "$PY" benchmarks/triton_fused.py --n $((1 << 25)) --iters 50 \
-  | tee "$OUTDIR/triton_fused.json" || fail "benchmark"
+step "4. registry matrix, cuda column"
+XDIST=()
+"$PY" -c "import xdist" 2>/dev/null && XDIST=(-n 8)
+timeout 70 "${PYTEST[@]}" "${XDIST[@]}" tests/ops/test_registry_cuda.py \
+  > "$OUTDIR/cuda_column.log" 2>&1
+RC=$?
+tail -40 "$OUTDIR/cuda_column.log"
+[ $RC = 0 ] || fail "cuda column (exit $RC; every failure in $OUTDIR/cuda_column.log)"
+echo "--- CPU interpreter tests (run beside steps 3-4) ---"
+wait $CPU_TESTS || fail "CPU interpreter tests"
+tail -15 "$OUTDIR/cpu_tests.log"
+
+step "5. benchmark: issue 15 targets"
+timeout 150 "$PY" benchmarks/gpu.py --strict --torch-timeout 110 --json "$OUTDIR/gpu_bench.json" \
+  || fail "benchmark (a target missed, or the run broke)"
 
 echo
 echo "kernels: $GT_CACHE_DIR ($(ls "$GT_CACHE_DIR" | wc -l) files); log: $LOG"
