@@ -22,6 +22,7 @@ from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
 from graphtorch.frontend.script.builtin_calls import type_spec
 from graphtorch.frontend.script.class_types import is_script_class, script_class_of
+from graphtorch.frontend.script.complex_scalars import CMATH
 from graphtorch.frontend.script.enums import is_enum_class, members
 from graphtorch.frontend.script.expressions import describe
 from graphtorch.frontend.script.forks import compile_fork
@@ -329,6 +330,10 @@ class CallResolver(Lowerer):
             args, _ = self.args_of(e)
             out = T.INT if obj in (math.floor, math.ceil) else T.FLOAT
             return self.scalar(_MATH[obj], args, out)
+        if obj in CMATH:
+            args, _ = self.args_of(e)
+            kind, out = CMATH[obj]
+            return self.scalar(kind, args, out)
         if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
             return self.builtin_calls.call(obj.__name__, e)
 

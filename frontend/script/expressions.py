@@ -637,7 +637,7 @@ class ExpressionLowerer(Lowerer):
 
 
 def _is_constant(obj) -> bool:
-    if obj is None or isinstance(obj, (bool, int, float, str)) or is_enum_member(obj):
+    if obj is None or isinstance(obj, (bool, int, float, complex, str)) or is_enum_member(obj):
         return True
 
     if isinstance(obj, (dtype, device)):

@@ -8,6 +8,7 @@ where noted (TorchScript semantics): ``prim::div`` is true division, ``prim::int
 
 from __future__ import annotations
 
+import cmath
 import math
 import operator
 from collections.abc import Callable
@@ -397,6 +398,11 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::math_tanh": (math.tanh, "math.tanh(a)"),
     "prim::math_sin": (math.sin, "math.sin(a)"),
     "prim::math_cos": (math.cos, "math.cos(a)"),
+    # cmath module: complex results (phase: a float, isinf/isnan/isfinite: a bool)
+    **{f"prim::cmath_{name}": (getattr(cmath, name), f"cmath.{name}(z)") for name in (
+        "log", "log10", "sqrt", "exp", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
+        "cosh", "tanh", "asinh", "acosh", "atanh", "phase", "isinf", "isnan", "isfinite")},
+    "prim::cmath_rect": (cmath.rect, "cmath.rect(r, phi): r * (cos(phi) + 1j * sin(phi))"),
 }
 
 # Kinds that change one of their inputs: never CSE'd, folded or removed by DCE.
