@@ -43,6 +43,7 @@ from graphtorch.ir.compilation_unit import bind_function
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ir.op_check import _UNKNOWN, _meta_arg
+from graphtorch.nn.modules.utils import NTUPLE_SIZES
 from graphtorch.ops import creation
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.meta import TensorMeta
@@ -334,6 +335,15 @@ class CallResolver(Lowerer):
             args, _ = self.args_of(e)
             kind, out = CMATH[obj]
             return self.scalar(kind, args, out)
+        if obj in NTUPLE_SIZES:   # _single/_pair ...: n copies of a number; a sequence: itself
+            args, _ = self.args_of(e)
+            if len(args) != 1:
+                raise self.src.error(f"{obj.__name__}() takes one argument", e.pos)
+            if isinstance(args[0].type, (T.ListType, T.TupleType)):
+                return args[0]
+            n = NTUPLE_SIZES[obj]
+            return self.graph.emit(Prim.TupleConstruct, [args[0]] * n,
+                                   [T.TupleType((args[0].type,) * n)]).output
         if getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
             return self.builtin_calls.call(obj.__name__, e)
 
