@@ -65,6 +65,8 @@ _INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _KERNELS: dict[tuple, CompiledKernel] = {}
 _PLANS: dict[tuple, tuple] = {}
 _MAX_PLANS = 4096
+_SCALAR_BUFFERS: dict[tuple, object] = {}
+_MAX_SCALAR_BUFFERS = 256
 
 
 def _info(sub: Graph) -> _GraphInfo:
@@ -191,8 +193,7 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
         wrap = NumpyArg if backend == "interpreter" else CupyArg
         ptrs = [wrap(values[i]) for i in src.tensor_args] + [wrap(a) for a in arrays]
         if src.float_args:
-            buf = np.array([values[i] for i in src.float_args], dtype=np.float64)
-            ptrs.append(wrap(xp.asarray(buf)))
+            ptrs.append(wrap(_scalar_buffer(xp, tuple(values[i] for i in src.float_args))))
         ints = [int(values[i]) for i in src.int_args] + [layout.numel]
         if src.strided_args:
             ints += list(layout.sizes)
@@ -206,6 +207,22 @@ def _launch(sub: Graph, info: _GraphInfo, values: list, shape: tuple, outs: tupl
                       GPU_WARPS)
     return [a.view(np.bool_) if dt is dtypes.bool_ else a
             for a, dt in zip(arrays, src.out_dtypes)]
+
+
+def _scalar_buffer(xp, floats: tuple):
+    """The float64 buffer of a launch's run-time float scalars. On a GPU the buffers of the
+    first ``_MAX_SCALAR_BUFFERS`` distinct tuples are kept (never freed: a captured CUDA graph
+    may read one), so a repeated call uploads nothing (an upload inside a CUDA graph capture
+    would break it)."""
+    if xp is np:
+        return np.array(floats, dtype=np.float64)
+    key = tuple(map(float, floats))
+    buf = _SCALAR_BUFFERS.get(key)
+    if buf is None:
+        buf = xp.asarray(np.array(key, dtype=np.float64))
+        if len(_SCALAR_BUFFERS) < _MAX_SCALAR_BUFFERS:
+            _SCALAR_BUFFERS[key] = buf
+    return buf
 
 
 def _plan(sub: Graph, values: list, used: frozenset, shape: tuple, outs: tuple,
