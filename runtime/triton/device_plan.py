@@ -84,6 +84,10 @@ def row_call(name: str, vals: list):
     return Tensor._wrap(out, x._device)
 
 
+def _is_row_op(node) -> bool:
+    return node.kind.startswith("op::") and node.kind[4:] in ROW_NODE_OPS
+
+
 # --- the runner ---------------------------------------------------------------------------------
 class DeviceRunner(Interpreter):
     """The optimized graph with its fusion groups and row ops as Triton kernels."""
@@ -92,12 +96,6 @@ class DeviceRunner(Interpreter):
         super().__init__()
         self.graph = graph
         self.outcome: dict = {}       # node -> (backend, detail) seen on the first call
-        self.steps: dict = {}
-        for node in graph.walk():
-            if node.kind == "prim::FusionGroup":
-                self.steps[node] = self._fusion_step
-            elif node.kind.startswith("op::") and node.kind[4:] in ROW_NODE_OPS:
-                self.steps[node] = self._row_step
 
     def __call__(self, inputs: list) -> list:
         with no_grad():
@@ -105,9 +103,15 @@ class DeviceRunner(Interpreter):
 
     def run_block(self, block, env: dict, top: bool = False) -> list:
         if block not in self._plans:
-            self._plans[block] = [(self.steps.get(n) or _step(n), n.inputs, n.outputs, n)
-                                  for n in block.nodes]
+            self._plans[block] = [(self._step_of(n), n.inputs, n.outputs, n) for n in block.nodes]
         return super().run_block(block, env, top)
+
+    def _step_of(self, node):
+        if node.kind == "prim::FusionGroup":
+            return self._fusion_step
+        if _is_row_op(node):
+            return self._row_step
+        return _step(node)
 
     def _fusion_step(self, interp, node, args, env):
         if self.outcome.get(node, ("triton",))[0] == "triton":
@@ -137,16 +141,23 @@ class DeviceRunner(Interpreter):
             self.outcome[node] = ("eager", why)
         return _step(node)(interp, node, args, env)
 
+    def nodes(self):
+        """The graph's nodes, and the nodes of each fusion group that ran its subgraph."""
+        for node in self.graph.walk():
+            yield node
+            if node.kind == "prim::FusionGroup" and self.outcome.get(node, ("",))[0] == "eager":
+                yield from node.attrs["subgraph"].walk()
+
     def kernels(self) -> list[KernelInfo]:
         infos = []
-        for node in self.graph.walk():
+        for node in self.nodes():
             backend, detail = self.outcome.get(node, (None, ""))
             if node.kind == "prim::FusionGroup":
                 members = ", ".join(n.kind[4:] for n in node.attrs["subgraph"].nodes()
                                     if n.kind.startswith("op::"))
                 infos.append(KernelInfo(f"fusion group [{members}]", backend or "eager",
                                         detail if backend else "not reached on the first call"))
-            elif node in self.steps:
+            elif _is_row_op(node):
                 name = node.kind[4:] + (" (row kernel)" if backend == "triton" else "")
                 infos.append(KernelInfo(name, backend or "eager",
                                         detail if backend else "not reached on the first call"))

@@ -5,11 +5,17 @@ host stand-in for CuPy that re-runs the captured call from its static buffers on
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import graphtorch as gt
 import graphtorch.nn.functional as F
+from graphtorch.ir.graph import Graph
+from graphtorch.ir.types import TensorType
 from graphtorch.runtime.executor import explain_plans, plans_of
 from graphtorch.runtime.triton import cuda_graph, device_plan
 from graphtorch.runtime.triton.selection import wanted
@@ -236,3 +242,36 @@ def test_cuda_graph_option_wraps_the_runner(forced, monkeypatch):
     plan = next(iter(plans_of(scripted).plans.values()))
     assert isinstance(plan.runner, cuda_graph.GraphedCall)
     assert "CUDA graphs: not captured (tensors not all on a CUDA device)" in plan.source
+
+
+def test_a_refused_group_runs_its_row_ops_as_row_kernels(forced):
+    # a group the Triton backend cannot compile whole (here: one holding a softmax) runs its
+    # subgraph, whose row ops still take row kernels
+    t = TensorType()
+    sub = Graph()
+    x = sub.add_input("x")
+    y = sub.emit("op::mul", [x, sub.constant(2.0)], [t]).output
+    sub.set_outputs([sub.emit("op::softmax", [y, sub.constant(-1)], [t]).output])
+    g = Graph()
+    gx = g.add_input("x")
+    node = g.emit("prim::FusionGroup", [gx], [t], attrs={"subgraph": sub})
+    g.set_outputs([node.output])
+    runner = device_plan.DeviceRunner(g)
+    xs = gt.randn(3, 7)
+    (got,) = runner([xs])
+    np.testing.assert_allclose(got.numpy(), F.softmax(xs * 2.0, dim=-1).numpy(), rtol=1e-6)
+    kinds = {(k.name, k.backend) for k in runner.kernels()}
+    assert ("fusion group [mul, softmax]", "eager") in kinds
+    assert ("softmax (row kernel)", "triton") in kinds and ("mul", "eager") in kinds
+
+
+def test_gpu_benchmark_runs_its_graphtorch_side_on_cpu():
+    # benchmarks/gpu.py --cpu-smoke: every graphtorch path of the GPU benchmark (compiled
+    # chain, row kernels, CUDA-graph option, MLP step, eager op) on tiny CPU inputs; no timing
+    # is checked
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu.py"
+    run = subprocess.run([sys.executable, str(script), "--cpu-smoke", "--no-torch", "--iters",
+                          "1", "--repeats", "1"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "[triton] softmax (row kernel)" in run.stdout
+    assert "targets met:" in run.stdout
