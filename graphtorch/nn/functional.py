@@ -432,6 +432,8 @@ from graphtorch.nn.pooling import (  # noqa: E402,F401
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
     max_pool1d,
     max_pool2d,
     max_pool3d,

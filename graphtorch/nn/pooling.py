@@ -1,4 +1,5 @@
-"""Pooling layers (MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool; 1d and 2d) and functionals.
+"""Pooling layers (MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, LPPool; 1d and 2d) and
+functionals.
 
 Each forward is one registry op, so graph mode sees a single pooling node.
 """
@@ -315,3 +316,45 @@ class AdaptiveAvgPool3d(_AdaptivePoolNd):
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     def forward(self, input: Tensor):
         return adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """1-D power-average pooling (``torch.nn.functional.lp_pool1d``): each window's
+    ``(sum x ** p) ** (1 / p)``; ``stride`` defaults to ``kernel_size``."""
+    return gt.lp_pool1d(input, float(norm_type), kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None,
+              ceil_mode: bool = False) -> Tensor:
+    """2-D power-average pooling (``torch.nn.functional.lp_pool2d``)."""
+    return gt.lp_pool2d(input, float(norm_type), kernel_size, stride, ceil_mode)
+
+
+class _LPPoolNd(Module):
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """1-D power-average pooling of an (N, C, L) or (C, L) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
+                         self.ceil_mode)
+
+
+class LPPool2d(_LPPoolNd):
+    """2-D power-average pooling of an (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
+                         self.ceil_mode)

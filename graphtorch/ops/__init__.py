@@ -13,6 +13,7 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     linalg_lu,
     linalg_norms,
     linalg_spectral,
+    lp_pooling,
     nn_ops,
     pooling,
     quantiles,

@@ -118,6 +118,8 @@ LAYERS: dict = {
     "AdaptiveMaxPool2d": (lambda t: t.nn.AdaptiveMaxPool2d((3, 2)), _x(2, 3, 8, 6)),
     "AdaptiveMaxPool3d": (lambda t: t.nn.AdaptiveMaxPool3d(2), _x(1, 2, 4, 6, 4)),
     "AvgPool1d": (lambda t: t.nn.AvgPool1d(2), _x(2, 3, 8)),
+    "LPPool1d": (lambda t: t.nn.LPPool1d(2, 3), _x(2, 3, 8)),
+    "LPPool2d": (lambda t: t.nn.LPPool2d(3, (3, 2), stride=2), _x(2, 3, 8, 8)),
     "AvgPool2d": (lambda t: t.nn.AvgPool2d(2), _x(2, 3, 8, 6)),
     "AvgPool3d": (lambda t: t.nn.AvgPool3d(2), _x(1, 2, 4, 6, 4)),
     "MaxPool1d": (lambda t: t.nn.MaxPool1d(2), _x(2, 3, 8)),
