@@ -20,6 +20,7 @@ import numpy as np
 from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.nn_ops import _linear_kernel
 from graphtorch.ops.shape_ops import _chunk_size, _split
+from graphtorch.runtime import c_conv
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -72,5 +73,6 @@ def chunk_views(xp, x, chunks, dim=0):
     return _split(xp, x, _chunk_size(x.shape[d], chunks), d)
 
 
-KERNELS = {_linear_kernel: linear_flat}  # an op's eager kernel -> the plan's replacement
+# an op's eager kernel -> the plan's replacement (small 2-D convolutions: c_conv.py)
+KERNELS = {_linear_kernel: linear_flat, **c_conv.KERNELS}
 COMPOSITES = {"chunk": chunk_views}  # a composite op's name -> the plan's kernel for it
