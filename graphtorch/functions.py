@@ -111,12 +111,16 @@ std = _variance("std")
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    """Vector norms (``p`` a number, ``inf``/``-inf``, or ``'fro'``) over ``dim`` (all if None)."""
+    """Vector norms (``p`` a number, ``inf``/``-inf``, or ``'fro'``) over ``dim`` (all if None);
+    ``'nuc'``: the nuclear norm (sum of singular values) over ``dim`` (the last two if None)."""
     if p is None or p == "fro":
         p = 2
+    elif p == "nuc":
+        return dispatch(_R["linalg_matrix_norm"], (input, "nuc", [-2, -1] if dim is None else
+                                                   list(dim), keepdim), {"dtype": dtype})
     elif isinstance(p, str):
         raise UnsupportedError(f"norm(): p={p!r} is not supported by graphtorch; use a number, "
-                               "inf, -inf or 'fro'")
+                               "inf, -inf, 'fro' or 'nuc'")
     if isinstance(dim, int):
         dim = [dim]
     return dispatch(_R["norm"], (input, p, dim, keepdim), {"dtype": dtype})

@@ -34,6 +34,7 @@ from graphtorch.frontend.script.interfaces import (
 )
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
+from graphtorch.frontend.script.norm_calls import string_order_norm
 from graphtorch.frontend.script.python_calls import flag_result_type, positional_arguments
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
@@ -379,6 +380,8 @@ class CallResolver(Lowerer):
             if name in _VARARG and args and args[0].type == T.INT:
                 args = [self.graph.emit(Prim.ListConstruct, args,
                                         [T.ListType(T.INT)]).output]
+            if name == "norm" and (out := string_order_norm(self, args, kwargs, e.pos)):
+                return out   # p='fro' / 'nuc'
             return self.call_op(overload(name, args, kwargs), args, kwargs, e.pos)
 
         if obj is dispatch:
@@ -581,6 +584,8 @@ class CallResolver(Lowerer):
         if name == "where" and args:   # x.where(cond, y) is where(cond, x, y)
             return self.call_op(overload("where", [args[0], v] + list(args[1:]), kwargs),
                                 [args[0], v] + list(args[1:]), kwargs, pos)
+        if name == "norm" and (out := string_order_norm(self, [v, *args], kwargs, pos)):
+            return out   # x.norm(p='fro' / 'nuc')
         method = name
         name = overload(name, [v] + list(args), kwargs)
         op = REGISTRY.get(name)
