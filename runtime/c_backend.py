@@ -125,6 +125,44 @@ def _member(path: Path) -> _Member | None:
     return _Member(_cdll(lib_path), symbol)
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def locate(address: int) -> tuple[str, str] | None:
+    """(library file name in the cache directory, exported symbol) of a kernel address, or
+    None (not a cached kernel's symbol): how a cached plan names its kernels on disk."""
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (OSError, AttributeError):
+        return None
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    info = _DlInfo()
+    if not dladdr(ctypes.c_void_p(address), ctypes.byref(info)) or not info.dli_sname or \
+            info.dli_saddr != address:
+        return None
+    path = Path(os.fsdecode(info.dli_fname))
+    if path.parent.resolve() != cache_dir().resolve():
+        return None
+    return path.name, info.dli_sname.decode()
+
+
+def symbol_address(lib_name: str, symbol: str) -> int | None:
+    """The address of ``symbol`` in the cached library ``lib_name`` (a bare file name in the
+    cache directory), or None when the library or symbol is gone."""
+    if "/" in lib_name or "\\" in lib_name or not lib_name.endswith(".so"):
+        return None
+    path = cache_dir() / lib_name
+    if not path.exists():
+        return None
+    try:
+        fn = getattr(_cdll(path), symbol)
+    except (OSError, AttributeError):
+        return None
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
 def _path(cc: str, source: str, flags: tuple[str, ...]) -> Path:
     key = hashlib.sha256("\0".join([source, _STATE["version"] or cc, *flags, _LINK_STEPS]
                                     ).encode())

@@ -44,7 +44,7 @@ from graphtorch.dtypes import dtype as _DType
 from graphtorch.errors import GraphtorchError
 from graphtorch.ops.registry import REGISTRY, OpKind
 from graphtorch.passes.manager import PassContext, run_passes
-from graphtorch.runtime import c_backend
+from graphtorch.runtime import c_backend, plan_store
 from graphtorch.runtime.c_reduce import COMPOSITES
 from graphtorch.runtime.c_rows import ROW_OPS
 from graphtorch.runtime.cpu_codegen import CompiledGraph
@@ -89,13 +89,27 @@ class ExecutionPlan:
     mode: str                       # "compiled", "autograd-codegen", "tensor-codegen" or
     #                                 "interpreter"
     reason: str = ""                # why not "compiled"
-    graph: object = None            # the graph that runs (optimized, unless interpreter)
+    _graph: object = field(default=None, repr=False)  # see the graph property
     kernels: list[KernelInfo] = field(default_factory=list)
     source: str = ""
     build_seconds: float = 0.0
     runner: object = None           # callable(inputs) -> outputs
     reference: object = None        # the prepared graph (what the interpreter runs)
     calls: int = 0
+    cache: str = ""                 # what the disk plan cache did (plan_store.py)
+    _rebuild: object = field(default=None, repr=False)  # a loaded plan's graph, on demand
+
+    @property
+    def graph(self):
+        """The graph that runs (optimized, unless interpreter); a plan loaded from the disk
+        cache reruns its pipeline on first access."""
+        if self._graph is None and self._rebuild is not None:
+            self._graph = self._rebuild()
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph) -> None:
+        self._graph = graph
 
     def run(self, inputs: list) -> list:
         self.calls += 1
@@ -131,6 +145,8 @@ class ExecutionPlan:
         lines = [f"plan: {self.mode}" + (f" ({self.reason})" if self.reason else ""),
                  f"  signature: {_format_key(self.key)}",
                  f"  built in {self.build_seconds * 1e3:.1f} ms, called {self.calls} time(s)"]
+        if self.cache:
+            lines.append(f"  plan cache: {self.cache}")
         counts: dict[str, int] = {}
         for k in self.kernels:
             counts[k.backend] = counts.get(k.backend, 0) + 1
@@ -293,12 +309,25 @@ def _autograd_code(plan: ExecutionPlan, graph, inputs: list) -> None:
     plan.runner = lambda inputs: fn(*inputs)
 
 
-def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
+def optimize(graph):
+    """A copy of prepared ``graph`` through the plan's pipeline (:data:`PIPELINE`)."""
     g = graph.copy()
     # NOTE: ops with their own C kernels stay whole; linear keeps its BLAS call (and epilogue)
     keep = (*ROW_OPS, *COMPOSITES, "linear") if c_backend.available() else ("linear",)
+    run_passes(g, PIPELINE, PassContext(options={"keep_composites": keep}))
+    return g
+
+
+def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
+    entry = plan_store.entry_key(graph, plan.key) if plan_store.enabled() else None
+    hit = plan_store.load(entry, lambda: optimize(graph)) if entry else None
+    if hit is not None:
+        runner, source, kernels, rebuilt = hit
+        plan.mode, plan.runner, plan.source, plan.kernels = "compiled", runner, source, kernels
+        plan._rebuild, plan.cache = rebuilt.get, "loaded from disk"
+        return None
     try:
-        run_passes(g, PIPELINE, PassContext(options={"keep_composites": keep}))
+        g = optimize(graph)
     except GraphtorchError as e:
         plan.demote(f"the optimizing pipeline failed: {e}")
         return None
@@ -327,6 +356,9 @@ def _compile(plan: ExecutionPlan, graph, inputs: list) -> list | None:
         plan.demote(f"code generation failed: {e}")
         return outputs
     plan.mode, plan.runner, plan.source, plan.kernels = "compiled", runner, source, kernels
+    if entry:
+        why = plan_store.save(entry, runner, source, kernels, g)
+        plan.cache = f"not cached ({why})" if why else "saved to disk"
     if _draws_random(g) or any(_applies_function(n) for n in g.walk()):
         return outputs  # NOTE: running again would draw (or run Python code) again: keep them
     return None  # the caller runs the new code now: its first call is checked like any other

@@ -1,0 +1,174 @@
+"""Execution plans cached on disk (runtime/plan_store.py): a fresh process loads the plan a
+previous one built; any change of graph, flags or code builds it again; a damaged entry is
+rebuilt, never trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import graphtorch as gt
+from graphtorch.runtime import c_backend, plan_store
+from graphtorch.runtime.executor import plans_of
+
+needs_cc = pytest.mark.skipif(not c_backend.available(), reason="no C compiler")
+
+# A fresh process: trace a model of elementwise chains, reductions and softmax rows, build its
+# plan (the second call), run it on the recorded batch size and another, print what happened.
+PROGRAM = r"""
+import json, sys
+import numpy as np
+import graphtorch as gt
+from graphtorch.runtime import c_backend
+from graphtorch.runtime.executor import plans_of
+
+SCALE = float(sys.argv[1])
+
+def model(x):
+    for i in range(3):
+        x = gt.tanh(x * (SCALE + i) + 0.5)
+        x = gt.sigmoid(x) - x.mean(-1, keepdim=True)
+        x = x.softmax(-1) * 2.0 + x.amax(-1, keepdim=True)
+    return x
+
+gt.manual_seed(0)
+x, y = gt.randn(8, 16), gt.randn(3, 16)
+with gt.no_grad():
+    f = gt.jit.trace(model, x)
+    f(x)
+    got = f(x)
+    other = f(y)
+    plan = next(iter(plans_of(f).plans.values()))
+    nodes = sum(1 for _ in plan.graph.walk())
+    print(json.dumps({"cache": plan.cache, "mode": plan.mode,
+                      "err": float(np.abs(got.numpy() - model(x).numpy()).max()),
+                      "err_other": float(np.abs(other.numpy() - model(y).numpy()).max()),
+                      "nodes": nodes, "kernels": [k.backend for k in plan.kernels]}))
+"""
+
+
+def run(cache, scale: float = 1.0, **env) -> dict:
+    full = dict(os.environ, GT_CACHE_DIR=str(cache), **env)
+    full.pop("GT_EXECUTOR", None)
+    out = subprocess.run([sys.executable, "-c", PROGRAM, str(scale)], env=full,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def entries(cache) -> list:
+    return sorted((cache / "plans").glob("*.plan"))
+
+
+@needs_cc
+def test_a_fresh_process_loads_the_plan_and_computes_the_same(tmp_path):
+    first = run(tmp_path)
+    assert first["cache"] == "saved to disk" and first["mode"] == "compiled"
+    assert len(entries(tmp_path)) == 1
+    second = run(tmp_path)
+    assert second["cache"] == "loaded from disk" and second["mode"] == "compiled"
+    for r in (first, second):
+        assert r["err"] < 1e-5 and r["err_other"] < 1e-5  # another batch size too
+    # the same kernels; the loaded plan's graph (rerun on demand) is the optimized one
+    assert second["kernels"] == first["kernels"] and "c" in second["kernels"]
+    assert second["nodes"] == first["nodes"]
+
+
+@needs_cc
+def test_another_graph_is_another_entry(tmp_path):
+    run(tmp_path, scale=1.0)
+    other = run(tmp_path, scale=3.0)  # another constant in the graph
+    assert other["cache"] == "saved to disk"
+    assert len(entries(tmp_path)) == 2
+
+
+@needs_cc
+def test_the_key_follows_signature_flags_and_code(monkeypatch):
+    x = gt.randn(4)
+    f = gt.jit.trace(lambda t: t * 2 + 1, x)
+    graph = plans_of(f).graph
+    key = (False, ((np.dtype(np.float32), 1, gt.device("cpu"), False),))
+    base = plan_store.entry_key(graph, key)
+    assert plan_store.entry_key(graph, key) == base
+    assert plan_store.entry_key(graph, (True, key[1])) != base  # grad mode
+    wider = (False, ((np.dtype(np.float64), 1, gt.device("cpu"), False),))
+    assert plan_store.entry_key(graph, wider) != base
+    monkeypatch.setattr(c_backend, "FLAGS", (*c_backend.FLAGS, "-fno-tree-vectorize"))
+    assert plan_store.entry_key(graph, key) != base
+    monkeypatch.undo()
+    monkeypatch.setattr(plan_store, "_FINGERPRINT", ["another graphtorch"])
+    assert plan_store.entry_key(graph, key) != base
+    monkeypatch.undo()
+    monkeypatch.setenv("GT_NUM_THREADS", "7")
+    assert plan_store.entry_key(graph, key) != base
+
+
+@needs_cc
+def test_tensor_constants_are_part_of_the_key():
+    w = gt.randn(4)
+    f = gt.jit.trace(lambda t: t * w, gt.randn(4))
+    graph = plans_of(f).graph
+    assert len(graph.tensor_constants) == 1
+    other = graph.copy()
+    (name,) = other.tensor_constants
+    other.tensor_constants[name] = gt.randn(4)  # the same text, other data
+    assert str(other) == str(graph)
+    key = (False, ((np.dtype(np.float32), 1, gt.device("cpu"), False),))
+    assert plan_store.entry_key(graph, key) != plan_store.entry_key(other, key)
+
+
+@needs_cc
+@pytest.mark.parametrize("damage", ["truncate", "body", "digest", "garbage"])
+def test_a_damaged_entry_is_rebuilt(tmp_path, damage):
+    run(tmp_path)
+    (entry,) = entries(tmp_path)
+    text = entry.read_text()
+    digest, _, body = text.partition("\n")
+    if damage == "truncate":
+        entry.write_text(text[: len(text) // 2])
+    elif damage == "body":       # a changed body under the old digest
+        entry.write_text(f"{digest}\n{body.replace('def plan', 'def plan_')}")
+    elif damage == "digest":
+        entry.write_text(f"{'0' * 64}\n{body}")
+    else:
+        entry.write_bytes(b"\xff\xfe not a plan \x00")
+    again = run(tmp_path)
+    assert again["cache"] == "saved to disk" and again["err"] < 1e-5
+    assert run(tmp_path)["cache"] == "loaded from disk"  # rewritten whole
+
+
+@needs_cc
+def test_a_missing_kernel_library_rebuilds_the_plan(tmp_path):
+    run(tmp_path)
+    for lib in (tmp_path / "kernels").glob("gt_batch_*.so"):
+        lib.unlink()
+    again = run(tmp_path)
+    assert again["cache"] == "saved to disk" and again["err"] < 1e-5
+
+
+@needs_cc
+def test_gt_plan_cache_0_turns_it_off(tmp_path):
+    r = run(tmp_path, GT_PLAN_CACHE="0")
+    assert r["cache"] == "" and not entries(tmp_path)
+
+
+def test_values_round_trip():
+    values = [None, True, 3, "s", 1.5, float("inf"), float("-inf"), 2 + 3j, (1, [2.0, None]),
+              np.dtype(np.float32), gt.float64, gt.device("cpu"), int, np.float32(0.25),
+              np.arange(6, dtype=np.int16).reshape(2, 3)]
+    for v in values:
+        back = plan_store._unvalue(json.loads(json.dumps(plan_store._value(v))))
+        if isinstance(v, np.ndarray):
+            assert back.dtype == v.dtype and np.array_equal(back, v)
+        else:
+            assert back == v and type(back) is type(v)
+    nan = plan_store._unvalue(json.loads(json.dumps(plan_store._value(float("nan")))))
+    assert nan != nan
+    with pytest.raises(plan_store.Uncacheable):
+        plan_store._value(object())
+    with pytest.raises(plan_store.Uncacheable):
+        plan_store._value(np.array([object()]))
