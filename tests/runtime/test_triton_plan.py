@@ -16,6 +16,7 @@ import graphtorch as gt
 import graphtorch.nn.functional as F
 from graphtorch.ir.graph import Graph
 from graphtorch.ir.types import TensorType
+from graphtorch.runtime.autodiff_exec import training_kernels
 from graphtorch.runtime.executor import explain_plans, plans_of
 from graphtorch.runtime.triton import cuda_graph, device_plan
 from graphtorch.runtime.triton.selection import wanted
@@ -112,15 +113,27 @@ def test_cpu_calls_keep_the_c_plan(monkeypatch):
     assert wanted([x]) and wanted([1.0])
 
 
-def test_calls_recording_gradients_do_not_take_the_triton_plan(forced):
-    scripted = gt.jit.script(model)
-    x, w, b = _inputs()
-    x.requires_grad_(True)
-    for _ in range(3):
-        out = scripted(x, w, b)
-    out[0].sum().backward()
-    assert x.grad is not None
-    assert "triton" not in explain_plans(scripted)
+def test_training_runs_the_autodiff_graphs_as_triton_plans(forced):
+    # a call that records gradients goes through the autodiff pass; its forward and backward
+    # graphs are plans of their own, so on CUDA (here: forced) they are Triton plans
+    gt.manual_seed(0)
+    nn = gt.nn
+    eager = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                          nn.Linear(16, 5))
+    copy = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                         nn.Linear(16, 5))
+    copy.load_state_dict(eager.state_dict())
+    scripted = gt.jit.script(copy)
+    x, y = gt.randn(8, 20), gt.randint(0, 5, (8,))
+    for _ in range(4):
+        for m in (eager, scripted):
+            for p in m.parameters():
+                p.grad = None
+            F.cross_entropy(m(x), y).backward()
+        for p, q in zip(eager.parameters(), scripted.parameters()):
+            np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-6)
+    counts = training_kernels(plans_of(scripted).graph)
+    assert counts.get("triton", 0) >= 2, counts   # the backward's ReLU masks: fusion groups
 
 
 # --- CUDA graphs: decision, guard, fallback -------------------------------------------------------
