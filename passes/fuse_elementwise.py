@@ -6,7 +6,9 @@ with a rounding_mode keeps its own node). Groups grow in program order: a fusabl
 open group whose values it reads (merging them); a group closes when a node outside it reads one
 of its values, or at anything with side effects (calls, prints, attribute writes, random draws),
 so moving the members down to the group's position never reorders effects. Sub-blocks are fused
-separately: a group never crosses a control-flow boundary. Groups of one node stay as they are.
+separately: a group never crosses a control-flow boundary. Groups of one node stay as they are,
+unless only reductions read the node (``(x * x).sum(1)``): the plan computes such a group inside
+the reduction's sweep.
 
 The group's ``subgraph`` takes the group's external values (tensors and scalars) as inputs, holds
 the member op nodes plus copies of the constants they read, and returns the values used outside.
@@ -130,7 +132,19 @@ def _find_groups(block) -> list[list[Node]]:
         if has_side_effects(node):
             for g in groups:
                 g.open = False
-    return [g.nodes for g in groups if len(g.nodes) > 1]
+    return [g.nodes for g in groups
+            if len(g.nodes) > 1 or (len(g.nodes) == 1 and _feeds_reductions(g.nodes[0]))]
+
+
+REDUCTIONS = frozenset({"op::sum", "op::mean", "op::amax", "op::amin", "op::var"})
+
+
+def _feeds_reductions(node: Node) -> bool:
+    """Whether only reductions read ``node``'s value: as a group of one, the plan computes it
+    inside the reduction's sweep (``runtime/c_reduce_group.py``) instead of storing it."""
+    uses = node.output.uses
+    return bool(uses) and all(u.node.kind in REDUCTIONS and u.node.inputs[0] is node.output
+                              and u.index == 0 for u in uses)
 
 
 def _make_group(members: list[Node]) -> Node:

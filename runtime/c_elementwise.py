@@ -218,13 +218,13 @@ class _Translator:
             out_t = self.types[target]
             if not isinstance(t, np.dtype) or not _is_float(t):
                 raise Unsupported(f"{inner} on {t}")
-            expr = _EAGER_MAPS[inner].format(x=f"(({_ctype(t)}){c})")
-            self.stmts.append(f"{_ctype(out_t)} {target} = ({_ctype(out_t)})({expr});")
+            expr = _EAGER_MAPS[inner].format(x=f"(({ctype(t)}){c})")
+            self.stmts.append(f"{ctype(out_t)} {target} = ({ctype(out_t)})({expr});")
             return
         args = [self.operand(a) for a in (call.args[:1] if fn == "_cast" else call.args)]
         out_t = self.types[target]
         expr = self.expr(fn, args, out_t)
-        ct = _ctype(out_t)
+        ct = ctype(out_t)
         if out_t == np.bool_:
             expr = f"(({expr}) != 0)"
         self.stmts.append(f"{ct} {target} = ({ct})({expr});")
@@ -234,11 +234,11 @@ class _Translator:
             return args[0][0]
         if fn == "_where":
             (c, _), (a, _), (b, _) = args
-            ct = _ctype(out_t)
+            ct = ctype(out_t)
             return f"({c} ? ({ct})({a}) : ({ct})({b}))"
         if fn == "_clamp":
             x = args[0][0]
-            ct = _ctype(out_t)
+            ct = ctype(out_t)
             mx, mn = ("GT_MAX", "GT_MIN") if _is_float(out_t) else ("GT_IMAX", "GT_IMIN")
             r = f"({ct})({x})"
             if args[1][0] != "None":
@@ -247,7 +247,7 @@ class _Translator:
                 r = f"{mn}({r}, ({ct})({args[2][0]}))"
             return r
         r = _loop_dtype(fn, [t for _, t in args])
-        rc = _ctype(r)
+        rc = ctype(r)
         ops = [f"(({rc}){c})" for c, _ in args]
         f = "f" if r == np.float32 else ""
         if fn in _ARITH:
@@ -325,7 +325,7 @@ def _c_float(v: float) -> str:
     return repr(float(v))
 
 
-def _ctype(t) -> str:
+def ctype(t) -> str:
     if t is float:
         return "double"
     if t is int:
@@ -351,9 +351,10 @@ def _loop_dtype(fn: str, kinds: list) -> np.dtype:
 
 
 # --- building and running one variant ------------------------------------------------------------
-def generate(spec, arg_kinds: list, inner: list[str]) -> str:
-    """C source of ``kernel(P, I, D)`` (``c_launch.py``'s ABI) for one spec; ``inner[i]``: '0',
-    '1' or 'g' per tensor input."""
+def element_code(spec, arg_kinds: list) -> tuple[list[str], list[str]]:
+    """(the group's parameter names, the C statements of one element): each parameter is a C
+    local of its name (a loaded tensor element or a scalar), ``spec.out_temps`` name the
+    outputs. Raises :class:`Unsupported` for a body C cannot express."""
     body = spec.source.splitlines()[1:]
     head = spec.source.splitlines()[0]
     names = head[head.index("(") + 1:head.rindex(")")].split(", ")
@@ -362,13 +363,20 @@ def generate(spec, arg_kinds: list, inner: list[str]) -> str:
     for line in body:
         if line.strip() and line.strip() != "pass":
             tr.line(line.strip())
+    return params, tr.stmts
+
+
+def generate(spec, arg_kinds: list, inner: list[str]) -> str:
+    """C source of ``kernel(P, I, D)`` (``c_launch.py``'s ABI) for one spec; ``inner[i]``: '0',
+    '1' or 'g' per tensor input."""
+    params, stmts = element_code(spec, arg_kinds)
     sig = ["long n0", "long n1"]
     unpack = ["long n0 = I[0], n1 = I[1];"]
     loads, ptr_setup = [], []
     k, ni, nd, npt = 0, 2, 0, 0
     for name, kind in zip(params, arg_kinds):
         if isinstance(kind, np.dtype):
-            ct = _ctype(kind)
+            ct = ctype(kind)
             sig += [f"const {ct}* restrict {name}_p", f"long {name}_s0", f"long {name}_s1"]
             unpack.append(f"const {ct}* {name}_p = (const {ct}*)P[{npt}]; "
                           f"long {name}_s0 = I[{ni}], {name}_s1 = I[{ni + 1}];")
@@ -389,12 +397,12 @@ def generate(spec, arg_kinds: list, inner: list[str]) -> str:
                 ni += 1
     outs = []
     for i, (name, dt) in enumerate(zip(spec.out_temps, spec.out_dtypes)):
-        ct = _ctype(dt)
+        ct = ctype(dt)
         sig.append(f"{ct}* restrict out{i}_p")
         unpack.append(f"{ct}* out{i}_p = ({ct}*)P[{npt}];")
         npt += 1
         outs.append(f"out{i}_p[i * n1 + j] = {name};")
-    inner_body = "\n        ".join(loads + tr.stmts + outs)
+    inner_body = "\n        ".join(loads + stmts + outs)
     setup = "\n      ".join(ptr_setup)
     unpacked = "\n  ".join(unpack)
     src = f"""{prelude()}
@@ -474,7 +482,7 @@ def collapse(full: tuple, arrays: list) -> tuple[int, int, list] | None:
     return n0, n1, list(zip(s0, s1))
 
 
-def _kinds(args: list) -> list:
+def operand_kinds(args: list) -> list:
     """Each argument's dtype (arrays) or Python type; Unsupported for anything else."""
     kinds = []
     for a in args:
@@ -525,10 +533,10 @@ class CKernel:
         if geo is None or (id(geo[0]), geo[5]) in self.variants:
             return None
         try:
-            src = generate(geo[0], _kinds(args), list(geo[5]))
+            src = generate(geo[0], operand_kinds(args), list(geo[5]))
         except Exception:  # noqa: BLE001 - layout() records the failure when it retries
             return None
-        self.sources[(id(geo[0]), geo[5], tuple(_kinds(args)))] = src  # NOTE: for _build
+        self.sources[(id(geo[0]), geo[5], tuple(operand_kinds(args)))] = src  # NOTE: for _build
         return src
 
     def layout(self, args: list):
@@ -563,7 +571,7 @@ class CKernel:
 
     def _build(self, spec, args: list, inner: tuple):
         try:
-            kinds = _kinds(args)
+            kinds = operand_kinds(args)
             src = self.sources.pop((id(spec), inner, tuple(kinds)), None) or \
                 generate(spec, kinds, list(inner))
             lib = c_backend.load(src)

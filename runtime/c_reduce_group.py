@@ -32,7 +32,14 @@ import numpy as np
 from graphtorch.ops.meta import normalize_dims
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.runtime import c_backend
-from graphtorch.runtime.c_elementwise import PARALLEL_MIN, prelude
+from graphtorch.runtime.c_elementwise import (
+    PARALLEL_MIN,
+    Unsupported,
+    ctype,
+    element_code,
+    operand_kinds,
+    prelude,
+)
 from graphtorch.runtime.c_launch import address, launcher
 from graphtorch.runtime.c_reduce import ReduceKernel
 
@@ -81,10 +88,11 @@ def member_of(node) -> Member | None:
 
 def find_groups(block, rank) -> list[list]:
     """Groups (two or more member nodes, in program order) of reductions of one value in
-    ``block`` and its nested blocks whose dims are a prefix or a suffix at one common split;
-    ``rank(node)``: the input's rank when the plan may run ``node`` on arrays (its recording
-    fixed a float tensor input), else None. A value's reductions at different splits make
-    several groups (the split covering most of them first)."""
+    ``block`` and its nested blocks whose dims are a prefix or a suffix at one common split,
+    and lone reductions of an elementwise group's value (:func:`prologue_of`); ``rank(node)``:
+    the input's rank when the plan may run ``node`` on arrays (its recording fixed a float
+    tensor input), else None. A value's reductions at different splits make several groups
+    (the split covering most of them first)."""
     by_input: dict = {}
     found: list[list] = []
     for node in block.nodes:
@@ -95,6 +103,9 @@ def find_groups(block, rank) -> list[list]:
         if ndim:
             by_input.setdefault(node.inputs[0], []).append((node, _splits(m, ndim)))
     for cands in by_input.values():
+        if len(cands) == 1 and prologue_of([cands[0][0]]) is not None and cands[0][1]:
+            found.append([cands[0][0]])     # one reduction of an elementwise group's value
+            continue
         while len(cands) >= 2:
             counts: dict = {}
             for _, ks in cands:
@@ -106,6 +117,18 @@ def find_groups(block, rank) -> list[list]:
             found.append([n for n, ks in cands if k in ks])
             cands = [(n, ks) for n, ks in cands if k not in ks]
     return found
+
+
+def prologue_of(nodes: list):
+    """The elementwise FusionGroup computing the value ``nodes`` reduce, when its value is
+    that group's only output and nothing but ``nodes`` reads it (so the sweep can compute it
+    in place of reading it), else None."""
+    x = nodes[0].inputs[0]
+    fg = x.node
+    if fg is None or fg.kind != "prim::FusionGroup" or len(fg.outputs) != 1 or \
+            fg.block is not nodes[0].block:
+        return None
+    return fg if {u.node for u in x.uses} == set(nodes) else None
 
 
 # --- layout -------------------------------------------------------------------------------------
@@ -157,16 +180,17 @@ def _correction(m: Member) -> float | None:
 _TEMPLATE = """
 void kernel(void *const *P, const int64_t *I, const double *D) {{
   long np_ = I[0], nq = I[1];
-  const {T}* restrict x = (const {T}*)P[0];
-  double* restrict acc = (double*)P[1];
-  {T}* restrict ext = ({T}*)P[2];
+{inputs}
+  double* restrict acc = (double*)P[{na}];
+  {T}* restrict ext = ({T}*)P[{na} + 1];
+  {T}* restrict rowbuf = ({T}*)P[{na} + 2];
 {outs}
-  (void)D; (void)acc; (void)ext;
+  (void)D; (void)acc; (void)ext; (void)rowbuf;
 {col_init}
   #pragma omp parallel for schedule(static) num_threads(GT_THREADS) \\
       if (GT_THREADS > 1 && {rows_only} && np_ * nq >= {par})
   for (long p = 0; p < np_; p++) {{
-    const {T}* restrict xr = x + p * nq;
+{row_setup}
     double s = 0;
     {T} mx = -INFINITY, mn = INFINITY;
     int nan = 0;
@@ -174,7 +198,7 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
     (void)s; (void)mx; (void)mn; (void)nan; (void)r;
     #pragma omp simd {clauses}
     for (long j = 0; j < nq; j++) {{
-      {T} v = xr[j];
+{load}
 {sweep}
     }}
 {row_tail}
@@ -184,13 +208,61 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
 """
 
 
-def generate(dt: np.dtype, members: list[Member], roles: list[str]) -> str:
-    """C source of one group kernel: ``P`` = x, the double and T scratch, then one output per
-    member; ``I`` = (P, Q)."""
+@dataclass(frozen=True)
+class Prologue:
+    """The elementwise group computing the reduced value, inlined into the sweep: its
+    parameter names and C statements (``c_elementwise.element_code``), each parameter's kind
+    (array dtype or scalar type), each array's indexing (``f``: the full input, contiguous;
+    ``s``: one element), and the temp holding the value."""
+
+    params: tuple
+    stmts: tuple
+    kinds: tuple
+    modes: tuple
+    out: str
+
+
+def _prologue_code(T: str, pro: Prologue | None, row_var: bool) -> tuple[str, str, str, int]:
+    """(input declarations, per-row setup, per-element load, number of input pointers)."""
+    if pro is None:
+        return (f"  const {T}* restrict x = (const {T}*)P[0];",
+                f"    const {T}* restrict xr = x + p * nq;", f"      {T} v = xr[j];", 1)
+    decls, setup, loads = [], [], []
+    npt, ni, nd = 0, 2, 0
+    arrays = [(n, k) for n, k in zip(pro.params, pro.kinds) if isinstance(k, np.dtype)]
+    for (name, kind), mode in zip(arrays, pro.modes):
+        ct = ctype(kind)
+        decls.append(f"  const {ct}* restrict {name}_p = (const {ct}*)P[{npt}];")
+        npt += 1
+        setup.append(f"    const {ct}* restrict {name}_r = {name}_p"
+                     f"{' + p * nq' if mode == 'f' else ''};")
+        loads.append(f"      {ct} {name} = {name}_r[{'j' if mode == 'f' else '0'}];")
+    for name, kind in zip(pro.params, pro.kinds):
+        if kind is float:
+            decls.append(f"  double {name} = D[{nd}];")
+            nd += 1
+        elif not isinstance(kind, np.dtype):
+            decls.append(f"  int64_t {name} = I[{ni}];")
+            ni += 1
+    # NOTE: a row var's second pass reads the row's values back from rowbuf
+    setup.append(f"    const {T}* restrict xr = rowbuf;")
+    loads += [f"      {st}" for st in pro.stmts]
+    loads.append(f"      {T} v = ({T})({pro.out});" + (" rowbuf[j] = v;" if row_var else ""))
+    return "\n".join(decls), "\n".join(setup), "\n".join(loads), npt
+
+
+def generate(dt: np.dtype, members: list[Member], roles: list[str],
+             prologue: Prologue | None = None) -> str:
+    """C source of one group kernel: ``P`` = the input (or the prologue's arrays), the double,
+    T and row scratch, then one output per member; ``I`` = (P, Q, prologue ints), ``D`` = the
+    prologue's floats."""
     T = "float" if dt == np.float32 else "double"
     rows = {m.op_name for m, r in zip(members, roles) if r == "row"}
     cols = {m.op_name for m, r in zip(members, roles) if r == "col"}
-    outs = "\n".join(f"  {T}* restrict y{i} = ({T}*)P[{3 + i}];" for i in range(len(members)))
+    row_var = "var" in {m.op_name for m, r in zip(members, roles) if r == "row"}
+    inputs, row_setup, load, na = _prologue_code(T, prologue, row_var)
+    outs = "\n".join(f"  {T}* restrict y{i} = ({T}*)P[{na + 3 + i}];"
+                      for i in range(len(members)))
     # column scratch: double [sum | mean | M2] x nq, T [max | min] x nq
     slot = {"sum": 0, "mean": 1, "M2": 2}
     tslot = {"amax": 0, "amin": 1}
@@ -243,28 +315,56 @@ def generate(dt: np.dtype, members: list[Member], roles: list[str]) -> str:
                      "var": f"acc[{slot['M2']} * nq + j] / " + denom.format(n="np_")}[name]
             col_tail.append(f"  for (long j = 0; j < nq; j++) y{i}[j] = ({T})({value});")
     return prelude() + _TEMPLATE.format(
-        T=T, outs=outs, col_init="\n".join(col_init), rows_only=int(not cols),
+        T=T, inputs=inputs, na=na, row_setup=row_setup, load=load, outs=outs,
+        col_init="\n".join(col_init), rows_only=int(not cols and prologue is None),
         par=PARALLEL_MIN, clauses=" ".join(clauses), sweep="\n".join(sweep),
         row_tail="\n".join(row_tail), col_tail="\n".join(col_tail))
 
 
 # --- running ------------------------------------------------------------------------------------
-class ReduceGroup:
-    """``group(x) -> tuple of arrays``, one per member: one C sweep where the call fits, else
-    each member's single kernel."""
+_DUMMY = np.empty(1, np.float64)
 
-    def __init__(self, members: list[Member]):
+
+class ReduceGroup:
+    """``group(*args) -> tuple of arrays``, one per member: one C sweep where the call fits,
+    else each member's single kernel. ``args``: the reduced array, or with a ``prologue`` (the
+    ``FusionRunner`` of the elementwise group whose only output is the reduced value) that
+    group's arguments: the value is computed inside the sweep and never stored."""
+
+    def __init__(self, members: list[Member], prologue=None):
         self.members = members
+        self.prologue = prologue
         self.singles = [ReduceKernel(REGISTRY.get(m.op_name)) for m in members]
         self.launch = launcher()
         self.backend = "c"
-        self.layouts: dict = {}  # (shape, dtype) -> (address, P, Q, shapes, scratch sizes)
-        self.kernels: dict = {}  # (dtype, roles) -> address
+        self.layouts: dict = {}  # the input geometry -> its launch, or False
+        self.kernels: dict = {}  # source variant -> address
         labels = ", ".join(m.label() for m in members)
         self.name = f"reduction group [{labels}]"
+        if prologue is not None:
+            ops = [n.kind[4:] for n in prologue.node.attrs["subgraph"].nodes()
+                   if n.kind.startswith("op::")]
+            self.name += f" + prologue [{', '.join(ops)}]"
         self.detail = "one sweep of C-contiguous float input (rows and columns at one split)"
 
-    def __call__(self, x) -> tuple:
+    def __call__(self, *args) -> tuple:
+        if self.prologue is None:
+            return self._reduce(args[0])
+        key = tuple([(a.shape, a.strides, a.dtype) if type(a) is np.ndarray else type(a)
+                     for a in args])
+        lay = self.layouts.get(key)
+        if lay is None:
+            lay = self.layouts[key] = self._fused_layout(list(args))
+        if not lay:
+            return self._reduce(self.prologue(list(args))[0])
+        addr, p, q, shapes, (nd, nt), dt, arrays, ints, floats = lay
+        outs = tuple(np.empty(s, dt) for s in shapes)
+        scratch = (np.empty(nd * q, np.float64), np.empty(nt * q, dt), np.empty(q, dt))
+        self.launch(addr, (*[args[i] for i in arrays], *scratch, *outs),
+                    (p, q, *[int(args[i]) for i in ints]), tuple(args[i] for i in floats))
+        return outs
+
+    def _reduce(self, x) -> tuple:
         lay = None
         if type(x) is np.ndarray and x.flags.c_contiguous:
             key = (x.shape, x.dtype)
@@ -277,42 +377,102 @@ class ReduceGroup:
         outs = tuple(np.empty(s, x.dtype) for s in shapes)
         acc = np.empty(nd * q, np.float64)
         ext = np.empty(nt * q, x.dtype)
-        self.launch(addr, (x, acc, ext, *outs), (p, q), ())
+        self.launch(addr, (x, acc, ext, _DUMMY, *outs), (p, q), ())
         return outs
 
-    def _layout(self, x):
-        """The launch for inputs of this shape and dtype, or False (the single kernels)."""
-        if x.dtype not in _FLOATS or x.ndim == 0 or x.size == 0:
+    def _shape_plan(self, shape: tuple, dt: np.dtype):
+        """(roles, P, Q, output shapes, scratch sizes) for reducing a value of this shape and
+        dtype in one sweep, or False."""
+        if dt not in _FLOATS or len(shape) == 0 or 0 in shape:
             return False
         for m in self.members:
             if m.op_name in ("sum", "mean") and m.args[2] is not None:   # dtype=
                 return False
             if m.op_name == "var" and _correction(m) is None:
                 return False
-        split = _roles(self.members, x.ndim)
+        split = _roles(self.members, len(shape))
         if split is None:
             return False
         k, roles = split
-        p = int(np.prod(x.shape[:k], dtype=np.int64))
-        q = int(np.prod(x.shape[k:], dtype=np.int64))
+        p = int(np.prod(shape[:k], dtype=np.int64))
+        q = int(np.prod(shape[k:], dtype=np.int64))
         shapes = []
         for m, role in zip(self.members, roles):
             keep = m.args[2] if m.op_name == "var" else m.args[1]
             if role == "row":
-                shapes.append(x.shape[:k] + ((1,) * (x.ndim - k) if keep else ()))
+                shapes.append(shape[:k] + ((1,) * (len(shape) - k) if keep else ()))
             else:
-                shapes.append(((1,) * k if keep else ()) + x.shape[k:])
-        key = (x.dtype, tuple(roles))
+                shapes.append(((1,) * k if keep else ()) + shape[k:])
+        cols = {m.op_name for m, r in zip(self.members, roles) if r == "col"}
+        scratch = (3 if cols & {"sum", "mean", "var"} else 0, 2 if cols & {"amax", "amin"} else 0)
+        return roles, p, q, tuple(shapes), scratch
+
+    def _compiled(self, key, source) -> int | None:
         addr = self.kernels.get(key)
         if addr is None:
             try:
-                addr = address(c_backend.load(generate(x.dtype, self.members, roles)))
-            except c_backend.CompileError:
-                return False
+                addr = address(c_backend.load(source()))
+            except (c_backend.CompileError, Unsupported):
+                return None
             self.kernels[key] = addr
-        cols = {m.op_name for m, r in zip(self.members, roles) if r == "col"}
-        scratch = (3 if cols & {"sum", "mean", "var"} else 0, 2 if cols & {"amax", "amin"} else 0)
-        return addr, p, q, tuple(shapes), scratch
+        return addr
+
+    def _layout(self, x):
+        """The launch for inputs of this shape and dtype, or False (the single kernels)."""
+        plan = self._shape_plan(x.shape, x.dtype)
+        if not plan:
+            return False
+        roles, p, q, shapes, scratch = plan
+        addr = self._compiled((x.dtype, tuple(roles)),
+                              lambda: generate(x.dtype, self.members, roles))
+        return False if addr is None else (addr, p, q, shapes, scratch)
+
+    def _fused_layout(self, args: list):
+        """The launch computing the prologue inside the sweep for these arguments, or False
+        (the prologue's group runs, then :meth:`_reduce`): every array the full shape and
+        C-contiguous, or one element; numbers as scalars."""
+        try:
+            kinds = operand_kinds(args)
+        except Unsupported:
+            return False
+        arrays = [a for a in args if type(a) is np.ndarray]
+        if not arrays or type(None) in kinds:
+            return False
+        try:
+            full = np.broadcast_shapes(*[a.shape for a in arrays])
+        except ValueError:
+            return False
+        modes = []
+        for a in arrays:
+            if a.shape == full and a.flags.c_contiguous:
+                modes.append("f")
+            elif a.size == 1:
+                modes.append("s")
+            else:
+                return False
+        fused = self.prologue.fused
+        spec = fused.spec(args)
+        if spec is None or len(spec.out_dtypes) != 1 or not fused._outputs_full(args, full):
+            return False
+        dt = np.dtype(spec.out_dtypes[0])
+        plan = self._shape_plan(full, dt)
+        if not plan:
+            return False
+        roles, p, q, shapes, scratch = plan
+
+        def source():
+            params, stmts = element_code(spec, kinds)
+            pro = Prologue(tuple(params), tuple(stmts), tuple(kinds), tuple(modes),
+                           spec.out_temps[0])
+            return generate(dt, self.members, roles, pro)
+
+        addr = self._compiled((id(spec), tuple(kinds), tuple(modes), tuple(roles)), source)
+        if addr is None:
+            return False
+        where = [i for i, a in enumerate(args) if type(a) is np.ndarray]
+        ints = [i for i, k in enumerate(kinds) if k is int or k is bool]  # NOTE: dtype == int
+        floats = [i for i, k in enumerate(kinds) if k is float]
+        return addr, p, q, shapes, scratch, dt, where, ints, floats
 
 
 def available() -> bool:

@@ -313,10 +313,20 @@ class _Emitter:
         self.hoisted: dict[str, str] = {}  # a weight's name -> its transpose's (plan_kernels.py)
         self.writes = plan_kernels.writes_in_place(graph)
         self.reduce_groups: dict = {}  # member node -> its group's member nodes (c_reduce_group)
+        self.prologues: dict = {}  # first member -> the FusionGroup computed inside its sweep
         if c_reduce_group.available() and not self.writes:
             for nodes in c_reduce_group.find_groups(graph.block, self.group_rank):
                 for n in nodes:
                     self.reduce_groups[n] = nodes
+                fg = c_reduce_group.prologue_of(nodes)
+                if fg is not None and _launchable(self.one(fg)):
+                    self.prologues[nodes[0]] = fg
+        self.inlined = set(self.prologues.values())
+
+    def one(self, node):
+        """The node's one recorded observation, or None (never reached, or several)."""
+        seen = self.rec.records.get(node)
+        return next(iter(seen)) if seen and len(seen) == 1 else None
 
     def group_rank(self, node) -> int | None:
         """The input's rank when a reduction's recording lets it run in a reduction group
@@ -392,6 +402,8 @@ class _Emitter:
             self.assign(node, lit, depth)
         elif kind_.startswith("op::"):
             self.op(node, args, one, depth)
+        elif kind_ == "prim::FusionGroup" and node in self.inlined:
+            pass    # NOTE: computed inside the sweep of the reduction group reading it
         elif kind_ == "prim::FusionGroup":
             runner = FusionRunner(node, static=_launchable(one))
             first = self.rec.first.get(node)
@@ -519,7 +531,7 @@ class _Emitter:
         group = self.reduce_groups.get(node)
         if group is not None:
             if node is group[0]:   # NOTE: the others' arguments are constants: all known here
-                self.reduce_group(group, args[0], depth)
+                self.reduce_group(group, args, depth)
             return
         why = _raw_refusal(op, node, one)
         if why is not None:
@@ -574,14 +586,26 @@ class _Emitter:
         self.kernels.append(KernelInfo(op.name, "python"))
         self.assign(node, rhs, depth)
 
-    def reduce_group(self, nodes: list, x: str, depth: int) -> None:
-        """Reductions of one value: one call computing all of them where the first stood."""
+    def reduce_group(self, nodes: list, args: list[str], depth: int) -> None:
+        """Reductions of one value: one call computing all of them where the first stood
+        (with a prologue: from the elementwise group's arguments, the value never stored)."""
         self.flush(nodes[0], depth)
-        group = c_reduce_group.ReduceGroup([c_reduce_group.member_of(n) for n in nodes])
+        members = [c_reduce_group.member_of(n) for n in nodes]
+        fg = self.prologues.get(nodes[0])
+        if fg is not None:
+            runner = FusionRunner(fg)
+            group = c_reduce_group.ReduceGroup(members, prologue=runner)
+            args = [self.name(v) for v in fg.inputs]
+            first = self.rec.first.get(fg)
+            if first is not None:
+                group(*_u(list(first)))  # NOTE: compiles the sweep now, not at the first call
+        else:
+            group = c_reduce_group.ReduceGroup(members)
+            args = args[:1]
         ref = self.obj(group, "rg_")
         self.kernels.append(KernelInfo(group.name, group.backend, group.detail))
         outs = [self.name(n.output) for n in nodes]
-        self.emit(f"{', '.join(outs)}, = {ref}({x})", depth)
+        self.emit(f"{', '.join(outs)}, = {ref}({', '.join(args)})", depth)
 
     def epilogue(self, op, node, vals: list[str], arg_kinds, depth: int) -> bool:
         """``linear`` feeding only an activation: product now, bias + activation in one C
@@ -683,15 +707,17 @@ def _raw_refusal(op, node, one) -> str | None:
 _SEEN_ANY: set = set()
 
 
-def prebuild(graph, rec: Recorder) -> int:
+def prebuild(graph, rec: Recorder, skip: set = frozenset()) -> int:
     """Compile the C kernels of the plan's fusion groups in one go (``c_backend.load_many``:
     one compiler run per core, one link) before emission loads them one by one; a cold plan
-    of many groups pays one compiler start instead of one per group. Returns how many."""
+    of many groups pays one compiler start instead of one per group; groups in ``skip`` (run
+    inside a reduction's sweep) are left out. Returns how many."""
     if not c_backend.available():
         return 0
     sources = []
     for node in graph.walk():
-        first = rec.first.get(node) if node.kind == "prim::FusionGroup" else None
+        first = rec.first.get(node) if node.kind == "prim::FusionGroup" and node not in skip \
+            else None
         if first is None:
             continue
         ckernel = _kernels_for(node)[1]
@@ -722,7 +748,7 @@ def emit_plan(graph, rec: Recorder, inputs: list):
         else:
             e.emit(f"{p} = {'_u(' + o + ')' if has_tensor(k) else o}", 1)
     top = len(e.lines)
-    prebuild(graph, rec)
+    prebuild(graph, rec, e.inlined)
     e.block(graph.block, 1)
     e.lines[top:top] = [f"    {t} = _wt({w})" for w, t in e.hoisted.items()]
     rets = []

@@ -146,6 +146,37 @@ def partly_grouped(x):
     return x.sum(1) * 2, x.amax(0) + 1, x.sum()     # the total shares no split with them
 
 
+def prologues(x, y, k: float, z):
+    d = (x - y) * k
+    return ((x * x).sum(1), (d.abs() + 1).amax(0), (d.abs() + 1).var(0),
+            (x.exp() - y).mean(), (x * y + z).var(1, keepdim=True))
+
+
+@pytest.mark.parametrize("case", ["full", "broadcast", "int", "float64", "strided"])
+def test_prologues_are_computed_inside_the_sweep(case):
+    f = gt.jit.script(prologues)
+    x, y, z = gt.randn(30, 20) * 3, gt.randn(30, 20), gt.tensor(0.5)
+    if case == "broadcast":        # y broadcasts: the prologue's group runs, then the sweep
+        y = gt.randn(20)
+    elif case == "int":
+        x, y = (x * 3).long(), (y * 3).long()
+    elif case == "float64":
+        x, y, z = x.double(), y.double(), z.double()
+    elif case == "strided":
+        x = gt.randn(20, 30).t()
+    x[1, 2] = float("nan") if x.dtype.is_floating_point else x[1, 2]
+    got, want = run_both(f, x, y, 1.5, z)
+    for a, b in zip(got, want):
+        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
+        rtol, atol = TOL[np.dtype(np.float64 if a.dtype is gt.float64 else np.float32)]
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol * 10, atol=atol * 10,
+                                   equal_nan=True)
+    text = plans_of(f).explain()
+    # integers: (x * x).sum(1) sums int64 (the single kernels), its product a fusion group
+    assert text.count("+ prologue [") == (3 if case == "int" else 4), text
+    assert text.count("fusion group [mul]") == (case == "int"), text
+
+
 def several_splits(x):
     return x.sum(-1), x.mean([1, 2]), x.amax(0), x.amin(-1, keepdim=True), x.var(1), x.sum()
 
@@ -245,7 +276,10 @@ def test_random_reduction_graphs_equal_the_interpreter(program):
         vals = [x, x * 2]
         for step in steps:
             vals.append(_apply(step, vals))
-        return tuple(vals[2:])
+        # the reductions' results and the last value: elementwise values only reductions read
+        # are computed inside the reductions' sweeps (prologues)
+        return tuple(v for v, s in zip(vals[2:], steps) if s[0] != "u" and s[0] != "b") + \
+            (vals[-1],)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
