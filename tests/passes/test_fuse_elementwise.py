@@ -56,6 +56,42 @@ def test_fuse_chain_before_after(batch):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+LONE = """graph(%x : Tensor(float32, [3, 4])):
+  %one : int = prim::Constant[value=1]()
+  %sq : Tensor(float32, [3, 4]) = op::mul(%x, %x)
+  %s : Tensor(float32, [3]) = op::sum(%sq, %one)
+  %m : Tensor(float32, [3]) = op::amax(%sq, %one)
+  %e : Tensor(float32, [3, 4]) = op::exp(%x)
+  %t : Tensor(float32, [3]) = op::sum(%e, %one)
+  return (%s, %m, %e, %t)
+"""
+
+LONE_FUSED = """graph(%x : Tensor(float32, [3, 4])):
+  %one : int = prim::Constant[value=1]()
+  %sq : Tensor(float32, [3, 4]) = prim::FusionGroup[subgraph=graph(%x : Tensor(float32, [3, 4])):
+      %sq : Tensor(float32, [3, 4]) = op::mul(%x, %x)
+      return (%sq)
+    ](%x)
+  %s : Tensor(float32, [3]) = op::sum(%sq, %one)
+  %m : Tensor(float32, [3]) = op::amax(%sq, %one)
+  %e : Tensor(float32, [3, 4]) = op::exp(%x)
+  %t : Tensor(float32, [3]) = op::sum(%e, %one)
+  return (%s, %m, %e, %t)
+"""
+
+
+def test_a_lone_node_only_reductions_read_is_a_group_of_one():
+    # x * x feeds reductions only (the plan computes it inside their sweep); exp(x) is also
+    # returned, so it stays a plain node
+    g = parse_graph(LONE)
+    x = gt.randn(3, 4)
+    before = run_graph(g, [x])
+    assert run_passes(g, ["fuse_elementwise", "dce"], verify=True)
+    assert str(g) == str(parse_graph(LONE_FUSED))
+    for a, b in zip(before, run_graph(g, [x])):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_no_fusion_across_blocks_effects_or_random():
     text = """graph(%c : bool, %x : Tensor(float32, [3])):
   %a : Tensor(float32, [3]) = op::exp(%x)
