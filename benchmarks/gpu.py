@@ -18,7 +18,8 @@ Rows (each a ratio against its target, PASS/FAIL):
    <= 2x.
 
 graphtorch runs in this process and never imports torch; torch eager and torch.compile run in a
-child process (``--torch-side``) on the same device, and their numbers join the table. Times are
+child process (``--torch-side``) on the same device, and their numbers join the table (``--full``
+adds torch.compile columns for the tiny ops and the MLP step, which no target reads). Times are
 medians of ``--repeats`` timed loops of ``--iters`` calls each, after warm-up calls (compiles,
 plans and CUDA graph captures happen there). Without a GPU (no CuPy, or no device) the script
 prints one line and exits 0.
@@ -174,7 +175,7 @@ def _cupy():
 
 
 # --- torch side (child process) -----------------------------------------------------------------
-def torch_side(dev: str, iters: int, repeats: int, smoke: bool) -> dict:
+def torch_side(dev: str, iters: int, repeats: int, smoke: bool, full: bool) -> dict:
     import torch  # NOTE: only in the child process: graphtorch's numbers never import torch
 
     sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
@@ -202,7 +203,7 @@ def torch_side(dev: str, iters: int, repeats: int, smoke: bool) -> dict:
     t = torch.randn(32, 32, device=dev)
     ttiny = lambda t: tiny_ops(t, torch)   # noqa: E731
     out["tiny_ops_eager_us"] = timer(lambda: ttiny(t)) * 1e6
-    if not smoke:
+    if full and not smoke:
         ctiny = torch.compile(ttiny, mode="reduce-overhead")
         out["tiny_ops_compile_us"] = timer(lambda: ctiny(t), warmup=5) * 1e6
     torch.manual_seed(0)
@@ -211,7 +212,7 @@ def torch_side(dev: str, iters: int, repeats: int, smoke: bool) -> dict:
     yb = torch.randint(0, MLP[3], (BATCH,), device=dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     out["mlp_eager_us"] = timer(lambda: train_step(torch, model, opt, xb, yb)) * 1e6
-    if not smoke:
+    if full and not smoke:
         cmodel = torch.compile(mlp(torch).to(dev))
         copt = torch.optim.SGD(cmodel.parameters(), lr=0.01)
         out["mlp_compile_us"] = timer(lambda: train_step(torch, cmodel, copt, xb, yb)) * 1e6
@@ -222,7 +223,8 @@ def torch_side(dev: str, iters: int, repeats: int, smoke: bool) -> dict:
 
 def run_torch_child(dev: str, args) -> dict:
     cmd = [sys.executable, __file__, "--torch-side", "--iters", str(args.iters),
-           "--repeats", str(args.repeats)] + (["--cpu-smoke"] if args.cpu_smoke else [])
+           "--repeats", str(args.repeats)] + (["--cpu-smoke"] if args.cpu_smoke else []) \
+        + (["--full"] if args.full else [])
     try:
         child = subprocess.run(cmd, capture_output=True, text=True, timeout=args.torch_timeout)
     except subprocess.TimeoutExpired:
@@ -307,12 +309,15 @@ def main() -> int:
     p.add_argument("--cpu-smoke", action="store_true",
                    help="tiny inputs on the CPU through the Triton interpreter (no GPU needed)")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--full", action="store_true",
+                   help="also torch.compile the tiny ops (CUDA graphs) and the MLP step: "
+                        "context columns, not targets (a minute more of compiling)")
     p.add_argument("--torch-timeout", type=int, default=240)
     p.add_argument("--torch-side", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     dev = "cpu" if args.cpu_smoke else "cuda"
     if args.torch_side:
-        print(json.dumps(torch_side(dev, args.iters, args.repeats, args.cpu_smoke)))
+        print(json.dumps(torch_side(dev, args.iters, args.repeats, args.cpu_smoke, args.full)))
         return 0
     if not args.cpu_smoke and not gt.cuda.is_available():
         print("gpu.py: no CUDA GPU with CuPy here; nothing measured (--cpu-smoke runs the code "

@@ -13,12 +13,12 @@
 #   1. environment report (GPU, Python, Triton, CuPy, torch)                          20 s
 #   2. torch-free launch in a fresh process (plain Python, no pytest)                  40 s
 #   3. GPU tests: tests/runtime/test_triton_gpu.py (elementwise matrix, row kernels,
-#      compiled plan on CUDA tensors, thin launches, CUDA graphs)                      80 s
+#      compiled plan on CUDA tensors, thin launches, CUDA graphs; pytest-xdist -n 4)  100 s
 #   4. the registry matrix's cuda column (tests/ops/test_registry_cuda.py)             70 s
 #      meanwhile, in the background: the CPU interpreter tests of the same kernels
 #      under this machine's Triton version (test_triton*.py)                      (waited for)
 #   5. benchmarks/gpu.py --strict: the issue's six targets, graphtorch vs torch eager
-#      and torch.compile side by side                                                150 s
+#      and torch.compile side by side                                                130 s
 # Results are printed; with $OUT set, the benchmark JSON and the logs also land there.
 set -u
 cd "$(dirname "$0")/.."
@@ -87,21 +87,29 @@ timeout 150 "${PYTEST[@]}" tests/runtime/test_triton.py tests/runtime/test_trito
 CPU_TESTS=$!
 
 step "3. GPU tests (Triton backend)"
+XDIST=()
+"$PY" -c "import xdist" 2>/dev/null && XDIST=(-n 4)
 if "$PY" -c "import pytest" 2>/dev/null; then
-  timeout 80 "${PYTEST[@]}" tests/runtime/test_triton_gpu.py || fail "GPU tests"
+  timeout 100 "${PYTEST[@]}" "${XDIST[@]}" tests/runtime/test_triton_gpu.py || fail "GPU tests"
 else
-  timeout 80 "$PY" - <<'EOF' || fail "GPU tests (plain loop)"
-import time, test_triton_gpu as t
+  timeout 100 "$PY" - <<'EOF' || fail "GPU tests (plain loop)"
+import inspect, time, test_triton_gpu as t
+from test_triton import lowered_ops
+for name in lowered_ops():
+    t.check_registry_op(name)
+print(f"ok registry matrix ({len(lowered_ops())} ops)")
 for name in sorted(n for n in dir(t) if n.startswith("test_")):
+    fn = getattr(t, name)
+    if inspect.signature(fn).parameters:
+        continue   # the parametrized registry test: done above
     t0 = time.time()
-    getattr(t, name)()
+    fn()
     print(f"ok {name} ({time.time() - t0:.1f} s)")
 EOF
 fi
 
 step "4. registry matrix, cuda column"
-XDIST=()
-"$PY" -c "import xdist" 2>/dev/null && XDIST=(-n 8)
+[ ${#XDIST[@]} -gt 0 ] && XDIST=(-n 8)
 timeout 70 "${PYTEST[@]}" "${XDIST[@]}" tests/ops/test_registry_cuda.py \
   > "$OUTDIR/cuda_column.log" 2>&1
 RC=$?
@@ -112,7 +120,7 @@ wait $CPU_TESTS || fail "CPU interpreter tests"
 tail -15 "$OUTDIR/cpu_tests.log"
 
 step "5. benchmark: issue 15 targets"
-timeout 150 "$PY" benchmarks/gpu.py --strict --torch-timeout 110 --json "$OUTDIR/gpu_bench.json" \
+timeout 130 "$PY" benchmarks/gpu.py --strict --torch-timeout 100 --json "$OUTDIR/gpu_bench.json" \
   || fail "benchmark (a target missed, or the run broke)"
 
 echo

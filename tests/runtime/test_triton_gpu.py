@@ -1,8 +1,8 @@
 """The Triton backend on an NVIDIA GPU (CuPy arrays, the CuPy-backed driver, no torch): the
 elementwise matrix, row kernels, the compiled plan on CUDA tensors, thin launches, CUDA graphs.
 
-Skipped without CUDA. Written without pytest fixtures or parametrization so that
-scripts/gpu_check.sh can also run these functions with a plain Python loop.
+Skipped without CUDA. Written without pytest fixtures so that scripts/gpu_check.sh can also run
+them with a plain Python loop (the registry matrix through ``check_registry_op``).
 """
 
 from __future__ import annotations
@@ -53,14 +53,20 @@ def _compare(g, inputs, rtol=GPU_RTOL, atol=GPU_ATOL) -> None:
             np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
 
 
-def test_registry_ops_on_gpu_match_the_reference_interpreter():
-    for name in lowered_ops():
-        for chained in (False, True):
-            for sample in samples_of(name):
-                if _non_default(name, sample):
-                    continue
-                g, inputs = sample_graph(name, sample, chained)
-                _compare(g, inputs)
+def check_registry_op(name: str) -> None:
+    """``name``'s samples, one-op and chained, on the GPU vs the reference interpreter."""
+    for chained in (False, True):
+        for sample in samples_of(name):
+            if _non_default(name, sample):
+                continue
+            g, inputs = sample_graph(name, sample, chained)
+            _compare(g, inputs)
+
+
+# NOTE: one case per op, so that pytest-xdist spreads the ~270 kernel compilations
+@pytest.mark.parametrize("name", lowered_ops())
+def test_registry_op_on_gpu_matches_the_reference_interpreter(name):
+    check_registry_op(name)
 
 
 def test_strided_broadcast_float16_and_large_inputs_on_gpu():
