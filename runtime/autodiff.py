@@ -145,9 +145,22 @@ def try_differentiate(graph: Graph, requires_grad: list[bool],
         _expand_composites(fwd, rg_inputs, inputs)
         env = _run(fwd, inputs)
         rg = _requires_grad(fwd, rg_inputs)
+        _decline_complex(fwd, env, rg)
         return _Builder(fwd, env, rg, rg_inputs).build()
     except _Decline as e:
         return Declined(str(e))
+
+
+def _decline_complex(graph: Graph, env: dict, rg: set) -> None:
+    """Autograd does not reach complex tensors: a node making one from a value that requires
+    grad leaves the graph to eager autograd, which refuses it (never a gradient that silently
+    misses the complex path)."""
+    for node in graph.block.nodes:
+        if any(v in rg for v in node.inputs) and any(
+                getattr(getattr(env.get(o), "dtype", None), "is_complex", False)
+                for o in node.outputs):
+            raise _Decline(f"{node.kind} at {_where(node)} makes a complex tensor from a value "
+                           "that requires grad")
 
 
 def specialize(graph: Graph, inputs: list) -> Graph:

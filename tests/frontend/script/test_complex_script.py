@@ -125,3 +125,26 @@ def test_ops_refusing_complex_refuse_in_script_too():
     scripted = gt.jit.script(_less)
     with pytest.raises(DTypeError, match="not implemented for 'ComplexFloat'"):
         scripted(gt.tensor([1j]), gt.tensor([2j]))
+
+
+def _complex_branch(x: Tensor) -> Tensor:
+    z = gt.complex(x, x * 2)
+    return (z * z).real.sum() + x.sum()
+
+
+def _view_branch(x: Tensor) -> Tensor:
+    z = x.to(gt.complex64) * x
+    return z.real.sum() + gt.view_as_real(z).sum()
+
+
+@pytest.mark.parametrize("fn", [_complex_branch, _view_branch])
+def test_compiled_autograd_refuses_complex_paths_on_every_call(fn):
+    """Regression: the compiled backward dropped the complex branch (a wrong gradient)."""
+    scripted = gt.jit.script(fn)
+    for _ in range(4):
+        x = gt.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(gt.errors.AutogradError, match="autograd through complex tensors"):
+            scripted(x).backward()
+    with gt.no_grad():
+        x = gt.tensor([1.0, 2.0])
+        assert scripted(x).item() == pytest.approx(fn(x).item())
