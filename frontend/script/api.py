@@ -84,6 +84,9 @@ def _too_deep(obj) -> ScriptError:
 def ignore(fn=None, *, drop: bool = False):
     """Leave ``fn`` as Python: scripted callers run it eagerly through prim::PythonOp."""
     def mark(f):
+        if isinstance(f, property):   # a property's getter and setter
+            return property(mark(f.fget) if f.fget else None,
+                            mark(f.fset) if f.fset else None, f.fdel, f.__doc__)
         f._gt_ignore = True
         f._gt_drop = drop
         return f
@@ -92,6 +95,10 @@ def ignore(fn=None, *, drop: bool = False):
 
 
 def unused(fn):
-    """Do not compile ``fn``: a scripted call to it raises when reached."""
+    """Do not compile ``fn``: a scripted call to it raises when reached (for a property, a
+    scripted read of it)."""
+    if isinstance(fn, property):
+        return property(unused(fn.fget) if fn.fget else None,
+                        unused(fn.fset) if fn.fset else None, fn.fdel, fn.__doc__)
     fn._gt_unused = True
     return fn

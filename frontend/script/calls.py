@@ -127,6 +127,9 @@ class CallResolver(Lowerer):
             if cls is not None:
                 return self._interface_call(cls, func.receiver, func.name, e)
             return self._call_method(func.receiver, func.name, e)
+        if isinstance(func, Value) and script_class_of(func.type) is not None:   # obj(x)
+            args, kwargs = self.args_of(e)
+            return self.classes.call_dunder(func, "__call__", args, kwargs, e.pos)
         if isinstance(func, Value) and interface_class(func.type) is not None:
             return self._interface_call(interface_class(func.type), func, "forward", e)
         what = func.type if isinstance(func, Value) else type(func).__name__

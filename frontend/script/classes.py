@@ -38,6 +38,7 @@ with_stmt.py):
 from __future__ import annotations
 
 import inspect
+import typing
 import weakref
 from dataclasses import dataclass, field
 
@@ -107,6 +108,17 @@ def _check_class(cls: type, src, pos) -> None:
         raise src.error(f"the class {cls.__qualname__} cannot be scripted: {why}", pos,
                         "script classes derive from object only; use an nn.Module, or leave "
                         "the code that needs the class to a @graphtorch.jit.ignore function")
+
+
+def _declared_return(fn) -> T.Type:
+    """The return annotation of a method left uncompiled (ignore/unused), else Tensor."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - an annotation Python cannot evaluate: not declared
+        hints = {}
+    if "return" not in hints:
+        return T.TENSOR
+    return type_from_python(hints["return"]) or T.ANY
 
 
 class ClassLowerer(Lowerer):
@@ -181,6 +193,8 @@ class ClassLowerer(Lowerer):
             return self.graph.emit(GET_FIELD, [v], [info.attrs[name]], {"name": name}).output
         member = self._member(cls, name)
         if isinstance(member, property) and member.fget is not None:
+            if getattr(member.fget, "_gt_unused", False):
+                return self._unused(cls, name, member.fget)
             sf = self._property_getter(info, name, member.fget, pos)
             return self.calls.call_function(sf, [v], {}, pos)
         if member is not None and (inspect.isfunction(member) or
@@ -207,6 +221,14 @@ class ClassLowerer(Lowerer):
         cls = script_class_of(v.type)
         info = self.info(cls, pos)
         value = self.exprs.as_value(value, pos)
+        member = self._member(cls, name)
+        if name not in info.attrs and isinstance(member, property) and member.fset is not None:
+            setter = info.methods.get(f"{name}.fset")   # obj.attr = v through a property
+            if setter is None:
+                setter = info.methods[f"{name}.fset"] = self.state.unit.class_function(
+                    cls, name, member.fset, info.type)
+            self.calls.call_function(setter, [v, value], {}, pos)
+            return
         if name not in info.attrs:
             own = info.declaring and self.state.self_class is cls and \
                 self.state.fn.name == "__init__" and v is self.graph.inputs[0]
@@ -246,9 +268,7 @@ class ClassLowerer(Lowerer):
         if getattr(member, "_gt_unused", False):
             return self._unused(cls, name, member)
         if getattr(member, "_gt_ignore", False):
-            ret = type_from_python(getattr(member, "__annotations__", {}).get("return")) \
-                if "return" in getattr(member, "__annotations__", {}) else T.NONE
-            return self.graph.emit(Prim.PythonOp, [v] + args, [ret or T.ANY],
+            return self.graph.emit(Prim.PythonOp, [v] + args, [_declared_return(member)],
                                    {"fn": member, "name": member.__qualname__}).output
         sf = self.method(cls, name, e.pos)
         return self.calls.call_function(sf, [v] + args, kwargs, e.pos)
@@ -267,9 +287,7 @@ class ClassLowerer(Lowerer):
         msg = self.const(f"{cls.__qualname__}.{name} was marked @graphtorch.jit.unused and "
                          f"cannot be called from script")
         self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
-        ann = getattr(fn, "__annotations__", {})
-        ret = type_from_python(ann["return"]) if "return" in ann else None
-        return self.graph.emit(Prim.Uninitialized, [], [ret or T.TENSOR]).output
+        return self.graph.emit(Prim.Uninitialized, [], [_declared_return(fn)]).output
 
     def dunder(self, v: Value, name: str, args: list[Value], pos) -> Value | None:
         """``v.<name>(*args)`` when ``v``'s class defines the dunder ``name``, else None."""
@@ -278,6 +296,15 @@ class ClassLowerer(Lowerer):
             return None
         sf = self.method(cls, name, pos)
         return self.calls.call_function(sf, [v] + args, {}, pos)
+
+    def call_dunder(self, v: Value, name: str, args: list, kwargs: dict, pos) -> Value:
+        """``v.<name>(args, **kwargs)`` for a dunder the syntax calls (``obj(x)``:
+        ``__call__``); refused when the class does not define it."""
+        cls = script_class_of(v.type)
+        if not inspect.isfunction(self._member(cls, name)):
+            raise self.src.error(f"a {cls.__qualname__} object is not callable: its class "
+                                 f"defines no {name}", pos, f"define {name} on the class")
+        return self.calls.call_function(self.method(cls, name, pos), [v] + args, kwargs, pos)
 
     def binary(self, op: str, a: Value, b: Value, pos) -> Value | None:
         """``a op b`` with an object operand: its dunder (None when neither has one)."""

@@ -373,6 +373,11 @@ class ExpressionLowerer(Lowerer):
                 return self.const(not static)
             return self.scalar("prim::not", [self.condition(e.operand)], T.BOOL)
         v = self.lower_value(e.operand)
+        if script_class_of(v.type) is not None:   # -obj: __neg__, +obj: __pos__, ~obj
+            name = {"-": "__neg__", "+": "__pos__", "~": "__invert__"}[e.op]
+            out = self.classes.dunder(v, name, [], e.pos)
+            if out is not None:
+                return out
         if e.op == "+":
             return v
         if is_tensor(v.type):
@@ -581,6 +586,14 @@ class ExpressionLowerer(Lowerer):
             return self.scalar("prim::ne", [n, self.const(0)], T.BOOL)
         if isinstance(v.type, T.OptionalType):
             return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
+        if script_class_of(v.type) is not None:   # as Python: __bool__, else __len__ != 0
+            b = self.classes.dunder(v, "__bool__", [], e.pos)
+            if b is not None:
+                return b
+            n = self.classes.dunder(v, "__len__", [], e.pos)
+            if n is not None:
+                return self.scalar("prim::ne", [n, self.const(0)], T.BOOL)
+            return self.const(True)
         raise self.src.error(f"a value of type {v.type} cannot be used as a condition", e.pos)
 
     # --- iteration --------------------------------------------------------------------------------

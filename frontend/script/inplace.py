@@ -119,10 +119,17 @@ class InplaceLowerer(Lowerer):
         other = self.exprs.lower_value(s.value)
         if isinstance(current.type, T.TensorType):
             new = self._inplace_binop(s.op, current, other, s.pos)
-        elif isinstance(target, S.Name) and isinstance(current.type, T.ListType) and \
-                s.op == "+":
+        elif isinstance(current.type, T.ListType) and (
+                s.op == "+" or s.op == "*" and other.type in (T.INT, T.BOOL)):
+            # NOTE: as Python's list.__iadd__ / __imul__: the same list, changed in place
+            if s.op == "*":
+                repeated = self.exprs.binop("*", current, other, s.pos)
+                self.scalar("prim::list_clear", [current], None)
+                other = repeated
             self.scalar("prim::list_extend", [current, other], None)
-            return
+            if isinstance(target, S.Name):
+                return
+            new = current
         elif script_class_of(current.type) is not None:   # __iadd__, else __add__
             new = self.classes.augmented(s.op, current, other, s.pos)
         else:

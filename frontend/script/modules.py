@@ -7,6 +7,7 @@ import inspect
 
 from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
+from graphtorch.frontend.script.class_types import class_type, is_script_class
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.expressions import _is_constant
 from graphtorch.frontend.script.interfaces import (
@@ -16,7 +17,7 @@ from graphtorch.frontend.script.interfaces import (
 )
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
-from graphtorch.frontend.script_module import ScriptModule
+from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -223,6 +224,10 @@ class ModuleLowerer(Lowerer):
                     self.const(list(val))
             if inspect.isfunction(val) and (val.__module__ or "").startswith("graphtorch."):
                 return PyObj(val)   # e.g. a Transformer layer's activation (F.relu): inlined
+            if isinstance(val, ScriptFunction):
+                return PyObj(val)   # self.fn(x): a call of the compiled function
+            if is_script_class(type(val)):
+                return self._object_attribute(ref, attr, val)
             raise self.src.error(f"module attribute '{attr}' has a type script does not "
                                  f"support ({type(val).__name__})", pos,
                                  "mark the method using it @graphtorch.jit.ignore")
@@ -238,6 +243,16 @@ class ModuleLowerer(Lowerer):
             hint = (f"script sees the attributes set in __init__ (self.{attr} = ...), the "
                     f"submodules, parameters, buffers and methods")
         raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos, hint)
+
+    def _object_attribute(self, ref: ModuleRef, attr: str, val) -> Value:
+        """``self.obj``, an object of a script class: the compiled module holds the very
+        object (a constant attribute read at run time, so every change made to it through any
+        reference is seen), and the graph reads it with ``prim::GetAttr``."""
+        sm = self.state.unit.script_module(ref.module)
+        if sm._gt_constants.get(attr) is not val:
+            sm._set_constant(attr, val)
+        return self.graph.emit(Prim.GetAttr, [ref.value], [class_type(type(val))],
+                               {"name": attr}).output
 
     def _rnn_flat_weights(self, ref: ModuleRef) -> Value:
         """A recurrent layer's weights as a compile-time tuple: one tuple per layer, one per

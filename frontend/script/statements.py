@@ -65,6 +65,10 @@ class StatementLowerer(Lowerer):
                                                         f"{self.src.file_line(t.pos)}")
             elif isinstance(t, S.Subscript) and not isinstance(t.index, (S.Slice, S.Tuple)):
                 container = self.exprs.lower_value(t.value)
+                if script_class_of(container.type) is not None and self.classes.dunder(
+                        container, "__delitem__", [self.exprs.lower_value(t.index)],
+                        t.pos) is not None:
+                    continue
                 if not isinstance(container.type, (T.ListType, T.DictType)):
                     raise self.src.error(f"del of an element needs a list or a dict, not "
                                          f"{container.type}", t.pos,

@@ -3,6 +3,8 @@ shared with Python; every scripted result is compared with Python running the sa
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 import graphtorch as gt
@@ -274,3 +276,105 @@ def test_refusals_name_the_class_and_point_at_the_code(fn, message, at):
     assert str(err).splitlines()[0].startswith(message)
     assert err.source_line[err.column - 1:].startswith(at) or at in err.source_line
     assert err.hint
+
+
+# -- more dunders, properties, module attributes, augmented assignment -----------------------------
+class Vec:
+    def __init__(self, xs: list[int]):
+        self.xs = xs
+
+    def __neg__(self) -> Vec:
+        return Vec([-x for x in self.xs])
+
+    def __bool__(self) -> bool:
+        return len(self.xs) > 1
+
+    def __delitem__(self, i: int) -> None:
+        self.xs.pop(i)
+
+    def __call__(self, k: int) -> int:
+        return self.xs[k] * 10
+
+    def __iadd__(self, v: int) -> Vec:
+        self.xs.append(v)
+        return self
+
+    @property
+    def total(self) -> int:
+        return sum(self.xs)
+
+    @total.setter
+    def total(self, v: int) -> None:
+        self.xs = [v]
+
+    @gt.jit.unused
+    def not_compiled(self) -> int:
+        return next(iter(self.xs))   # noqa: RUF015 - never compiled
+
+
+def vec_ops(xs: list[int]) -> list[int]:
+    v = Vec(xs)
+    alias = v
+    v += 7                     # __iadd__ returns self: the same object
+    out = [int(alias is v), (-v).xs[0], v(0), v.total, int(bool(v))]
+    if v:
+        del v[0]
+    out.append(len(v.xs))
+    v.total = 4                # the property's setter
+    out += v.xs
+    return out
+
+
+def list_augmented(n: int) -> list[int]:
+    c = [1, 2]
+    alias = c
+    c *= n                     # list.__imul__: in place, the alias sees it
+    c += [5]
+    return alias + [int(alias is c)]
+
+
+def calls_unused(xs: list[int], flag: bool) -> int:
+    v = Vec(xs)
+    if flag:
+        return v.not_compiled()
+    return 0
+
+
+@pytest.mark.parametrize("fn,args", [
+    (vec_ops, ([1, 2, 3],)), (vec_ops, ([5],)),
+    (list_augmented, (2,)), (list_augmented, (0,)),
+    (calls_unused, ([1], False)),
+])
+def test_more_scripted_equals_python(fn, args):
+    """Each run gets its own copy of the arguments: both change the list they are given."""
+    assert gt.jit.script(fn)(*copy.deepcopy(args)) == fn(*copy.deepcopy(args))
+
+
+def test_unused_method_raises_when_reached():
+    with pytest.raises(Exception, match="Vec.not_compiled was marked @graphtorch.jit.unused"):
+        gt.jit.script(calls_unused)([1], True)
+
+
+@gt.jit.script
+def tripled(x: gt.Tensor) -> gt.Tensor:
+    return x * 3
+
+
+class Holder(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.counter = Counter(10)
+        self.fn = tripled
+
+    def forward(self, x: gt.Tensor, n: int) -> gt.Tensor:
+        return self.fn(x) + self.counter.bump(n)
+
+
+def test_module_attributes_holding_objects_and_script_functions():
+    eager, compiled = Holder(), Holder()
+    sm = gt.jit.script(compiled)
+    x = gt.ones(2)
+    for n in (1, 2):
+        gt.testing.assert_close(sm(x, n), eager(x, n))
+    assert sm.counter is compiled.counter                 # the very object, shared
+    assert compiled.counter.history == eager.counter.history == [10, 11, 12]
