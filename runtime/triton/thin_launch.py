@@ -8,7 +8,8 @@ launcher directly (``CompiledKernel.run(grid, stream, function, packed_metadata,
 
 The specialization key is what Triton specializes on and our caller does not fix: each
 pointer's 16-byte alignment and each integer's class (1, a multiple of 16, 32- or 64-bit).
-Dtypes and constexprs are fixed per :class:`Launch` by the caller's own cache. The thin path is
+Dtypes are fixed per :class:`Launch` by the caller's own cache; the constexprs, ``num_warps``
+and the current device are part of the key too. The thin path is
 used only when the compiled kernel has the attributes it calls and no launch hook is set (a
 profiler's); otherwise, or with ``GT_TRITON_THIN=0``, every call takes Triton's launch.
 """
@@ -48,18 +49,26 @@ def _cupy_stream() -> int:
     return cupy.cuda.get_current_stream().ptr
 
 
+def _cupy_device() -> int:
+    import cupy  # NOTE: as in _cupy_stream
+
+    return cupy.cuda.runtime.getDevice()
+
+
 class Launch:
     """One kernel (a jitted function) and its compiled variants, launched by grid and args.
 
     ``backend``: "interpreter" (numpy arrays, Triton's CPU interpreter) or "cuda".
-    ``stream``: a callable giving the current CUDA stream (CuPy's by default).
+    ``stream`` and ``device``: callables giving the current CUDA stream and device (CuPy's by
+    default); a compiled kernel is loaded on one device, so the device is part of the key.
     """
 
-    def __init__(self, fn, backend: str, path: str = "", stream=None):
+    def __init__(self, fn, backend: str, path: str = "", stream=None, device=None):
         self.fn = fn
         self.backend = backend
         self.path = path
         self.stream = stream or _cupy_stream
+        self.device = device or _cupy_device
         self.compiled: dict = {}     # specialization key -> compiled kernel (False: no thin path)
         self.thin_calls = 0
         self.triton_calls = 0
@@ -69,7 +78,7 @@ class Launch:
             with np.errstate(all="ignore"):
                 self.fn[grid](*ptrs, *ints, **consts)
             return
-        key = (arg_key(ptrs, ints), tuple(consts.values()), num_warps)
+        key = (arg_key(ptrs, ints), tuple(consts.values()), num_warps, self.device())
         kernel = self.compiled.get(key)
         if kernel:
             g = (*grid, 1, 1)

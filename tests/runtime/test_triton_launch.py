@@ -42,8 +42,8 @@ class FakeJit:
         return launch
 
 
-def _launch(fn):
-    return Launch(fn, "cuda", stream=lambda: 77)
+def _launch(fn, device=lambda: 0):
+    return Launch(fn, "cuda", stream=lambda: 77, device=device)
 
 
 def test_first_call_compiles_then_thin():
@@ -119,3 +119,13 @@ def test_a_launch_hook_keeps_tritons_launch(monkeypatch):
     for _ in range(2):
         launch((1,), [Ptr(0)], [5], {"BLOCK": 8}, 4)
     assert [e[0] for e in fn.log] == ["triton"] * 2
+
+
+def test_another_device_compiles_again():
+    fn = FakeJit()
+    current = [0]
+    launch = _launch(fn, device=lambda: current[0])
+    for dev in (0, 0, 1, 1, 0):
+        current[0] = dev
+        launch((1,), [Ptr(0)], [5], {"BLOCK": 8}, 4)
+    assert [e[0] for e in fn.log] == ["triton", "thin", "triton", "thin", "thin"]
