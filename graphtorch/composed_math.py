@@ -9,12 +9,14 @@ those ops. ``functions.py`` re-exports them and ``tensor_api.py`` installs the m
 from __future__ import annotations
 
 import math
+import sys
 from builtins import max as builtins_max
 from builtins import min as builtins_min
 
 from graphtorch import dtypes
 from graphtorch.errors import ShapeError
 from graphtorch.ops import return_types
+from graphtorch.ops.complex_support import refuse_complex
 from graphtorch.ops.creation import tensor as _tensor
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.meta import broadcast_shapes as _broadcast_two
@@ -84,9 +86,11 @@ def ravel(input):  # noqa: A002
 # --- elementwise ----------------------------------------------------------------------------------
 def _as_float(input):
     """Integer and bool tensors as the default float dtype (the result type of PyTorch's
-    float-only unary functions)."""
+    float-only unary functions); complex ones are refused (these compositions are real-only)."""
     if input.dtype.is_floating_point:
         return input
+    if input.dtype.is_complex:
+        refuse_complex(sys._getframe(1).f_code.co_name, input.dtype)
     return input.to(dtypes.get_default_dtype())
 
 
@@ -137,11 +141,13 @@ def logit(input, eps=None):  # noqa: A002
 
 
 def float_power(input, exponent):  # noqa: A002
-    """``input ** exponent`` in float64."""
-    base = input.double() if isinstance(input, Tensor) else float(input)
-    exp = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
+    """``input ** exponent`` in float64 (complex128 when either is complex)."""
+    wide = dtypes.complex128 if any(isinstance(x, complex) or isinstance(x, Tensor) and
+                                    x.is_complex() for x in (input, exponent)) else dtypes.float64
+    base = input.to(wide) if isinstance(input, Tensor) else wide.np.type(input)
+    exp = exponent.to(wide) if isinstance(exponent, Tensor) else wide.np.type(exponent).item()
     if not isinstance(base, Tensor):
-        return _tensor(base, dtype=dtypes.float64) ** exp
+        return _tensor(base, dtype=wide) ** exp
     return base ** exp
 
 
@@ -165,7 +171,9 @@ def isneginf(input):  # noqa: A002
 
 
 def isreal(input):  # noqa: A002
-    """True everywhere (graphtorch tensors are real)."""
+    """True where the imaginary part is 0 (everywhere for a real tensor)."""
+    if input.is_complex():
+        return input.imag == 0
     return input.new_ones(list(input.shape), dtype=dtypes.bool_)
 
 
@@ -578,7 +586,7 @@ def vander(x, N=None, increasing: bool = False):  # noqa: N803 - PyTorch's argum
     if n < 0:
         raise RuntimeError("N must be non-negative.")
     powers = _arange(0, n) if increasing else _arange(n - 1, -1, -1)
-    base = x if x.dtype.is_floating_point else x.to(dtypes.int64)
+    base = x if x.dtype.category >= dtypes.Category.FLOAT else x.to(dtypes.int64)
     return base.unsqueeze(-1) ** powers.to(base.dtype)
 
 

@@ -12,7 +12,7 @@ from graphtorch.autograd.node import AccumulateGrad
 from graphtorch.device import CPU, array_module, as_device, device_of_array
 from graphtorch.errors import ArgumentError, AutogradError, DTypeError
 from graphtorch.ops import dispatch as _dispatch_mod
-from graphtorch.ops.creation import _to_array
+from graphtorch.ops.creation import _infer_dtype, _to_array
 from graphtorch.ops.dispatch import active_tracer as _active_tracer
 from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.registry import REGISTRY
@@ -77,6 +77,10 @@ class Tensor:
                                    f"{min(shape)}: {list(shape)}")
             arr = array_module(dev).empty(shape, dt.np)
         elif len(args) == 1:
+            if dtype is None and isinstance(args[0], (list, tuple)) and \
+                    _infer_dtype(args[0]).is_complex:
+                raise TypeError("must be real number, not complex (the legacy Tensor() "
+                                "constructor makes float tensors; use graphtorch.tensor)")
             arr = _to_array(args[0], dt, dev)
         else:
             raise TypeError(f"Tensor(): expected sizes (ints) or one sequence of data, got "

@@ -221,3 +221,77 @@ def test_abs_meta_is_real():
     z = gt.tensor([3 + 4j])
     assert op.meta(z).dtype is gt.float32 and op(z).dtype is gt.float32
     assert op(z).item() == 5.0
+
+
+def _compare(ours, theirs) -> str | None:
+    """None when ``ours`` equals PyTorch's ``theirs`` (dtype, shape and values), else why not."""
+    import torch
+
+    if isinstance(theirs, torch.Tensor):
+        if not isinstance(ours, gt.Tensor):
+            return f"{type(ours).__name__} instead of a tensor"
+        if str(theirs.dtype) != f"torch.{ours.dtype.name}":
+            return f"dtype {ours.dtype} vs {theirs.dtype}"
+        if tuple(ours.shape) != tuple(theirs.shape):
+            return f"shape {tuple(ours.shape)} vs {tuple(theirs.shape)}"
+        want = theirs.resolve_conj().resolve_neg().detach().numpy()
+        ok = np.allclose(ours.numpy(), want, rtol=1e-4, atol=1e-4, equal_nan=True)
+        return None if ok else "values"
+    if isinstance(theirs, (tuple, list)):
+        if not isinstance(ours, (tuple, list)) or len(ours) != len(theirs):
+            return "a sequence of another length"
+        return next((r for o, t in zip(ours, theirs) if (r := _compare(o, t))), None)
+    return None if ours == theirs else f"{ours!r} vs {theirs!r}"
+
+
+# NOTE: empty_like: uninitialized values; result_type: a dtype object of each framework;
+# Tensor: PyTorch's legacy constructor aliases a tensor argument, graphtorch's copies it as float
+_NOT_COMPARABLE = {"empty_like", "result_type", "Tensor"}
+
+
+@pytest.mark.torch
+def test_every_function_on_complex_inputs_is_pytorch_or_refused():
+    """Each graphtorch.<name> PyTorch also has, on complex inputs PyTorch accepts: the same
+    result as PyTorch, or an error; never a different answer (e.g. the imaginary part dropped
+    by a composition written for real tensors)."""
+    import warnings
+
+    import torch
+
+    rng = np.random.default_rng(0)
+    mat = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(np.complex64)
+    other = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(np.complex64)
+    shapes = ((mat,), (mat, other), (mat[0], other[0]), (mat[0],))
+    names = sorted(n for n in dir(gt) if not n.startswith("_") and hasattr(torch, n)
+                   and callable(getattr(gt, n)) and n not in _NOT_COMPARABLE)
+    compared, bad = 0, []
+    for name in names:
+        for arrays in shapes:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    theirs = getattr(torch, name)(*[torch.tensor(a) for a in arrays])
+                except Exception:  # noqa: BLE001 - PyTorch refuses this call: try the next
+                    continue
+                try:
+                    ours = getattr(gt, name)(*[gt.tensor(a) for a in arrays])
+                except Exception:  # noqa: BLE001 - refused: allowed
+                    break
+            compared += 1
+            problem = _compare(ours, theirs)
+            if problem:
+                bad.append(f"{name}{tuple(a.shape for a in arrays)}: {problem}")
+            break
+    assert not bad, "\n".join(bad)
+    assert compared > 80
+
+
+def test_real_only_compositions_refuse_complex():
+    z = gt.tensor([1 + 2j, -0.5j])
+    for fn in (gt.exp2, gt.sinc, gt.cov):
+        with pytest.raises(DTypeError, match=f'"{fn.__name__}" not implemented for'):
+            fn(z)
+    with pytest.raises(TypeError, match="must be real number, not complex"):
+        gt.Tensor([1j, 2])
+    assert gt.isreal(gt.tensor([1 + 0j, 1j])).tolist() == [True, False]
+    assert gt.float_power(z, 2).dtype is gt.complex128
