@@ -207,6 +207,12 @@ class ClassLowerer(Lowerer):
         raise self.src.error(f"the {cls.__qualname__} object has no attribute or method "
                              f"'{name}'{when}", pos, _HINT)
 
+    def has_attribute(self, v: Value, name: str, pos) -> bool:
+        """``hasattr(obj, "name")``, known while compiling: a declared attribute, or a member
+        the class defines (method, property, constant)."""
+        cls = script_class_of(v.type)
+        return name in self.info(cls, pos).attrs or self._member(cls, name) is not None
+
     def _property_getter(self, info: ClassInfo, name: str, fget, pos):
         key = f"{name}.fget"
         sf = info.methods.get(key)

@@ -561,6 +561,8 @@ class ExpressionLowerer(Lowerer):
             return hasattr(obj.module, name.value)
         if isinstance(obj, PyObj):
             return hasattr(obj.obj, name.value)
+        if isinstance(obj, Value) and script_class_of(obj.type) is not None:
+            return self.classes.has_attribute(obj, name.value, e.pos)
         return None
 
     def _peek(self, e: S.Expr):

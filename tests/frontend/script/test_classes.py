@@ -378,3 +378,15 @@ def test_module_attributes_holding_objects_and_script_functions():
         gt.testing.assert_close(sm(x, n), eager(x, n))
     assert sm.counter is compiled.counter                 # the very object, shared
     assert compiled.counter.history == eager.counter.history == [10, 11, 12]
+
+
+def has_attributes() -> tuple[bool, bool, bool, bool, bool]:
+    c = Counter(1)
+    return hasattr(c, "value"), hasattr(c, "bump"), hasattr(c, "doubled"), \
+        hasattr(c, "nothing"), hasattr(Counter, "twice")
+
+
+def test_hasattr_of_an_object_is_known_while_compiling():
+    sf = gt.jit.script(has_attributes)
+    assert sf() == has_attributes() == (True, True, True, False, True)
+    assert not any(n.kind == "prim::PythonOp" for n in sf.graph.walk())
