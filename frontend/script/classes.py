@@ -37,6 +37,7 @@ with_stmt.py):
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 import weakref
@@ -79,9 +80,16 @@ class ClassInfo:
     methods: dict = field(default_factory=dict)    # name -> ScriptFunction
     init: object = None                            # the compiled __init__ (None: object's)
     declaring: bool = False                        # __init__ is being compiled
+    fields: list | None = None                     # a dataclass: what __init__ takes
 
 
 _INFO: weakref.WeakKeyDictionary[type, ClassInfo] = weakref.WeakKeyDictionary()
+
+
+def _generated_init(cls: type, init) -> bool:
+    """A dataclass's ``__init__`` that ``dataclasses`` generated (it has no source)."""
+    return dataclasses.is_dataclass(cls) and vars(cls).get("__init__") is init and \
+        getattr(getattr(init, "__code__", None), "co_filename", "") == "<string>"
 
 
 def _own_init(cls: type):
@@ -134,6 +142,9 @@ class ClassLowerer(Lowerer):
         _check_class(cls, self.src, pos)
         info = _INFO[cls] = ClassInfo(cls, class_type(cls))
         init = _own_init(cls)
+        if init is not None and _generated_init(cls, init):
+            info.fields = self._dataclass_fields(cls, pos)
+            return info
         if init is None:
             return info
         info.declaring = True
@@ -145,6 +156,61 @@ class ClassLowerer(Lowerer):
         finally:
             info.declaring = False
         return info
+
+    # --- dataclasses: the generated __init__ has no source; script writes it --------------------
+    def _dataclass_fields(self, cls: type, pos) -> list:
+        """[(name, IR type, default or MISSING)] of the fields ``__init__`` takes; each
+        dataclass field (those ``__init__`` skips too) is a declared attribute."""
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception as err:  # noqa: BLE001 - any failure: the annotation is not known
+            raise self.src.error(f"the fields of the dataclass {cls.__qualname__} cannot be "
+                                 f"typed: {err}", pos, "annotate each field with a script "
+                                 "type (int, float, Tensor, List[int] ...)") from None
+        info, out = _INFO[cls], []
+        for f in dataclasses.fields(cls):
+            t = type_from_python(hints.get(f.name))
+            if t is None:
+                del _INFO[cls]
+                raise self.src.error(f"the field {cls.__qualname__}.{f.name} has a type script "
+                                     f"does not support ({hints.get(f.name)})", pos,
+                                     "script types: Tensor, int, float, bool, str, List, "
+                                     "Dict, Tuple, Optional and script classes")
+            info.attrs[f.name] = t
+            if f.default_factory is not dataclasses.MISSING:
+                del _INFO[cls]
+                raise self.src.error(f"the field {cls.__qualname__}.{f.name} has a "
+                                     f"default_factory, which script does not run", pos,
+                                     "give it a constant default, or pass it in")
+            if f.init:
+                out.append((f.name, t, f.default))
+        return out
+
+    def _dataclass_init(self, info: ClassInfo, obj: Value, args: list, kwargs: dict,
+                        pos) -> None:
+        """The generated ``__init__``: each field from its argument or default, in order;
+        then ``__post_init__`` if the class defines one."""
+        name = info.cls.__qualname__
+        if len(args) > len(info.fields):
+            raise self.src.error(f"{name}() takes {len(info.fields)} argument(s) but "
+                                 f"{len(args)} were given", pos)
+        given = dict(zip([f[0] for f in info.fields], args))
+        for k, v in kwargs.items():
+            if k in given or k not in info.attrs:
+                raise self.src.error(f"{name}() got an unexpected or repeated argument '{k}'",
+                                     pos)
+            given[k] = v
+        for field_name, t, default in info.fields:
+            if field_name in given:
+                v = given[field_name]
+            elif default is not dataclasses.MISSING:
+                v = self.exprs.py_constant(default, pos)
+            else:
+                raise self.src.error(f"{name}() is missing argument '{field_name}'", pos)
+            v = self.exprs.coerce(v, t, pos, f"field '{field_name}'")
+            self.graph.emit(SET_FIELD, [obj, v], [], {"name": field_name})
+        if inspect.isfunction(self._member(info.cls, "__post_init__")):
+            self.dunder(obj, "__post_init__", [], pos)
 
     def _member(self, cls: type, name: str):
         """What the class defines as ``name`` (a function, staticmethod, classmethod, property),
@@ -178,7 +244,9 @@ class ClassLowerer(Lowerer):
                                  f"(recursive construction is not supported in script)", e.pos)
         args, kwargs = self.calls.args_of(e)
         obj = self.graph.emit(CREATE_OBJECT, [], [info.type]).output
-        if info.init is not None:
+        if info.fields is not None:
+            self._dataclass_init(info, obj, args, kwargs, e.pos)
+        elif info.init is not None:
             self.calls.call_function(info.init, [obj] + args, kwargs, e.pos)
         elif args or kwargs:
             raise self.src.error(f"{cls.__qualname__}() takes no arguments (it has no "
@@ -235,6 +303,10 @@ class ClassLowerer(Lowerer):
                     cls, name, member.fset, info.type)
             self.calls.call_function(setter, [v, value], {}, pos)
             return
+        params = getattr(cls, "__dataclass_params__", None)
+        if params is not None and params.frozen and name in info.attrs:
+            raise self.src.error(f"cannot assign to field '{name}' of the frozen dataclass "
+                                 f"{cls.__qualname__}", pos, "build a new object instead")
         if name not in info.attrs:
             own = info.declaring and self.state.self_class is cls and \
                 self.state.fn.name == "__init__" and v is self.graph.inputs[0]

@@ -4,6 +4,7 @@ shared with Python; every scripted result is compared with Python running the sa
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -390,3 +391,53 @@ def test_hasattr_of_an_object_is_known_while_compiling():
     sf = gt.jit.script(has_attributes)
     assert sf() == has_attributes() == (True, True, True, False, True)
     assert not any(n.kind == "prim::PythonOp" for n in sf.graph.walk())
+
+
+# -- dataclasses: script writes the generated __init__ ------------------------------------------
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: float = 1.5
+    tag: str = "p"
+
+    def norm1(self) -> float:
+        return abs(self.x) + abs(self.y)
+
+
+@dataclasses.dataclass
+class Bag:
+    items: list[int]
+    size: int = 0
+
+    def __post_init__(self):
+        self.size = len(self.items)
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    v: int
+
+
+def dataclass_use(a: int) -> tuple[float, float, str, int, int]:
+    p = Point(a)
+    q = Point(a, y=-2.0, tag="q")
+    p.y = 3.0
+    return p.norm1(), q.norm1(), q.tag, Bag([a, a, 1]).size, Frozen(a).v
+
+
+def assigns_frozen(a: int) -> int:
+    f = Frozen(a)
+    f.v = 2
+    return f.v
+
+
+def test_dataclasses():
+    assert gt.jit.script(dataclass_use)(-4) == dataclass_use(-4)
+    out = gt.jit.script(make_point)(2)
+    assert out == Point(2, 1.5, "p") and type(out) is Point   # Python's __eq__ on the result
+    with pytest.raises(ScriptError, match="cannot assign to field 'v' of the frozen dataclass"):
+        gt.jit.script(assigns_frozen)
+
+
+def make_point(a: int) -> Point:
+    return Point(a)
