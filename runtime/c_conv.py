@@ -4,22 +4,32 @@ The eager kernels (``ops/conv_kernels.py``) are im2col + BLAS: right for wide la
 layer (LeNet's 1->6 and 6->16 5x5 convolutions) spends its time writing and re-reading the
 column matrix (25x the input) and in GEMMs of 6 or 16 rows. Here the C source is generated per
 layer geometry (channels, kernel, padded input and output sizes are constants, the batch is an
-argument), so the compiler unrolls the taps and keeps a block of output rows in registers:
+argument; cached on disk like every generated kernel) with GCC vector types of 64 bytes, and the
+compiler unrolls the taps and keeps the sums in registers. Two layouts:
 
-- **forward**: per sample and output row, a block of up to 8 output channels is accumulated
-  over (input channel, kernel row, kernel column): each input row segment is loaded once for
-  the whole block; the bias starts the sums;
-- **weight gradient**: per (pair of output channels, input channel, kernel row), one register
-  vector per kernel column sums ``g[n, o, i, :] * x[n, c, i + a, b : b + wo]`` over the batch
-  and the output rows; one horizontal sum at the end.
+- **output channels across the lanes** (their number a multiple of the lanes, 16 float32 / 8
+  float64): the forward keeps one output row's sums (WO positions x O channels) in registers,
+  each weight vector (transposed to (C, KH, KW, O)) serving the whole row; the weight gradient
+  keeps, per (input channel, kernel row), one vector per kernel column, summing ``x * g`` with
+  the output gradient transposed to (N, HO, WO, O);
+- **flat shift** (other channel counts): on a padded plane of width WP, tap (a, b) is a shift of
+  the flattened plane by ``a * WP + b``, so positions ``f = i * WP + j`` run as long contiguous
+  vectors (the columns WO..WP-1 are computed and dropped); the forward accumulates up to 8
+  output channels per loaded input vector, the weight gradient up to 2, reading the output
+  gradient zero-padded to width WP. Those padded zeros meet real inputs: a non-finite input
+  makes NaN there, so a non-finite weight gradient is recomputed by the eager kernel.
 
-Both read the input zero-padded (numpy pads it, as the eager kernel does) and sum every product
-the textbook definition has, in another order (float rounding differs from BLAS's as BLAS's
-differs between builds). Other geometries (stride, dilation, groups, 1-D/3-D, other dtypes, no
-compiler) run the eager kernels. Registered as plan-local kernels (``plan_kernels.KERNELS``).
+The zero-padded input and output gradient live in scratch buffers kept per thread and layout:
+only their interiors are rewritten at each call, so a training loop faults in no fresh pages
+for them. The kernels sum every product the textbook definition has, in another order (float
+rounding differs from BLAS's as BLAS's differs between builds). Other geometries (stride,
+dilation, groups, 1-D/3-D, large layers, other dtypes, no compiler) run the eager kernels.
+Registered as plan-local kernels (``plan_kernels.KERNELS``).
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -281,12 +291,34 @@ def _chunk(dt) -> int:
     return 2 * 64 // np.dtype(dt).itemsize  # F: positions per chunk (two 64-byte vectors)
 
 
+_SCRATCH = threading.local()
+MAX_SCRATCH = 8  # buffers kept per thread
+
+
+def _zeroed(role: tuple, size: int, dtype) -> np.ndarray:
+    """A flat zero-filled buffer of ``size`` elements for one layout (``role``: what is written
+    where); its callers rewrite only the positions they wrote last time (padding and dropped
+    columns stay zero). Kept per thread and layout, so a training loop does not fault in fresh
+    pages for it at every call."""
+    cache = getattr(_SCRATCH, "buffers", None)
+    if cache is None:
+        cache = _SCRATCH.buffers = {}
+    key = (role, size, np.dtype(dtype))
+    buf = cache.get(key)
+    if buf is None:
+        if len(cache) >= MAX_SCRATCH:
+            cache.pop(next(iter(cache)))
+        buf = cache[key] = np.zeros(size, dtype)
+    return buf
+
+
 def _padded(x, pads, slack: int):
     """``x`` (N, C, H, W) zero-padded by ``pads`` as a flat C-contiguous array with ``slack``
-    zeros after it (the kernels read past the last plane's end into it), and (hp, wp)."""
+    zeros after it (the kernels read past the last plane's end into it), and (hp, wp). A
+    scratch buffer: valid until the next call of this geometry on this thread."""
     n, c, h, w = x.shape
     hp, wp = h + sum(pads[0]), w + sum(pads[1])
-    flat = np.zeros(n * c * hp * wp + slack, x.dtype)
+    flat = _zeroed(("x", x.shape, tuple(map(tuple, pads))), n * c * hp * wp + slack, x.dtype)
     flat[:n * c * hp * wp].reshape(n, c, hp, wp)[:, :, pads[0][0]:pads[0][0] + h,
                                                  pads[1][0]:pads[1][0] + w] = x
     return flat, hp, wp
@@ -351,7 +383,7 @@ def conv_weight_grad(xp, x, g, weight_size, stride, padding, dilation, groups):
                 length = dims["HO"] * wp
                 lp = -(-length // f) * f
                 xflat, _, _ = _padded(x, pads, lp - length + 2 * f + kh * wp + kw)
-                gz = np.zeros((n, o, lp), x.dtype)
+                gz = _zeroed(("g", g.shape, wp, lp), n * o * lp, x.dtype).reshape(n, o, lp)
                 gz[:, :, :length].reshape(n, o, dims["HO"], wp)[..., :dims["WO"]] = g
                 dw = np.empty((o, x.shape[1], kh, kw), x.dtype)
                 fn = _function(_WEIGHT_GRAD, x.dtype, False, dims, 2)

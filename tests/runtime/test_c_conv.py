@@ -115,3 +115,17 @@ def test_compiled_training_step_with_c_convolutions_equals_eager():
         grads.append([p.grad.numpy().copy() for p in m.parameters()])
     for got, want in zip(grads[2], grads[0]):
         _close(got, want, np.float32)
+
+
+@needs_cc
+def test_scratch_buffers_of_one_gradient_shape_and_other_layouts_stay_apart():
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
+    # both gradients are (1, 2, 4, 4) in a 32-position plane; the padded widths differ (6, 7)
+    cases = [(rng.standard_normal((1, 1, 6, 6)).astype(np.float32), [3, 3]),
+             (rng.standard_normal((1, 1, 6, 7)).astype(np.float32), [3, 4])]
+    for _ in range(2):
+        for x, kernel in cases:
+            args = (kernel, [1, 1], [0, 0, 0, 0], [1, 1], 1)
+            _close(c_conv.conv_weight_grad(np, x, g, *args), WEIGHT_GRAD(np, x, g, *args),
+                   np.float32)
