@@ -312,9 +312,6 @@ def write_out(name: str, result, out, inputs):
     return out
 
 
-_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
-                     "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
-                     "bool": "Bool"}
 
 
 def write_outs(name: str, result, out, inputs):
@@ -328,7 +325,7 @@ def write_outs(name: str, result, out, inputs):
 
 
 def _torch_type_name(dt) -> str:
-    return _TORCH_TYPE_NAMES.get(dt.name, dt.name)
+    return dtypes.SCALAR_TYPE_NAMES.get(dt.name, dt.name)
 
 
 def _with_out(op):

@@ -185,6 +185,11 @@ class CallResolver(Lowerer):
             if k == "input" and schema.args and schema.args[0].name == "self" and \
                     not any(a.name == "input" for a in schema.args):
                 k = "self"      # TorchScript accepts `input=` for a schema's self: ceil(input=x)
+            if k == "out" and not any(a.name == "out" for a in schema.args):
+                raise self.src.error(f"{name}(): out= arguments are not supported in script",
+                                     pos, "assign the result instead (t = op(...)), or copy it "
+                                     "into the tensor with t.copy_(result) when the shapes "
+                                     "match")
             try:
                 i = schema.arg_index(k)
             except KeyError:
