@@ -287,6 +287,12 @@ def _plain(v, gt, torch):
         return ("object", type(v).__name__)
     if hasattr(v, "value") and hasattr(v, "name") and type(v).__name__ != "str":
         return ("enum", v.name, v.value)  # Enum members of the two module copies
+    if isinstance(getattr(v, "__dict__", None), dict) and not isinstance(v, type) and \
+            type(v).__module__.startswith("case_"):
+        # NOTE: an object of a user class of the two module copies: its class and attributes
+        # (checkScript's assertEqual asks the class's __eq__; equal attributes are stricter)
+        return ("user-object", type(v).__qualname__,
+                tuple((k, _plain(x, gt, torch)) for k, x in sorted(vars(v).items())))
     return v
 
 
@@ -314,6 +320,10 @@ def _same(a, b, rtol: float, atol: float) -> bool:
     if isinstance(a, tuple) and a and a[0] == "seq":
         return (isinstance(b, tuple) and b and b[0] == "seq" and len(a[1]) == len(b[1])
                 and all(_same(x, y, rtol, atol) for x, y in zip(a[1], b[1])))
+    if isinstance(a, tuple) and a and a[0] == "user-object":
+        return (isinstance(b, tuple) and b and b[0] == "user-object" and a[1] == b[1]
+                and [k for k, _ in a[2]] == [k for k, _ in b[2]]
+                and all(_same(x, y, rtol, atol) for (_, x), (_, y) in zip(a[2], b[2])))
     if isinstance(a, tuple) and a and a[0] == "dict":
         return (isinstance(b, tuple) and b and b[0] == "dict" and len(a[1]) == len(b[1])
                 and all(_same(ka, kb, rtol, atol) and _same(va, vb, rtol, atol)
