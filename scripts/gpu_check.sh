@@ -16,7 +16,8 @@
 #      compiled plan on CUDA tensors, thin launches, CUDA graphs; pytest-xdist -n 4)  100 s
 #   4. the registry matrix's cuda column (tests/ops/test_registry_cuda.py)             70 s
 #      meanwhile, in the background: the CPU interpreter tests of the same kernels
-#      under this machine's Triton version (test_triton*.py)                      (waited for)
+#      and the sm_90 compile checks under this machine's Triton version
+#      (test_triton*.py)                                                          (waited for)
 #   5. benchmarks/gpu.py --strict: the six targets, graphtorch vs torch eager
 #      and torch.compile side by side                                                130 s
 # Results are printed; with $OUT set, the benchmark JSON and the logs also land there.
@@ -83,7 +84,8 @@ EOF
 # the CPU interpreter tests need no GPU: they run beside steps 3 and 4
 timeout 150 "${PYTEST[@]}" tests/runtime/test_triton.py tests/runtime/test_triton_registry.py \
   tests/runtime/test_triton_rows.py tests/runtime/test_triton_plan.py \
-  tests/runtime/test_triton_launch.py > "$OUTDIR/cpu_tests.log" 2>&1 &
+  tests/runtime/test_triton_launch.py tests/runtime/test_triton_compile.py \
+  > "$OUTDIR/cpu_tests.log" 2>&1 &
 CPU_TESTS=$!
 
 step "3. GPU tests (Triton backend)"
