@@ -11,6 +11,7 @@ import pytest
 import graphtorch as gt
 from graphtorch.errors import ArgumentError, ScriptError, UnsupportedError
 from graphtorch.ir import types as T
+from graphtorch.runtime.executor import explain_plans
 from graphtorch.runtime.objects import CREATE_OBJECT, GET_FIELD, SET_FIELD
 
 
@@ -441,3 +442,10 @@ def test_dataclasses():
 
 def make_point(a: int) -> Point:
     return Point(a)
+
+
+def test_the_plan_runs_objects_on_the_interpreter_and_says_why():
+    sf = gt.jit.script(construct_and_call)
+    text = explain_plans(sf, (3, 4))
+    assert "plan: interpreter (objects of scripted classes" in text
+    assert [sf(3, 4) for _ in range(3)] == [construct_and_call(3, 4)] * 3
