@@ -89,7 +89,18 @@ class Launch:
         self.triton_calls += 1
         compiled = self.fn[grid](*ptrs, *ints, **consts, num_warps=num_warps)
         if kernel is None:
-            self.compiled[key] = thin_capable(compiled)
+            in_order = self._in_order(len(ptrs) + len(ints), consts)
+            self.compiled[key] = thin_capable(compiled) if in_order else False
+
+    def _in_order(self, n_positional: int, consts: dict) -> bool:
+        """Whether the kernel's parameters are the positional arguments then ``consts``, in
+        that order: the thin path passes every argument positionally (as ``JITFunction.run``
+        passes its bound arguments)."""
+        names = getattr(self.fn, "arg_names", None)
+        if names is None:
+            return True
+        return len(names) == n_positional + len(consts) and \
+            list(names[n_positional:]) == list(consts)
 
     def describe(self) -> str:
         return f"{self.thin_calls} thin / {self.triton_calls} Triton launches"

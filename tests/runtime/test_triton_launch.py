@@ -4,7 +4,12 @@ kernel: which calls take Triton's launch, which the precompiled one, with what a
 from __future__ import annotations
 
 import pytest
+from test_triton import chain_graph
 
+import graphtorch
+from graphtorch.runtime.triton import run_fusion_group
+from graphtorch.runtime.triton.launch import _KERNELS
+from graphtorch.runtime.triton.rows import kernel_for, plan_launch
 from graphtorch.runtime.triton.thin_launch import Launch, arg_key, int_class
 
 
@@ -129,3 +134,64 @@ def test_another_device_compiles_again():
         current[0] = dev
         launch((1,), [Ptr(0)], [5], {"BLOCK": 8}, 4)
     assert [e[0] for e in fn.log] == ["triton", "thin", "triton", "thin", "thin"]
+
+
+def test_key_separates_what_triton_specializes_on():
+    # the thin key must tell apart any two arguments that Triton's own specializer (the one
+    # JITFunction.run consults) compiles differently, or a thin launch would reuse a kernel
+    # compiled for the other case
+    libtriton = pytest.importorskip("triton._C.libtriton")
+    specialize = getattr(libtriton, "native_specialize_impl", None)
+    if specialize is None:   # pragma: no cover - a Triton before the native specializer
+        pytest.skip("this Triton has no native_specialize_impl to compare with")
+    base = pytest.importorskip("triton.backends.compiler").BaseBackend
+
+    def triton_view(arg):
+        return specialize(base, arg, False, True, True)
+
+    ints = [0, 1, 2, 15, 16, 17, 32, 1000, 1008, 2**31 - 16, 2**31 - 1, 2**31, 2**40, -1, -16]
+    for a in ints:
+        for b in ints:
+            if arg_key([], [a]) == arg_key([], [b]):
+                assert triton_view(a) == triton_view(b), (a, b)
+
+    class Arg(Ptr):
+        dtype = "float32"
+
+    ptrs = [0, 8, 16, 64, 4096 + 4, 4096 + 16]
+    for a in ptrs:
+        for b in ptrs:
+            if arg_key([Arg(a)], []) == arg_key([Arg(b)], []):
+                assert triton_view(Arg(a)) == triton_view(Arg(b)), (a, b)
+
+
+def test_parameters_out_of_order_keep_tritons_launch():
+    fn = FakeJit()
+    fn.arg_names = ["x", "BLOCK", "n"]    # a constexpr before a positional parameter
+    launch = _launch(fn)
+    for _ in range(2):
+        launch((1,), [Ptr(0)], [5], {"BLOCK": 8}, 4)
+    assert [e[0] for e in fn.log] == ["triton"] * 2
+    fn = FakeJit()
+    fn.arg_names = ["x", "n", "BLOCK"]
+    launch = _launch(fn)
+    for _ in range(2):
+        launch((1,), [Ptr(0)], [5], {"BLOCK": 8}, 4)
+    assert [e[0] for e in fn.log] == ["triton", "thin"]
+
+
+def test_generated_kernels_take_their_arguments_in_launch_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("GT_CACHE_DIR", str(tmp_path))
+    spec, _, consts, _ = plan_launch("layer_norm", (4, 100), "float32", "interpreter",
+                                     weight=True, bias=True)
+    rows = kernel_for(spec, "interpreter")
+    assert Launch(rows.fn, "cuda")._in_order(4 + 3, consts)        # x y w b, rows n sx
+    g = chain_graph("mul", "tanh", "add")
+    x = graphtorch.randn(4, 3)
+    run_fusion_group(g, [x.t(), 0.5])                                # strided, a float scalar
+    (kernel,) = [k for k in _KERNELS.values() if k.path.startswith(str(tmp_path))]
+    assert kernel.source.strided_args and kernel.source.float_args
+    src = kernel.source
+    n_positional = len(src.tensor_args) + len(src.out_dtypes) + 1 + len(src.int_args) + 1 \
+        + 2 + 2 * len(src.strided_args)   # pointers, scalars buffer, ints, n, sizes, strides
+    assert Launch(kernel.fn, "cuda")._in_order(n_positional, {"BLOCK": 1024})
