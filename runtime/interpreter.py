@@ -28,7 +28,12 @@ from graphtorch.ops.dispatch import active_tracer, dispatch
 from graphtorch.ops.indexing import write_at
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime.objects import OBJECT_HANDLERS, context_depth, unwind_contexts
+from graphtorch.runtime.objects import (
+    OBJECT_HANDLERS,
+    context_depth,
+    object_method,
+    unwind_contexts,
+)
 from graphtorch.tensor import Tensor
 
 _FORMATTER = string.Formatter()
@@ -155,6 +160,10 @@ def _call_method(interp, node, args, env):
     if not args:
         raise GraphError("prim::CallMethod without the object to call it on")
     obj, rest = args[0], args[1:]
+    fn = object_method(obj, node.attrs["name"])
+    if fn is not None:   # an object of a script class behind an interface (objects.py)
+        out = interp.run(fn.graph, [obj] + list(rest))
+        return out[0] if len(out) == 1 else tuple(out)
     method = module_method(obj, node.attrs["name"])
     if isinstance(method, CompiledMethod):
         out = interp.run(method.graph, [obj] + list(rest))

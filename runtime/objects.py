@@ -24,6 +24,7 @@ The node kinds (docs/ir.md):
 from __future__ import annotations
 
 import threading
+import weakref
 
 from graphtorch.errors import GraphError
 from graphtorch.ir.compilation_unit import resolve_function
@@ -137,6 +138,23 @@ def _exit_context(interp, node, args, env):
         raise GraphError("prim::exit_context: the object is not the innermost entered context")
     stack.pop()
     return None
+
+
+# The compiled methods of script classes that objects may be called through by name: an object
+# behind a jit.interface (prim::CallMethod dispatches at run time). Filled by the compiler when
+# it casts an object to an interface; never from a loaded file.
+_METHODS: weakref.WeakKeyDictionary[type, dict] = weakref.WeakKeyDictionary()
+
+
+def register_method(cls: type, name: str, fn) -> None:
+    """Make ``prim::CallMethod[name=name]`` on an object of ``cls`` run ``fn`` (a compiled
+    function taking the object first)."""
+    _METHODS.setdefault(cls, {})[name] = fn
+
+
+def object_method(obj, name: str):
+    """The compiled method ``name`` of ``obj``'s script class, or None."""
+    return _METHODS.get(type(obj), {}).get(name) if isinstance(name, str) else None
 
 
 OBJECT_HANDLERS = {CREATE_OBJECT: _create_object, GET_FIELD: _get_field, SET_FIELD: _set_field,

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.class_types import class_type, script_class_of
+from graphtorch.frontend.script.interfaces import declared_methods, interface_class
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod
 from graphtorch.ir import types as T
@@ -59,6 +60,7 @@ from graphtorch.runtime.objects import (
     GET_FIELD,
     SET_FIELD,
     SORT_OBJECTS,
+    register_method,
 )
 
 BINARY_DUNDERS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv",
@@ -437,6 +439,23 @@ class ClassLowerer(Lowerer):
         bind_function(self.graph, lt)
         self.graph.emit(SORT_OBJECTS, [lst, reverse], [], {"lt": lt.qualified_name})
         return lst
+
+    # --- interfaces ---------------------------------------------------------------------------
+    def as_interface(self, v: Value, iface_type: T.Type, pos) -> Value:
+        """``v`` (an object) where the interface ``iface_type`` is expected: the class must
+        define each declared method; they are compiled now, and a call through the interface
+        (``prim::CallMethod``) runs them (runtime/objects.py)."""
+        cls, iface = script_class_of(v.type), interface_class(iface_type)
+        missing = [m for m in declared_methods(iface)
+                   if not inspect.isfunction(self._member(cls, m))]
+        if missing:
+            raise self.src.error(f"{cls.__qualname__} does not implement the interface "
+                                 f"{iface.__qualname__}: it has no method "
+                                 f"{', '.join(missing)}", pos,
+                                 f"define {', '.join(missing)} on {cls.__qualname__}")
+        for m in declared_methods(iface):
+            register_method(cls, m, self.method(cls, m, pos))
+        return self.graph.emit(Prim.unchecked_cast, [v], [iface_type]).output
 
     # --- with -----------------------------------------------------------------------------------
     def enter_context(self, v: Value, target: S.Expr | None, pos) -> Value:

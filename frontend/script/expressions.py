@@ -15,6 +15,7 @@ from graphtorch.frontend.script.enums import (
     members,
     value_type,
 )
+from graphtorch.frontend.script.interfaces import interface_class
 from graphtorch.frontend.script.language import jit_isinstance
 from graphtorch.frontend.script.named_tuples import fields_of
 from graphtorch.frontend.script.state import Lowerer
@@ -122,6 +123,8 @@ class ExpressionLowerer(Lowerer):
             return v    # an empty list literal takes the expected element type
         if isinstance(t, T.TensorType) and isinstance(v.type, T.TensorType):
             return v
+        if script_class_of(v.type) is not None and interface_class(t) is not None:
+            return self.classes.as_interface(v, t, pos)
         raise self.src.error(f"{what} is declared as {t}, but the value has type {v.type}",
                              pos, "convert the value, or declare the type it has")
 
@@ -176,6 +179,9 @@ class ExpressionLowerer(Lowerer):
         vals = [self.lower_value(x) for x in e.elts]
         elem = expected.elem if isinstance(expected, T.ListType) else None
         for v in vals:
+            if elem is not None and interface_class(elem) is not None and \
+                    script_class_of(v.type) is not None:
+                continue    # an object where a list of an interface is expected: coerced
             elem = v.type if elem is None else T.unify(elem, v.type)
             if elem is None:
                 raise self.src.error("list elements have types that do not unify", e.pos,

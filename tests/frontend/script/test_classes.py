@@ -449,3 +449,51 @@ def test_the_plan_runs_objects_on_the_interpreter_and_says_why():
     text = explain_plans(sf, (3, 4))
     assert "plan: interpreter (objects of scripted classes" in text
     assert [sf(3, 4) for _ in range(3)] == [construct_and_call(3, 4)] * 3
+
+
+# -- objects behind a jit.interface -------------------------------------------------------------
+@gt.jit.interface
+class Scaler:
+    def scale(self, x: gt.Tensor) -> gt.Tensor:
+        pass
+
+
+class Doubler:
+    def __init__(self):
+        self.k = 2.0
+
+    def scale(self, x: gt.Tensor) -> gt.Tensor:
+        return x * self.k
+
+
+class Shifter:
+    def __init__(self, by: float):
+        self.by = by
+
+    def scale(self, x: gt.Tensor) -> gt.Tensor:
+        return x + self.by
+
+
+class NoScale:
+    def __init__(self):
+        self.k = 1
+
+
+def through_interface(x: gt.Tensor) -> gt.Tensor:
+    items: list[Scaler] = [Doubler(), Shifter(1.5)]
+    for s in items:
+        x = s.scale(x)
+    return x
+
+
+def not_implementing() -> int:
+    items: list[Scaler] = [NoScale()]
+    return len(items)
+
+
+def test_objects_behind_an_interface_dispatch_at_run_time():
+    x = gt.randn(3)
+    gt.testing.assert_close(gt.jit.script(through_interface)(x), through_interface(x))
+    with pytest.raises(ScriptError, match="NoScale does not implement the interface Scaler: it "
+                                          "has no method scale"):
+        gt.jit.script(not_implementing)
