@@ -88,6 +88,7 @@ from graphtorch.legacy_tensors import (  # PyTorch's legacy typed constructors
     LongTensor,
     ShortTensor,
 )
+from graphtorch.malloc_tuning import tune_malloc as _tune_malloc
 from graphtorch.ops import scalar_ops as _scalar_ops  # graphtorch.ops.scalar_ops
 from graphtorch.ops.bindings import public_functions as _public_functions
 from graphtorch.ops.creation import as_tensor, tensor
@@ -103,6 +104,7 @@ from graphtorch.ops.random import (
 from graphtorch.tensor import Size, Tensor, from_numpy, is_tensor
 from graphtorch.tensor_repr import set_printoptions
 
+_tune_malloc()  # glibc: keep freed heap memory for the next step's arrays (malloc_tuning.py)
 # group 2: registry ops
 globals().update({k: v for k, v in _public_functions().items() if k not in globals()})
 
