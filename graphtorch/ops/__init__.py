@@ -24,6 +24,7 @@ from graphtorch.ops import (  # noqa: F401 - imported for their registrations
     searching,
     shape_ops,
     sorting,
+    stft,
     views,
 )
 from graphtorch.ops.registry import REGISTRY, OpDef, OpKind, Promotion, SampleInput, Saves, get

@@ -35,10 +35,14 @@ COMPLEX_OPS = frozenset({
     # complex_ops.py
     "complex", "polar", "view_as_real", "view_as_complex", "real", "imag", "conj",
     "conj_physical", "angle",
+    # stft.py
+    "stft", "istft",
 })
 
-# ops whose complex result comes from real inputs: refused when an input requires grad
-COMPLEX_RESULT_OPS = frozenset({"complex", "polar", "view_as_complex"})
+# ops between real and complex tensors without a gradient (a complex result from real inputs;
+# istft's real result from a complex input and a real window): refused when an input requires
+# grad, rather than silently cutting the gradient
+COMPLEX_RESULT_OPS = frozenset({"complex", "polar", "view_as_complex", "stft", "istft"})
 
 _HINT = ("graphtorch's complex tensors support arithmetic, exp/log/sqrt/trigonometric functions, "
          "abs/angle/real/imag/conj, sum/mean/prod, matmul and view/shape/indexing ops "
