@@ -6,9 +6,12 @@ Two shapes of kernel, both reading the input in its storage dtype and accumulati
 * **persistent** — a program holds ``BLOCK_R`` whole rows of ``BLOCK_N >= n`` columns in
   registers: one read of the input, one write of the output (short rows pack several per
   program so that each program still moves a few thousand elements);
-* **looped** — one row per program, walked in chunks of ``BLOCK_N``: softmax and log_softmax
-  keep a running max and sum per lane (the online softmax: two reads), layer_norm makes a mean
-  pass, a variance pass and a write pass, rms_norm a sum-of-squares pass and a write pass.
+* **looped** — one row per program, walked in ``N_CHUNKS`` chunks of ``BLOCK_N``: softmax and
+  log_softmax keep a running max and sum per lane (the online softmax: two reads), layer_norm
+  makes a mean pass, a variance pass and a write pass, rms_norm a sum-of-squares pass and a
+  write pass. The chunk count is a constexpr, not ``n``: Triton 3.6's interpreter cannot take a
+  run-time scalar as a loop bound under numpy >= 2.4 (it converts a 1-element array with
+  ``int()``); on a GPU this compiles one looped kernel per row length rounded up to a chunk.
 
 Output rows are contiguous; the input's rows may be ``sx`` elements apart (its last dim is
 contiguous). Reductions (sum, mean, amax) write one value per row, amax propagating NaN as
@@ -71,7 +74,7 @@ def generate(spec: RowSpec) -> str:
     if spec.persistent:
         params += ["BLOCK_R: tl.constexpr", "BLOCK_N: tl.constexpr"]
     else:
-        params += ["BLOCK_N: tl.constexpr"]
+        params += ["BLOCK_N: tl.constexpr", "N_CHUNKS: tl.constexpr"]
     head = (f'"""graphtorch row kernel (generated; edits are overwritten): {spec}"""\n\n'
             "import triton.language as tl\n\n"
             "# NOTE: the combine functions of tl.sum / tl.max, by name: tl.sum itself is a jitted\n"
@@ -149,7 +152,7 @@ def _affine(spec: RowSpec, k: dict, cols: str, cmask: str, bcast: str) -> list[s
 
 def _chunk(k: dict, what: str) -> list[str]:
     """A loop over the row in chunks; ``what`` is the loop body (a list of lines)."""
-    return ["for start in range(0, n, BLOCK_N):",
+    return ["for start in range(0, N_CHUNKS * BLOCK_N, BLOCK_N):",
             "    c = start + c0",
             "    cmask = c < n",
             f"    v = tl.load(xr + c, mask=cmask, other=0).to({k['ACC']})"] + \

@@ -85,7 +85,8 @@ def plan_launch(op: str, shape: tuple, dtype: str, backend: str, *, weight: bool
         elems = block_r * block_n
     else:
         chunk = min(limit, LOOP_BLOCK if backend != "interpreter" else limit)
-        grid, consts, elems = (rows,), {"BLOCK_N": chunk}, chunk
+        consts = {"BLOCK_N": chunk, "N_CHUNKS": math.ceil(n / chunk)}
+        grid, elems = (rows,), chunk
     warps = 4 if elems <= 1024 else 8 if elems <= 4096 else 16
     return spec, grid, consts, warps
 

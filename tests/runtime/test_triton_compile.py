@@ -59,8 +59,8 @@ def _row(op: str, dtype: str, persistent: bool):
         block = 4096 if dtype == "float64" else 8192
         sig |= {"BLOCK_R": "constexpr", "BLOCK_N": "constexpr"}
         return compile_for_hopper(fn, sig, {"BLOCK_R": 1, "BLOCK_N": block}, 16, divisible)
-    sig |= {"BLOCK_N": "constexpr"}
-    return compile_for_hopper(fn, sig, {"BLOCK_N": 2048}, 8, divisible)
+    sig |= {"BLOCK_N": "constexpr", "N_CHUNKS": "constexpr"}
+    return compile_for_hopper(fn, sig, {"BLOCK_N": 2048, "N_CHUNKS": 25}, 8, divisible)
 
 
 ROW_CASES = [(op, "float32", True) for op in OPS] + [(op, "bfloat16", False) for op in OPS] \

@@ -177,5 +177,5 @@ def test_launch_shapes():
     spec, grid, consts, _ = plan_launch("sum", (1000, 100), "float32", "cuda")
     assert consts == {"BLOCK_R": 16, "BLOCK_N": 128} and grid == (63,)
     spec, grid, consts, _ = plan_launch("softmax", (4, 100_000), "float32", "cuda")
-    assert not spec.persistent and grid == (4,) and consts == {"BLOCK_N": 2048}
+    assert not spec.persistent and grid == (4,) and consts == {"BLOCK_N": 2048, "N_CHUNKS": 49}
     assert not plan_launch("sum", (2, 8192), "float64", "cuda")[0].persistent
