@@ -185,6 +185,7 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
   {T}* restrict ext = ({T}*)P[{na} + 1];
   {T}* restrict rowbuf = ({T}*)P[{na} + 2];
 {outs}
+{decls}
   (void)D; (void)acc; (void)ext; (void)rowbuf;
 {col_init}
   #pragma omp parallel for schedule(static) num_threads(GT_THREADS) \\
@@ -202,6 +203,7 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
 {sweep}
     }}
 {row_tail}
+{tail}
   }}
 {col_tail}
 }}
@@ -252,10 +254,11 @@ def _prologue_code(T: str, pro: Prologue | None, row_var: bool) -> tuple[str, st
 
 
 def generate(dt: np.dtype, members: list[Member], roles: list[str],
-             prologue: Prologue | None = None) -> str:
+             prologue: Prologue | None = None, decls: str = "", tail: str = "") -> str:
     """C source of one group kernel: ``P`` = the input (or the prologue's arrays), the double,
     T and row scratch, then one output per member; ``I`` = (P, Q, prologue ints), ``D`` = the
-    prologue's floats."""
+    prologue's floats. ``decls`` and ``tail`` (declarations, then code run at the end of each
+    row, after the row results are stored) carry an epilogue (``c_reduce_epilogue.py``)."""
     T = "float" if dt == np.float32 else "double"
     rows = {m.op_name for m, r in zip(members, roles) if r == "row"}
     cols = {m.op_name for m, r in zip(members, roles) if r == "col"}
@@ -315,7 +318,8 @@ def generate(dt: np.dtype, members: list[Member], roles: list[str],
                      "var": f"acc[{slot['M2']} * nq + j] / " + denom.format(n="np_")}[name]
             col_tail.append(f"  for (long j = 0; j < nq; j++) y{i}[j] = ({T})({value});")
     return prelude() + _TEMPLATE.format(
-        T=T, inputs=inputs, na=na, row_setup=row_setup, load=load, outs=outs,
+        T=T, inputs=inputs, na=na, row_setup=row_setup, load=load, outs=outs, decls=decls,
+        tail=tail,
         col_init="\n".join(col_init), rows_only=int(not cols and prologue is None),
         par=PARALLEL_MIN, clauses=" ".join(clauses), sweep="\n".join(sweep),
         row_tail="\n".join(row_tail), col_tail="\n".join(col_tail))

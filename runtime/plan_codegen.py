@@ -40,7 +40,14 @@ from graphtorch.ops.dispatch import _casts_for, dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime import c_backend, c_epilogue, c_reduce, c_reduce_group, plan_kernels
+from graphtorch.runtime import (
+    c_backend,
+    c_epilogue,
+    c_reduce,
+    c_reduce_epilogue,
+    c_reduce_group,
+    plan_kernels,
+)
 from graphtorch.runtime.c_elementwise import CKernel, prelude
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
@@ -322,6 +329,14 @@ class _Emitter:
                 if fg is not None and _launchable(self.one(fg)):
                     self.prologues[nodes[0]] = fg
         self.inlined = set(self.prologues.values())
+        self.epilogues: dict = {}  # first member -> the FusionGroup run in its row loop
+        for nodes in {id(g): g for g in self.reduce_groups.values()}.values():
+            if nodes[0] in self.prologues:
+                continue
+            fg = c_reduce_epilogue.epilogue_of(nodes, nodes[0].block.nodes)
+            if fg is not None and fg not in self.inlined and _launchable(self.one(fg)):
+                self.epilogues[nodes[0]] = fg
+                self.inlined.add(fg)
 
     def one(self, node):
         """The node's one recorded observation, or None (never reached, or several)."""
@@ -592,7 +607,22 @@ class _Emitter:
         self.flush(nodes[0], depth)
         members = [c_reduce_group.member_of(n) for n in nodes]
         fg = self.prologues.get(nodes[0])
-        if fg is not None:
+        epi = self.epilogues.get(nodes[0])
+        outs = [self.name(n.output) for n in nodes]
+        if epi is not None:
+            results = {n.output: i for i, n in enumerate(nodes)}
+            extra = [v for v in epi.inputs if v not in results]
+            sources = [("member", results[v]) if v in results else ("arg", extra.index(v))
+                       for v in epi.inputs]
+            group = c_reduce_epilogue.EpilogueGroup(members, FusionRunner(epi), sources)
+            args = args[:1] + [self.name(v) for v in extra]
+            outs += [self.name(o) for o in epi.outputs]
+            first, firsts = self.rec.first.get(nodes[0]), self.rec.first.get(epi)
+            if first is not None and firsts is not None:
+                got = _u([first[0]] + [firsts[i] for i, (k, _) in enumerate(sources)
+                                       if k == "arg"])
+                group(*got)  # NOTE: compiles the sweep now, not at the first call
+        elif fg is not None:
             runner = FusionRunner(fg)
             group = c_reduce_group.ReduceGroup(members, prologue=runner)
             args = [self.name(v) for v in fg.inputs]
@@ -604,7 +634,6 @@ class _Emitter:
             args = args[:1]
         ref = self.obj(group, "rg_")
         self.kernels.append(KernelInfo(group.name, group.backend, group.detail))
-        outs = [self.name(n.output) for n in nodes]
         self.emit(f"{', '.join(outs)}, = {ref}({', '.join(args)})", depth)
 
     def epilogue(self, op, node, vals: list[str], arg_kinds, depth: int) -> bool:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import graphtorch as gt
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_reduce_epilogue import EpilogueGroup
 from graphtorch.runtime.c_reduce_group import Member, ReduceGroup, find_groups, generate
 from graphtorch.runtime.cpu_codegen import set_executor
 from graphtorch.runtime.executor import plans_of
@@ -175,6 +176,60 @@ def test_prologues_are_computed_inside_the_sweep(case):
     # integers: (x * x).sum(1) sums int64 (the single kernels), its product a fusion group
     assert text.count("+ prologue [") == (3 if case == "int" else 4), text
     assert text.count("fusion group [mul]") == (case == "int"), text
+
+
+def normalize(x, w, b, eps: float, z):
+    m = x.mean(-1, keepdim=True)
+    v = x.var(-1, keepdim=True, correction=0)
+    return (x - m) / (v + eps).sqrt() * w + b + z, m
+
+
+def normalize_3d(x, w, b, eps: float, z):
+    m = x.mean([1, 2], keepdim=True)
+    s = x.amax([1, 2], keepdim=True)
+    return (x - m) / (s - x.amin([1, 2], keepdim=True) + eps) * w + b * z, s
+
+
+def no_keepdim(x, w, b, eps: float, z):
+    m, s = x.mean(-1), x.amax(-1)
+    return (m - s) * eps + z, m
+
+
+@pytest.mark.parametrize("case", ["rows", "weightless", "float64", "strided", "column w",
+                                  "3d", "3d row w", "no keepdim"])
+def test_epilogues_run_in_the_row_loop(case, monkeypatch):
+    unfused = []     # calls that ran the group, then the epilogue's own kernel
+    real = EpilogueGroup._reduce
+    monkeypatch.setattr(EpilogueGroup, "_reduce", lambda self, x: unfused.append(1) or
+                        real(self, x))
+    fn = {"3d": normalize_3d, "3d row w": normalize_3d, "no keepdim": no_keepdim}.get(
+        case, normalize)
+    shape = (6, 5, 8) if fn is normalize_3d else (30, 20)
+    x, z = gt.randn(*shape) * 3, gt.tensor(0.25)
+    w, b = gt.randn(shape[-1]), gt.randn(shape[-1])
+    if case == "weightless":
+        w, b = gt.tensor(2.0), gt.tensor([0.5])
+    elif case == "float64":
+        x, w, b, z = x.double(), w.double(), b.double(), z.double()
+    elif case == "strided":             # not C-contiguous: the group, then the epilogue group
+        x = gt.randn(shape[1], shape[0]).t()
+    elif case == "column w":            # w broadcasts over columns: not a row's values
+        w = gt.randn(shape[0], 1)
+    elif case == "3d row w":           # a row is (5, 8): w and b hold one row's values
+        w, b = gt.randn(shape[1], shape[2]), gt.randn(1, shape[1], shape[2])
+    x[1, 2] = float("nan")
+    f = gt.jit.script(fn)
+    got, want = run_both(f, x, w, b, 1e-3, z)
+    for a, e in zip(got, want):
+        assert a.dtype is e.dtype and tuple(a.shape) == tuple(e.shape)
+        rtol, atol = TOL[np.dtype(np.float64 if a.dtype is gt.float64 else np.float32)]
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=rtol * 10, atol=atol * 10,
+                                   equal_nan=True)
+    text = plans_of(f).explain()
+    assert text.count("+ epilogue [") == 1, text
+    assert "fusion group" not in text, text
+    # "3d": w and b of shape (8,) repeat inside a (5, 8) row: the unfused path
+    assert bool(unfused) == (case in ("strided", "column w", "no keepdim", "3d")), unfused
 
 
 def several_splits(x):

@@ -1,0 +1,183 @@
+"""Reduction epilogues: the elementwise group reading row reductions, run in the same row loop.
+
+``x - x.amax(1, keepdim=True)``, ``(x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True)
++ eps).sqrt() * w + b``: an elementwise FusionGroup that reads the results of a reduction
+group (``c_reduce_group.py``) broadcast back over the reduced dims runs at the end of each row
+of the group's sweep, while the row is in cache: one more pass over the row instead of another
+kernel over the whole tensor. Its other arrays are the full input shape (C-contiguous), a row
+repeated over the leading dims (``w``, ``b``: C-contiguous trailing dims) or one element; its
+numbers are scalars. The group's C statements are the elementwise group's
+(``c_elementwise.element_code``), renamed apart from the sweep's.
+
+Every member must reduce the trailing dims with ``keepdim=True`` (a row result broadcasts back
+only then) and the group must read its input (no prologue). A call that does not fit runs the
+group, then the elementwise group as its own kernel: the results are the unfused plan's.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from graphtorch.runtime.c_elementwise import Unsupported, ctype, element_code, operand_kinds
+from graphtorch.runtime.c_reduce_group import ReduceGroup, generate
+
+_NAMES = re.compile(r"\b([at]\d+)\b")  # the elementwise group's parameters and temps
+
+
+def _renamed(text: str) -> str:
+    return _NAMES.sub(r"e_\1", text)
+
+
+def epilogue_of(nodes: list, block_nodes: list):
+    """The first elementwise FusionGroup after ``nodes`` (in their block) reading one of their
+    results whose other inputs all exist before the first of them (the group runs there), or
+    None."""
+    outs = {n.output for n in nodes}
+    pos = {n: i for i, n in enumerate(block_nodes)}
+    start = pos.get(nodes[0])
+    if start is None:
+        return None
+    for n in block_nodes[start + 1:]:
+        if n.kind != "prim::FusionGroup" or not any(v in outs for v in n.inputs):
+            continue
+        if all(v in outs or v.node is None or v.node.block is not nodes[0].block
+               or pos.get(v.node, len(block_nodes)) < start for v in n.inputs):
+            return n
+    return None
+
+
+class EpilogueGroup(ReduceGroup):
+    """``group(x, *epilogue_args) -> members' results + the epilogue's outputs``.
+    ``sources[i]``: the epilogue group's argument ``i`` is member ``k`` (``("member", k)``) or
+    the call's argument ``j`` after ``x`` (``("arg", j)``); ``runner``: the epilogue group's
+    ``FusionRunner`` (the unfused path)."""
+
+    def __init__(self, members, runner, sources: list[tuple[str, int]]):
+        super().__init__(members)
+        self.runner = runner
+        self.sources = sources
+        ops = [n.kind[4:] for n in runner.node.attrs["subgraph"].nodes()
+               if n.kind.startswith("op::")]
+        self.name += f" + epilogue [{', '.join(ops)}]"
+        self.detail = "one sweep of C-contiguous float input; the epilogue per row in cache"
+        self.fused_layouts: dict = {}
+
+    def _args(self, results, extra) -> list:
+        return [results[i] if kind == "member" else extra[i] for kind, i in self.sources]
+
+    def __call__(self, x, *extra) -> tuple:
+        key = ((x.shape, x.strides, x.dtype) if type(x) is np.ndarray else None,) + tuple(
+            (a.shape, a.strides, a.dtype) if type(a) is np.ndarray else type(a) for a in extra)
+        lay = self.fused_layouts.get(key)
+        if lay is None:
+            lay = self.fused_layouts[key] = self._epilogue_layout(x, list(extra))
+        if not lay:
+            results = self._reduce(x)
+            return tuple(results) + tuple(self.runner(self._args(results, extra)))
+        addr, p, q, shapes, (nd, nt), out_dts, arrays, ints, floats = lay
+        outs = tuple(np.empty(s, x.dtype) for s in shapes)
+        eouts = tuple(np.empty(x.shape, dt) for dt in out_dts)
+        scratch = (np.empty(nd * q, np.float64), np.empty(nt * q, x.dtype), _ONE)
+        self.launch(addr, (x, *scratch, *outs, *[extra[i] for i in arrays], *eouts),
+                    (p, q, *[int(extra[i]) for i in ints]), tuple(extra[i] for i in floats))
+        return outs + eouts
+
+    def _epilogue_layout(self, x, extra: list):
+        """The launch running the epilogue inside the sweep, or False."""
+        if type(x) is not np.ndarray or not x.flags.c_contiguous:
+            return False
+        plan = self._shape_plan(x.shape, x.dtype)
+        if not plan:
+            return False
+        roles, p, q, shapes, scratch = plan
+        if any(r != "row" for r in roles) or any(len(s) != x.ndim for s in shapes):
+            return False        # NOTE: column results, or a row result without keepdim
+        args = self._args([np.empty(s, x.dtype) for s in shapes], extra)
+        try:
+            kinds = operand_kinds(args)
+        except Unsupported:
+            return False
+        if type(None) in kinds:
+            return False
+        modes = []
+        for (kind, _), a in zip(self.sources, args):
+            if kind == "member":
+                modes.append("r")
+            elif type(a) is not np.ndarray:
+                modes.append(None)
+            elif a.shape == x.shape and a.flags.c_contiguous:
+                modes.append("f")
+            elif a.size == 1:
+                modes.append("s")
+            elif _row_broadcast(a, x.shape, p, q):
+                modes.append("c")
+            else:
+                return False
+        try:
+            full = np.broadcast_shapes(*[a.shape for a in args if type(a) is np.ndarray])
+        except ValueError:
+            return False
+        fused = self.runner.fused
+        spec = fused.spec(args)
+        if full != x.shape or spec is None or not fused._outputs_full(args, full):
+            return False
+        key = ("epilogue", x.dtype, id(spec), tuple(kinds), tuple(modes))
+        addr = self._compiled(key, lambda: self._source(x.dtype, roles, spec, kinds, modes))
+        if addr is None:
+            return False
+        arrays = [j for (kind, j), a in zip(self.sources, args)
+                  if kind == "arg" and type(a) is np.ndarray]
+        ints = [j for (kind, j), t in zip(self.sources, kinds)
+                if kind == "arg" and (t is int or t is bool)]  # NOTE: a dtype == int
+        floats = [j for (kind, j), t in zip(self.sources, kinds) if kind == "arg" and t is float]
+        return addr, p, q, shapes, scratch, list(spec.out_dtypes), arrays, ints, floats
+
+    def _source(self, dt, roles, spec, kinds, modes) -> str:
+        params, stmts = element_code(spec, kinds)
+        base = 3 + len(self.members) + 1     # x, acc, ext, rowbuf, the members' results
+        decls, loads = [], []
+        npt, ni, nd = base, 2, 0
+        for (_, i), name, t, mode in zip(self.sources, params, kinds, modes):
+            name = _renamed(name)
+            if mode == "r":
+                loads.append(f"      {ctype(t)} {name} = y{i}[p];")
+            elif mode is not None:
+                ct = ctype(t)
+                decls.append(f"  const {ct}* restrict {name}_p = (const {ct}*)P[{npt}];")
+                npt += 1
+                idx = {"f": "p * nq + j", "c": "j", "s": "0"}[mode]
+                loads.append(f"      {ct} {name} = {name}_p[{idx}];")
+            elif t is float:
+                decls.append(f"  double {name} = D[{nd}];")
+                nd += 1
+            else:
+                decls.append(f"  int64_t {name} = I[{ni}];")
+                ni += 1
+        stores = []
+        for o, (temp, odt) in enumerate(zip(spec.out_temps, spec.out_dtypes)):
+            ct = ctype(np.dtype(odt))
+            decls.append(f"  {ct}* restrict eo{o} = ({ct}*)P[{npt}];")
+            npt += 1
+            stores.append(f"      eo{o}[p * nq + j] = {_renamed(temp)};")
+        body = "\n".join(loads + [f"      {_renamed(st)}" for st in stmts] + stores)
+        tail = f"    #pragma omp simd\n    for (long j = 0; j < nq; j++) {{\n{body}\n    }}"
+        return generate(dt, self.members, roles, None, "\n".join(decls), tail)
+
+
+_ONE = np.empty(1, np.float64)
+
+
+def _row_broadcast(a: np.ndarray, shape: tuple, p: int, q: int) -> bool:
+    """Whether ``a`` broadcasts over the leading (row) dims of ``shape`` only: its elements
+    are one row's, C-contiguous."""
+    pad = (1,) * (len(shape) - a.ndim) + a.shape
+    if a.size != q or not a.flags.c_contiguous:
+        return False
+    # the trailing dims that make up q must match; every leading one must be 1
+    k, acc = len(shape), 1
+    while k > 0 and acc < q:
+        k -= 1
+        acc *= shape[k]
+    return acc == q and all(d == 1 for d in pad[:k]) and pad[k:] == tuple(shape[k:])
