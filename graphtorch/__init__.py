@@ -17,7 +17,7 @@ from __future__ import annotations
 #      group 1 does not define
 #   3. functions.py: signatures that differ from one op (zeros, arange, cat ...), with
 #      composed_functions.py (isclose, lerp, median ...) and einsum.py
-#   4. this file: is_floating_point, numel and the `cuda` namespace
+#   4. this file: is_floating_point, is_complex, numel and the `cuda` namespace
 #   5. linalg.py (graphtorch.linalg) and python_signatures.py (unique, cummax, det ...)
 #   6. loaded on first use (__getattr__ at the bottom): checkpoint.py `load` / `save` and the
 #      subpackages nn, optim, jit, distributed, utils, ...
@@ -116,6 +116,10 @@ from graphtorch.functions import *  # noqa: E402 - Python-level API built on the
 
 def is_floating_point(t: Tensor) -> bool:
     return t.dtype.is_floating_point
+
+
+def is_complex(t: Tensor) -> bool:
+    return t.dtype.is_complex
 
 
 def numel(t: Tensor) -> int:

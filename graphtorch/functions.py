@@ -387,6 +387,7 @@ class finfo:  # noqa: N801 - PyTorch's name
 
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
         dt = dtypes.get_default_dtype() if type is None else type
+        dt = dt.to_real()   # a complex dtype: the limits of its parts (complex64: float32)
         if not dt.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
                             "to handle 'torch.finfo'")

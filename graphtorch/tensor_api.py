@@ -115,7 +115,8 @@ Tensor.type_as = lambda self, other: self.to(other.dtype)
 for _meth, _dt in (("float", dtypes.float32), ("double", dtypes.float64),
                    ("half", dtypes.float16), ("int", dtypes.int32), ("long", dtypes.int64),
                    ("short", dtypes.int16), ("char", dtypes.int8), ("byte", dtypes.uint8),
-                   ("bool", dtypes.bool_)):
+                   ("bool", dtypes.bool_), ("cfloat", dtypes.complex64),
+                   ("cdouble", dtypes.complex128)):
     setattr(Tensor, _meth, (lambda d: lambda self: self.to(d))(_dt))
 
 

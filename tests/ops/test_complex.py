@@ -302,3 +302,16 @@ def test_real_only_compositions_refuse_complex():
         gt.Tensor([1j, 2])
     assert gt.isreal(gt.tensor([1 + 0j, 1j])).tolist() == [True, False]
     assert gt.float_power(z, 2).dtype is gt.complex128
+
+
+@pytest.mark.torch
+def test_dtype_helpers_match_pytorch():
+    import torch
+
+    z = gt.tensor([1j])
+    assert gt.is_complex(z) and not gt.is_complex(gt.ones(1)) and not gt.is_floating_point(z)
+    for ours, theirs in ((gt.complex64, torch.complex64), (gt.complex128, torch.complex128)):
+        a, b = gt.finfo(ours), torch.finfo(theirs)
+        assert (a.eps, a.max, a.bits, a.dtype) == (b.eps, b.max, b.bits, str(b.dtype))
+    assert gt.ones(2).cfloat().dtype is gt.complex64 and gt.ones(2).cdouble().dtype is gt.cdouble
+    assert z.element_size() == 8 and gt.tensor([1j], dtype=gt.cdouble).element_size() == 16
