@@ -9,9 +9,10 @@ CUDA graph replays all of them for one launch. :class:`GraphedCall` wraps a plan
   numbers (a replay would draw the same ones), or an op runs eagerly that may read a value
   back to the host (only elementwise, reduction, view and product ops are trusted);
 * **guard** — a capture is valid for one key: every tensor input's shape, strides, dtype and
-  device, every other input's type and value, and the device address of every parameter and
-  buffer of a module input (rebinding a parameter, ``load_state_dict`` into new arrays,
-  invalidates it; an optimizer's in-place update does not, the graph reads the same memory);
+  device (inside lists and tuples too), every number's, string's or None's type and value, and
+  the device address of every parameter and buffer of a module input (rebinding a parameter,
+  ``load_state_dict`` into new arrays, invalidates it; an optimizer's in-place update does
+  not, the graph reads the same memory); a call with any other kind of input is not captured;
   a new key captures again (at most ``MAX_GRAPHS`` per call site, then the oldest goes);
 * **capture** — the inputs are copied into static buffers, the runner runs once to warm up
   (kernels compiled, allocator primed), then once under stream capture with its allocations in
@@ -76,21 +77,50 @@ def _address(array) -> int:
     return ptr if ptr is not None else array.ctypes.data
 
 
-def guard_key(inputs: list) -> tuple:
-    """What a captured graph is valid for (see the module docstring)."""
-    key = []
-    for v in inputs:
-        if isinstance(v, Tensor):
-            d = v._data
-            key.append(("T", d.shape, d.strides, d.dtype.str, str(v._device)))
-        elif hasattr(v, "parameters") and hasattr(v, "buffers"):
-            state = [*v.parameters(), *v.buffers()]
-            key.append(("M", id(v), tuple(_address(t._data) for t in state)))
-        elif type(v) in (int, float, bool, str) or v is None:
-            key.append((type(v), v))
-        else:
-            key.append((type(v), id(v)))
-    return tuple(key)
+def _key(v):
+    if isinstance(v, Tensor):
+        d = v._data
+        return ("T", d.shape, d.strides, d.dtype.str, str(v._device))
+    if type(v) in (list, tuple):
+        parts = tuple(_key(x) for x in v)
+        return None if None in parts else (type(v), parts)
+    if hasattr(v, "parameters") and hasattr(v, "buffers"):
+        state = [*v.parameters(), *v.buffers()]
+        return ("M", id(v), tuple(_address(t._data) for t in state))
+    if type(v) in (int, float, bool, str) or v is None:
+        return (type(v), v)
+    return None
+
+
+def guard_key(inputs: list) -> tuple | None:
+    """What a captured graph is valid for (see the module docstring); None when an input is
+    of a kind no key describes (an arbitrary object): such a call is not captured."""
+    key = tuple(_key(v) for v in inputs)
+    return None if None in key else key
+
+
+def _map_tensors(fn, v):
+    if isinstance(v, Tensor):
+        return fn(v)
+    if type(v) in (list, tuple):
+        return type(v)(_map_tensors(fn, x) for x in v)
+    return v
+
+
+def _pairs(static, v):
+    """(static tensor, new tensor) pairs of two inputs of the same structure."""
+    if isinstance(v, Tensor):
+        yield static, v
+    elif type(v) in (list, tuple):
+        for s, x in zip(static, v):
+            yield from _pairs(s, x)
+
+
+def _plain_outputs(v) -> bool:
+    """Outputs a replay can give back: tensors (copied) and constants, in lists and tuples."""
+    if isinstance(v, Tensor) or type(v) in (int, float, bool, str) or v is None:
+        return True
+    return type(v) in (list, tuple) and all(_plain_outputs(x) for x in v)
 
 
 class CupyGraphs:
@@ -148,6 +178,8 @@ class GraphedCall:
         if self.why is not None:
             return self.runner(inputs)
         key = guard_key(inputs)
+        if key is None:
+            return self.runner(inputs)
         hit = self.graphs.get(key)
         if hit is None:
             if len(self.graphs) >= MAX_GRAPHS:
@@ -160,24 +192,23 @@ class GraphedCall:
     def _capture(self, inputs: list):
         try:
             backend = self.backend = self.backend or CupyGraphs()
-            static = [Tensor._wrap(backend.clone(v._data), v._device) if isinstance(v, Tensor)
-                      else v for v in inputs]
+            static = [_map_tensors(lambda t: Tensor._wrap(backend.clone(t._data), t._device), v)
+                      for v in inputs]
             graph, outs, keep = backend.capture(lambda: self.runner(static))
         except Exception as e:  # noqa: BLE001 - any capture failure: run uncaptured
             return f"capture failed ({type(e).__name__}: {e})"
-        if not all(isinstance(o, Tensor) for o in outs):
-            return "an output is not a tensor"
+        if not _plain_outputs(outs):
+            return "an output is neither a tensor nor a constant"
         self.captures += 1
         return _Captured(graph, static, outs, keep)
 
     def _replay(self, hit: _Captured, inputs: list) -> list:
         backend = self.backend
-        for s, v in zip(hit.static, inputs):
-            if isinstance(v, Tensor):
-                backend.copy_in(s._data, v._data)
+        for s, v in _pairs(hit.static, inputs):
+            backend.copy_in(s._data, v._data)
         backend.replay(hit.graph)
         self.replays += 1
-        return [Tensor._wrap(backend.clone(o._data), o._device) for o in hit.outs]
+        return _map_tensors(lambda t: Tensor._wrap(backend.clone(t._data), t._device), hit.outs)
 
     def explain(self) -> str:
         if self.why is not None:

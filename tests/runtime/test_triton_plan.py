@@ -137,6 +137,14 @@ def test_training_runs_the_autodiff_graphs_as_triton_plans(forced):
 
 
 # --- CUDA graphs: decision, guard, fallback -------------------------------------------------------
+def _write(static, new) -> None:
+    if isinstance(static, gt.Tensor):
+        np.copyto(static._data, new._data)
+    elif isinstance(static, (list, tuple)):
+        for s, n in zip(static, new):
+            _write(s, n)
+
+
 class HostGraphs:
     """CuPy's part of GraphedCall on numpy: a "graph" re-runs the captured call, reading the
     static input buffers, as a CUDA graph replays its kernels on the same memory."""
@@ -156,8 +164,7 @@ class HostGraphs:
         outs = run()
 
         def graph():   # writes where the captured kernels wrote: the static outputs
-            for o, new in zip(outs, run()):
-                np.copyto(o._data, new._data)
+            _write(outs, run())
 
         return graph, outs, None
 
@@ -288,3 +295,25 @@ def test_gpu_benchmark_runs_its_graphtorch_side_on_cpu():
     assert run.returncode == 0, run.stderr[-3000:]
     assert "[triton] softmax (row kernel)" in run.stdout
     assert "targets met:" in run.stdout
+
+
+def test_replay_of_list_inputs_and_tuple_outputs():
+    def runner(inputs):
+        xs, scale = inputs
+        total = xs[0]._data + xs[1]._data
+        return [(gt.Tensor._wrap(total * scale, xs[0]._device), 3), xs[1]]
+
+    g = cuda_graph.GraphedCall(runner, None, backend=HostGraphs())
+    for _ in range(3):
+        a, b = gt.randn(4), gt.randn(4)
+        (got, three), second = g([[a, b], 2.0])
+        np.testing.assert_allclose(got.numpy(), (a.numpy() + b.numpy()) * 2)
+        np.testing.assert_array_equal(second.numpy(), b.numpy())
+        assert three == 3 and second is not b        # a copy, not the static buffer
+    assert g.captures == 1 and g.replays == 3
+    assert cuda_graph.guard_key([object()]) is None   # an unknown object: never captured
+    calls = []
+    plain = cuda_graph.GraphedCall(lambda inputs: calls.append(1) or [inputs[0]], None,
+                                   backend=HostGraphs())
+    marker = object()
+    assert plain([marker])[0] is marker and plain.captures == 0 and len(calls) == 1
