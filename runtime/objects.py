@@ -13,6 +13,8 @@ The node kinds (docs/ir.md):
 - ``prim::CreateObject() -> Foo``: a new object, no attribute set (its ``__init__`` is a
   ``prim::CallFunction`` after it);
 - ``prim::GetField[name=a](obj) -> T`` / ``prim::SetField[name=a](obj, value)``;
+- ``prim::isinstance_object[types=(...)](v) -> bool``: ``v``'s class is one of the classes of
+  the script-class types listed (a test of identity, never of names);
 - ``prim::sort_objects[lt=<function>](list, reverse)``: sorts a list of objects in place with
   the class's compiled ``__lt__``;
 - ``prim::enter_context[exit=<function>](obj)`` / ``prim::exit_context(obj)``: a ``with`` on an
@@ -45,8 +47,12 @@ ENTER_CONTEXT = register_prim_kind(
 EXIT_CONTEXT = register_prim_kind(
     "exit_context", "obj, the innermost entered context, leaves the stack", side_effects=True)
 
+IS_OBJECT = register_prim_kind(
+    "isinstance_object", "isinstance(v, (Foo, Bar)): v's class is one of the scripted classes "
+    "of the types in 'types'")
+
 OBJECT_KINDS = frozenset({CREATE_OBJECT, GET_FIELD, SET_FIELD, SORT_OBJECTS, ENTER_CONTEXT,
-                          EXIT_CONTEXT})
+                          EXIT_CONTEXT, IS_OBJECT})
 
 
 def _fields(obj, node) -> dict:
@@ -63,6 +69,14 @@ def _create_object(interp, node, args, env):
         raise GraphError(f"prim::CreateObject: the class {node.outputs[0].type} is not known "
                          f"here (a graph read from text or an archive cannot create objects)")
     return object.__new__(cls)
+
+
+def _is_object(interp, node, args, env):
+    classes = [getattr(t, "py_class", None) for t in node.attrs["types"]]
+    if None in classes:
+        raise GraphError("prim::isinstance_object: a class is not known here (a graph read "
+                         "from text or an archive cannot test for classes)")
+    return type(args[0]) in classes
 
 
 def _get_field(interp, node, args, env):
@@ -159,4 +173,4 @@ def object_method(obj, name: str):
 
 OBJECT_HANDLERS = {CREATE_OBJECT: _create_object, GET_FIELD: _get_field, SET_FIELD: _set_field,
                    SORT_OBJECTS: _sort_objects, ENTER_CONTEXT: _enter_context,
-                   EXIT_CONTEXT: _exit_context}
+                   EXIT_CONTEXT: _exit_context, IS_OBJECT: _is_object}

@@ -15,6 +15,7 @@ from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.ops.scalar_ops import STR_METHODS
+from graphtorch.runtime.objects import IS_OBJECT
 
 # builtin -> (fewest, most) positional arguments
 ARITY = {"abs": (1, 1), "sum": (1, 2), "len": (1, 1), "hash": (1, 1), "chr": (1, 1),
@@ -436,8 +437,29 @@ class BuiltinCalls(Lowerer):
                 any(_matches(v.type.elem, t) for t in types):
             # NOTE: an Optional[T] tested against T: a None test (which refines it)
             return self.scalar("prim::is_not", [v, self.const(None)], T.BOOL)
-        spec = "|".join(sorted({type_spec(t) for t in types}))
-        return self.scalar("prim::isinstance_of", [v, self.const(spec)], T.BOOL)
+        classes = tuple(t for t in types if script_class_of(t) is not None)
+        types = [t for t in types if script_class_of(t) is None]
+        nested = next((t for t in types if _holds_class(t)), None)
+        if nested is not None:
+            raise self.src.error(f"isinstance() against {nested}, a container of script-class "
+                                 f"objects, is not supported in script", e.pos,
+                                 "test the items one by one: isinstance(item, Foo)")
+        out = None
+        if classes:   # objects of script classes: their class, by identity (objects.py)
+            out = self.graph.emit(IS_OBJECT, [v], [T.BOOL], {"types": classes}).output
+        if types:
+            spec = "|".join(sorted({type_spec(t) for t in types}))
+            test = self.scalar("prim::isinstance_of", [v, self.const(spec)], T.BOOL)
+            out = test if out is None else self.exprs.binop("|", out, test, e.pos)
+        return out
+
+
+def _holds_class(t: T.Type) -> bool:
+    """A container type with a script class somewhere inside."""
+    inner = [x for x in (getattr(t, "elem", None), getattr(t, "key", None),
+                         getattr(t, "value", None)) if isinstance(x, T.Type)]
+    inner += list(getattr(t, "elems", ()) or ()) + list(getattr(t, "members", ()) or ())
+    return any(script_class_of(x) is not None or _holds_class(x) for x in inner)
 
 
 def _matches(a: T.Type, b: T.Type) -> bool:

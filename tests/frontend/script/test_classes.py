@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ import graphtorch as gt
 from graphtorch.errors import ArgumentError, ScriptError, UnsupportedError
 from graphtorch.ir import types as T
 from graphtorch.runtime.executor import explain_plans
-from graphtorch.runtime.objects import CREATE_OBJECT, GET_FIELD, SET_FIELD
+from graphtorch.runtime.objects import CREATE_OBJECT, GET_FIELD, IS_OBJECT, SET_FIELD
 
 
 @gt.jit.script
@@ -497,3 +498,38 @@ def test_objects_behind_an_interface_dispatch_at_run_time():
     with pytest.raises(ScriptError, match="NoScale does not implement the interface Scaler: it "
                                           "has no method scale"):
         gt.jit.script(not_implementing)
+
+
+# -- isinstance against script classes: the value's class, by identity --------------------------
+def isinstance_any(a: Any) -> int:
+    if isinstance(a, Counter):
+        return a.value
+    if isinstance(a, (Untagged, int)):
+        return -2
+    return -1
+
+
+def isinstance_union(a: Counter | int) -> int:
+    if isinstance(a, Counter):
+        return a.bump()
+    return a
+
+
+def isinstance_of_lists(a: Any) -> bool:
+    return isinstance(a, list[Counter])
+
+
+@pytest.mark.parametrize("fn,make", [
+    (isinstance_any, lambda: Counter(5)), (isinstance_any, lambda: Untagged(gt.zeros(1))),
+    (isinstance_any, lambda: 3), (isinstance_any, lambda: "s"),
+    (isinstance_union, lambda: Counter(4)), (isinstance_union, lambda: 7),
+])
+def test_isinstance_tests_the_class_at_run_time(fn, make):
+    assert gt.jit.script(fn)(make()) == fn(make())
+    g = gt.jit.script(fn).graph
+    assert IS_OBJECT in str(g)
+
+
+def test_isinstance_against_a_container_of_objects_is_refused():
+    with pytest.raises(ScriptError, match="a container of script-class objects"):
+        gt.jit.script(isinstance_of_lists)
