@@ -31,17 +31,18 @@ from graphtorch.ir import types as T
 from graphtorch.ir.capture import Frame, Tracer, TracerWarning, tensor_type, tracing
 from graphtorch.ir.effects import has_side_effects
 from graphtorch.ir.graph import Graph, Node, Value
-from graphtorch.ir.kinds import INPLACE
+from graphtorch.ir.kinds import INPLACE, SIDE_EFFECT_KINDS, Prim
 from graphtorch.ir.op_call import split_op_inputs
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY, OpKind
-from graphtorch.ops.scalar_ops import SCALAR_OPS
+from graphtorch.ops.scalar_ops import MUTATING, SCALAR_OPS
 from graphtorch.passes.decompose import record_decomposition, splice_decomposition
 from graphtorch.passes.manager import PassContext, run_passes
 from graphtorch.runtime.interpreter import Interpreter
 from graphtorch.tensor import Tensor
 
 MAX_EXPANSION_ROUNDS = 8
+RAISE = Prim.RaiseException.value
 # Run on a graph with control flow, its tensor values typed by the example values, before
 # differentiating: branches on ranks, sizes and dtypes (``if x.dim() == 0`` in nn.Flatten) fold.
 SPECIALIZE = ["constant_fold", "canonicalize", "dce"]
@@ -132,7 +133,7 @@ def try_differentiate(graph: Graph, requires_grad: list[bool],
     inputs = list(example_inputs) if example_inputs is not None else _stand_ins(graph)
     if inputs is None:
         return Declined("no example inputs, and the input types lack a dtype or full shape")
-    fwd = specialize(graph, inputs) if any(n.blocks for n in graph.block.nodes) else graph.copy()
+    fwd = specialize(graph, inputs) if _may_specialize(graph) else graph.copy()
     reason = structural_reason(fwd)
     if reason is not None:
         return Declined(reason)
@@ -163,13 +164,33 @@ def _decline_complex(graph: Graph, env: dict, rg: set) -> None:
                            "that requires grad")
 
 
+def _may_specialize(graph: Graph) -> bool:
+    """A graph with control flow that :func:`specialize` may run once more than the caller
+    asked: nothing in it draws random numbers (the caller's stream would move) or has effects
+    besides raising (Python calls, prints, attribute writes run again otherwise)."""
+    if not any(n.blocks for n in graph.block.nodes):
+        return False
+    for n in graph.walk():
+        if n.kind == RAISE:
+            continue
+        if n.kind in SIDE_EFFECT_KINDS or n.kind in MUTATING or n.kind == INPLACE:
+            return False
+        if n.is_op and (REGISTRY.get(n.op_name) is None
+                        or REGISTRY[n.op_name].kind is OpKind.RANDOM):
+            return False
+    return True
+
+
 def specialize(graph: Graph, inputs: list) -> Graph:
     """A copy of ``graph`` whose tensor values have the types they take on ``inputs`` (dtype,
     sizes, device: the graph runs once), with what those types decide folded
     (:data:`SPECIALIZE`). The result is keyed on the inputs' types anyway (sizes are constants
     of the backward graph). A graph the passes fail on is copied as it is."""
     g = graph.copy()
-    env = _run(g, inputs)
+    try:
+        env = _run(g, inputs)
+    except Exception:  # noqa: BLE001 - the call itself runs (and raises) on the eager path
+        return graph.copy()
     for v, x in env.items():
         if isinstance(x, Tensor) and isinstance(v.type, T.TensorType):
             v.type = tensor_type(x)

@@ -248,3 +248,59 @@ def test_double_backward_replays_and_refuses_a_modified_input():
     a.mul_(2)
     with pytest.raises(gt.errors.AutogradError, match="modified by an inplace operation since"):
         gt.autograd.grad(out.sum(), [w], create_graph=True)
+
+
+CALLS = []
+
+
+@gt.jit.ignore
+def _count(x):
+    CALLS.append(1)
+    return x
+
+
+def test_specialization_never_runs_python_code_an_extra_time():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            if x.dim() == 2:
+                x = _count(x)
+            return self.fc(x)
+
+    scripted = gt.jit.script(Net())
+    CALLS.clear()
+    for _ in range(3):
+        scripted(gt.randn(4, 3)).sum().backward()
+    assert len(CALLS) == 3
+    assert "declined" in explain_autodiff(prepared_graph(scripted, "forward").graph)
+
+
+def test_rank_branch_folds_on_the_call_shapes():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            if x.dim() == 3:
+                x = x.sum(0)
+            return self.fc(x).tanh()
+
+    gt.manual_seed(0)
+    eager = Net()
+    scripted = gt.jit.script(copy.deepcopy(eager))
+    for shape in ((4, 3), (2, 4, 3)):
+        for call in range(2):  # the first call of a signature profiles on the eager tape
+            x = gt.randn(*shape)
+            for m in (eager, scripted):
+                m.zero_grad()
+                out = m(x)
+                out.sum().backward()
+            assert isinstance(out.grad_fn, CompiledGraphNode) == (call == 1)
+            for p, q in zip(scripted.parameters(), eager.parameters()):
+                close(p.grad, q.grad)
+    report = explain_autodiff(prepared_graph(scripted, "forward").graph)
+    assert report.count("forward graph plan: compiled") == 2 and "declined" not in report
