@@ -25,11 +25,18 @@ _STORAGE = dict(_COMPUTE, bool="tl.uint8", float16="tl.float16")
 
 
 def compute_tl(dt: dtypes.dtype) -> str:
-    return _COMPUTE[dt.name]
+    return _tl(_COMPUTE, dt)
 
 
 def storage_tl(dt: dtypes.dtype) -> str:
-    return _STORAGE[dt.name]
+    return _tl(_STORAGE, dt)
+
+
+def _tl(table: dict, dt: dtypes.dtype) -> str:
+    try:
+        return table[dt.name]
+    except KeyError:   # complex: the group's ops run instead
+        raise UnsupportedError(f"Triton kernels have no {dt.name} type") from None
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,21 @@ def test_out_arguments_are_refused_with_a_hint():
     with pytest.raises(DTypeError, match="result type ComplexFloat can't be cast to the "
                                          "desired output type Float"):
         _complex_out(gt.ones(2), gt.ones(2), gt.empty(2))
+
+
+def _fusable(x: Tensor, y: Tensor):
+    return ((x * y + x).exp() * 2 - y).sum(), (x.abs() + 1).relu()
+
+
+@pytest.mark.parametrize("backend", ["auto", "triton", "interpreter"])
+def test_fusion_backends_leave_complex_to_the_ops(backend, monkeypatch):
+    """Triton has no complex type: a fusion group on complex tensors runs its ops instead."""
+    monkeypatch.setenv("GT_FUSION_BACKEND", backend)
+    scripted = gt.jit.script(_fusable)
+    x = gt.tensor([[1 + 2j, 0.5 - 1j], [2j, -1.0]])
+    y = gt.tensor([[0.5j, 1.0], [1 - 1j, 2 + 0.5j]])
+    want = _fusable(x, y)
+    for _ in range(4):
+        for got, ref in zip(scripted(x, y), want):
+            assert got.dtype is ref.dtype
+            assert got.numpy() == pytest.approx(ref.numpy(), rel=1e-5)
