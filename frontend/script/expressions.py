@@ -76,9 +76,13 @@ class ExpressionLowerer(Lowerer):
         if isinstance(v, ModuleRef):
             return v.value
         if isinstance(v, BoundMethod) and isinstance(v.receiver, Value):
-            raise self.src.error(f"a value of type {v.receiver.type} has no attribute "
-                                 f"'{v.name}' in script (if it is a method, call it)", pos,
-                                 _ATTRIBUTE_HINT)
+            t = v.receiver.type
+            hint = _ATTRIBUTE_HINT if is_tensor(t) else \
+                "it may be None here: test it first ('if value is not None:'), or copy it to " \
+                "a local that the test refines" if isinstance(t, T.OptionalType) else \
+                "check the attribute's name and the value's type"
+            raise self.src.error(f"a value of type {t} has no attribute '{v.name}' in script "
+                                 f"(if it is a method, call it)", pos, hint)
         what = getattr(v, "obj", v)
         if isinstance(v, PyObj) and is_script_class(type(v.obj)):
             raise self.src.error(f"cannot use the global object {describe(what)} in script "
