@@ -288,7 +288,10 @@ def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
         if sum(type(s) is not _Profiling for s in cache.values()) >= MAX_SPECIALIZATIONS:
             return None
         rg = [isinstance(x, Tensor) and x._rg for x in inputs]
-        result = try_differentiate(graph, rg, inputs)
+        try:
+            result = try_differentiate(graph, rg, inputs)
+        except Exception as e:  # noqa: BLE001 - the eager tape runs the call (and its errors)
+            result = Declined(f"the autodiff pass failed ({type(e).__name__}: {e})")
         if isinstance(result, Declined):
             spec = result
             _debug(str(result))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import graphtorch as gt
 from graphtorch import nn
-from graphtorch.runtime import c_backend
+from graphtorch.runtime import autodiff_exec, c_backend
 from graphtorch.runtime.autodiff_exec import (
     CompiledGraphNode,
     explain_autodiff,
@@ -304,3 +304,19 @@ def test_rank_branch_folds_on_the_call_shapes():
                 close(p.grad, q.grad)
     report = explain_autodiff(prepared_graph(scripted, "forward").graph)
     assert report.count("forward graph plan: compiled") == 2 and "declined" not in report
+
+
+def test_a_failing_pass_leaves_the_call_on_the_eager_tape(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("a bug in a vjp")
+
+    monkeypatch.setattr(autodiff_exec, "try_differentiate", broken)
+    eager, scripted, x, y = _models("mlp")
+    _, _, want = step_grads(eager, x, y)
+    for _ in range(3):
+        out, _, got = step_grads(scripted, x, y)
+    assert not isinstance(out.grad_fn, CompiledGraphNode)
+    for g, w in zip(got, want):
+        close(gt.from_numpy(g), gt.from_numpy(w))
+    report = explain_autodiff(prepared_graph(scripted, "forward").graph)
+    assert "declined: the autodiff pass failed (RuntimeError: a bug in a vjp)" in report
