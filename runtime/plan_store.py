@@ -8,17 +8,19 @@ prepared graph's text and tensor constants, the input signature, and what the co
 the C compiler, its flags and ``GT_NUM_THREADS``). Each object is written as a *recipe* from a
 closed set — a number, string, dtype, device or array by value; a registry kernel, op, scalar op
 or interpreter handler by name; a row / reduction kernel or epilogue by its op; a C fusion launch
-by its library file in the kernel cache and exported symbol; a fusion group by its position in
-the optimized graph — and a plan holding any other object (a graph node, a reduction group) is
-not cached. :func:`load` checks the file's SHA-256 and key, rebuilds every object from its
-recipe (a kernel library or symbol that is gone, an unknown name: the plan is built again and
-the entry rewritten) and compiles the source: it is code graphtorch generated, in the user's
-own cache directory, never anything read from an archive.
+by its library file in the kernel cache and exported symbol; a fusion group or a graph node (an
+interpreter handler's) by its position in the optimized graph — and a plan holding any other
+object (a reduction group ...) is not cached. :func:`load` checks the file's SHA-256 and key,
+rebuilds every object from its recipe (a kernel library or symbol that is gone, an unknown
+name: the plan is built again and the entry rewritten) and compiles the source: it is code
+graphtorch generated, in the user's own cache directory, never anything read from an archive.
 
 What a loaded plan skips — the optimizing pipeline, the recording run, code generation — it redoes
 only on demand: a fusion group called with a geometry its cached launches lack (a new batch
 size) and ``plan.graph`` run the pipeline once, and the group is checked against its recorded
-text (a mismatch runs that call through the interpreter and drops the entry).
+text (a mismatch runs that call through the interpreter). A plan whose code hands graph nodes to
+interpreter handlers reruns the pipeline (milliseconds) when loaded and checks the whole
+graph's text against the saved hash (a mismatch: the plan is built again).
 ``GT_PLAN_CACHE=0`` turns the cache off.
 """
 
@@ -39,6 +41,8 @@ import graphtorch
 from graphtorch import dtypes as gt_dtypes
 from graphtorch.device import CPU, as_device
 from graphtorch.device import device as Device
+from graphtorch.errors import GraphtorchError
+from graphtorch.ir.graph import Node
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY, OpDef
@@ -209,6 +213,7 @@ def _recipes(ns: dict, graph) -> dict:
     base = _base_objects()
     groups = {id(n): i for i, n in enumerate(n for n in graph.walk()
                                              if n.kind == "prim::FusionGroup")}
+    nodes = {id(n): i for i, n in enumerate(graph.walk())}
     runners = {id(v.fast): k for k, v in ns.items() if type(v) is FusionRunner}
     out = {}
     for name, v in ns.items():
@@ -218,12 +223,17 @@ def _recipes(ns: dict, graph) -> dict:
             if base[name] is not v:
                 raise Uncacheable(f"the emitter's {name} changed")
             continue
-        out[name] = _recipe(name, v, base, groups, runners)
+        out[name] = _recipe(name, v, groups, nodes, runners)
     return out
 
 
-def _recipe(name: str, v, base: dict, groups: dict, runners: dict):
+def _recipe(name: str, v, groups: dict, nodes: dict, runners: dict):
     t = type(v)
+    if t is Node:
+        index = nodes.get(id(v))
+        if index is None:
+            raise Uncacheable("a node outside the plan's graph")
+        return {"node": index, "kind": v.kind}
     if name == "_launch":
         if v is not launcher():
             raise Uncacheable("another launcher")
@@ -246,13 +256,14 @@ def _recipe(name: str, v, base: dict, groups: dict, runners: dict):
                 "text": hashlib.sha256(str(v.node.attrs["subgraph"]).encode()).hexdigest()}
     if t is dict and id(v) in runners:
         return {"fast": runners[id(v)], "launches": [_launch_entry(g, e) for g, e in v.items()]}
+    if callable(v):
+        for kind, fn in SCALAR_OPS.items():
+            if fn is v:
+                return {"scalar_op": kind}
     if callable(v) and not isinstance(v, type):
         kernel = _kernel_name(v)
         if kernel is not None:
             return {"kernel": kernel}
-        for kind, fn in SCALAR_OPS.items():
-            if fn is v:
-                return {"scalar_op": kind}
         for kind, fn in PRIM_HANDLERS.items():
             if fn is v:
                 return {"handler": kind}
@@ -278,14 +289,30 @@ def _launch_entry(geometry: tuple, entry: tuple) -> list:
 class _Rebuilt:
     """The optimized graph of a loaded plan, built on first need (the pipeline reruns)."""
 
-    def __init__(self, optimize):
+    def __init__(self, optimize, text: str | None = None):
         self.optimize = optimize
+        self.text = text  # the saved graph's hash, checked when nodes are taken from it
         self.graph = None
+        self._nodes = None
 
     def get(self):
         if self.graph is None:
             self.graph = self.optimize()
         return self.graph
+
+    def nodes(self) -> list:
+        """The rebuilt graph's nodes in walk order, after checking that its text is the saved
+        graph's (the nodes a plan's code hands to interpreter handlers)."""
+        if self._nodes is None:
+            graph = self.get()
+            if self.text is None or _digest(str(graph)) != self.text:
+                raise Uncacheable("the rebuilt graph differs")
+            self._nodes = list(graph.walk())
+        return self._nodes
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class LazyFusion:
@@ -341,6 +368,12 @@ def _unrecipe(name: str, j: dict, ns: dict, rebuilt: _Rebuilt, pending: list):
     if "fast" in j:
         pending.append((name, j))
         return None
+    if "node" in j:
+        nodes = rebuilt.nodes()
+        index = int(j["node"])
+        if index >= len(nodes) or nodes[index].kind != j["kind"]:
+            raise Uncacheable("the rebuilt graph differs")
+        return nodes[index]
     raise Uncacheable(f"unknown recipe {sorted(j)}")
 
 
@@ -380,7 +413,8 @@ def save(entry: str, runner, source: str, kernels: list, graph) -> str | None:
         recipes = _recipes(ns, graph)
     except Uncacheable as e:
         return str(e)
-    payload = {"key": entry, "source": source, "objects": recipes,
+    text = _digest(str(graph)) if any("node" in r for r in recipes.values()) else None
+    payload = {"key": entry, "source": source, "objects": recipes, "graph": text,
                "quiet": runner is not fn,
                "kernels": [[k.name, k.backend, k.detail] for k in kernels]}
     body = json.dumps(payload, sort_keys=True)
@@ -412,7 +446,7 @@ def load(entry: str, optimize):
         payload = json.loads(body)
         if payload.get("key") != entry:
             return None
-        rebuilt = _Rebuilt(optimize)
+        rebuilt = _Rebuilt(optimize, payload.get("graph"))
         ns = _base_objects()
         pending: list = []
         for name, j in payload["objects"].items():
@@ -421,7 +455,8 @@ def load(entry: str, optimize):
         source = payload["source"]
         kernels = [KernelInfo(n, b, d) for n, b, d in payload["kernels"]]
         quiet = bool(payload["quiet"])
-    except (Uncacheable, KeyError, TypeError, ValueError, AttributeError):
+    except (Uncacheable, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            GraphtorchError):
         return None
     filename = f"<graphtorch-plan cached {next(_COUNTER)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)

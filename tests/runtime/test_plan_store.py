@@ -78,6 +78,41 @@ def test_a_fresh_process_loads_the_plan_and_computes_the_same(tmp_path):
     assert second["nodes"] == first["nodes"]
 
 
+# A scripted encoder layer: its plan hands graph nodes to interpreter handlers (loaded by their
+# position in the rebuilt graph, whose text is checked against the saved hash).
+ENCODER = r"""
+import json
+import numpy as np
+import graphtorch as gt
+from graphtorch.runtime.executor import plans_of
+
+gt.manual_seed(0)
+layer = gt.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True).eval()
+s = gt.jit.script(layer)
+x = gt.randn(2, 5, 16)
+with gt.no_grad():
+    s(x)
+    got = s(x)
+    plan = next(iter(plans_of(s).plans.values()))
+    err = float(np.abs(got.numpy() - layer(x).numpy()).max())
+    print(json.dumps({"cache": plan.cache, "err": err, "handlers": "_interp, n_" in plan.source}))
+"""
+
+
+@needs_cc
+def test_a_plan_with_handler_nodes_is_loaded(tmp_path):
+    env = dict(os.environ, GT_CACHE_DIR=str(tmp_path))
+    env.pop("GT_EXECUTOR", None)
+    results = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", ENCODER], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert results[0]["handlers"] and results[0]["cache"] == "saved to disk"
+    assert results[1]["cache"] == "loaded from disk"
+    assert all(r["err"] < 1e-5 for r in results)
+
+
 @needs_cc
 def test_another_graph_is_another_entry(tmp_path):
     run(tmp_path, scale=1.0)
