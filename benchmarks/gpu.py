@@ -110,53 +110,83 @@ def train_step(lib, model, opt, x, y):
 
 
 # --- graphtorch side ----------------------------------------------------------------------------
+def sections(steps: list, out: dict) -> dict:
+    """Run each ``(name, fn)``; ``fn()`` returns numbers for ``out``. A step that fails is
+    recorded under ``out["errors"]`` and the others still run (one broken row keeps the rest)."""
+    for name, fn in steps:
+        try:
+            out.update(fn())
+        except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
+            out.setdefault("errors", {})[name] = f"{type(e).__name__}: {e}"[:300]
+    return out
+
+
 def graphtorch_side(dev: str, sync, timer: Timer, smoke: bool) -> dict:
     n = 1 << 12 if smoke else CHAIN_N
     rows = 16 if smoke else ROWS
-    out = {}
-    x, w, b = (gt.randn(n, device=dev) for _ in range(3))
-    dst = gt.empty(n, device=dev)
     xp = np if dev == "cpu" else _cupy()
-    out["copy_GBps"] = 8 * n / timer(lambda: xp.copyto(dst._data, x._data)) / 1e9
-    fused = gt.jit.script(chain)
-    with gt.no_grad():
-        _check(fused(x, w, b), chain(x, w, b), 1e-4)
-        out["chain_GBps"] = 16 * n / timer(lambda: fused(x, w, b)) / 1e9
-        out["chain_eager_GBps"] = 16 * n / timer(lambda: chain(x, w, b)) / 1e9
-    m = gt.randn(rows, rows, device=dev)
-    lw, lb = gt.randn(rows, device=dev), gt.randn(rows, device=dev)
-    sm, ln = gt.jit.script(softmax_rows), gt.jit.script(layer_norm_rows)
-    with gt.no_grad():
-        _check(sm(m), softmax_rows(m), 1e-4)
-        _check(ln(m, lw, lb), layer_norm_rows(m, lw, lb), 1e-3)
-        out["softmax_GBps"] = 8 * rows * rows / timer(lambda: sm(m)) / 1e9
-        out["layer_norm_GBps"] = 8 * rows * rows / timer(lambda: ln(m, lw, lb)) / 1e9
-    out["explain_softmax"] = next(iter(_plans(sm).values())).explain()
-    t = gt.randn(32, 32, device=dev)
-    traced = gt.jit.trace(tiny_ops, (t,))
-    with gt.no_grad():
-        out["tiny_ops_plain_us"] = timer(lambda: traced(t)) * 1e6
-        device_plan.set_cuda_graphs(True)
-        graphed = gt.jit.trace(tiny_ops, (t,))
-        _check(graphed(t), tiny_ops(t), 1e-4)
-        _check(graphed(t), tiny_ops(t), 1e-4)
-        out["tiny_ops_us"] = timer(lambda: graphed(t)) * 1e6
-        device_plan.set_cuda_graphs(False)
-        out["tiny_ops_eager_us"] = timer(lambda: tiny_ops(t)) * 1e6
-    out["graphs"] = next(iter(_plans(graphed).values())).source.splitlines()[-1]
-    gt.manual_seed(0)
-    model = mlp(gt).to(dev)
-    xb = gt.randn(BATCH, MLP[0], device=dev)
-    yb = gt.randint(0, MLP[3], (BATCH,), device=dev)
-    opt = gt.optim.SGD(model.parameters(), lr=0.01)
-    out["mlp_eager_us"] = timer(lambda: train_step(gt, model, opt, xb, yb)) * 1e6
-    scripted = gt.jit.script(model)
-    opt = gt.optim.SGD(scripted.parameters(), lr=0.01)
-    # NOTE: warm-up past the profiling calls of the autodiff pass and of both plans
-    out["mlp_us"] = timer(lambda: train_step(gt, scripted, opt, xb, yb), warmup=8) * 1e6
-    a, c = gt.randn(16, device=dev), gt.randn(16, device=dev)
-    out["eager_op_us"] = timer(lambda: a + c, iters=timer.iters * 20) * 1e6
-    return out
+
+    def bandwidth():
+        x, w, b = (gt.randn(n, device=dev) for _ in range(3))
+        dst = gt.empty(n, device=dev)
+        got = {"copy_GBps": 8 * n / timer(lambda: xp.copyto(dst._data, x._data)) / 1e9}
+        fused = gt.jit.script(chain)
+        with gt.no_grad():
+            _check(fused(x, w, b), chain(x, w, b), 1e-4)
+            got["chain_GBps"] = 16 * n / timer(lambda: fused(x, w, b)) / 1e9
+            got["chain_eager_GBps"] = 16 * n / timer(lambda: chain(x, w, b)) / 1e9
+        return got
+
+    def rows_():
+        m = gt.randn(rows, rows, device=dev)
+        lw, lb = gt.randn(rows, device=dev), gt.randn(rows, device=dev)
+        sm, ln = gt.jit.script(softmax_rows), gt.jit.script(layer_norm_rows)
+        got = {}
+        with gt.no_grad():
+            _check(sm(m), softmax_rows(m), 1e-4)
+            _check(ln(m, lw, lb), layer_norm_rows(m, lw, lb), 1e-3)
+            got["softmax_GBps"] = 8 * rows * rows / timer(lambda: sm(m)) / 1e9
+            got["layer_norm_GBps"] = 8 * rows * rows / timer(lambda: ln(m, lw, lb)) / 1e9
+        got["explain_softmax"] = next(iter(_plans(sm).values())).explain()
+        return got
+
+    def tiny():
+        t = gt.randn(32, 32, device=dev)
+        traced = gt.jit.trace(tiny_ops, (t,))
+        got = {}
+        with gt.no_grad():
+            got["tiny_ops_plain_us"] = timer(lambda: traced(t)) * 1e6
+            device_plan.set_cuda_graphs(True)
+            try:
+                graphed = gt.jit.trace(tiny_ops, (t,))
+                _check(graphed(t), tiny_ops(t), 1e-4)
+                _check(graphed(t), tiny_ops(t), 1e-4)
+                got["tiny_ops_us"] = timer(lambda: graphed(t)) * 1e6
+            finally:
+                device_plan.set_cuda_graphs(False)
+            got["tiny_ops_eager_us"] = timer(lambda: tiny_ops(t)) * 1e6
+        got["graphs"] = next(iter(_plans(graphed).values())).source.splitlines()[-1]
+        return got
+
+    def training():
+        gt.manual_seed(0)
+        model = mlp(gt).to(dev)
+        xb = gt.randn(BATCH, MLP[0], device=dev)
+        yb = gt.randint(0, MLP[3], (BATCH,), device=dev)
+        opt = gt.optim.SGD(model.parameters(), lr=0.01)
+        got = {"mlp_eager_us": timer(lambda: train_step(gt, model, opt, xb, yb)) * 1e6}
+        scripted = gt.jit.script(model)
+        opt = gt.optim.SGD(scripted.parameters(), lr=0.01)
+        # NOTE: warm-up past the profiling calls of the autodiff pass and of both plans
+        got["mlp_us"] = timer(lambda: train_step(gt, scripted, opt, xb, yb), warmup=8) * 1e6
+        return got
+
+    def eager_op():
+        a, c = gt.randn(16, device=dev), gt.randn(16, device=dev)
+        return {"eager_op_us": timer(lambda: a + c, iters=timer.iters * 20) * 1e6}
+
+    return sections([("bandwidth", bandwidth), ("rows", rows_), ("tiny ops", tiny),
+                     ("mlp", training), ("eager op", eager_op)], {})
 
 
 def _plans(obj) -> dict:
@@ -183,43 +213,58 @@ def torch_side(dev: str, iters: int, repeats: int, smoke: bool, full: bool) -> d
     timer = Timer(sync, iters, repeats)
     n = 1 << 12 if smoke else CHAIN_N
     rows = 16 if smoke else ROWS
-    out = {}
     compile_ = (lambda f: f) if smoke else torch.compile
-    x, w, b = (torch.randn(n, device=dev) for _ in range(3))
-    dst = torch.empty(n, device=dev)
-    out["copy_GBps"] = 8 * n / timer(lambda: dst.copy_(x)) / 1e9
-    tchain = lambda x, w, b: torch.tanh(x * w + b) * x   # noqa: E731 - the same chain
-    cchain = compile_(tchain)
-    out["chain_eager_GBps"] = 16 * n / timer(lambda: tchain(x, w, b)) / 1e9
-    out["chain_compile_GBps"] = 16 * n / timer(lambda: cchain(x, w, b)) / 1e9
-    m = torch.randn(rows, rows, device=dev)
-    lw, lb = torch.randn(rows, device=dev), torch.randn(rows, device=dev)
-    tsm = lambda m: torch.softmax(m, dim=-1)   # noqa: E731
-    tln = lambda m, w, b: torch.nn.functional.layer_norm(m, [rows], w, b)   # noqa: E731
-    csm, cln = compile_(tsm), compile_(tln)
-    out["softmax_eager_GBps"] = 8 * rows * rows / timer(lambda: tsm(m)) / 1e9
-    out["layer_norm_eager_GBps"] = 8 * rows * rows / timer(lambda: tln(m, lw, lb)) / 1e9
-    out["softmax_compile_GBps"] = 8 * rows * rows / timer(lambda: csm(m)) / 1e9
-    out["layer_norm_compile_GBps"] = 8 * rows * rows / timer(lambda: cln(m, lw, lb)) / 1e9
-    t = torch.randn(32, 32, device=dev)
-    ttiny = lambda t: tiny_ops(t, torch)   # noqa: E731
-    out["tiny_ops_eager_us"] = timer(lambda: ttiny(t)) * 1e6
-    if full and not smoke:
-        ctiny = torch.compile(ttiny, mode="reduce-overhead")
-        out["tiny_ops_compile_us"] = timer(lambda: ctiny(t), warmup=5) * 1e6
-    torch.manual_seed(0)
-    model = mlp(torch).to(dev)
-    xb = torch.randn(BATCH, MLP[0], device=dev)
-    yb = torch.randint(0, MLP[3], (BATCH,), device=dev)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    out["mlp_eager_us"] = timer(lambda: train_step(torch, model, opt, xb, yb)) * 1e6
-    if full and not smoke:
-        cmodel = torch.compile(mlp(torch).to(dev))
-        copt = torch.optim.SGD(cmodel.parameters(), lr=0.01)
-        out["mlp_compile_us"] = timer(lambda: train_step(torch, cmodel, copt, xb, yb)) * 1e6
-    a, c = torch.randn(16, device=dev), torch.randn(16, device=dev)
-    out["eager_op_us"] = timer(lambda: a + c, iters=iters * 20) * 1e6
-    return out
+
+    def bandwidth():
+        x, w, b = (torch.randn(n, device=dev) for _ in range(3))
+        dst = torch.empty(n, device=dev)
+        tchain = lambda x, w, b: torch.tanh(x * w + b) * x   # noqa: E731 - the same chain
+        cchain = compile_(tchain)
+        return {"copy_GBps": 8 * n / timer(lambda: dst.copy_(x)) / 1e9,
+                "chain_eager_GBps": 16 * n / timer(lambda: tchain(x, w, b)) / 1e9,
+                "chain_compile_GBps": 16 * n / timer(lambda: cchain(x, w, b)) / 1e9}
+
+    def rows_():
+        m = torch.randn(rows, rows, device=dev)
+        lw, lb = torch.randn(rows, device=dev), torch.randn(rows, device=dev)
+        tsm = lambda m: torch.softmax(m, dim=-1)   # noqa: E731
+        tln = lambda m, w, b: torch.nn.functional.layer_norm(m, [rows], w, b)   # noqa: E731
+        csm, cln = compile_(tsm), compile_(tln)
+        per = 8 * rows * rows / 1e9
+        return {"softmax_eager_GBps": per / timer(lambda: tsm(m)),
+                "layer_norm_eager_GBps": per / timer(lambda: tln(m, lw, lb)),
+                "softmax_compile_GBps": per / timer(lambda: csm(m)),
+                "layer_norm_compile_GBps": per / timer(lambda: cln(m, lw, lb))}
+
+    def tiny():
+        t = torch.randn(32, 32, device=dev)
+        ttiny = lambda t: tiny_ops(t, torch)   # noqa: E731
+        got = {"tiny_ops_eager_us": timer(lambda: ttiny(t)) * 1e6}
+        if full and not smoke:
+            ctiny = torch.compile(ttiny, mode="reduce-overhead")
+            got["tiny_ops_compile_us"] = timer(lambda: ctiny(t), warmup=5) * 1e6
+        return got
+
+    def training():
+        torch.manual_seed(0)
+        model = mlp(torch).to(dev)
+        xb = torch.randn(BATCH, MLP[0], device=dev)
+        yb = torch.randint(0, MLP[3], (BATCH,), device=dev)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        got = {"mlp_eager_us": timer(lambda: train_step(torch, model, opt, xb, yb)) * 1e6}
+        if full and not smoke:
+            cmodel = torch.compile(mlp(torch).to(dev))
+            copt = torch.optim.SGD(cmodel.parameters(), lr=0.01)
+            got["mlp_compile_us"] = timer(lambda: train_step(torch, cmodel, copt, xb, yb)) \
+                * 1e6
+        return got
+
+    def eager_op():
+        a, c = torch.randn(16, device=dev), torch.randn(16, device=dev)
+        return {"eager_op_us": timer(lambda: a + c, iters=iters * 20) * 1e6}
+
+    return sections([("bandwidth", bandwidth), ("rows", rows_), ("tiny ops", tiny),
+                     ("mlp", training), ("eager op", eager_op)], {})
 
 
 def run_torch_child(dev: str, args) -> dict:
@@ -335,10 +380,14 @@ def main() -> int:
         sync = cp.cuda.Device().synchronize
     ours = graphtorch_side(dev, sync, Timer(sync, args.iters, args.repeats), args.cpu_smoke)
     torch_ = {} if args.no_torch else run_torch_child(dev, args)
-    print(ours.pop("explain_softmax"))
-    print(ours.pop("graphs"))
+    print(ours.pop("explain_softmax", "(no softmax plan)"))
+    print(ours.pop("graphs", "(no CUDA graph row)"))
     if "error" in torch_:
         print(torch_["error"])
+    for side, errors in (("graphtorch", ours.get("errors", {})),
+                         ("torch", torch_.get("errors", {}))):
+        for name, err in errors.items():
+            print(f"{side} {name} row failed: {err}")
     print(table(ours, torch_, device))
     if args.json:
         with open(args.json, "w") as f:
