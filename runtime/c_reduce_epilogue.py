@@ -21,7 +21,7 @@ import re
 import numpy as np
 
 from graphtorch.runtime.c_elementwise import Unsupported, ctype, element_code, operand_kinds
-from graphtorch.runtime.c_reduce_group import ReduceGroup, generate
+from graphtorch.runtime.c_reduce_group import ReduceGroup, generate, split_roles
 
 _NAMES = re.compile(r"\b([at]\d+)\b")  # the elementwise group's parameters and temps
 
@@ -46,6 +46,14 @@ def epilogue_of(nodes: list, block_nodes: list):
                or pos.get(v.node, len(block_nodes)) < start for v in n.inputs):
             return n
     return None
+
+
+def fits(members: list, ndim: int) -> bool:
+    """Whether a group of these members over an input of rank ``ndim`` can run an epilogue:
+    every member a row reduction with ``keepdim=True``."""
+    split = split_roles(members, ndim)
+    return split is not None and all(r == "row" for r in split[1]) and all(
+        (m.args[2] if m.op_name == "var" else m.args[1]) is True for m in members)
 
 
 class EpilogueGroup(ReduceGroup):

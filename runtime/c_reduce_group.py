@@ -155,7 +155,7 @@ def _splits(m: Member, ndim: int) -> set[int]:
     return ({a} if b == ndim else set()) | ({b} if a == 0 else set())
 
 
-def _roles(members: list[Member], ndim: int) -> tuple[int, list[str]] | None:
+def split_roles(members: list[Member], ndim: int) -> tuple[int, list[str]] | None:
     """(split k, 'row' or 'col' per member) when every member's dims are a suffix or a prefix
     at one common split, else None."""
     splits = None
@@ -394,7 +394,7 @@ class ReduceGroup:
                 return False
             if m.op_name == "var" and _correction(m) is None:
                 return False
-        split = _roles(self.members, len(shape))
+        split = split_roles(self.members, len(shape))
         if split is None:
             return False
         k, roles = split

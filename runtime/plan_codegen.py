@@ -333,6 +333,9 @@ class _Emitter:
         for nodes in {id(g): g for g in self.reduce_groups.values()}.values():
             if nodes[0] in self.prologues:
                 continue
+            members = [c_reduce_group.member_of(n) for n in nodes]
+            if not c_reduce_epilogue.fits(members, self.group_rank(nodes[0])):
+                continue
             fg = c_reduce_epilogue.epilogue_of(nodes, nodes[0].block.nodes)
             if fg is not None and fg not in self.inlined and _launchable(self.one(fg)):
                 self.epilogues[nodes[0]] = fg
