@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from graphtorch import archive as _archive
+from graphtorch.autograd import enable_grad as _enable_grad
 from graphtorch.errors import UnsupportedError
 from graphtorch.frontend import script as _script
 from graphtorch.frontend.script.compilation_unit import CompilationUnit
@@ -32,12 +33,14 @@ from graphtorch.frontend.tracer import TracerWarning
 from graphtorch.nn.module import Module
 from graphtorch.ops import dispatch as _dispatch
 from graphtorch.passes.freeze import freeze_method
-from graphtorch.runtime.autodiff_exec import autodiff_setting
+from graphtorch.runtime import autodiff_exec as _autodiff_exec
+from graphtorch.runtime.autodiff_exec import autodiff_setting, explain_autodiff
 from graphtorch.runtime.autodiff_exec import set_autodiff as _set_autodiff
 from graphtorch.runtime.cpu_codegen import get_executor as _get_executor
 from graphtorch.runtime.cpu_codegen import set_executor as _set_executor
-from graphtorch.runtime.executor import explain_plans
+from graphtorch.runtime.executor import explain_plans, plans_of
 from graphtorch.runtime.futures import Future, fork, wait
+from graphtorch.tensor import Tensor as _Tensor
 
 __all__ = ["trace", "trace_module", "script", "compile", "explain", "save", "load", "ignore",
            "unused", "export", "is_scripting", "is_tracing", "freeze", "set_executor",
@@ -100,7 +103,22 @@ def explain(model, *example_inputs) -> str:
     text = str(report)
     if example_inputs and isinstance(compiled, (ScriptModule, ScriptFunction)):
         text += "\n" + explain_plans(compiled, example_inputs)
+        text += "\n" + _explain_training(compiled, example_inputs)
     return text
+
+
+def _explain_training(compiled, example_inputs: tuple) -> str:
+    """What a call needing gradients runs for these inputs: the autodiff pass's decision (its
+    forward plan, or why it declined). Runs forward calls in grad mode; nothing is backpropagated
+    (the backward graph's plan is built at a first backward)."""
+    params = list(compiled.parameters()) if isinstance(compiled, ScriptModule) else []
+    wants = [t for t in (*params, *example_inputs) if isinstance(t, _Tensor) and t.requires_grad]
+    if not wants:
+        return "training: nothing requires grad (no parameter or example input)"
+    with _enable_grad():
+        for _ in range(_autodiff_exec.PROFILING_RUNS + 1):
+            compiled(*example_inputs)
+    return "training: " + explain_autodiff(plans_of(compiled).graph)
 
 
 def ignore(drop=False, **kwargs):

@@ -223,7 +223,8 @@ class GraphPlans:
             return plan.run(inputs)
 
     def explain(self) -> str:
-        return "\n".join(p.explain() for p in self.plans.values()) or "no plan built yet"
+        return "\n".join(p.explain() for p in self.plans.values()) or \
+            "plan: not built yet (at the graph's first call)"
 
 
 def _runner(graph, executor: str):

@@ -320,3 +320,20 @@ def test_a_failing_pass_leaves_the_call_on_the_eager_tape(monkeypatch):
         close(gt.from_numpy(g), gt.from_numpy(w))
     report = explain_autodiff(prepared_graph(scripted, "forward").graph)
     assert "declined: the autodiff pass failed (RuntimeError: a bug in a vjp)" in report
+
+
+def _branchy(x, w):
+    if bool(x.sum() > 0):
+        return (x * w).sum()
+    return (x - w).sum()
+
+
+def test_jit_explain_reports_what_training_calls_run():
+    text = gt.jit.explain(mlp(), gt.randn(4, 20))
+    assert "training: autodiff (compiled): forward" in text
+    assert "forward graph plan: compiled" in text
+    assert "backward graph plan: not built yet" in text  # explain runs no backward
+    text = gt.jit.explain(gt.jit.script(_branchy), gt.randn(3), gt.randn(3, requires_grad=True))
+    assert "training: autodiff (compiled): declined: prim::If (control flow)" in text
+    text = gt.jit.explain(gt.jit.script(_branchy), gt.randn(3), gt.randn(3))
+    assert text.endswith("training: nothing requires grad (no parameter or example input)")
