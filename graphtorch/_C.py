@@ -4,6 +4,8 @@ them too."""
 
 from __future__ import annotations
 
+from graphtorch.ops.dispatch import TRACE
+
 
 def _infer_size(a: list[int], b: list[int]) -> list[int]:
     """The broadcast shape of two sizes (``[2, 1, 4]`` and ``[3, 1]`` give ``[2, 3, 4]``)."""
@@ -17,3 +19,9 @@ def _infer_size(a: list[int], b: list[int]) -> list[int]:
                                f"({db}) at non-singleton dimension {i}")
         out.append(db if da == 1 else da)
     return out
+
+
+def _get_tracing_state() -> bool:
+    """Whether ``graphtorch.jit.trace`` is recording on this thread (PyTorch returns its tracing
+    state or None: falsy alike outside tracing). In script it is False, as TorchScript's."""
+    return TRACE.tracer is not None

@@ -158,6 +158,7 @@ from graphtorch.python_signatures import *  # noqa: E402,F403 - unique, cummax, 
 # `from graphtorch import X` work as before; none of these has an import-time side effect the core
 # relies on.
 _LAZY_SUBMODULES: frozenset[str] = frozenset({
+    "_C",  # torch._C's helpers that PyTorch code imports (_infer_size, _get_tracing_state)
     "accelerator",
     "checkpoint",
     "distributed",  # torch.distributed; mpi4py loads only in init_process_group

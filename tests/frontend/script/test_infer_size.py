@@ -1,4 +1,5 @@
-"""graphtorch._C._infer_size: eager against PyTorch, and called from script."""
+"""graphtorch._C helpers (_infer_size, _get_tracing_state): eager against PyTorch, and from
+script."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ def test_scripted_matches_eager_and_raises_alike():
     with pytest.raises(Exception, match=r"size of tensor a \(3\) must match the size of tensor "
                                         r"b \(4\) at non-singleton dimension 1"):
         scripted(gt.ones(2, 3), gt.ones(4))
+
+
+def _branch_on_tracing(x: gt.Tensor) -> gt.Tensor:
+    if gt._C._get_tracing_state():
+        return x + 1
+    return x - 1
+
+
+def test_get_tracing_state_is_false_in_script_and_true_while_tracing():
+    x = gt.ones(2)
+    assert not gt._C._get_tracing_state()
+    assert gt.jit.script(_branch_on_tracing)(x).tolist() == [0.0, 0.0]
+    assert gt.jit.trace(_branch_on_tracing, (x,))(x).tolist() == [2.0, 2.0]
