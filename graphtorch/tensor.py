@@ -128,6 +128,9 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self._device.type == "cuda"
 
+    # NOTE: graphtorch tensors are dense, strided and unquantized: PyTorch's other layouts' flags
+    is_sparse = is_sparse_csr = is_mkldnn = is_quantized = is_meta = False
+
     @property
     def requires_grad(self) -> bool:
         return self._rg

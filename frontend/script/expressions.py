@@ -263,6 +263,8 @@ class ExpressionLowerer(Lowerer):
                       "is_cuda": ("prim::is_cuda", T.BOOL), "is_leaf": ("prim::is_leaf", T.BOOL)}
             if attr == "layout":   # always strided (TAG_CODES)
                 return self.const(TAG_CODES["strided"])
+            if attr in ("is_sparse", "is_sparse_csr", "is_mkldnn", "is_quantized", "is_meta"):
+                return self.const(False)   # dense, strided, unquantized (as Tensor's flags)
             if attr in simple:
                 kind, t = simple[attr]
                 return self.scalar(kind, [v], t)
