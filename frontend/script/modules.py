@@ -3,8 +3,10 @@ FunctionCompiler)."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 
+from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.class_types import class_type, is_script_class
@@ -215,6 +217,8 @@ class ModuleLowerer(Lowerer):
             return ref      # self._modules.values()/items() iterate the children statically
         if attr == "_flat_weights" and "_flat_weights_names" in m.__dict__:
             return self._rnn_flat_weights(ref)
+        if attr in self.state.unit.assigned_attributes.get(id(m), ()):
+            return self._assigned_attribute(ref, attr)
         if attr in getattr(m, "__dict__", {}):
             val = m.__dict__[attr]
 
@@ -243,6 +247,49 @@ class ModuleLowerer(Lowerer):
             hint = (f"script sees the attributes set in __init__ (self.{attr} = ...), the "
                     f"submodules, parameters, buffers and methods")
         raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos, hint)
+
+    def assign_plain_attribute(self, ref: ModuleRef, attr: str, value: Value, pos) -> bool:
+        """``self.attr = value`` of a plain attribute (a number, str, None, or a list or dict
+        of those): it becomes a run-time attribute of the compiled module, which holds its own
+        copy (the Python module's value is not changed, as in TorchScript). False when ``attr``
+        is no such attribute."""
+        m = ref.module
+        val = m.__dict__.get(attr, _NOT_SET)
+        if is_script_class(type(val)):   # an object: always read at run time (its own type)
+            self._object_attribute(ref, attr, val)
+            v = self.exprs.coerce(value, class_type(type(val)), pos, f"attribute '{attr}'")
+            self.graph.emit(Prim.SetAttr, [ref.value, v], [], {"name": attr})
+            return True
+        if val is _NOT_SET or not _plain(val):
+            return False
+        assigned = self.state.unit.assigned_attributes.setdefault(id(m), set())
+        if attr not in assigned:   # earlier reads were constants: compile the modules again
+            assigned.add(attr)
+            raise MutableAttribute(f"the attribute '{attr}' of module {type(m).__name__} is "
+                                   f"assigned in script; compile the module again")
+        t = self._attribute_type(ref, attr)
+        v = self.exprs.coerce(value, t, pos, f"attribute '{attr}'")
+        self.graph.emit(Prim.SetAttr, [ref.value, v], [], {"name": attr})
+        return True
+
+    def _attribute_type(self, ref: ModuleRef, attr: str) -> T.Type:
+        val = self.state.unit.script_module(ref.module)._gt_constants[attr] \
+            if attr in self.state.unit.script_module(ref.module)._gt_constants \
+            else ref.module.__dict__[attr]
+        t = T.type_of_value(val)
+        if isinstance(t, T.ListType) and t.elem == T.ANY:
+            return T.ListType(T.TENSOR)
+        return t
+
+    def _assigned_attribute(self, ref: ModuleRef, attr: str) -> Value:
+        """A read of an assigned plain attribute: ``prim::GetAttr`` of the compiled module's
+        own copy (lists and dicts copied once, when the module is compiled)."""
+        sm = self.state.unit.script_module(ref.module)
+        if attr not in sm._gt_constants:
+            val = ref.module.__dict__[attr]
+            sm._set_constant(attr, copy.deepcopy(val) if isinstance(val, (list, dict)) else val)
+        return self.graph.emit(Prim.GetAttr, [ref.value], [self._attribute_type(ref, attr)],
+                               {"name": attr}).output
 
     def _object_attribute(self, ref: ModuleRef, attr: str, val) -> Value:
         """``self.obj``, an object of a script class: the compiled module holds the very
@@ -362,3 +409,25 @@ class ModuleLowerer(Lowerer):
         v = self.graph.emit(Prim.GetAttr, [ref.value], [self.state.unit.module_type(sub)],
                             {"name": name}).output
         return ModuleRef(v, sub)
+
+
+_NOT_SET = object()
+
+
+class MutableAttribute(ScriptError):
+    """A plain module attribute was found assigned while compiling: its earlier reads were
+    compiled as constants, so ``ScriptUnit.script_module`` compiles the modules again with it
+    read at run time (escaping elsewhere, it is a refusal with this message)."""
+
+
+def _plain(val) -> bool:
+    """A value a module attribute may hold and scripted code assign: a number, str, None, or a
+    list / dict of those."""
+    if val is None or isinstance(val, (bool, int, float, str)):
+        return True
+    if isinstance(val, list):
+        return all(_plain(x) and not isinstance(x, (list, dict)) for x in val)
+    if isinstance(val, dict):
+        return all(isinstance(k, (str, int)) and _plain(x) and not isinstance(x, (list, dict))
+                   for k, x in val.items())
+    return False

@@ -138,13 +138,19 @@ class StatementLowerer(Lowerer):
                 raise self.src.error("only module attributes can be assigned in script",
                                      target.pos)
             m = obj.module
+            if target.attr not in m._parameters and target.attr not in m._buffers and \
+                    self.modules.assign_plain_attribute(obj, target.attr,
+                                                        self.exprs.as_value(value, pos), pos):
+                return
             if target.attr not in m._parameters and target.attr not in m._buffers:
-                # NOTE: plain attributes are read as constants: an update would be lost
+                # NOTE: other attributes (objects, modules) are not assigned in script
                 raise self.src.error(
                     f"assigning the attribute '{target.attr}' of module {type(m).__name__} is "
-                    f"not supported in script: plain module attributes are constants there",
-                    target.pos, "keep a changing value in a buffer (register_buffer) and "
-                    "update it in place, or return it")
+                    f"not supported in script: script assigns parameters, buffers, and "
+                    f"attributes holding numbers, strings, None, lists or dicts of those, or "
+                    f"objects of script classes", target.pos,
+                    "keep a changing tensor in a buffer (register_buffer) and update it in "
+                    "place, or return it")
             v = self.exprs.as_value(value, pos)
             self.graph.emit(Prim.SetAttr, [obj.value, v], [], {"name": target.attr})
 

@@ -15,6 +15,7 @@ from graphtorch.frontend.script.build_ast import build
 from graphtorch.frontend.script.compiler import FunctionCompiler
 from graphtorch.frontend.script.defaults import parameter_defaults
 from graphtorch.frontend.script.library import script_forward
+from graphtorch.frontend.script.modules import MutableAttribute
 from graphtorch.frontend.script.parser import parse_module
 from graphtorch.frontend.script.source import get_source
 from graphtorch.frontend.script_module import (
@@ -56,6 +57,9 @@ class ScriptUnit:
         self.functions: dict[object, object] = {}       # python fn -> ScriptFunction
         self.in_progress: set = set()
         self.modules: dict[int, object] = {}            # id(module) -> ScriptModule
+        # id(module) -> its plain attributes that scripted code assigns (run-time attributes)
+        self.assigned_attributes: dict[int, set[str]] = {}
+        self._module_depth = 0
 
     # --- functions --------------------------------------------------------------------------------
     def function(self, fn, caller_src=None, pos=None, param_types: dict | None = None):
@@ -135,6 +139,20 @@ class ScriptUnit:
         return T.ClassType(qualified_type_name(type(module)))
 
     def script_module(self, module):
+        """The compiled module; the outermost call compiles again when a plain attribute turns
+        out to be assigned (:class:`MutableAttribute`), at most once per such attribute."""
+        if self._module_depth or isinstance(module, ScriptModule):
+            return self._script_module(module)
+        while True:
+            self._module_depth += 1
+            try:
+                return self._script_module(module)
+            except MutableAttribute:
+                self.modules.clear()   # NOTE: the set of assigned attributes only grows
+            finally:
+                self._module_depth -= 1
+
+    def _script_module(self, module):
         if isinstance(module, ScriptModule):
             return module
         if id(module) in self.modules:

@@ -201,20 +201,47 @@ class AssignsPlainAttribute(nn.Module):
     def __init__(self):
         super().__init__()
         self.hi = 1
+        self.seen = [0]
 
     def forward(self, x):
         self.hi = 5
-        return x + self.hi
+        y = x + self.hi
+        self.hi += 1
+        self.seen += [self.hi]
+        return y + self.hi
 
 
-def test_assigning_a_plain_attribute_is_refused_where_it_happens():
+class AssignsTensorAttribute(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = gt.ones(2)
+
+    def forward(self, x):
+        self.w = x
+        return x
+
+
+def test_assigned_plain_attributes_are_run_time_attributes():
+    """As TorchScript: the compiled module holds its own copy, which every call updates."""
+    eager, original = AssignsPlainAttribute(), AssignsPlainAttribute()
+    sm = gt.jit.script(original)
+    x = gt.ones(2)
+    for _ in range(2):
+        gt.testing.assert_close(sm(x), eager(x))
+    assert sm.hi == eager.hi == 6 and sm.seen == eager.seen == [0, 6, 6]
+    assert original.hi == 1 and original.seen == [0]   # the Python module is not changed
+    assert any(n.kind == "prim::SetAttr" for n in sm.graph.walk())
+
+
+def test_assigning_another_attribute_is_refused_where_it_happens():
     with pytest.raises(ScriptError) as info:
-        gt.jit.script(AssignsPlainAttribute())
+        gt.jit.script(AssignsTensorAttribute())
     err = info.value
     assert str(err).splitlines()[0] == (
-        "assigning the attribute 'hi' of module AssignsPlainAttribute is not supported in "
-        "script: plain module attributes are constants there")
-    assert err.source_line.strip() == "self.hi = 5"
+        "assigning the attribute 'w' of module AssignsTensorAttribute is not supported in "
+        "script: script assigns parameters, buffers, and attributes holding numbers, strings, "
+        "None, lists or dicts of those, or objects of script classes")
+    assert err.source_line.strip() == "self.w = x"
     assert "register_buffer" in err.hint
 
 

@@ -533,3 +533,23 @@ def test_isinstance_tests_the_class_at_run_time(fn, make):
 def test_isinstance_against_a_container_of_objects_is_refused():
     with pytest.raises(ScriptError, match="a container of script-class objects"):
         gt.jit.script(isinstance_of_lists)
+
+
+class Replaces(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.counter = Counter(1)
+        self.calls = 0
+
+    def forward(self, n: int) -> int:
+        self.counter += n                 # __iadd__: the same object, assigned back
+        if n > 2:
+            self.counter = Counter(100)   # a new object
+        self.calls += 1
+        return self.counter.value + self.calls
+
+
+def test_module_attributes_holding_objects_are_assigned():
+    eager, sm = Replaces(), gt.jit.script(Replaces())
+    assert [sm(n) for n in (1, 2, 3, 1)] == [eager(n) for n in (1, 2, 3, 1)]
+    assert sm.counter.value == eager.counter.value == 101 and sm.calls == 4
