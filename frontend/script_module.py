@@ -21,7 +21,7 @@ from graphtorch.ir.compilation_unit import (
 )
 from graphtorch.ir.types import type_mismatch
 from graphtorch.nn.module import Module
-from graphtorch.runtime.caches import invalidate
+from graphtorch.runtime.caches import FORWARD_CALLS, invalidate
 from graphtorch.runtime.call_guard import MISS
 from graphtorch.runtime.executor import (
     Prepared,
@@ -227,6 +227,11 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
                              f"compiled: {sorted(self._gt_methods)}") from None
 
     def forward(self, *args, **kwargs):
+        fast = FORWARD_CALLS.get(self)  # NOTE: the signature's guarded call (call_guard.py)
+        if fast is not None and not kwargs:
+            out = fast(self, args)
+            if out is not MISS:
+                return out
         out = call_method(self, "forward", args, kwargs)
         return checked_outputs(self, self._method("forward").graph, out, "forward")
 

@@ -13,7 +13,8 @@ carries no cache field.
   reason it declined} (runtime/autodiff_exec.py).
 - :data:`FAST_CALLS`: the compiled functions holding a guarded call (runtime/call_guard.py, in
   their declared ``_fast_call`` field: the one place a call looks before anything else);
-  :func:`drop_fast_calls` clears them all when another executor is selected.
+  :data:`FORWARD_CALLS`: compiled module -> its guarded forward. :func:`drop_fast_calls`
+  clears them all when another executor is selected.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class RuntimeCache:
         if hit is not None and hit[0]() is obj:
             del self._entries[id(obj)]
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def __contains__(self, obj) -> bool:
         hit = self._entries.get(id(obj))
         return hit is not None and hit[0]() is obj
@@ -71,6 +75,7 @@ AUTODIFF = RuntimeCache("autodiff specializations of prepared graphs")
 
 
 FAST_CALLS: weakref.WeakSet = weakref.WeakSet()
+FORWARD_CALLS = RuntimeCache("guarded forward calls of compiled modules")
 
 
 def drop_fast_calls() -> None:
@@ -79,9 +84,11 @@ def drop_fast_calls() -> None:
     for fn in list(FAST_CALLS):
         fn._fast_call = None
     FAST_CALLS.clear()
+    FORWARD_CALLS.clear()
 
 
 def invalidate(module) -> None:
     """A compiled module's methods or constants changed: what was prepared from them is stale
     (the prepared graphs go, and with them their generated code and autodiff entries)."""
     PREPARED.invalidate(module)
+    FORWARD_CALLS.invalidate(module)

@@ -19,7 +19,7 @@ from graphtorch.ir.compilation_unit import CompiledFunction
 from graphtorch.ir.types import FLOAT, INT, type_mismatch
 from graphtorch.passes.prepare import prepare_function, prepare_method
 from graphtorch.runtime.autodiff_exec import autodiff_enabled, run_with_autodiff
-from graphtorch.runtime.caches import FAST_CALLS, PREPARED
+from graphtorch.runtime.caches import FAST_CALLS, FORWARD_CALLS, PREPARED
 from graphtorch.runtime.call_guard import guarded_call
 from graphtorch.runtime.cpu_codegen import get_executor, run_graph_codegen
 from graphtorch.runtime.interpreter import Interpreter
@@ -149,7 +149,11 @@ def call_method(module, name: str, args: tuple, kwargs: dict):
     prep = prepared_graph(module, name)
     lifted = [_resolve(module, p) for p in prep.param_paths]
     inputs = [module] + vals + lifted
-    return _finish(_run(prep, inputs))
+    out = _run(prep, inputs)
+    if name == "forward" and not kwargs and len(vals) == len(args) and \
+            all(a is v for a, v in zip(args, vals)):
+        _install_guarded_forward(module, prep, inputs)
+    return _finish(out)
 
 
 def _run(prep: Prepared, inputs: list) -> list:
@@ -177,7 +181,7 @@ def call_function(fn, args: tuple, kwargs: dict):
         key = signature(vals)
         if key in prep.checked:
             out = prep.plans.run(vals, key)
-            _install_guarded_call(fn, prep, key)
+            _install_guarded_call(fn, prep, key, vals)
             return _finish(out)
     names = [v.name for v in fn.graph.block.inputs]
     vals = _bind(names, args, kwargs, fn.name)
@@ -188,22 +192,38 @@ def call_function(fn, args: tuple, kwargs: dict):
     return _finish(_run(prep, vals))
 
 
-def _install_guarded_call(fn, prep: Prepared, key: tuple) -> None:
+def _install_guarded_call(fn, prep: Prepared, key: tuple, inputs: list) -> None:
     """Once ``key``'s plan exists, ``fn``'s next calls of that signature go straight to it
     (runtime/call_guard.py), unless its results are rebuilt or checked after the call."""
+    guard = _guard(fn, fn.graph, prep, key, inputs, None)
+    if guard is not None:
+        fn._fast_call = guard
+        FAST_CALLS.add(fn)
+
+
+def _install_guarded_forward(module, prep: Prepared, inputs: list) -> None:
+    """The same for a compiled module's forward (kept in ``FORWARD_CALLS``)."""
+    if get_executor() != "compiled":
+        return
+    guard = _guard(module, module._method("forward").graph, prep, signature(inputs), inputs,
+                   prep.param_paths)
+    if guard is not None:
+        FORWARD_CALLS.put(module, guard)
+
+
+def _guard(owner, graph, prep: Prepared, key: tuple, inputs: list, params):
     plan = prep.plans.plans.get(key)
     if plan is None:
-        return
+        return None
     hit = prep.guards.get(key)
     if hit is None or hit[0] is not plan:
-        plain = fn.graph.named_results is None and not fn.__dict__.get("_gt_loaded")
-        guard = guarded_call(plan, key, len(prep.graph.outputs)) if plain else None
+        plain = graph.named_results is None and not owner.__dict__.get("_gt_loaded")
+        guard = guarded_call(plan, key, len(prep.graph.outputs), inputs, params) \
+            if plain else None
         if len(prep.guards) >= PlanCache.MAX_PLANS:
             prep.guards.pop(next(iter(prep.guards)))
         hit = prep.guards[key] = (plan, guard)
-    if hit[1] is not None:
-        fn._fast_call = hit[1]
-        FAST_CALLS.add(fn)
+    return hit[1]
 
 
 def _trains(vals: list) -> bool:

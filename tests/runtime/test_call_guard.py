@@ -188,3 +188,79 @@ def test_several_outputs_come_back_as_a_tuple():
     assert f._fast_call is not None
     assert isinstance(out, tuple) and len(out) == 2
     np.testing.assert_allclose(out[1].numpy(), (x - 1.0).numpy())
+
+
+# --- a compiled module's forward ------------------------------------------------------------------
+def _module():
+    gt.manual_seed(0)
+    return gt.jit.script(gt.nn.Sequential(gt.nn.Linear(4, 8), gt.nn.Tanh(),
+                                          gt.nn.Linear(8, 3)).eval())
+
+
+def test_module_forward_is_guarded_and_reads_parameters_each_call():
+    from graphtorch.runtime.caches import FORWARD_CALLS
+
+    m = _module()
+    x = gt.randn(5, 4)
+    with gt.no_grad():
+        _warm(m, x)
+        guard = FORWARD_CALLS.get(m)
+        assert guard is not None and "_resolve(m, _path" in guard.source
+        plan = next(iter(plans_of(m).plans.values()))
+        before = plan.calls
+        got = m(x)
+        assert plan.calls == before + 1
+        want = _reference(m, x)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+        # a parameter replaced in place: the guard reads it again on the next call
+        getattr(m, "0").weight.copy_(gt.zeros(8, 4))
+        got = m(x)
+        np.testing.assert_allclose(got.numpy(), _reference(m, x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_module_forward_misses_on_another_parameter_dtype():
+    from graphtorch.runtime.caches import FORWARD_CALLS
+
+    m = _module()
+    x = gt.randn(5, 4)
+    with gt.no_grad():
+        _warm(m, x)
+        guard = FORWARD_CALLS.get(m)
+        m.double()
+        assert guard(m, (x.double(),)) is MISS_OF(guard)
+        got = _warm(m, x.double())
+        assert got.dtype is gt.float64
+        np.testing.assert_allclose(got.numpy(), _reference(m, x.double()).numpy(), rtol=1e-12)
+
+
+def MISS_OF(guard):  # noqa: N802 - the sentinel a guard answers
+    return guard.__globals__["MISS"]
+
+
+def test_module_training_calls_take_the_general_path():
+    from graphtorch.runtime.caches import FORWARD_CALLS
+
+    m = _module()
+    x = gt.randn(5, 4)
+    for _ in range(3):
+        m.zero_grad()
+        out = m(x)
+        out.sum().backward()
+    assert FORWARD_CALLS.get(m) is None
+    assert out.grad_fn is not None and getattr(m, "0").weight.grad is not None
+
+
+def test_module_changes_drop_the_guarded_forward():
+    from graphtorch.runtime.caches import FORWARD_CALLS, invalidate
+
+    m = _module()
+    x = gt.randn(5, 4)
+    with gt.no_grad():
+        _warm(m, x)
+        assert FORWARD_CALLS.get(m) is not None
+        invalidate(m)
+        assert FORWARD_CALLS.get(m) is None
+        _warm(m, x)
+        set_executor("interpreter")
+        assert FORWARD_CALLS.get(m) is None
+        set_executor(None)
