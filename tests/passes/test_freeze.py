@@ -55,3 +55,21 @@ def test_freeze_needs_eval_mode():
     traced = gt.jit.trace(gt.nn.Linear(2, 2), gt.rand(1, 2))
     with pytest.raises(UnsupportedError, match="eval mode"):
         gt.jit.freeze(traced)
+
+
+class CountsCalls(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x * self.calls
+
+
+def test_a_graph_that_assigns_attributes_is_not_frozen():
+    """Its state changes between calls: folding it into constants would give wrong results."""
+    sm = gt.jit.script(CountsCalls()).eval()
+    with pytest.raises(UnsupportedError, match=r"cannot freeze forward: it assigns the "
+                                               r"attribute self\.calls"):
+        gt.jit.freeze(sm)
