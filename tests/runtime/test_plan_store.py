@@ -18,8 +18,9 @@ from graphtorch.runtime.executor import plans_of
 
 needs_cc = pytest.mark.skipif(not c_backend.available(), reason="no C compiler")
 
-# A fresh process: trace a model of elementwise chains, reductions and softmax rows, build its
-# plan (the second call), run it on the recorded batch size and another, print what happened.
+# A fresh process: trace a model of elementwise chains (C fusion groups) and products with a
+# tensor constant (registry kernels), build its plan (the second call), run it on the recorded
+# batch size and another, print what happened.
 PROGRAM = r"""
 import json, sys
 import numpy as np
@@ -28,15 +29,16 @@ from graphtorch.runtime import c_backend
 from graphtorch.runtime.executor import plans_of
 
 SCALE = float(sys.argv[1])
+gt.manual_seed(0)
+W = gt.randn(16, 16) * 0.25
 
 def model(x):
     for i in range(3):
         x = gt.tanh(x * (SCALE + i) + 0.5)
-        x = gt.sigmoid(x) - x.mean(-1, keepdim=True)
-        x = x.softmax(-1) * 2.0 + x.amax(-1, keepdim=True)
+        x = gt.sigmoid(x) * 2.0 - x
+        x = x @ W
     return x
 
-gt.manual_seed(0)
 x, y = gt.randn(8, 16), gt.randn(3, 16)
 with gt.no_grad():
     f = gt.jit.trace(model, x)
