@@ -240,13 +240,38 @@ class ModuleLowerer(Lowerer):
 
         if hasattr(type(m), attr) and _is_constant(getattr(type(m), attr)):
             return self.exprs.py_constant(getattr(type(m), attr), pos)   # a class-level constant
-        if isinstance(getattr(type(m), attr, None), property):
-            hint = (f"script does not compile properties: make '{attr}' a method, or an attribute "
-                    f"set in __init__")
+        prop = getattr(type(m), attr, None)
+        if isinstance(prop, property) and prop.fget is not None and \
+                not isinstance(m, ScriptModule):
+            return self.property_call(ref, attr, prop.fget, "getter", [], pos)
+        if isinstance(prop, property):
+            hint = f"the property '{attr}' has no getter script can compile"
         else:
             hint = (f"script sees the attributes set in __init__ (self.{attr} = ...), the "
                     f"submodules, parameters, buffers and methods")
         raise self.src.error(f"module '{type(m).__name__}' has no attribute '{attr}'", pos, hint)
+
+    def property_call(self, ref: ModuleRef, attr: str, fn, role: str, args: list[Value],
+                      pos) -> Value:
+        """``self.attr`` / ``self.attr = v`` of a module ``@property``: its getter / setter
+        compiled as the method ``__<attr>_<role>`` (``prim::CallMethod``); a getter marked
+        ``@graphtorch.jit.unused`` raises when reached."""
+        m = ref.module
+        if getattr(fn, "_gt_unused", False):
+            msg = self.const(f"{type(m).__name__}.{attr} was marked @graphtorch.jit.unused and "
+                             f"cannot be used from script")
+            self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
+            return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
+        name = f"__{attr}_{role}"
+        method = self.state.unit.compile_method(m, name, fn)
+        vals = [self.exprs.coerce(a, v.type, pos, f"the value of '{attr}'")
+                for a, v in zip(args, method.graph.inputs[1:])]
+        if len(vals) != len(method.graph.inputs) - 1:
+            raise self.src.error(f"the {role} of property '{attr}' takes "
+                                 f"{len(method.graph.inputs) - 1} argument(s)", pos)
+        out = method.graph.outputs[0].type
+        return self.graph.emit(Prim.CallMethod, [ref.value] + vals, [out],
+                               {"name": name}).output
 
     def assign_plain_attribute(self, ref: ModuleRef, attr: str, value: Value, pos) -> bool:
         """``self.attr = value`` of a plain attribute (a number, str, None, or a list or dict
@@ -254,6 +279,11 @@ class ModuleLowerer(Lowerer):
         copy (the Python module's value is not changed, as in TorchScript). False when ``attr``
         is no such attribute."""
         m = ref.module
+        prop = getattr(type(m), attr, None)
+        if isinstance(prop, property) and prop.fset is not None and \
+                not isinstance(m, ScriptModule):
+            self.property_call(ref, attr, prop.fset, "setter", [value], pos)
+            return True
         val = m.__dict__.get(attr, _NOT_SET)
         if is_script_class(type(val)):   # an object: always read at run time (its own type)
             self._object_attribute(ref, attr, val)

@@ -553,3 +553,28 @@ def test_module_attributes_holding_objects_are_assigned():
     eager, sm = Replaces(), gt.jit.script(Replaces())
     assert [sm(n) for n in (1, 2, 3, 1)] == [eager(n) for n in (1, 2, 3, 1)]
     assert sm.counter.value == eager.counter.value == 101 and sm.calls == 4
+
+
+class WithProperties(gt.nn.Module):
+    def __init__(self, a: int):
+        super().__init__()
+        self.a = a
+
+    @property
+    def level(self) -> int:
+        return self.a * 2
+
+    @level.setter
+    def level(self, v: int) -> None:
+        self.a = v if v > 0 else 0
+
+    def forward(self, v: int) -> int:
+        before = self.level
+        self.level = v
+        return before + self.level
+
+
+def test_module_properties_compile_to_methods():
+    eager, sm = WithProperties(3), gt.jit.script(WithProperties(3))
+    assert [sm(v) for v in (4, -2, 5)] == [eager(v) for v in (4, -2, 5)]
+    assert sm.a == eager.a == 5
