@@ -549,7 +549,9 @@ class CallResolver(Lowerer):
     def tensor_method(self, v: Value, name: str, args, kwargs, pos) -> Value:
         simple = {"dim": ("prim::dim", T.INT), "numel": ("prim::numel", T.INT),
                   "item": ("prim::item", T.NUMBER), "tolist": ("prim::tolist", T.ANY),
-                  "is_floating_point": ("prim::is_floating_point", T.BOOL)}
+                  "is_floating_point": ("prim::is_floating_point", T.BOOL),
+                  "is_complex": ("prim::is_complex", T.BOOL),
+                  "element_size": ("prim::element_size", T.INT)}
         if name in simple:
             kind, t = simple[name]
             return self.scalar(kind, [v], t)

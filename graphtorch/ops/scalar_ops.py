@@ -379,6 +379,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::device_type": (lambda d: d.type, "d.type of a device: 'cpu' or 'cuda'"),
     "prim::device_index": (lambda d: d.index, "d.index of a device (None for cpu)"),
     "prim::is_floating_point": (lambda t: t.is_floating_point(), "t.is_floating_point()"),
+    "prim::is_complex": (lambda t: t.is_complex(), "t.is_complex()"),
+    "prim::element_size": (lambda t: t.element_size(), "t.element_size(): bytes per element"),
     "prim::requires_grad": (lambda t: t.requires_grad, "t.requires_grad"),
     "prim::grad": (lambda t: t.grad, "t.grad (None until a backward fills it)"),
     "prim::is_cuda": (lambda t: t.is_cuda, "t.is_cuda"),

@@ -17,3 +17,14 @@ def test_flags_in_eager_and_script():
     x = gt.rand(3, 4)
     assert [getattr(x, f) for f in FLAGS] == [False] * len(FLAGS)
     assert gt.jit.script(_flags)(x) == _flags(x) == (False,) * 6
+
+
+def _sizes(x: Tensor):
+    return x.element_size(), x.is_complex(), x.is_floating_point()
+
+
+def test_element_size_and_is_complex_in_script():
+    scripted = gt.jit.script(_sizes)
+    for x in (gt.rand(2), gt.ones(2, dtype=gt.int16), gt.tensor([1j], dtype=gt.cdouble)):
+        assert scripted(x) == _sizes(x)
+    assert scripted(gt.tensor([1j], dtype=gt.cdouble)) == (16, True, False)
