@@ -18,7 +18,7 @@ COMPLEX_OPS = frozenset({
     # arithmetic and math (numpy's complex ufuncs follow C99, as PyTorch's kernels do)
     "add", "sub", "rsub", "mul", "div", "neg", "reciprocal", "square", "pow", "abs",
     "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt",
-    "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan",
+    "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin", "acos", "atan", "sigmoid",
     "eq", "ne", "isnan", "isinf", "isfinite",
     "logical_not", "logical_and", "logical_or", "logical_xor", "where", "masked_fill",
     # reductions and products without an ordering

@@ -98,6 +98,8 @@ unary("tanh", lambda xp, x: xp.tanh(x), lambda ctx, g: (g * (1 - ctx.out * ctx.o
 
 
 def _sigmoid(xp, x):
+    if x.dtype.kind == "c":   # no ordering to split by: PyTorch's 1 / (1 + exp(-z))
+        return 1 / (1 + xp.exp(-x))
     # NOTE: split by sign so exp never overflows (no warnings, exact at the tails).
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
