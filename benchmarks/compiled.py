@@ -397,6 +397,8 @@ def fmt(v) -> str:
     if v is None:
         return "—"
     ms = v * 1e3
+    if ms < 0.01:
+        return f"{ms:.5f}"  # NOTE: microsecond calls (the loop row) keep three digits
     return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}"
 
 
