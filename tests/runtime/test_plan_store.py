@@ -25,9 +25,10 @@ PROGRAM = r"""
 import json, sys
 import numpy as np
 import graphtorch as gt
-from graphtorch.runtime import c_backend
+from graphtorch.runtime import c_backend, plan_store
 from graphtorch.runtime.executor import plans_of
 
+plan_store._FINGERPRINT[:] = ["pinned"]  # NOTE: an edit of the source tree meanwhile is no miss
 SCALE = float(sys.argv[1])
 gt.manual_seed(0)
 W = gt.randn(16, 16) * 0.25
@@ -86,8 +87,10 @@ ENCODER = r"""
 import json
 import numpy as np
 import graphtorch as gt
+from graphtorch.runtime import plan_store
 from graphtorch.runtime.executor import plans_of
 
+plan_store._FINGERPRINT[:] = ["pinned"]
 gt.manual_seed(0)
 layer = gt.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True).eval()
 s = gt.jit.script(layer)
