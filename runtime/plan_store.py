@@ -460,8 +460,11 @@ def load(entry: str, optimize):
         return None
     filename = f"<graphtorch-plan cached {next(_COUNTER)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our generated code, hash-checked
-    fn = ns["plan"]
+    try:
+        exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our generated code, checked
+        fn = ns["plan"]
+    except Exception:  # noqa: BLE001 - an entry of another graphtorch: built again instead
+        return None
     return _quiet(fn) if quiet else fn, source, kernels, rebuilt
 
 
