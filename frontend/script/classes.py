@@ -145,7 +145,11 @@ class ClassLowerer(Lowerer):
         info = _INFO[cls] = ClassInfo(cls, class_type(cls))
         init = _own_init(cls)
         if init is not None and _generated_init(cls, init):
-            info.fields = self._dataclass_fields(cls, pos)
+            try:
+                info.fields = self._dataclass_fields(cls, info, pos)
+            except BaseException:
+                del _INFO[cls]   # a later use types it again (and says the same)
+                raise
             return info
         if init is None:
             return info
@@ -160,7 +164,7 @@ class ClassLowerer(Lowerer):
         return info
 
     # --- dataclasses: the generated __init__ has no source; script writes it --------------------
-    def _dataclass_fields(self, cls: type, pos) -> list:
+    def _dataclass_fields(self, cls: type, info: ClassInfo, pos) -> list:
         """[(name, IR type, default or MISSING)] of the fields ``__init__`` takes; each
         dataclass field (those ``__init__`` skips too) is a declared attribute."""
         try:
@@ -169,18 +173,16 @@ class ClassLowerer(Lowerer):
             raise self.src.error(f"the fields of the dataclass {cls.__qualname__} cannot be "
                                  f"typed: {err}", pos, "annotate each field with a script "
                                  "type (int, float, Tensor, List[int] ...)") from None
-        info, out = _INFO[cls], []
+        out = []
         for f in dataclasses.fields(cls):
             t = type_from_python(hints.get(f.name))
             if t is None:
-                del _INFO[cls]
                 raise self.src.error(f"the field {cls.__qualname__}.{f.name} has a type script "
                                      f"does not support ({hints.get(f.name)})", pos,
                                      "script types: Tensor, int, float, bool, str, List, "
                                      "Dict, Tuple, Optional and script classes")
             info.attrs[f.name] = t
             if f.default_factory is not dataclasses.MISSING:
-                del _INFO[cls]
                 raise self.src.error(f"the field {cls.__qualname__}.{f.name} has a "
                                      f"default_factory, which script does not run", pos,
                                      "give it a constant default, or pass it in")

@@ -578,3 +578,18 @@ def test_module_properties_compile_to_methods():
     eager, sm = WithProperties(3), gt.jit.script(WithProperties(3))
     assert [sm(v) for v in (4, -2, 5)] == [eager(v) for v in (4, -2, 5)]
     assert sm.a == eager.a == 5
+
+
+@dataclasses.dataclass
+class WithFactory:
+    xs: list[int] = dataclasses.field(default_factory=list)
+
+
+def uses_factory() -> int:
+    return len(WithFactory().xs)
+
+
+def test_a_refused_dataclass_is_refused_again_on_every_use():
+    for _ in range(2):
+        with pytest.raises(ScriptError, match="the field WithFactory.xs has a default_factory"):
+            gt.jit.script(uses_factory)
