@@ -12,7 +12,9 @@ graph has a ``SetAttr``). Lists and dicts are mutable: nodes producing or readin
 merged only in graphs without any list/dict mutation. Tensors are mutable too: in a graph with a
 ``prim::Inplace`` (which may write through any alias or view), no node producing or reading a
 tensor is merged -- two equal reads around a write differ, and two equal factories are two
-tensors.
+tensors. A call the compiler cannot see into (``prim::PythonOp`` such as an ``@ignore``'d
+function, ``CallMethod``, ``CallFunction``) counts as such a write for every tensor, list or dict
+(or object) it is handed: Python code may change them in place.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from graphtorch.ir.graph import Block, Graph, Node, TensorRef
 from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ir.types import (
     AnyType,
+    ClassType,
     DictType,
     ListType,
     OptionalType,
@@ -44,6 +47,9 @@ _PURE_PRIMS = frozenset({
     Prim.ListIndex.value, Prim.DictConstruct.value, Prim.NumToTensor.value,
     Prim.unchecked_cast.value, Prim.isinstance.value, Prim.GetAttr.value,
 })
+
+# Calls the compiler cannot see into: what they are handed they may change in place.
+OPAQUE_CALLS = frozenset({Prim.PythonOp.value, Prim.CallMethod.value, Prim.CallFunction.value})
 
 _UNKEYABLE = object()
 
@@ -75,13 +81,23 @@ def holds_tensor(t: Type) -> bool:
 
 
 def mutates_tensors(graph: Graph) -> bool:
-    """Whether any node writes into a tensor in place (``prim::Inplace``)."""
-    return any(n.kind == INPLACE for n in graph.walk())
+    """Whether any node writes into a tensor in place (``prim::Inplace``), or may: a call the
+    compiler cannot see into (a Python op such as an ``@ignore``'d function, a method or function
+    call) handed something holding a tensor."""
+    return any(n.kind == INPLACE or _opaque_call_with(n, holds_tensor) for n in graph.walk())
 
 
 def mutates_containers(graph: Graph) -> bool:
-    """Whether any node changes a list or dict in place (so containers may not be shared)."""
-    return any(n.kind in MUTATING for n in graph.walk())
+    """Whether any node changes a list or dict in place (so containers may not be shared), or
+    may: a call the compiler cannot see into handed a list, a dict or something holding one."""
+    return any(n.kind in MUTATING or _opaque_call_with(n, is_mutable_type)
+               for n in graph.walk())
+
+
+def _opaque_call_with(node: Node, holds) -> bool:
+    """``node`` is an opaque call and an input may hold such a value (an object may hold any)."""
+    return node.kind in OPAQUE_CALLS and any(holds(v.type) or isinstance(v.type, ClassType)
+                                             for v in node.inputs)
 
 
 def asks_fresh_leaf(node: Node) -> bool:
