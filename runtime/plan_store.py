@@ -8,9 +8,10 @@ prepared graph's text and tensor constants, the input signature, and what the co
 the C compiler, its flags and ``GT_NUM_THREADS``). Each object is written as a *recipe* from a
 closed set — a number, string, dtype, device or array by value; a registry kernel, op, scalar op
 or interpreter handler by name; a row / reduction kernel or epilogue by its op; a C fusion launch
-by its library file in the kernel cache and exported symbol; a fusion group or a graph node (an
-interpreter handler's) by its position in the optimized graph — and a plan holding any other
-object (a reduction group ...) is not cached. :func:`load` checks the file's SHA-256 and key,
+by its library file in the kernel cache and exported symbol; a reduction group (without a
+prologue) by its members; a fusion group or a graph node (an interpreter handler's) by its
+position in the optimized graph — and a plan holding any other object (a reduction group with a
+prologue or an epilogue ...) is not cached. :func:`load` checks the file's SHA-256 and key,
 rebuilds every object from its recipe (a kernel library or symbol that is gone, an unknown
 name: the plan is built again and the entry rewritten) and compiles the source: it is code
 graphtorch generated, in the user's own cache directory, never anything read from an archive.
@@ -51,6 +52,7 @@ from graphtorch.runtime import c_backend, plan_kernels
 from graphtorch.runtime.c_epilogue import Epilogue
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_reduce import ReduceKernel
+from graphtorch.runtime.c_reduce_group import Member, ReduceGroup
 from graphtorch.runtime.c_rows import RowKernel
 from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter
 from graphtorch.runtime.plan_codegen import (
@@ -248,6 +250,8 @@ def _recipe(name: str, v, groups: dict, nodes: dict, runners: dict):
         return {"reduce": v.op.name}
     if t is Epilogue:
         return {"epilogue": v.act.name, "owns": bool(v.owns)}
+    if t is ReduceGroup and v.prologue is None:
+        return {"reduce_group": [[m.op_name, _value(m.args)] for m in v.members]}
     if t is FusionRunner:
         index = groups.get(id(v.node))
         if index is None:
@@ -359,6 +363,13 @@ def _unrecipe(name: str, j: dict, ns: dict, rebuilt: _Rebuilt, pending: list):
         if "epilogue" in j:
             return Epilogue(op, owns_input=bool(j["owns"]))
         return _plan_kernel(op)
+    if "reduce_group" in j:
+        members = []
+        for op_name, args in j["reduce_group"]:
+            if REGISTRY.get(op_name) is None:
+                raise Uncacheable(f"no op {op_name!r}")
+            members.append(Member(op_name, _unvalue(args)))
+        return ReduceGroup(members)
     if "scalar_op" in j:
         return SCALAR_OPS[j["scalar_op"]]
     if "handler" in j:

@@ -118,6 +118,42 @@ def test_a_plan_with_handler_nodes_is_loaded(tmp_path):
     assert all(r["err"] < 1e-5 for r in results)
 
 
+# Reductions of one value: a reduction group (one C sweep), then an elementwise group.
+REDUCTIONS = r"""
+import json
+import numpy as np
+import graphtorch as gt
+from graphtorch.runtime import plan_store
+from graphtorch.runtime.executor import plans_of
+
+plan_store._FINGERPRINT[:] = ["pinned"]
+
+x = gt.randn(8, 32)
+f = gt.jit.trace(lambda t: t.sum(-1) * t.amax(-1) + t.mean(-1), x)
+with gt.no_grad():
+    f(x)
+    got = f(x)
+    plan = next(iter(plans_of(f).plans.values()))
+    want = x.sum(-1) * x.amax(-1) + x.mean(-1)
+    print(json.dumps({"cache": plan.cache, "err": float(np.abs(got.numpy() - want.numpy()).max()),
+                      "group": any("reduction group" in k.name for k in plan.kernels)}))
+"""
+
+
+@needs_cc
+def test_a_plan_with_a_reduction_group_is_loaded(tmp_path):
+    env = dict(os.environ, GT_CACHE_DIR=str(tmp_path))
+    env.pop("GT_EXECUTOR", None)
+    results = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", REDUCTIONS], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert results[0]["group"] and results[0]["cache"] == "saved to disk"
+    assert results[1]["cache"] == "loaded from disk"
+    assert all(r["err"] < 1e-4 for r in results)
+
+
 @needs_cc
 def test_another_graph_is_another_entry(tmp_path):
     run(tmp_path, scale=1.0)
