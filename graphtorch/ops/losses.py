@@ -218,7 +218,8 @@ register("nll_loss(Tensor input, Tensor target, Tensor? weight=None, str reducti
 
 def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
                    label_smoothing=0.0):
-    if not 0.0 <= label_smoothing <= 1.0:
+    # NOTE: PyTorch applies no smoothing for a negative label_smoothing and raises above 1
+    if label_smoothing > 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 1 if x.ndim > 1 else 0
     classes = x.shape[class_dim]
@@ -239,7 +240,7 @@ def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
             return loss.sum() / (x.numel() // classes)
         return reduce_loss(loss, reduction)
     nll = _nll_loss(logp, target, weight, reduction, ignore_index)
-    if label_smoothing == 0.0:
+    if label_smoothing <= 0.0:
         return nll
     keep = target != ignore_index
     smooth = logp if weight is None else logp * weight.reshape(wshape)
@@ -252,41 +253,8 @@ def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
 
 
-def _ce_meta(x, target, weight=None, reduction="mean", *rest):
-    if reduction != "none":
-        return TensorMeta(x.dtype, (), x.device)
-    shape = tuple(target.shape)
-    if target.dtype.is_floating_point:
-        shape = tuple(d for i, d in enumerate(x.shape) if i != (1 if len(x.shape) > 1 else 0))
-    return TensorMeta(x.dtype, shape, x.device)
-
-
-@_samples
-def _ce_samples(dtype, m):
-    t = m.tensor
-    x = t((4, 3), dtype)
-    tgt = m.tensor((4,), dtypes.int64, 0, 3)
-    probs = REGISTRY["softmax"](t((4, 3), dtype), 1)
-    img = t((2, 3, 2, 2), dtype)
-    img_tgt = m.tensor((2, 2, 2), dtypes.int64, 0, 3)
-    w = t((3,), dtype, 0.5, 2.0)
-    return [SampleInput((x, tgt), name="indices"),
-            SampleInput((x, tgt, w), {"label_smoothing": 0.1}, name="weighted_smoothing"),
-            SampleInput((x, REGISTRY["where"](tgt == 0, -100, tgt)),
-                        {"label_smoothing": 0.2}, name="ignore_smoothing"),
-            SampleInput((x, probs), name="probabilities"),
-            SampleInput((x, probs, w), {"reduction": "sum", "label_smoothing": 0.3},
-                        name="probabilities_weighted"),
-            SampleInput((img, img_tgt), {"reduction": "none"}, name="spatial")]
-
-
-register("cross_entropy(Tensor input, Tensor target, Tensor? weight=None, "
-         "str reduction='mean', int ignore_index=-100, float label_smoothing=0.0) -> Tensor",
-         OpKind.COMPOSITE, decomposition=_cross_entropy, meta=_ce_meta, samples=_ce_samples,
-         promotion=Promotion.NONE,
-         # NOTE: class-index targets end in nll_loss, as in PyTorch; probabilities do not
-         backward_name=lambda a: None if a[1].dtype.is_floating_point else "NllLossBackward0",
-         torch_ref=lambda torch, *a, **k: _F(torch).cross_entropy(*a, **k))
+# NOTE: cross_entropy is registered in ops/cross_entropy.py with its kernels and vjp; the
+# decomposition above is its graph-mode form
 
 
 # --- binary losses and KL divergence ----------------------------------------------------------

@@ -1,7 +1,8 @@
 """Neural-network ops: linear, embedding, one_hot, pad (one block per op).
 
-Activations live in ``ops/activations.py``, normalizations in ``ops/normalization.py`` and losses
-in ``ops/losses.py``; this file imports them so importing ``graphtorch.ops`` registers them all.
+Activations live in ``ops/activations.py``, normalizations in ``ops/normalization.py``, losses
+in ``ops/losses.py`` (cross_entropy in ``ops/cross_entropy.py``); this file imports them so
+importing ``graphtorch.ops`` registers them all.
 """
 
 from __future__ import annotations
@@ -479,4 +480,9 @@ register("scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, "
                                                                                            **k))
 
 
-from graphtorch.ops import activations, losses, normalization  # noqa: E402,F401 - their ops
+from graphtorch.ops import (  # noqa: E402,F401 - their ops
+    activations,
+    cross_entropy,
+    losses,
+    normalization,
+)
