@@ -282,7 +282,10 @@ class _Plan:
         # binary: ``x op y`` with x a tensor and y a tensor or (if promoted) a Python number
         self.binary = self.min_args <= 2 <= self.max_args and roles[:2] in (
             [_ROLE_TENSOR, _ROLE_TENSOR], [_ROLE_PROMOTED, _ROLE_PROMOTED])
-        self.fast = (op.decomposition is None and op.kernel is not None and not op.list_args
+        # NOTE: a composite with a kernel and a vjp (linear, layer_norm, cross_entropy) always runs
+        # its kernel in eager mode: the fast path serves it too
+        self.fast = ((op.decomposition is None or op.vjp is not None) and op.kernel is not None
+                     and not op.list_args
                      and op.device_arg is None and op.rg_arg is None
                      and all(d is not _NO_DEFAULT for d in b.defaults[b.n_positional:]))
         # NOTE: complex(real, imag) and the like take the general path, which refuses inputs that
