@@ -20,6 +20,8 @@ written with registry ops instead.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from graphtorch import dtypes
@@ -164,12 +166,15 @@ def _ce_kernel(xp, x, target, weight=None, reduction="mean", ignore_index=-100,
     return np.asarray(total, dtype=out_dtype)
 
 
-# NOTE: exp(x - max(x)) with one shift for all rows is as exact as per-row maxima as long as
-# no row's largest term comes near the underflow range: every row sum is at least its largest
-# term and at most C times it, so a row sum above this floor keeps the largest term normal and
-# what underflows below it negligible. numpy reduces a short row axis slowly (the row maxima of
-# 256x10 cost 12 us, the whole array's max 1 us); nan or inf fails the check (per-row maxima)
+# NOTE: the row sums of exp(x - shift) need no per-row maxima as long as no row's largest term
+# comes near the underflow range: a row sum is at least its largest term and at most C times
+# it, so a row sum above _FLOOR keeps the largest term normal and what underflows below it
+# negligible (else the rows are done again with their own maxima; nan or inf fails the check
+# too). numpy reduces a short row axis slowly (the row maxima of 256x10 cost 12 us, the whole
+# array's max 1 us). Logits below _CEIL - log(C) need no shift at all (exp cannot overflow):
+# one pass fewer over the array.
 _FLOOR = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-200}
+_CEIL = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 _ONES: dict = {}
 
 
@@ -186,15 +191,20 @@ def _ones(n: int, dtype):
 
 
 def _exp_rows(x2):
-    """(exp(x2 - shift), row sums, shift): shift the largest logit, or each row's (a (M,)
-    vector) where one shift for all rows would underflow a row."""
+    """(exp(x2 - shift), row sums, shift): shift 0, the largest logit, or each row's largest (a
+    (M,) vector) where one shift for all rows would underflow a row."""
     rows, classes = x2.shape
     if not x2.size:
         return x2.copy(), np.zeros(rows, x2.dtype), x2.dtype.type(0)
     ones = _ones(classes, x2.dtype)
-    shift = x2.max()
-    e = x2 - shift
-    np.exp(e, out=e)
+    hi = x2.max()
+    if hi < _CEIL[x2.dtype] - math.log(classes):
+        shift = x2.dtype.type(0)
+        e = np.exp(x2)
+    else:
+        shift = hi
+        e = x2 - shift
+        np.exp(e, out=e)
     total = e @ ones
     if not total.min() >= _FLOOR[x2.dtype]:
         shift = x2.max(axis=1)
