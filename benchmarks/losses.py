@@ -5,7 +5,8 @@ Every peer runs on one thread. Columns: PyTorch eager; graphtorch's ``cross_entr
 ``F.cross_entropy`` calls it (its direct kernel and one backward node); and the op's registry
 decomposition called directly (log_softmax + nll out of ~15 dispatched ops, each with its own
 backward node: what the op ran before it had a kernel), so that both are measured in one run.
-A row is one forward + ``backward()`` on logits that require grad (median per call).
+A row is one forward + ``backward()`` on logits that require grad (median per call); 64x10 and
+256x10 are the losses of benchmarks/compiled.py's LeNet and MLP training steps.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def timeit(fn, budget: float) -> float:
 
 def workloads():
     """(name, (N, C), keyword arguments of F.cross_entropy)."""
-    return [("256x10", (256, 10), {}),
+    return [("64x10", (64, 10), {}),
+            ("256x10", (256, 10), {}),
             ("256x10 weight+ignore+smoothing", (256, 10), "extras"),
             ("4096x1000", (4096, 1000), {}),
             ("4096x1000 weight+ignore+smoothing", (4096, 1000), "extras")]
