@@ -73,24 +73,24 @@ def _check(x, target, weight, reduction, label_smoothing):
     return probs
 
 
-def _rows(a, ndim: int, dtype):
+def _rows(xp, a, ndim: int, dtype):
     """``a`` (logits or probabilities) as C-contiguous (M, C) rows of ``dtype`` with the class
     dim last."""
     if ndim == 1:
         a = a.reshape(1, -1)
     elif ndim > 2:
-        a = np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
-    return np.ascontiguousarray(a, dtype)
+        a = xp.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+    return xp.ascontiguousarray(a, dtype)
 
 
-def _unrows(g, shape: tuple):
+def _unrows(xp, g, shape: tuple):
     """The inverse of :func:`_rows` for a gradient of logits of ``shape`` (C-contiguous)."""
     if len(shape) == 2:
         return g
     if len(shape) == 1:
         return g.reshape(shape)
     lead = (shape[0],) + tuple(shape[2:]) + (shape[1],)
-    return np.ascontiguousarray(np.moveaxis(g.reshape(lead), -1, 1))
+    return xp.ascontiguousarray(xp.moveaxis(g.reshape(lead), -1, 1))
 
 
 def _dtypes(x, target, weight, probs: bool):
@@ -98,11 +98,11 @@ def _dtypes(x, target, weight, probs: bool):
     promote; half precision computes in float32."""
     out = x.dtype
     if probs:
-        out = np.result_type(x, target) if weight is None else np.result_type(x, target, weight)
+        out = np.result_type(x.dtype, target.dtype, *(() if weight is None else (weight.dtype,)))
     return out, (np.dtype(np.float32) if out.itemsize < 4 else out)
 
 
-def _class_targets(t, classes: int, ignore_index: int):
+def _class_targets(xp, t, classes: int, ignore_index: int):
     """(targets safe to index with, kept-row mask or None when no row is ignored).
 
     Raises PyTorch's IndexError naming the first kept target out of [0, classes).
@@ -122,14 +122,14 @@ def _class_targets(t, classes: int, ignore_index: int):
         kept = t if keep is None else t[keep]
         bad = kept[(kept < 0) | (kept >= classes)]
         raise IndexError(f"Target {int(bad[0])} is out of bounds.")
-    return (t if keep is None else np.where(keep, t, 0)), keep
+    return (t if keep is None else xp.where(keep, t, 0)), keep
 
 
-def _mean_denominator(keep, row_w, rows: int):
+def _mean_denominator(xp, keep, row_w, rows: int):
     """What 'mean' divides by for class targets: the kept targets' total weight."""
     if row_w is not None:
         return row_w.sum()
-    return rows if keep is None else int(np.count_nonzero(keep))
+    return rows if keep is None else int(xp.count_nonzero(keep))
 
 
 def _mean(a, denom):
@@ -145,25 +145,25 @@ def _ce_kernel(xp, x, target, weight=None, reduction="mean", ignore_index=-100,
         weight = xp.asarray(weight)  # NOTE: the plan's C kernel may hand its fallback a Tensor
     probs = _check(x, target, weight, reduction, label_smoothing)
     out_dtype, ct = _dtypes(x, target, weight, probs)
-    x2 = _rows(x, x.ndim, ct)
+    x2 = _rows(xp, x, x.ndim, ct)
     rows, classes = x2.shape
     w = None if weight is None else weight.astype(ct, copy=False)
     eps = max(label_smoothing, 0.0)
     if probs:
-        loss = _probability_losses(x2, _rows(target, x.ndim, ct), w, eps)
+        loss = _probability_losses(xp, x2, _rows(xp, target, x.ndim, ct), w, eps)
         denom = rows
         keep = None
     else:
-        t, keep = _class_targets(target, classes, ignore_index)
-        loss, row_w = _class_losses(x2, t, keep, w, eps)
-        denom = _mean_denominator(keep, row_w, rows)
+        t, keep = _class_targets(xp, target, classes, ignore_index)
+        loss, row_w = _class_losses(xp, x2, t, keep, w, eps)
+        denom = _mean_denominator(xp, keep, row_w, rows)
     if reduction == "none":
         shape = target.shape if not probs else x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
         return loss.astype(out_dtype, copy=False).reshape(shape)
     total = loss.sum()
     if reduction == "mean":
         total = _mean(total, denom)
-    return np.asarray(total, dtype=out_dtype)
+    return xp.asarray(total, dtype=out_dtype)
 
 
 # NOTE: the row sums of exp(x - shift) need no per-row maxima as long as no row's largest term
@@ -178,38 +178,40 @@ _CEIL = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
 _ONES: dict = {}
 
 
-def _ones(n: int, dtype):
+def _ones(xp, n: int, dtype):
     """A cached read-only vector of ones: ``a @ ones`` sums rows (BLAS: 2-5x numpy's axis-1
     sum)."""
-    v = _ONES.get((n, dtype))
+    key = (xp, n, dtype)
+    v = _ONES.get(key)
     if v is None:
         if len(_ONES) > 64:
             _ONES.clear()
-        v = _ONES[(n, dtype)] = np.ones(n, dtype)
-        v.flags.writeable = False
+        v = _ONES[key] = xp.ones(n, dtype)
+        if xp is np:
+            v.flags.writeable = False
     return v
 
 
-def _exp_rows(x2):
+def _exp_rows(xp, x2):
     """(exp(x2 - shift), row sums, shift): shift 0, the largest logit, or each row's largest (a
     (M,) vector) where one shift for all rows would underflow a row."""
     rows, classes = x2.shape
     if not x2.size:
-        return x2.copy(), np.zeros(rows, x2.dtype), x2.dtype.type(0)
-    ones = _ones(classes, x2.dtype)
+        return x2.copy(), xp.zeros(rows, x2.dtype), x2.dtype.type(0)
+    ones = _ones(xp, classes, x2.dtype)
     hi = x2.max()
     if hi < _CEIL[x2.dtype] - math.log(classes):
         shift = x2.dtype.type(0)
-        e = np.exp(x2)
+        e = xp.exp(x2)
     else:
         shift = hi
         e = x2 - shift
-        np.exp(e, out=e)
+        xp.exp(e, out=e)
     total = e @ ones
     if not total.min() >= _FLOOR[x2.dtype]:
         shift = x2.max(axis=1)
-        np.subtract(x2, shift[:, None], out=e)
-        np.exp(e, out=e)
+        xp.subtract(x2, shift[:, None], out=e)
+        xp.exp(e, out=e)
         total = e @ ones
     return e, total, shift
 
@@ -217,38 +219,39 @@ def _exp_rows(x2):
 _STARTS: dict = {}
 
 
-def _flat_targets(t, classes: int):
+def _flat_targets(xp, t, classes: int):
     """Flat indices of each row's target in the C-contiguous (M, C) rows."""
     rows = t.shape[0]
-    starts = _STARTS.get((rows, classes))
+    key = (xp, rows, classes)
+    starts = _STARTS.get(key)
     if starts is None:
         if len(_STARTS) > 64:
             _STARTS.clear()
-        starts = _STARTS[(rows, classes)] = np.arange(0, rows * classes, classes or 1)
+        starts = _STARTS[key] = xp.arange(0, rows * classes, classes or 1)
     return starts + t
 
 
-def _class_losses(x2, t, keep, w, eps: float):
+def _class_losses(xp, x2, t, keep, w, eps: float):
     """(per-row losses, per-row weights w[t] zeroed where ignored, or None without weights)."""
     rows, classes = x2.shape
-    _, total, shift = _exp_rows(x2)
-    lse = np.log(total)
+    _, total, shift = _exp_rows(xp, x2)
+    lse = xp.log(total)
     # -log p_t = log(total) - (x_t - shift)
-    loss = lse - (x2.reshape(-1)[_flat_targets(t, classes)] - shift)
+    loss = lse - (x2.reshape(-1)[_flat_targets(xp, t, classes)] - shift)
     row_w = None
     if w is not None:
         row_w = w[t]
         if keep is not None:
-            row_w = np.where(keep, row_w, 0)
+            row_w = xp.where(keep, row_w, 0)
         loss *= row_w
     if eps:
         # -sum_c w_c log p_c = sum(w) log(total) - sum_c w_c (x_c - shift)
         total_w = classes if w is None else w.sum()
-        smooth = total_w * (lse + shift) - x2 @ (_ones(classes, x2.dtype) if w is None else w)
+        smooth = total_w * (lse + shift) - x2 @ (_ones(xp, classes, x2.dtype) if w is None else w)
         loss *= 1 - eps
         loss += (eps / classes) * smooth
     if keep is not None:
-        loss = np.where(keep, loss, 0)  # NOTE: 0 even where an ignored row holds nan or inf
+        loss = xp.where(keep, loss, 0)  # NOTE: 0 even where an ignored row holds nan or inf
     return loss, row_w
 
 
@@ -259,12 +262,12 @@ def _probability_coefficients(q, w, eps: float):
     return q if w is None else q * w
 
 
-def _probability_losses(x2, q, w, eps: float):
-    _, total, shift = _exp_rows(x2)
+def _probability_losses(xp, x2, q, w, eps: float):
+    _, total, shift = _exp_rows(xp, x2)
     logp = x2 - (shift[:, None] if np.ndim(shift) else shift)
-    logp -= np.log(total)[:, None]
+    logp -= xp.log(total)[:, None]
     logp *= _probability_coefficients(q, w, eps)
-    return -(logp @ _ones(x2.shape[1], x2.dtype))
+    return -(logp @ _ones(xp, x2.shape[1], x2.dtype))
 
 
 # --- the backward kernel -----------------------------------------------------------------------
@@ -275,32 +278,32 @@ def _ce_backward_kernel(xp, grad, x, target, weight=None, reduction="mean", igno
         weight = xp.asarray(weight)
     probs = _check(x, target, weight, reduction, label_smoothing)
     ct = _dtypes(x, target, weight, probs)[1]
-    x2 = _rows(x, x.ndim, ct)
+    x2 = _rows(xp, x, x.ndim, ct)
     rows, classes = x2.shape
     w = None if weight is None else weight.astype(ct, copy=False)
-    g = np.asarray(grad).astype(ct, copy=False)
+    g = xp.asarray(grad).astype(ct, copy=False)
     eps = max(label_smoothing, 0.0)
     s = g.reshape(-1) if reduction == "none" else g.reshape(())
-    p, total, _ = _exp_rows(x2)
+    p, total, _ = _exp_rows(xp, x2)
     if probs:
         if reduction == "mean":
             s = _mean(s, rows)
-        q = _probability_coefficients(_rows(target, x.ndim, ct), w, eps)
-        p *= (s * (q @ _ones(classes, ct)) / total)[:, None]
+        q = _probability_coefficients(_rows(xp, target, x.ndim, ct), w, eps)
+        p *= (s * (q @ _ones(xp, classes, ct)) / total)[:, None]
         p -= (s[:, None] if s.ndim else s) * q
-        return _unrows(p.astype(x.dtype, copy=False), x.shape)
-    t, keep = _class_targets(target, classes, ignore_index)
+        return _unrows(xp, p.astype(x.dtype, copy=False), x.shape)
+    t, keep = _class_targets(xp, target, classes, ignore_index)
     row_w = None if w is None else w[t]
     if reduction == "mean":
-        kept_w = None if row_w is None else (row_w if keep is None else np.where(keep, row_w, 0))
-        s = _mean(s, _mean_denominator(keep, kept_w, rows))
+        kept_w = None if row_w is None else (row_w if keep is None else xp.where(keep, row_w, 0))
+        s = _mean(s, _mean_denominator(xp, keep, kept_w, rows))
     if keep is not None:
-        s = np.where(keep, s, 0)
+        s = xp.where(keep, s, 0)
     # A_i = (1 - e) w[t_i] + e / C sum(w): 1 without weights
     a = 1 if w is None else (1 - eps) * row_w + (eps * w.sum() / classes if eps else 0)
     p *= ((s * a) / total)[:, None]
     hot = s * (1 - eps) if w is None else s * (1 - eps) * row_w
-    flat = _flat_targets(t, classes)
+    flat = _flat_targets(xp, t, classes)
     pf = p.reshape(-1)
     pf[flat] -= hot
     if eps:
@@ -308,8 +311,8 @@ def _ce_backward_kernel(xp, grad, x, target, weight=None, reduction="mean", igno
         if w is None:
             p -= smooth[:, None] if np.ndim(smooth) else smooth
         else:
-            p -= np.multiply.outer(smooth, w) if np.ndim(smooth) else smooth * w
-    return _unrows(p.astype(x.dtype, copy=False), x.shape)
+            p -= smooth[:, None] * w if np.ndim(smooth) else smooth * w
+    return _unrows(xp, p.astype(x.dtype, copy=False), x.shape)
 
 
 # --- the vjp -----------------------------------------------------------------------------------
