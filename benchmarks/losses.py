@@ -1,10 +1,11 @@
-"""Eager loss cost: F.cross_entropy forward + backward, PyTorch vs graphtorch, side by side.
+"""Eager loss cost: F.cross_entropy (and nll_loss) forward + backward, PyTorch vs graphtorch.
 
 Run: ``.venv/bin/python benchmarks/losses.py --timer thread`` (``--quick`` for a shorter run).
 Every peer runs on one thread. Columns: PyTorch eager; graphtorch's ``cross_entropy`` op as
 ``F.cross_entropy`` calls it (its direct kernel and one backward node); and the op's registry
 decomposition called directly (log_softmax + nll out of ~15 dispatched ops, each with its own
-backward node: what the op ran before it had a kernel), so that both are measured in one run.
+backward node: what the op ran before it had a kernel), so that both are measured in one run;
+likewise ``nll_loss(log_softmax(x))`` (ops/nll_loss.py; log_softmax is one op either way).
 A row is one forward + ``backward()`` on logits that require grad (median per call); 64x10 and
 256x10 are the losses of benchmarks/compiled.py's LeNet and MLP training steps.
 """
@@ -58,12 +59,14 @@ def timeit(fn, budget: float) -> float:
 
 
 def workloads():
-    """(name, (N, C), keyword arguments of F.cross_entropy)."""
-    return [("64x10", (64, 10), {}),
-            ("256x10", (256, 10), {}),
-            ("256x10 weight+ignore+smoothing", (256, 10), "extras"),
-            ("4096x1000", (4096, 1000), {}),
-            ("4096x1000 weight+ignore+smoothing", (4096, 1000), "extras")]
+    """(name, (N, C), weight + ignore_index + label_smoothing?, the loss)."""
+    return [("64x10", (64, 10), False, "cross_entropy"),
+            ("256x10", (256, 10), False, "cross_entropy"),
+            ("256x10 weight+ignore+smoothing", (256, 10), True, "cross_entropy"),
+            ("4096x1000", (4096, 1000), False, "cross_entropy"),
+            ("4096x1000 weight+ignore+smoothing", (4096, 1000), True, "cross_entropy"),
+            ("256x10 nll_loss(log_softmax)", (256, 10), False, "nll_loss"),
+            ("4096x1000 nll_loss(log_softmax)", (4096, 1000), False, "nll_loss")]
 
 
 def _inputs(shape, extras):
@@ -79,26 +82,36 @@ def _inputs(shape, extras):
     return x, t, kw_np
 
 
-def peers(shape, extras):
+def peers(shape, extras, loss):
     x, t, kw_np = _inputs(shape, extras)
     tx, tt = torch.tensor(x, requires_grad=True), torch.tensor(t)
     gx, gtg = gt.tensor(x, requires_grad=True), gt.tensor(t)
     tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw_np.items()}
     gkw = {k: gt.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw_np.items()}
-    decomposition = REGISTRY["cross_entropy"].decomposition
+    decomposition = REGISTRY[loss].decomposition
+    nll = loss == "nll_loss"
 
     def torch_step():
         tx.grad = None
-        torch.nn.functional.cross_entropy(tx, tt, **tkw).backward()
+        if nll:
+            torch.nn.functional.nll_loss(tx.log_softmax(1), tt).backward()
+        else:
+            torch.nn.functional.cross_entropy(tx, tt, **tkw).backward()
 
     def gt_step():
         gx.grad = None
-        gt.nn.functional.cross_entropy(gx, gtg, **gkw).backward()
+        if nll:
+            gt.nn.functional.nll_loss(gx.log_softmax(1), gtg).backward()
+        else:
+            gt.nn.functional.cross_entropy(gx, gtg, **gkw).backward()
 
     def gt_decomposition_step():
         gx.grad = None
-        decomposition(gx, gtg, gkw.get("weight"), "mean", -100,
-                      gkw.get("label_smoothing", 0.0)).backward()
+        if nll:
+            decomposition(gx.log_softmax(1), gtg, None, "mean", -100).backward()
+        else:
+            decomposition(gx, gtg, gkw.get("weight"), "mean", -100,
+                          gkw.get("label_smoothing", 0.0)).backward()
 
     # the three agree before anything is timed
     torch_step()
@@ -112,11 +125,11 @@ def peers(shape, extras):
 def main() -> None:
     budget = 0.2 if ARGS.quick else 1.0
     cols = ("torch eager", "gt op", "gt decomposition")
-    print(f"F.cross_entropy forward + backward, median ms per call, 1 thread, timer={ARGS.timer}")
+    print(f"loss forward + backward, median ms per call, 1 thread, timer={ARGS.timer}")
     print(f"{'workload':36s}" + "".join(f"{c:>18s}" for c in cols)
           + f"{'gt op / torch':>15s}")
-    for name, shape, extras in workloads():
-        steps = peers(shape, bool(extras))
+    for name, shape, extras, loss in workloads():
+        steps = peers(shape, extras, loss)
         ms = {c: timeit(steps[c], budget) * 1e3 for c in cols}
         print(f"{name:36s}" + "".join(f"{ms[c]:18.4f}" for c in cols)
               + f"{ms['gt op'] / ms['torch eager']:14.2f}x")

@@ -209,11 +209,8 @@ def _nll_samples(dtype, m):
                          REGISTRY["full"]([], 2, dtype=dtypes.int64)), name="unbatched")]
 
 
-register("nll_loss(Tensor input, Tensor target, Tensor? weight=None, str reduction='mean', "
-         "int ignore_index=-100) -> Tensor", OpKind.COMPOSITE, decomposition=_nll_loss,
-         meta=_nll_meta, samples=_nll_samples, promotion=Promotion.NONE,
-         backward_name="NllLossBackward0",
-         torch_ref=lambda torch, *a, **k: _F(torch).nll_loss(*a, **k))
+# NOTE: nll_loss is registered in ops/nll_loss.py with its kernels and vjp; the decomposition
+# above is its graph-mode form (and cross_entropy's decomposition ends in it)
 
 
 def _cross_entropy(x, target, weight=None, reduction="mean", ignore_index=-100,

@@ -1,7 +1,7 @@
 """Neural-network ops: linear, embedding, one_hot, pad (one block per op).
 
 Activations live in ``ops/activations.py``, normalizations in ``ops/normalization.py``, losses
-in ``ops/losses.py`` (cross_entropy in ``ops/cross_entropy.py``); this file imports them so
+in ``ops/losses.py`` (cross_entropy and nll_loss in their own files); this file imports them so
 importing ``graphtorch.ops`` registers them all.
 """
 
@@ -484,5 +484,6 @@ from graphtorch.ops import (  # noqa: E402,F401 - their ops
     activations,
     cross_entropy,
     losses,
+    nll_loss,
     normalization,
 )

@@ -226,3 +226,60 @@ def test_strided_logits(wide):
 
     for a, b in zip(grads(gt), grads(torch)):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5)
+
+
+# --- nll_loss: the same rows, kernel and backward op (ops/nll_loss.py) -------------------------
+def _run_nll(lib, x, target, w, kwargs, reduction, cot):
+    kw = {k: v for k, v in kwargs.items() if k not in ("weight", "label_smoothing")}
+    xt = lib.tensor(x, requires_grad=True)
+    weight = None if w is None else lib.tensor(w)
+    loss = lib.nn.functional.nll_loss(xt, lib.tensor(target), weight, reduction=reduction, **kw)
+    loss.backward(lib.tensor(cot))
+    return loss.detach().numpy(), xt.grad.numpy(), type(loss.grad_fn).__name__
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", sorted(k for k, v in CASES.items() if v[1] == "class"))
+def test_nll_loss_matches_pytorch(case, reduction, dtype):
+    shape, kind, kwargs = CASES[case]
+    x, target, w = _inputs(shape, kind, kwargs, dtype, False)
+    cot = np.random.default_rng(1).standard_normal(
+        () if reduction != "none" else target.shape).astype(dtype)
+    ours = _run_nll(gt, x, target, w, kwargs, reduction, cot)
+    theirs = _run_nll(torch, x, target, w, kwargs, reduction, cot)
+    for a, b, what in zip(ours[:2], theirs[:2], ("loss", "grad")):
+        assert a.dtype == b.dtype and a.shape == b.shape, what
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7, err_msg=f"{case}: {what}")
+    assert ours[2] == theirs[2]
+
+
+def test_nll_loss_is_one_node_running_its_backward_kernel(monkeypatch):
+    x = gt.randn(8, 5, requires_grad=True)
+    t = gt.tensor([0, 1, -100, 4, 2, 2, 3, 1])
+    loss = gt.nn.functional.nll_loss(x.log_softmax(1), t)
+    op = REGISTRY["_nll_loss_backward"]
+    calls = []
+    kernel = op.kernel
+    monkeypatch.setattr(op, "kernel", lambda *a: calls.append(a) or kernel(*a))
+    loss.backward()
+    assert len(calls) == 1
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    torch.nn.functional.nll_loss(tx.log_softmax(1), torch.tensor(t.numpy())).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_nll_loss_double_backward_matches_pytorch():
+    x, target, w = _inputs((5, 4), "class", {"weight": True, "ignore_index": 1}, np.float64,
+                           False)
+    v = np.random.default_rng(3).standard_normal((5, 4))
+
+    def penalty(lib):
+        xt = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.nll_loss(xt.log_softmax(1) * xt, lib.tensor(target),
+                                          lib.tensor(w), ignore_index=1)
+        (g,) = lib.autograd.grad(loss, xt, create_graph=True)
+        ((g * lib.tensor(v)).sum() + loss).backward()
+        return xt.grad.numpy()
+
+    np.testing.assert_allclose(penalty(gt), penalty(torch), rtol=1e-10, atol=1e-12)
