@@ -1,4 +1,5 @@
-"""cross_entropy's direct kernel and backward op (ops/cross_entropy.py) against PyTorch.
+"""cross_entropy's and nll_loss's direct kernels and backward ops (ops/cross_entropy.py,
+ops/nll_loss.py) against PyTorch.
 
 The registry matrix checks the op's samples (values, metas, finite differences with every float
 input requiring grad, which takes the formula path of the vjp); these check the eager fast path —
