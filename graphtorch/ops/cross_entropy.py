@@ -11,7 +11,7 @@ where for a class target t_i (weights w, smoothing e, kept rows k_i = t_i != ign
 ``Q_ic = w_c ((1 - e) q_ic + e / C)``; 'mean' divides by the kept targets' weights (class
 targets, nan when they sum to 0) or by M (probabilities), as PyTorch does.
 
-The forward kernel is one pass sequence over numpy arrays (row max, exp, sum, log, gather); the
+The forward kernel is one pass sequence over the arrays (max, exp, row sums, log, gather); the
 vjp is one op, ``_cross_entropy_backward``, whose kernel forms ``s_i (A_i p_i - Q_i)`` directly
 (``s``: the output gradient of each row, divided by the mean's denominator). Gradients that need
 a graph (``create_graph=True``) or that flow into the target or the weight use the same formula
@@ -58,19 +58,25 @@ def _check(x, target, weight, reduction, label_smoothing):
         if target.dtype not in (np.int64, np.uint8):
             raise DTypeError(f"expected target dtype to be Long or Byte, but got "
                              f"{dtypes.SCALAR_TYPE_NAMES[target.dtype.name]}")
-    if weight is not None:
-        classes = x.shape[1] if x.ndim > 1 else x.shape[0]
-        if weight.ndim != 1 or weight.shape[0] != classes:
-            raise ShapeError(f"weight tensor should be defined either for all {classes} classes "
-                             f"or no classes but got weight tensor of shape: "
-                             f"{list(weight.shape)}")
-        if weight.dtype != x.dtype and not probs:  # NOTE: probabilities promote, as in PyTorch
-            names = dtypes.SCALAR_TYPE_NAMES
-            raise DTypeError(f"expected scalar type {names[x.dtype.name]} but found "
-                             f"{names[weight.dtype.name]}")
+    # NOTE: probability targets promote a weight of another dtype, as in PyTorch
+    check_weight(x, weight, same_dtype=not probs)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return probs
+
+
+def check_weight(x, weight, same_dtype: bool) -> None:
+    """PyTorch's checks of a class-weight vector (cross_entropy, nll_loss)."""
+    if weight is None:
+        return
+    classes = x.shape[1] if x.ndim > 1 else x.shape[0]
+    if weight.ndim != 1 or weight.shape[0] != classes:
+        raise ShapeError(f"weight tensor should be defined either for all {classes} classes or "
+                         f"no classes but got weight tensor of shape: {list(weight.shape)}")
+    if same_dtype and weight.dtype != x.dtype:
+        names = dtypes.SCALAR_TYPE_NAMES
+        raise DTypeError(f"expected scalar type {names[x.dtype.name]} but found "
+                         f"{names[weight.dtype.name]}")
 
 
 def _rows(xp, a, ndim: int, dtype):

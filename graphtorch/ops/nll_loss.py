@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
-from graphtorch.errors import DTypeError, ShapeError
+from graphtorch.errors import DTypeError
 from graphtorch.ops.activations import _require_float
 from graphtorch.ops.cross_entropy import (
     _REDUCTIONS,
@@ -22,6 +22,7 @@ from graphtorch.ops.cross_entropy import (
     _mean_denominator,
     _rows,
     _unrows,
+    check_weight,
 )
 from graphtorch.ops.losses import (
     _F,
@@ -47,16 +48,7 @@ from graphtorch.ops.registry import (
 def _check(x, target, weight, reduction) -> None:
     _check_nll_shapes(x, target)
     _require_float("nll_loss", x)
-    if weight is not None:
-        classes = x.shape[1] if x.ndim > 1 else x.shape[0]
-        if weight.ndim != 1 or weight.shape[0] != classes:
-            raise ShapeError(f"weight tensor should be defined either for all {classes} classes "
-                             f"or no classes but got weight tensor of shape: "
-                             f"{list(weight.shape)}")
-        if weight.dtype != x.dtype:
-            names = dtypes.SCALAR_TYPE_NAMES
-            raise DTypeError(f"expected scalar type {names[x.dtype.name]} but found "
-                             f"{names[weight.dtype.name]}")
+    check_weight(x, weight, same_dtype=True)
     if target.dtype.kind not in "iu" or target.dtype.name not in ("int64", "uint8"):
         raise DTypeError(f"expected target dtype to be Long or Byte, but got "
                          f"{dtypes.SCALAR_TYPE_NAMES[target.dtype.name]}")
