@@ -37,7 +37,7 @@ from graphtorch.runtime.c_launch import address, launcher
 from graphtorch.tensor import Tensor
 
 REDUCE_OPS = ("sum", "mean", "amax", "amin", "var", "cross_entropy")
-COMPOSITES = ("cross_entropy",)  # kept whole by the plan's decompose pass (no eager kernel)
+COMPOSITES = ("cross_entropy",)  # kept whole by the plan's decompose pass (one C kernel here)
 BLOCK = 2048
 
 _TEMPLATE = """
