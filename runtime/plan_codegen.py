@@ -803,17 +803,25 @@ def emit_plan(graph, rec: Recorder, inputs: list):
         # NOTE: only fusion groups compute here (their numpy path silences numpy itself, the
         # C kernels never warn): no error state to set around the call
         runner = fn
-    elif IGNORE_STATE is not None:
-        var, ignore = IGNORE_STATE
+    else:
+        runner = quiet_runner(fn)
+    return runner, source, e.kernels
 
-        def runner(inputs: list) -> list:
-            token = var.set(ignore)
-            try:
-                return fn(inputs)
-            finally:
-                var.reset(token)
-    else:  # pragma: no cover - depends on the numpy version
+
+def quiet_runner(fn):
+    """``fn`` (a plan's ``plan(inputs)``) with numpy's floating-point warnings off, as eager
+    kernels run: the plan's code calls numpy kernels directly."""
+    if IGNORE_STATE is None:  # pragma: no cover - depends on the numpy version
         def runner(inputs: list) -> list:
             with np.errstate(all="ignore"):
                 return fn(inputs)
-    return runner, source, e.kernels
+        return runner
+    var, ignore = IGNORE_STATE
+
+    def runner(inputs: list) -> list:
+        token = var.set(ignore)
+        try:
+            return fn(inputs)
+        finally:
+            var.reset(token)
+    return runner

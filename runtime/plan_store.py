@@ -45,7 +45,6 @@ from graphtorch.device import device as Device
 from graphtorch.errors import GraphtorchError
 from graphtorch.ir.graph import Node
 from graphtorch.ops.dispatch import dispatch
-from graphtorch.ops.errstate import IGNORE_STATE
 from graphtorch.ops.registry import REGISTRY, OpDef
 from graphtorch.ops.scalar_ops import SCALAR_OPS
 from graphtorch.runtime import c_backend, plan_kernels
@@ -67,6 +66,7 @@ from graphtorch.runtime.plan_codegen import (
     _u,
     _w,
     _wi,
+    quiet_runner,
 )
 from graphtorch.tensor import Tensor
 
@@ -476,23 +476,5 @@ def load(entry: str, optimize):
         fn = ns["plan"]
     except Exception:  # noqa: BLE001 - an entry of another graphtorch: built again instead
         return None
-    return _quiet(fn) if quiet else fn, source, kernels, rebuilt
+    return quiet_runner(fn) if quiet else fn, source, kernels, rebuilt
 
-
-def _quiet(fn):
-    """``fn`` with numpy's floating-point warnings off (as plan_codegen wraps a plan whose
-    code calls numpy kernels)."""
-    if IGNORE_STATE is None:  # pragma: no cover - depends on the numpy version
-        def runner(inputs: list) -> list:
-            with np.errstate(all="ignore"):
-                return fn(inputs)
-    else:
-        var, ignore = IGNORE_STATE
-
-        def runner(inputs: list) -> list:
-            token = var.set(ignore)
-            try:
-                return fn(inputs)
-            finally:
-                var.reset(token)
-    return runner
