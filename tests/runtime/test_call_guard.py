@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
+from graphtorch.runtime.caches import FORWARD_CALLS, invalidate
 from graphtorch.runtime.cpu_codegen import set_executor
 from graphtorch.runtime.executor import plans_of
 
@@ -198,7 +199,6 @@ def _module():
 
 
 def test_module_forward_is_guarded_and_reads_parameters_each_call():
-    from graphtorch.runtime.caches import FORWARD_CALLS
 
     m = _module()
     x = gt.randn(5, 4)
@@ -219,7 +219,6 @@ def test_module_forward_is_guarded_and_reads_parameters_each_call():
 
 
 def test_module_forward_misses_on_another_parameter_dtype():
-    from graphtorch.runtime.caches import FORWARD_CALLS
 
     m = _module()
     x = gt.randn(5, 4)
@@ -238,7 +237,6 @@ def MISS_OF(guard):  # noqa: N802 - the sentinel a guard answers
 
 
 def test_module_training_calls_take_the_general_path():
-    from graphtorch.runtime.caches import FORWARD_CALLS
 
     m = _module()
     x = gt.randn(5, 4)
@@ -251,7 +249,6 @@ def test_module_training_calls_take_the_general_path():
 
 
 def test_module_changes_drop_the_guarded_forward():
-    from graphtorch.runtime.caches import FORWARD_CALLS, invalidate
 
     m = _module()
     x = gt.randn(5, 4)
