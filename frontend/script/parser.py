@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
+from lark import parse_tree_builder as _tree_builder
 from lark.exceptions import LarkError, UnexpectedInput
 from lark.indenter import PythonIndenter
 
@@ -31,9 +32,57 @@ _EXAMPLES = {
 @functools.cache
 def python_parser() -> Lark:
     """The process-wide lark parser for Python (built on first use)."""
-    return Lark.open_from_package("lark", "python.lark", ["grammars"], parser="lalr",
-                                  postlex=PythonIndenter(), start=["file_input", "eval_input"],
-                                  propagate_positions=True, cache=True)
+    parser = Lark.open_from_package("lark", "python.lark", ["grammars"], parser="lalr",
+                                    postlex=PythonIndenter(), start=["file_input", "eval_input"],
+                                    propagate_positions=True, cache=True)
+    _track_starts_only(parser)
+    return parser
+
+
+class StartPositions:
+    """lark's position propagation for where a node *starts* only (the compiler's carets never
+    read where a node ends): the same line and column as lark's, at about half its cost -- it
+    runs once per grammar reduction, a fifth of scripting time. A node starts where its first
+    child's *container* starts (a parenthesized or inlined child keeps the position of the text
+    that contained it), as lark defines it."""
+
+    __slots__ = ("node_builder",)
+
+    def __init__(self, node_builder):
+        self.node_builder = node_builder
+
+    def __call__(self, children):
+        res = self.node_builder(children)
+        if isinstance(res, Tree):
+            for c in children:
+                if isinstance(c, Tree):
+                    m = c.meta
+                    if m.empty:
+                        continue
+                    line = getattr(m, "container_line", m.line)
+                    column = getattr(m, "container_column", m.column)
+                elif isinstance(c, Token):
+                    line, column = c.line, c.column
+                else:
+                    continue
+                meta = res.meta
+                if not hasattr(meta, "line"):   # else: an inlined child that has its own
+                    meta.line, meta.column, meta.empty = line, column, False
+                meta.container_line, meta.container_column = line, column
+                break
+        return res
+
+
+def _track_starts_only(parser: Lark) -> None:
+    """Swap lark's per-rule position wrappers for :class:`StartPositions`; a lark whose parser
+    is laid out otherwise keeps its own (slower, same starts)."""
+    callbacks = getattr(getattr(getattr(parser.parser, "parser", None), "parser", None),
+                        "callbacks", None)
+    if not isinstance(callbacks, dict):  # pragma: no cover - another lark layout
+        return
+    for rule, cb in callbacks.items():
+        if type(cb) is _tree_builder.PropagatePositions and not cb.node_filter:
+            callbacks[rule] = StartPositions(cb.node_builder)
 
 
 def _parse(text: str, start: str) -> Tree:
