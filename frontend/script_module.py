@@ -8,6 +8,7 @@ taking ``self`` as its first input. Calling it runs the executor (runtime/execut
 
 from __future__ import annotations
 
+import types
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -184,6 +185,9 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
         consts = self.__dict__.get("_gt_constants")
         if consts is not None and name in consts:
             return consts[name]
+        ignored = _ignored_method(self.__dict__.get("_gt_original"), name)
+        if ignored is not None:     # NOTE: Python code, bound to the compiled module (as in
+            return types.MethodType(ignored, self)  # TorchScript: it sees its attributes)
         return super().__getattr__(name)
 
     def __setattr__(self, name: str, value) -> None:
@@ -271,3 +275,17 @@ def share_state(dst: Module, src: Module) -> None:
     if non_persistent is not None and hasattr(dst, "_non_persistent_buffers_set"):
         dst._non_persistent_buffers_set.update(non_persistent)
     object.__setattr__(dst, "training", src.training)
+
+
+def _ignored_method(original, name: str):
+    """The ``@graphtorch.jit.ignore`` method ``name`` of the module a scripted module was
+    compiled from (its class or bases), else None: Python keeps calling it on the compiled
+    module, which has no compiled form of it."""
+    if original is None:
+        return None
+    for klass in type(original).__mro__:
+        fn = vars(klass).get(name)
+        if fn is not None:
+            return fn if isinstance(fn, types.FunctionType) and \
+                getattr(fn, "_gt_ignore", False) else None
+    return None

@@ -166,6 +166,8 @@ class ScriptUnit:
         if type(module).forward is not Module.forward and _has_forward(module) and \
                 not overloads.overloaded_method(type(module), "forward"):   # compiled per call
             self.compile_method(module, "forward")
+        for name in exported_methods(type(module)):
+            self.compile_method(module, name)
         return sm
 
     def compile_method(self, module, name: str, fn=None):
@@ -281,3 +283,13 @@ def _graph_defaults(graph, defaults: dict) -> dict:
     names = {v.name for v in graph.inputs}
     return {k: v for k, v in defaults.items() if k in names}
 
+
+def exported_methods(cls) -> list[str]:
+    """The names of ``cls``'s ``@graphtorch.jit.export`` methods (its bases' too), in order."""
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name, attr in vars(klass).items():
+            fn = attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
+            if name != "forward" and getattr(fn, "_gt_export", False) and name not in names:
+                names.append(name)
+    return names
