@@ -283,6 +283,9 @@ def _ignored_method(original, name: str):
     module, which has no compiled form of it."""
     if original is None:
         return None
+    own = vars(original).get(name)    # a method bound to the instance overrides its class's
+    if isinstance(own, types.MethodType) and own.__self__ is original:
+        return own.__func__ if getattr(own.__func__, "_gt_ignore", False) else None
     for klass in type(original).__mro__:
         fn = vars(klass).get(name)
         if fn is not None:

@@ -4,6 +4,8 @@ module, which they see as ``self`` (its attributes, as scripted code changes the
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 import graphtorch as gt
@@ -94,3 +96,21 @@ def test_methods_neither_compiled_nor_ignored_are_not_on_the_compiled_module():
     s = gt.jit.script(Plain())
     with pytest.raises(AttributeError, match="helper"):
         s.helper()
+
+
+def test_an_ignored_method_bound_to_the_instance_overrides_the_class_one():
+    class M(nn.Module):
+        @gt.jit.ignore
+        def which(self) -> str:
+            return "class"
+
+        def forward(self, t: gt.Tensor) -> gt.Tensor:
+            return t
+
+    @gt.jit.ignore
+    def which(self) -> str:
+        return "instance"
+
+    m = M()
+    m.which = types.MethodType(which, m)
+    assert gt.jit.script(m).which() == "instance"
