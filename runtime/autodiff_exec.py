@@ -96,7 +96,8 @@ class CompiledGraphNode(GraphNode):
     the call's inputs with the eager tape recording, and the gradients are taken through that
     tape (so they are differentiable again)."""
 
-    __slots__ = ("saved", "versions", "metas", "freed", "inputs", "input_versions", "spec")
+    __slots__ = ("saved", "versions", "metas", "freed", "inputs", "input_versions", "spec",
+                 "alias_versions")
 
     def apply(self, grads: list, create_graph: bool = False) -> list:
         if self.freed:
@@ -109,6 +110,14 @@ class CompiledGraphNode(GraphNode):
                     f"which is saved value {i} of {self.label}, is at version {t._vc[0]}; "
                     f"expected version {version} instead. Hint: use an out-of-place operation "
                     "or .clone() before modifying it.")
+        for i, t, version in self.alias_versions:
+            if t._vc[0] != version:
+                raise AutogradError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: input {i} of {self.label} ([{t.dtype.name} tensor "
+                    f"of shape {list(t.shape)}]), whose data a saved value shares (a view of it), "
+                    f"is at version {t._vc[0]}; expected version {version} instead. Hint: use "
+                    "an out-of-place operation or .clone() before modifying it.")
         filled = [g if g is not None else _zeros(*m) for g, m in zip(grads, self.metas)]
         if create_graph:
             for i, (t, version) in enumerate(self.input_versions):
@@ -125,7 +134,29 @@ class CompiledGraphNode(GraphNode):
         self.freed = True
         self.saved = None
         self.inputs = None
-        self.versions = self.input_versions = ()
+        self.versions = self.input_versions = self.alias_versions = ()
+
+
+def _owner(a):
+    """The array that owns ``a``'s memory (``a`` itself unless it is a view)."""
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return a
+
+
+def _aliased_inputs(inputs: list, saved: list) -> tuple:
+    """(index, input, version) of the inputs whose memory a saved value shares (a reshape or
+    other view made inside the compiled plan, or the very array): the plan's arrays carry no
+    Tensor view chain, so an in-place change of such an input is checked at backward here."""
+    owners = {id(_owner(t._data)): (i, t) for i, t in enumerate(inputs)
+              if isinstance(t, Tensor)}
+    found = {}
+    for s in saved:
+        if isinstance(s, Tensor):
+            hit = owners.get(id(_owner(s._data)))
+            if hit is not None and hit[1] is not s:
+                found[hit[0]] = (hit[0], hit[1], hit[1]._vc[0])
+    return tuple(found.values())
 
 
 def _zeros(shape, dtype, device) -> Tensor:
@@ -175,6 +206,7 @@ class _Specialization:
         node.freed = False
         node.inputs = inputs
         node.input_versions = tuple((t, t._vc[0]) for t in inputs if isinstance(t, Tensor))
+        node.alias_versions = _aliased_inputs(inputs, saved)
         node.spec = self
         for nr, t in enumerate(leaves):
             if t._data.dtype.kind in "fc":

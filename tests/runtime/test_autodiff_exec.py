@@ -192,6 +192,28 @@ def test_saved_value_modified_in_place_raises(autodiff_on):
         y.sum().backward()
 
 
+def reshaped_product(x, w):
+    y = x.reshape(-1)
+    return (y * w).sum()
+
+
+def test_an_input_a_saved_view_shares_modified_in_place_raises(autodiff_on):
+    """The plan's reshape of ``x`` is a numpy view with no Tensor view chain: the compiled node
+    checks the input's version itself (it silently used the modified values before)."""
+    scripted = gt.jit.script(reshaped_product)
+    w = gt.randn(6, requires_grad=True)
+    for _ in range(4):      # the profiling call, then the compiled forward/backward plans
+        x = gt.randn(2, 3)
+        out = scripted(x, w)
+        x.add_(1.0)
+        with pytest.raises(AutogradError, match="modified by an inplace operation"):
+            out.backward()
+    x = gt.randn(2, 3)
+    out = scripted(x, w)
+    out.backward()          # unmodified: the gradient is x's values
+    _close(w.grad, x.reshape(-1))
+
+
 def test_no_grad_and_inference_take_the_plain_path(autodiff_on):
     _, _, traced, make_x, _ = _pair("mlp")
     with gt.no_grad():
