@@ -53,6 +53,7 @@ from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_rows import row_kernel
 from graphtorch.runtime.cpu_fused import FusedKernel
 from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter
+from graphtorch.runtime.plan_release import release_dead_arrays
 from graphtorch.tensor import Tensor
 
 _COUNTER = count()
@@ -783,6 +784,10 @@ def emit_plan(graph, rec: Recorder, inputs: list):
     prebuild(graph, rec, e.inlined)
     e.block(graph.block, 1)
     e.lines[top:top] = [f"    {t} = _wt({w})" for w, t in e.hoisted.items()]
+    returned = {e.name(v) for v in graph.outputs}
+    arrays = {n for v, n in e.names.items()
+              if isinstance(v.type, T.TensorType) and n not in returned and n not in params}
+    e.lines = release_dead_arrays(e.lines, top, arrays)
     rets = []
     for v in graph.outputs:
         if v in graph.inputs:
