@@ -37,11 +37,16 @@ def _check_lengths(n_fft: int, hop: int, name: str) -> None:
         raise ArgumentError(f"{name}: expected hop_length > 0, but got hop_length={hop}")
 
 
+def _hop_and_window(n_fft, hop_length, win_length, name):
+    """(hop, window length), PyTorch's defaults (n_fft // 4, n_fft) filled in and checked."""
+    hop = n_fft // 4 if hop_length is None else hop_length
+    _check_lengths(n_fft, hop, name)
+    return hop, (n_fft if win_length is None else win_length)
+
+
 def _stft_layout(shape, n_fft, hop_length, win_length, center, onesided, is_complex):
     """(hop, win_length, n_frames, onesided) of stft on a signal of ``shape``."""
-    hop = n_fft // 4 if hop_length is None else hop_length
-    _check_lengths(n_fft, hop, "stft")
-    win = n_fft if win_length is None else win_length
+    hop, win = _hop_and_window(n_fft, hop_length, win_length, "stft")
     if len(shape) not in (1, 2):
         raise ShapeError(f"stft: expected a 1D or 2D tensor, but got {len(shape)}D")
     length = shape[-1] + (2 * (n_fft // 2) if center else 0)
@@ -118,9 +123,7 @@ register("stft(Tensor self, int n_fft, int? hop_length=None, int? win_length=Non
 
 # --- istft ---------------------------------------------------------------------------------------
 def _istft_layout(shape, n_fft, hop_length, win_length, center, onesided, length):
-    hop = n_fft // 4 if hop_length is None else hop_length
-    _check_lengths(n_fft, hop, "istft")
-    win = n_fft if win_length is None else win_length
+    hop, win = _hop_and_window(n_fft, hop_length, win_length, "istft")
     if len(shape) not in (2, 3):
         raise ShapeError(f"istft: expected a 2D or 3D complex tensor, but got {len(shape)}D")
     n_freqs, n_frames = shape[-2], shape[-1]
