@@ -14,6 +14,7 @@ from lark.exceptions import LarkError, UnexpectedInput
 from lark.indenter import PythonIndenter
 
 from graphtorch.errors import ScriptError
+from graphtorch.frontend.script.lalr_driver import FastLALR
 from graphtorch.frontend.script.source import Pos, SourceInfo
 
 # NOTE: labelled broken programs; lark's match_examples finds the one failing the same way, which
@@ -85,8 +86,17 @@ def _track_starts_only(parser: Lark) -> None:
             callbacks[rule] = StartPositions(cb.node_builder)
 
 
+@functools.cache
+def _driver() -> FastLALR | None:
+    """The lean LALR driver over :func:`python_parser`'s tables (None: lark parses itself)."""
+    return FastLALR.build(python_parser())
+
+
 def _parse(text: str, start: str) -> Tree:
-    return python_parser().parse(text, start=start)
+    driver = _driver()
+    if driver is None:  # pragma: no cover - a lark laid out otherwise
+        return python_parser().parse(text, start=start)
+    return driver.parse(text, start)
 
 
 def parse_module(src: SourceInfo) -> Tree:
