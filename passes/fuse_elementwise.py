@@ -7,8 +7,10 @@ open group whose values it reads (merging them); a group closes when a node outs
 of its values, or at anything with side effects (calls, prints, attribute writes, random draws),
 so moving the members down to the group's position never reorders effects. Sub-blocks are fused
 separately: a group never crosses a control-flow boundary. Groups of one node stay as they are,
-unless only reductions read the node (``(x * x).sum(1)``): the plan computes such a group inside
-the reduction's sweep.
+unless only reductions read the node (``(x * x).sum(1)``: the plan computes such a group inside
+the reduction's sweep) or the node reads a reduction's result kept over the reduced dims
+(``x - x.amax(1, keepdim=True)``: the plan runs such a group in the reduction's row loop, as
+its epilogue).
 
 The group's ``subgraph`` takes the group's external values (tensors and scalars) as inputs, holds
 the member op nodes plus copies of the constants they read, and returns the values used outside.
@@ -133,7 +135,8 @@ def _find_groups(block) -> list[list[Node]]:
             for g in groups:
                 g.open = False
     return [g.nodes for g in groups
-            if len(g.nodes) > 1 or (len(g.nodes) == 1 and _feeds_reductions(g.nodes[0]))]
+            if len(g.nodes) > 1 or (len(g.nodes) == 1 and (_feeds_reductions(g.nodes[0])
+                                                           or _reads_kept(g.nodes[0])))]
 
 
 REDUCTIONS = frozenset({"op::sum", "op::mean", "op::amax", "op::amin", "op::var"})
@@ -145,6 +148,23 @@ def _feeds_reductions(node: Node) -> bool:
     uses = node.output.uses
     return bool(uses) and all(u.node.kind in REDUCTIONS and u.node.inputs[0] is node.output
                               and u.index == 0 for u in uses)
+
+
+_KEEPDIM = {"op::sum": 2, "op::mean": 2, "op::amax": 2, "op::amin": 2, "op::var": 3}
+
+
+def _reads_kept(node: Node) -> bool:
+    """Whether ``node`` reads the result of a reduction with ``keepdim=True`` (a constant): as a
+    group of one, the plan can run it in the reduction's row loop (its epilogue,
+    ``runtime/c_reduce_epilogue.py``) instead of as another pass over the tensor."""
+    for v in node.inputs:
+        red = v.node
+        if red is None or red.kind not in _KEEPDIM or len(red.inputs) <= _KEEPDIM[red.kind]:
+            continue
+        keep = red.inputs[_KEEPDIM[red.kind]]
+        if keep.is_constant and keep.node.attrs["value"] is True:
+            return True
+    return False
 
 
 def _make_group(members: list[Node]) -> Node:

@@ -20,6 +20,7 @@ import re
 
 import numpy as np
 
+from graphtorch.runtime import c_reduce_group
 from graphtorch.runtime.c_elementwise import Unsupported, ctype, element_code, operand_kinds
 from graphtorch.runtime.c_reduce_group import ReduceGroup, generate, split_roles
 
@@ -46,6 +47,17 @@ def epilogue_of(nodes: list, block_nodes: list):
                or pos.get(v.node, len(block_nodes)) < start for v in n.inputs):
             return n
     return None
+
+
+def find_groups(block, rank) -> list[list]:
+    """``c_reduce_group.find_groups``, plus each lone reduction an epilogue can follow (a
+    keepdim row reduction read by an elementwise group: ``x - x.amax(1, keepdim=True)``) as a
+    group of one, so that its epilogue runs in its row loop."""
+    return c_reduce_group.find_groups(block, rank, _lone)
+
+
+def _lone(node, member, ndim: int) -> bool:
+    return fits([member], ndim) and epilogue_of([node], node.block.nodes) is not None
 
 
 def fits(members: list, ndim: int) -> bool:

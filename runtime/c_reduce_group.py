@@ -86,36 +86,38 @@ def member_of(node) -> Member | None:
     return Member(op.name, tuple(given) + tuple(tail))
 
 
-def find_groups(block, rank) -> list[list]:
+def find_groups(block, rank, lone=None) -> list[list]:
     """Groups (two or more member nodes, in program order) of reductions of one value in
     ``block`` and its nested blocks whose dims are a prefix or a suffix at one common split,
-    and lone reductions of an elementwise group's value (:func:`prologue_of`); ``rank(node)``:
-    the input's rank when the plan may run ``node`` on arrays (its recording fixed a float
-    tensor input), else None. A value's reductions at different splits make several groups
-    (the split covering most of them first)."""
+    and lone reductions of an elementwise group's value (:func:`prologue_of`) or that
+    ``lone(node, member, ndim)`` accepts (``c_reduce_epilogue.find_groups``: one with an
+    epilogue); ``rank(node)``: the input's rank when the plan may run ``node`` on arrays (its
+    recording fixed a float tensor input), else None. A value's reductions at different splits
+    make several groups (the split covering most of them first)."""
     by_input: dict = {}
     found: list[list] = []
     for node in block.nodes:
         for b in node.blocks:
-            found += find_groups(b, rank)
+            found += find_groups(b, rank, lone)
         m = member_of(node)
         ndim = rank(node) if m is not None else None
         if ndim:
-            by_input.setdefault(node.inputs[0], []).append((node, _splits(m, ndim)))
+            by_input.setdefault(node.inputs[0], []).append((node, _splits(m, ndim), m, ndim))
     for cands in by_input.values():
-        if len(cands) == 1 and prologue_of([cands[0][0]]) is not None and cands[0][1]:
-            found.append([cands[0][0]])     # one reduction of an elementwise group's value
-            continue
         while len(cands) >= 2:
             counts: dict = {}
-            for _, ks in cands:
-                for k in ks:
+            for c in cands:
+                for k in c[1]:
                     counts[k] = counts.get(k, 0) + 1
             if not counts or max(counts.values()) < 2:
                 break
             k = min(counts, key=lambda s: (-counts[s], s))
-            found.append([n for n, ks in cands if k in ks])
-            cands = [(n, ks) for n, ks in cands if k not in ks]
+            found.append([c[0] for c in cands if k in c[1]])
+            cands = [c for c in cands if k not in c[1]]
+        for node, ks, m, ndim in cands:     # one reduction: with a prologue or an epilogue
+            if ks and (prologue_of([node]) is not None or
+                       (lone is not None and lone(node, m, ndim))):
+                found.append([node])
     return found
 
 

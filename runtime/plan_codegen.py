@@ -323,7 +323,7 @@ class _Emitter:
         self.reduce_groups: dict = {}  # member node -> its group's member nodes (c_reduce_group)
         self.prologues: dict = {}  # first member -> the FusionGroup computed inside its sweep
         if c_reduce_group.available() and not self.writes:
-            for nodes in c_reduce_group.find_groups(graph.block, self.group_rank):
+            for nodes in c_reduce_epilogue.find_groups(graph.block, self.group_rank):
                 for n in nodes:
                     self.reduce_groups[n] = nodes
                 fg = c_reduce_group.prologue_of(nodes)
