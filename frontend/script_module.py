@@ -188,7 +188,13 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
         ignored = _ignored_method(self.__dict__.get("_gt_original"), name)
         if ignored is not None:     # NOTE: Python code, bound to the compiled module (as in
             return types.MethodType(ignored, self)  # TorchScript: it sees its attributes)
-        return super().__getattr__(name)
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            original = self.__dict__.get("_gt_original")
+            if original is None or name.startswith("__") or name not in vars(original):
+                raise
+            return vars(original)[name]  # a plain attribute (self.name = ... in __init__)
 
     def __setattr__(self, name: str, value) -> None:
         consts = self.__dict__.get("_gt_constants")

@@ -79,8 +79,9 @@ class BuiltinCalls(Lowerer):
             return out
         if name == "len" and len(e.args) == 1:
             raw = self.exprs.lower(e.args[0])
-            if isinstance(raw, ModuleRef) and raw.is_container:
-                n = self.const(self.modules.container_length(raw))
+            if isinstance(raw, ModuleRef) and raw.is_container or isinstance(raw, list):
+                n = self.const(len(raw) if isinstance(raw, list) else
+                               self.modules.container_length(raw))
                 self.state.static_lens.add(n)
                 return n
         if name == "list" and len(e.args) == 1 and not e.keywords and \

@@ -132,6 +132,11 @@ class CallResolver(Lowerer):
             return self.classes.call_dunder(func, "__call__", args, kwargs, e.pos)
         if isinstance(func, Value) and interface_class(func.type) is not None:
             return self._interface_call(interface_class(func.type), func, "forward", e)
+        if isinstance(func, list):
+            raise self.src.error("a slice of a module container is not callable in script "
+                                 "(as in TorchScript)", e.pos,
+                                 "call its modules in a loop: 'for m in self.layers[1:3]: "
+                                 "x = m(x)'")
         what = func.type if isinstance(func, Value) else type(func).__name__
         raise self.src.error(f"a value of type {what} is not callable", e.pos)
 

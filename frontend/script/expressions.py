@@ -75,6 +75,12 @@ class ExpressionLowerer(Lowerer):
             return self.const(members(v.obj), T.ListType(enum_type(v.obj)))
         if isinstance(v, ModuleRef):
             return v.value
+        if isinstance(v, list):
+            # NOTE: compile-time items (a module container's slice, ModuleDict.items()) used
+            # as a value: a tuple of them, as TorchScript makes of its sugared tuples
+            vals = [self.as_value(x, pos) for x in v]
+            return self.graph.emit(Prim.TupleConstruct, vals,
+                                   [T.TupleType(tuple(x.type for x in vals))]).output
         if isinstance(v, BoundMethod) and isinstance(v.receiver, Value):
             t = v.receiver.type
             hint = _ATTRIBUTE_HINT if is_tensor(t) else \

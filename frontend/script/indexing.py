@@ -49,6 +49,8 @@ class IndexLowerer(Lowerer):
             if isinstance(e.index, S.Slice):   # self.layers[1:]: the items, known statically
                 return self.modules.module_slice(base, e.index, e.pos)
             return self.modules.module_item(base, e.index, e.pos)
+        if isinstance(base, list):   # compile-time items: self.layers[1:3][0], item[1]
+            return self.modules.static_subscript(base, e.index, e.pos)
         if isinstance(base, PyObj) and isinstance(e.index, S.Constant):
             try:
                 return PyObj(base.obj[e.index.value])

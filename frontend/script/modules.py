@@ -410,6 +410,32 @@ class ModuleLowerer(Lowerer):
             raise self.src.error(f"bad slice of a {type(ref.module).__name__}: {err}",
                                  pos) from None
 
+    def static_subscript(self, items: list, index: S.Expr, pos):
+        """``items[k]`` or ``items[lo:hi:step]`` of compile-time items (a container's slice,
+        an item of ``ModuleDict.items()``): the key must be known while compiling."""
+        if isinstance(index, S.Slice):
+            bounds = [self._static_int(x, "slice bound", pos) for x in
+                      (index.lower, index.upper, index.step)]
+            if bounds[2] == 0:
+                raise self.src.error("slice step cannot be zero", pos)
+            return items[slice(*bounds)]
+        k = self._static_int(index, "index", pos)
+        if k is None or not -len(items) <= k < len(items):
+            raise self.src.error(f"index {k} is out of range for {len(items)} compile-time "
+                                 f"items (a slice of a module container)", pos)
+        return items[k]
+
+    def _static_int(self, x: S.Expr | None, what: str, pos) -> int | None:
+        if x is None:
+            return None
+        v = self.exprs.lower_value(x)
+        val = self.graph.constant_value(v) if v.is_constant else None
+        if not isinstance(val, int) or isinstance(val, bool):
+            raise self.src.error(f"the {what} of a slice of a module container must be an "
+                                 f"integer known while compiling", pos,
+                                 "use integer literals, or iterate with 'for m in ...'")
+        return val
+
     def module_item(self, ref: ModuleRef, index: S.Expr, pos) -> ModuleRef | ModuleChoice:
         iv = self.exprs.lower_value(index)
         if not iv.is_constant:
