@@ -22,7 +22,12 @@ import numpy as np
 
 from graphtorch.runtime import c_reduce_group
 from graphtorch.runtime.c_elementwise import Unsupported, ctype, element_code, operand_kinds
-from graphtorch.runtime.c_reduce_group import ReduceGroup, generate, split_roles
+from graphtorch.runtime.c_reduce_group import (
+    ReduceGroup,
+    generate,
+    member_ops,
+    split_roles,
+)
 
 _NAMES = re.compile(r"\b([at]\d+)\b")  # the elementwise group's parameters and temps
 
@@ -74,15 +79,14 @@ class EpilogueGroup(ReduceGroup):
     the call's argument ``j`` after ``x`` (``("arg", j)``); ``runner``: the epilogue group's
     ``FusionRunner`` (the unfused path)."""
 
-    def __init__(self, members, runner, sources: list[tuple[str, int]]):
-        super().__init__(members)
+    def __init__(self, members, runner, sources: list[tuple[str, int]], name: str | None = None):
+        super().__init__(members, name=name)
         self.runner = runner
         self.sources = sources
-        ops = [n.kind[4:] for n in runner.node.attrs["subgraph"].nodes()
-               if n.kind.startswith("op::")]
-        self.name += f" + epilogue [{', '.join(ops)}]"
+        if name is None:
+            self.name += f" + epilogue [{', '.join(member_ops(runner.node))}]"
         self.detail = "one sweep of C-contiguous float input; the epilogue per row in cache"
-        self.fused_layouts: dict = {}
+        self.fused_layouts: dict = {}  # NOTE: saved by the disk plan cache, as ``layouts``
 
     def _args(self, results, extra) -> list:
         return [results[i] if kind == "member" else extra[i] for kind, i in self.sources]
@@ -108,7 +112,7 @@ class EpilogueGroup(ReduceGroup):
         """The launch running the epilogue inside the sweep, or False."""
         if type(x) is not np.ndarray or not x.flags.c_contiguous:
             return False
-        plan = self._shape_plan(x.shape, x.dtype)
+        plan = self.shape_plan(x.shape, x.dtype)
         if not plan:
             return False
         roles, p, q, shapes, scratch = plan

@@ -331,26 +331,32 @@ def generate(dt: np.dtype, members: list[Member], roles: list[str],
 _DUMMY = np.empty(1, np.float64)
 
 
+def member_ops(fusion_group) -> list[str]:
+    """The op names of a FusionGroup node's members (a kernel's name in the plan listing)."""
+    return [n.kind[4:] for n in fusion_group.attrs["subgraph"].nodes()
+            if n.kind.startswith("op::")]
+
+
 class ReduceGroup:
     """``group(*args) -> tuple of arrays``, one per member: one C sweep where the call fits,
     else each member's single kernel. ``args``: the reduced array, or with a ``prologue`` (the
     ``FusionRunner`` of the elementwise group whose only output is the reduced value) that
     group's arguments: the value is computed inside the sweep and never stored."""
 
-    def __init__(self, members: list[Member], prologue=None):
+    def __init__(self, members: list[Member], prologue=None, name: str | None = None):
         self.members = members
         self.prologue = prologue
         self.singles = [ReduceKernel(REGISTRY.get(m.op_name)) for m in members]
         self.launch = launcher()
         self.backend = "c"
-        self.layouts: dict = {}  # the input geometry -> its launch, or False
+        # NOTE: the input geometry -> its launch, or False; the disk plan cache saves it
+        # (runtime/plan_store.py) and checks a loaded one with :meth:`shape_plan`
+        self.layouts: dict = {}
         self.kernels: dict = {}  # source variant -> address
         labels = ", ".join(m.label() for m in members)
-        self.name = f"reduction group [{labels}]"
-        if prologue is not None:
-            ops = [n.kind[4:] for n in prologue.node.attrs["subgraph"].nodes()
-                   if n.kind.startswith("op::")]
-            self.name += f" + prologue [{', '.join(ops)}]"
+        self.name = f"reduction group [{labels}]" if name is None else name
+        if prologue is not None and name is None:
+            self.name += f" + prologue [{', '.join(member_ops(prologue.node))}]"
         self.detail = "one sweep of C-contiguous float input (rows and columns at one split)"
 
     def __call__(self, *args) -> tuple:
@@ -386,7 +392,7 @@ class ReduceGroup:
         self.launch(addr, (x, acc, ext, _DUMMY, *outs), (p, q), ())
         return outs
 
-    def _shape_plan(self, shape: tuple, dt: np.dtype):
+    def shape_plan(self, shape: tuple, dt: np.dtype):
         """(roles, P, Q, output shapes, scratch sizes) for reducing a value of this shape and
         dtype in one sweep, or False."""
         if dt not in _FLOATS or len(shape) == 0 or 0 in shape:
@@ -425,7 +431,7 @@ class ReduceGroup:
 
     def _layout(self, x):
         """The launch for inputs of this shape and dtype, or False (the single kernels)."""
-        plan = self._shape_plan(x.shape, x.dtype)
+        plan = self.shape_plan(x.shape, x.dtype)
         if not plan:
             return False
         roles, p, q, shapes, scratch = plan
@@ -461,7 +467,7 @@ class ReduceGroup:
         if spec is None or len(spec.out_dtypes) != 1 or not fused._outputs_full(args, full):
             return False
         dt = np.dtype(spec.out_dtypes[0])
-        plan = self._shape_plan(full, dt)
+        plan = self.shape_plan(full, dt)
         if not plan:
             return False
         roles, p, q, shapes, scratch = plan

@@ -51,7 +51,8 @@ from graphtorch.runtime import c_backend, plan_kernels
 from graphtorch.runtime.c_epilogue import Epilogue
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_reduce import ReduceKernel
-from graphtorch.runtime.c_reduce_group import Member, ReduceGroup
+from graphtorch.runtime.c_reduce_epilogue import EpilogueGroup
+from graphtorch.runtime.c_reduce_group import GROUP_OPS, Member, ReduceGroup
 from graphtorch.runtime.c_rows import RowKernel
 from graphtorch.runtime.interpreter import PRIM_HANDLERS, Interpreter
 from graphtorch.runtime.plan_codegen import (
@@ -70,7 +71,7 @@ from graphtorch.runtime.plan_codegen import (
 )
 from graphtorch.tensor import Tensor
 
-FORMAT = 1
+FORMAT = 2
 _COUNTER = count()
 
 
@@ -110,7 +111,8 @@ def entry_key(graph, key: tuple) -> str:
     h = hashlib.sha256()
     for part in (f"graphtorch plan v{FORMAT}", _code_fingerprint(), sys.version, np.__version__,
                  c_backend.backend_name(), " ".join(c_backend.FLAGS),
-                 os.environ.get("GT_NUM_THREADS", ""), repr(key), str(graph)):
+                 os.environ.get("GT_NUM_THREADS", ""), os.environ.get("GT_PLAN_REUSE", ""),
+                 repr(key), str(graph)):
         h.update(part.encode())
         h.update(b"\0")
     for name in sorted(graph.tensor_constants):
@@ -125,7 +127,7 @@ def _base_objects() -> dict:
     """The names every plan's code uses (plan_codegen's emitter), by identity."""
     return {"np": np, "dispatch": dispatch, "_w": _w, "_u": _u, "_arr": _arr, "_arrs": _arrs,
             "_arrl": _arrl, "_wi": _wi, "_deopt": _deopt, "_wt": plan_kernels.weight_t,
-            "_empty": np.empty, "_T": Tensor, "_CPU": CPU}
+            "_empty": np.empty, "_T": Tensor, "_CPU": CPU, "_rc": sys.getrefcount}
 
 
 _KERNEL_NAMES: dict[int, str] = {}
@@ -250,14 +252,10 @@ def _recipe(name: str, v, groups: dict, nodes: dict, runners: dict):
         return {"reduce": v.op.name}
     if t is Epilogue:
         return {"epilogue": v.act.name, "owns": bool(v.owns)}
-    if t is ReduceGroup and v.prologue is None:
-        return {"reduce_group": [[m.op_name, _value(m.args)] for m in v.members]}
+    if t is ReduceGroup or t is EpilogueGroup:
+        return _group_recipe(v, groups)
     if t is FusionRunner:
-        index = groups.get(id(v.node))
-        if index is None:
-            raise Uncacheable("a fusion group outside the plan's graph")
-        return {"fusion": index, "static": bool(v.static),
-                "text": hashlib.sha256(str(v.node.attrs["subgraph"]).encode()).hexdigest()}
+        return _runner_recipe(v, groups)
     if t is dict and id(v) in runners:
         return {"fast": runners[id(v)], "launches": [_launch_entry(g, e) for g, e in v.items()]}
     if callable(v):
@@ -278,6 +276,48 @@ def _recipe(name: str, v, groups: dict, nodes: dict, runners: dict):
         except Uncacheable as e:
             raise Uncacheable(f"{name}: {e}") from None
     raise Uncacheable(f"{name}: a {t.__name__}")
+
+
+def _runner_recipe(v, groups: dict) -> dict:
+    """A fusion group's runner: the group's position in the optimized graph and its text."""
+    if type(v) is not FusionRunner:
+        raise Uncacheable(f"a {type(v).__name__} as a fusion group")
+    index = groups.get(id(v.node))
+    if index is None:
+        raise Uncacheable("a fusion group outside the plan's graph")
+    return {"fusion": index, "static": bool(v.static),
+            "text": hashlib.sha256(str(v.node.attrs["subgraph"]).encode()).hexdigest()}
+
+
+def _group_recipe(v, groups: dict) -> dict:
+    """A reduction group: its members, its prologue's or epilogue's fusion group (a runner's
+    recipe), where its epilogue's arguments come from, and its launches so far (input geometry
+    -> kernel by library and symbol, sizes, argument positions; False: the unfused path)."""
+    j = {"reduce_group": [[m.op_name, _value(m.args)] for m in v.members], "name": v.name,
+         "layouts": _layout_entries(v.layouts)}
+    if type(v) is EpilogueGroup:
+        j["epilogue"] = _runner_recipe(v.runner, groups)
+        j["sources"] = [[kind, int(i)] for kind, i in v.sources]
+        j["fused_layouts"] = _layout_entries(v.fused_layouts)
+    elif v.prologue is not None:
+        j["prologue"] = _runner_recipe(v.prologue, groups)
+    return j
+
+
+def _layout_entries(table: dict) -> list:
+    out = []
+    for key, lay in table.items():
+        if lay is False:
+            out.append([_value(key), False])
+            continue
+        addr, *rest = lay
+        where = c_backend.locate(addr)
+        if where is None:
+            continue  # NOTE: not a cached kernel: the loaded group compiles it again on need
+        rest = [[np.dtype(d) for d in r] if i == 4 and type(r) is list else r
+                for i, r in enumerate(rest)]      # NOTE: an epilogue's output dtypes
+        out.append([_value(key), list(where), _value(tuple(rest))])
+    return out
 
 
 def _launch_entry(geometry: tuple, entry: tuple) -> list:
@@ -330,6 +370,9 @@ class LazyFusion:
         self.real = None
 
     def __call__(self, args: list) -> list:
+        return self._runner()(args)
+
+    def _runner(self) -> FusionRunner:
         if self.real is None:
             groups = [n for n in self.rebuilt.get().walk() if n.kind == "prim::FusionGroup"]
             node = groups[self.index] if self.index < len(groups) else None
@@ -338,10 +381,22 @@ class LazyFusion:
                 raise Deopt  # NOTE: the pipeline now makes another group: interpreter
             self.real = FusionRunner(node, static=self.static)
             self.real.fast = self.fast
-        return self.real(args)
+        return self.real
+
+    # a reduction group's prologue or epilogue: what the group reads when it meets a geometry
+    # its loaded launches lack
+    @property
+    def node(self):
+        return self._runner().node
+
+    @property
+    def fused(self):
+        return self._runner().fused
 
 
 def _unrecipe(name: str, j: dict, ns: dict, rebuilt: _Rebuilt, pending: list):
+    if "reduce_group" in j:     # NOTE: first: its "epilogue" is not a linear epilogue's
+        return _unrecipe_group(j, rebuilt)
     if "value" in j:
         return _unvalue(j["value"])
     if "launcher" in j:
@@ -363,13 +418,6 @@ def _unrecipe(name: str, j: dict, ns: dict, rebuilt: _Rebuilt, pending: list):
         if "epilogue" in j:
             return Epilogue(op, owns_input=bool(j["owns"]))
         return _plan_kernel(op)
-    if "reduce_group" in j:
-        members = []
-        for op_name, args in j["reduce_group"]:
-            if REGISTRY.get(op_name) is None:
-                raise Uncacheable(f"no op {op_name!r}")
-            members.append(Member(op_name, _unvalue(args)))
-        return ReduceGroup(members)
     if "scalar_op" in j:
         return SCALAR_OPS[j["scalar_op"]]
     if "handler" in j:
@@ -386,6 +434,94 @@ def _unrecipe(name: str, j: dict, ns: dict, rebuilt: _Rebuilt, pending: list):
             raise Uncacheable("the rebuilt graph differs")
         return nodes[index]
     raise Uncacheable(f"unknown recipe {sorted(j)}")
+
+
+def _lazy(j: dict, rebuilt: _Rebuilt) -> LazyFusion:
+    return LazyFusion(int(j["fusion"]), bool(j["static"]), str(j["text"]), rebuilt)
+
+
+def _unrecipe_group(j: dict, rebuilt: _Rebuilt):
+    members = []
+    for op_name, args in j["reduce_group"]:
+        if REGISTRY.get(op_name) is None or op_name not in GROUP_OPS:
+            raise Uncacheable(f"no reduction {op_name!r}")
+        members.append(Member(op_name, tuple(_unvalue(args))))
+    name = str(j["name"])
+    if "epilogue" in j:
+        sources = [(str(kind), int(i)) for kind, i in j["sources"]]
+        if any(kind not in ("member", "arg") or i < 0 or
+               (kind == "member" and i >= len(members)) for kind, i in sources):
+            raise Uncacheable("an epilogue argument of no source")
+        group = EpilogueGroup(members, _lazy(j["epilogue"], rebuilt), sources, name=name)
+        for key, lay in _layouts(j["fused_layouts"]):
+            _check_epilogue(group, key, lay)
+            group.fused_layouts[key] = lay
+    else:
+        pro = _lazy(j["prologue"], rebuilt) if "prologue" in j else None
+        group = ReduceGroup(members, prologue=pro, name=name)
+    for key, lay in _layouts(j["layouts"]):
+        _check_sweep(group, key, lay)
+        group.layouts[key] = lay
+    return group
+
+
+def _layouts(entries: list):
+    """(input geometry, launch or False) of a group's saved launches, the kernel addresses
+    found again in the kernel cache."""
+    for entry in entries:
+        key = _unvalue(entry[0])
+        if entry[1] is False:
+            yield key, False
+            continue
+        lib, symbol = entry[1]
+        addr = c_backend.symbol_address(str(lib), str(symbol))
+        if addr is None:
+            raise Uncacheable(f"kernel {symbol} of {lib} is gone")
+        yield key, (addr, *_unvalue(entry[2]))
+
+
+def _expect(group, shape, dt, lay) -> None:
+    """A saved launch's sizes and outputs must be what the group computes for this input."""
+    plan = group.shape_plan(tuple(shape), np.dtype(dt))
+    if not plan or tuple(plan[1:]) != tuple(lay[1:5]):
+        raise Uncacheable("a reduction launch of other sizes")
+
+
+def _positions(key: tuple, lay: tuple, first: int = 0) -> None:
+    """The launch's array / int / float argument positions name arguments of those kinds."""
+    arrays, ints, floats = lay[-3:]
+    kinds = [("a" if type(k) is tuple else "i" if k in (int, bool) else
+              "f" if k is float else "-") for k in key[first:]]
+    if list(arrays) != [i for i, k in enumerate(kinds) if k == "a"] or \
+            any(kinds[i] != "i" for i in ints) or any(kinds[i] != "f" for i in floats):
+        raise Uncacheable("a reduction launch's arguments differ")
+
+
+def _check_sweep(group, key, lay) -> None:
+    if lay is False:
+        return
+    if len(key) == 2 and isinstance(key[1], np.dtype):       # the input itself
+        if len(lay) != 5:
+            raise Uncacheable("a reduction launch of another form")
+        _expect(group, key[0], key[1], lay)
+        return
+    if group.prologue is None or len(lay) != 9:
+        raise Uncacheable("a prologue launch of another form")
+    shapes = [k[0] for k in key if type(k) is tuple]
+    _positions(key, lay)
+    _expect(group, np.broadcast_shapes(*shapes), lay[5], lay)
+
+
+def _check_epilogue(group, key, lay) -> None:
+    if lay is False:
+        return
+    if len(lay) != 9 or type(key[0]) is not tuple:
+        raise Uncacheable("an epilogue launch of another form")
+    shape, _, dt = key[0]
+    _expect(group, shape, dt, lay)
+    _positions(key, lay, first=1)
+    if any(np.dtype(d).kind not in "biuf" for d in lay[5]):
+        raise Uncacheable("an epilogue output of another dtype")
 
 
 def _fill_launches(ns: dict, pending: list) -> None:

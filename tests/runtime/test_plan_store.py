@@ -154,6 +154,106 @@ def test_a_plan_with_a_reduction_group_is_loaded(tmp_path):
     assert all(r["err"] < 1e-4 for r in results)
 
 
+# Reductions with an epilogue (alone, and two of one value with a weight read in the row loop)
+# and with a prologue: groups holding fusion groups, saved with their launches.
+FUSED_REDUCTIONS = r"""
+import json, sys
+import numpy as np
+import graphtorch as gt
+from graphtorch.runtime import plan_store
+from graphtorch.runtime.cpu_codegen import set_executor
+from graphtorch.runtime.executor import plans_of
+
+plan_store._FINGERPRINT[:] = ["pinned"]
+
+def model(x, w, y):
+    a = x - x.amax(1, keepdim=True)
+    v = y.var(-1, keepdim=True, correction=0)
+    b = (y - y.mean(-1, keepdim=True)) / (v + 1e-5).sqrt() * w
+    c = ((x * y) + 1.5).sum(1)
+    return a, b, c
+
+def inputs(n, seed):
+    g = np.random.default_rng(seed)
+    x = gt.tensor(g.standard_normal((n, 24)).astype(np.float32))
+    x[1, 2] = float("nan")
+    return x, gt.tensor(g.standard_normal(24).astype(np.float32)), \
+        gt.tensor(g.standard_normal((n, 24)).astype(np.float32))
+
+def err(got, want):
+    worst = 0.0
+    for a, b in zip(got, want):
+        assert np.array_equal(np.isnan(a.numpy()), np.isnan(b.numpy()))
+        worst = max(worst, float(np.nanmax(np.abs(a.numpy() - b.numpy()))))
+    return worst
+
+x, other = inputs(16, 0), inputs(5, 1)
+f = gt.jit.trace(model, x)
+with gt.no_grad():
+    set_executor("interpreter")
+    want, want_other = f(*x), f(*other)
+    set_executor(None)
+    f(*x)
+    got = f(*x)
+    plan = next(iter(plans_of(f).plans.values()))
+    rebuilt = getattr(plan, "_rebuild", None)
+    piped = rebuilt is not None and rebuilt.__self__.graph is not None
+    got_other = f(*other)   # another batch size: a loaded plan reruns the pipeline for it
+    print(json.dumps({"cache": plan.cache, "err": err(got, want), "piped": piped,
+                      "err_other": err(got_other, want_other),
+                      "kernels": [k.name for k in plan.kernels]}))
+"""
+
+
+def run_fused(cache) -> dict:
+    env = dict(os.environ, GT_CACHE_DIR=str(cache))
+    env.pop("GT_EXECUTOR", None)
+    out = subprocess.run([sys.executable, "-c", FUSED_REDUCTIONS], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@needs_cc
+def test_reduction_groups_with_prologues_and_epilogues_are_loaded(tmp_path):
+    first = run_fused(tmp_path)
+    assert first["cache"] == "saved to disk", first
+    names = " | ".join(first["kernels"])
+    assert names.count("+ epilogue [") == 2 and names.count("+ prologue [") == 1, names
+    assert "fusion group" not in names, names
+    assert "reduction group [amax(1)] + epilogue [sub]" in names     # a reduction alone
+    second = run_fused(tmp_path)
+    assert second["cache"] == "loaded from disk" and second["kernels"] == first["kernels"]
+    # the saved launches answer the calls of the saved geometry: no pipeline, no compile
+    assert not second["piped"]
+    for r in (first, second):     # float32 bounds of docs/fusion.md "Tolerance", x10
+        assert r["err"] < 1e-4 and r["err_other"] < 1e-4, r
+
+
+@needs_cc
+@pytest.mark.parametrize("damage", ["sizes", "positions", "member"])
+def test_a_group_entry_that_does_not_fit_is_rebuilt(tmp_path, damage):
+    """A loaded group's launches are checked against what the group computes for their input
+    geometry (sizes, outputs, argument kinds) and its members against the reductions: an entry
+    that does not match, even under a valid digest, is built again."""
+    run_fused(tmp_path)
+    (entry,) = entries(tmp_path)
+    payload = json.loads(entry.read_text().partition("\n")[2])
+    groups = [j for j in payload["objects"].values() if "reduce_group" in j]
+    epi = next(j for j in groups if "epilogue" in j and j["fused_layouts"])
+    launch = next(e for e in epi["fused_layouts"] if e[1] is not False)
+    if damage == "sizes":           # P rows of another input
+        launch[2]["tuple"][0] += 1
+    elif damage == "positions":     # an array argument's position moved
+        launch[2]["tuple"][5]["list"].append(7)
+    else:
+        epi["reduce_group"][0][0] = "softmax"
+    body = json.dumps(payload, sort_keys=True)
+    entry.write_text(f"{plan_store._digest(body)}\n{body}")
+    again = run_fused(tmp_path)
+    assert again["cache"] == "saved to disk" and again["err"] < 1e-4, again
+    assert run_fused(tmp_path)["cache"] == "loaded from disk"
+
+
 @needs_cc
 def test_another_graph_is_another_entry(tmp_path):
     run(tmp_path, scale=1.0)
