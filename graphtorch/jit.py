@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import sys as _sys
+
 from graphtorch import archive as _archive
+from graphtorch import jit_annotations as annotations
 from graphtorch.autograd import enable_grad as _enable_grad
 from graphtorch.errors import UnsupportedError
 from graphtorch.frontend import script as _script
@@ -54,6 +57,10 @@ try:
     from typing import Final
 except ImportError:  # pragma: no cover
     Final = None
+
+# NOTE: graphtorch.jit is one file; `from graphtorch.jit.annotations import BroadcastingList2`
+# (torch.jit.annotations) finds its submodule here
+_sys.modules[f"{__name__}.annotations"] = annotations
 
 
 def trace(func, example_inputs=None, check_trace: bool = True, check_inputs=None,

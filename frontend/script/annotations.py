@@ -7,6 +7,7 @@ import typing
 
 from graphtorch import device as Device
 from graphtorch import dtype as DType
+from graphtorch._jit_internal import BROADCASTING_LISTS, broadcast_spec
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.class_types import class_type, is_script_class
 from graphtorch.frontend.script.enums import enum_type, is_enum_class
@@ -44,6 +45,12 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
         return named_tuple_type(obj, type_from_python)
     if is_script_class(obj):    # a user class: its objects (classes.py)
         return class_type(obj)
+    if (spec := broadcast_spec(obj)) is not None:
+        # BroadcastingListN[E]: an E, a list of E or a tuple of N; the function's entry makes
+        # it a List[E] (prim::broadcast_list, compiler.py)
+        elem = type_from_python(spec[1])
+        return None if elem is None else \
+            T.union(elem, T.ListType(elem), T.TupleType((elem,) * spec[0]))
     origin = typing.get_origin(obj)
     args = typing.get_args(obj)
     if origin in (list, typing.List) and len(args) == 1:  # noqa: UP006
@@ -69,6 +76,23 @@ def type_from_python(obj, what: str = "annotation") -> T.Type | None:
     if origin is typing.Final or str(origin) == "typing.Final":
         return type_from_python(args[0]) if args else None
     return None
+
+
+def broadcast_size(obj) -> int | None:
+    """N of ``BroadcastingListN[E]`` or ``Optional[BroadcastingListN[E]]``, else None."""
+    spec = broadcast_spec(obj)
+    if spec is None and typing.get_origin(obj) is typing.Union:
+        rest = [a for a in typing.get_args(obj) if a is not type(None)]
+        spec = broadcast_spec(rest[0]) if len(rest) == 1 else None
+    return None if spec is None else spec[0]
+
+
+def annotation_broadcast(e: S.Expr, lookup) -> int | None:
+    """``broadcast_size`` of the annotation expression ``e`` (None when it is no such list)."""
+    try:
+        return broadcast_size(evaluate_annotation(e, _with_script_names(lookup)))
+    except Exception:  # noqa: BLE001 - not evaluable: resolve() reports it
+        return None
 
 
 def annotation_text(e: S.Expr) -> str:
@@ -158,12 +182,15 @@ def _with_script_names(lookup):
                 return Device
             if name in ("List", "Dict", "Tuple", "Optional", "Union", "Any"):
                 return getattr(typing, name)
+            if name in BROADCASTING_LISTS:
+                return BROADCASTING_LISTS[name]
             raise
 
     return find
 
 
-def _comment_type(text: str, lookup, src, pos, where: str) -> T.Type:
+def _comment_type(text: str, lookup, src, pos, where: str, broadcasts: dict | None = None,
+                  name: str = "") -> T.Type:
     try:
         obj = eval(text, {}, _LookupMap(_with_script_names(lookup)))  # noqa: S307 - own source
     except Exception:  # noqa: BLE001 - any failure here means "not a type we know"
@@ -173,15 +200,18 @@ def _comment_type(text: str, lookup, src, pos, where: str) -> T.Type:
         raise src.error(f"unknown type '{text}' in the {where}", pos,
                         "script supports Tensor, int, float, bool, str, None and typing's "
                         "List, Tuple, Dict, Optional and Union of those (or A | B)")
+    if broadcasts is not None and (n := broadcast_size(obj)) is not None:
+        broadcasts[name] = n
     return t
 
 
-def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
-                    skip_self: bool) -> tuple[dict[str, T.Type], T.Type | None]:
+def signature_types(src, fn: S.FunctionDef, py_fn, lookup, skip_self: bool,
+                    broadcasts: dict | None = None) -> tuple[dict[str, T.Type], T.Type | None]:
     """Parameter and return types the source gives outside the syntax tree: the evaluated
     ``__annotations__`` (they may name types imported in an enclosing function, which the
     function's globals do not see) and ``# type: (int, float) -> int`` signature comments
-    (TorchScript's Python 2 form; ``self`` is not listed for methods)."""
+    (TorchScript's Python 2 form; ``self`` is not listed for methods). ``broadcasts`` (when
+    given) receives N for each parameter declared ``BroadcastingListN[E]``."""
     params = [p.name for p in fn.params][1 if skip_self else 0:]
     types: dict[str, T.Type] = {}
     ret: T.Type | None = None
@@ -194,6 +224,8 @@ def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
             ret = t
         elif t is not None and name in params:
             types[name] = t
+            if broadcasts is not None and (n := broadcast_size(obj)) is not None:
+                broadcasts[name] = n
     if "# type:" not in src.text:
         return types, ret
     node = _python_def(src.text)
@@ -202,7 +234,7 @@ def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
     for a in node.args.args + node.args.kwonlyargs:
         if a.type_comment and a.arg in params and a.arg not in types:
             types[a.arg] = _comment_type(a.type_comment, lookup, src, fn.pos,
-                                         f"type comment of '{a.arg}'")
+                                         f"type comment of '{a.arg}'", broadcasts, a.arg)
     if not node.type_comment:
         return types, ret
     text = node.type_comment.split("#")[0].strip()
@@ -224,7 +256,7 @@ def signature_types(src, fn: S.FunctionDef, py_fn, lookup,
     for name, node_t in zip(params, argtypes):
         if name not in types:
             types[name] = _comment_type(ast.unparse(node_t), lookup, src, fn.pos,
-                                        "signature comment")
+                                        "signature comment", broadcasts, name)
     if ret is None and has_return:
         ret = _comment_type(ast.unparse(sig.returns), lookup, src, fn.pos, "signature comment")
     return types, ret

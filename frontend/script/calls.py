@@ -497,10 +497,22 @@ class CallResolver(Lowerer):
                     raise self.src.error(f"{fn.name}() missing required argument '{p.name}'",
                                          pos)
                 vals[i] = self.exprs.py_constant(defaults[p.name], pos)
-            vals[i] = self.exprs.coerce(vals[i], p.type, pos, f"argument '{p.name}'")
+            vals[i] = self.exprs.coerce(self._tuple_as_list(vals[i], p.type), p.type, pos,
+                                        f"argument '{p.name}'")
         outs = [v.type for v in fn.graph.outputs]
         bind_function(self.graph, fn)   # the call resolves within this compilation unit
         return self.graph.emit(Prim.CallFunction, vals, outs, {"name": fn.qualified_name}).output
+
+    def _tuple_as_list(self, v: Value, t: T.Type) -> Value:
+        """A tuple argument for a ``List[E]`` (or ``Optional[List[E]]``) parameter: a list of
+        its items when each is an E, as TorchScript converts it at a call; else ``v``."""
+        lst = t.elem if isinstance(t, T.OptionalType) else t
+        if not (isinstance(lst, T.ListType) and isinstance(v.type, T.TupleType) and
+                v.type.elems and all(T.is_subtype(x, lst.elem) for x in v.type.elems)):
+            return v
+        items = [self.graph.emit(Prim.TupleIndex, [v, self.const(i)], [et]).output
+                 for i, et in enumerate(v.type.elems)]
+        return self.graph.emit(Prim.ListConstruct, items, [lst]).output
 
     # --- methods ----------------------------------------------------------------------------------
     def _call_method(self, v: Value, name: str, e: S.Call):

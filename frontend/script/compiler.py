@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import syntax as S
-from graphtorch.frontend.script.annotations import signature_types
+from graphtorch.frontend.script.annotations import annotation_broadcast, signature_types
 from graphtorch.frontend.script.builtin_calls import BuiltinCalls
 from graphtorch.frontend.script.calls import CallResolver
 from graphtorch.frontend.script.classes import ClassLowerer
@@ -91,14 +91,18 @@ class FunctionCompiler:
                 raise st.src.error(f"classmethod {fn.name} has no 'cls' parameter", fn.pos)
             st.env[params[0].name] = PyObj(st.self_class)
             params = params[1:]
+        broadcasts: dict[str, int] = {}   # BroadcastingListN parameters: name -> N
         sig, sig_ret = signature_types(st.src, fn, py_fn, st.lookup_global,
-                                       st.self_module is not None or st.self_class is not None)
+                                       st.self_module is not None or st.self_class is not None,
+                                       broadcasts)
         devices = []    # device parameters: a str argument is converted (as TorchScript)
         for p in params:
             if p.name in sig:   # evaluated __annotations__ or a '# type:' signature comment
                 t = sig[p.name]
             elif p.annotation is not None:
                 t = self._annotated_type(p)
+                if (n := annotation_broadcast(p.annotation, st.lookup_global)) is not None:
+                    broadcasts[p.name] = n
             elif p.name in st.param_types:
                 t = st.param_types[p.name]
             elif p.default is not None and isinstance(p.default, S.Constant) \
@@ -118,6 +122,13 @@ class FunctionCompiler:
             for name in devices:
                 v = st.env[name]
                 st.env[name] = g.emit("prim::as_device", [v], [v.type]).output
+            for name, n in broadcasts.items():   # an E or a tuple of E: a list of N
+                v = st.env[name]
+                lst = _broadcast_result(v.type)
+                floats = (lst.elem if isinstance(lst, T.OptionalType) else lst).elem == T.FLOAT
+                st.env[name] = g.emit("prim::broadcast_list", [v, parts.exprs.const(n),
+                                                               parts.exprs.const(floats)],
+                                      [lst]).output
             parts.exits.start_exits()
             parts.exits.block(fn.body)
             ret = self._final_return()
@@ -148,3 +159,10 @@ class FunctionCompiler:
 
 
 __all__ = ["FunctionCompiler", "PyObj"]
+
+
+def _broadcast_result(t: T.Type) -> T.Type:
+    """The List[E] (or Optional[List[E]]) a ``BroadcastingListN[E]`` parameter becomes."""
+    members = t.elem.members if isinstance(t, T.OptionalType) else t.members
+    lst = next(m for m in members if isinstance(m, T.ListType))
+    return T.optional(lst) if isinstance(t, T.OptionalType) else lst

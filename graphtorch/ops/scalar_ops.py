@@ -175,6 +175,20 @@ def _as_device(v):
     return Device(v) if isinstance(v, str) else v
 
 
+def _broadcast_list(v, n: int, floats: bool):
+    """A ``BroadcastingListN`` parameter's argument as a list: one value repeated ``n`` times,
+    a tuple's items, a list itself (None stays None, for an Optional one); ``floats``: the
+    items of a ``float`` one are floats (an int argument converted, as for a float parameter)."""
+    if v is None:
+        return v
+    if floats and (not isinstance(v, list) or any(type(x) is int for x in v)):
+        items = v if isinstance(v, (list, tuple)) else [v] * n
+        return [float(x) if type(x) is int else x for x in items]
+    if isinstance(v, list):
+        return v
+    return list(v) if isinstance(v, tuple) else [v] * n
+
+
 def _class_test(kind: str) -> Callable | None:
     """``Enum<module.Qualname>``: the value's class has that module and qualified name."""
     if not (kind.startswith("Enum<") and kind.endswith(">")):
@@ -314,6 +328,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
                                           "(TypeError when it does not conform)"),
     "prim::unwrap_optional": (_unwrap_optional, "x, or AssertionError(message) when None"),
     "prim::as_device": (_as_device, "a device parameter: a str naming one becomes the device"),
+    "prim::broadcast_list": (_broadcast_list, "a BroadcastingListN parameter: a value, or a "
+                                              "tuple, becomes a list (of N values)"),
     "prim::enum_name": (lambda e: e.name, "e.name of an Enum member"),
     "prim::enum_value": (lambda e: e.value, "e.value of an Enum member"),
     "prim::complex": (_complex, "complex(real, imag) of numbers or one-element tensors"),

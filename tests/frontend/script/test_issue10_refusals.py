@@ -3,12 +3,17 @@ Python (and torch.jit.script where torch has it), and what stays refused as a Sc
 
 from __future__ import annotations
 
+from typing import List, Optional, Tuple  # noqa: F401, UP035 - signature comments name them
+
 import numpy as np
 import pytest
+import torch
 
 import graphtorch as gt
 from graphtorch import nn
+from graphtorch._jit_internal import BroadcastingList2 as InternalList2
 from graphtorch.errors import ScriptError
+from graphtorch.jit.annotations import BroadcastingList2, BroadcastingList3
 
 
 def same(a, b):
@@ -171,3 +176,107 @@ def test_scripted_module_reads_plain_attributes_of_its_module():
     assert s() == 4 and s.ignored() == 30 and s.a == 3
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
         s.missing  # noqa: B018 - the attribute read is what is tested
+
+
+# -- BroadcastingListN[T] ----------------------------------------------------------------------
+def bl_comment(x, y):
+    # type: (float, BroadcastingList3[float]) -> List[float]
+    return [v * x for v in y]
+
+
+def bl_annotated(x: BroadcastingList2[int]) -> list[int]:
+    return x
+
+
+def bl_optional(x):
+    # type: (Optional[BroadcastingList2[float]]) -> int
+    if x is None:
+        return -1
+    return len(x)
+
+
+def bl_mutates(x: BroadcastingList2[int]) -> list[int]:
+    x.append(7)
+    return x
+
+
+@pytest.mark.parametrize("arg, want", [(1.5, [3.0, 3.0, 3.0]), ([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]),
+                                       ((1.0, 0.5, 2.0), [2.0, 1.0, 4.0])])
+def test_broadcasting_list_in_a_signature_comment(arg, want):
+    got = gt.jit.script(bl_comment)(2.0, arg)
+    assert got == want and got == torch.jit.script(bl_comment)(2.0, arg)
+
+
+def bl_float_identity(y):
+    # type: (BroadcastingList2[float]) -> List[float]
+    return y
+
+
+@pytest.mark.parametrize("arg", [2, [1, 2.5], (3, 4)])
+def test_float_broadcasting_list_takes_ints_as_floats(arg):
+    """Beyond TorchScript (which refuses an int here): ints become floats, as for a float
+    parameter, so the list holds floats."""
+    got = gt.jit.script(bl_float_identity)(arg)
+    want = [float(v) for v in (arg if isinstance(arg, (list, tuple)) else [arg, arg])]
+    assert got == want and all(type(v) is float for v in got)
+
+
+@pytest.mark.parametrize("arg", [4, [4, 5], (6, 7)])
+def test_broadcasting_list_annotation(arg):
+    got = gt.jit.script(bl_annotated)(arg)
+    assert got == torch.jit.script(bl_annotated)(arg)
+    assert isinstance(got, list) and all(type(v) is int for v in got)
+    assert bl_annotated(arg) == arg     # eager Python: the annotation changes nothing
+
+
+def test_broadcasting_list_importable_where_torch_has_it():
+    assert InternalList2 is BroadcastingList2
+    assert gt.jit.annotations.BroadcastingList3 is BroadcastingList3
+
+
+@pytest.mark.parametrize("arg, want", [(None, -1), (3.0, 2), ((1.0, 2.0), 2), ([1.0], 1)])
+def test_optional_broadcasting_list(arg, want):
+    assert gt.jit.script(bl_optional)(arg) == want == torch.jit.script(bl_optional)(arg)
+
+
+def test_broadcast_list_is_a_fresh_list_per_scalar_call():
+    f = gt.jit.script(bl_mutates)
+    assert f(3) == [3, 3, 7] and f(3) == [3, 3, 7]
+
+
+def bl_calls():
+    # type: () -> Tuple[List[float], List[float], List[int], int, int]
+    return (bl_comment(1.0, 2.0), bl_comment(1.0, (1.0, 2.0, 3.0)), bl_annotated(5),
+            bl_optional((1.0, 2.0)), bl_optional(None))
+
+
+def list_param(x):
+    # type: (Optional[List[float]]) -> float
+    return 0.0 if x is None else sum(x)
+
+
+def tuple_to_list_caller(x):
+    # type: (Tuple[float, float]) -> float
+    return list_param(x) + bl_optional(x)
+
+
+def test_broadcasting_list_calls_from_script():
+    got = gt.jit.script(bl_calls)()
+    assert got == torch.jit.script(bl_calls)()
+    assert got == ([2.0, 2.0, 2.0], [1.0, 2.0, 3.0], [5, 5], 2, -1)
+
+
+def test_tuple_argument_for_a_list_parameter():
+    """A tuple passed to a List[E] parameter from script is a list of its items (TorchScript)."""
+    assert gt.jit.script(tuple_to_list_caller)((2.0, 3.5)) == 7.5 == \
+        torch.jit.script(tuple_to_list_caller)((2.0, 3.5))
+
+
+def bl_wrong_item(x):
+    # type: (BroadcastingList2[int]) -> List[int]
+    return x
+
+
+def test_broadcasting_list_rejects_another_item_type():
+    with pytest.raises(Exception, match="BroadcastingList|int"):
+        gt.jit.script(bl_wrong_item)("a")
