@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 
 from graphtorch.errors import GraphtorchError
+from graphtorch.runtime import disk_cache
 
 FLAGS = ("-O2", "-fvect-cost-model=dynamic", "-march=native", "-ffast-math",
          "-fno-finite-math-only", "-fwrapv", "-fPIC", "-shared", "-std=gnu11", "-fopenmp")
@@ -73,9 +74,7 @@ def backend_name() -> str:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GT_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "graphtorch")
-    return Path(root) / "kernels"
+    return disk_cache.cache_root() / "kernels"
 
 
 def load(source: str):
@@ -90,7 +89,13 @@ def load(source: str):
         member = _member(path)
         if member is not None:
             return member
-    return _cdll(build(source))
+    try:
+        return _cdll(build(source))
+    except OSError:
+        # NOTE: removed between the check and the load (a cache prune, runtime/disk_cache.py,
+        # perhaps in another process): build it again
+        path.unlink(missing_ok=True)
+        return _cdll(build(source))
 
 
 def _cdll(path: Path) -> ctypes.CDLL:
@@ -122,7 +127,10 @@ def _member(path: Path) -> _Member | None:
     lib_path = cache_dir() / lib_name
     if not lib_path.exists():
         return None
-    return _Member(_cdll(lib_path), symbol)
+    try:
+        return _Member(_cdll(lib_path), symbol)
+    except OSError:             # removed meanwhile (runtime/disk_cache.py): compiled again
+        return None
 
 
 class _DlInfo(ctypes.Structure):
@@ -219,6 +227,7 @@ def load_many(sources: list[str], jobs: int = 2, prelude: str = "") -> int:
         tmp_target = lib_path.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(out, tmp_target)
         os.replace(tmp_target, lib_path)
+        disk_cache.note_write(lib_path.stat().st_size)
     for path in todo:
         ref_tmp = path.with_suffix(f".ref.{os.getpid()}.tmp")
         ref_tmp.write_text(f"{lib_path.name} {path.stem}_kernel\n")
@@ -365,3 +374,4 @@ def _build(cc: str, source: str, path: Path, flags: tuple[str, ...]) -> None:
         tmp_target = path.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(obj, tmp_target)
         os.replace(tmp_target, path)
+    disk_cache.note_write(path.stat().st_size)

@@ -23,7 +23,15 @@ from typing import NoReturn
 import numpy as np
 
 import graphtorch
-from graphtorch.cli import deadline, inspect_cmd, optimize_cmd, profile_cmd, run_cmd, viz_cmd
+from graphtorch.cli import (
+    cache_cmd,
+    deadline,
+    inspect_cmd,
+    optimize_cmd,
+    profile_cmd,
+    run_cmd,
+    viz_cmd,
+)
 from graphtorch.cli.errors import CLIError, UsageError, emit_json
 from graphtorch.device import cuda_is_available
 from graphtorch.runtime import c_backend
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     env = sub.add_parser("env", help="versions, devices, Triton/CuPy availability")
     _common(env)
     env.set_defaults(handler=cmd_env)
-    for module in (inspect_cmd, run_cmd, profile_cmd, viz_cmd, optimize_cmd):
+    for module in (inspect_cmd, run_cmd, profile_cmd, viz_cmd, optimize_cmd, cache_cmd):
         p = module.add_parser(sub)
         _common(p)
     return parser

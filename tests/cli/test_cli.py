@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,22 @@ def test_run_with_the_codegen_executor_matches_the_interpreter(mlp_path, tmp_pat
         outs[executor] = np.load(out)
     for key in outs["interpreter"].files:
         np.testing.assert_allclose(outs["codegen"][key], outs["interpreter"][key], rtol=1e-6)
+
+
+def test_cache_command_shows_prunes_and_clears(tmp_path, monkeypatch):
+    monkeypatch.setenv("GT_CACHE_DIR", str(tmp_path))
+    lib = tmp_path / "kernels" / "gt_x.so"
+    lib.parent.mkdir()
+    lib.write_bytes(b"\0" * 4096)
+    os.utime(lib, (1, 1))
+    info = json.loads(gtcli("cache", "--json").stdout)
+    assert info["root"] == str(tmp_path) and info["files"] == 1 and info["bytes"] == 4096
+    assert info["by_dir"]["kernels"] == {"files": 1, "bytes": 4096}
+    assert "1 files, 0.0 MB" in gtcli("cache", "info").stdout
+    pruned = json.loads(gtcli("cache", "prune", "--max-mb", "0.001", "--json").stdout)
+    assert pruned["removed_files"] == 1 and not lib.exists()
+    lib.write_bytes(b"\0" * 10)
+    assert "cleared" in gtcli("cache", "clear").stdout and not lib.exists()
+    bad = gtcli("cache", "prune", "--max-mb", "0", check=2)
+    assert bad.stderr.count("\n") == 1 and "--max-mb must be positive" in bad.stderr
+    assert "goes with 'prune'" in gtcli("cache", "info", "--max-mb", "3", check=2).stderr
