@@ -299,6 +299,8 @@ def _apply(step, vals):
         except ValueError:
             return a
         return {"add": gt.add, "sub": gt.sub, "mul": gt.mul, "maximum": gt.maximum}[name](a, b)
+    if kind == "re":
+        return _epilogue(name, a, b, dim, keep)
     if a.ndim < 2:
         return a
     if not a.dtype.is_floating_point and name in ("mean", "var"):
@@ -308,13 +310,34 @@ def _apply(step, vals):
     return a - r if keep and kind == "rb" else r
 
 
+def _epilogue(name, a, b, dim, keep):
+    """A row reduction kept over the reduced dims (the last, or the last two), then an
+    elementwise expression of the row and that value with another value ``b`` (a whole tensor,
+    a row of weights or a scalar; as float64 when ``keep`` is false: promotion): the plan runs
+    it in the reduction's row loop (x - x.amax(-1, keepdim=True), (x - m) * w + m)."""
+    if a.ndim == 0:
+        return a
+    if not a.dtype.is_floating_point and name in ("mean", "var"):
+        a = a.double()
+    dims = [-2, -1] if dim == 0 and a.ndim >= 2 else -1
+    r = getattr(a, name)(dims, keepdim=True)
+    try:
+        w = b if np.broadcast_shapes(tuple(b.shape), tuple(a.shape)) == tuple(a.shape) else 0.5
+    except ValueError:
+        w = 0.5
+    if not keep:
+        w = w.double() if isinstance(w, gt.Tensor) else 1.5
+    out = (a - r) * w + r
+    return out.tanh() if dim == -1 else out
+
+
 @st.composite
 def programs(draw):
     shape = draw(st.sampled_from([(3, 4), (5, 1), (1, 6), (2, 3, 4)]))
     dt = draw(st.sampled_from([gt.float32, gt.float64, gt.int64]))
     steps = []
     for _ in range(draw(st.integers(2, 9))):
-        kind = draw(st.sampled_from(["u", "b", "r", "r", "rb"]))
+        kind = draw(st.sampled_from(["u", "b", "r", "r", "rb", "re"]))
         name = draw(st.sampled_from({"u": UNARY, "b": BINARY}.get(kind, REDUCE)))
         steps.append((kind, name, draw(st.integers(0, 20)), draw(st.integers(0, 20)),
                       draw(st.sampled_from([0, 1, -1])), draw(st.booleans())))
