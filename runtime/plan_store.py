@@ -47,7 +47,7 @@ from graphtorch.ir.graph import Node
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.registry import REGISTRY, OpDef
 from graphtorch.ops.scalar_ops import SCALAR_OPS
-from graphtorch.runtime import c_backend, plan_kernels
+from graphtorch.runtime import c_backend, disk_cache, plan_kernels
 from graphtorch.runtime.c_epilogue import Epilogue
 from graphtorch.runtime.c_launch import launcher
 from graphtorch.runtime.c_reduce import ReduceKernel
@@ -574,6 +574,7 @@ def save(entry: str, runner, source: str, kernels: list, graph) -> str | None:
         os.replace(tmp, folder / f"{entry}.plan")
     except OSError as e:
         return f"cannot write the plan cache: {e}"
+    disk_cache.note_write(len(body) + 65)
     return None
 
 
