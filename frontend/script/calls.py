@@ -572,6 +572,8 @@ class CallResolver(Lowerer):
         if name in simple:
             kind, t = simple[name]
             return self.scalar(kind, [v], t)
+        if name == "detach" and not args and not kwargs:   # same storage, no gradient
+            return self.scalar("prim::detach", [v], v.type)
         if name == "size":
             if args:
                 return self.graph.emit("prim::size", [v, args[0]], [T.INT]).output

@@ -41,7 +41,7 @@ MAX_EXPR_DEPTH = 100
 
 
 _ATTRIBUTE_HINT = ("Tensor attributes in script: shape, dtype, device, ndim, T, mT, grad, "
-                   "requires_grad, is_cuda, is_leaf")
+                   "data, requires_grad, is_cuda, is_leaf")
 
 
 def _operand_hint(a: T.Type, b: T.Type) -> str:
@@ -284,6 +284,8 @@ class ExpressionLowerer(Lowerer):
                 return self.calls.call_op("conj", [out], {}, pos) if attr == "mH" else out
             if attr in ("real", "imag"):   # views of a complex tensor (real of a real: itself)
                 return self.calls.call_op(attr, [v], {}, pos)
+            if attr == "data":   # a detached alias: same storage, no gradient (TorchScript's)
+                return self.scalar("prim::detach", [v], v.type)
         if v.type == T.DEVICE and attr in ("type", "index"):
             out = T.STR if attr == "type" else T.optional(T.INT)
             return self.scalar(f"prim::device_{attr}", [v], out)

@@ -399,6 +399,7 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::element_size": (lambda t: t.element_size(), "t.element_size(): bytes per element"),
     "prim::requires_grad": (lambda t: t.requires_grad, "t.requires_grad"),
     "prim::grad": (lambda t: t.grad, "t.grad (None until a backward fills it)"),
+    "prim::detach": (lambda t: t.detach(), "t.detach() / t.data: the same storage, no gradient"),
     "prim::is_cuda": (lambda t: t.is_cuda, "t.is_cuda"),
     "prim::is_leaf": (lambda t: t.is_leaf, "t.is_leaf"),
     "prim::item": (lambda t: t.item(), "t.item() as a Python number"),

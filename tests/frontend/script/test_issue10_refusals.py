@@ -280,3 +280,77 @@ def bl_wrong_item(x):
 def test_broadcasting_list_rejects_another_item_type():
     with pytest.raises(Exception, match="BroadcastingList|int"):
         gt.jit.script(bl_wrong_item)("a")
+
+
+# -- Tensor.data / Tensor.detach() ---------------------------------------------------------------
+def t_data(x):
+    return x.data
+
+
+def t_detach(x):
+    return x.detach()
+
+
+def t_data_grad(x):
+    return x.data * x + x.detach().sum()
+
+
+def t_write_through_data(x):
+    y = x * 2
+    z = y.data
+    z.add_(1.0)
+    return y * x, z.requires_grad
+
+
+@pytest.fixture(params=["compiled", "interpreter", "codegen"])
+def executor(request):
+    gt.jit.set_executor(request.param)
+    yield request.param
+    gt.jit.set_executor(None)
+
+
+@pytest.mark.parametrize("fn", [t_data, t_detach])
+@pytest.mark.parametrize("rg", [True, False])
+def test_data_is_a_detached_alias(fn, rg, executor):
+    x = gt.randn(3, 4, requires_grad=rg)
+    out = gt.jit.script(fn)(x)
+    same(out, fn(x))
+    assert out.requires_grad is False
+    with gt.no_grad():
+        out.add_(1.0)      # the same storage: x sees the write
+    same(x.detach(), out)
+
+
+@pytest.mark.parametrize("fn", [t_data_grad, t_write_through_data])
+def test_data_values_and_gradients_match_eager(fn, executor):
+    x = gt.randn(5, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    got, want = gt.jit.script(fn)(x), fn(x2)
+    same(got, want)
+    first = (got[0] if isinstance(got, tuple) else got)
+    first.sum().backward()
+    (want[0] if isinstance(want, tuple) else want).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-6)
+
+
+def test_data_matches_torch_script():
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    got = gt.jit.script(t_data)(gt.tensor(data, requires_grad=True))
+    want = torch.jit.script(t_data)(torch.tensor(data, requires_grad=True))
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert got.requires_grad == want.requires_grad
+
+
+def saved_data_and_broadcast(x, k: BroadcastingList2[int]):
+    return x.data * k[0] + x.detach() * k[1]
+
+
+def test_data_and_broadcast_list_survive_save_and_load(tmp_path):
+    s = gt.jit.script(saved_data_and_broadcast)
+    gt.jit.save(s, tmp_path / "m.gt")
+    loaded = gt.jit.load(tmp_path / "m.gt")
+    x = gt.randn(3, requires_grad=True)
+    for k in (3, (1, 2), [2, 5]):
+        got = loaded(x, k)
+        same(got, saved_data_and_broadcast(x, list(k) if not isinstance(k, int) else [k, k]))
+        assert got.requires_grad is False
