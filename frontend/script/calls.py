@@ -12,14 +12,15 @@ import inspect
 import math
 import typing
 
+from graphtorch import autograd, dtypes
 from graphtorch import device as _device
-from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
 from graphtorch.errors import ScriptError
 from graphtorch.frontend.script import overloads
 from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.autograd_function import autograd_function_of, emit_function_apply
+from graphtorch.frontend.script.autograd_grad import script_grad
 from graphtorch.frontend.script.builtin_calls import type_spec
 from graphtorch.frontend.script.class_types import is_script_class, script_class_of
 from graphtorch.frontend.script.complex_scalars import CMATH
@@ -318,6 +319,8 @@ class CallResolver(Lowerer):
                              f"@graphtorch.jit.unused and cannot be called from script")
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
             return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
+        if obj is autograd.grad:   # the eager engine on the graph's tensors (autograd_grad.py)
+            return self.python_op(script_grad, e, T.ListType(T.optional(T.TENSOR)))
         if obj is grad_mode.is_grad_enabled:   # read at run time (with no_grad() sets it)
             return self.scalar("prim::is_grad_enabled", [], T.BOOL)
         if getattr(obj, "__name__", "") == "is_scripting" and "jit" in getattr(obj, "__module__",

@@ -354,3 +354,99 @@ def test_data_and_broadcast_list_survive_save_and_load(tmp_path):
         got = loaded(x, k)
         same(got, saved_data_and_broadcast(x, list(k) if not isinstance(k, int) else [k, k]))
         assert got.requires_grad is False
+
+
+# -- graphtorch.autograd.grad in script -----------------------------------------------------------
+def grad_simple(x, y):
+    # type: (Tensor, Tensor) -> List[Optional[Tensor]]
+    z = x * y + y.exp() * 2
+    return gt.autograd.grad((z.sum(),), (x, y))
+
+
+def grad_with_outputs(x, y):
+    # type: (Tensor, Tensor) -> List[Optional[Tensor]]
+    z = x.sin() * y
+    seed = gt.jit.annotate(List[Optional[gt.Tensor]],  # noqa: UP006, UP045 - script's spelling
+                           [gt.full((2, 3), 0.5)])
+    return gt.autograd.grad((z,), (x, y), seed)
+
+
+def grad_unused(x, y):
+    # type: (Tensor, Tensor) -> List[Optional[Tensor]]
+    z = y * 3
+    return gt.autograd.grad([z.sum()], [x, y], allow_unused=True)
+
+
+def grad_twice(x, y):
+    # type: (Tensor, Tensor) -> Tensor
+    z = (x * y).sum()
+    a = gt.autograd.grad((z,), (x,), retain_graph=True)[0]
+    b = gt.autograd.grad((z,), (y,))[0]
+    assert a is not None and b is not None
+    return a + b
+
+
+def grad_then_compute(x, y):
+    # type: (Tensor, Tensor) -> Tensor
+    z = (x * x * y).sum()
+    gx = gt.autograd.grad((z,), (x,), create_graph=True)[0]
+    assert gx is not None
+    return gx * 2
+
+
+def _values(out):
+    return [None if t is None else t.detach().numpy() for t in
+            (out if isinstance(out, (list, tuple)) else [out])]
+
+
+@pytest.mark.parametrize("autodiff", [None, True])
+@pytest.mark.parametrize("fn", [grad_simple, grad_with_outputs, grad_unused, grad_twice,
+                                grad_then_compute])
+def test_autograd_grad_in_script_matches_eager(fn, autodiff, executor):
+    gt.jit.set_autodiff(autodiff)
+    try:
+        s = gt.jit.script(fn)
+        for _ in range(3):    # the profiling call, then the specialized ones
+            x = gt.randn(2, 3, requires_grad=True)
+            y = gt.randn(2, 3, requires_grad=True)
+            got, want = s(x, y), fn(x, y)
+            assert isinstance(got, list) == isinstance(want, tuple)
+            for a, b in zip(_values(got), _values(want)):
+                assert (a is None) == (b is None)
+                if a is not None:
+                    np.testing.assert_allclose(a, b, rtol=1e-6)
+    finally:
+        gt.jit.set_autodiff(None)
+
+
+def test_autograd_grad_create_graph_gives_second_derivatives():
+    x = gt.randn(4, requires_grad=True)
+    y = gt.randn(4, requires_grad=True)
+    out = gt.jit.script(grad_then_compute)(x, y)    # 4 * x * y
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * y.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), 4 * x.detach().numpy(), rtol=1e-6)
+
+
+def test_autograd_grad_in_script_raises_as_eager():
+    x, y = gt.randn(2, 3), gt.randn(2, 3, requires_grad=True)
+    with pytest.raises(Exception, match="does not require grad") as eager:
+        grad_simple(x, y)
+    with pytest.raises(type(eager.value), match="does not require grad"):
+        gt.jit.script(grad_simple)(x, y)
+
+
+def test_autograd_grad_matches_torch_script():
+    data = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    got = gt.jit.script(grad_unused)(gt.tensor(data, requires_grad=True),
+                                     gt.tensor(data + 1, requires_grad=True))
+    want = torch.jit.script(_torch_grad_unused)(torch.tensor(data, requires_grad=True),
+                                                torch.tensor(data + 1, requires_grad=True))
+    assert got[0] is None and want[0] is None
+    np.testing.assert_allclose(got[1].numpy(), want[1].numpy())
+
+
+def _torch_grad_unused(x, y):
+    # type: (Tensor, Tensor) -> List[Optional[Tensor]]
+    z = y * 3
+    return torch.autograd.grad([z.sum()], [x, y], allow_unused=True)
