@@ -246,9 +246,14 @@ class CompiledGraph:
             return self.fn(*inputs)
 
 
-def _needs_grad(inputs: list) -> bool:
+def _needs_grad(inputs: list, graph=None) -> bool:
+    """A gradient may be recorded: an input requires grad, or the graph runs the autograd
+    engine (``autograd.grad`` in script: a prim::PythonOp whose function says so)."""
     if not grad_mode.STATE.enabled:
         return False
+    if graph is not None and any(n.kind == "prim::PythonOp" and getattr(
+            n.attrs.get("fn"), "_gt_runs_autograd", False) for n in graph.walk()):
+        return True
     return any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
 
 
@@ -263,7 +268,7 @@ def compile_graph(graph, optimize: bool = True) -> CompiledGraph:
 def run_graph_codegen(graph, inputs: list) -> list:
     """Run a prepared graph with the generated code (runtime/caches.py CODEGEN), or the interpreter
     when a gradient must be recorded."""
-    if _needs_grad(inputs):
+    if _needs_grad(inputs, graph):
         return Interpreter().run(graph, list(inputs))
     compiled = CODEGEN.get(graph)
     if compiled is None:

@@ -218,10 +218,14 @@ def _needs_grad(inputs: list) -> bool:
 
 def _python_may_record(graph, inputs: list) -> bool:
     """A prim::PythonOp (a forked submodule, an @ignore'd call) can run the module's layers
-    eagerly: when some parameter of ``self`` requires grad, its results carry gradients."""
-    if not grad_mode.STATE.enabled or not inputs or not hasattr(inputs[0], "parameters"):
+    eagerly: when some parameter of ``self`` requires grad, its results carry gradients; one
+    that runs the autograd engine (``autograd.grad`` in script) needs the tape of every call."""
+    if not grad_mode.STATE.enabled or not inputs:
         return False
-    if not any(n.kind == "prim::PythonOp" for n in graph.walk()):
+    ops = [n for n in graph.walk() if n.kind == "prim::PythonOp"]
+    if any(getattr(n.attrs.get("fn"), "_gt_runs_autograd", False) for n in ops):
+        return True
+    if not ops or not hasattr(inputs[0], "parameters"):
         return False
     return any(p.requires_grad for p in inputs[0].parameters())
 

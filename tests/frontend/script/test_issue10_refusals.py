@@ -450,3 +450,20 @@ def _torch_grad_unused(x, y):
     # type: (Tensor, Tensor) -> List[Optional[Tensor]]
     z = y * 3
     return torch.autograd.grad([z.sum()], [x, y], allow_unused=True)
+
+
+def grad_of_made_leaf(x):
+    # type: (Tensor) -> List[Optional[Tensor]]
+    w = gt.ones(3, requires_grad=True)
+    return gt.autograd.grad(((w * x).sum(),), (w,))
+
+
+def test_autograd_grad_of_a_tensor_made_in_script(executor):
+    """No input requires grad, a tensor made in the graph does: every call still runs on the
+    eager tape (the plans and the codegen executor would otherwise run without one)."""
+    s = gt.jit.script(grad_of_made_leaf)
+    for k in range(3):
+        x = gt.arange(3.0) + k
+        same(s(x), list(grad_of_made_leaf(x)))
+    with gt.no_grad(), pytest.raises(Exception, match="does not require grad"):
+        s(gt.arange(3.0))
