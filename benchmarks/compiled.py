@@ -138,6 +138,22 @@ def reduce_np(x):
     return (x.sum(0) + x.mean(1)) * x.var(1, ddof=1) + x.max(1) - x.min(0)
 
 
+def sub_amax_fn(x):
+    return x - x.amax(1, keepdim=True)
+
+
+def sub_amax_np(x):
+    return x - x.max(1, keepdims=True)
+
+
+def center_w_fn(x, w):
+    return (x - x.mean(1, keepdim=True)) * w
+
+
+def center_w_np(x, w):
+    return (x - x.mean(1, keepdims=True)) * w
+
+
 def cross_entropy_np(x, t):
     m = x.max(1, keepdims=True)
     lse = np.log(np.exp(x - m).sum(1)) + m[:, 0]
@@ -162,6 +178,10 @@ def build(lib, name):
         return softmax_fn, (arr(1024, 1024),)
     if name == "reduce":
         return reduce_fn, (arr(1024, 1024),)
+    if name == "sub_amax":
+        return sub_amax_fn, (arr(1024, 1024),)
+    if name == "center_w":
+        return center_w_fn, (arr(1024, 1024), arr(1024))
     if name == "cross_entropy":
         target = lib.from_numpy(rng.integers(0, 1000, 4096).astype(np.int64))
         return CrossEntropy(lib), (arr(4096, 1000), target)
@@ -210,8 +230,10 @@ def CrossEntropy(lib):  # noqa: N802 - a module per library
 
 
 NUMPY = {"chain": lambda x, y: chain_np(x, y), "loop": loop_np, "softmax": softmax_np,
-         "reduce": reduce_np, "cross_entropy": cross_entropy_np}
-WORKLOADS = ("chain", "layer_norm", "loop", "gelu_mlp", "softmax", "reduce", "cross_entropy",
+         "reduce": reduce_np, "sub_amax": sub_amax_np, "center_w": center_w_np,
+         "cross_entropy": cross_entropy_np}
+WORKLOADS = ("chain", "layer_norm", "loop", "gelu_mlp", "softmax", "reduce", "sub_amax",
+             "center_w", "cross_entropy",
              "encoder", "lstm", "mlp_train", "lenet_train")
 TRAINING = ("mlp_train", "lenet_train")
 

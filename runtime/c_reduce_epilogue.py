@@ -9,8 +9,10 @@ repeated over the leading dims (``w``, ``b``: C-contiguous trailing dims) or one
 numbers are scalars. The group's C statements are the elementwise group's
 (``c_elementwise.element_code``), renamed apart from the sweep's.
 
-Every member must reduce the trailing dims with ``keepdim=True`` (a row result broadcasts back
-only then) and the group must read its input (no prologue). A call that does not fit runs the
+A reduction alone is a group of one when such an epilogue follows it (:func:`find_groups`):
+``x - x.amax(1, keepdim=True)`` is one kernel. Every member must reduce the trailing dims with
+``keepdim=True`` (a row result broadcasts back only then) and the group must read its input
+(no prologue). A call that does not fit runs the
 group, then the elementwise group as its own kernel: the results are the unfused plan's.
 """
 

@@ -8,18 +8,21 @@ prepared graph's text and tensor constants, the input signature, and what the co
 the C compiler, its flags and ``GT_NUM_THREADS``). Each object is written as a *recipe* from a
 closed set — a number, string, dtype, device or array by value; a registry kernel, op, scalar op
 or interpreter handler by name; a row / reduction kernel or epilogue by its op; a C fusion launch
-by its library file in the kernel cache and exported symbol; a reduction group (without a
-prologue) by its members; a fusion group or a graph node (an interpreter handler's) by its
-position in the optimized graph — and a plan holding any other object (a reduction group with a
-prologue or an epilogue ...) is not cached. :func:`load` checks the file's SHA-256 and key,
-rebuilds every object from its recipe (a kernel library or symbol that is gone, an unknown
-name: the plan is built again and the entry rewritten) and compiles the source: it is code
-graphtorch generated, in the user's own cache directory, never anything read from an archive.
+by its library file in the kernel cache and exported symbol; a reduction group by its members,
+its prologue's or epilogue's fusion group and its launches so far (each kernel by library and
+symbol); a fusion group or a graph node (an interpreter handler's) by its position in the
+optimized graph — and a plan holding any other object is not cached. :func:`load` checks the
+file's SHA-256 and key, rebuilds every object from its recipe (a kernel library or symbol that
+is gone, an unknown name, a group launch whose sizes or argument kinds are not what the group
+computes for its geometry: the plan is built again and the entry rewritten) and compiles the
+source: it is code graphtorch generated, in the user's own cache directory, never anything read
+from an archive.
 
 What a loaded plan skips — the optimizing pipeline, the recording run, code generation — it redoes
-only on demand: a fusion group called with a geometry its cached launches lack (a new batch
-size) and ``plan.graph`` run the pipeline once, and the group is checked against its recorded
-text (a mismatch runs that call through the interpreter). A plan whose code hands graph nodes to
+only on demand: a fusion group or a reduction group with a prologue or an epilogue called with
+a geometry its cached launches lack (a new batch size) and ``plan.graph`` run the pipeline once,
+and the fusion group is checked against its recorded text (a mismatch runs that call through
+the interpreter). A plan whose code hands graph nodes to
 interpreter handlers reruns the pipeline (milliseconds) when loaded and checks the whole
 graph's text against the saved hash (a mismatch: the plan is built again).
 ``GT_PLAN_CACHE=0`` turns the cache off.
