@@ -366,10 +366,15 @@ def element_code(spec, arg_kinds: list) -> tuple[list[str], list[str]]:
     return params, tr.stmts
 
 
-def generate(spec, arg_kinds: list, inner: list[str]) -> str:
+def generate(spec, arg_kinds: list, inner: list[str], alias: tuple = ()) -> str:
     """C source of ``kernel(P, I, D)`` (``c_launch.py``'s ABI) for one spec; ``inner[i]``: '0',
-    '1' or 'g' per tensor input."""
+    '1' or 'g' per tensor input. ``alias``: (output index, tensor input index) pairs whose
+    output is stored into that input's array (the in-place variant, ``plan_memory.py``): the
+    pair is one writable ``restrict`` pointer (the output's slot in ``P`` is not read), so no
+    two ``restrict`` pointers ever alias; element ``j`` of the input is read only to store
+    element ``j`` (the caller checks same shape, dtype and C-contiguous strides)."""
     params, stmts = element_code(spec, arg_kinds)
+    into = {k: i for i, k in alias}  # tensor input index -> the output stored into it
     sig = ["long n0", "long n1"]
     unpack = ["long n0 = I[0], n1 = I[1];"]
     loads, ptr_setup = [], []
@@ -377,11 +382,12 @@ def generate(spec, arg_kinds: list, inner: list[str]) -> str:
     for name, kind in zip(params, arg_kinds):
         if isinstance(kind, np.dtype):
             ct = ctype(kind)
-            sig += [f"const {ct}* restrict {name}_p", f"long {name}_s0", f"long {name}_s1"]
-            unpack.append(f"const {ct}* {name}_p = (const {ct}*)P[{npt}]; "
+            cq = "" if k in into else "const "   # NOTE: an aliased input is written through
+            sig += [f"{cq}{ct}* restrict {name}_p", f"long {name}_s0", f"long {name}_s1"]
+            unpack.append(f"{cq}{ct}* {name}_p = ({cq}{ct}*)P[{npt}]; "
                           f"long {name}_s0 = I[{ni}], {name}_s1 = I[{ni + 1}];")
             npt, ni = npt + 1, ni + 2
-            ptr_setup.append(f"const {ct}* restrict {name}_r = {name}_p + i * {name}_s0;")
+            ptr_setup.append(f"{cq}{ct}* restrict {name}_r = {name}_p + i * {name}_s0;")
             idx = {"0": "0", "1": "j", "g": f"j * {name}_s1"}[inner[k]]
             loads.append(f"{ct} {name} = {name}_r[{idx}];")
             k += 1
@@ -396,8 +402,14 @@ def generate(spec, arg_kinds: list, inner: list[str]) -> str:
                 unpack.append(f"int64_t {name} = I[{ni}];")
                 ni += 1
     outs = []
+    stored = {i: [n for n, kd in zip(params, arg_kinds) if isinstance(kd, np.dtype)][k]
+              for i, k in alias}
     for i, (name, dt) in enumerate(zip(spec.out_temps, spec.out_dtypes)):
         ct = ctype(dt)
+        if i in stored:   # NOTE: stored through the input's row pointer; P's slot unused
+            npt += 1
+            outs.append(f"{stored[i]}_r[j] = {name};")
+            continue
         sig.append(f"{ct}* restrict out{i}_p")
         unpack.append(f"{ct}* out{i}_p = ({ct}*)P[{npt}];")
         npt += 1
@@ -557,6 +569,53 @@ class CKernel:
             ints += [s0, s1]
         return var, full, list(spec.out_dtypes), tuple(ints)
 
+    def inplace_layout(self, args: list, alias: tuple):
+        """:meth:`layout` of the variant that stores output ``i`` into argument ``p`` for each
+        ``(i, p)`` in ``alias`` (``generate``'s in-place variant), or None where these
+        arguments do not allow it: each such argument must have the output's exact shape and
+        dtype, C-contiguous strides, and not be empty (``plan_memory.py`` decides when the
+        array is dead)."""
+        geo = self._geometry(args)
+        if geo is None:
+            return None
+        spec, full, n0, n1, strides, inner = geo
+        tensor = {p: k for k, p in enumerate(i for i, a in enumerate(args)
+                                             if isinstance(a, np.ndarray))}
+        pairs = []
+        for i, p in alias:
+            a, k = args[p], tensor.get(p)
+            if k is None or a.shape != tuple(full) or a.dtype != spec.out_dtypes[i] or \
+                    not a.flags.c_contiguous or a.size == 0 or inner[k] != "1" or \
+                    (n0 > 1 and strides[k][0] != n1):
+                return None
+            pairs.append((i, k))
+        key = (id(spec), inner, tuple(pairs))
+        var = self.variants.get(key)
+        if var is None:
+            var = self.variants[key] = self._build(spec, args, inner, tuple(pairs))
+        if var is False:
+            return None
+        ints = [n0, n1]
+        for s0, s1 in strides:
+            ints += [s0, s1]
+        return var, full, list(spec.out_dtypes), tuple(ints)
+
+    def pending_inplace_source(self, args: list, alias: tuple) -> str | None:
+        """:meth:`pending_source` for :meth:`inplace_layout`'s variant."""
+        geo = self._geometry(args)
+        if geo is None:
+            return None
+        tensor = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+        pairs = tuple((i, tensor.index(p)) for i, p in alias if p in tensor)
+        if (id(geo[0]), geo[5], pairs) in self.variants:
+            return None
+        try:
+            src = generate(geo[0], operand_kinds(args), list(geo[5]), pairs)
+        except Exception:  # noqa: BLE001 - inplace_layout() records the failure on retry
+            return None
+        self.sources[(id(geo[0]), geo[5], tuple(operand_kinds(args)), pairs)] = src
+        return src
+
     def __call__(self, args: list) -> list | None:
         lay = self.layout(args)
         if lay is None:
@@ -569,14 +628,16 @@ class CKernel:
         launcher()(addr, arrays, ints, doubles)
         return outs
 
-    def _build(self, spec, args: list, inner: tuple):
+    def _build(self, spec, args: list, inner: tuple, alias: tuple = ()):
         try:
             kinds = operand_kinds(args)
-            src = self.sources.pop((id(spec), inner, tuple(kinds)), None) or \
-                generate(spec, kinds, list(inner))
+            key = (id(spec), inner, tuple(kinds), alias) if alias else \
+                (id(spec), inner, tuple(kinds))
+            src = self.sources.pop(key, None) or generate(spec, kinds, list(inner), alias)
             lib = c_backend.load(src)
         except Exception as e:  # noqa: BLE001 - any generator failure keeps the numpy path
-            self.failed = str(e)[:200]
+            if not alias:   # NOTE: a failed in-place variant leaves the allocating one
+                self.failed = str(e)[:200]
             return False
         if os.environ.get("GT_DEBUG") == "1":
             print(f"--- C kernel for {self.fused.name} ---\n{src}")

@@ -153,7 +153,7 @@ class ExecutionPlan:
         if counts:
             lines.append("  kernels: " + ", ".join(f"{n} {b}" for b, n in sorted(counts.items())))
         for k in self.kernels:
-            if k.backend in ("c", "numpy", "eager", "triton"):
+            if k.backend in ("c", "numpy", "eager", "triton") or "in place" in k.detail:
                 lines.append(f"    [{k.backend}] {k.name}" + (f": {k.detail}" if k.detail else ""))
         return "\n".join(lines)
 

@@ -25,6 +25,7 @@ import keyword
 import linecache
 import os
 import re
+import sys
 from dataclasses import dataclass
 from itertools import count
 
@@ -47,6 +48,7 @@ from graphtorch.runtime import (
     c_reduce_epilogue,
     c_reduce_group,
     plan_kernels,
+    plan_memory,
 )
 from graphtorch.runtime.c_elementwise import CKernel, prelude
 from graphtorch.runtime.c_launch import launcher
@@ -262,6 +264,9 @@ class FusionRunner:
         # generated code looks a C launch up by the arrays' shapes and strides alone (``fast``)
         self.static = static
         self.fast: dict = {}
+        # (output, argument) pairs the plan's code may write in place (plan_memory.py): their
+        # launches sit in ``fast`` under ("inplace", geometry)
+        self.alias: tuple = ()
 
     def __call__(self, args: list) -> list:
         key = tuple([(a.shape, a.strides, a.dtype) if type(a) is np.ndarray else
@@ -274,6 +279,8 @@ class FusionRunner:
                 geometry = tuple(x for a in args if type(a) is np.ndarray
                                  for x in (a.shape, a.strides, a.dtype))
                 self.fast[geometry] = (full, *dts, addr, ints)
+                if self.alias:   # NOTE: a new geometry gets its in-place launch too
+                    plan_memory.add_inplace(self, args)
         if hit is not False:
             addr, full, dts, ints, arrays, int_args, float_args = hit
             outs = [np.empty(full, dt) for dt in dts]
@@ -311,7 +318,8 @@ class _Emitter:
         self.lines: list[str] = []
         self.ns: dict = {"np": np, "dispatch": dispatch, "_w": _w, "_u": _u, "_arr": _arr,
                          "_arrs": _arrs, "_arrl": _arrl, "_wi": _wi, "_deopt": _deopt,
-                         "_wt": plan_kernels.weight_t, "_empty": np.empty}
+                         "_wt": plan_kernels.weight_t, "_empty": np.empty,
+                         "_rc": sys.getrefcount}
         self.names: dict = {}
         self.used: set[str] = set()
         self.suffix: dict[str, int] = {}  # base name -> the last suffix given
@@ -320,6 +328,7 @@ class _Emitter:
         self.loops = 0  # loop nesting of the node being emitted
         self.hoisted: dict[str, str] = {}  # a weight's name -> its transpose's (plan_kernels.py)
         self.writes = plan_kernels.writes_in_place(graph)
+        self.reuse_on = plan_memory.applies(graph)  # outputs written into dead inputs
         self.reduce_groups: dict = {}  # member node -> its group's member nodes (c_reduce_group)
         self.prologues: dict = {}  # first member -> the FusionGroup computed inside its sweep
         if c_reduce_group.available() and not self.writes:
@@ -330,6 +339,9 @@ class _Emitter:
                 if fg is not None and _launchable(self.one(fg)):
                     self.prologues[nodes[0]] = fg
         self.inlined = set(self.prologues.values())
+        # nodes whose code reads their inputs later than their place (plan_memory.py)
+        self.deferred = set(self.prologues.values())
+        self.order: dict = {}  # block -> its nodes' positions (plan_memory.dead_inputs)
         self.epilogues: dict = {}  # first member -> the FusionGroup run in its row loop
         for nodes in {id(g): g for g in self.reduce_groups.values()}.values():
             if nodes[0] in self.prologues:
@@ -438,6 +450,9 @@ class _Emitter:
                                 if n.kind.startswith("op::"))
             detail = members if runner.c is None or runner.c.failed is None else \
                 f"{members} (C refused: {runner.c.failed})"
+            if runner.alias:
+                detail += "; " + plan_memory.describe(
+                    [(self.name(node.outputs[i]), args[p]) for i, p in runner.alias])
             self.kernels.append(KernelInfo(f"fusion group [{members}]", runner.backend, detail))
         elif kind_ == "prim::If":
             self.emit(f"if {args[0]}:", depth)
@@ -478,8 +493,9 @@ class _Emitter:
 
     def fusion_launch(self, node, args: list[str], arg_kinds, ref: str, depth: int) -> None:
         """A C fusion group launched from the plan's code: its launch is looked up by the
-        arrays' shapes, strides and dtypes, outputs allocated here; a new geometry goes
-        through the runner (which compiles the variant or picks the numpy path)."""
+        arrays' shapes, strides and dtypes, outputs allocated here (or, plan_memory.py, taken
+        from inputs that die here); a new geometry goes through the runner (which compiles the
+        variant or picks the numpy path)."""
         arrays = [a for a, k in zip(args, arg_kinds) if type(k) is tuple]
         ints = [f"int({a})" if k is bool else a for a, k in zip(args, arg_kinds)
                 if k in (int, bool)]
@@ -489,18 +505,41 @@ class _Emitter:
         self.ns["_launch"] = launcher()
         outs = [self.name(o) for o in node.outputs]
         slot = f"_fl{len(self.lines)}"
-        fast = self.obj(self.ns[ref].fast, "fd_")
-        self.emit(f"{slot} = {fast}.get(({geometry},))", depth)
+        runner = self.ns[ref]
+        first = first_args(self.rec, node) if self.reuse_on else None
+        if first is not None:
+            plan_memory.plan_group(runner, node, self.graph, self.order, self.deferred, first)
+        fast = self.obj(runner.fast, "fd_")
+        alias = dict(runner.alias)
+        key = f"({geometry},)"
+        if alias:   # NOTE: the geometry is looked up twice: name it once
+            self.emit(f"_g{slot[3:]} = {key}", depth)
+            key = f"_g{slot[3:]}"
+        self.emit(f"{slot} = {fast}.get({key})", depth)
         self.emit(f"if {slot} is None:", depth)
         self.emit(f"{', '.join(outs)}, = {ref}([{', '.join(args)}])", depth + 1)
+        if alias:
+            ip = f"_fi{slot[3:]}"
+            owned = plan_memory.owned_test([args[p] for p in alias.values()])
+            self.emit(f"elif {owned} and ({ip} := {fast}.get(('inplace', {key}))) is not None:",
+                      depth)
+            self.launch_lines(ip, outs, arrays, ints, floats, depth + 1,
+                              {i: args[p] for i, p in alias.items()})
         self.emit("else:", depth)
+        self.launch_lines(slot, outs, arrays, ints, floats, depth + 1)
+
+    def launch_lines(self, slot: str, outs: list[str], arrays: list[str], ints: list[str],
+                     floats: list[str], depth: int, reuse: dict | None = None) -> None:
+        """Outputs (new arrays, or the dead inputs ``reuse`` names) and the kernel's launch
+        from the ``fast`` entry in ``slot``."""
         for i, o in enumerate(outs):
-            self.emit(f"{o} = _empty({slot}[0], {slot}[{i + 1}])", depth + 1)
+            self.emit(f"{o} = {reuse[i]}" if reuse and i in reuse else
+                      f"{o} = _empty({slot}[0], {slot}[{i + 1}])", depth)
         n = len(outs)
         int_list = f"{slot}[{n + 2}]" if not ints else \
             f"(*{slot}[{n + 2}], {', '.join(ints)})"
         self.emit(f"_launch({slot}[{n + 1}], ({', '.join(arrays + outs)},), {int_list}, "
-                  f"({', '.join(floats)}{',' if len(floats) == 1 else ''}))", depth + 1)
+                  f"({', '.join(floats)}{',' if len(floats) == 1 else ''}))", depth)
 
     def direct(self, node, args: list[str], depth: int) -> None:
         """A handler or scalar op that never sees a tensor: called as is."""
@@ -602,7 +641,16 @@ class _Emitter:
             rhs = f"_arrl({call})"
         else:
             rhs = f"_arrs({call})"
-        self.kernels.append(KernelInfo(op.name, "python"))
+        ufunc = plan_memory.ufunc_candidate(op, node, self.graph, args, vals, one, self.order,
+                                            self.deferred) if self.reuse_on else None
+        if ufunc is not None:   # NOTE: numpy writes into the dead argument when it is ours
+            test, call = plan_memory.ufunc_code(ufunc, vals)
+            self.emit(f"if {test}:", depth)
+            self.assign(node, call, depth + 1)
+            self.emit("else:", depth)
+            depth += 1
+        self.kernels.append(KernelInfo(op.name, "python", plan_memory.describe(
+            [(self.name(node.output), args[ufunc[1]])]) if ufunc else ""))
         self.assign(node, rhs, depth)
 
     def reduce_group(self, nodes: list, args: list[str], depth: int) -> None:
@@ -740,11 +788,13 @@ def _raw_refusal(op, node, one) -> str | None:
 _SEEN_ANY: set = set()
 
 
-def prebuild(graph, rec: Recorder, skip: set = frozenset()) -> int:
+def prebuild(graph, rec: Recorder, skip: set = frozenset(), dead=None) -> int:
     """Compile the C kernels of the plan's fusion groups in one go (``c_backend.load_many``:
     one compiler run per core, one link) before emission loads them one by one; a cold plan
     of many groups pays one compiler start instead of one per group; groups in ``skip`` (run
-    inside a reduction's sweep) are left out. Returns how many."""
+    inside a reduction's sweep) are left out; ``dead(node)``: the positions of a group's inputs
+    that die there, whose in-place variant (plan_memory.py) is compiled with them. Returns how
+    many."""
     if not c_backend.available():
         return 0
     sources = []
@@ -757,7 +807,17 @@ def prebuild(graph, rec: Recorder, skip: set = frozenset()) -> int:
         src = ckernel.pending_source(_u(list(first))) if ckernel is not None else None
         if src is not None:
             sources.append(src)
+        src = plan_memory.inplace_source(ckernel, _u(list(first)), dead(node)) \
+            if ckernel is not None and dead is not None else None
+        if src is not None:
+            sources.append(src)
     return c_backend.load_many(sources, jobs=min(4, os.cpu_count() or 1), prelude=prelude())
+
+
+def first_args(rec: Recorder, node) -> list | None:
+    """The arrays and numbers ``node`` was first called with when the plan was recorded."""
+    first = rec.first.get(node)
+    return None if first is None else _u(list(first))
 
 
 def emit_plan(graph, rec: Recorder, inputs: list):
@@ -781,7 +841,8 @@ def emit_plan(graph, rec: Recorder, inputs: list):
         else:
             e.emit(f"{p} = {'_u(' + o + ')' if has_tensor(k) else o}", 1)
     top = len(e.lines)
-    prebuild(graph, rec, e.inlined)
+    prebuild(graph, rec, e.inlined, (lambda n: plan_memory.dead_inputs(
+        n, graph, e.order, e.deferred)) if e.reuse_on else None)
     e.block(graph.block, 1)
     e.lines[top:top] = [f"    {t} = _wt({w})" for w, t in e.hoisted.items()]
     returned = {e.name(v) for v in graph.outputs}
