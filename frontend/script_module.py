@@ -199,8 +199,14 @@ class ScriptModule(Module, metaclass=_ScriptModuleMeta):
     def __setattr__(self, name: str, value) -> None:
         consts = self.__dict__.get("_gt_constants")
         if consts is not None and name in consts:
+            old = consts[name]
             consts[name] = value
-            invalidate(self)
+            if not (plain_value(old) and plain_value(value)):
+                # NOTE: a plain value (the run-time attributes scripted code assigns) is read
+                # by prim::GetAttr at every call and never lifted: what was prepared stays valid
+                # (re-preparing on each `self.count += 1` cost ~5x per call); a tensor or an
+                # object may change what the prepared graph lifts
+                invalidate(self)
             return
         old = self.__dict__.get("_modules", {}).get(name)
         if isinstance(old, Module) and value is not old:
@@ -298,3 +304,16 @@ def _ignored_method(original, name: str):
             return fn if isinstance(fn, types.FunctionType) and \
                 getattr(fn, "_gt_ignore", False) else None
     return None
+
+
+def plain_value(val) -> bool:
+    """A value a module attribute may hold and scripted code assign: a number, str, None, or a
+    list / dict of those."""
+    if val is None or isinstance(val, (bool, int, float, str)):
+        return True
+    if isinstance(val, list):
+        return all(plain_value(x) and not isinstance(x, (list, dict)) for x in val)
+    if isinstance(val, dict):
+        return all(isinstance(k, (str, int)) and plain_value(x) and
+                   not isinstance(x, (list, dict)) for k, x in val.items())
+    return False

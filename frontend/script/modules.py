@@ -19,7 +19,7 @@ from graphtorch.frontend.script.interfaces import (
 )
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
-from graphtorch.frontend.script_module import ScriptFunction, ScriptModule
+from graphtorch.frontend.script_module import ScriptFunction, ScriptModule, plain_value
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -290,7 +290,7 @@ class ModuleLowerer(Lowerer):
             v = self.exprs.coerce(value, class_type(type(val)), pos, f"attribute '{attr}'")
             self.graph.emit(Prim.SetAttr, [ref.value, v], [], {"name": attr})
             return True
-        if val is _NOT_SET or not _plain(val):
+        if val is _NOT_SET or not plain_value(val):
             return False
         assigned = self.state.unit.assigned_attributes.setdefault(id(m), set())
         if attr not in assigned:   # earlier reads were constants: compile the modules again
@@ -474,16 +474,3 @@ class MutableAttribute(ScriptError):
     """A plain module attribute was found assigned while compiling: its earlier reads were
     compiled as constants, so ``ScriptUnit.script_module`` compiles the modules again with it
     read at run time (escaping elsewhere, it is a refusal with this message)."""
-
-
-def _plain(val) -> bool:
-    """A value a module attribute may hold and scripted code assign: a number, str, None, or a
-    list / dict of those."""
-    if val is None or isinstance(val, (bool, int, float, str)):
-        return True
-    if isinstance(val, list):
-        return all(_plain(x) and not isinstance(x, (list, dict)) for x in val)
-    if isinstance(val, dict):
-        return all(isinstance(k, (str, int)) and _plain(x) and not isinstance(x, (list, dict))
-                   for k, x in val.items())
-    return False

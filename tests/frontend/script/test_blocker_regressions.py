@@ -12,6 +12,7 @@ import graphtorch as gt
 import graphtorch.nn.functional as F
 from graphtorch import nn
 from graphtorch.errors import ArgumentError, DeviceError, ScriptError
+from graphtorch.runtime import executor
 
 
 def same(a, b):
@@ -231,6 +232,24 @@ def test_assigned_plain_attributes_are_run_time_attributes():
     assert sm.hi == eager.hi == 6 and sm.seen == eager.seen == [0, 6, 6]
     assert original.hi == 1 and original.seen == [0]   # the Python module is not changed
     assert any(n.kind == "prim::SetAttr" for n in sm.graph.walk())
+
+
+def test_run_time_attributes_do_not_prepare_the_module_again():
+    """Each call assigns plain attributes; the prepared graph and its plan stay, and a value
+    set from Python is what the next call reads."""
+    sm, eager = gt.jit.script(AssignsPlainAttribute()), AssignsPlainAttribute()
+    x = gt.ones(2)
+    sm(x), eager(x)
+    prepared = executor.prepared_graph(sm, "forward")
+    for _ in range(4):
+        gt.testing.assert_close(sm(x), eager(x))
+        assert executor.prepared_graph(sm, "forward") is prepared
+    assert prepared.plans.plans, "the plan was built (not interpreted call after call)"
+    sm.hi, eager.hi = 40, 40
+    sm.seen, eager.seen = [7], [7]
+    gt.testing.assert_close(sm(x), eager(x))
+    assert sm.seen == eager.seen == [7, 6]
+    assert executor.prepared_graph(sm, "forward") is prepared
 
 
 def test_assigning_another_attribute_is_refused_where_it_happens():
