@@ -1,11 +1,13 @@
 """Scripting time per function, graphtorch.jit.script vs torch.jit.script, side by side.
 
-Run: ``.venv/bin/python benchmarks/script_time_vs_torch.py`` (``--repeats R``, ``--json``).
+Run: ``.venv/bin/python benchmarks/script_time_vs_torch.py`` (``--repeats R``, ``--json``,
+``--timer thread`` for CPU time on a busy machine).
 A fixed set of TorchScript-style functions (arithmetic, control flow with early exits, loops,
 lists/dicts, strings, tensor ops) is written to a module file that is imported fresh for every
 repetition, so neither compiler answers from a per-function cache. Each function is scripted
-once per repetition by each compiler; the report gives per-function medians and the median of
-the per-function ratios (issue 10's target: graphtorch within 2x of torch.jit.script).
+once per repetition by each compiler, the two taking turns; the report gives per-function
+medians and the median of the per-function ratios (issue 10's target: graphtorch within 2x of
+torch.jit.script).
 """
 
 from __future__ import annotations
@@ -116,17 +118,24 @@ def _fresh_module(lib: str, tag: str, folder: Path):
     return mod
 
 
-def _time_all(lib: str, script, repeats: int, folder: Path) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {n: [] for n in NAMES}
-    for r in range(repeats + 1):          # repetition 0 warms parsers and caches of the library
-        mod = _fresh_module(lib, f"r{r}", folder)
-        for name in NAMES:
-            fn = getattr(mod, name)
-            t0 = time.perf_counter()
-            script(fn)
-            dt = time.perf_counter() - t0
-            if r:
-                times[name].append(dt)
+def _time_one(lib: str, script, r: int, folder: Path, clock, times: dict) -> None:
+    mod = _fresh_module(lib, f"r{r}", folder)
+    for name in NAMES:
+        fn = getattr(mod, name)
+        t0 = clock()
+        script(fn)
+        dt = clock() - t0
+        if r:                             # repetition 0 warms parsers and caches of the library
+            times[name].append(dt)
+
+
+def _time_all(libs: dict, repeats: int, folder: Path, clock) -> dict:
+    """lib -> function -> times; the libraries take turns, repetition by repetition, so load
+    that comes and goes on a shared machine falls on both alike."""
+    times = {lib: {n: [] for n in NAMES} for lib in libs}
+    for r in range(repeats + 1):
+        for lib, script in libs.items():
+            _time_one(lib, script, r, folder, clock, times[lib])
     return times
 
 
@@ -134,7 +143,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--timer", choices=("wall", "thread"), default="wall",
+                    help="wall: perf_counter; thread: this thread's CPU time (steadier on a "
+                         "shared machine: time spent waiting for a core is not counted)")
     args = ap.parse_args()
+    clock = time.perf_counter if args.timer == "wall" else time.thread_time
     import graphtorch
 
     try:
@@ -143,8 +156,11 @@ def main() -> None:
         torch = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        gt_times = _time_all("graphtorch", graphtorch.jit.script, args.repeats, folder)
-        pt_times = _time_all("torch", torch.jit.script, args.repeats, folder) if torch else None
+        libs = {"graphtorch": graphtorch.jit.script}
+        if torch is not None:
+            libs["torch"] = torch.jit.script
+        times = _time_all(libs, args.repeats, folder, clock)
+        gt_times, pt_times = times["graphtorch"], times.get("torch")
     rows = []
     for name in NAMES:
         g = statistics.median(gt_times[name]) * 1e3
