@@ -25,7 +25,7 @@ from graphtorch.frontend.script.builtin_calls import type_spec
 from graphtorch.frontend.script.class_types import is_script_class, script_class_of
 from graphtorch.frontend.script.complex_scalars import CMATH
 from graphtorch.frontend.script.enums import is_enum_class, members
-from graphtorch.frontend.script.expressions import describe
+from graphtorch.frontend.script.expressions import describe, is_tensor
 from graphtorch.frontend.script.forks import compile_fork
 from graphtorch.frontend.script.functional import bind_to_schema, overload
 from graphtorch.frontend.script.interfaces import (
@@ -36,6 +36,7 @@ from graphtorch.frontend.script.interfaces import (
 from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.frontend.script.norm_calls import string_order_norm
+from graphtorch.frontend.script.out_arguments import script_write_out
 from graphtorch.frontend.script.python_calls import flag_result_type, positional_arguments
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
@@ -49,7 +50,7 @@ from graphtorch.nn.modules.utils import NTUPLE_SIZES
 from graphtorch.ops import creation
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.meta import TensorMeta
-from graphtorch.ops.registry import REGISTRY, OpDef
+from graphtorch.ops.registry import REGISTRY, OpDef, OpKind
 from graphtorch.runtime import futures as _futures
 
 _VARARG = {"view", "reshape", "permute", "expand", "repeat", "tile", "flip", "zeros", "ones",
@@ -182,6 +183,8 @@ class CallResolver(Lowerer):
         if op is None:
             raise self.src.error(f"unknown operator '{name}'", pos)
         schema = op.schema
+        if "out" in kwargs and not inplace and not any(a.name == "out" for a in schema.args):
+            return self._out_call(op, args, kwargs, pos)
         n_pos = sum(1 for a in schema.args if not a.kw_only)
         if len(args) > n_pos:
             raise self.src.error(f"{name}() takes {n_pos} positional argument(s) but "
@@ -236,6 +239,27 @@ class CallResolver(Lowerer):
         if all(fields):
             self.state.tuple_fields[out] = fields     # named tuple: x.max(1).values
         return out
+
+    def _out_call(self, op, args: list[Value], kwargs: dict[str, Value], pos) -> Value:
+        """``op(..., out=t)``: the op out of place, then eager's out= write into ``t``
+        (out_arguments.py); ``t`` is the result."""
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        if len(op.schema.returns) != 1 or op.kind in (OpKind.VIEW, OpKind.RANDOM) or \
+                not T.is_subtype(T.schema_type(op.schema.returns[0].split()[0]), T.TENSOR):
+            raise self.src.error(f"{op.name}(): out= arguments are not supported in script for "
+                                 f"an op that is a view, draws random numbers or does not "
+                                 f"return one tensor", pos,
+                                 "assign the result instead (t = op(...)), or copy it into the "
+                                 "tensor with t.copy_(result) when the shapes match")
+        if not is_tensor(out.type):
+            raise self.src.error(f"{op.name}(): argument 'out' must be a Tensor, not "
+                                 f"{out.type}", pos)
+        result = self.call_op(op.name, args, kwargs, pos)
+        inputs = [v for v in [*args, *kwargs.values()] if is_tensor(v.type)]
+        return self.graph.emit(Prim.PythonOp, [self.const(op.name), result, out, *inputs],
+                               [out.type], {"fn": script_write_out,
+                                            "name": "write_out"}).output
 
     def _check_arg(self, opname: str, a, v: Value, pos) -> Value:
         want = T.schema_type(a.type)

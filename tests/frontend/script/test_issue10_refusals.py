@@ -467,3 +467,109 @@ def test_autograd_grad_of_a_tensor_made_in_script(executor):
         same(s(x), list(grad_of_made_leaf(x)))
     with gt.no_grad(), pytest.raises(Exception, match="does not require grad"):
         s(gt.arange(3.0))
+
+
+# -- out= arguments --------------------------------------------------------------------------------
+def out_add(a, b):
+    c = a + b
+    e = 2 * a
+    gt.add(c, b, out=e)
+    return e
+
+
+def out_reads_around(a, b):
+    before = a * 2 + b
+    gt.mul(a, b, out=a)
+    after = a * 2 + b
+    return before, after
+
+
+def out_into_constant(a):
+    z = gt.zeros(3)
+    first = z.sum()
+    gt.add(a, 1.0, out=z)
+    return first, z
+
+
+def out_in_loop(a, n: int):
+    acc = gt.zeros(3)
+    for _ in range(n):
+        gt.add(acc, a, out=acc)
+    return acc
+
+
+def out_complex(real, imag, out):
+    return gt.complex(real, imag, out=out)
+
+
+@pytest.mark.parametrize("fn, make", [
+    (out_add, lambda: (gt.rand(3), gt.rand(3))),
+    (out_reads_around, lambda: (gt.rand(3), gt.rand(3))),
+    (out_into_constant, lambda: (gt.rand(3),)),
+    (out_in_loop, lambda: (gt.rand(3), 4)),
+])
+def test_out_argument_matches_eager(fn, make, executor):
+    s = gt.jit.script(fn)
+    for _ in range(3):   # a constant tensor written by out= must not carry over to the next call
+        args = make()
+        copies = [a.clone() if isinstance(a, gt.Tensor) else a for a in args]
+        same(s(*args), fn(*copies))
+        same([a for a in args if isinstance(a, gt.Tensor)],
+             [a for a in copies if isinstance(a, gt.Tensor)])
+
+
+def test_out_argument_returns_the_out_tensor_resized():
+    real, imag = gt.tensor([1.0, 2.0]), gt.tensor([3.0, 4.0])
+    out = gt.empty(3, 4, dtype=gt.complex64)
+    with pytest.warns(UserWarning, match="resized"):
+        got = gt.jit.script(out_complex)(real, imag, out)
+    assert got is out and tuple(out.shape) == (2,)
+    np.testing.assert_array_equal(out.numpy(), np.array([1 + 3j, 2 + 4j], dtype=np.complex64))
+
+
+def test_out_add_matches_torch_script():
+    want = torch.jit.script(_torch_out_add)(torch.ones(3), torch.full((3,), 2.0))
+    same(gt.jit.script(out_add)(gt.ones(3), gt.full((3,), 2.0)), gt.tensor(want.numpy()))
+
+
+def _torch_out_add(a, b):
+    c = a + b
+    e = 2 * a
+    torch.add(c, b, out=e)
+    return e
+
+
+def out_needs_grad(a, b):
+    e = gt.zeros(3)
+    gt.mul(a, b, out=e)
+    return e
+
+
+def out_bad_cast(a):
+    e = gt.zeros(3, dtype=gt.int64)
+    gt.add(a, 0.5, out=e)
+    return e
+
+
+@pytest.mark.parametrize("fn, args, match", [
+    (out_needs_grad, lambda: (gt.rand(3, requires_grad=True), gt.rand(3)),
+     "don't support automatic differentiation"),
+    (out_bad_cast, lambda: (gt.rand(3),), "can't be cast to the desired output type"),
+])
+def test_out_argument_raises_as_eager(fn, args, match):
+    with pytest.raises(Exception, match=match) as eager:
+        fn(*args())
+    with pytest.raises(type(eager.value), match=match):
+        gt.jit.script(fn)(*args())
+
+
+def out_of_a_view(a, b):
+    gt.transpose(a, 0, 0, out=b)
+    return b
+
+
+def test_out_argument_refused_for_views():
+    with pytest.raises(ScriptError, match="out= arguments are not supported in script for an "
+                                          "op that is a view") as info:
+        gt.jit.script(out_of_a_view)
+    assert "^" in str(info.value)
