@@ -208,23 +208,26 @@ _factory(f"eye(int n, int? m=None, {_OPTS}) -> Tensor", _eye,
 
 
 # --- *_like ---------------------------------------------------------------------------------------
-_LIKE = "*, ScalarType? dtype=None, Device? device=None, bool requires_grad=False"
-
-
-def _like_meta(x, *rest):
-    dtype = rest[-3] if len(rest) >= 3 else None
-    return TensorMeta(dtype or x.dtype, tuple(x.shape), x.device)
+# NOTE: memory_format is taken and ignored, as by contiguous / clone: data stay row-major
+_LIKE = ("*, ScalarType? dtype=None, Device? device=None, bool requires_grad=False, "
+         "Any memory_format=None")
 
 
 def _like(name: str, fill):
+    at = 0 if fill is not None else 1     # where dtype sits among the arguments after self
+
     def kernel(xp, x, *rest):
-        dtype = rest[-3]
+        dtype = rest[at]
         value = fill if fill is not None else rest[0]
         return xp.full(x.shape, value, (dtype.np if dtype is not None else x.dtype))
 
+    def meta(x, *rest):
+        dtype = rest[at] if len(rest) > at else None
+        return TensorMeta(dtype or x.dtype, tuple(x.shape), x.device)
+
     extra = "Scalar fill_value, " if fill is None else ""
     register(f"{name}(Tensor self, {extra}{_LIKE}) -> Tensor", OpKind.FACTORY, kernel=kernel,
-             meta=_like_meta, differentiable=False, saves=Saves.NOTHING,
+             meta=meta, differentiable=False, saves=Saves.NOTHING,
              promotion=Promotion.NONE,
              samples=lambda dtype=dtypes.float32: [
                  SampleInput((_sample_tensor(dtype),) + ((2,) if fill is None else ()))])

@@ -573,3 +573,20 @@ def test_out_argument_refused_for_views():
                                           "op that is a view") as info:
         gt.jit.script(out_of_a_view)
     assert "^" in str(info.value)
+
+
+# -- *_like(memory_format=...) ------------------------------------------------------------------
+def like_formats(x):
+    # type: (Tensor) -> Tensor
+    a = gt.zeros_like(x, memory_format=None) + gt.ones_like(x, memory_format=gt.preserve_format)
+    b = gt.full_like(x, 2.0, dtype=gt.float64, memory_format=gt.contiguous_format)
+    return a + b + gt.empty_like(x, memory_format=gt.channels_last).zero_()
+
+
+def test_like_factories_take_a_memory_format():
+    x = gt.rand(2, 3, 2, 2)
+    got, want = gt.jit.script(like_formats)(x), like_formats(x)
+    same(got, want)
+    assert got.dtype == gt.float64 and tuple(got.shape) == (2, 3, 2, 2)
+    np.testing.assert_array_equal(got.numpy(), np.full((2, 3, 2, 2), 3.0))
+    assert gt.full_like(x, 3, dtype=gt.int32, memory_format=None).dtype == gt.int32
