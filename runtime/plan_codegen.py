@@ -325,6 +325,7 @@ class _Emitter:
         self.suffix: dict[str, int] = {}  # base name -> the last suffix given
         self.kernels: list[KernelInfo] = []
         self.pending: dict = {}  # linear output -> its bias, for the activation's epilogue
+        self.epilogues_by_act: dict = {}  # activation node -> its Epilogue (transposed product)
         self.loops = 0  # loop nesting of the node being emitted
         self.hoisted: dict[str, str] = {}  # a weight's name -> its transpose's (plan_kernels.py)
         self.writes = plan_kernels.writes_in_place(graph)
@@ -702,10 +703,15 @@ class _Emitter:
                     and user.inputs[0] is node.output
                     and (user.kind == "op::gelu"
                          or c_epilogue.activation_key(user.kind[4:], [None]) is not None)):
-                k = self.obj(_plan_kernel(op), f"k_{op.name}_")
+                what = "linear (BLAS product; bias in the epilogue)"
+                if c_epilogue.feeds_linear(user):   # NOTE: the product transposed (c_epilogue)
+                    epi = self.epilogues_by_act[user] = c_epilogue.Epilogue(
+                        REGISTRY[user.kind[4:]], owns_input=True)
+                    k, what = f"{self.obj(epi, 'epi_')}.product", what.replace(";", ", W @ x.T;")
+                else:
+                    k = self.obj(_plan_kernel(op), f"k_{op.name}_")
                 self.pending[node.output] = vals[2]
-                self.kernels.append(KernelInfo("linear (BLAS product; bias in the epilogue)",
-                                               "python"))
+                self.kernels.append(KernelInfo(what, "python"))
                 self.assign(node, f"{k}(np, {vals[0]}, {vals[1]}, None)", depth)
                 return True
             return False
@@ -715,7 +721,8 @@ class _Emitter:
         bias = self.pending.pop(node.inputs[0], None)
         if bias is None and op.name not in ("gelu", "silu"):
             return False  # numpy runs a lone relu / tanh / sigmoid about as fast
-        ref = self.obj(c_epilogue.Epilogue(op, owns_input=bias is not None), "epi_")
+        epi = self.epilogues_by_act.pop(node, None) if bias is not None else None
+        ref = self.obj(epi or c_epilogue.Epilogue(op, owns_input=bias is not None), "epi_")
         what = f"linear + {op.name} epilogue" if bias is not None else f"{op.name} (C map)"
         self.kernels.append(KernelInfo(what, "c"))
         self.assign(node, f"{ref}({vals[0]}, {bias or 'None'}, {', '.join(vals[1:])})", depth)

@@ -20,7 +20,7 @@ import numpy as np
 from graphtorch.ops.meta import normalize_dim
 from graphtorch.ops.nn_ops import _linear_kernel
 from graphtorch.ops.shape_ops import _chunk_size, _split
-from graphtorch.runtime import c_conv
+from graphtorch.runtime import c_conv, c_epilogue
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -33,6 +33,10 @@ def linear_flat(xp, x, w, b=None, wt=None):
             and (x.ndim == 2 or x.size)
             and (b is None or (type(b) is np.ndarray and b.dtype == x.dtype
                                and b.shape in ((), (1,), (w.shape[0],))))):
+        if x.ndim == 2 and not x.flags.c_contiguous:  # an epilogue's F-ordered result
+            out = c_epilogue.linear_of_transposed(x, w, b)
+            if out is not None:
+                return out
         lead = x.shape[:-1]
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         out = x2 @ (wt if wt is not None else w.T)
