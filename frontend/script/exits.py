@@ -154,7 +154,8 @@ class ExitLowerer(Lowerer):
 
     # --- exiting statements -----------------------------------------------------------------------
     def stmt_Return(self, s):
-        v = self.exprs.lower_value(s.value) if s.value is not None else self.const(None)
+        v = self.exprs.lower_value(s.value, self.state.return_type) if s.value is not None \
+            else self.const(None)
         if self.state.return_type is not None:
             v = self.exprs.coerce(v, self.state.return_type, s.pos, "the return value")
         self.env[RV] = v

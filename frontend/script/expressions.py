@@ -243,7 +243,7 @@ class ExpressionLowerer(Lowerer):
             return lower
 
         return self.loops.if_value(cond, refined(e.body, refine_true),
-                                   refined(e.orelse, refine_false), e.pos)
+                                   refined(e.orelse, refine_false), e.pos, expected)
 
     def expr_Attribute(self, e, expected):
         base = self.lower(e.value)

@@ -155,8 +155,10 @@ class LoopLowerer(Lowerer):
         self.env = before
         return node, body_types
 
-    def if_value(self, cond: Value, then, otherwise, pos=None) -> Value:
-        """A prim::If producing one value from two thunks (both give the same type)."""
+    def if_value(self, cond: Value, then, otherwise, pos=None,
+                 expected: T.Type | None = None) -> Value:
+        """A prim::If producing one value from two thunks (both give the same type, or types
+        that ``expected``, the type the context declares, holds: ``-> Any``, ``x: Any = ...``)."""
         node = self.graph.emit(Prim.If, [cond], [])
         tb, fb = node.add_block(), node.add_block()
         with self.graph.insert_point(tb):
@@ -164,6 +166,13 @@ class LoopLowerer(Lowerer):
         with self.graph.insert_point(fb):
             b = otherwise()
         t = T.unify(a.type, b.type)
+        if t is None and expected is not None and T.is_subtype(a.type, expected) and \
+                T.is_subtype(b.type, expected):
+            with self.graph.insert_point(tb):
+                a = self.exprs.coerce(a, expected, pos, "this branch's value")
+            with self.graph.insert_point(fb):
+                b = self.exprs.coerce(b, expected, pos, "this branch's value")
+            t = expected
         if t is None:
             node.destroy()
             raise self.src.error(f"this expression is {a.type} on one path and {b.type} on the "

@@ -3,7 +3,7 @@ Python (and torch.jit.script where torch has it), and what stays refused as a Sc
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple  # noqa: F401, UP035 - signature comments name them
+from typing import Any, List, Optional, Tuple  # noqa: F401, UP035 - signature comments name them
 
 import numpy as np
 import pytest
@@ -590,3 +590,45 @@ def test_like_factories_take_a_memory_format():
     assert got.dtype == gt.float64 and tuple(got.shape) == (2, 3, 2, 2)
     np.testing.assert_array_equal(got.numpy(), np.full((2, 3, 2, 2), 3.0))
     assert gt.full_like(x, 3, dtype=gt.int32, memory_format=None).dtype == gt.int32
+
+
+# -- a ternary whose branches differ, declared Any ---------------------------------------------
+class TernaryReturnsAny(nn.Module):
+    def forward(self) -> Any:
+        return "out" if self.training else {}
+
+
+class TernaryAssignsAny(nn.Module):
+    def forward(self) -> Any:
+        out: Any = "out" if self.training else {}
+        return out
+
+
+def ternary_any(x: int) -> Any:
+    return "positive" if x > 0 else [x, x]
+
+
+def ternary_undeclared(x: int):
+    return "positive" if x > 0 else [x, x]
+
+
+@pytest.mark.parametrize("cls", [TernaryReturnsAny, TernaryAssignsAny])
+@pytest.mark.parametrize("training", [True, False])
+def test_ternary_of_different_types_declared_any(cls, training):
+    m = cls().train(training)
+    assert gt.jit.script(m)() == m() == torch.jit.script(_torch_twin(cls, training))()
+
+
+def _torch_twin(cls, training):
+    twin = type(cls.__name__, (torch.nn.Module,), {"forward": cls.forward})()
+    return twin.train(training)
+
+
+@pytest.mark.parametrize("x", [3, -2])
+def test_ternary_any_in_a_function(x):
+    assert gt.jit.script(ternary_any)(x) == ternary_any(x)
+
+
+def test_ternary_of_different_types_without_a_declaration_is_refused():
+    with pytest.raises(ScriptError, match="this expression is str on one path and int"):
+        gt.jit.script(ternary_undeclared)
