@@ -43,6 +43,9 @@ _NOT_FRESH = frozenset({"prim::Constant", "prim::If", "prim::Loop", "prim::Param
                         "prim::ListIndex", "prim::DictIndex", "prim::unchecked_cast",
                         "prim::Uninitialized"})
 # binary ops whose plan kernel on two same-dtype float arrays of one shape is this ufunc
+# a fusion group gets an in-place C variant only for outputs of at least this many bytes: below,
+# a fresh array is a cheap allocation and the extra variant would only cost compile time
+MIN_BYTES = 1 << 16
 UFUNCS = {"add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.true_divide"}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -109,13 +112,15 @@ def _before(user, block, pos: dict, here: int, deferred) -> bool:
 
 def choose_alias(args: list, candidates: list[int], full: tuple, dts: list) -> tuple:
     """(output index, argument position) pairs for a fusion group's launch on ``args``: each
-    output takes the first candidate of its exact shape and dtype, C-contiguous, not empty."""
+    output takes the first candidate of its exact shape and dtype, C-contiguous, of at least
+    :data:`MIN_BYTES`."""
     pairs, taken = [], set()
     for i, dt in enumerate(dts):
         for p in candidates:
             a = args[p]
             if p not in taken and type(a) is np.ndarray and a.shape == tuple(full) and \
-                    a.dtype == dt and a.flags.c_contiguous and a.size:
+                    a.dtype == dt and a.flags.c_contiguous and a.size and \
+                    a.nbytes >= MIN_BYTES:
                 pairs.append((i, p))
                 taken.add(p)
                 break

@@ -229,7 +229,7 @@ def test_the_in_place_variant_computes_what_the_allocating_one_does():
         t = a.mean()
         return (a - s) * y + t
 
-    x, y = gt.randn(32, 100), gt.randn(32, 100)
+    x, y = gt.randn(64, 1000), gt.randn(64, 1000)
     f = gt.jit.script(fn)
     _, _, plan = run_both(f, x, y)
     assert in_place(plan) == ["sub, mul, add; in place when dead: v into a"], plan.explain()
@@ -279,5 +279,13 @@ def test_random_chains_with_reuse_equal_the_interpreter(program):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = gt.jit.trace(fn, (x, y), check_trace=False)
-    assert plan_memory.enabled()
-    run_both(traced, x, y)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plan_memory, "MIN_BYTES", 0)   # NOTE: small arrays get C variants too
+        run_both(traced, x, y)
+
+
+def test_small_groups_get_no_in_place_variant():
+    """Below plan_memory.MIN_BYTES a fresh array is cheap: no extra C variant to compile."""
+    x = gt.randn(64, 128)
+    _, _, plan = run_both(gt.jit.script(chain), x)
+    assert not in_place(plan) and x.numel() * 4 < plan_memory.MIN_BYTES
