@@ -80,6 +80,9 @@ class LanguageCalls(Lowerer):
             if isinstance(v.type, T.AnyType) and not isinstance(t, T.AnyType):
                 # x.tolist() and other Any values: checked when the function runs
                 return self.scalar("prim::checked_cast", [v, self.const(type_spec(t))], t)
+            if t in (T.INT, T.FLOAT) and isinstance(v.type, T.TensorType):
+                # NOTE: annotate(float, t) of a 0-dim tensor: its number, as TorchScript
+                return self.scalar("prim::implicit_scalar", [v, self.const(t == T.INT)], t)
             return self.exprs.coerce(v, t, e.pos, "the annotated value")
         if obj is _unwrap_optional:
             if len(e.args) != 1:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from graphtorch.autograd import grad_mode
 from graphtorch.device import device as Device
+from graphtorch.dtypes import SCALAR_TYPE_NAMES
 
 
 def _raise_index(kind: str, n: int, i: int):
@@ -52,6 +53,19 @@ def _int(x) -> int:
 
 def _float(x) -> float:
     return float(x.item()) if hasattr(x, "item") else float(x)
+
+
+def _implicit_scalar(t, to_int: bool):
+    """A 0-dim tensor where a number is declared (``annotate(float, t)``), as TorchScript
+    converts it implicitly: no gradient, no dims, an integral dtype for an int."""
+    if t.requires_grad:
+        raise RuntimeError("Cannot input a tensor that requires grad as a scalar argument")
+    if t.dim() != 0:
+        raise RuntimeError("Cannot input a tensor of dimension other than 0 as a scalar argument")
+    if to_int and (t.dtype.is_floating_point or t.dtype.is_complex or t.dtype.name == "bool"):
+        name = SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name)
+        raise RuntimeError(f"Cannot input a tensor of type {name} as an integral argument")
+    return int(t.item()) if to_int else float(t.item())
 
 
 def _bool(x) -> bool:
@@ -313,6 +327,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     # conversions and strings
     "prim::int": (_int, "int(a): truncates floats; a one-element tensor gives its value"),
     "prim::float": (_float, "float(a)"),
+    "prim::implicit_scalar": (_implicit_scalar, "a 0-dim tensor as an int (to_int) or float, "
+                                                "checked as TorchScript's implicit conversion"),
     "prim::bool": (_bool, "bool(a)"),
     "prim::str": (str, "str(a)"),
     "prim::format": (_format, "template.format(*values): f-strings and str.format"),

@@ -632,3 +632,33 @@ def test_ternary_any_in_a_function(x):
 def test_ternary_of_different_types_without_a_declaration_is_refused():
     with pytest.raises(ScriptError, match="this expression is str on one path and int"):
         gt.jit.script(ternary_undeclared)
+
+
+# -- annotate(float / int, a 0-dim tensor) ------------------------------------------------------
+def annotate_float(a):
+    return gt.jit.annotate(float, a)
+
+
+def annotate_int(a):
+    return gt.jit.annotate(int, a)
+
+
+def _torch_annotate_float(a):
+    return torch.jit.annotate(float, a)
+
+
+def test_annotate_number_of_a_zero_dim_tensor():
+    got = gt.jit.script(annotate_float)(gt.tensor(0.25))
+    want = torch.jit.script(_torch_annotate_float)(torch.tensor(0.25))
+    assert got == want == 0.25 and type(got) is float
+    assert gt.jit.script(annotate_int)(gt.tensor(7)) == 7
+
+
+@pytest.mark.parametrize("fn, arg, match", [
+    (annotate_float, lambda: gt.rand(2), "dimension other than 0"),
+    (annotate_int, lambda: gt.tensor(2.0), "type Float as an integral argument"),
+    (annotate_float, lambda: gt.rand((), requires_grad=True), "requires grad"),
+])
+def test_annotate_number_refuses_as_torchscript(fn, arg, match):
+    with pytest.raises(RuntimeError, match=match):
+        gt.jit.script(fn)(arg())
