@@ -207,6 +207,10 @@ def index_shape(shape: tuple, key, indices) -> tuple:
 
 # --- index / index_put ------------------------------------------------------------------------
 def _index(xp, x, key, indices):
+    if len(key) == 1 and key[0][0] == "int" and x.ndim:  # NOTE: x[i] (a loop's step): a view
+        i, n = key[0][1], x.shape[0]
+        if -n <= i < n:
+            return x[i, ...]
     view, k2 = numpy_key(x, key, indices)
     try:
         return view[k2]
