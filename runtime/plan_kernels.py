@@ -73,6 +73,12 @@ def hoistable_weight(op, node, graph) -> bool:
 
 def chunk_views(xp, x, chunks, dim=0):
     """``chunk(x, chunks, dim)`` on an array: ``split`` views of ``ceil(size / chunks)``."""
+    if type(x) is np.ndarray and type(chunks) is int and chunks > 0 and type(dim) is int \
+            and -x.ndim <= dim < x.ndim and x.shape[dim]:   # NOTE: an RNN cell's gates, each step
+        d = dim % x.ndim
+        n = x.shape[d]
+        size, lead = (n + chunks - 1) // chunks, (slice(None),) * d
+        return [x[lead + (slice(o, o + size),)] for o in range(0, n, size)]
     d = normalize_dim(dim, x.ndim, "chunk")
     return _split(xp, x, _chunk_size(x.shape[d], chunks), d)
 
