@@ -151,12 +151,17 @@ class IndexLowerer(Lowerer):
                                                       {"dtype": self._const_dtype("bool")}, p.pos))
                 elif v.type == T.INT:
                     entries.append(["int", self._static(v)])
+                elif isinstance(v.type, T.ListType) and v.type.elem in (T.INT, T.BOOL):
+                    # x[lst, :] with a list known at run time: its index tensor, as eager
+                    entries.append(["tensor", len(tensors)])
+                    tensors.append(self.scalar("prim::index_tensor",
+                                               [v, self.const(v.type.elem == T.BOOL)], T.TENSOR))
                 else:
                     raise self.src.error(
                         f"only integers, slices (`:`), ellipsis (`...`), None and long or byte "
                         f"Variables are valid indices (got {v.type})", p.pos,
-                        "a literal list of ints works (x[:, [0, 2]]); for a list built at run "
-                        "time, index with graphtorch.tensor(...) of it made outside the script")
+                        "index with ints, slices, tensors, or a list of ints or bools "
+                        "(x[:, [0, 2]], x[idx] with idx: List[int])")
         return self._key_value(entries), self._indices_value(tensors)
 
     def _static(self, v: Value | None):

@@ -13,9 +13,11 @@ import math
 import operator
 from collections.abc import Callable
 
+from graphtorch import dtypes
 from graphtorch.autograd import grad_mode
 from graphtorch.device import device as Device
 from graphtorch.dtypes import SCALAR_TYPE_NAMES
+from graphtorch.ops.creation import tensor as _tensor
 
 
 def _raise_index(kind: str, n: int, i: int):
@@ -66,6 +68,12 @@ def _implicit_scalar(t, to_int: bool):
         name = SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name)
         raise RuntimeError(f"Cannot input a tensor of type {name} as an integral argument")
     return int(t.item()) if to_int else float(t.item())
+
+
+def _index_tensor(lst: list, is_bool: bool):
+    """A list of ints (or of bools) used as a tensor index: the index tensor eager makes of it
+    (int64; a bool mask for bools; an empty list selects nothing)."""
+    return _tensor(lst, dtype=dtypes.bool_ if is_bool else dtypes.int64)
 
 
 def _bool(x) -> bool:
@@ -420,6 +428,8 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::is_leaf": (lambda t: t.is_leaf, "t.is_leaf"),
     "prim::item": (lambda t: t.item(), "t.item() as a Python number"),
     "prim::tolist": (lambda t: t.tolist(), "t.tolist()"),
+    "prim::index_tensor": (_index_tensor, "x[lst] with lst an int[] or bool[] known at run time: "
+                                          "its index tensor (int64, or a bool mask)"),
     # grad mode (``with no_grad():`` in script; the caller restores it when the body raises)
     "prim::grad_mode_set": (_grad_mode_set, "set grad mode to a bool; returns the previous mode"),
     "prim::grad_mode_restore": (_grad_mode_restore, "restore the grad mode grad_mode_set saved"),

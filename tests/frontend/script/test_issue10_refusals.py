@@ -662,3 +662,46 @@ def test_annotate_number_of_a_zero_dim_tensor():
 def test_annotate_number_refuses_as_torchscript(fn, arg, match):
     with pytest.raises(RuntimeError, match=match):
         gt.jit.script(fn)(arg())
+
+
+# -- a tensor indexed by a list known at run time -----------------------------------------------
+def index_empty(x):
+    empty_list: list[int] = []
+    return x[empty_list, :, :]
+
+
+def index_lists(x, idx: list[int]):
+    return x[idx, 1:], x[:, idx]
+
+
+def index_mask(x, mask: list[bool]):
+    """A list of bools is a mask, as in eager (torch.jit.script takes the bools as the
+    indices 0 and 1: it differs from eager PyTorch there)."""
+    return x[mask]
+
+
+def index_write(x, idx: list[int]):
+    x[idx] = -1.0
+    return x
+
+
+@pytest.mark.parametrize("fn, extra", [
+    (index_empty, ()), (index_lists, ([2, 0, 2],)), (index_write, ([0, 2],))])
+def test_tensor_indexed_by_a_run_time_list(fn, extra, executor):
+    data = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    s = gt.jit.script(fn)
+    for _ in range(3):
+        got = s(gt.tensor(data), *extra)
+        want = fn(gt.tensor(data), *extra)
+        same(got, want)
+    twant = torch.jit.script(fn)(torch.tensor(data), *extra)   # no graphtorch name inside
+    same(got, [gt.tensor(t.numpy()) for t in twant] if isinstance(twant, tuple)
+         else gt.tensor(twant.numpy()))
+
+
+@pytest.mark.parametrize("mask", [[True, False, True], [False, False, False]])
+def test_tensor_indexed_by_a_run_time_bool_list_is_a_mask(mask, executor):
+    data = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    got = gt.jit.script(index_mask)(gt.tensor(data), mask)
+    np.testing.assert_array_equal(got.numpy(), data[np.array(mask)])
+    same(got, index_mask(gt.tensor(data), mask))
