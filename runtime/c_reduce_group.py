@@ -179,8 +179,11 @@ def _correction(m: Member) -> float | None:
 
 
 # --- C source -----------------------------------------------------------------------------------
+# NOTE: the body is a static ``rows`` called by ``kernel``: the shape of an elementwise kernel,
+# so that in a big batch, group kernels differing only in their value literals (an epilogue's
+# constants in repeated blocks) share one compiled body (c_backend._shared_bodies)
 _TEMPLATE = """
-void kernel(void *const *P, const int64_t *I, const double *D) {{
+static void rows(void *const *P, const int64_t *I, const double *D) {{
   long np_ = I[0], nq = I[1];
 {inputs}
   double* restrict acc = (double*)P[{na}];
@@ -208,6 +211,10 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
 {tail}
   }}
 {col_tail}
+}}
+
+void kernel(void *const *P, const int64_t *I, const double *D) {{
+  rows(P, I, D);
 }}
 """
 
@@ -331,6 +338,10 @@ def generate(dt: np.dtype, members: list[Member], roles: list[str],
 _DUMMY = np.empty(1, np.float64)
 
 
+class _Pending(Exception):
+    """Raised in :meth:`ReduceGroup.pending_sources` where the call would compile."""
+
+
 def member_ops(fusion_group) -> list[str]:
     """The op names of a FusionGroup node's members (a kernel's name in the plan listing)."""
     return [n.kind[4:] for n in fusion_group.attrs["subgraph"].nodes()
@@ -353,6 +364,7 @@ class ReduceGroup:
         # (runtime/plan_store.py) and checks a loaded one with :meth:`shape_plan`
         self.layouts: dict = {}
         self.kernels: dict = {}  # source variant -> address
+        self._pending: list | None = None  # NOTE: set by pending_sources: collect, not compile
         labels = ", ".join(m.label() for m in members)
         self.name = f"reduction group [{labels}]" if name is None else name
         if prologue is not None and name is None:
@@ -423,11 +435,29 @@ class ReduceGroup:
         addr = self.kernels.get(key)
         if addr is None:
             try:
-                addr = address(c_backend.load(source()))
+                src = source()
+                if self._pending is not None:
+                    self._pending.append(src)
+                    raise _Pending
+                addr = address(c_backend.load(src))
             except (c_backend.CompileError, Unsupported):
                 return None
             self.kernels[key] = addr
         return addr
+
+    def pending_sources(self, *args) -> list[str]:
+        """The C source a call with ``args`` would compile first (none when its kernel is
+        loaded), without compiling it or running anything: the plan compiles the sources of
+        all its groups in one batch (``plan_codegen.prebuild``), then each group's first call
+        loads its kernel from there."""
+        self._pending = []
+        try:
+            self(*args)
+        except _Pending:
+            pass
+        finally:
+            found, self._pending = self._pending, None
+        return found
 
     def _layout(self, x):
         """The launch for inputs of this shape and dtype, or False (the single kernels)."""

@@ -265,7 +265,7 @@ class FusionRunner:
         self.static = static
         self.fast: dict = {}
         # (output, argument) pairs the plan's code may write in place (plan_memory.py): their
-        # launches sit in ``fast`` under ("inplace", geometry)
+        # launches sit in ``fast`` under ("inplace", geometry, alias)
         self.alias: tuple = ()
 
     def __call__(self, args: list) -> list:
@@ -279,7 +279,7 @@ class FusionRunner:
                 geometry = tuple(x for a in args if type(a) is np.ndarray
                                  for x in (a.shape, a.strides, a.dtype))
                 self.fast[geometry] = (full, *dts, addr, ints)
-                if self.alias:   # NOTE: a new geometry gets its in-place launch too
+                if plan_memory.alias_of(self):   # NOTE: a new geometry's in-place launch
                     plan_memory.add_inplace(self, args)
         if hit is not False:
             addr, full, dts, ints, arrays, int_args, float_args = hit
@@ -331,6 +331,7 @@ class _Emitter:
         self.writes = plan_kernels.writes_in_place(graph)
         self.reuse_on = plan_memory.applies(graph)  # outputs written into dead inputs
         self.reduce_groups: dict = {}  # member node -> its group's member nodes (c_reduce_group)
+        self.groups_made: dict = {}  # first member -> (group object, recorded arguments)
         self.prologues: dict = {}  # first member -> the FusionGroup computed inside its sweep
         if c_reduce_group.available() and not self.writes:
             for nodes in c_reduce_epilogue.find_groups(graph.block, self.group_rank):
@@ -522,8 +523,8 @@ class _Emitter:
         if alias:
             ip = f"_fi{slot[3:]}"
             owned = plan_memory.owned_test([args[p] for p in alias.values()])
-            self.emit(f"elif {owned} and ({ip} := {fast}.get(('inplace', {key}))) is not None:",
-                      depth)
+            self.emit(f"elif {owned} and ({ip} := {fast}.get(('inplace', {key}, "
+                      f"{runner.alias!r}))) is not None:", depth)
             self.launch_lines(ip, outs, arrays, ints, floats, depth + 1,
                               {i: args[p] for i, p in alias.items()})
         self.emit("else:", depth)
@@ -654,36 +655,62 @@ class _Emitter:
             [(self.name(node.output), args[ufunc[1]])]) if ufunc else ""))
         self.assign(node, rhs, depth)
 
-    def reduce_group(self, nodes: list, args: list[str], depth: int) -> None:
-        """Reductions of one value: one call computing all of them where the first stood
-        (with a prologue: from the elementwise group's arguments, the value never stored)."""
-        self.flush(nodes[0], depth)
+    def group_of(self, nodes: list):
+        """(the group object of reduction ``nodes``, the arguments of its recorded call or
+        None), made once: :meth:`group_sources` reads its kernel source before emission."""
+        made = self.groups_made.get(nodes[0])
+        if made is not None:
+            return made
         members = [c_reduce_group.member_of(n) for n in nodes]
         fg = self.prologues.get(nodes[0])
         epi = self.epilogues.get(nodes[0])
-        outs = [self.name(n.output) for n in nodes]
+        got = None
         if epi is not None:
             results = {n.output: i for i, n in enumerate(nodes)}
             extra = [v for v in epi.inputs if v not in results]
             sources = [("member", results[v]) if v in results else ("arg", extra.index(v))
                        for v in epi.inputs]
             group = c_reduce_epilogue.EpilogueGroup(members, FusionRunner(epi), sources)
-            args = args[:1] + [self.name(v) for v in extra]
-            outs += [self.name(o) for o in epi.outputs]
             first, firsts = self.rec.first.get(nodes[0]), self.rec.first.get(epi)
             if first is not None and firsts is not None:
                 got = _u([first[0]] + [firsts[i] for i, (k, _) in enumerate(sources)
                                        if k == "arg"])
-                group(*got)  # NOTE: compiles the sweep now, not at the first call
         elif fg is not None:
-            runner = FusionRunner(fg)
-            group = c_reduce_group.ReduceGroup(members, prologue=runner)
-            args = [self.name(v) for v in fg.inputs]
+            group = c_reduce_group.ReduceGroup(members, prologue=FusionRunner(fg))
             first = self.rec.first.get(fg)
-            if first is not None:
-                group(*_u(list(first)))  # NOTE: compiles the sweep now, not at the first call
+            got = None if first is None else _u(list(first))
         else:
             group = c_reduce_group.ReduceGroup(members)
+        made = self.groups_made[nodes[0]] = (group, got)
+        return made
+
+    def group_sources(self) -> list[str]:
+        """The C sources of the reduction groups with a prologue or an epilogue (compiled
+        with the fusion groups' in :func:`prebuild`)."""
+        found = []
+        for nodes in {id(g): g for g in self.reduce_groups.values()}.values():
+            group, got = self.group_of(nodes)
+            if got is not None:
+                found += group.pending_sources(*got)
+        return found
+
+    def reduce_group(self, nodes: list, args: list[str], depth: int) -> None:
+        """Reductions of one value: one call computing all of them where the first stood
+        (with a prologue: from the elementwise group's arguments, the value never stored)."""
+        self.flush(nodes[0], depth)
+        fg = self.prologues.get(nodes[0])
+        epi = self.epilogues.get(nodes[0])
+        outs = [self.name(n.output) for n in nodes]
+        group, got = self.group_of(nodes)
+        if got is not None:
+            group(*got)  # NOTE: loads (or compiles) the sweep now, not at the first call
+        if epi is not None:
+            results = {n.output for n in nodes}
+            args = args[:1] + [self.name(v) for v in epi.inputs if v not in results]
+            outs += [self.name(o) for o in epi.outputs]
+        elif fg is not None:
+            args = [self.name(v) for v in fg.inputs]
+        else:
             args = args[:1]
         ref = self.obj(group, "rg_")
         self.kernels.append(KernelInfo(group.name, group.backend, group.detail))
@@ -795,16 +822,16 @@ def _raw_refusal(op, node, one) -> str | None:
 _SEEN_ANY: set = set()
 
 
-def prebuild(graph, rec: Recorder, skip: set = frozenset(), dead=None) -> int:
+def prebuild(graph, rec: Recorder, skip: set = frozenset(), dead=None, extra=()) -> int:
     """Compile the C kernels of the plan's fusion groups in one go (``c_backend.load_many``:
     one compiler run per core, one link) before emission loads them one by one; a cold plan
     of many groups pays one compiler start instead of one per group; groups in ``skip`` (run
     inside a reduction's sweep) are left out; ``dead(node)``: the positions of a group's inputs
-    that die there, whose in-place variant (plan_memory.py) is compiled with them. Returns how
-    many."""
+    that die there, whose in-place variant (plan_memory.py) is compiled with them; ``extra``:
+    more sources (reduction groups). Returns how many."""
     if not c_backend.available():
         return 0
-    sources = []
+    sources = list(extra)
     for node in graph.walk():
         first = rec.first.get(node) if node.kind == "prim::FusionGroup" and node not in skip \
             else None
@@ -849,7 +876,7 @@ def emit_plan(graph, rec: Recorder, inputs: list):
             e.emit(f"{p} = {'_u(' + o + ')' if has_tensor(k) else o}", 1)
     top = len(e.lines)
     prebuild(graph, rec, e.inlined, (lambda n: plan_memory.dead_inputs(
-        n, graph, e.order, e.deferred)) if e.reuse_on else None)
+        n, graph, e.order, e.deferred)) if e.reuse_on else None, e.group_sources())
     e.block(graph.block, 1)
     e.lines[top:top] = [f"    {t} = _wt({w})" for w, t in e.hoisted.items()]
     returned = {e.name(v) for v in graph.outputs}
