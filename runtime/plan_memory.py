@@ -142,8 +142,8 @@ def plan_group(runner, node, graph, order: dict, deferred, args: list) -> None:
 
 def add_inplace(runner, args: list) -> bool:
     """Put the in-place launch of ``runner.alias`` for these arguments' geometry in the
-    runner's ``fast`` table, under ("inplace", geometry), compiling that C variant; False
-    where the geometry does not allow it."""
+    runner's ``fast`` table, under ("inplace", geometry, alias), compiling that C variant;
+    False where the geometry does not allow it."""
     lay = runner.c.inplace_layout(args, runner.alias) if runner.c is not None and \
         runner.alias else None
     if lay is None:
@@ -151,8 +151,16 @@ def add_inplace(runner, args: list) -> bool:
     addr, full, dts, ints = lay
     geometry = tuple(x for a in args if type(a) is np.ndarray
                      for x in (a.shape, a.strides, a.dtype))
-    runner.fast["inplace", geometry] = (full, *dts, addr, ints)
+    runner.fast["inplace", geometry, runner.alias] = (full, *dts, addr, ints)
     return True
+
+
+def alias_of(runner) -> tuple:
+    """``runner.alias``; a runner made for a plan loaded from the disk cache (whose table
+    holds the saved launches) takes it from its table's in-place keys."""
+    if not runner.alias:
+        runner.alias = next((k[2] for k in runner.fast if k and k[0] == "inplace"), ())
+    return runner.alias
 
 
 def inplace_source(ckernel, args: list, dead: list[int]) -> str | None:

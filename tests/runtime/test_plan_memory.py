@@ -3,6 +3,10 @@ an input array that dies there, only where legal; checked against the interprete
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tracemalloc
 import warnings
 
@@ -289,3 +293,74 @@ def test_small_groups_get_no_in_place_variant():
     x = gt.randn(64, 128)
     _, _, plan = run_both(gt.jit.script(chain), x)
     assert not in_place(plan) and x.numel() * 4 < plan_memory.MIN_BYTES
+
+
+CACHED = """
+import json, sys, tracemalloc
+import numpy as np
+import graphtorch as gt
+from graphtorch.runtime.executor import plans_of
+
+def chain(x):
+    a = (x * 0.5).exp()
+    s1 = a.mean()
+    b = (a - s1).sin()
+    s2 = b.amax()
+    return (b - s2).cos()
+
+n = int(sys.argv[1])
+x = gt.tensor(np.linspace(-2, 2, n, dtype=np.float32))
+f = gt.jit.script(chain)
+with gt.no_grad():
+    f(x)
+    f(x)   # the plan: built, or loaded from the disk cache
+    tracemalloc.start()
+    got = f(x)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    y = gt.tensor(np.linspace(-1, 1, 2 * n, dtype=np.float32))
+    f(y)   # another size: the group's runner adds its launches (a loaded plan's too)
+    tracemalloc.start()
+    got2 = f(y)
+    peak2 = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.allclose(got2.numpy(), chain(y).numpy(), rtol=1e-5, atol=1e-5)
+(plan,) = plans_of(f).plans.values()
+print(json.dumps({"cache": plan.cache, "got": got.numpy().tolist(),
+                  "want": chain(x).numpy().tolist(), "peak": peak, "peak2": peak2,
+                  "in_place": [k.detail for k in plan.kernels if "in place" in k.detail]}))
+"""
+
+
+@needs_cc
+def test_a_plan_loaded_from_the_disk_cache_keeps_writing_in_place(tmp_path):
+    env = dict(os.environ, GT_CACHE_DIR=str(tmp_path / "cache"))
+    program = tmp_path / "program.py"   # NOTE: a file: scripting reads the function's source
+    program.write_text(CACHED)
+    runs = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, str(program), str(N)], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    assert [r["cache"] for r in runs] == ["saved to disk", "loaded from disk"]
+    for r in runs:
+        np.testing.assert_allclose(r["got"], r["want"], rtol=1e-5, atol=1e-5)
+        assert r["in_place"] == ["sub, sin; in place when dead: b into a",
+                                 "sub, cos; in place when dead: v into b"]
+        assert r["peak"] < 1.3 * N * 4, r["peak"]   # one live array: the loaded launches too
+        assert r["peak2"] < 1.3 * 2 * N * 4, r["peak2"]
+
+
+@needs_cc
+def test_a_new_geometry_gets_its_in_place_variant_too():
+    """The plan was recorded at one size; another size (same signature) first runs through the
+    group's runner, which adds that geometry's launches, in-place one included."""
+    f = gt.jit.script(chain)
+    run_both(f, gt.randn(N))
+    y = gt.randn(2 * N)
+    with gt.no_grad():
+        got = f(y)   # the new geometry: launches added
+    np.testing.assert_allclose(got.numpy(), chain(y).numpy(), rtol=1e-5, atol=1e-5)
+    assert peak(f, y) < 1.3 * 2 * N * 4
+    with gt.no_grad():
+        np.testing.assert_allclose(f(y).numpy(), chain(y).numpy(), rtol=1e-5, atol=1e-5)
