@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import graphtorch as gt
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.runtime import c_backend
+from graphtorch.runtime.c_elementwise import prelude
 from graphtorch.runtime.c_reduce_epilogue import EpilogueGroup
 from graphtorch.runtime.c_reduce_group import Member, ReduceGroup, find_groups, generate
 from graphtorch.runtime.cpu_codegen import set_executor
@@ -377,3 +378,32 @@ def test_random_reduction_graphs_equal_the_interpreter(program):
                                        atol=atol * 10 * scale, equal_nan=True)
         else:
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def lone_epilogues(x, y):
+    return x - x.amax(1, keepdim=True) * 0.5, (y - y.mean(1, keepdim=True)) * 0.25
+
+
+def test_group_kernels_compile_in_the_plans_batch(monkeypatch):
+    """A plan compiles its groups' kernels with its fusion groups' in one batch (one compiler
+    run, not one per group), and a group kernel has the shape whose literals a big batch
+    shares (c_backend._shared_bodies): the epilogues' constants read from one body."""
+    monkeypatch.setenv("GT_PLAN_CACHE", "0")
+    batches = []
+    real = c_backend.load_many
+    monkeypatch.setattr(c_backend, "load_many", lambda sources, *a, **k:
+                        batches.append(list(sources)) or real(sources, *a, **k))
+    f = gt.jit.script(lone_epilogues)
+    x, y = gt.randn(6, 9), gt.randn(4, 3).double()
+    got, want = run_both(f, x, y)
+    for a, b in zip(got, want):
+        assert a.dtype is b.dtype
+        assert_close(a.numpy(), b.numpy())
+    assert plans_of(f).explain().count("+ epilogue [") == 2
+    (batch,) = batches
+    groups = [s for s in batch if "rowbuf" in s]
+    assert len(groups) == 2
+    shared = [c_backend._canonical(s[len(prelude()):]) for s in groups]
+    assert all(c is not None for c in shared)
+    # the two kernels read their constants (0.5, 0.25) through the shared-body argument
+    assert [c[2] for c in shared] == [[(0.5).hex()], [(0.25).hex()]]
