@@ -368,3 +368,20 @@ def test_a_new_geometry_gets_its_in_place_variant_too():
     assert peak(f, y) < 1.3 * 2 * N * 4
     with gt.no_grad():
         np.testing.assert_allclose(f(y).numpy(), chain(y).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def two_outputs(x):
+    a = (x * 0.5).exp()
+    b = (x * 0.25).sin()
+    s = a.mean() + b.amax()
+    return (a - s).tanh(), b * s + a
+
+
+@needs_cc
+def test_a_group_of_two_outputs_writes_each_into_its_own_dead_input():
+    x = gt.randn(N)
+    f = gt.jit.script(two_outputs)
+    _, _, plan = run_both(f, x)
+    assert in_place(plan) == ["add, sub, tanh, mul, add; in place when dead: v_2 into a, "
+                              "v_3 into b"], plan.explain()
+    assert peak(f, x) < 2.3 * N * 4   # the two results, nothing more
