@@ -384,7 +384,13 @@ class BuiltinCalls(Lowerer):
         never are); ``graphtorch.jit.isinstance`` takes typing forms such as ``List[int]``."""
         if len(e.args) != 2 or e.keywords:
             raise self.src.error("isinstance() takes exactly 2 arguments", e.pos)
-        parts = e.args[1].elts if isinstance(e.args[1], S.Tuple) else [e.args[1]]
+        parts, todo = [], [e.args[1]]
+        while todo:     # nested tuples of classes count as flat ones, as in Python
+            p = todo.pop(0)
+            if isinstance(p, S.Tuple):
+                todo[:0] = p.elts
+            else:
+                parts.append(p)
         classes = []
         for p in parts:
             if isinstance(p, (S.Subscript, S.Constant)):   # List[int], None

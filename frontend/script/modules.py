@@ -24,6 +24,7 @@ from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
 from graphtorch.nn.container import ModuleDict, ParameterDict, ParameterList
+from graphtorch.tensor import Tensor
 
 
 def _unwrap_fn(fn):
@@ -76,7 +77,8 @@ class ModuleLowerer(Lowerer):
             msg = self.const(f"{type(ref.module).__name__}.{method} was marked "
                              f"@graphtorch.jit.unused and cannot be called from script")
             self.graph.emit(Prim.RaiseException, [msg], [], {"exc": "RuntimeError"})
-            return self.graph.emit(Prim.Uninitialized, [], [T.TENSOR]).output
+            ret = self.state.unit.declared_return_type(fn) or T.TENSOR   # as it declares
+            return self.graph.emit(Prim.Uninitialized, [], [ret]).output
         eager = getattr(self.state.unit, "eager", {})
         if id(ref.module) in eager:     # jit.compile kept this submodule as Python
             fn = ref.module if method == "forward" else getattr(ref.module, method)
@@ -219,8 +221,14 @@ class ModuleLowerer(Lowerer):
             return self._rnn_flat_weights(ref)
         if attr in self.state.unit.assigned_attributes.get(id(m), ()):
             return self._assigned_attribute(ref, attr)
+        if isinstance(m, ScriptModule) and attr not in m.__dict__:
+            out = self._compiled_module_attribute(ref, attr, pos)
+            if out is not None:
+                return out
         if attr in getattr(m, "__dict__", {}):
             val = m.__dict__[attr]
+            if isinstance(val, Tensor):   # a plain tensor attribute: read at run time
+                return self._tensor_attribute(ref, attr, val)
 
             if _is_constant(val) or isinstance(val, list) and all(
                     isinstance(x, (int, float)) for x in val):
@@ -330,6 +338,41 @@ class ModuleLowerer(Lowerer):
             sm._set_constant(attr, val)
         return self.graph.emit(Prim.GetAttr, [ref.value], [class_type(type(val))],
                                {"name": attr}).output
+
+    def _tensor_attribute(self, ref: ModuleRef, attr: str, val) -> Value:
+        """``self.t``, a tensor that is neither a parameter nor a buffer: the compiled module
+        holds the very tensor (an attribute read at run time, as TorchScript's tensor
+        attributes: a new tensor assigned to it from Python is seen by the next call)."""
+        sm = self.state.unit.script_module(ref.module)
+        if sm._gt_constants.get(attr) is not val:
+            sm._set_constant(attr, val)
+        return self.graph.emit(Prim.GetAttr, [ref.value], [T.TENSOR], {"name": attr}).output
+
+    def _compiled_module_attribute(self, ref: ModuleRef, attr: str, pos):
+        """``self.inner.x`` of an already compiled module: its run-time attributes (assigned in
+        its code, objects, tensors) by ``prim::GetAttr``; a plain attribute of the module it was
+        compiled from as that module's value (None: neither)."""
+        m = ref.module
+        consts = m.__dict__.get("_gt_constants") or {}
+        if attr in consts:
+            val = consts[attr]
+            if isinstance(val, Tensor):
+                return self._tensor_attribute(ref, attr, val)
+            if is_script_class(type(val)):
+                return self._object_attribute(ref, attr, val)
+            t = T.type_of_value(val)
+            if isinstance(t, T.ListType) and t.elem == T.ANY or t == T.ANY:
+                return None
+            return self.graph.emit(Prim.GetAttr, [ref.value], [t], {"name": attr}).output
+        original = m.__dict__.get("_gt_original")
+        if original is None or attr not in vars(original) or attr.startswith("__"):
+            return None
+        val = vars(original)[attr]
+        if isinstance(val, Tensor):
+            return self._tensor_attribute(ref, attr, val)
+        if _is_constant(val):
+            return self.exprs.py_constant(val, pos)
+        return None
 
     def _rnn_flat_weights(self, ref: ModuleRef) -> Value:
         """A recurrent layer's weights as a compile-time tuple: one tuple per layer, one per

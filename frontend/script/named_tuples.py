@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, field
 
 from graphtorch.ir import types as T
+from graphtorch.tensor import Tensor
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,11 @@ class NamedTupleType(T.TupleType):
 
 
 def named_tuple_fields(obj) -> list[str] | None:
-    """The field names of a ``typing.NamedTuple`` class (annotated fields), else None."""
+    """The field names of a ``typing.NamedTuple`` class (annotated fields) or of a
+    ``collections.namedtuple`` (no annotations: every field a Tensor, as in TorchScript), else
+    None."""
     if isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields") and \
-            set(getattr(obj, "__annotations__", {})) == set(obj._fields):
+            set(getattr(obj, "__annotations__", None) or obj._fields) == set(obj._fields):
         return list(obj._fields)
     return None
 
@@ -40,7 +43,7 @@ def named_tuple_type(cls: type, field_type) -> NamedTupleType | None:
     """The type of NamedTuple class ``cls``; ``field_type`` maps a field's annotation to its
     IR type (None: unsupported, and so is the class)."""
     hints = typing.get_type_hints(cls)
-    elems = [field_type(hints[f]) for f in cls._fields]
+    elems = [field_type(hints.get(f, Tensor)) for f in cls._fields]
     if any(e is None for e in elems):
         return None
     return NamedTupleType(tuple(elems), tuple(cls._fields),

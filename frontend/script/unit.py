@@ -245,6 +245,27 @@ class ScriptUnit:
         return params, ret
 
     @staticmethod
+    def declared_return_type(fn) -> T.Type | None:
+        """The return type method ``fn`` declares (annotation or ``# type:`` comment), or
+        None (none declared, or not one script knows): what an ``@unused`` call stands for."""
+        def lookup(n):
+            g = getattr(fn, "__globals__", {})
+            if n in g:
+                return g[n]
+            if hasattr(builtins, n):
+                return getattr(builtins, n)
+            raise KeyError(n)
+
+        try:
+            isrc, fdef = parse_function(fn)
+            _, ret = signature_types(isrc, fdef, fn, lookup, True)
+            if ret is None and fdef.returns is not None:
+                ret = resolve(fdef.returns, lookup, isrc)
+        except ScriptError:
+            return None
+        return ret
+
+    @staticmethod
     def defining_class(cls, method_name: str):
         for klass in cls.__mro__:
             if method_name in klass.__dict__:

@@ -3,6 +3,7 @@ Python (and torch.jit.script where torch has it), and what stays refused as a Sc
 
 from __future__ import annotations
 
+import collections
 from typing import Any, List, Optional, Tuple  # noqa: F401, UP035 - signature comments name them
 
 import numpy as np
@@ -705,3 +706,132 @@ def test_tensor_indexed_by_a_run_time_bool_list_is_a_mask(mask, executor):
     got = gt.jit.script(index_mask)(gt.tensor(data), mask)
     np.testing.assert_array_equal(got.numpy(), data[np.array(mask)])
     same(got, index_mask(gt.tensor(data), mask))
+
+
+# -- isinstance with nested tuples of classes ---------------------------------------------------
+def isinstance_nested(a):
+    # type: (Optional[List[int]]) -> int
+    b = 0
+    if isinstance(a, (int, (float, (str,)), list)):
+        b += 1
+    if isinstance(a, ((int,), str)):
+        b += 10
+    return b
+
+
+@pytest.mark.parametrize("arg", [[3, 4], None])
+def test_isinstance_nested_class_tuples(arg):
+    assert gt.jit.script(isinstance_nested)(arg) == isinstance_nested(arg)
+
+
+# -- collections.namedtuple (fields are Tensors) --------------------------------------------------
+Pair = collections.namedtuple("Pair", ["first", "second"])
+
+
+def namedtuple_in_comment(p):
+    # type: (Pair) -> Tensor
+    if isinstance(p, Pair):
+        return p.first * 2 + p.second
+    return p.first
+
+
+def namedtuple_made(x):
+    return Pair(x, x + 1)
+
+
+def namedtuple_of_ints(a: int):
+    return Pair(a, 2)
+
+
+def test_collections_namedtuple_fields_are_tensors():
+    p = Pair(gt.tensor([1.0, 2.0]), gt.tensor([0.5, 0.5]))
+    same(gt.jit.script(namedtuple_in_comment)(p), namedtuple_in_comment(p))
+    got = gt.jit.script(namedtuple_made)(gt.ones(2))
+    assert isinstance(got, Pair)
+    same(list(got), list(namedtuple_made(gt.ones(2))))
+    with pytest.raises(ScriptError, match="field 'first' of Pair is declared as Tensor"):
+        gt.jit.script(namedtuple_of_ints)
+
+
+# -- an @unused method stands for its declared return type ---------------------------------------
+class UnusedTuple(nn.Module):
+    @gt.jit.unused
+    def pair(self, x):
+        # type: (Tensor) -> Tuple[Tensor, Tensor]
+        return x, x
+
+    def forward(self, x, use: bool):
+        # type: (Tensor, bool) -> Tuple[Tensor, Tensor]
+        if use:
+            return self.pair(x)
+        return x, x * 2
+
+
+def test_unused_method_with_a_declared_tuple_result(tmp_path):
+    s = gt.jit.script(UnusedTuple())
+    x = gt.tensor([0.5])
+    same(s(x, False), (x, x * 2))
+    with pytest.raises(Exception, match="UnusedTuple.pair was marked @graphtorch.jit.unused"):
+        s(x, True)
+    gt.jit.save(s, tmp_path / "m.gt")
+    same(gt.jit.load(tmp_path / "m.gt")(x, False), (x, x * 2))
+
+
+# -- attributes of modules compiled earlier; tensor attributes -----------------------------------
+class HoldsTensors(nn.Module):
+    __constants__ = ["k"]
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("buf", gt.ones(1))
+        self.plain = gt.full((1,), 2.0)
+        self.k = 3
+
+    def forward(self, x):
+        return x + x
+
+
+class UsesHeld(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x) + self.inner.buf + self.inner.plain + self.inner.k
+
+
+@pytest.mark.parametrize("script_inner_first", [True, False])
+def test_attributes_of_a_compiled_submodule(script_inner_first):
+    inner = HoldsTensors()
+    m = UsesHeld(gt.jit.script(inner) if script_inner_first else inner)
+    x = gt.tensor([1.0, -1.0])
+    same(gt.jit.script(m)(x), m(x))
+
+
+class ScalesByAttribute(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.scale = gt.ones(2)
+
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+def test_tensor_attribute_read_at_run_time(executor, tmp_path):
+    m = ScalesByAttribute()
+    s = gt.jit.script(m)
+    x = gt.rand(3, 2)
+    for _ in range(3):
+        same(s(x), m(x))
+    m.scale.mul_(4.0)                     # the same tensor: seen by the compiled module
+    same(s(x), m(x))
+    s.scale = gt.full((2,), -1.0)         # a new tensor for the compiled module
+    same(s(x), m.lin(x) * -1.0)
+    s.scale = gt.ones(2, requires_grad=True)
+    s(x).sum().backward()
+    np.testing.assert_allclose(s.scale.grad.numpy(), m.lin(x).sum(0).detach().numpy(),
+                               rtol=1e-6)
+    orig = ScalesByAttribute()
+    gt.jit.save(gt.jit.script(orig), tmp_path / "s.gt")
+    same(gt.jit.load(tmp_path / "s.gt")(x), orig(x))
