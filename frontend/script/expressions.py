@@ -286,6 +286,8 @@ class ExpressionLowerer(Lowerer):
                 return self.calls.call_op(attr, [v], {}, pos)
             if attr == "data":   # a detached alias: same storage, no gradient (TorchScript's)
                 return self.scalar("prim::detach", [v], v.type)
+        if v.type == T.DTYPE and attr == "name":
+            return self.scalar("prim::dtype_name", [v], T.STR)
         if v.type == T.DEVICE and attr in ("type", "index"):
             out = T.STR if attr == "type" else T.optional(T.INT)
             return self.scalar(f"prim::device_{attr}", [v], out)

@@ -26,6 +26,21 @@ from graphtorch.ops import creation
 _INT_LIKE = (T.IntType, T.BoolType)
 
 
+def _constant_dict_type(obj) -> T.Type | None:
+    """Dict(K, V) of a non-empty dict whose keys are all str (or all int) and whose values all
+    have one type among int, float, bool, str; else None."""
+    if not isinstance(obj, dict) or not obj:
+        return None
+    kinds = {type(k) for k in obj}, {type(v) for v in obj.values()}
+    if len(kinds[0]) != 1 or len(kinds[1]) != 1:
+        return None
+    scalar = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR}
+    k, v = scalar.get(next(iter(kinds[0]))), scalar.get(next(iter(kinds[1])))
+    if k not in (T.STR, T.INT) or v is None:
+        return None
+    return T.DictType(k, v)
+
+
 def _int_list(data) -> bool:
     """Nested lists of ints (or of bools): data eager turns into an index tensor."""
     if not isinstance(data, list):
@@ -57,6 +72,11 @@ class IndexLowerer(Lowerer):
             except (KeyError, IndexError, TypeError):
                 raise self.src.error(f"cannot index {describe(base.obj)} with "
                                      f"{e.index.value!r}", e.pos) from None
+        if isinstance(base, PyObj) and (t := _constant_dict_type(base.obj)) is not None:
+            # NOTE: a global dict of constants read with a run-time key (names[dt.name]): a
+            # lookup in a copy of it, which nothing else can reach (so none can change it)
+            k = self.exprs.lower_value(e.index)
+            return self.scalar("prim::dict_get", [self.const(dict(base.obj), t), k], t.value)
         v = self.exprs.as_value(base, e.value.pos)
         if script_class_of(v.type) is not None:   # obj[k]: its __getitem__ (classes.py)
             out = self.classes.dunder(v, "__getitem__", [self.exprs.lower_value(e.index)],

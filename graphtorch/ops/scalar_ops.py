@@ -355,6 +355,7 @@ _TABLE: dict[str, tuple[Callable, str]] = {
     "prim::broadcast_list": (_broadcast_list, "a BroadcastingListN parameter: a value, or a "
                                               "tuple, becomes a list (of N values)"),
     "prim::enum_name": (lambda e: e.name, "e.name of an Enum member"),
+    "prim::dtype_name": (lambda d: d.name, "d.name of a dtype (graphtorch's: 'float32' ...)"),
     "prim::enum_value": (lambda e: e.value, "e.value of an Enum member"),
     "prim::complex": (_complex, "complex(real, imag) of numbers or one-element tensors"),
     "prim::complex_real": (lambda z: z.real, "z.real of a complex"),

@@ -15,6 +15,7 @@ from graphtorch import nn
 from graphtorch._jit_internal import BroadcastingList2 as InternalList2
 from graphtorch.errors import ScriptError
 from graphtorch.jit.annotations import BroadcastingList2, BroadcastingList3
+from graphtorch.nn import functional as F
 
 
 def same(a, b):
@@ -835,3 +836,44 @@ def test_tensor_attribute_read_at_run_time(executor, tmp_path):
     orig = ScalesByAttribute()
     gt.jit.save(gt.jit.script(orig), tmp_path / "s.gt")
     same(gt.jit.load(tmp_path / "s.gt")(x), orig(x))
+
+
+# -- a global dict of constants read with a run-time key; dtype.name; F.prelu ----------------
+CODES = {"a": 1, "b": 2}
+MIXED = {"a": 1, "b": "two"}
+
+
+def dict_lookup(k: str) -> int:
+    return CODES[k] * 10
+
+
+def mixed_lookup(k: str):
+    return MIXED[k]
+
+
+def dtype_name(x):
+    return x.dtype.name
+
+
+def prelu_both(x, w):
+    return gt.nn.functional.prelu(x, w), F.prelu(x, w)
+
+
+def test_global_constant_dict_read_at_run_time():
+    s = gt.jit.script(dict_lookup)
+    assert s("b") == dict_lookup("b") == 20
+    with pytest.raises(KeyError):
+        dict_lookup("z")
+    with pytest.raises(Exception, match="z"):
+        s("z")
+    with pytest.raises(ScriptError, match="cannot use a Python dict object as a value"):
+        gt.jit.script(mixed_lookup)
+
+
+def test_dtype_name_and_prelu_in_script():
+    assert gt.jit.script(dtype_name)(gt.ones(2, dtype=gt.int32)) == "int32"
+    x, w = gt.arange(-3.0, 4.0), gt.tensor([0.25])
+    same(gt.jit.script(prelu_both)(x, w), prelu_both(x, w))
+    with pytest.raises(Exception, match="prelu: Type promoting not supported. Got Float and "
+                                        "Double"):
+        gt.jit.script(prelu_both)(x, w.double())
