@@ -16,7 +16,8 @@ one (TorchScript's and XLA's buffer reuse, decided per kernel):
   an earlier node, no other name, Tensor, list, Python fallback or kernel cache holding it;
 * **which kernels** (per geometry): a C fusion group stores output ``i`` into argument ``p``
   when ``p`` has the output's exact shape, dtype and C-contiguous strides (no broadcasting of
-  that input: element ``j`` is read only to store element ``j``). The C variant passes the pair
+  that input: element ``j`` is read only to store element ``j``) and the output is at least
+  :data:`MIN_BYTES` (chosen on the recorded call's arrays). The C variant passes the pair
   as one writable ``restrict`` pointer (``c_elementwise.generate``'s ``alias``), so no two
   ``restrict`` pointers alias. A binary ``add`` / ``sub`` / ``mul`` / ``div`` the plan calls on
   two float arrays of one dtype and shape becomes ``np.add(a, b, out=a)`` (numpy ufuncs allow
@@ -42,10 +43,10 @@ _NOT_FRESH = frozenset({"prim::Constant", "prim::If", "prim::Loop", "prim::Param
                         "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex",
                         "prim::ListIndex", "prim::DictIndex", "prim::unchecked_cast",
                         "prim::Uninitialized"})
-# binary ops whose plan kernel on two same-dtype float arrays of one shape is this ufunc
 # a fusion group gets an in-place C variant only for outputs of at least this many bytes: below,
 # a fresh array is a cheap allocation and the extra variant would only cost compile time
 MIN_BYTES = 1 << 16
+# binary ops whose plan kernel on two same-dtype float arrays of one shape is this ufunc
 UFUNCS = {"add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.true_divide"}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
