@@ -56,7 +56,7 @@ from graphtorch.tensor import Tensor
 
 # The plan's optimizing pipeline, in order (each a registered pass).
 PIPELINE = ["unroll_loops", "canonicalize", "constant_fold", "cse", "dce", "decompose",
-            "split_linear_bias", "fuse_elementwise", "dce"]
+            "split_linear_bias", "hoist_loop_linear", "fuse_elementwise", "dce"]
 # Node kinds whose effects need the caller's Tensor objects (the raw-array code has none).
 IDENTITY_KINDS = frozenset({"prim::Inplace", "prim::SetAttr", "prim::PythonOp",
                             "prim::CallMethod", "prim::CallFunction"})
