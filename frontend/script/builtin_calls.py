@@ -10,7 +10,7 @@ from graphtorch.frontend.script import syntax as S
 from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.frontend.script.class_types import script_class_of
 from graphtorch.frontend.script.state import Lowerer
-from graphtorch.frontend.script.values import ModuleRef, PyObj
+from graphtorch.frontend.script.values import ModuleChoice, ModuleRef, PyObj
 from graphtorch.ir import types as T
 from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import Prim
@@ -413,9 +413,39 @@ class BuiltinCalls(Lowerer):
             out.append(t)
         return out
 
+    def _module_isinstance(self, e: S.Call) -> bool | None:
+        """``isinstance(self.sub, nn.Linear)`` of a module: Python's answer for the module
+        (the one a compiled module was made from), known while compiling; None: not a module."""
+        if len(e.args) != 2 or e.keywords:
+            return None
+        raw = self.exprs.lower(e.args[0])
+        if isinstance(raw, ModuleChoice):
+            raise self.src.error("isinstance() of a module chosen at run time is not supported "
+                                 "in script", e.pos, "test a module picked with a constant "
+                                 "index, or iterate over the container")
+        if not isinstance(raw, ModuleRef):
+            return None
+        module = raw.module.__dict__.get("_gt_original", raw.module)
+        classes = []
+        todo = [e.args[1]]
+        while todo:
+            p = todo.pop(0)
+            if isinstance(p, S.Tuple):
+                todo[:0] = p.elts
+                continue
+            cls = self.exprs.lower(p)
+            if not isinstance(cls, PyObj) or not isinstance(cls.obj, type):
+                raise self.src.error("isinstance() of a module needs a class or a tuple of "
+                                     "classes", p.pos)
+            classes.append(cls.obj)
+        return isinstance(module, tuple(classes))
+
     def static_isinstance(self, e: S.Call) -> bool | None:
         """isinstance(v, cls) from v's static type; None when only the run time knows (v is
         Optional[T], Any, or a Scalar such as ``x.item()``)."""
+        known = self._module_isinstance(e)
+        if known is not None:
+            return known
         v = self.exprs.lower_value(e.args[0])
         types = self.isinstance_types(e)
         for t in types:

@@ -26,6 +26,24 @@ from graphtorch.ir.kinds import Prim
 from graphtorch.nn.container import ModuleDict, ParameterDict, ParameterList
 from graphtorch.tensor import Tensor
 
+# nn.Module's generator methods: in script, the items they yield, known while compiling
+_MODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children",
+                               "parameters", "named_parameters", "buffers", "named_buffers"})
+
+
+def _member_path(root, obj) -> list[str] | None:
+    """The attribute names leading from module ``root`` to ``obj`` (itself, a submodule, a
+    parameter or a buffer of one), found by identity; None when none leads there."""
+    for sub_name, sub in root.named_modules():
+        parts = sub_name.split(".") if sub_name else []
+        if sub is obj:
+            return parts
+        for table in (sub._parameters, sub._buffers):
+            for k, t in table.items():
+                if t is obj:
+                    return parts + [k]
+    return None
+
 
 def _unwrap_fn(fn):
     return getattr(fn, "__func__", fn)
@@ -62,6 +80,9 @@ class ModuleLowerer(Lowerer):
             if method == "values":
                 return children
             return [[n, c] for n, c in zip(names, children)]
+        if method in _MODULE_ITERATORS and not isinstance(ref.module, ScriptModule) or \
+                method in _MODULE_ITERATORS and method not in ref.module._gt_methods:
+            return self._module_members(ref, method, e)
 
         fn = getattr(type(ref.module), method, None) \
             if not isinstance(ref.module, ScriptModule) else None
@@ -338,6 +359,46 @@ class ModuleLowerer(Lowerer):
             sm._set_constant(attr, val)
         return self.graph.emit(Prim.GetAttr, [ref.value], [class_type(type(val))],
                                {"name": attr}).output
+
+    def _module_members(self, ref: ModuleRef, method: str, e: S.Call) -> list:
+        """``self.named_modules()``, ``children()``, ``buffers()`` ... (Python generators): the
+        items eager Python yields, known while compiling (a loop over them unrolls); each
+        module or tensor read through its chain of attributes, a name a constant string."""
+        args, kwargs = self.calls.args_of(e)
+        if not all(v.is_constant for v in [*args, *kwargs.values()]):
+            raise self.src.error(f"the arguments of {method}() must be constants in script",
+                                 e.pos)
+        consts = [self.graph.constant_value(v) for v in args]
+        kw = {k: self.graph.constant_value(v) for k, v in kwargs.items()}
+        try:
+            items = list(getattr(ref.module, method)(*consts, **kw))
+        except TypeError as err:
+            raise self.src.error(f"{method}(): {err}", e.pos) from None
+        named = method.startswith("named_")
+        out = []
+        for item in items:
+            name, obj = item if named else (None, item)
+            path = _member_path(ref.module, obj)
+            if path is None:
+                raise self.src.error(f"{method}() yields an object script cannot reach "
+                                     f"through attributes", e.pos)
+            value = self._attribute_chain(ref, path)
+            out.append([self.const(name), value] if named else value)
+        return out
+
+    def _attribute_chain(self, ref: ModuleRef, path: list[str]):
+        """``ref.a.b.c`` of submodules, ending at a submodule (a ModuleRef) or a tensor."""
+        v, m = ref.value, ref.module
+        for part in path:
+            if part in m._modules:
+                m = m._modules[part]
+                v = self.graph.emit(Prim.GetAttr, [v], [self.state.unit.module_type(m)],
+                                    {"name": part}).output
+            else:
+                t = m._parameters.get(part, m._buffers.get(part))
+                return self.graph.emit(Prim.GetAttr, [v], [T.type_of_value(t)],
+                                       {"name": part}).output
+        return ModuleRef(v, m)
 
     def _tensor_attribute(self, ref: ModuleRef, attr: str, val) -> Value:
         """``self.t``, a tensor that is neither a parameter nor a buffer: the compiled module

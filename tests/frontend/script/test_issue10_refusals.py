@@ -877,3 +877,98 @@ def test_dtype_name_and_prelu_in_script():
     with pytest.raises(Exception, match="prelu: Type promoting not supported. Got Float and "
                                         "Double"):
         gt.jit.script(prelu_both)(x, w.double())
+
+
+# -- nn.Module's generator methods (named_modules, buffers, parameters ...) -------------------
+class Minus(nn.Module):
+    def forward(self, t):
+        return t - 2
+
+
+class Twice(nn.Module):
+    def forward(self, t):
+        return t * 2
+
+
+class Walks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Minus()
+        self.seq = nn.Sequential(nn.Sequential(Minus()), Twice())
+        self.lin = nn.Linear(2, 2)
+        self.register_buffer("x", gt.zeros(2))
+        self.register_buffer("y", gt.ones(2))
+
+    @gt.jit.export
+    def walk(self, t):
+        names = ""
+        for name, _m in self.named_children():
+            names = names + " " + name
+        for name, m in self.named_modules():
+            names = names + " " + name
+            if name != "" and name != "lin":
+                t = m(t)
+        for m in self.children():
+            if not isinstance(m, nn.Linear):
+                t = m(t)
+        return names, t
+
+    @gt.jit.export
+    def tensors(self):
+        names: List[str] = []  # noqa: UP006 - script's spelling
+        total = gt.zeros(2)
+        for name, b in self.named_buffers():
+            names.append(name)
+            total = total + b
+        for p in self.parameters():
+            total = total + p.sum()
+        for name, _p in self.named_parameters(prefix="top"):
+            names.append(name)
+        return names, total
+
+    def forward(self, t):
+        return self.lin(t)
+
+
+def test_module_generator_methods_unrolled():
+    m = Walks()
+    s = gt.jit.script(m)
+    t = gt.tensor([1.0, 5.0])
+    same(s.walk(t), m.walk(t))
+    same(s.tensors(), m.tensors())
+    s.tensors()[1].sum().backward()      # the parameters are the module's: gradients reach them
+    assert m.lin.weight.grad is not None
+
+
+def test_module_generator_methods_need_constant_arguments():
+    class NonConstant(nn.Module):
+        def forward(self, t, r: bool):
+            for p in self.parameters(r):
+                t = t + p
+            return t
+
+    with pytest.raises(ScriptError, match="the arguments of parameters\\(\\) must be constants"):
+        gt.jit.script(NonConstant())
+
+
+class ChecksKinds(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.seq = nn.Sequential(nn.ReLU())
+
+    def forward(self, t):
+        a = isinstance(self.lin, nn.Linear)
+        b = isinstance(self.seq, (nn.Linear, (nn.Conv2d,)))
+        c = isinstance(self.seq, nn.Module)
+        if isinstance(self.seq[0], nn.ReLU):
+            t = t + 1
+        return a, b, c, t
+
+
+def test_isinstance_of_a_module_is_pythons_answer():
+    """Regression: isinstance(self.lin, nn.Linear) was folded to False (a wrong value)."""
+    m = ChecksKinds()
+    t = gt.tensor([1.0, -1.0])
+    same(gt.jit.script(m)(t), m(t))
+    same(gt.jit.script(gt.jit.script(m))(t), m(t))     # a compiled module: its module's class
