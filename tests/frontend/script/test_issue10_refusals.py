@@ -16,6 +16,12 @@ from graphtorch._jit_internal import BroadcastingList2 as InternalList2
 from graphtorch.errors import ScriptError
 from graphtorch.jit.annotations import BroadcastingList2, BroadcastingList3
 from graphtorch.nn import functional as F
+from graphtorch.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+)
 
 
 def same(a, b):
@@ -972,3 +978,43 @@ def test_isinstance_of_a_module_is_pythons_answer():
     t = gt.tensor([1.0, -1.0])
     same(gt.jit.script(m)(t), m(t))
     same(gt.jit.script(gt.jit.script(m))(t), m(t))     # a compiled module: its module's class
+
+
+# -- nn.utils.rnn packing in script ------------------------------------------------------------
+def pack_unpack(x, lengths):
+    packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+    out, lens = pad_packed_sequence(packed, total_length=4)
+    return out, lens, packed.batch_sizes
+
+
+def pack_list(seqs: List[gt.Tensor], enforce_sorted: bool):  # noqa: UP006 - script's spelling
+    return pad_packed_sequence(pack_sequence(seqs, enforce_sorted))[0]
+
+
+def returns_packed(x, lengths):
+    return pack_padded_sequence(x, lengths)
+
+
+def builds_packed(x, b):
+    return PackedSequence(x, b)
+
+
+def test_packing_functions_in_script(executor):
+    x = gt.rand(4, 3, 2, requires_grad=True)
+    lengths = gt.tensor([2, 4, 1])
+    x2 = x.detach().clone().requires_grad_(True)
+    got, want = gt.jit.script(pack_unpack)(x, lengths), pack_unpack(x2, lengths)
+    same(got, want)
+    got[0].sum().backward()
+    want[0].sum().backward()
+    same(x.grad, x2.grad)
+    seqs = [gt.tensor([1, 2]), gt.tensor([3, 4, 5]), gt.tensor([6])]
+    same(gt.jit.script(pack_list)(seqs, False), pack_list(seqs, False))
+    packed = gt.jit.script(returns_packed)(gt.ones(3, 2, 1), gt.tensor([3, 1]))
+    assert isinstance(packed, PackedSequence)
+    same(list(packed), list(returns_packed(gt.ones(3, 2, 1), gt.tensor([3, 1]))))
+
+
+def test_named_tuple_with_its_own_new_is_not_built_in_script():
+    with pytest.raises(ScriptError, match="PackedSequence\\(\\) runs its own __new__"):
+        gt.jit.script(builds_packed)
