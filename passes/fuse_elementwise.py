@@ -154,11 +154,15 @@ _KEEPDIM = {"op::sum": 2, "op::mean": 2, "op::amax": 2, "op::amin": 2, "op::var"
 
 
 def _reads_kept(node: Node) -> bool:
-    """Whether ``node`` reads the result of a reduction with ``keepdim=True`` (a constant): as a
-    group of one, the plan can run it in the reduction's row loop (its epilogue,
-    ``runtime/c_reduce_epilogue.py``) instead of as another pass over the tensor."""
+    """Whether ``node`` reads the result of a reduction with ``keepdim=True`` (a constant), or a
+    reduction's result through ``unsqueeze``: as a group of one, the plan can run it in the
+    reduction's row loop (its epilogue, ``runtime/c_reduce_epilogue.py``) instead of as another
+    pass over the tensor."""
     for v in node.inputs:
         red = v.node
+        if red is not None and red.kind == "op::unsqueeze" and red.inputs[0].node is not None \
+                and red.inputs[0].node.kind in _KEEPDIM:
+            return True         # NOTE: x.amax(1).unsqueeze(1): kept by the plan when it fits
         if red is None or red.kind not in _KEEPDIM or len(red.inputs) <= _KEEPDIM[red.kind]:
             continue
         keep = red.inputs[_KEEPDIM[red.kind]]

@@ -27,7 +27,9 @@ from graphtorch.runtime.c_elementwise import Unsupported, ctype, element_code, o
 from graphtorch.runtime.c_reduce_group import (
     ReduceGroup,
     generate,
+    member_of,
     member_ops,
+    reduced_run,
     split_roles,
 )
 
@@ -38,17 +40,58 @@ def _renamed(text: str) -> str:
     return _NAMES.sub(r"e_\1", text)
 
 
-def epilogue_of(nodes: list, block_nodes: list):
+def kept_views(node, ndim: int) -> list:
+    """The ``unsqueeze`` nodes giving back reduction ``node``'s result kept over its one reduced
+    dim (``x.amax(1).unsqueeze(1)``: the value of ``x.amax(1, keepdim=True)``) on an input of
+    rank ``ndim``."""
+    m = member_of(node)
+    if m is None or _keepdim(m) is not False:
+        return []
+    run = reduced_run(m.args[0], ndim)
+    if run is None or run[1] - run[0] != 1:
+        return []
+    found = []
+    for use in node.output.uses:
+        u = use.node
+        if u.kind != "op::unsqueeze" or len(u.inputs) != 2 or use.index != 0 or \
+                not u.inputs[1].is_constant or u.block is not node.block:
+            continue
+        d = u.inputs[1].node.attrs["value"]
+        if type(d) is int and -ndim <= d < ndim and (d + ndim if d < 0 else d) == run[0]:
+            found.append(u)
+    return found
+
+
+def _keepdim(m):
+    return m.args[2] if m.op_name == "var" else m.args[1]
+
+
+def results_of(nodes: list, ndim: int | None) -> dict:
+    """value -> (how, member index) for each result of ``nodes`` an epilogue may read:
+    ``("member", i)`` the result itself, ``("kept", i)`` its keepdim view (:func:`kept_views`)."""
+    out = {}
+    for i, n in enumerate(nodes):
+        out[n.output] = ("member", i)
+        for u in kept_views(n, ndim) if ndim else ():
+            out[u.output] = ("kept", i)
+    return out
+
+
+def epilogue_of(nodes: list, block_nodes: list, ndim: int | None = None):
     """The first elementwise FusionGroup after ``nodes`` (in their block) reading one of their
-    results whose other inputs all exist before the first of them (the group runs there), or
-    None."""
-    outs = {n.output for n in nodes}
+    results (or, on an input of rank ``ndim``, their keepdim views: :func:`kept_views`) whose
+    other inputs all exist before the first of them (the group runs there), and which reads
+    the results of members without ``keepdim`` only through those views; or None."""
+    outs = results_of(nodes, ndim) if ndim else {n.output: ("member", i)
+                                                 for i, n in enumerate(nodes)}
+    flat = {i for i, n in enumerate(nodes) if _keepdim(member_of(n)) is not True}
     pos = {n: i for i, n in enumerate(block_nodes)}
     start = pos.get(nodes[0])
     if start is None:
         return None
     for n in block_nodes[start + 1:]:
-        if n.kind != "prim::FusionGroup" or not any(v in outs for v in n.inputs):
+        if n.kind != "prim::FusionGroup" or not any(v in outs for v in n.inputs) or \
+                any(outs.get(v) in {("member", i) for i in flat} for v in n.inputs):
             continue
         if all(v in outs or v.node is None or v.node.block is not nodes[0].block
                or pos.get(v.node, len(block_nodes)) < start for v in n.inputs):
@@ -58,27 +101,41 @@ def epilogue_of(nodes: list, block_nodes: list):
 
 def find_groups(block, rank) -> list[list]:
     """``c_reduce_group.find_groups``, plus each lone reduction an epilogue can follow (a
-    keepdim row reduction read by an elementwise group: ``x - x.amax(1, keepdim=True)``) as a
-    group of one, so that its epilogue runs in its row loop."""
+    keepdim row reduction read by an elementwise group: ``x - x.amax(1, keepdim=True)``,
+    ``x - x.amax(1).unsqueeze(1)``) as a group of one, so that its epilogue runs in its row
+    loop."""
     return c_reduce_group.find_groups(block, rank, _lone)
 
 
 def _lone(node, member, ndim: int) -> bool:
-    return fits([member], ndim) and epilogue_of([node], node.block.nodes) is not None
+    return fits_nodes([node], ndim) and \
+        epilogue_of([node], node.block.nodes, ndim) is not None
 
 
-def fits(members: list, ndim: int) -> bool:
+def fits(members: list, ndim: int, kept: tuple = ()) -> bool:
     """Whether a group of these members over an input of rank ``ndim`` can run an epilogue:
-    every member a row reduction with ``keepdim=True``."""
+    every member a row reduction with ``keepdim=True`` or (``kept[i]``) read through its
+    keepdim view."""
     split = split_roles(members, ndim)
     return split is not None and all(r == "row" for r in split[1]) and all(
-        (m.args[2] if m.op_name == "var" else m.args[1]) is True for m in members)
+        (m.args[2] if m.op_name == "var" else m.args[1]) is True or (i < len(kept) and kept[i])
+        for i, m in enumerate(members))
+
+
+def fits_nodes(nodes: list, ndim: int | None) -> bool:
+    """:func:`fits` for reduction nodes (their keepdim views counted)."""
+    if not ndim:
+        return False
+    members = [member_of(n) for n in nodes]
+    return None not in members and fits(
+        members, ndim, tuple(bool(kept_views(n, ndim)) for n in nodes))
 
 
 class EpilogueGroup(ReduceGroup):
     """``group(x, *epilogue_args) -> members' results + the epilogue's outputs``.
-    ``sources[i]``: the epilogue group's argument ``i`` is member ``k`` (``("member", k)``) or
-    the call's argument ``j`` after ``x`` (``("arg", j)``); ``runner``: the epilogue group's
+    ``sources[i]``: the epilogue group's argument ``i`` is member ``k``'s result
+    (``("member", k)``) or its keepdim view (``("kept", k)``: :func:`kept_views`), or the call's
+    argument ``j`` after ``x`` (``("arg", j)``); ``runner``: the epilogue group's
     ``FusionRunner`` (the unfused path)."""
 
     def __init__(self, members, runner, sources: list[tuple[str, int]], name: str | None = None):
@@ -90,8 +147,10 @@ class EpilogueGroup(ReduceGroup):
         self.detail = "one sweep of C-contiguous float input; the epilogue per row in cache"
         self.fused_layouts: dict = {}  # NOTE: saved by the disk plan cache, as ``layouts``
 
-    def _args(self, results, extra) -> list:
-        return [results[i] if kind == "member" else extra[i] for kind, i in self.sources]
+    def _args(self, results, extra, ndim: int) -> list:
+        return [results[i] if kind == "member" else extra[i] if kind == "arg" else
+                np.expand_dims(results[i], reduced_run(self.members[i].args[0], ndim)[0])
+                for kind, i in self.sources]
 
     def __call__(self, x, *extra) -> tuple:
         key = ((x.shape, x.strides, x.dtype) if type(x) is np.ndarray else None,) + tuple(
@@ -101,7 +160,7 @@ class EpilogueGroup(ReduceGroup):
             lay = self.fused_layouts[key] = self._epilogue_layout(x, list(extra))
         if not lay:
             results = self._reduce(x)
-            return tuple(results) + tuple(self.runner(self._args(results, extra)))
+            return tuple(results) + tuple(self.runner(self._args(results, extra, x.ndim)))
         addr, p, q, shapes, (nd, nt), out_dts, arrays, ints, floats = lay
         outs = tuple(np.empty(s, x.dtype) for s in shapes)
         eouts = tuple(np.empty(x.shape, dt) for dt in out_dts)
@@ -118,9 +177,11 @@ class EpilogueGroup(ReduceGroup):
         if not plan:
             return False
         roles, p, q, shapes, scratch = plan
-        if any(r != "row" for r in roles) or any(len(s) != x.ndim for s in shapes):
+        direct = {i for kind, i in self.sources if kind == "member"}
+        if any(r != "row" for r in roles) or any(len(s) != x.ndim for i, s in enumerate(shapes)
+                                                 if i in direct):
             return False        # NOTE: column results, or a row result without keepdim
-        args = self._args([np.empty(s, x.dtype) for s in shapes], extra)
+        args = self._args([np.empty(s, x.dtype) for s in shapes], extra, x.ndim)
         try:
             kinds = operand_kinds(args)
         except Unsupported:
@@ -129,7 +190,7 @@ class EpilogueGroup(ReduceGroup):
             return False
         modes = []
         for (kind, _), a in zip(self.sources, args):
-            if kind == "member":
+            if kind != "arg":       # a member's row result, itself or its keepdim view
                 modes.append("r")
             elif type(a) is not np.ndarray:
                 modes.append(None)

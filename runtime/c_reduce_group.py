@@ -134,8 +134,9 @@ def prologue_of(nodes: list):
 
 
 # --- layout -------------------------------------------------------------------------------------
-def _run(dim, ndim: int) -> tuple[int, int] | None:
-    """The reduced dims of ``dim`` as ``[a, b)``, or None (not adjacent, repeated, invalid)."""
+def reduced_run(dim, ndim: int) -> tuple[int, int] | None:
+    """The dims ``dim`` reduces of an input of rank ``ndim`` as ``[a, b)``, or None (not
+    adjacent, repeated, invalid)."""
     if dim is None or (type(dim) in (list, tuple) and len(dim) == 0):
         return 0, ndim
     try:
@@ -150,7 +151,7 @@ def _run(dim, ndim: int) -> tuple[int, int] | None:
 def _splits(m: Member, ndim: int) -> set[int]:
     """The splits ``k`` at which member ``m`` reduces a suffix ``[k, ndim)`` or a prefix
     ``[0, k)`` of an input of rank ``ndim`` (empty: neither)."""
-    run = _run(m.args[0], ndim)
+    run = reduced_run(m.args[0], ndim)
     if run is None:
         return set()
     a, b = run
@@ -167,7 +168,7 @@ def split_roles(members: list[Member], ndim: int) -> tuple[int, list[str]] | Non
     if not splits:
         return None
     k = min(splits)
-    return k, ["row" if _run(m.args[0], ndim) == (k, ndim) else "col" for m in members]
+    return k, ["row" if reduced_run(m.args[0], ndim) == (k, ndim) else "col" for m in members]
 
 
 def _correction(m: Member) -> float | None:

@@ -348,10 +348,10 @@ class _Emitter:
         for nodes in {id(g): g for g in self.reduce_groups.values()}.values():
             if nodes[0] in self.prologues:
                 continue
-            members = [c_reduce_group.member_of(n) for n in nodes]
-            if not c_reduce_epilogue.fits(members, self.group_rank(nodes[0])):
+            rank = self.group_rank(nodes[0])
+            if not c_reduce_epilogue.fits_nodes(nodes, rank):
                 continue
-            fg = c_reduce_epilogue.epilogue_of(nodes, nodes[0].block.nodes)
+            fg = c_reduce_epilogue.epilogue_of(nodes, nodes[0].block.nodes, rank)
             if fg is not None and fg not in self.inlined and _launchable(self.one(fg)):
                 self.epilogues[nodes[0]] = fg
                 self.inlined.add(fg)
@@ -666,9 +666,9 @@ class _Emitter:
         epi = self.epilogues.get(nodes[0])
         got = None
         if epi is not None:
-            results = {n.output: i for i, n in enumerate(nodes)}
+            results = c_reduce_epilogue.results_of(nodes, self.group_rank(nodes[0]))
             extra = [v for v in epi.inputs if v not in results]
-            sources = [("member", results[v]) if v in results else ("arg", extra.index(v))
+            sources = [results[v] if v in results else ("arg", extra.index(v))
                        for v in epi.inputs]
             group = c_reduce_epilogue.EpilogueGroup(members, FusionRunner(epi), sources)
             first, firsts = self.rec.first.get(nodes[0]), self.rec.first.get(epi)
@@ -705,7 +705,7 @@ class _Emitter:
         if got is not None:
             group(*got)  # NOTE: loads (or compiles) the sweep now, not at the first call
         if epi is not None:
-            results = {n.output for n in nodes}
+            results = c_reduce_epilogue.results_of(nodes, self.group_rank(nodes[0]))
             args = args[:1] + [self.name(v) for v in epi.inputs if v not in results]
             outs += [self.name(o) for o in epi.outputs]
         elif fg is not None:

@@ -452,8 +452,8 @@ def _unrecipe_group(j: dict, rebuilt: _Rebuilt):
     name = str(j["name"])
     if "epilogue" in j:
         sources = [(str(kind), int(i)) for kind, i in j["sources"]]
-        if any(kind not in ("member", "arg") or i < 0 or
-               (kind == "member" and i >= len(members)) for kind, i in sources):
+        if any(kind not in ("member", "kept", "arg") or i < 0 or
+               (kind != "arg" and i >= len(members)) for kind, i in sources):
             raise Uncacheable("an epilogue argument of no source")
         group = EpilogueGroup(members, _lazy(j["epilogue"], rebuilt), sources, name=name)
         for key, lay in _layouts(j["fused_layouts"]):

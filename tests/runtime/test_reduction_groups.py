@@ -312,7 +312,8 @@ def _apply(step, vals):
 
 
 def _epilogue(name, a, b, dim, keep):
-    """A row reduction kept over the reduced dims (the last, or the last two), then an
+    """A row reduction kept over the reduced dims (the last, or the last two; by keepdim or
+    through unsqueeze), then an
     elementwise expression of the row and that value with another value ``b`` (a whole tensor,
     a row of weights or a scalar; as float64 when ``keep`` is false: promotion): the plan runs
     it in the reduction's row loop (x - x.amax(-1, keepdim=True), (x - m) * w + m)."""
@@ -321,7 +322,10 @@ def _epilogue(name, a, b, dim, keep):
     if not a.dtype.is_floating_point and name in ("mean", "var"):
         a = a.double()
     dims = [-2, -1] if dim == 0 and a.ndim >= 2 else -1
-    r = getattr(a, name)(dims, keepdim=True)
+    if dim == 1:        # without keepdim, then its keepdim view: x.amax(-1).unsqueeze(-1)
+        r = getattr(a, name)(-1).unsqueeze(-1)
+    else:
+        r = getattr(a, name)(dims, keepdim=True)
     try:
         w = b if np.broadcast_shapes(tuple(b.shape), tuple(a.shape)) == tuple(a.shape) else 0.5
     except ValueError:
@@ -407,3 +411,49 @@ def test_group_kernels_compile_in_the_plans_batch(monkeypatch):
     assert all(c is not None for c in shared)
     # the two kernels read their constants (0.5, 0.25) through the shared-body argument
     assert [c[2] for c in shared] == [[(0.5).hex()], [(0.25).hex()]]
+
+
+def kept_views(x, w):
+    a = x - x.amax(-1).unsqueeze(-1)                            # the keepdim view of amax
+    m = x.mean(1)
+    b = (x - m.unsqueeze(1)) * w
+    c = x.var(-1, correction=0).unsqueeze(-1) + x.amin(-1, keepdim=True)
+    return a, b, c, m
+
+
+def other_views(x, w):
+    u = x.amax(-1).unsqueeze(-1)
+    v = x.sum(0).unsqueeze(0)                                   # a column result
+    return x - u, u * 2, x * v + w
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (9,), (3, 4, 5), "strided"])
+@pytest.mark.parametrize("fn", [kept_views, other_views])
+def test_keepdim_views_feed_epilogues(fn, shape):
+    """``x.amax(-1).unsqueeze(-1)`` is ``x.amax(-1, keepdim=True)``: an epilogue reads it in the
+    row loop like a kept result (a view read by anything else, a column result or a view at
+    another dim keeps its own kernels); the values equal the interpreter's."""
+    x = gt.randn(9, 7).t() if shape == "strided" else gt.randn(*shape) * 3
+    x[(1,) * x.ndim] = float("nan")
+    w = gt.randn(x.shape[-1]).double()
+    if fn is kept_views and x.ndim == 1:
+        return
+    f = gt.jit.script(fn)
+    got, want = run_both(f, x, w)
+    for a, b in zip(got, want):
+        assert a.dtype is b.dtype and tuple(a.shape) == tuple(b.shape)
+        # float64 results of float32 values (x - m, then * w): float32's bound (docs/fusion.md)
+        rtol, atol = TOL[np.dtype(np.float32)]
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=rtol * 10, atol=atol * 10,
+                                   equal_nan=True)
+    text = plans_of(f).explain()
+    if fn is kept_views:
+        # [amax, mean, var, amin] in one sweep (3-D: mean(1) is no row reduction, alone), with
+        # the first fusion group reading them (x - amax view: m is returned too, unchanged)
+        assert text.count("reduction group [amax(-1)") == 1, text
+        assert text.count("+ epilogue [sub]") == 1 and text.count("+ epilogue") == 1, text
+    else:
+        # 2-D: amax(-1) and the column sum(0) share one sweep: no epilogue (column result);
+        # 1-D: both reduce the row, read through their views; 3-D: amax alone, its view read
+        # by x - u (u * 2 runs as its own group)
+        assert text.count("+ epilogue [sub]") == (x.ndim != 2), text
