@@ -89,6 +89,8 @@ def broadcast_size(obj) -> int | None:
 
 def annotation_broadcast(e: S.Expr, lookup) -> int | None:
     """``broadcast_size`` of the annotation expression ``e`` (None when it is no such list)."""
+    if "BroadcastingList" not in annotation_text(e):
+        return None
     try:
         return broadcast_size(evaluate_annotation(e, _with_script_names(lookup)))
     except Exception:  # noqa: BLE001 - not evaluable: resolve() reports it
