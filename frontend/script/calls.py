@@ -37,7 +37,7 @@ from graphtorch.frontend.script.language import LANGUAGE_FUNCTIONS
 from graphtorch.frontend.script.named_tuples import named_tuple_fields, named_tuple_type
 from graphtorch.frontend.script.norm_calls import string_order_norm
 from graphtorch.frontend.script.out_arguments import script_write_out
-from graphtorch.frontend.script.packed_sequences import packing_result_types
+from graphtorch.frontend.script.packed_sequences import PACKING_FUNCTIONS, packing_result_type
 from graphtorch.frontend.script.python_calls import flag_result_type, positional_arguments
 from graphtorch.frontend.script.state import Lowerer
 from graphtorch.frontend.script.values import BoundMethod, ModuleChoice, ModuleRef, PyObj
@@ -48,7 +48,6 @@ from graphtorch.ir.graph import Value
 from graphtorch.ir.kinds import INPLACE, Prim
 from graphtorch.ir.op_check import _UNKNOWN, _meta_arg
 from graphtorch.nn.modules.utils import NTUPLE_SIZES
-from graphtorch.nn.utils import rnn
 from graphtorch.ops import creation
 from graphtorch.ops.dispatch import dispatch
 from graphtorch.ops.meta import TensorMeta
@@ -300,13 +299,6 @@ class CallResolver(Lowerer):
                              hint)
 
     # --- python objects ---------------------------------------------------------------------------
-    def _packing_result(self, obj) -> T.Type | None:
-        """The result type of an ``nn.utils.rnn`` packing function (packed_sequences.py)."""
-        try:
-            return packing_result_types(type_from_python(rnn.PackedSequence)).get(obj)
-        except TypeError:    # an unhashable callable
-            return None
-
     def _named_tuple_construct(self, cls, e: S.Call) -> Value:
         """``P(x, b=2.0)`` of a ``typing.NamedTuple`` class: the tuple of its fields (each
         coerced to its annotation; defaults filled in), its fields known by name."""
@@ -445,8 +437,8 @@ class CallResolver(Lowerer):
             return self.library.named_tuple_call(obj, e)
         if named_tuple_fields(obj) is not None:   # P(x, b=2.0) of a typing.NamedTuple class
             return self._named_tuple_construct(obj, e)
-        if (ret := self._packing_result(obj)) is not None:   # nn.utils.rnn's packing
-            return self.python_op(obj, e, ret)
+        if inspect.isfunction(obj) and obj in PACKING_FUNCTIONS:   # nn.utils.rnn's packing
+            return self.python_op(obj, e, packing_result_type(obj))
         if is_script_class(obj):    # Foo(x): a new object of a user class (classes.py)
             return self.classes.construct(obj, e)
         if inspect.ismethod(obj) and is_script_class(obj.__self__):   # Foo.a_classmethod(x)

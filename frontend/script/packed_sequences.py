@@ -9,13 +9,27 @@ unsorted_indices?)``; the objects these functions make are passed between them u
 
 from __future__ import annotations
 
+import functools
+
+from graphtorch.frontend.script.annotations import type_from_python
 from graphtorch.ir import types as T
 from graphtorch.nn.utils import rnn
 
+_PACKED = (rnn.pack_padded_sequence, rnn.pack_sequence)
+_TENSOR_PAIR = (rnn.pad_packed_sequence,)
+_TENSOR_LISTS = (rnn.unpack_sequence, rnn.unpad_sequence)
+PACKING_FUNCTIONS = frozenset(_PACKED + _TENSOR_PAIR + _TENSOR_LISTS)
 
-def packing_result_types(packed: T.Type) -> dict:
-    """The function -> result type table (``packed``: the PackedSequence type)."""
-    return {rnn.pack_padded_sequence: packed, rnn.pack_sequence: packed,
-            rnn.pad_packed_sequence: T.TupleType((T.TENSOR, T.TENSOR)),
-            rnn.unpack_sequence: T.ListType(T.TENSOR),
-            rnn.unpad_sequence: T.ListType(T.TENSOR)}
+
+@functools.cache
+def _packed_type() -> T.Type:
+    return type_from_python(rnn.PackedSequence)
+
+
+def packing_result_type(fn) -> T.Type:
+    """The result type of ``fn``, one of :data:`PACKING_FUNCTIONS`."""
+    if fn in _PACKED:
+        return _packed_type()
+    if fn in _TENSOR_PAIR:
+        return T.TupleType((T.TENSOR, T.TENSOR))
+    return T.ListType(T.TENSOR)
