@@ -75,7 +75,9 @@ def test_prepared_graph_is_kept_by_the_runtime_until_the_module_changes():
     m._set_constant("k", 1)
     second = prepared_graph(m, "forward")
     assert second is not first
-    m.k = 2
+    m.k = 2             # a plain value: read by prim::GetAttr at each call, nothing to redo
+    assert prepared_graph(m, "forward") is second
+    m.k = gt.ones(1)    # a tensor may change what preparing lifts
     third = prepared_graph(m, "forward")
     assert third is not second
     assert prepared_graph(m, "forward") is third
