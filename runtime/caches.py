@@ -7,7 +7,9 @@ from it, so an entry lives exactly as long as its object and a ``Graph`` or ``Sc
 carries no cache field.
 
 - :data:`PREPARED`: compiled module -> {method name: ``Prepared``} (runtime/executor.py).
-  ``ScriptModule`` calls :func:`invalidate` when a method or a constant attribute changes.
+  ``ScriptModule`` calls :func:`invalidate` when a method changes, or a constant attribute
+  that is or becomes a tensor or an object (a plain number, str or list of those is read at
+  run time, so assigning one, as scripted code does each call, keeps what was prepared).
 - :data:`CODEGEN`: prepared graph -> its generated Tensor-level code (runtime/cpu_codegen.py).
 - :data:`AUTODIFF`: prepared graph -> {(executor, input signature): forward/backward pair or the
   reason it declined} (runtime/autodiff_exec.py).
