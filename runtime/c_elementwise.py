@@ -555,19 +555,7 @@ class CKernel:
         """(kernel address, output shape, output dtypes, ints prefix, strides) for these
         arguments' dtypes, shapes and strides, or None (the numpy path runs them)."""
         geo = self._geometry(args)
-        if geo is None:
-            return None
-        spec, full, n0, n1, strides, inner = geo
-        key = (id(spec), inner)
-        var = self.variants.get(key)
-        if var is None:
-            var = self.variants[key] = self._build(spec, args, inner)
-        if var is False:
-            return None
-        ints = [n0, n1]
-        for s0, s1 in strides:
-            ints += [s0, s1]
-        return var, full, list(spec.out_dtypes), tuple(ints)
+        return None if geo is None else self._variant(args, geo, ())
 
     def inplace_layout(self, args: list, alias: tuple):
         """:meth:`layout` of the variant that stores output ``i`` into argument ``p`` for each
@@ -589,10 +577,16 @@ class CKernel:
                     (n0 > 1 and strides[k][0] != n1):
                 return None
             pairs.append((i, k))
-        key = (id(spec), inner, tuple(pairs))
+        return self._variant(args, geo, tuple(pairs))
+
+    def _variant(self, args: list, geo, pairs: tuple):
+        """(the compiled variant for ``geo`` and in-place ``pairs``, full shape, output dtypes,
+        the geometry's ints), or None when that variant cannot be built."""
+        spec, full, n0, n1, strides, inner = geo
+        key = (id(spec), inner, pairs) if pairs else (id(spec), inner)
         var = self.variants.get(key)
         if var is None:
-            var = self.variants[key] = self._build(spec, args, inner, tuple(pairs))
+            var = self.variants[key] = self._build(spec, args, inner, pairs)
         if var is False:
             return None
         ints = [n0, n1]

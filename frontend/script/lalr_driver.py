@@ -98,15 +98,17 @@ class FastLALR:
     def _drive(self, text: str, start: str):
         table = self._table
         token_callbacks = self._token_callbacks
+        end_state = self._ends[start]
         states = [self._starts[start]]
         values: list = []
         thread = self._frontend._make_lexer_thread(text)
-        token = None
-        for token in thread.lex(_Top(states)):
+        for token in _with_end(thread.lex(_Top(states))):
             ttype = token.type
             while True:
                 act = table[states[-1]][ttype]
                 if act.__class__ is int:
+                    if ttype == "$END":
+                        raise _GiveUp
                     states.append(act)
                     values.append(token_callbacks[ttype](token) if ttype in token_callbacks
                                   else token)
@@ -114,36 +116,23 @@ class FastLALR:
                 size, cb, origin = act
                 if cb is None:
                     states[-1] = table[states[-2]][origin]
-                    continue
-                if size:
-                    s = values[-size:]
-                    del states[-size:]
-                    del values[-size:]
                 else:
-                    s = []
-                values.append(cb(s))
-                states.append(table[states[-1]][origin])
-        end = Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)
-        return self._finish(end, start, states, values)
+                    if size:
+                        s = values[-size:]
+                        del states[-size:]
+                        del values[-size:]
+                    else:
+                        s = []
+                    values.append(cb(s))
+                    states.append(table[states[-1]][origin])
+                if ttype == "$END" and states[-1] == end_state:
+                    return values[-1]
+        raise _GiveUp
 
-    def _finish(self, end, start: str, states: list, values: list):
-        table = self._table
-        end_state = self._ends[start]
-        while True:
-            act = table[states[-1]]["$END"]
-            if act.__class__ is int:
-                raise _GiveUp
-            size, cb, origin = act
-            if cb is None:
-                states[-1] = table[states[-2]][origin]
-            else:
-                if size:
-                    s = values[-size:]
-                    del states[-size:]
-                    del values[-size:]
-                else:
-                    s = []
-                values.append(cb(s))
-                states.append(table[states[-1]][origin])
-            if states[-1] == end_state:
-                return values[-1]
+
+def _with_end(stream):
+    """The tokens, then lark's end marker (placed at the last token, as lark places it)."""
+    token = None
+    for token in stream:
+        yield token
+    yield Token.new_borrow_pos("$END", "", token) if token else Token("$END", "", 0, 1, 1)

@@ -223,15 +223,7 @@ class ScriptUnit:
         """([(parameter name, type)], return type) of method ``name`` of the interface ``cls``
         (annotations or a ``# type:`` comment; an unannotated parameter is a Tensor)."""
         fn = vars(cls)[name]
-
-        def lookup(n):
-            g = getattr(fn, "__globals__", {})
-            if n in g:
-                return g[n]
-            if hasattr(builtins, n):
-                return getattr(builtins, n)
-            raise KeyError(n)
-
+        lookup = _globals_lookup(fn)
         isrc, fdef = parse_function(fn)
         sig, ret = signature_types(isrc, fdef, fn, lookup, True)
         params = [(p.name, sig[p.name] if p.name in sig else
@@ -248,14 +240,7 @@ class ScriptUnit:
     def declared_return_type(fn) -> T.Type | None:
         """The return type method ``fn`` declares (annotation or ``# type:`` comment), or
         None (none declared, or not one script knows): what an ``@unused`` call stands for."""
-        def lookup(n):
-            g = getattr(fn, "__globals__", {})
-            if n in g:
-                return g[n]
-            if hasattr(builtins, n):
-                return getattr(builtins, n)
-            raise KeyError(n)
-
+        lookup = _globals_lookup(fn)
         try:
             isrc, fdef = parse_function(fn)
             _, ret = signature_types(isrc, fdef, fn, lookup, True)
@@ -314,3 +299,16 @@ def exported_methods(cls) -> list[str]:
             if name != "forward" and getattr(fn, "_gt_export", False) and name not in names:
                 names.append(name)
     return names
+
+
+def _globals_lookup(fn):
+    """Name -> object as ``fn``'s module globals, then the builtins, resolve it (KeyError)."""
+    g = getattr(fn, "__globals__", {})
+
+    def lookup(n):
+        if n in g:
+            return g[n]
+        if hasattr(builtins, n):
+            return getattr(builtins, n)
+        raise KeyError(n)
+    return lookup
