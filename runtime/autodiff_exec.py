@@ -33,6 +33,7 @@ from graphtorch.autograd import grad_mode
 from graphtorch.autograd.node import _FREED_MSG, GraphNode
 from graphtorch.errors import AutogradError
 from graphtorch.functions import zeros
+from graphtorch.runtime import c_optim  # noqa: F401 - registers the fused optimizer steps
 from graphtorch.runtime.autodiff import AutodiffGraphs, Declined, try_differentiate
 from graphtorch.runtime.caches import AUTODIFF
 from graphtorch.runtime.cpu_codegen import compile_graph

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from graphtorch.optim._fused import fused_step
 from graphtorch.optim._state import check_range, copy_state
 from graphtorch.optim.optimizer import Optimizer, implementation_options
 from graphtorch.tensor import Tensor
@@ -20,6 +21,10 @@ class SGD(Optimizer):
         buf = momentum * buf + (1 - dampening) * g
         g = g + momentum * buf  if nesterov else buf
         p = p - lr * g
+
+    Once the momentum buffer exists (and without momentum), a fused step registered by the
+    runtime (``graphtorch/optim/_fused.py``: one C loop per parameter) computes the same
+    update bit for bit in one pass; the numpy step below runs where it does not apply.
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
@@ -40,12 +45,19 @@ class SGD(Optimizer):
     def _update(self, param: Tensor, grad, group: dict[str, Any], state: dict[str, Any]) -> None:
         xp, p = param._xp, param._data
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        buf = state.get("momentum_buffer") if momentum != 0 else None
+        fused = fused_step("sgd")
+        if fused is not None and (momentum == 0 or buf is not None) and fused(
+                p, grad, None if buf is None else buf._data, lr, momentum, group["dampening"],
+                wd, group["nesterov"], group["maximize"]):
+            if buf is not None:
+                buf._vc[0] += 1
+            return
         if group["maximize"]:
             grad = xp.negative(grad)
         if wd != 0:
             grad = grad + wd * p
         if momentum != 0:
-            buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = copy_state(param, grad)
             else:
