@@ -12,7 +12,8 @@ does exactly the numpy step's operations in the same order and precision: it is 
 without ``-ffast-math`` and with ``-ffp-contract=off`` (no fused multiply-add), so the results
 are bit for bit those of the numpy step (tests/optim/test_fused_sgd.py). Scalars are taken only
 as Python floats or ints (numpy rounds those to the array's dtype, as ``(float)`` does in C);
-other dtypes, non-contiguous or overlapping arrays, or no C compiler: the numpy step runs.
+other dtypes, non-contiguous or overlapping arrays, or no C compiler (checked when a kernel is
+first needed): the numpy step runs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ FLAGS = ("-O2", "-fvect-cost-model=dynamic", "-march=native", "-ffp-contract=off
 _CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 _KERNELS: dict[tuple, int | None] = {}
 _LIBS: list[ctypes.CDLL] = []  # NOTE: loaded libraries stay referenced while their code runs
+_LAUNCH: list = []  # the launcher, taken when the first kernel is built
 
 
 def sgd_source(ctype: str, maximize: bool, decay: bool, momentum: bool, damp: bool,
@@ -66,30 +68,30 @@ void kernel(void *const *P, const int64_t *I, const double *D) {{
 
 
 def _kernel(key: tuple) -> int | None:
-    """The address of the kernel for ``key`` (built on first use); None: it cannot be built."""
-    if key in _KERNELS:
-        return _KERNELS[key]
+    """The address of the kernel for ``key`` (built on first use); None: it cannot be built
+    (no C compiler, or ``GT_CPU_BACKEND=numpy`` when it is first needed)."""
     fn = None
-    try:
-        src = sgd_source(*key)
+    if c_backend.available():
         try:
-            lib = ctypes.CDLL(str(c_backend.build(src, FLAGS)))
-        except OSError:  # NOTE: removed by a cache prune between build and load: build again
-            lib = ctypes.CDLL(str(c_backend.build(src, FLAGS)))
-        _LIBS.append(lib)
-        fn = address(lib)
-    except (c_backend.CompileError, OSError):
-        fn = None
+            src = sgd_source(*key)
+            try:
+                lib = ctypes.CDLL(str(c_backend.build(src, FLAGS)))
+            except OSError:  # NOTE: removed by a cache prune between build and load: again
+                lib = ctypes.CDLL(str(c_backend.build(src, FLAGS)))
+            _LIBS.append(lib)
+            fn = address(lib)
+            if not _LAUNCH:
+                _LAUNCH.append(launcher())
+        except (c_backend.CompileError, OSError):
+            fn = None
     _KERNELS[key] = fn
     return fn
 
 
-def _exact_scalar(x) -> bool:
-    return type(x) is float or type(x) is int and abs(x) < 2 ** 53
-
-
-def _plain(a, dtype) -> bool:
-    return type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+def _exact(x) -> bool:
+    """A Python float, or an int numpy and C both convert exactly (|x| < 2**53)."""
+    t = type(x)
+    return t is float or t is int and -2 ** 53 < x < 2 ** 53
 
 
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov: bool,
@@ -97,30 +99,33 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov: bool,
     """One SGD update of the array ``p`` in place from its gradient ``g`` (and its momentum
     buffer ``buf``, updated in place; None without momentum), as the numpy step computes it.
     False (nothing written): these arrays or scalars are not covered."""
-    if not c_backend.available():
+    # NOTE: checks in order of cost: this runs per parameter per step (~2 us)
+    ctype = _CTYPES.get(p.dtype) if type(p) is np.ndarray else None
+    if ctype is None or type(g) is not np.ndarray or g.dtype != p.dtype or g.shape != p.shape \
+            or not (_exact(lr) and _exact(momentum) and _exact(dampening)
+                    and _exact(weight_decay)):
         return False
-    dtype = p.dtype
-    ctype = _CTYPES.get(dtype)
+    pf, gf = p.flags, g.flags
+    if not (pf.c_contiguous and pf.writeable and gf.c_contiguous):
+        return False
     with_buf = momentum != 0
-    if ctype is None or type(p) is not np.ndarray or not p.flags.c_contiguous \
-            or not p.flags.writeable or not _plain(g, dtype) or g.shape != p.shape:
-        return False
-    if with_buf and (buf is None or not _plain(buf, dtype) or buf.shape != p.shape
-                     or not buf.flags.writeable):
-        return False
-    if not all(_exact_scalar(x) for x in (lr, momentum, dampening, weight_decay)):
-        return False
-    arrays = (p, g, buf) if with_buf else (p, g, p)
-    if np.may_share_memory(p, g) or with_buf and (np.may_share_memory(buf, p)
-                                                  or np.may_share_memory(buf, g)):
+    if with_buf:
+        if type(buf) is not np.ndarray or buf.dtype != p.dtype or buf.shape != p.shape:
+            return False
+        bf = buf.flags
+        if not (bf.c_contiguous and bf.writeable) or np.may_share_memory(buf, p) \
+                or np.may_share_memory(buf, g):
+            return False
+    if np.may_share_memory(p, g):
         return False
     damp = 1 - dampening
-    fn = _kernel((ctype, bool(maximize), weight_decay != 0, with_buf, with_buf and damp != 1,
-                  with_buf and bool(nesterov)))
+    key = (ctype, bool(maximize), weight_decay != 0, with_buf, with_buf and damp != 1,
+           with_buf and bool(nesterov))
+    fn = _KERNELS[key] if key in _KERNELS else _kernel(key)
     if fn is None:
         return False
-    launcher()(fn, arrays, (p.size,), (float(lr), float(momentum), float(damp),
-                                       float(weight_decay)))
+    _LAUNCH[0](fn, (p, g, buf if with_buf else p), (p.size,),
+               (float(lr), float(momentum), float(damp), float(weight_decay)))
     return True
 
 

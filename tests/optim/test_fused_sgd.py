@@ -147,3 +147,17 @@ def test_registry_provides_and_removes():
     finally:
         _fused.provide("sgd", c_optim.sgd_step)
     assert _fused.fused_step("sgd") is c_optim.sgd_step
+
+
+def test_without_a_compiler_the_numpy_step_runs(monkeypatch):
+    monkeypatch.setenv("GT_CPU_BACKEND", "numpy")
+    monkeypatch.setattr(c_optim, "_KERNELS", {})  # NOTE: kernels are looked for when first needed
+    p = np.linspace(-1, 1, 12, dtype=np.float32)
+    g = np.ones(12, dtype=np.float32)
+    assert c_optim.sgd_step(p, g, None, 0.1, 0, 0, 0, False, False) is False
+    np.testing.assert_array_equal(p, np.linspace(-1, 1, 12, dtype=np.float32))
+    param = gt.tensor(np.linspace(-1, 1, 12, dtype=np.float32), requires_grad=True)
+    param.grad = gt.tensor(g)
+    optim.SGD([param], lr=0.5).step()
+    np.testing.assert_array_equal(param.detach().numpy(),
+                                  np.linspace(-1, 1, 12, dtype=np.float32) - np.float32(0.5))
