@@ -193,20 +193,19 @@ class _Specialization:
 
     def __call__(self, inputs: list) -> list:
         g = self.graphs
-        with grad_mode.no_grad():
-            outs = self.forward(inputs)
+        outs = self.forward(inputs)  # NOTE: every runner runs under no_grad itself
         n, k = g.n_outputs, g.n_grad_outputs
         arrays = _by_array(outs[:n], {})
         leaves = [_same_tensor(t, arrays) for t in outs[n:n + k]]
         saved = [_same_tensor(t, arrays) for t in outs[n + k:]]
-        edges = tuple(inputs[i]._edge() for i in g.grad_inputs)
+        edges = tuple([inputs[i]._edge() for i in g.grad_inputs])
         node = CompiledGraphNode(self.backward, edges, k)
         node.saved = saved
-        node.versions = tuple((t, t._vc[0]) for t in saved if isinstance(t, Tensor))
-        node.metas = tuple((tuple(t._data.shape), t.dtype, t._device) for t in leaves)
+        node.versions = tuple([(t, t._vc[0]) for t in saved if isinstance(t, Tensor)])
+        node.metas = tuple([(t._data.shape, t.dtype, t._device) for t in leaves])
         node.freed = False
         node.inputs = inputs
-        node.input_versions = tuple((t, t._vc[0]) for t in inputs if isinstance(t, Tensor))
+        node.input_versions = tuple([(t, t._vc[0]) for t in inputs if isinstance(t, Tensor)])
         node.alias_versions = _aliased_inputs(inputs, saved)
         node.spec = self
         for nr, t in enumerate(leaves):
@@ -302,15 +301,25 @@ def run_with_autodiff(graph, inputs: list, executor: str) -> list | None:
     setting = autodiff_setting()
     if setting is False or setting is None and executor != "compiled":
         return None
-    if not any(isinstance(x, Tensor) and x._rg for x in inputs):
+    # NOTE: one pass over the inputs: whether any needs grad, and the specialization key
+    sigs, needs, contained = [], False, False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            rg = x._rg
+            needs = needs or rg
+            sigs.append(("T", x._data.shape, x.dtype, x._device, rg))
+        else:
+            contained = contained or _rg_in_containers(x)
+            sigs.append(_signature(x))
+    if not needs:
         return None
-    if any(_rg_in_containers(x) for x in inputs):
+    if contained:
         _debug("declined: a tuple/list input holds a tensor that requires grad")
         return None
     cache = AUTODIFF.get(graph)
     if cache is None:
         cache = AUTODIFF.put(graph, {})
-    key = (executor, tuple(_signature(x) for x in inputs))
+    key = (executor, tuple(sigs))
     spec = cache.get(key)
     if spec is None or type(spec) is _Profiling:
         if setting is None:
