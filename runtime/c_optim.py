@@ -3,8 +3,9 @@
 SGD's numpy step makes four passes over a parameter with a momentum buffer (``buf *= m``,
 ``buf += g``, ``t = lr * buf``, ``p -= t``): about 40 bytes of memory traffic per element. The C
 step is one loop reading the parameter, its gradient and its buffer once and writing the
-parameter and the buffer once (20 bytes per element): measured on the MLP 784-512-512-10's
-parameters (670k floats, out of cache as in a training step), 0.30 ms against 0.55 ms.
+parameter and the buffer once (20 bytes per element): the MLP 784-512-512-10's step (670k
+floats, out of cache after the backward) takes 0.35 ms against 0.59 ms
+(``benchmarks/train_phases.py``).
 
 Each kernel is generated for one dtype (float32 or float64) and one set of options (maximize,
 weight decay, momentum, dampening, Nesterov), so the loop has no branches and vectorizes. It
