@@ -444,6 +444,7 @@ class _Builder:
             raise _Decline(f"a vjp reads tensor values in Python ({w})") from None
         finally:
             tracer.frames.pop()
+        self._drop_same_shape_reshapes()
         saved = self._prune()
         n_out = len(self.fwd.outputs)
         self.fwd.set_outputs(list(self.fwd.outputs) + leaves + saved)
@@ -471,6 +472,25 @@ class _Builder:
         for v in self.fwd.outputs:
             visit(v)
         return leaves
+
+    def _drop_same_shape_reshapes(self) -> None:
+        """``reshape``/``view`` to the shape a tensor already has is that tensor: linear's vjp
+        flattens its 2-D gradient and input to 2-D (six such calls per MLP backward, each a
+        size inference at every step). The graph is specialized to the recorded sizes, so the
+        sizes compared are those of the recorded call."""
+        known: dict[Value, tuple] = {}  # saved inputs: (sizes, dtype) of the recorded call
+        n_grads = len(self.graph.inputs) - len(self.frame.saved)
+        for k, fv in enumerate(self.frame.saved):
+            x = self.env.get(fv)
+            if isinstance(x, Tensor):
+                known[self.graph.inputs[n_grads + k]] = (tuple(x._data.shape), x.dtype)
+        for node in list(self.graph.block.nodes):
+            if node.kind not in ("op::reshape", "op::view") or len(node.outputs) != 1:
+                continue
+            src, out = node.inputs[0], node.outputs[0]
+            have = known.get(src) or _static_shape(src)
+            if have is not None and have == _static_shape(out):
+                out.replace_all_uses_with(src)
 
     def _prune(self) -> list[Value]:
         """DCE the backward graph and drop saved inputs it no longer reads."""
@@ -550,6 +570,15 @@ class _Builder:
                 g = result[i]
                 self.accumulate(node.inputs[i], list(g) if isinstance(g, tuple) else g)
 
+
+
+def _static_shape(v: Value) -> tuple | None:
+    """(sizes, dtype) of a tensor value whose type knows both (every size an int), else None."""
+    t = v.type
+    if isinstance(t, T.TensorType) and t.shape is not None and t.dtype is not None \
+            and all(type(d) is int for d in t.shape):
+        return (t.shape, t.dtype)
+    return None
 
 
 def _zeros(t):

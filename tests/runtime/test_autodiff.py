@@ -223,3 +223,25 @@ def test_batch_norm_training_declines_without_touching_stats_twice():
     r = try_differentiate(prep.graph, rg, inputs)
     assert isinstance(r, Declined) and "in place" in r.reason, r
     np.testing.assert_array_equal(bn.running_mean.numpy(), before.numpy())  # the pass only looks
+
+
+@pytest.mark.parametrize("x_shape, reshapes", [((4, 3), 0), ((2, 4, 3), 2)])
+def test_reshapes_to_the_same_shape_are_dropped_from_the_backward(x_shape, reshapes):
+    """linear's vjp flattens its gradient and input to 2-D: a no-op on 2-D tensors (dropped: the
+    backward graph is specialized to the recorded sizes), a real reshape on 3-D ones (kept)."""
+    dims = ", ".join(map(str, x_shape))
+    out = ", ".join(map(str, x_shape[:-1] + (5,)))
+    g = parse_graph(f"""graph(%x : Tensor(float64, [{dims}]), %w : Tensor(float64, [5, 3]), %b : Tensor(float64, [5])):
+  %y : Tensor(float64, [{out}]) = op::linear(%x, %w, %b)
+  return (%y)""")
+    r = differentiate(g, [True, True, True])
+    assert str(r.backward).count("op::reshape") == reshapes
+    rng = np.random.default_rng(0)
+    x, w, b = (gt.tensor(rng.standard_normal(s)) for s in (x_shape, (5, 3), (5,)))
+    gy = gt.tensor(rng.standard_normal(x_shape[:-1] + (5,)))
+    fwd = run_graph(r.forward, [x, w, b])
+    got = run_graph(r.backward, [gy] + fwd[r.n_outputs + r.n_grad_outputs:])
+    leaves = [t.detach().requires_grad_() for t in (x, w, b)]
+    gt.nn.functional.linear(*leaves).backward(gy)
+    for a, t in zip(got, leaves):
+        np.testing.assert_allclose(a.numpy(), t.grad.numpy(), rtol=1e-12)
