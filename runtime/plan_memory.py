@@ -20,8 +20,9 @@ one (TorchScript's and XLA's buffer reuse, decided per kernel):
   :data:`MIN_BYTES` (chosen on the recorded call's arrays). The C variant passes the pair
   as one writable ``restrict`` pointer (``c_elementwise.generate``'s ``alias``), so no two
   ``restrict`` pointers alias. A binary ``add`` / ``sub`` / ``mul`` / ``div`` the plan calls on
-  two float arrays of one dtype and shape becomes ``np.add(a, b, out=a)`` (numpy ufuncs allow
-  an output identical to an input). Reductions, row kernels (softmax, layer_norm), matmuls and
+  two float numpy arrays of one dtype and shape becomes ``np.add(a, b, out=a)`` (numpy ufuncs
+  allow an output identical to an input; a CUDA plan's CuPy arrays are not written in place:
+  untested on a GPU). Reductions, row kernels (softmax, layer_norm), matmuls and
   broadcast inputs never write into their input.
 
 ``GT_PLAN_REUSE=0`` turns the reuse off (every kernel allocates; for measurements, see
@@ -208,7 +209,9 @@ def ufunc_code(candidate: tuple, vals: list[str]) -> tuple[str, str]:
     has the other's shape and dtype (no broadcasting into it)."""
     fn, p = candidate
     dead, other = vals[p], vals[1 - p]
-    test = f"{owned_test([dead])} and {dead}.shape == {other}.shape and " \
+    # NOTE: numpy arrays only: a CUDA plan's CuPy arrays keep allocating (never run on a GPU)
+    test = f"type({dead}) is np.ndarray and type({other}) is np.ndarray and " \
+        f"{owned_test([dead])} and {dead}.shape == {other}.shape and " \
         f"{dead}.dtype == {other}.dtype"
     return test, f"{fn}({vals[0]}, {vals[1]}, out={dead})"
 
